@@ -1,0 +1,100 @@
+// Small C helpers for what Swift cannot import from liburing (inline
+// functions over C11 atomics, flag macros, cqe iteration) plus CRC32C and
+// acquire/release atomics on raw memory (used by the memtable arena).
+// Every function is a thin wrapper; policy lives in Swift.
+#ifndef CRINGSUPPORT_H
+#define CRINGSUPPORT_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <sys/uio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// MARK: - io_uring ring (opaque to Swift)
+
+typedef struct rk_ring rk_ring;
+
+/// Creates a ring with `entries` SQEs. `sqpoll_idle_ms` > 0 enables SQPOLL.
+/// Returns NULL and sets *err to a positive errno on failure.
+rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, int *err);
+void rk_ring_destroy(rk_ring *ring);
+int rk_ring_fd(const rk_ring *ring);
+unsigned rk_ring_sq_entries(const rk_ring *ring);
+unsigned rk_ring_cq_entries(const rk_ring *ring);
+unsigned rk_ring_sq_space_left(const rk_ring *ring);
+unsigned rk_ring_sq_ready(const rk_ring *ring);
+unsigned rk_ring_cq_ready(const rk_ring *ring);
+bool rk_ring_cq_has_overflow(const rk_ring *ring);
+bool rk_ring_is_sqpoll(const rk_ring *ring);
+
+// SQE flags (IOSQE_*), exported as plain constants.
+extern const uint8_t RK_SQE_IO_LINK;
+extern const uint8_t RK_SQE_IO_DRAIN;
+extern const uint8_t RK_SQE_FIXED_FILE;
+extern const uint8_t RK_SQE_ASYNC;
+extern const uint32_t RK_FSYNC_DATASYNC;
+
+// Each prep function takes the next SQE, prepares it, sets user_data and
+// flags. It returns false when the submission queue is full (nothing done).
+bool rk_prep_nop(rk_ring *r, uint64_t user_data, uint8_t flags);
+bool rk_prep_read(rk_ring *r, int fd, void *buf, unsigned len, uint64_t off,
+                  uint64_t user_data, uint8_t flags);
+bool rk_prep_write(rk_ring *r, int fd, const void *buf, unsigned len, uint64_t off,
+                   uint64_t user_data, uint8_t flags);
+bool rk_prep_readv(rk_ring *r, int fd, const struct iovec *iov, unsigned nr, uint64_t off,
+                   uint64_t user_data, uint8_t flags);
+bool rk_prep_writev(rk_ring *r, int fd, const struct iovec *iov, unsigned nr, uint64_t off,
+                    uint64_t user_data, uint8_t flags);
+bool rk_prep_read_fixed(rk_ring *r, int fd, void *buf, unsigned len, uint64_t off,
+                        int buf_index, uint64_t user_data, uint8_t flags);
+bool rk_prep_write_fixed(rk_ring *r, int fd, const void *buf, unsigned len, uint64_t off,
+                         int buf_index, uint64_t user_data, uint8_t flags);
+bool rk_prep_fsync(rk_ring *r, int fd, uint32_t fsync_flags, uint64_t user_data, uint8_t flags);
+bool rk_prep_fallocate(rk_ring *r, int fd, int mode, uint64_t off, uint64_t len,
+                       uint64_t user_data, uint8_t flags);
+
+/// io_uring_submit: returns SQEs submitted or -errno.
+int rk_ring_submit(rk_ring *r);
+/// io_uring_submit_and_wait: returns SQEs submitted or -errno.
+int rk_ring_submit_and_wait(rk_ring *r, unsigned wait_nr);
+/// Blocks until at least one CQE is ready (io_uring_wait_cqe). 0 or -errno.
+int rk_ring_wait(rk_ring *r);
+
+/// Copies up to `max` ready completions out (user_data, res, flags) and
+/// advances the CQ past them. Returns how many were copied.
+unsigned rk_ring_harvest(rk_ring *r, uint64_t *user_data, int32_t *res, unsigned max);
+
+int rk_ring_register_buffers(rk_ring *r, const struct iovec *iov, unsigned nr);
+int rk_ring_unregister_buffers(rk_ring *r);
+int rk_ring_register_files(rk_ring *r, const int *fds, unsigned nr);
+int rk_ring_unregister_files(rk_ring *r);
+
+/// 0 when io_uring is usable here, else a positive errno (ENOSYS, EPERM, ...).
+int rk_uring_probe(void);
+
+// MARK: - CRC32C (Castagnoli), SSE4.2 when the CPU has it.
+
+uint32_t rk_crc32c_extend(uint32_t crc, const void *data, size_t len);
+bool rk_crc32c_is_hardware(void);
+
+// MARK: - atomics on raw memory (acquire/release), for arena data structures.
+
+uint64_t rk_atomic_load_acquire_u64(const uint64_t *p);
+void rk_atomic_store_release_u64(uint64_t *p, uint64_t v);
+uint32_t rk_atomic_load_acquire_u32(const uint32_t *p);
+void rk_atomic_store_release_u32(uint32_t *p, uint32_t v);
+
+// MARK: - errno helpers
+
+int rk_errno(void);
+/// O_DIRECT flag value for open(2); Swift's Glibc does not always export it.
+extern const int RK_O_DIRECT;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,36 @@
+/// Page-aligned memory for O_DIRECT and registered (fixed) io_uring buffers.
+/// Single owner: the memory is freed exactly once, in `deinit`.
+public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
+    // @unchecked Sendable: the buffer owns its memory alone (~Copyable), so a
+    // transfer moves ownership; nobody else holds the pointer after a move.
+    public static let alignment = 4096
+
+    public let pointer: UnsafeMutableRawPointer
+    public let capacity: Int
+
+    /// Allocates `capacity` bytes rounded up to the alignment, zero-filled.
+    public init(capacity: Int) {
+        precondition(capacity >= 0, "AlignedBuffer capacity must be non-negative")
+        let rounded = AlignedBuffer.roundUp(Swift.max(capacity, 1))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
+        self.capacity = rounded
+    }
+
+    deinit { pointer.deallocate() }
+
+    public var bytes: UnsafeMutableRawBufferPointer {
+        UnsafeMutableRawBufferPointer(start: pointer, count: capacity)
+    }
+
+    /// Rounds `n` up to a multiple of `alignment` (a power of two).
+    @inline(__always)
+    public static func roundUp(_ n: Int, to alignment: Int = AlignedBuffer.alignment) -> Int {
+        (n + alignment - 1) & ~(alignment - 1)
+    }
+
+    @inline(__always)
+    public static func roundDown(_ n: Int, to alignment: Int = AlignedBuffer.alignment) -> Int {
+        n & ~(alignment - 1)
+    }
+}

@@ -1,0 +1,98 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CRingSupport
+import Synchronization
+
+/// An open file descriptor with its path. The descriptor is closed exactly
+/// once: by `close()` (idempotent) or in `deinit`.
+public final class File: Sendable {
+    /// How to treat O_DIRECT at open.
+    public enum DirectIO: Sendable {
+        /// Buffered I/O through the page cache.
+        case off
+        /// O_DIRECT or an error saying the filesystem refuses it.
+        case required
+        /// O_DIRECT when the filesystem allows it, buffered otherwise.
+        case preferred
+    }
+
+    public struct Mode: OptionSet, Sendable {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+        public static let read = Mode(rawValue: 1 << 0)
+        public static let write = Mode(rawValue: 1 << 1)
+        public static let create = Mode(rawValue: 1 << 2)
+        public static let truncate = Mode(rawValue: 1 << 3)
+        /// Fails with EEXIST when the file exists.
+        public static let exclusive = Mode(rawValue: 1 << 4)
+        public static let readWrite: Mode = [.read, .write]
+    }
+
+    public let path: String
+    public let fd: Int32
+    /// Whether the descriptor was opened with O_DIRECT (offsets, lengths
+    /// and buffers must then be 4096-aligned).
+    public let isDirect: Bool
+    /// Set once by close(); guards against a second close of the descriptor.
+    private let closed = Mutex(false)
+
+    public static func open(_ path: String, _ mode: Mode, direct: DirectIO = .off,
+                            permissions: mode_t = 0o644) throws(IOError) -> File {
+        var flags: Int32 = O_CLOEXEC
+        switch (mode.contains(.read), mode.contains(.write)) {
+        case (_, false): flags |= O_RDONLY
+        case (false, true): flags |= O_WRONLY
+        case (true, true): flags |= O_RDWR
+        }
+        if mode.contains(.create) { flags |= O_CREAT }
+        if mode.contains(.truncate) { flags |= O_TRUNC }
+        if mode.contains(.exclusive) { flags |= O_EXCL }
+        if direct != .off {
+            do {
+                let fd = try syscall("open", path: path) { Glibc.open(path, flags | RK_O_DIRECT, permissions) }
+                return File(path: path, fd: fd, isDirect: true)
+            } catch where error.errno == EINVAL {
+                if direct == .required {
+                    throw IOError(operation: "open", errno: EINVAL, path: path,
+                                  detail: "the filesystem refuses O_DIRECT (tmpfs?)")
+                }
+            }
+        }
+        let fd = try syscall("open", path: path) { Glibc.open(path, flags, permissions) }
+        return File(path: path, fd: fd, isDirect: false)
+    }
+
+    private init(path: String, fd: Int32, isDirect: Bool) {
+        self.path = path
+        self.fd = fd
+        self.isDirect = isDirect
+    }
+
+    deinit { try? close() }
+
+    /// Closes the descriptor; later calls do nothing.
+    public func close() throws(IOError) {
+        let wasClosed = closed.withLock { c in
+            defer { c = true }
+            return c
+        }
+        if wasClosed { return }
+        // close(2) must not be retried on EINTR on Linux: the fd is gone.
+        if Glibc.close(fd) != 0 && rk_errno() != EINTR {
+            throw IOError(operation: "close", errno: rk_errno(), path: path)
+        }
+    }
+
+    /// The file's size in bytes.
+    public func size() throws(IOError) -> UInt64 {
+        var st = stat()
+        _ = try syscall("fstat", path: path) { fstat(fd, &st) }
+        return UInt64(st.st_size)
+    }
+
+    /// Cuts or extends the file to `length` bytes.
+    public func truncate(to length: UInt64) throws(IOError) {
+        _ = try syscall("ftruncate", path: path, offset: length) { ftruncate(fd, off_t(length)) }
+    }
+}

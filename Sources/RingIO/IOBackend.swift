@@ -1,0 +1,74 @@
+/// One read of a batch: `length` bytes at `offset` of `fd` into `buffer`.
+/// After `readBatch`, `bytesRead` holds how many arrived (less than `length`
+/// only at end of file) or `error` says why the read failed.
+public struct ReadRequest {
+    public var fd: Int32
+    public var offset: UInt64
+    public var length: Int
+    public var buffer: UnsafeMutableRawPointer
+    public var bytesRead = 0
+    public var error: IOError?
+
+    public init(fd: Int32, offset: UInt64, length: Int, buffer: UnsafeMutableRawPointer) {
+        self.fd = fd
+        self.offset = offset
+        self.length = length
+        self.buffer = buffer
+    }
+}
+
+/// One write of a batch: all of `buffer` at `offset` of `fd`.
+public struct WriteRequest {
+    public var fd: Int32
+    public var offset: UInt64
+    public var buffer: UnsafeRawBufferPointer
+
+    public init(fd: Int32, offset: UInt64, buffer: UnsafeRawBufferPointer) {
+        self.fd = fd
+        self.offset = offset
+        self.buffer = buffer
+    }
+}
+
+/// The small protocol every engine file access goes through. `URingBackend`
+/// is the real one; `PosixBackend` serves where io_uring is unavailable and
+/// cross-checks results in tests. All methods are safe from many threads.
+///
+/// Short transfers are always completed by resubmitting the remainder; a
+/// read stops short only at end of file.
+public protocol IOBackend: AnyObject, Sendable {
+    /// "io_uring" or "posix".
+    var name: String { get }
+    /// Reads until `buffer` is full or end of file; returns the bytes read.
+    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int
+    /// Writes all of `buffer` at `offset`.
+    func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError)
+    /// Keeps up to the ring size of writes in flight; throws the first error
+    /// after every write has completed or failed.
+    func writeBatch(_ requests: [WriteRequest]) throws(IOError)
+    /// Submits all reads at once (as few submissions as the ring size
+    /// allows) and returns when every one completed; per-request results are
+    /// stored in the requests. Never throws for a single failed read.
+    func readBatch(_ requests: inout [ReadRequest]) throws(IOError)
+    /// fsync, or fdatasync when `dataOnly`.
+    func sync(fd: Int32, dataOnly: Bool) throws(IOError)
+    /// Reserves blocks for [offset, offset+length) (fallocate mode 0).
+    func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError)
+}
+
+public enum IOBackends {
+    /// io_uring when the kernel allows it; otherwise the POSIX backend, with
+    /// a notice saying why (ENOSYS: no support; EPERM: disabled by sysctl).
+    public static func makeDefault(notice: (String) -> Void = { printNotice($0) }) -> any IOBackend {
+        let probe = Ring.probe()
+        if probe == 0, let backend = try? URingBackend() { return backend }
+        let reason = probe == 0 ? "ring creation failed" : IOError(operation: "io_uring_setup", errno: probe).description
+        notice("RingIO: io_uring unavailable (\(reason)); using the POSIX pread/pwrite backend")
+        return PosixBackend()
+    }
+
+    public static func printNotice(_ message: String) {
+        var line = message + "\n"
+        line.withUTF8 { _ = writeStandardError($0) }
+    }
+}

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// pread/pwrite/fdatasync, one call at a time. Used where io_uring is
+/// unavailable, and by tests to cross-check the io_uring backend.
+public final class PosixBackend: IOBackend {
+    public let name = "posix"
+
+    public init() {}
+
+    public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        var done = 0
+        while done < buffer.count {
+            let at = offset + UInt64(done)
+            let n = try syscall("pread", offset: at) { pread(fd, base + done, buffer.count - done, off_t(at)) }
+            if n == 0 { break }
+            done += n
+        }
+        return done
+    }
+
+    public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
+        guard let base = buffer.baseAddress else { return }
+        var done = 0
+        while done < buffer.count {
+            let at = offset + UInt64(done)
+            let n = try syscall("pwrite", offset: at) { pwrite(fd, base + done, buffer.count - done, off_t(at)) }
+            if n == 0 {
+                throw IOError(operation: "pwrite", errno: EIO, offset: at, detail: "kernel accepted zero bytes")
+            }
+            done += n
+        }
+    }
+
+    public func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
+        for r in requests { try write(fd: r.fd, from: r.buffer, offset: r.offset) }
+    }
+
+    public func readBatch(_ requests: inout [ReadRequest]) throws(IOError) {
+        for i in requests.indices {
+            let r = requests[i]
+            do {
+                requests[i].bytesRead = try read(
+                    fd: r.fd, into: UnsafeMutableRawBufferPointer(start: r.buffer, count: r.length), offset: r.offset)
+            } catch {
+                requests[i].error = error
+            }
+        }
+    }
+
+    public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
+        _ = try syscall(dataOnly ? "fdatasync" : "fsync") { dataOnly ? fdatasync(fd) : fsync(fd) }
+    }
+
+    public func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
+        // posix_fallocate returns the error number instead of setting errno.
+        let rc = posix_fallocate(fd, off_t(offset), off_t(length))
+        if rc != 0 { throw IOError(operation: "posix_fallocate", errno: rc, offset: offset) }
+    }
+}

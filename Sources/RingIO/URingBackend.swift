@@ -1,0 +1,83 @@
+import Synchronization
+
+/// The io_uring backend. Each call borrows a ring from a small pool, so
+/// many threads can have I/O in flight at once without sharing a ring.
+public final class URingBackend: IOBackend {
+    public let name = "io_uring"
+    public let ringEntries: Int
+    /// Rings not in use right now; guarded by the mutex.
+    private let idle = Mutex<[Ring]>([])
+    private let maxIdleRings = 16
+
+    public init(ringEntries: Int = 256) throws(IOError) {
+        self.ringEntries = ringEntries
+        // Fail now, not on the first read, when io_uring is unusable.
+        let first = try Ring(entries: ringEntries)
+        idle.withLock { $0.append(first) }
+    }
+
+    /// Runs `body` with a ring nobody else is using.
+    public func withRing<R>(_ body: (Ring) throws(IOError) -> R) throws(IOError) -> R {
+        let ring: Ring
+        if let pooled = idle.withLock({ $0.popLast() }) {
+            ring = pooled
+        } else {
+            ring = try Ring(entries: ringEntries)
+        }
+        defer {
+            idle.withLock { rings in
+                if rings.count < maxIdleRings { rings.append(ring) }
+            }
+        }
+        return try body(ring)
+    }
+
+    public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        var transfers = [Transfer(isWrite: false, fd: fd, buffer: base, length: buffer.count, offset: offset)]
+        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        if let error = transfers[0].error { throw error }
+        return transfers[0].done
+    }
+
+    public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
+        try writeBatch([WriteRequest(fd: fd, offset: offset, buffer: buffer)])
+    }
+
+    public func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
+        var transfers = requests.compactMap { r -> Transfer? in
+            guard let base = r.buffer.baseAddress, r.buffer.count > 0 else { return nil }
+            return Transfer(isWrite: true, fd: r.fd, buffer: UnsafeMutableRawPointer(mutating: base),
+                            length: r.buffer.count, offset: r.offset)
+        }
+        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        if let error = transfers.lazy.compactMap(\.error).first { throw error }
+    }
+
+    public func readBatch(_ requests: inout [ReadRequest]) throws(IOError) {
+        var transfers = requests.map {
+            Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
+        }
+        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        for i in requests.indices {
+            requests[i].bytesRead = transfers[i].done
+            requests[i].error = transfers[i].error
+        }
+    }
+
+    public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
+        _ = try withRing { ring throws(IOError) in
+            try ring.runSingle(dataOnly ? "io_uring fdatasync" : "io_uring fsync") {
+                $0.prepFsync(fd: fd, dataOnly: dataOnly, userData: Ring.singleUserData)
+            }
+        }
+    }
+
+    public func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
+        _ = try withRing { ring throws(IOError) in
+            try ring.runSingle("io_uring fallocate") {
+                $0.prepFallocate(fd: fd, offset: offset, length: length, userData: Ring.singleUserData)
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Glibc
+
+/// Sequence numbers are 56 bits; the low 8 bits of the trailer hold the type
+/// (docs/FORMAT.md §Internal keys).
+typealias SequenceNumber = UInt64
+
+enum ValueType: UInt8 {
+    case deletion = 0
+    case value = 1
+}
+
+enum InternalKey {
+    static let trailerSize = 8
+    static let maxSequenceNumber: SequenceNumber = (1 << 56) - 1
+    /// The type that sorts first for a given (key, sequence): used to build
+    /// seek keys, since trailers sort descending.
+    static let typeForSeek = ValueType.value
+
+    @inline(__always)
+    static func packTrailer(_ sequence: SequenceNumber, _ type: ValueType) -> UInt64 {
+        (sequence << 8) | UInt64(type.rawValue)
+    }
+
+    @inline(__always)
+    static func unpackTrailer(_ trailer: UInt64) -> (sequence: SequenceNumber, type: UInt8) {
+        (trailer >> 8, UInt8(truncatingIfNeeded: trailer))
+    }
+
+    /// user key ++ fixed64(sequence << 8 | type)
+    static func make(_ userKey: [UInt8], _ sequence: SequenceNumber, _ type: ValueType) -> [UInt8] {
+        var out = [UInt8]()
+        out.reserveCapacity(userKey.count + trailerSize)
+        out.append(contentsOf: userKey)
+        withUnsafeBytes(of: packTrailer(sequence, type).littleEndian) { out.append(contentsOf: $0) }
+        return out
+    }
+
+    /// The user-key part of an encoded internal key (count >= 8).
+    @inline(__always)
+    static func userKey(_ ikey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: ikey[0..<(ikey.count - trailerSize)])
+    }
+
+    @inline(__always)
+    static func trailer(_ ikey: UnsafeRawBufferPointer) -> UInt64 {
+        UInt64(littleEndian: ikey.loadUnaligned(fromByteOffset: ikey.count - trailerSize, as: UInt64.self))
+    }
+
+    /// Orders by user key ascending (bytewise), then trailer descending, so
+    /// the newest version of a key comes first.
+    @inline(__always)
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let c = compareBytes(userKey(a), userKey(b))
+        if c != 0 { return c }
+        let ta = trailer(a), tb = trailer(b)
+        return ta > tb ? -1 : (ta < tb ? 1 : 0)
+    }
+}
+
+/// Bytewise comparison (memcmp, then shorter first): the user-key order.
+@inline(__always)
+func compareBytes(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+    let n = min(a.count, b.count)
+    if n > 0 {
+        let c = memcmp(a.baseAddress!, b.baseAddress!, n)
+        if c != 0 { return c < 0 ? -1 : 1 }
+    }
+    return a.count < b.count ? -1 : (a.count > b.count ? 1 : 0)
+}
+
+@inline(__always)
+func compareBytes(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in compareBytes(pa, pb) } }
+}
