@@ -3,10 +3,11 @@ import RingIO
 /// Reads every record of a WAL or MANIFEST file into memory and walks it.
 ///
 /// Torn-tail rule (docs/FORMAT.md §Log records): a record that fails its
-/// header or checksum is a *torn tail* when nothing but zero bytes follows
-/// the point where it starts — the writer died mid-append into the
-/// preallocated, zero-filled file. Anything else is corruption in the middle
-/// of the log and is reported with the offset.
+/// header or checksum is a *torn tail* when the extent its header claims
+/// runs past the end of the file or only zero bytes follow that extent —
+/// the writer died mid-append into the preallocated, zero-filled file.
+/// Anything else is corruption in the middle of the log and is reported
+/// with the offset.
 struct LogReader {
     let path: String
     let data: [UInt8]
@@ -63,9 +64,7 @@ struct LogReader {
                     outcome.validLength = offset
                     return outcome
                 case .bad(let reason):
-                    let restIsZero = !raw[(offset + LogRecord.headerSize)...].contains(where: { $0 != 0 })
-                        || LogReader.recordRunsPastEnd(raw, at: offset)
-                    if !restIsZero && strict {
+                    if !LogReader.isTornTail(raw, at: offset) && strict {
                         throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason)
                     }
                     outcome.tornTail = (offset, reason)
@@ -76,11 +75,14 @@ struct LogReader {
         }
     }
 
-    /// True when the header at `offset` claims more bytes than the file has:
-    /// the classic torn append.
-    private static func recordRunsPastEnd(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+    /// A bad record is a torn tail when the extent its header claims runs
+    /// past the end of the file, or when only zero bytes follow that
+    /// extent: it was the last append, cut short by a crash.
+    static func isTornTail(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         guard raw.count - offset >= LogRecord.headerSize else { return true }
         let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-        return offset + LogRecord.headerSize + length > raw.count
+        let end = offset + LogRecord.headerSize + length
+        if end >= raw.count { return true }
+        return !raw[end...].contains(where: { $0 != 0 })
     }
 }

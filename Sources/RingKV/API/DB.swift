@@ -1,0 +1,107 @@
+/// An open RingKV database. Every method is safe to call from many threads
+/// at once. Closing is idempotent and also happens on deinit.
+///
+///     var options = Options()
+///     options.createIfMissing = true
+///     let db = try DB(path: "/data/db", options: options)
+///     try db.put(Array("k".utf8), Array("v".utf8))
+///
+/// Errors thrown are always `DBError`.
+public final class DB: Sendable {
+    let impl: DBImpl
+
+    /// Opens (or with `createIfMissing`, creates) the database at `path`.
+    /// Takes an exclusive lock on `path/LOCK`; a second open fails with
+    /// `DBError.locked`.
+    public init(path: String, options: Options = Options()) throws {
+        impl = try DBImpl(path: path, options: options)
+    }
+
+    deinit { try? impl.close() }
+
+    // MARK: - Writes
+
+    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.put(key, value)
+        try impl.write(batch, sync: options.sync)
+    }
+
+    public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws {
+        try put(Array(key.utf8), Array(value.utf8), options: options)
+    }
+
+    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        var batch = WriteBatch()
+        batch.delete(key)
+        try impl.write(batch, sync: options.sync)
+    }
+
+    public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws {
+        try delete(Array(key.utf8), options: options)
+    }
+
+    /// Applies every operation of `batch` atomically: after a crash either
+    /// all of them are there or none.
+    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
+        try impl.write(batch, sync: options.sync)
+    }
+
+    // MARK: - Reads
+
+    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
+        try impl.get(key, options: options)
+    }
+
+    public func get(_ key: String, options: ReadOptions = ReadOptions()) throws -> String? {
+        try get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// Looks up many keys at one consistent point in time; results are in
+    /// the order of `keys`.
+    public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws -> [[UInt8]?] {
+        try impl.multiGet(keys, options: options)
+    }
+
+    /// A consistent read view; pass it in `ReadOptions(snapshot:)`.
+    public func snapshot() -> Snapshot {
+        let sequence = impl.mu.withLock { impl.lastSequence }
+        return Snapshot(sequence: sequence, registry: impl.snapshots)
+    }
+
+    public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
+        let view = try impl.readView(options)
+        return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view)
+    }
+
+    /// Up to `limit` pairs with `from <= key < to` (`to` nil: to the end),
+    /// in key order.
+    public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max,
+                     options: ReadOptions = ReadOptions()) throws -> [(key: [UInt8], value: [UInt8])] {
+        let it = try makeIterator(options: options)
+        try it.seek(to: from)
+        var rows: [(key: [UInt8], value: [UInt8])] = []
+        while it.isValid && rows.count < limit {
+            if let to, compareBytes(it.key, to) >= 0 { break }
+            rows.append((it.key, it.value))
+            try it.next()
+        }
+        return rows
+    }
+
+    // MARK: - Maintenance
+
+    /// Writes the active memtable to an L0 table and waits for it.
+    public func flush() throws { try impl.flushMemtable() }
+
+    /// Flushes the memtable and compacts every level into the last
+    /// non-empty one (bounded keys: the whole key range).
+    public func compactRange() throws {
+        try impl.flushMemtable()
+    }
+
+    public func stats() -> DBStats { impl.makeStats() }
+
+    /// Waits for in-flight writes, stops background work, releases the lock.
+    public func close() throws { try impl.close() }
+}

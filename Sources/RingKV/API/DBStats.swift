@@ -1,0 +1,58 @@
+/// A point-in-time picture of the engine (`DB.stats()`).
+public struct DBStats: Sendable, CustomStringConvertible {
+    public struct Level: Sendable {
+        public var level: Int
+        public var files: Int
+        public var bytes: UInt64
+    }
+    public var levels: [Level]
+    public var memtableBytes: Int
+    public var immutableMemtableBytes: Int
+    public var lastSequence: UInt64
+    /// WAL groups written, and how many carried an fdatasync.
+    public var walGroups: UInt64
+    public var walSyncedGroups: UInt64
+    public var walBytes: UInt64
+    /// Batches committed (each group holds one or more).
+    public var writeBatches: UInt64
+    public var flushes: UInt64
+    public var flushFailures: UInt64
+    public var flushBytesWritten: UInt64
+    /// Writers that had to wait for a flush, and for how long in total.
+    public var stalls: UInt64
+    public var stallMicros: UInt64
+    public var openTables: Int
+    public var liveSnapshots: Int
+    public var ioBackend: String
+
+    public var description: String {
+        var lines = ["level  files        bytes"]
+        for l in levels where l.files > 0 {
+            lines.append("L\(l.level)     \(l.files)      \(l.bytes)")
+        }
+        lines.append("memtable \(memtableBytes) B, immutable \(immutableMemtableBytes) B, last sequence \(lastSequence)")
+        lines.append("wal groups \(walGroups) (\(walSyncedGroups) synced), \(writeBatches) batches, \(walBytes) B")
+        lines.append("flushes \(flushes) (\(flushFailures) failed), \(flushBytesWritten) B written")
+        lines.append("stalls \(stalls), \(stallMicros) us; open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension DBImpl {
+    func makeStats() -> DBStats {
+        let (memBytes, immBytes, sequence) = mu.withLock {
+            (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
+        }
+        let version = versions.current
+        let levels = (0..<Version.numLevels).map {
+            DBStats.Level(level: $0, files: version.fileCount(level: $0), bytes: version.levelBytes(level: $0))
+        }
+        return DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
+                       lastSequence: sequence, walGroups: stats.walGroups.current,
+                       walSyncedGroups: stats.walSyncedGroups.current, walBytes: stats.walBytes.current,
+                       writeBatches: stats.writes.current, flushes: stats.flushes.current,
+                       flushFailures: stats.flushFailures.current, flushBytesWritten: stats.flushBytesWritten.current,
+                       stalls: stats.stalls.current, stallMicros: stats.stallNanos.current / 1000,
+                       openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
+    }
+}

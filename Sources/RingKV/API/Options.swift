@@ -1,0 +1,90 @@
+/// Database options. Defaults match what LevelDB/RocksDB users expect
+/// (DESIGN.md §Defaults); each field says when you would change it.
+public struct Options: Sendable {
+    /// Create the directory and an empty database when none exists. Default false.
+    public var createIfMissing = false
+    /// Fail `DB.init` when a database already exists. Default false.
+    public var errorIfExists = false
+    /// Fail open on any corruption in the middle of a log or manifest
+    /// (a torn tail is always repaired). With false, open keeps the valid
+    /// prefix and drops the rest. Default true.
+    public var paranoidChecks = true
+    /// Bytes buffered in the active memtable before it is switched and
+    /// flushed to an L0 table. Default 64 MiB. Smaller: less memory, more
+    /// tables; larger: fewer, bigger flushes.
+    public var memtableSizeBytes = 64 << 20
+    /// Uncompressed size of a data block. Default 4 KiB. Larger blocks
+    /// compress better and favour scans; smaller ones favour point reads.
+    public var blockSizeBytes = 4096
+    /// Compress data blocks with LZ4 (kept only when it saves >= 12.5 %).
+    /// Default true.
+    public var compression = true
+    /// Bloom filter bits per key (~1 % false positives at 10). 0 disables.
+    public var bloomBitsPerKey = 10
+    /// Bytes of decompressed blocks kept in the block cache. Default 64 MiB.
+    public var blockCacheSizeBytes = 64 << 20
+    /// Read table blocks with O_DIRECT (bypass the page cache; the block
+    /// cache is then the only cache). Default false.
+    public var directReads = false
+    /// L0 file count that triggers an L0 -> L1 compaction. Default 4.
+    public var l0CompactionTrigger = 4
+    /// L0 file count at which writes are slowed. Default 20.
+    public var l0SlowdownTrigger = 20
+    /// L0 file count at which writes wait for compaction. Default 36.
+    public var l0StopTrigger = 36
+    /// Target size of L1; each deeper level is `levelSizeMultiplier` times
+    /// larger. Default 256 MiB.
+    public var l1TargetSizeBytes: UInt64 = 256 << 20
+    /// Default 10.
+    public var levelSizeMultiplier: UInt64 = 10
+    /// Compaction output files are cut at this size. Default 64 MiB.
+    public var targetFileSizeBytes: UInt64 = 64 << 20
+    /// Background threads for flush and compaction (flush has priority).
+    /// Default 2.
+    public var backgroundJobs = 2
+    /// Open table readers kept in the table cache. Default 1000.
+    public var maxOpenFiles = 1000
+    /// Registered WAL buffers (>= 2: one fills while one is in flight).
+    /// Default 4.
+    public var walBufferCount = 4
+    /// Size of each registered WAL buffer; one group commit writes at most
+    /// this much (a larger batch gets a buffer of its own). Default 1 MiB.
+    public var walBufferSizeBytes = 1 << 20
+    /// The WAL file is grown with fallocate in steps of this size so that
+    /// fdatasync does not have to journal a size change on every commit.
+    /// Default 64 MiB.
+    public var walPreallocateBytes: UInt64 = 64 << 20
+    /// Use the POSIX backend even where io_uring works (for comparisons
+    /// and for kernels where io_uring is disabled). Default false.
+    public var forcePosixIO = false
+
+    public init() {}
+
+    /// Largest accepted user key (64 KiB).
+    public static let maxKeySizeBytes = 64 << 10
+    /// Largest accepted value (64 MiB).
+    public static let maxValueSizeBytes = 64 << 20
+}
+
+/// Per-write options.
+public struct WriteOptions: Sendable {
+    /// true: acknowledge only after the group's fdatasync completed (the
+    /// write survives a power loss). false: acknowledge once the write
+    /// reached the kernel (survives a process crash, not a power loss).
+    public var sync: Bool
+
+    public init(sync: Bool = false) { self.sync = sync }
+}
+
+/// Per-read options.
+public struct ReadOptions: Sendable {
+    /// Read as of this snapshot; nil reads the latest state.
+    public var snapshot: Snapshot?
+    /// Put blocks this read loads into the block cache. Default true.
+    public var fillCache: Bool
+
+    public init(snapshot: Snapshot? = nil, fillCache: Bool = true) {
+        self.snapshot = snapshot
+        self.fillCache = fillCache
+    }
+}

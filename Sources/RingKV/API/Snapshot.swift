@@ -1,0 +1,39 @@
+import Synchronization
+
+/// A consistent read view: reads through `ReadOptions(snapshot:)` see the
+/// database as it was when the snapshot was taken. Released when the last
+/// reference goes away; while it lives, compaction keeps the versions it
+/// can see.
+public final class Snapshot: Sendable {
+    /// The newest sequence number visible to this snapshot.
+    public let sequence: UInt64
+    private let registry: SnapshotRegistry
+
+    init(sequence: UInt64, registry: SnapshotRegistry) {
+        self.sequence = sequence
+        self.registry = registry
+        registry.retain(sequence)
+    }
+
+    deinit { registry.release(sequence) }
+}
+
+/// Live snapshot sequence numbers with their counts; compaction asks for
+/// the oldest.
+final class SnapshotRegistry: Sendable {
+    /// sequence -> number of live Snapshot objects holding it.
+    private let live = Mutex<[UInt64: Int]>([:])
+
+    func retain(_ sequence: UInt64) { live.withLock { $0[sequence, default: 0] += 1 } }
+
+    func release(_ sequence: UInt64) {
+        live.withLock { map in
+            let n = (map[sequence] ?? 1) - 1
+            map[sequence] = n > 0 ? n : nil
+        }
+    }
+
+    /// The smallest live snapshot sequence, or nil when none is held.
+    var oldest: UInt64? { live.withLock { $0.keys.min() } }
+    var count: Int { live.withLock { $0.values.reduce(0, +) } }
+}

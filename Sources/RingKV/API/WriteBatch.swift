@@ -1,0 +1,122 @@
+/// An ordered set of puts and deletes applied atomically by `DB.write`.
+///
+/// Encoding (docs/FORMAT.md §Write batch), also the WAL record payload:
+///
+///     sequence: fixed64   first sequence number (set at commit)
+///     count:    fixed32   number of operations
+///     then per operation:
+///       type:  u8         1 = put, 0 = delete
+///       key:   varint length + bytes
+///       value: varint length + bytes   (puts only)
+public struct WriteBatch: Sendable {
+    static let headerSize = 12
+
+    private(set) var rep: [UInt8]
+    /// Number of operations.
+    public private(set) var count = 0
+    private var largestKeyBytes = 0
+    private var largestValueBytes = 0
+
+    public init() {
+        rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
+    }
+
+    public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
+        rep.append(ValueType.value.rawValue)
+        appendLengthPrefixed(key)
+        appendLengthPrefixed(value)
+        largestKeyBytes = max(largestKeyBytes, key.count)
+        largestValueBytes = max(largestValueBytes, value.count)
+        count += 1
+    }
+
+    public mutating func put(_ key: String, _ value: String) {
+        put(Array(key.utf8), Array(value.utf8))
+    }
+
+    public mutating func delete(_ key: [UInt8]) {
+        rep.append(ValueType.deletion.rawValue)
+        appendLengthPrefixed(key)
+        largestKeyBytes = max(largestKeyBytes, key.count)
+        count += 1
+    }
+
+    public mutating func delete(_ key: String) { delete(Array(key.utf8)) }
+
+    public mutating func clear() {
+        rep.removeSubrange(WriteBatch.headerSize...)
+        count = 0
+        largestKeyBytes = 0
+        largestValueBytes = 0
+    }
+
+    /// Encoded size in bytes (what the WAL will carry).
+    public var approximateSizeBytes: Int { rep.count }
+
+    public var isEmpty: Bool { count == 0 }
+
+    private mutating func appendLengthPrefixed(_ bytes: [UInt8]) {
+        var v = UInt64(bytes.count)
+        while v >= 0x80 {
+            rep.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        rep.append(UInt8(v))
+        rep.append(contentsOf: bytes)
+    }
+
+    /// Checks the largest key and value against the limits in `Options`.
+    func validate() throws {
+        if largestKeyBytes > Options.maxKeySizeBytes {
+            throw DBError.invalidArgument(
+                "key of \(largestKeyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
+        }
+        if largestValueBytes > Options.maxValueSizeBytes {
+            throw DBError.invalidArgument(
+                "value of \(largestValueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
+        }
+    }
+
+    /// The encoded batch with `sequence` and the count filled in.
+    func encoded(sequence: SequenceNumber) -> [UInt8] {
+        var out = rep
+        WriteBatch.setHeader(&out, sequence: sequence, count: count)
+        return out
+    }
+
+    static func setHeader(_ rep: inout [UInt8], sequence: SequenceNumber, count: Int) {
+        withUnsafeBytes(of: sequence.littleEndian) { for i in 0..<8 { rep[i] = $0[i] } }
+        withUnsafeBytes(of: UInt32(count).littleEndian) { for i in 0..<4 { rep[8 + i] = $0[i] } }
+    }
+
+    /// Reads the header of an encoded batch.
+    static func header(_ rep: UnsafeRawBufferPointer) throws(DecodeError) -> (sequence: SequenceNumber, count: Int) {
+        var reader = ByteReader(rep)
+        let sequence = try reader.readFixed64()
+        let count = Int(try reader.readFixed32())
+        return (sequence, count)
+    }
+
+    /// Walks the operations of an encoded batch (from disk: fully checked).
+    static func forEach(
+        _ rep: UnsafeRawBufferPointer,
+        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        var reader = ByteReader(rep, position: headerSize)
+        let declared = try header(rep).count
+        var seen = 0
+        while !reader.isAtEnd {
+            let tag = try reader.readByte()
+            guard let type = ValueType(rawValue: tag) else {
+                throw DecodeError(reason: "unknown write batch operation \(tag)", offset: reader.position - 1)
+            }
+            let key = try reader.readLengthPrefixed()
+            let value = type == .value ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
+            try body(type, key, value)
+            seen += 1
+        }
+        guard seen == declared else {
+            throw DecodeError(reason: "write batch declares \(declared) operations, holds \(seen)", offset: 8)
+        }
+    }
+}

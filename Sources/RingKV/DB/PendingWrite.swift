@@ -1,0 +1,19 @@
+/// One caller of `DB.write` waiting in the writer queue. Fields other than
+/// the inputs are guarded by the DB's `mu`.
+final class PendingWrite {
+    /// Encoded batch (header filled in by the leader).
+    var rep: [UInt8]
+    let count: Int
+    let sync: Bool
+    /// A request to switch the memtable (DB.flush), carrying no data.
+    let forceSwitch: Bool
+    var done = false
+    var error: DBError?
+
+    init(rep: [UInt8], count: Int, sync: Bool, forceSwitch: Bool = false) {
+        self.rep = rep
+        self.count = count
+        self.sync = sync
+        self.forceSwitch = forceSwitch
+    }
+}

@@ -1,0 +1,85 @@
+import Glibc
+import RingIO
+
+/// Opening a database directory: lock, manifest, WAL replay, fresh log.
+///
+/// Replayed WAL contents are written to L0 tables and installed together
+/// with the new log number in one manifest edit, so after open every write
+/// lives in a table or in the new (empty) log, and old logs can go.
+enum Recovery {
+    struct Opened {
+        var lock: FileLock
+        var versions: VersionSet
+        var tableCache: TableCache
+        var wal: WALWriter
+        var lastSequence: SequenceNumber
+    }
+
+    static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
+        if !FileSystem.isDirectory(path) {
+            if FileSystem.exists(path) {
+                throw DBError.invalidArgument("\(path) exists and is not a directory")
+            }
+            guard options.createIfMissing else { throw DBError.notFound(path: path) }
+            try ioCall(path) { () throws(IOError) in try FileSystem.createDirectory(path) }
+        }
+        let lock: FileLock
+        do {
+            lock = try FileLock(path: FileNames.lock(path))
+        } catch {
+            if error.errno == EWOULDBLOCK { throw DBError.locked(path: path) }
+            throw DBError.io(error)
+        }
+        let versions: VersionSet
+        if FileSystem.exists(FileNames.current(path)) {
+            if options.errorIfExists { throw DBError.alreadyExists(path: path) }
+            versions = try VersionSet.recover(dbPath: path, backend: backend, strict: options.paranoidChecks)
+        } else {
+            guard options.createIfMissing else { throw DBError.notFound(path: path) }
+            versions = try VersionSet.create(dbPath: path, backend: backend)
+        }
+        let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
+                                    directReads: options.directReads)
+
+        var edit = VersionEdit()
+        var lastSequence = versions.lastSequence
+        let logs = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
+            .compactMap { FileNames.parse($0) }
+            .filter { $0.kind == .log && $0.number >= versions.logNumber }
+            .map(\.number)
+            .sorted()
+        var memtable = MemTable()
+        for number in logs {
+            let logPath = FileNames.log(path, number)
+            let outcome = try LogReader(path: logPath, backend: backend).readAll(strict: options.paranoidChecks)
+            for payload in outcome.payloads {
+                let last = try payload.withUnsafeBytes {
+                    try MemTableInserter.apply($0, to: memtable, path: logPath)
+                }
+                lastSequence = max(lastSequence, last)
+                if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
+                    try flushRecovered(memtable, into: &edit, versions: versions, path: path,
+                                       backend: backend, options: options)
+                    memtable = MemTable()
+                }
+            }
+        }
+        try flushRecovered(memtable, into: &edit, versions: versions, path: path, backend: backend, options: options)
+        let walNumber = versions.newFileNumber()
+        let wal = try WALWriter.create(dbPath: path, number: walNumber, options: options)
+        edit.logNumber = walNumber
+        edit.lastSequence = lastSequence
+        try versions.logAndApply(edit)
+        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal, lastSequence: lastSequence)
+    }
+
+    private static func flushRecovered(_ memtable: MemTable, into edit: inout VersionEdit, versions: VersionSet,
+                                       path: String, backend: any IOBackend, options: Options) throws {
+        guard memtable.entryCount > 0 else { return }
+        let number = versions.newFileNumber()
+        if let meta = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: path,
+                                           backend: backend, options: options) {
+            edit.addFile(level: 0, meta)
+        }
+    }
+}

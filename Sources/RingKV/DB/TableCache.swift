@@ -1,0 +1,59 @@
+import RingIO
+import Synchronization
+
+/// Open `TableReader`s by file number, at most `capacity` of them; the
+/// least recently used is closed first. Safe from many threads.
+final class TableCache: Sendable {
+    private struct Entry {
+        var reader: TableReader
+        var lastUse: UInt64
+    }
+    private struct State {
+        var entries: [UInt64: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+
+    let dbPath: String
+    let backend: any IOBackend
+    let capacity: Int
+    let directReads: Bool
+    /// Open readers and the use clock.
+    private let state = Mutex(State())
+
+    init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
+        self.dbPath = dbPath
+        self.backend = backend
+        self.capacity = max(capacity, 8)
+        self.directReads = directReads
+    }
+
+    func reader(for fileNumber: UInt64) throws -> TableReader {
+        if let cached = state.withLock({ s -> TableReader? in
+            s.clock += 1
+            s.entries[fileNumber]?.lastUse = s.clock
+            return s.entries[fileNumber]?.reader
+        }) {
+            return cached
+        }
+        let path = FileNames.table(dbPath, fileNumber)
+        let direct: File.DirectIO = directReads ? .preferred : .off
+        let file = try ioCall(path) { () throws(IOError) in try File.open(path, .read, direct: direct) }
+        let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
+        return state.withLock { s in
+            if let raced = s.entries[fileNumber] { return raced.reader }
+            s.clock += 1
+            if s.entries.count >= capacity, let victim = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                s.entries[victim.key] = nil
+            }
+            s.entries[fileNumber] = Entry(reader: reader, lastUse: s.clock)
+            return reader
+        }
+    }
+
+    /// Drops a table that compaction made obsolete.
+    func evict(_ fileNumber: UInt64) {
+        _ = state.withLock { $0.entries.removeValue(forKey: fileNumber) }
+    }
+
+    var openCount: Int { state.withLock { $0.entries.count } }
+}

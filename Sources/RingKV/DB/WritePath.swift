@@ -1,0 +1,182 @@
+/// Group commit (docs/ARCHITECTURE.md §Write path). Callers queue up; the
+/// first in line is the leader: it makes room (memtable switch, stalls),
+/// takes every queued batch that fits one WAL buffer, assigns their
+/// sequence numbers, writes them with one WAL group (one io_uring_enter:
+/// write_fixed linked to fdatasync), inserts them into the memtable in
+/// order, publishes the new last sequence, and wakes the group. Batches
+/// that arrive meanwhile queue behind it and form the next group.
+extension DBImpl {
+    func write(_ batch: WriteBatch, sync: Bool) throws {
+        try batch.validate()
+        if batch.isEmpty { return }
+        try commit(PendingWrite(rep: batch.rep, count: batch.count, sync: sync))
+    }
+
+    /// Switches the memtable (if it holds anything) and waits until it is
+    /// flushed to an L0 table.
+    func flushMemtable() throws {
+        try commit(PendingWrite(rep: [], count: 0, sync: false, forceSwitch: true))
+        mu.lock()
+        defer { mu.unlock() }
+        while imm != nil {
+            if let failure = backgroundFailure { throw failure }
+            if closing { throw DBError.closed }
+            mu.wait()
+        }
+    }
+
+    private func commit(_ writer: PendingWrite) throws {
+        mu.lock()
+        defer { mu.unlock() }
+        try checkOpen()
+        if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
+        writers.append(writer)
+        while !writer.done && writers.first !== writer { mu.wait() }
+        if writer.done {
+            if let error = writer.error { throw error }
+            return
+        }
+        // This thread leads the next group.
+        do {
+            try makeRoomForWrite(force: writer.forceSwitch)
+        } catch let e as DBError {
+            finish([writer], error: e)
+            throw e
+        }
+        if writer.forceSwitch {
+            finish([writer], error: nil)
+            return
+        }
+        let group = takeGroup()
+        var sequence = lastSequence + 1
+        var payloads: [[UInt8]] = []
+        payloads.reserveCapacity(group.count)
+        for member in group {
+            WriteBatch.setHeader(&member.rep, sequence: sequence, count: member.count)
+            sequence += UInt64(member.count)
+            payloads.append(member.rep)
+        }
+        let lastInGroup = sequence - 1
+        let anySync = group.contains { $0.sync }
+        let log = wal
+        let memtable = mem
+        mu.unlock()
+        var failure: DBError?
+        do {
+            try log.writeGroup(payloads, sync: anySync)
+            for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
+        } catch let e as DBError {
+            failure = e
+        } catch {
+            failure = DBError.invalidArgument("\(error)")
+        }
+        mu.lock()
+        if let failure {
+            walFailure = failure
+        } else {
+            lastSequence = lastInGroup
+            stats.walGroups.add(1)
+            if anySync { stats.walSyncedGroups.add(1) }
+            stats.writes.add(UInt64(group.count))
+            stats.walBytes.add(UInt64(payloads.reduce(0) { $0 + $1.count }))
+        }
+        finish(group, error: failure)
+        if let failure { throw failure }
+    }
+
+    /// The leader and the queued writers behind it, up to one WAL buffer of
+    /// bytes (at least the leader), stopping before a memtable switch request.
+    private func takeGroup() -> [PendingWrite] {
+        var group = [writers[0]]
+        var bytes = writers[0].rep.count
+        let limit = max(options.walBufferSizeBytes - 4096, bytes)
+        for next in writers.dropFirst() {
+            if next.forceSwitch || bytes + next.rep.count > limit { break }
+            bytes += next.rep.count
+            group.append(next)
+        }
+        return group
+    }
+
+    /// Marks `group` (a prefix of `writers`) done and wakes everyone.
+    private func finish(_ group: [PendingWrite], error: DBError?) {
+        for member in group {
+            member.done = true
+            member.error = error
+        }
+        writers.removeFirst(group.count)
+        mu.broadcast()
+    }
+
+    /// Ensures the active memtable has room: switches it (and the WAL) when
+    /// full or when `force`, and waits while the previous one is still
+    /// being flushed (a write stall). Called by the leader with `mu` held.
+    private func makeRoomForWrite(force: Bool) throws {
+        var force = force
+        var stallStarted: UInt64?
+        defer {
+            if let stallStarted {
+                stats.stalls.add(1)
+                stats.stallNanos.add(MonotonicClock.nanos() - stallStarted)
+            }
+        }
+        while true {
+            if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
+            if !force && mem.approximateMemoryUsageBytes < options.memtableSizeBytes { return }
+            if force && mem.entryCount == 0 { return }
+            if imm != nil {
+                if let failure = backgroundFailure { throw failure }
+                if closing { throw DBError.closed }
+                stallStarted = stallStarted ?? MonotonicClock.nanos()
+                mu.wait()
+                continue
+            }
+            let number = versions.newFileNumber()
+            let newLog = try WALWriter.create(dbPath: path, number: number, options: options)
+            try? wal.close()
+            wal = newLog
+            imm = mem
+            mem = MemTable()
+            force = false
+            mu.broadcast()
+        }
+    }
+}
+
+/// Applies an encoded write batch to a memtable (one inserter at a time).
+enum MemTableInserter {
+    static func apply(_ rep: [UInt8], to memtable: MemTable) throws {
+        try rep.withUnsafeBytes { raw in
+            try apply(raw, to: memtable, path: "write batch")
+        }
+    }
+
+    /// Returns the last sequence number the batch used.
+    @discardableResult
+    static func apply(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
+                      offset: UInt64 = 0) throws -> SequenceNumber {
+        do {
+            var sequence = try WriteBatch.header(raw).sequence
+            try WriteBatch.forEach(raw) { type, key, value in
+                memtable.add(sequence: sequence, type: type, key: key, value: value)
+                sequence += 1
+            }
+            return sequence - 1
+        } catch let e as DecodeError {
+            throw DBError.corruption(path: path, offset: offset + UInt64(e.offset), reason: e.reason)
+        }
+    }
+}
+
+extension WALWriter {
+    /// Creates log `number` in `dbPath` and makes its directory entry durable
+    /// (a synced write into a file whose name could vanish is not durable).
+    static func create(dbPath: String, number: UInt64, options: Options) throws -> WALWriter {
+        let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
+                                bufferCount: max(options.walBufferCount, 2),
+                                bufferSizeBytes: options.walBufferSizeBytes,
+                                preallocateStepBytes: options.walPreallocateBytes)
+        try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
+        return log
+    }
+}

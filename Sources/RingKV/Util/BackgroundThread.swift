@@ -1,0 +1,33 @@
+import Glibc
+
+/// A joinable OS thread running one closure (flush/compaction workers,
+/// tests' child writers). pthread directly: no Foundation in the engine.
+final class BackgroundThread: @unchecked Sendable {
+    // @unchecked Sendable: `handle` is written once in init, before any
+    // other thread can see the object, and read only by join().
+    private var handle = pthread_t()
+    private var joined = false
+
+    private final class Box {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    init(name: String, _ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        precondition(rc == 0, "pthread_create failed with \(rc)")
+        _ = pthread_setname_np(handle, String(name.prefix(15)))
+    }
+
+    /// Waits for the closure to return; later calls do nothing.
+    func join() {
+        if joined { return }
+        joined = true
+        pthread_join(handle, nil)
+    }
+}

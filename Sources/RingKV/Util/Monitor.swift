@@ -1,0 +1,50 @@
+import Glibc
+
+/// A mutex with a condition variable (pthread), for the places that must
+/// wait for a state change: the writer queue and background work. The
+/// Synchronization module's `Mutex` has no condition variable.
+final class Monitor: @unchecked Sendable {
+    // @unchecked Sendable: the pthread objects are heap-allocated, never
+    // moved, and only touched through pthread calls that are thread-safe.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(condition, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        condition.deallocate()
+    }
+
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+
+    /// Waits for a broadcast; the caller holds the lock and re-checks its
+    /// condition in a loop.
+    @inline(__always) func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Waits at most `nanoseconds` for a broadcast.
+    func wait(nanoseconds: UInt64) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = UInt64(now.tv_nsec) + nanoseconds
+        var deadline = timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+        pthread_cond_timedwait(condition, mutex, &deadline)
+    }
+
+    @inline(__always) func broadcast() { pthread_cond_broadcast(condition) }
+
+    @inline(__always)
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,91 @@
+import Testing
+@testable import RingKV
+
+/// Random operations against RingKV and a Swift dictionary side by side,
+/// with flushes, reopens, snapshots and iterators checked on the way.
+@Suite struct ModelTests {
+    @Test func randomOperationsMatchADictionaryAcrossFlushAndReopen() throws {
+        let seed = testSeed()
+        var rng = SeededRandom(seed: seed)
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let options = openOptions(memtableBytes: 64 << 10)
+        var db: DB? = try DB(path: path, options: options)
+        var model: [[UInt8]: [UInt8]] = [:]
+        var snapshots: [(Snapshot, [[UInt8]: [UInt8]])] = []
+        let keySpace = 2000
+        func randomKey(_ rng: inout SeededRandom) -> [UInt8] {
+            bytes("key\(Int.random(in: 0..<keySpace, using: &rng))")
+        }
+        let operations = 100_000
+        for step in 0..<operations {
+            guard let handle = db else { break }
+            let roll = Int.random(in: 0..<1000, using: &rng)
+            switch roll {
+            case 0..<550:
+                let k = randomKey(&rng)
+                let v = bytes("v\(step)-") + [UInt8](repeating: UInt8(step & 0xff), count: Int.random(in: 0..<64, using: &rng))
+                try handle.put(k, v)
+                model[k] = v
+            case 550..<700:
+                let k = randomKey(&rng)
+                try handle.delete(k)
+                model[k] = nil
+            case 700..<760:
+                var batch = WriteBatch()
+                for _ in 0..<Int.random(in: 1...8, using: &rng) {
+                    let k = randomKey(&rng)
+                    if Bool.random(using: &rng) {
+                        batch.put(k, bytes("b\(step)"))
+                        model[k] = bytes("b\(step)")
+                    } else {
+                        batch.delete(k)
+                        model[k] = nil
+                    }
+                }
+                try handle.write(batch)
+            case 760..<960:
+                let k = randomKey(&rng)
+                #expect(try handle.get(k) == model[k], "seed \(seed) step \(step) key \(String(decoding: k, as: UTF8.self))")
+            case 960..<970:
+                snapshots.append((handle.snapshot(), model))
+                if snapshots.count > 4 { snapshots.removeFirst() }
+            case 970..<980:
+                if let (snap, old) = snapshots.randomElement(using: &rng) {
+                    let k = randomKey(&rng)
+                    #expect(try handle.get(k, options: ReadOptions(snapshot: snap)) == old[k], "seed \(seed) step \(step)")
+                }
+            case 980..<990:
+                let from = randomKey(&rng)
+                let rows = try handle.scan(from: from, limit: 20)
+                let expected = model.keys.filter { compareBytes($0, from) >= 0 }
+                    .sorted { compareBytes($0, $1) < 0 }.prefix(20)
+                #expect(rows.map(\.key) == Array(expected), "seed \(seed) step \(step) scan")
+                #expect(rows.allSatisfy { model[$0.key] == $0.value }, "seed \(seed) step \(step) scan values")
+            case 990..<996:
+                try handle.flush()
+            default:
+                snapshots.removeAll()
+                try handle.close()
+                db = nil
+                db = try DB(path: path, options: options)
+            }
+        }
+        // Full comparison at the end, through a fresh open.
+        try db?.close()
+        db = nil
+        let reopened = try DB(path: path, options: options)
+        let all = try reopened.scan()
+        #expect(all.count == model.count, "seed \(seed)")
+        #expect(all.allSatisfy { model[$0.key] == $0.value }, "seed \(seed)")
+        let it = try reopened.makeIterator()
+        try it.seekToFirst()
+        var previous: [UInt8]? = nil
+        while it.isValid {
+            if let previous { #expect(compareBytes(previous, it.key) < 0, "iterator order, seed \(seed)") }
+            previous = it.key
+            try it.next()
+        }
+        try reopened.close()
+    }
+}

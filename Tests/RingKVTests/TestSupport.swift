@@ -1,0 +1,56 @@
+import Glibc
+import RingIO
+@testable import RingKV
+
+/// A temporary directory removed when the value goes away.
+final class TempDir {
+    let path: String
+    init(_ prefix: String = "ringkv-test") throws {
+        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
+    }
+    deinit { try? FileSystem.removeTree(path) }
+    func sub(_ name: String) -> String { path + "/" + name }
+}
+
+/// SplitMix64: a small seeded generator so randomized tests can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
+func testSeed() -> UInt64 {
+    if let raw = getenv("RINGKV_SEED"), let seed = UInt64(String(cString: raw)) { return seed }
+    var rng = SystemRandomNumberGenerator()
+    return rng.next()
+}
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+func openOptions(memtableBytes: Int = 64 << 20) -> Options {
+    var options = Options()
+    options.createIfMissing = true
+    options.memtableSizeBytes = memtableBytes
+    options.walPreallocateBytes = 1 << 20
+    return options
+}
+
+/// Path of an executable product built next to the test bundle.
+func builtProduct(_ name: String) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    var dir = FileSystem.parentDirectory(of: exe)
+    // swift test runs .build/<triple>/debug/RingKVPackageTests.xctest
+    while !dir.isEmpty && dir != "/" && !FileSystem.exists(dir + "/" + name) {
+        dir = FileSystem.parentDirectory(of: dir)
+    }
+    return dir + "/" + name
+}
