@@ -1,0 +1,77 @@
+/// What the version set knows about one sorted table: its number (the file
+/// is `NNNNNN.sst`), its size, and the internal-key range it covers.
+///
+/// Immutable and shared by every `Version` that references the table. The
+/// user-key halves of the bounds are kept alongside the internal keys
+/// because every lookup and overlap test compares user keys only.
+final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
+    let number: UInt64
+    let fileSizeBytes: UInt64
+    /// Smallest internal key in the table (user key ++ fixed64 trailer).
+    let smallest: [UInt8]
+    /// Largest internal key in the table.
+    let largest: [UInt8]
+    let smallestSequence: SequenceNumber
+    let largestSequence: SequenceNumber
+    /// `smallest` without its 8-byte trailer.
+    let smallestUserKey: [UInt8]
+    /// `largest` without its 8-byte trailer.
+    let largestUserKey: [UInt8]
+
+    /// Both bounds must be encoded internal keys (at least 8 bytes) with
+    /// `smallest <= largest`; `VersionEdit.decode` checks this for data from
+    /// disk before calling here.
+    init(number: UInt64, fileSizeBytes: UInt64, smallest: [UInt8], largest: [UInt8],
+         smallestSequence: SequenceNumber, largestSequence: SequenceNumber) {
+        precondition(smallest.count >= InternalKey.trailerSize && largest.count >= InternalKey.trailerSize,
+                     "FileMetaData bounds must be internal keys (>= 8 bytes)")
+        self.number = number
+        self.fileSizeBytes = fileSizeBytes
+        self.smallest = smallest
+        self.largest = largest
+        self.smallestSequence = smallestSequence
+        self.largestSequence = largestSequence
+        self.smallestUserKey = Array(smallest.dropLast(InternalKey.trailerSize))
+        self.largestUserKey = Array(largest.dropLast(InternalKey.trailerSize))
+    }
+
+    static func == (a: FileMetaData, b: FileMetaData) -> Bool {
+        a.number == b.number && a.fileSizeBytes == b.fileSizeBytes && a.smallest == b.smallest
+            && a.largest == b.largest && a.smallestSequence == b.smallestSequence
+            && a.largestSequence == b.largestSequence
+    }
+
+    /// True when `userKey` lies in [smallestUserKey, largestUserKey].
+    @inline(__always)
+    func contains(userKey: UnsafeRawBufferPointer) -> Bool {
+        smallestUserKey.withUnsafeBytes { compareBytes($0, userKey) <= 0 }
+            && largestUserKey.withUnsafeBytes { compareBytes($0, userKey) >= 0 }
+    }
+
+    /// True when the user-key range of this file intersects [lower, upper];
+    /// a nil bound is unbounded on that side.
+    func overlaps(smallestUserKey lower: [UInt8]?, largestUserKey upper: [UInt8]?) -> Bool {
+        if let lower, compareBytes(largestUserKey, lower) < 0 { return false }
+        if let upper, compareBytes(smallestUserKey, upper) > 0 { return false }
+        return true
+    }
+
+    var description: String {
+        "#\(number) (\(fileSizeBytes) B, seq \(smallestSequence)...\(largestSequence), "
+            + "keys \(FileMetaData.render(smallestUserKey))...\(FileMetaData.render(largestUserKey)))"
+    }
+
+    /// Printable bytes as-is, others as \xNN (for messages only).
+    static func render(_ bytes: [UInt8]) -> String {
+        var s = ""
+        for b in bytes.prefix(64) {
+            if b >= 0x20 && b < 0x7f && b != UInt8(ascii: "\\") {
+                s.unicodeScalars.append(UnicodeScalar(b))
+            } else {
+                let hex = String(b, radix: 16)
+                s += "\\x" + (hex.count == 1 ? "0" + hex : hex)
+            }
+        }
+        return bytes.count > 64 ? s + "..." : s
+    }
+}

@@ -1,0 +1,58 @@
+import RingIO
+
+/// The open MANIFEST being appended to: one `LogRecord` frame per
+/// `VersionEdit` (docs/FORMAT.md §MANIFEST). Opened buffered, not
+/// O_DIRECT: edits are small and every append is followed by an fsync.
+///
+/// Not thread-safe on its own; `VersionSet` keeps it behind a mutex.
+struct ManifestLog {
+    let number: UInt64
+    let path: String
+    let file: File
+    /// Where the next record goes (= bytes written so far).
+    private(set) var offsetBytes: UInt64 = 0
+    /// Set when an append or fsync failed: what is on disk past
+    /// `offsetBytes` is unknown, so no further edit may be logged.
+    private(set) var failure: String?
+
+    /// Creates MANIFEST-`number` (truncating a leftover of an earlier,
+    /// interrupted attempt) holding `snapshot` as its first record, synced.
+    /// CURRENT is not touched. On failure the new file is removed.
+    static func create(dbPath: String, number: UInt64, snapshot: VersionEdit,
+                       backend: any IOBackend) throws -> ManifestLog {
+        let path = FileNames.manifest(dbPath, number)
+        let file: File
+        do { file = try File.open(path, [.write, .create, .truncate]) } catch { throw DBError.io(error.at(path: path)) }
+        var log = ManifestLog(number: number, path: path, file: file)
+        do {
+            try log.append(snapshot.encode(), backend: backend)
+        } catch {
+            try? file.close()
+            try? FileSystem.remove(path)
+            throw error
+        }
+        return log
+    }
+
+    /// Frames `payload` as one record, writes it at the end of the file and
+    /// fsyncs (data only: the file size is included in fdatasync). The
+    /// edit is durable when this returns.
+    mutating func append(_ payload: [UInt8], backend: any IOBackend) throws {
+        if let failure { throw DBError.readOnly(reason: "an earlier MANIFEST write failed: \(failure)") }
+        var w = ByteWriter(capacity: LogRecord.headerSize + payload.count)
+        payload.withUnsafeBytes { LogRecord.encode($0, into: &w) }
+        do {
+            try w.bytes.withUnsafeBytes { try backend.write(fd: file.fd, from: $0, offset: offsetBytes) }
+            try backend.sync(fd: file.fd, dataOnly: true)
+        } catch let e as IOError {
+            let error = e.at(path: path)
+            failure = error.description
+            throw DBError.io(error)
+        }
+        offsetBytes += UInt64(w.count)
+    }
+
+    func close() throws {
+        do { try file.close() } catch { throw DBError.io(error.at(path: path)) }
+    }
+}

@@ -1,0 +1,196 @@
+/// One change to the set of live tables and to the counters the version set
+/// persists, as logged in the MANIFEST (docs/FORMAT.md §MANIFEST).
+///
+/// Applying an edit removes `deletedFiles` first, then adds `newFiles`, so a
+/// table can move between levels in one edit (delete at L, add at L+1).
+struct VersionEdit: Equatable, Sendable {
+    /// A table named by level and number, the unit of deletion.
+    struct DeletedFile: Hashable, Sendable, Comparable {
+        var level: Int
+        var number: UInt64
+
+        static func < (a: DeletedFile, b: DeletedFile) -> Bool {
+            (a.level, a.number) < (b.level, b.number)
+        }
+    }
+
+    /// Set on the first edit of every MANIFEST (the snapshot edit); see
+    /// `VersionEdit.currentFormatVersion`.
+    var formatVersion: UInt64?
+    /// WAL files numbered below this are fully reflected in tables.
+    var logNumber: UInt64?
+    var nextFileNumber: UInt64?
+    var lastSequence: SequenceNumber?
+    /// Per level, the internal key where the next compaction of that level
+    /// starts (round-robin through the key space).
+    var compactPointers: [(level: Int, internalKey: [UInt8])] = []
+    var deletedFiles: Set<DeletedFile> = []
+    var newFiles: [(level: Int, file: FileMetaData)] = []
+
+    init() {}
+
+    mutating func addFile(level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
+
+    mutating func deleteFile(level: Int, number: UInt64) {
+        deletedFiles.insert(DeletedFile(level: level, number: number))
+    }
+
+    mutating func setCompactPointer(level: Int, internalKey: [UInt8]) {
+        compactPointers.append((level, internalKey))
+    }
+
+    static func == (a: VersionEdit, b: VersionEdit) -> Bool {
+        a.formatVersion == b.formatVersion && a.logNumber == b.logNumber
+            && a.nextFileNumber == b.nextFileNumber && a.lastSequence == b.lastSequence
+            && a.compactPointers.elementsEqual(b.compactPointers, by: { $0.level == $1.level && $0.internalKey == $1.internalKey })
+            && a.deletedFiles == b.deletedFiles
+            && a.newFiles.elementsEqual(b.newFiles, by: { $0.level == $1.level && $0.file == $1.file })
+    }
+}
+
+// MARK: - Encoding (docs/FORMAT.md §MANIFEST, version edit payload)
+
+extension VersionEdit {
+    /// The MANIFEST format this build writes and the newest it reads.
+    static let currentFormatVersion: UInt64 = 1
+
+    /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
+    /// unknown tags are corruption (so zero fill never parses as an edit).
+    enum Tag: UInt64 {
+        case formatVersion = 1
+        case logNumber = 2
+        case nextFileNumber = 3
+        case lastSequence = 4
+        case compactPointer = 5
+        case deletedFile = 6
+        case newFile = 7
+    }
+
+    /// The payload of one MANIFEST record. Fields appear in tag order;
+    /// deleted files sorted by (level, number), so equal edits encode to
+    /// equal bytes.
+    func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: 64 + newFiles.count * 64)
+        if let formatVersion { w.appendVarint(Tag.formatVersion.rawValue); w.appendVarint(formatVersion) }
+        if let logNumber { w.appendVarint(Tag.logNumber.rawValue); w.appendVarint(logNumber) }
+        if let nextFileNumber { w.appendVarint(Tag.nextFileNumber.rawValue); w.appendVarint(nextFileNumber) }
+        if let lastSequence { w.appendVarint(Tag.lastSequence.rawValue); w.appendVarint(lastSequence) }
+        for (level, key) in compactPointers {
+            w.appendVarint(Tag.compactPointer.rawValue)
+            w.appendVarint(level)
+            w.appendLengthPrefixed(key)
+        }
+        for deleted in deletedFiles.sorted() {
+            w.appendVarint(Tag.deletedFile.rawValue)
+            w.appendVarint(deleted.level)
+            w.appendVarint(deleted.number)
+        }
+        for (level, f) in newFiles {
+            w.appendVarint(Tag.newFile.rawValue)
+            w.appendVarint(level)
+            w.appendVarint(f.number)
+            w.appendVarint(f.fileSizeBytes)
+            w.appendLengthPrefixed(f.smallest)
+            w.appendLengthPrefixed(f.largest)
+            w.appendVarint(f.smallestSequence)
+            w.appendVarint(f.largestSequence)
+        }
+        return w.bytes
+    }
+
+    /// Decodes a record payload; any malformed byte throws
+    /// `DBError.corruption` naming `path` and the absolute file offset
+    /// (`payloadOffset` is where the payload starts in the file).
+    static func decode(_ payload: [UInt8], path: String, payloadOffset: UInt64) throws -> VersionEdit {
+        do {
+            return try payload.withUnsafeBytes { raw throws(DecodeError) in try decode(raw) }
+        } catch let error as DecodeError {
+            throw DBError.corruption(path: path, offset: payloadOffset + UInt64(error.offset),
+                                     reason: "version edit: \(error.reason)")
+        } catch {
+            throw error
+        }
+    }
+
+    /// Decodes a record payload, checking every length, level and key
+    /// against the bytes actually present.
+    static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> VersionEdit {
+        var r = ByteReader(raw)
+        var edit = VersionEdit()
+        while !r.isAtEnd {
+            let tagOffset = r.position
+            let rawTag = try r.readVarint64()
+            guard let tag = Tag(rawValue: rawTag) else {
+                throw DecodeError(reason: "unknown tag \(rawTag)", offset: tagOffset)
+            }
+            switch tag {
+            case .formatVersion:
+                try setOnce(&edit.formatVersion, try r.readVarint64(), tag, tagOffset)
+            case .logNumber:
+                try setOnce(&edit.logNumber, try r.readVarint64(), tag, tagOffset)
+            case .nextFileNumber:
+                try setOnce(&edit.nextFileNumber, try r.readVarint64(), tag, tagOffset)
+            case .lastSequence:
+                let seq = try r.readVarint64()
+                guard seq <= InternalKey.maxSequenceNumber else {
+                    throw DecodeError(reason: "last sequence \(seq) exceeds 56 bits", offset: tagOffset)
+                }
+                try setOnce(&edit.lastSequence, seq, tag, tagOffset)
+            case .compactPointer:
+                let level = try readLevel(&r)
+                let key = try readInternalKey(&r, what: "compact pointer")
+                edit.compactPointers.append((level, key))
+            case .deletedFile:
+                let level = try readLevel(&r)
+                let number = try r.readVarint64()
+                let (inserted, _) = edit.deletedFiles.insert(DeletedFile(level: level, number: number))
+                guard inserted else {
+                    throw DecodeError(reason: "file \(number) at level \(level) deleted twice", offset: tagOffset)
+                }
+            case .newFile:
+                let level = try readLevel(&r)
+                let number = try r.readVarint64()
+                let size = try r.readVarint64()
+                let smallest = try readInternalKey(&r, what: "smallest key")
+                let largest = try readInternalKey(&r, what: "largest key")
+                let smallestSeq = try r.readVarint64()
+                let largestSeq = try r.readVarint64()
+                let order = smallest.withUnsafeBytes { s in largest.withUnsafeBytes { l in InternalKey.compare(s, l) } }
+                guard order <= 0 else {
+                    throw DecodeError(reason: "file \(number): smallest key sorts after largest key", offset: tagOffset)
+                }
+                guard smallestSeq <= largestSeq, largestSeq <= InternalKey.maxSequenceNumber else {
+                    throw DecodeError(reason: "file \(number): bad sequence range \(smallestSeq)...\(largestSeq)",
+                                      offset: tagOffset)
+                }
+                edit.newFiles.append((level, FileMetaData(
+                    number: number, fileSizeBytes: size, smallest: smallest, largest: largest,
+                    smallestSequence: smallestSeq, largestSequence: largestSeq)))
+            }
+        }
+        return edit
+    }
+
+    private static func setOnce(_ field: inout UInt64?, _ value: UInt64, _ tag: Tag, _ offset: Int) throws(DecodeError) {
+        guard field == nil else { throw DecodeError(reason: "field \(tag) appears twice", offset: offset) }
+        field = value
+    }
+
+    private static func readLevel(_ r: inout ByteReader) throws(DecodeError) -> Int {
+        let start = r.position
+        let level = try r.readVarint64()
+        guard level < UInt64(Version.numLevels) else {
+            throw DecodeError(reason: "level \(level) out of range 0..<\(Version.numLevels)", offset: start)
+        }
+        return Int(level)
+    }
+
+    private static func readInternalKey(_ r: inout ByteReader, what: String) throws(DecodeError) -> [UInt8] {
+        let start = r.position
+        let bytes = try r.readLengthPrefixed()
+        guard bytes.count >= InternalKey.trailerSize else {
+            throw DecodeError(reason: "\(what) is \(bytes.count) bytes, shorter than an internal key", offset: start)
+        }
+        return Array(bytes)
+    }
+}

@@ -1,0 +1,104 @@
+import Glibc
+import RingIO
+import Testing
+@testable import RingKV
+
+/// Shared helpers of the Version tests.
+enum VersionFixtures {
+    static func key(_ s: String, _ sequence: UInt64 = 1, _ type: ValueType = .value) -> [UInt8] {
+        InternalKey.make(Array(s.utf8), sequence, type)
+    }
+
+    /// A table covering user keys [low, high].
+    static func file(_ number: UInt64, _ low: String, _ high: String, sizeBytes: UInt64 = 1000,
+                     sequences: ClosedRange<UInt64> = 1...9) -> FileMetaData {
+        FileMetaData(number: number, fileSizeBytes: sizeBytes, smallest: key(low, sequences.upperBound),
+                     largest: key(high, sequences.lowerBound), smallestSequence: sequences.lowerBound,
+                     largestSequence: sequences.upperBound)
+    }
+
+    /// An edit with every field set.
+    static func fullEdit() -> VersionEdit {
+        var edit = VersionEdit()
+        edit.formatVersion = VersionEdit.currentFormatVersion
+        edit.logNumber = 17
+        edit.nextFileNumber = 300
+        edit.lastSequence = 1 << 40
+        edit.setCompactPointer(level: 1, internalKey: key("m", 5))
+        edit.setCompactPointer(level: 6, internalKey: key("", 0, .deletion))
+        edit.deleteFile(level: 0, number: 12)
+        edit.deleteFile(level: 3, number: 200)
+        edit.deleteFile(level: 1, number: 7)
+        edit.addFile(level: 0, file(250, "a", "z", sizeBytes: 4 << 20, sequences: 100...200))
+        edit.addFile(level: 2, file(251, "k\u{0}\u{ff}", "kz", sizeBytes: 1, sequences: 0...0))
+        edit.addFile(level: 6, file(252, "x", "x", sizeBytes: UInt64.max, sequences: 5...InternalKey.maxSequenceNumber))
+        return edit
+    }
+
+    static func withTemporaryDirectory<R>(_ body: (String) throws -> R) throws -> R {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringkv-version")
+        defer { try? FileSystem.removeTree(dir) }
+        return try body(dir)
+    }
+
+    /// Writes MANIFEST-`number` holding `edits` as records and a CURRENT
+    /// naming it, bypassing VersionSet (to build damaged histories).
+    static func writeManifest(dir: String, number: UInt64, edits: [VersionEdit]) throws {
+        var w = ByteWriter()
+        for edit in edits { edit.encode().withUnsafeBytes { LogRecord.encode($0, into: &w) } }
+        try writeFile(FileNames.manifest(dir, number), w.bytes)
+        try writeFile(FileNames.current(dir), Array("MANIFEST-\(FileNames.padded(number))\n".utf8))
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let file = try File.open(path, [.write, .create, .truncate])
+        defer { try? file.close() }
+        try bytes.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: 0) }
+    }
+
+    static func readFile(_ path: String) throws -> [UInt8] {
+        try LogReader(path: path, backend: PosixBackend()).data
+    }
+
+    /// Offsets of the records of a log file, in order.
+    static func recordOffsets(_ path: String) throws -> [Int] {
+        let outcome = try LogReader(path: path, backend: PosixBackend()).readAll(strict: true)
+        var offsets: [Int] = []
+        var offset = 0
+        for payload in outcome.payloads {
+            offsets.append(offset)
+            offset += LogRecord.headerSize + payload.count
+        }
+        return offsets
+    }
+
+    /// The seed of a randomized test: RINGKV_TEST_SEED when set, else random.
+    static func seed() -> UInt64 {
+        if let text = getenvString("RINGKV_TEST_SEED"), let seed = UInt64(text) { return seed }
+        return UInt64.random(in: 0...UInt64.max)
+    }
+
+    private static func getenvString(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        return String(cString: value)
+    }
+}
+
+/// SplitMix64: a small seeded generator so a failing run can be replayed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The corruption case of a thrown error, or nil.
+func corruptionDetails(_ error: any Error) -> (path: String, offset: UInt64, reason: String)? {
+    if case DBError.corruption(let path, let offset, let reason) = error { return (path, offset, reason) }
+    return nil
+}
