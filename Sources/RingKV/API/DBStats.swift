@@ -45,7 +45,7 @@ extension DBImpl {
         }
         let version = versions.current
         let levels = (0..<Version.numLevels).map {
-            DBStats.Level(level: $0, files: version.fileCount(level: $0), bytes: version.levelBytes(level: $0))
+            DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
         }
         return DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
                        lastSequence: sequence, walGroups: stats.walGroups.current,

@@ -49,7 +49,7 @@ final class DBImpl: @unchecked Sendable {
         self.path = path
         self.options = options
         backend = options.forcePosixIO ? PosixBackend() : IOBackends.makeDefault()
-        let recovered = try Recovery.open(path: path, options: options, backend: backend)
+        let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
         versions = recovered.versions
         tableCache = recovered.tableCache

@@ -60,7 +60,7 @@ extension DBImpl {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
         for level in 0..<Version.numLevels {
-            for file in view.version.files(atLevel: level) {
+            for file in view.version.files[level] {
                 children.append(try tableCache.reader(for: file.number).makeIterator())
             }
         }

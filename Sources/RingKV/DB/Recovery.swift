@@ -6,7 +6,7 @@ import RingIO
 /// Replayed WAL contents are written to L0 tables and installed together
 /// with the new log number in one manifest edit, so after open every write
 /// lives in a table or in the new (empty) log, and old logs can go.
-enum Recovery {
+enum DatabaseRecovery {
     struct Opened {
         var lock: FileLock
         var versions: VersionSet
@@ -43,11 +43,11 @@ enum Recovery {
 
         var edit = VersionEdit()
         var lastSequence = versions.lastSequence
-        let logs = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
+        let owned = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
             .compactMap { FileNames.parse($0) }
-            .filter { $0.kind == .log && $0.number >= versions.logNumber }
-            .map(\.number)
-            .sorted()
+        // No number already on disk may be handed out again.
+        for file in owned { versions.markFileNumberUsed(file.number) }
+        let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
         var memtable = MemTable()
         for number in logs {
             let logPath = FileNames.log(path, number)
