@@ -1,0 +1,120 @@
+import RingIO
+
+/// Appends bytes to a file through 4096-aligned chunks so the file may be
+/// opened with O_DIRECT: every write starts at a multiple of the chunk size
+/// (itself a multiple of 4096), covers a whole chunk, and comes from an
+/// `AlignedBuffer`. Only the last write may be shorter, and `finish`
+/// requires the total length to be a multiple of 4096 by then (the table
+/// builder pads before the footer to make it so).
+///
+/// Full chunks wait until `chunksPerBatch` of them are ready and then go out
+/// as one `writeBatch` (several writes in flight on the ring); their
+/// buffers are reused afterwards.
+final class AlignedChunkWriter {
+    /// One chunk of output: an aligned buffer and how much of it is filled.
+    private final class Chunk {
+        let buffer: AlignedBuffer
+        var filledBytes = 0
+        var fileOffset: UInt64 = 0
+        init(capacity: Int) { buffer = AlignedBuffer(capacity: capacity) }
+    }
+
+    let file: File
+    let backend: any IOBackend
+    let chunkSizeBytes: Int
+    let chunksPerBatch: Int
+    /// Bytes appended so far (the logical end of the file).
+    private(set) var offset: UInt64 = 0
+    private var current: Chunk
+    private var full: [Chunk] = []
+    private var spare: [Chunk] = []
+
+    init(file: File, backend: any IOBackend, chunkSizeBytes: Int, chunksPerBatch: Int) {
+        precondition(chunkSizeBytes > 0 && chunkSizeBytes % AlignedBuffer.alignment == 0,
+                     "chunk size must be a positive multiple of \(AlignedBuffer.alignment)")
+        precondition(chunksPerBatch >= 1, "at least one chunk per write batch")
+        self.file = file
+        self.backend = backend
+        self.chunkSizeBytes = chunkSizeBytes
+        self.chunksPerBatch = chunksPerBatch
+        self.current = Chunk(capacity: chunkSizeBytes)
+    }
+
+    func append(_ bytes: UnsafeRawBufferPointer) throws {
+        var rest = bytes
+        while !rest.isEmpty {
+            let room = chunkSizeBytes - current.filledBytes
+            let n = min(room, rest.count)
+            // Assumes: current.filledBytes + n <= capacity (n <= room).
+            (current.buffer.pointer + current.filledBytes).copyMemory(from: rest.baseAddress!, byteCount: n)
+            current.filledBytes += n
+            offset += UInt64(n)
+            rest = UnsafeRawBufferPointer(rebasing: rest[n...])
+            if current.filledBytes == chunkSizeBytes { try retireCurrent() }
+        }
+    }
+
+    func append(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try append($0) }
+    }
+
+    /// Appends `count` zero bytes (buffers are reused, so zeros are written explicitly).
+    func appendZeros(_ count: Int) throws {
+        var rest = count
+        while rest > 0 {
+            let n = min(chunkSizeBytes - current.filledBytes, rest)
+            (current.buffer.pointer + current.filledBytes).initializeMemory(as: UInt8.self, repeating: 0, count: n)
+            current.filledBytes += n
+            offset += UInt64(n)
+            rest -= n
+            if current.filledBytes == chunkSizeBytes { try retireCurrent() }
+        }
+    }
+
+    /// Writes everything still buffered. The total must be 4096-aligned.
+    func finish() throws {
+        precondition(offset % UInt64(AlignedBuffer.alignment) == 0,
+                     "table output must end on a \(AlignedBuffer.alignment)-byte boundary before finish")
+        if current.filledBytes > 0 {
+            current.fileOffset = offset - UInt64(current.filledBytes)
+            full.append(current)
+            current = Chunk(capacity: chunkSizeBytes)
+        }
+        try flushFull()
+    }
+
+    /// Drops buffered output without writing it.
+    func abandon() {
+        full.removeAll()
+        spare.removeAll()
+        current.filledBytes = 0
+    }
+
+    private func retireCurrent() throws {
+        current.fileOffset = offset - UInt64(current.filledBytes)
+        full.append(current)
+        current = spare.popLast() ?? Chunk(capacity: chunkSizeBytes)
+        current.filledBytes = 0
+        if full.count >= chunksPerBatch { try flushFull() }
+    }
+
+    private func flushFull() throws {
+        guard !full.isEmpty else { return }
+        let requests = full.map { chunk in
+            WriteRequest(fd: file.fd, offset: chunk.fileOffset,
+                         buffer: UnsafeRawBufferPointer(start: chunk.buffer.pointer, count: chunk.filledBytes))
+        }
+        do throws(IOError) {
+            // The chunks stay referenced by `full` until writeBatch returns,
+            // so their buffers outlive the in-flight writes.
+            try backend.writeBatch(requests)
+        } catch {
+            throw DBError.io(error.at(path: file.path))
+        }
+        for chunk in full where spare.count < chunksPerBatch {
+            chunk.filledBytes = 0
+            spare.append(chunk)
+        }
+        full.removeAll(keepingCapacity: true)
+    }
+}

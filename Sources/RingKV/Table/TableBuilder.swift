@@ -1,0 +1,222 @@
+import RingIO
+
+/// Knobs for writing one table; defaults match docs/FORMAT.md §SSTable.
+struct TableBuilderOptions: Sendable {
+    /// A data block is cut once its uncompressed size reaches this (4 KiB:
+    /// one page per point read).
+    var blockSizeBytes = 4096
+    /// Bloom filter bits per distinct user key (10 ≈ 1 % false positives);
+    /// 0 writes no filter.
+    var bloomBitsPerKey = 10
+    /// .lz4 compresses each block when that saves at least 12.5 %.
+    var compression: BlockCompression = .lz4
+    /// Entries between full keys in data blocks (prefix compression vs seek cost).
+    var restartInterval = 16
+    /// Index blocks restart at every entry so a seek is a pure binary search.
+    var indexRestartInterval = 1
+    /// Size of each aligned output buffer (a multiple of 4096).
+    var writeChunkSizeBytes = 256 * 1024
+    /// Full chunks submitted together in one write batch.
+    var writeChunksPerBatch = 4
+
+    init() {}
+}
+
+/// Writes one sorted table (docs/FORMAT.md §SSTable): data blocks, then the
+/// filter, properties and index blocks, zero padding, and the 64-byte
+/// footer that ends the file on a 4096-byte boundary. Output goes through
+/// aligned chunks, so the file may be opened with O_DIRECT.
+///
+/// Use from one thread. After `finish()` or `abandon()` the builder takes
+/// nothing more; after a thrown error only `abandon()` is meaningful.
+final class TableBuilder {
+    let options: TableBuilderOptions
+    let path: String
+    private let file: File
+    private let backend: any IOBackend
+    private let writer: AlignedChunkWriter
+
+    private var dataBlock: BlockBuilder
+    private var indexBlock: BlockBuilder
+    private var filter: BloomFilterBuilder?
+    private var properties = TableProperties()
+    /// The last key added (reused buffer: no allocation per key).
+    private var lastKey: [UInt8] = []
+    /// Set after a data block is written, until the next key arrives, so the
+    /// index entry can use a short separator between the two blocks.
+    private var pendingHandle: BlockHandle?
+    private var compressionScratch: [UInt8] = []
+    private var isClosed = false
+    private var failure: DBError?
+
+    init(file: File, backend: any IOBackend, options: TableBuilderOptions) {
+        precondition(options.blockSizeBytes > 0, "blockSizeBytes must be positive")
+        self.options = options
+        self.file = file
+        self.path = file.path
+        self.backend = backend
+        self.writer = AlignedChunkWriter(file: file, backend: backend, chunkSizeBytes: options.writeChunkSizeBytes,
+                                         chunksPerBatch: options.writeChunksPerBatch)
+        dataBlock = BlockBuilder(restartInterval: options.restartInterval)
+        indexBlock = BlockBuilder(restartInterval: options.indexRestartInterval)
+        filter = options.bloomBitsPerKey > 0 ? BloomFilterBuilder(bitsPerKey: options.bloomBitsPerKey) : nil
+        properties.bloomBitsPerKey = max(0, options.bloomBitsPerKey)
+    }
+
+    var entryCount: UInt64 { properties.entryCount }
+
+    /// Bytes the file would have if finished now, minus meta blocks: lets
+    /// compaction cut output files near their target size.
+    var estimatedFileSizeBytes: UInt64 { writer.offset + UInt64(dataBlock.estimatedSizeBytes) }
+
+    /// Adds one entry. `internalKey` must sort strictly after the previous one.
+    func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+        precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
+        if let failure { throw failure }
+        precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
+        let isFirst = properties.entryCount == 0
+        let sameUserKey: Bool
+        if isFirst {
+            sameUserKey = false
+        } else {
+            sameUserKey = lastKey.withUnsafeBytes { last in
+                precondition(InternalKey.compare(last, internalKey) < 0, "TableBuilder keys must be strictly increasing")
+                return compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)) == 0
+            }
+        }
+        if let handle = pendingHandle {
+            let separator = lastKey.withUnsafeBytes { TableBuilder.shortestSeparator($0, internalKey) }
+            addIndexEntry(separator, handle)
+            pendingHandle = nil
+        }
+        if !sameUserKey { filter?.add(InternalKey.userKey(internalKey)) }
+
+        let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
+        if isFirst {
+            properties.smallestKey = Array(internalKey)
+            properties.smallestSequence = sequence
+            properties.largestSequence = sequence
+        } else {
+            properties.smallestSequence = min(properties.smallestSequence, sequence)
+            properties.largestSequence = max(properties.largestSequence, sequence)
+        }
+        if type == ValueType.deletion.rawValue { properties.deletionCount += 1 }
+        properties.entryCount += 1
+        properties.rawKeyBytes += UInt64(internalKey.count)
+        properties.rawValueBytes += UInt64(value.count)
+        lastKey.removeAll(keepingCapacity: true)
+        lastKey.append(contentsOf: internalKey)
+
+        dataBlock.add(internalKey, value)
+        if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { try flushDataBlock() } }
+    }
+
+    func add(_ internalKey: [UInt8], _ value: [UInt8]) throws {
+        try internalKey.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
+    }
+
+    /// Writes the rest of the table, pads, writes the footer and fsyncs.
+    func finish() throws -> TableProperties {
+        precondition(!isClosed, "TableBuilder.finish called twice or after abandon()")
+        if let failure { throw failure }
+        isClosed = true
+        return try guarded {
+            if !dataBlock.isEmpty { try flushDataBlock() }
+            if let handle = pendingHandle {
+                addIndexEntry(lastKey.withUnsafeBytes { TableBuilder.shortSuccessor($0) }, handle)
+                pendingHandle = nil
+            }
+            properties.largestKey = lastKey
+
+            var filterHandle: BlockHandle?
+            if let filter { filterHandle = try writeBlock(filter.finish(), compression: .uncompressed) }
+            let propertiesHandle = try writeBlock(properties.encode(), compression: .uncompressed)
+            let indexHandle = try writeBlock(indexBlock.finish(), compression: options.compression)
+
+            let footerEnd = writer.offset + UInt64(TableFooter.sizeBytes)
+            let fileSize = UInt64(AlignedBuffer.roundUp(Int(footerEnd)))
+            try writer.appendZeros(Int(fileSize - footerEnd))
+            let footer = TableFooter(index: indexHandle, filter: filterHandle, properties: propertiesHandle)
+            try writer.append(footer.encode())
+            try writer.finish()
+            do throws(IOError) { try backend.sync(fd: file.fd, dataOnly: false) } catch { throw DBError.io(error.at(path: path)) }
+            properties.fileSizeBytes = fileSize
+            return properties
+        }
+    }
+
+    /// Stops building; nothing more is written. The caller removes the file.
+    func abandon() {
+        isClosed = true
+        writer.abandon()
+    }
+
+    // MARK: - Blocks
+
+    private func flushDataBlock() throws {
+        let handle = try writeBlock(dataBlock.finish(), compression: options.compression)
+        dataBlock.reset()
+        properties.dataBlockCount += 1
+        properties.dataSizeBytes += handle.sizeWithTrailer
+        pendingHandle = handle
+    }
+
+    /// Compresses when worth it, appends payload + trailer; returns the handle.
+    private func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws -> BlockHandle {
+        let offset = writer.offset
+        return try contents.withUnsafeBytes { raw in
+            try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { payload, type in
+                try writer.append(payload)
+                try BlockCodec.withTrailer(payload, type) { try writer.append($0) }
+                return BlockHandle(offset: offset, size: UInt64(payload.count))
+            }
+        }
+    }
+
+    private func addIndexEntry(_ separator: [UInt8], _ handle: BlockHandle) {
+        var value = ByteWriter(capacity: BlockHandle.maxVarintEncodedBytes)
+        handle.appendVarint(to: &value)
+        separator.withUnsafeBytes { k in value.bytes.withUnsafeBytes { v in indexBlock.add(k, v) } }
+    }
+
+    /// Runs `body`; remembers the first error so later calls fail the same way.
+    private func guarded<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch let error as DBError {
+            failure = error
+            throw error
+        }
+    }
+
+    // MARK: - Index separators
+
+    /// An internal key k with a <= k < b, as short as cheaply possible: the
+    /// user key of `a` cut after the first byte where it differs from `b`,
+    /// that byte incremented, with the maximal trailer (so k sorts before
+    /// every real entry of its user key). Falls back to `a` itself.
+    static func shortestSeparator(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> [UInt8] {
+        let ua = InternalKey.userKey(a), ub = InternalKey.userKey(b)
+        let n = BlockBuilder.commonPrefixLength(ua, ub)
+        if n < min(ua.count, ub.count) {
+            let byte = ua[n]
+            if byte < 0xff && byte + 1 < ub[n] && n + 1 < ua.count {
+                var s = Array(UnsafeRawBufferPointer(rebasing: ua[0...n]))
+                s[n] += 1
+                return InternalKey.make(s, InternalKey.maxSequenceNumber, InternalKey.typeForSeek)
+            }
+        }
+        return Array(a)
+    }
+
+    /// An internal key k >= a, short: the user key of `a` cut after its
+    /// first byte that is not 0xff, that byte incremented. Falls back to `a`.
+    static func shortSuccessor(_ a: UnsafeRawBufferPointer) -> [UInt8] {
+        let ua = InternalKey.userKey(a)
+        for i in 0..<ua.count where ua[i] != 0xff {
+            guard i + 1 < ua.count else { break }
+            var s = Array(UnsafeRawBufferPointer(rebasing: ua[0...i]))
+            s[i] += 1
+            return InternalKey.make(s, InternalKey.maxSequenceNumber, InternalKey.typeForSeek)
+        }
+        return Array(a)
+    }
+}

@@ -1,0 +1,73 @@
+/// Facts about one table, written once into its properties block and
+/// returned by `TableBuilder.finish()` (docs/FORMAT.md §SSTable
+/// "Properties block"):
+///
+///     version            u8      1
+///     entryCount         varint
+///     deletionCount      varint
+///     dataBlockCount     varint
+///     dataSizeBytes      varint  stored data blocks, trailers included
+///     rawKeyBytes        varint  sum of internal key lengths
+///     rawValueBytes      varint
+///     smallestSequence   varint
+///     largestSequence    varint
+///     bloomBitsPerKey    varint  0 = no filter
+///     smallestKey        varint length ++ internal key bytes
+///     largestKey         varint length ++ internal key bytes
+///     (later versions may append fields; readers ignore trailing bytes)
+///
+/// `fileSizeBytes` is not stored (the file is its own witness); readers fill it in.
+struct TableProperties: Equatable, Sendable {
+    static let version: UInt8 = 1
+
+    var entryCount: UInt64 = 0
+    var deletionCount: UInt64 = 0
+    var dataBlockCount: UInt64 = 0
+    var dataSizeBytes: UInt64 = 0
+    var rawKeyBytes: UInt64 = 0
+    var rawValueBytes: UInt64 = 0
+    var smallestKey: [UInt8] = []
+    var largestKey: [UInt8] = []
+    var smallestSequence: SequenceNumber = 0
+    var largestSequence: SequenceNumber = 0
+    var bloomBitsPerKey: Int = 0
+    var fileSizeBytes: UInt64 = 0
+
+    func encode() -> [UInt8] {
+        var out = ByteWriter(capacity: 64 + smallestKey.count + largestKey.count)
+        out.append(TableProperties.version)
+        out.appendVarint(entryCount)
+        out.appendVarint(deletionCount)
+        out.appendVarint(dataBlockCount)
+        out.appendVarint(dataSizeBytes)
+        out.appendVarint(rawKeyBytes)
+        out.appendVarint(rawValueBytes)
+        out.appendVarint(smallestSequence)
+        out.appendVarint(largestSequence)
+        out.appendVarint(bloomBitsPerKey)
+        out.appendLengthPrefixed(smallestKey)
+        out.appendLengthPrefixed(largestKey)
+        return out.bytes
+    }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> TableProperties {
+        var r = ByteReader(bytes)
+        let version = try r.readByte()
+        guard version == TableProperties.version else {
+            throw DecodeError(reason: "unknown properties version \(version)", offset: 0)
+        }
+        var p = TableProperties()
+        p.entryCount = try r.readVarint64()
+        p.deletionCount = try r.readVarint64()
+        p.dataBlockCount = try r.readVarint64()
+        p.dataSizeBytes = try r.readVarint64()
+        p.rawKeyBytes = try r.readVarint64()
+        p.rawValueBytes = try r.readVarint64()
+        p.smallestSequence = try r.readVarint64()
+        p.largestSequence = try r.readVarint64()
+        p.bloomBitsPerKey = try r.readLength(limit: 1 << 16)
+        p.smallestKey = Array(try r.readLengthPrefixed())
+        p.largestKey = Array(try r.readLengthPrefixed())
+        return p
+    }
+}

@@ -1,0 +1,199 @@
+import RingIO
+
+/// The answer of a point lookup in one table.
+enum TableLookupResult: Equatable, Sendable {
+    /// The newest visible version is a value.
+    case found([UInt8])
+    /// The newest visible version is a deletion: stop looking in older tables.
+    case deleted
+    /// No visible version of the key in this table.
+    case notFound
+}
+
+/// An open table: footer, index, filter and properties read once at open,
+/// data blocks read on demand through the backend. Immutable after `open`,
+/// so one reader serves many threads.
+///
+/// A point lookup is split in steps so a batched multi-key lookup can run
+/// the filter and index for many keys, then fetch every needed block with a
+/// single `readBlocks` (one `readBatch`), then `search` each block.
+final class TableReader: Sendable {
+    let file: File
+    let fileNumber: UInt64
+    let fileSizeBytes: UInt64
+    let backend: any IOBackend
+    let footer: TableFooter
+    let properties: TableProperties
+    let indexBlock: Block
+    let filter: BloomFilter?
+    /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
+    let dataEndOffset: UInt64
+
+    var path: String { file.path }
+
+    private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
+                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) {
+        self.file = file
+        self.fileNumber = fileNumber
+        self.fileSizeBytes = fileSizeBytes
+        self.backend = backend
+        self.footer = footer
+        self.properties = properties
+        self.indexBlock = indexBlock
+        self.filter = filter
+        self.dataEndOffset = dataEndOffset
+    }
+
+    /// Reads and checks the footer, then index, filter and properties in one
+    /// batch. Works for O_DIRECT and buffered files alike (all reads aligned).
+    static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws -> TableReader {
+        let path = file.path
+        let fileSize: UInt64
+        do { fileSize = try file.size() } catch { throw DBError.io(error.at(path: path)) }
+        let footerOffset = fileSize >= UInt64(TableFooter.sizeBytes) ? fileSize - UInt64(TableFooter.sizeBytes) : 0
+        guard fileSize >= UInt64(TableFooter.sizeBytes) else {
+            throw DBError.corruption(path: path, offset: 0, reason:
+                "file of \(fileSize) bytes is too short to hold the \(TableFooter.sizeBytes)-byte table footer (truncated?)")
+        }
+        let io = TableFileIO(file: file, backend: backend, fileSizeBytes: fileSize)
+        let footer: TableFooter = try io.readRange(offset: footerOffset, length: TableFooter.sizeBytes) { bytes in
+            do throws(DecodeError) { return try TableFooter.decode(bytes) } catch {
+                throw DBError.corruption(path: path, offset: footerOffset + UInt64(error.offset), reason: error.reason)
+            }
+        }
+        guard fileSize % UInt64(AlignedBuffer.alignment) == 0 else {
+            throw DBError.corruption(path: path, offset: fileSize, reason:
+                "table size \(fileSize) is not a multiple of \(AlignedBuffer.alignment) (truncated or extended?)")
+        }
+        var metaHandles = [footer.index, footer.properties]
+        if let filterHandle = footer.filter { metaHandles.append(filterHandle) }
+        for h in metaHandles { try io.check(h, within: footerOffset, what: "meta block") }
+        let dataEnd = metaHandles.map(\.offset).min() ?? 0
+
+        var index: Block?
+        var properties = TableProperties()
+        var filter: BloomFilter?
+        try io.readStored(metaHandles) { i, stored in
+            let offset = metaHandles[i].offset
+            switch i {
+            case 0:
+                index = try BlockCodec.decode(stored, path: path, offset: offset)
+            case 1:
+                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { raw in
+                    do throws(DecodeError) { properties = try TableProperties.decode(raw) } catch {
+                        throw DBError.corruption(path: path, offset: offset, reason: "properties block: \(error.reason)")
+                    }
+                }
+            default:
+                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { raw in
+                    do throws(DecodeError) { filter = try BloomFilter(decoding: raw) } catch {
+                        throw DBError.corruption(path: path, offset: offset, reason: "filter block: \(error.reason)")
+                    }
+                }
+            }
+        }
+        guard let index else { preconditionFailure("readStored visits every handle") }
+        properties.fileSizeBytes = fileSize
+        return TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
+                           properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEnd)
+    }
+
+    // MARK: - Point lookup, step by step
+
+    /// False only when the table certainly has no entry for `userKey`.
+    func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+        filter?.mayContain(userKey) ?? true
+    }
+
+    func mayContain(userKey: [UInt8]) -> Bool {
+        userKey.withUnsafeBytes { mayContain(userKey: $0) }
+    }
+
+    func mayContain(userKeyHash: UInt64) -> Bool {
+        filter?.mayContain(hash: userKeyHash) ?? true
+    }
+
+    /// The data block that holds the first entry >= `lookupKey` (an internal
+    /// key), or nil when `lookupKey` is past the table's last key.
+    func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
+        let it = indexBlock.makeIterator()
+        try it.seek(lookupKey)
+        guard it.isValid else { return nil }
+        return try decodeIndexValue(it.value)
+    }
+
+    /// `locate` for the newest version of `userKey` visible at `snapshot`.
+    func locate(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> BlockHandle? {
+        try TableReader.withLookupKey(userKey, snapshot) { try locate($0) }
+    }
+
+    /// Reads every handle with ONE `readBatch`, checks CRCs, decompresses.
+    /// Results are in the order of `handles`.
+    func readBlocks(_ handles: [BlockHandle]) throws -> [Block] {
+        let io = TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes)
+        for h in handles { try io.check(h, within: dataEndOffset, what: "data block") }
+        var blocks: [Block] = []
+        blocks.reserveCapacity(handles.count)
+        try io.readStored(handles) { i, stored in
+            blocks.append(try BlockCodec.decode(stored, path: path, offset: handles[i].offset))
+        }
+        return blocks
+    }
+
+    /// The newest version of `userKey` visible at `snapshot` in `block`
+    /// (the block `locate` returned for the same key and snapshot).
+    func search(_ block: Block, userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
+        try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
+            let it = block.makeIterator()
+            try it.seek(lookupKey)
+            guard it.isValid else { return .notFound }
+            let key = it.key
+            guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
+            switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
+            case ValueType.value.rawValue: return .found(Array(it.value))
+            case ValueType.deletion.rawValue: return .deleted
+            case let other:
+                throw DBError.corruption(path: block.path, offset: block.fileOffset, reason: "unknown value type \(other)")
+            }
+        }
+    }
+
+    /// Filter, index, one block read, search.
+    func get(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
+        guard mayContain(userKey: userKey) else { return .notFound }
+        guard let handle = try locate(userKey: userKey, snapshot: snapshot) else { return .notFound }
+        let blocks = try readBlocks([handle])
+        return try search(blocks[0], userKey: userKey, snapshot: snapshot)
+    }
+
+    func get(userKey: [UInt8], snapshot: SequenceNumber) throws -> TableLookupResult {
+        try userKey.withUnsafeBytes { try get(userKey: $0, snapshot: snapshot) }
+    }
+
+    /// A two-level iterator (index block -> data blocks, read lazily).
+    func makeIterator() -> TableIterator { TableIterator(self) }
+
+    // MARK: - Helpers
+
+    func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
+        do { return try BlockHandle.decodeVarint(value) } catch {
+            throw DBError.corruption(path: path, offset: footer.index.offset, reason: "index entry: \(error.reason)")
+        }
+    }
+
+    /// Calls `body` with userKey ++ trailer(snapshot, typeForSeek): the
+    /// smallest internal key of `userKey` visible at `snapshot`.
+    static func withLookupKey<R>(_ userKey: UnsafeRawBufferPointer, _ snapshot: SequenceNumber,
+                                 _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let count = userKey.count + InternalKey.trailerSize
+        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            // Assumes: buffer holds userKey.count + 8 bytes.
+            if let src = userKey.baseAddress, userKey.count > 0 {
+                buffer.baseAddress!.copyMemory(from: src, byteCount: userKey.count)
+            }
+            let trailer = InternalKey.packTrailer(min(snapshot, InternalKey.maxSequenceNumber), InternalKey.typeForSeek)
+            buffer.storeBytes(of: trailer.littleEndian, toByteOffset: userKey.count, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+}
