@@ -36,7 +36,7 @@ enum TableFiles {
         var builderOptions = TableBuilderOptions()
         builderOptions.blockSizeBytes = options.blockSizeBytes
         builderOptions.bloomBitsPerKey = options.bloomBitsPerKey
-        builderOptions.compression = options.compression
+        builderOptions.compression = options.compression ? .lz4 : .uncompressed
         let builder = try TableBuilder(file: file, backend: backend, options: builderOptions)
         do {
             while iterator.isValid {
