@@ -1,0 +1,46 @@
+import ArgumentParser
+
+/// One way of issuing the reads. Every mode reads the same offsets into the
+/// same buffer slots, so results are comparable and verifiable.
+enum BenchMode: String, CaseIterable, Sendable {
+    /// All N reads prepared and submitted in one batch, then harvested.
+    case uring
+    /// As `uring`, with the destination buffer and the file registered
+    /// (read_fixed + IOSQE_FIXED_FILE).
+    case uringFixed = "uring-fixed"
+    /// As `uring`, with a kernel SQ polling thread doing the submission.
+    case uringSQPoll = "uring-sqpoll"
+    /// One pread after another on one thread.
+    case sync
+    /// A pool of threads, each doing pread over its share of the reads.
+    case threads
+    /// glibc POSIX aio: aio_read for every read, then aio_suspend.
+    case aio
+
+    /// What the `syscalls` column counts for this mode.
+    var countedCalls: String {
+        switch self {
+        case .uring, .uringFixed, .uringSQPoll: return "io_uring_enter"
+        case .sync, .threads: return "pread"
+        case .aio: return "aio_read+aio_suspend"
+        }
+    }
+}
+
+/// The value of `--mode`: one mode or all of them.
+enum ModeSelection: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case all
+    case uring
+    case uringFixed = "uring-fixed"
+    case uringSQPoll = "uring-sqpoll"
+    case sync
+    case threads
+    case aio
+
+    var modes: [BenchMode] {
+        switch self {
+        case .all: return BenchMode.allCases
+        default: return [BenchMode(rawValue: rawValue)!]  // same raw values by construction
+        }
+    }
+}
