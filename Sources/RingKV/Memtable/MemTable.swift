@@ -1,0 +1,85 @@
+import Synchronization
+
+/// The in-memory write buffer: every recent write as an internal-key entry in
+/// a skiplist over arena memory, newest version of a user key first.
+///
+/// Why `@unchecked Sendable` is sound:
+/// - The only mutating entry point is `add`, and its contract is that the
+///   caller serializes it (one inserter at a time); the arena's and the
+///   skiplist's inserter-only state is touched by nothing else.
+/// - Readers (`get`, iterators) only load skiplist links with acquire
+///   loads that pair with the inserter's release stores, and only read entry
+///   bytes written before the release that published them; nothing a reader
+///   touches is ever written again, moved or freed while the memtable lives.
+/// - `entryCount` and the arena's byte count are `Atomic`s.
+/// - Everything else is `let`.
+final class MemTable: @unchecked Sendable {
+    enum LookupResult: Equatable, Sendable {
+        case found([UInt8])
+        case deleted
+        case notFound
+    }
+
+    /// Default seed of the node-height PRNG; heights only affect speed, so a
+    /// fixed seed keeps runs reproducible.
+    static let defaultSeed: UInt64 = 0x5EED_0F_5C1B_115D
+
+    private let arena: Arena
+    let list: SkipList
+    private let count = Atomic<Int>(0)
+
+    /// `arenaBlockSizeBytes` is the memory-usage granularity: see
+    /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`.
+    init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed) {
+        arena = Arena(blockSizeBytes: arenaBlockSizeBytes)
+        list = SkipList(arena: arena, seed: seed)
+    }
+
+    /// An arena block size that keeps `approximateMemoryUsageBytes` (which
+    /// grows a block at a time) fine-grained relative to the flush threshold:
+    /// an eighth of the write buffer, between 4 KiB and 1 MiB.
+    static func arenaBlockSizeBytes(forWriteBufferSizeBytes writeBufferSizeBytes: Int) -> Int {
+        min(Arena.defaultBlockSizeBytes, max(4096, writeBufferSizeBytes / 8))
+    }
+
+    // MARK: - Writes (caller serializes)
+
+    /// Adds one entry. The caller serializes calls to `add`, never adds the
+    /// same (key, sequence, type) twice, and keeps key and value within
+    /// `MemTableEntry.maxLengthBytes` (the write path validates user input).
+    func add(sequence: SequenceNumber, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        precondition(sequence <= InternalKey.maxSequenceNumber, "sequence \(sequence) exceeds 56 bits")
+        precondition(key.count <= MemTableEntry.maxLengthBytes && value.count <= MemTableEntry.maxLengthBytes,
+                     "memtable entry of \(key.count)+\(value.count) bytes is too large")
+        list.insert(userKey: key, trailer: InternalKey.packTrailer(sequence, type), value: value)
+        count.add(1, ordering: .relaxed)
+    }
+
+    // MARK: - Reads (any thread)
+
+    /// The newest entry for `userKey` with sequence <= `snapshot`.
+    func get(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> LookupResult {
+        // Trailers sort descending, so (snapshot, typeForSeek) is the first
+        // possible internal key of `userKey` visible at `snapshot`.
+        let sequence = min(snapshot, InternalKey.maxSequenceNumber)
+        let target = SkipList.Target(userKey: userKey,
+                                     trailer: InternalKey.packTrailer(sequence, InternalKey.typeForSeek))
+        guard let node = list.seek(target) else { return .notFound }
+        let internalKey = SkipList.internalKey(node)
+        guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
+        let (_, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
+        if type == ValueType.deletion.rawValue { return .deleted }
+        return .found(Array(MemTableEntry.value(following: internalKey)))
+    }
+
+    /// Bytes of arena memory held (grows one arena block at a time).
+    var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes }
+
+    /// Entries added so far (deletions included).
+    var entryCount: Int { count.load(ordering: .relaxed) }
+
+    /// An iterator over every entry in internal-key order. It keeps this
+    /// memtable alive, so its key and value bytes stay valid as long as it
+    /// does (longer than the `InternalIterator` contract promises).
+    func makeIterator() -> MemTableIterator { MemTableIterator(self) }
+}
