@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Page-aligned memory for O_DIRECT and registered (fixed) io_uring buffers.
 /// Single owner: the memory is freed exactly once, in `deinit`.
 public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
@@ -13,7 +17,7 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
         precondition(capacity >= 0, "AlignedBuffer capacity must be non-negative")
         let rounded = AlignedBuffer.roundUp(Swift.max(capacity, 1))
         pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
+        memset(pointer, 0, rounded)
         self.capacity = rounded
     }
 

@@ -40,8 +40,9 @@ public final class Ring: @unchecked Sendable {
     public let isSQPoll: Bool
     private var userDataScratch: [UInt64]
     private var resultScratch: [Int32]
-    /// Counts io_uring_enter calls made through `submit*` (for tests and
-    /// benchmarks that want to show batching).
+    /// Counts calls of `submit*` (for tests and benchmarks that show
+    /// batching). Each is at most one io_uring_enter; liburing skips the
+    /// syscall when an SQPOLL thread is awake, so this is an upper bound.
     public private(set) var submitCalls = 0
 
     /// - Parameters:

@@ -39,6 +39,7 @@ extension Ring {
             }
             try submitAndWait(1)
             harvest { c in
+                guard c.userData < UInt64(transfers.count) else { return }
                 inFlight -= 1
                 let i = Int(c.userData)
                 let t = transfers[i]

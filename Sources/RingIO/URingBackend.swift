@@ -24,12 +24,13 @@ public final class URingBackend: IOBackend {
         } else {
             ring = try Ring(entries: ringEntries)
         }
-        defer {
-            idle.withLock { rings in
-                if rings.count < maxIdleRings { rings.append(ring) }
-            }
+        // A ring whose operation failed may still have requests in flight
+        // or completions queued: it is dropped, never handed to the next user.
+        let result = try body(ring)
+        idle.withLock { rings in
+            if rings.count < maxIdleRings { rings.append(ring) }
         }
-        return try body(ring)
+        return result
     }
 
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {

@@ -32,44 +32,66 @@ do {
     exit(3)
 }
 
-let outputLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-pthread_mutex_init(outputLock, nil)
+/// What every writer thread shares.
+final class Shared: @unchecked Sendable {
+    // @unchecked Sendable: `db` is thread-safe; `outputLock` is a pthread
+    // mutex only used through pthread calls; the rest is immutable.
+    let db: DB
+    let seed: Int
+    let sync: Bool
+    let outputLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-func report(_ line: String) {
-    pthread_mutex_lock(outputLock)
-    var bytes = Array(line.utf8)
-    bytes.append(10)
-    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
-    pthread_mutex_unlock(outputLock)
-}
+    init(db: DB, seed: Int, sync: Bool) {
+        self.db = db
+        self.seed = seed
+        self.sync = sync
+        pthread_mutex_init(outputLock, nil)
+    }
 
-func writer(_ thread: Int) {
-    var op = 0
-    while true {
-        var batch = WriteBatch()
-        batch.put(key(thread, op), value(thread, op, seed))
-        if op % 4 == 3 { batch.delete(key(thread, op - 3)) }
-        do {
-            try db.write(batch, options: WriteOptions(sync: sync))
-        } catch {
-            report("error \(error)")
-            exit(4)
+    func report(_ line: String) {
+        pthread_mutex_lock(outputLock)
+        var bytes = Array(line.utf8)
+        bytes.append(10)
+        _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        pthread_mutex_unlock(outputLock)
+    }
+
+    func writer(_ thread: Int) -> Never {
+        var op = 0
+        while true {
+            var batch = WriteBatch()
+            batch.put(key(thread, op), value(thread, op, seed))
+            if op % 4 == 3 { batch.delete(key(thread, op - 3)) }
+            do {
+                try db.write(batch, options: WriteOptions(sync: sync))
+            } catch {
+                report("error \(error)")
+                exit(4)
+            }
+            report("ack \(thread) \(op)")
+            op += 1
         }
-        report("ack \(thread) \(op)")
-        op += 1
     }
 }
 
+final class ThreadArgument {
+    let shared: Shared
+    let thread: Int
+    init(_ shared: Shared, _ thread: Int) {
+        self.shared = shared
+        self.thread = thread
+    }
+}
+
+let shared = Shared(db: db, seed: seed, sync: sync)
 var handles: [pthread_t] = []
 for t in 0..<threads {
-    let box = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-    box.pointee = t
     var handle = pthread_t()
+    let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
     pthread_create(&handle, nil, { raw in
-        let p = raw!.assumingMemoryBound(to: Int.self)
-        writer(p.pointee)
-        return nil
-    }, box)
+        let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
+        argument.shared.writer(argument.thread)
+    }, argument)
     handles.append(handle)
 }
 for h in handles { pthread_join(h, nil) }

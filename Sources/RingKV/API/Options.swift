@@ -88,3 +88,11 @@ public struct ReadOptions: Sendable {
         self.fillCache = fillCache
     }
 }
+
+extension Options {
+    /// A fresh memtable whose arena grows in steps suited to the memtable
+    /// size (small memtables would otherwise fill in one arena block).
+    func makeMemTable() -> MemTable {
+        MemTable(arenaBlockSizeBytes: MemTable.arenaBlockSizeBytes(forWriteBufferSizeBytes: memtableSizeBytes))
+    }
+}

@@ -53,10 +53,10 @@ final class DBImpl: @unchecked Sendable {
         lock = recovered.lock
         versions = recovered.versions
         tableCache = recovered.tableCache
-        mem = MemTable()
+        mem = options.makeMemTable()
         wal = recovered.wal
         lastSequence = recovered.lastSequence
-        let worker = BackgroundThread(name: "ringkv-flush") { [unowned self] in self.backgroundLoop() }
+        let worker = BackgroundThread { [unowned self] in self.backgroundLoop() }
         self.worker = worker
     }
 

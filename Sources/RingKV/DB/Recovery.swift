@@ -48,7 +48,7 @@ enum DatabaseRecovery {
         // No number already on disk may be handed out again.
         for file in owned { versions.markFileNumberUsed(file.number) }
         let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
-        var memtable = MemTable()
+        var memtable = options.makeMemTable()
         for number in logs {
             let logPath = FileNames.log(path, number)
             let outcome = try LogReader(path: logPath, backend: backend).readAll(strict: options.paranoidChecks)
@@ -60,7 +60,7 @@ enum DatabaseRecovery {
                 if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
                     try flushRecovered(memtable, into: &edit, versions: versions, path: path,
                                        backend: backend, options: options)
-                    memtable = MemTable()
+                    memtable = options.makeMemTable()
                 }
             }
         }

@@ -1,3 +1,5 @@
+import RingIO
+
 /// Group commit (docs/ARCHITECTURE.md §Write path). Callers queue up; the
 /// first in line is the leader: it makes room (memtable switch, stalls),
 /// takes every queued batch that fits one WAL buffer, assigns their
@@ -136,7 +138,7 @@ extension DBImpl {
             try? wal.close()
             wal = newLog
             imm = mem
-            mem = MemTable()
+            mem = options.makeMemTable()
             force = false
             mu.broadcast()
         }

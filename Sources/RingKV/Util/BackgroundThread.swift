@@ -13,7 +13,7 @@ final class BackgroundThread: @unchecked Sendable {
         init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    init(name: String, _ body: @escaping @Sendable () -> Void) {
+    init(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         let rc = pthread_create(&handle, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
@@ -21,7 +21,6 @@ final class BackgroundThread: @unchecked Sendable {
             return nil
         }, box)
         precondition(rc == 0, "pthread_create failed with \(rc)")
-        _ = pthread_setname_np(handle, String(name.prefix(15)))
     }
 
     /// Waits for the closure to return; later calls do nothing.

@@ -1,4 +1,5 @@
 import Glibc
+import RingIO
 import Testing
 @testable import RingKV
 

@@ -20,7 +20,7 @@ import Testing
         for v in values { w.appendVarint(v) }
         w.appendFixed32(0xDEAD_BEEF)
         w.appendFixed64(0x0123_4567_89AB_CDEF)
-        try w.bytes.withUnsafeBytes { raw in
+        try w.bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in
             var r = ByteReader(raw)
             for v in values { #expect(try r.readVarint64() == v) }
             #expect(try r.readFixed32() == 0xDEAD_BEEF)
@@ -79,7 +79,7 @@ import Testing
         batch.put(bytes(""), [])
         let rep = batch.encoded(sequence: 42)
         var seen: [(ValueType, [UInt8], [UInt8])] = []
-        try rep.withUnsafeBytes { raw in
+        try rep.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in
             #expect(try WriteBatch.header(raw).sequence == 42)
             #expect(try WriteBatch.header(raw).count == 3)
             try WriteBatch.forEach(raw) { seen.append(($0, Array($1), Array($2))) }
