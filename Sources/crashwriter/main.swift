@@ -83,15 +83,20 @@ final class ThreadArgument {
     }
 }
 
-let shared = Shared(db: db, seed: seed, sync: sync)
-var handles: [pthread_t] = []
-for t in 0..<threads {
-    var handle = pthread_t()
-    let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
-    pthread_create(&handle, nil, { raw in
-        let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
-        argument.shared.writer(argument.thread)
-    }, argument)
-    handles.append(handle)
+/// Starts one writer thread per index. A nonisolated function, so the
+/// thread entry closure is not main-actor isolated.
+func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
+    var handles: [pthread_t] = []
+    for t in 0..<count {
+        var handle = pthread_t()
+        let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
+        pthread_create(&handle, nil, { raw in
+            let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
+            argument.shared.writer(argument.thread)
+        }, argument)
+        handles.append(handle)
+    }
+    return handles
 }
-for h in handles { pthread_join(h, nil) }
+
+for h in startWriters(Shared(db: db, seed: seed, sync: sync), count: threads) { pthread_join(h, nil) }
