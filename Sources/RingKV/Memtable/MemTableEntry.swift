@@ -1,4 +1,4 @@
-/// The bytes of one memtable entry inside the arena (docs/parts/MEMTABLE.md):
+/// The bytes of one memtable entry inside the arena (docs/MEMTABLE.md):
 ///
 ///     varint32 internalKeyLength | user key | fixed64 LE (seq << 8 | type)
 ///     | varint32 valueLength | value

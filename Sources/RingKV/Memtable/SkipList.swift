@@ -4,7 +4,7 @@ import Synchronization
 /// A skiplist of memtable entries whose nodes live in an `Arena`, ordered by
 /// `InternalKey.compare`.
 ///
-/// Node layout (raw memory, 8-byte aligned; see docs/parts/MEMTABLE.md):
+/// Node layout (raw memory, 8-byte aligned; see docs/MEMTABLE.md):
 ///
 ///     next[height-1] ... next[1] next[0] | entry (MemTableEntry)
 ///                                        ^ the node pointer

@@ -1,5 +1,5 @@
 /// Little-endian fixed-width and LEB128 varint encoding, the building blocks
-/// of every format in docs/FORMAT.md §Encoding.
+/// of every format in docs/FORMAT.md (top of the page).
 struct ByteWriter {
     var bytes: [UInt8]
 

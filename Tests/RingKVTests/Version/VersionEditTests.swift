@@ -12,7 +12,7 @@ import Testing
         #expect(decoded.newFiles[2].file.fileSizeBytes == UInt64.max)
     }
 
-    /// The example in docs/parts/MANIFEST.md §Version edit payload.
+    /// The example in docs/FORMAT.md §Version edit payload.
     @Test func documentedExampleEncodesByteForByte() {
         var edit = VersionEdit()
         edit.logNumber = 5
