@@ -1,0 +1,60 @@
+import Testing
+import RingKV
+
+/// The README's library example, compiled and run as written (with a temp
+/// path), so the README cannot drift from the API.
+@Suite struct ReadmeExampleTests {
+    @Test func readmeExampleRuns() throws {
+        let dir = try TempDir()
+        var options = Options()
+        options.createIfMissing = true
+        let db = try DB(path: dir.sub("example-db"), options: options)
+        try db.put(Array("k".utf8), Array("v".utf8), options: WriteOptions(sync: true))
+        let v: [UInt8]? = try db.get(Array("k".utf8))
+        #expect(v == Array("v".utf8))
+
+        var batch = WriteBatch()
+        batch.put(Array("a".utf8), Array("1".utf8))
+        batch.delete(Array("b".utf8))
+        try db.write(batch, options: WriteOptions(sync: true))   // atomic
+
+        let snap = db.snapshot()
+        let it = try db.makeIterator(options: ReadOptions(snapshot: snap))
+        try it.seek(to: Array("a".utf8))
+        var seen: [[UInt8]] = []
+        while it.isValid { seen.append(it.key); try it.next() }
+        try db.close()
+        #expect(seen == [Array("a".utf8), Array("k".utf8)])
+    }
+
+    @Test func secondOpenOfALockedDatabaseFailsClearly() throws {
+        let dir = try TempDir()
+        var options = Options()
+        options.createIfMissing = true
+        let db = try DB(path: dir.sub("db"), options: options)
+        #expect { try DB(path: dir.sub("db"), options: options) } throws: { error in
+            guard case DBError.locked = error else { return false }
+            return true
+        }
+        try db.close()
+        try db.close()  // idempotent
+        let reopened = try DB(path: dir.sub("db"), options: options)
+        try reopened.close()
+    }
+
+    @Test func missingDatabaseWithoutCreateIsNotFound() throws {
+        let dir = try TempDir()
+        #expect { try DB(path: dir.sub("absent")) } throws: { error in
+            guard case DBError.notFound = error else { return false }
+            return true
+        }
+    }
+
+    @Test func closedDatabaseRefusesWork() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        try db.close()
+        #expect(throws: DBError.self) { try db.put("k", "v") }
+        #expect(throws: DBError.self) { try db.get("k") }
+    }
+}
