@@ -26,10 +26,20 @@ final class DBImpl: @unchecked Sendable {
     /// The log receiving writes (guarded by mu; used outside mu only by the
     /// current group leader).
     var wal: WALWriter
-    /// Writers waiting to commit, the leader first (guarded by mu).
+    /// Writers waiting to join a group, the next leader first (guarded by mu).
     var writers: [PendingWrite] = []
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
+    /// Highest sequence handed to a group, visible or still in flight
+    /// (guarded by mu).
+    var allocatedSequence: SequenceNumber
+    /// Groups are numbered in sequence order; they complete (memtable
+    /// insert, visibility, wake-up) strictly in that order (guarded by mu).
+    var nextGroupTicket: UInt64 = 1
+    var completedGroupTicket: UInt64 = 0
+    var groupsInFlight: Int { Int(nextGroupTicket - 1 - completedGroupTicket) }
+    /// In-flight groups written without fdatasync (guarded by mu).
+    var unsyncedGroupsInFlight = 0
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -56,6 +66,10 @@ final class DBImpl: @unchecked Sendable {
         mem = options.makeMemTable()
         wal = recovered.wal
         lastSequence = recovered.lastSequence
+        allocatedSequence = recovered.lastSequence
+        // Files no version references (a crash mid-flush, old WALs and
+        // manifests, temp files) go now.
+        deleteObsoleteFiles(includingTemp: true)
         let worker = BackgroundThread { [unowned self] in self.backgroundLoop() }
         self.worker = worker
     }
@@ -70,7 +84,7 @@ final class DBImpl: @unchecked Sendable {
             return
         }
         closing = true
-        while !writers.isEmpty { mu.wait() }
+        while !writers.isEmpty || groupsInFlight > 0 { mu.wait() }
         mu.broadcast()
         mu.unlock()
         worker?.join()

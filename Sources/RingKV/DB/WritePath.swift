@@ -33,24 +33,31 @@ extension DBImpl {
         try checkOpen()
         if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
         writers.append(writer)
-        while !writer.done && writers.first !== writer { mu.wait() }
+        // Lead when first in line and a WAL slot is free (at most two
+        // groups in flight); otherwise wait to be committed by a leader.
+        while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { mu.wait() }
         if writer.done {
             if let error = writer.error { throw error }
             return
         }
-        // This thread leads the next group.
         do {
             try makeRoomForWrite(force: writer.forceSwitch)
         } catch let e as DBError {
+            writers.removeFirst()
             finish([writer], error: e)
             throw e
         }
         if writer.forceSwitch {
+            writers.removeFirst()
             finish([writer], error: nil)
             return
         }
         let group = takeGroup()
-        var sequence = lastSequence + 1
+        let anySync = group.contains { $0.sync }
+        // A synced group must not overtake an unsynced one still in flight:
+        // its fdatasync would not cover that group's bytes.
+        while (anySync && unsyncedGroupsInFlight > 0) || !wal.hasFreeSlot { mu.wait() }
+        var sequence = allocatedSequence + 1
         var payloads: [[UInt8]] = []
         payloads.reserveCapacity(group.count)
         for member in group {
@@ -58,55 +65,77 @@ extension DBImpl {
             sequence += UInt64(member.count)
             payloads.append(member.rep)
         }
+        allocatedSequence = sequence - 1
         let lastInGroup = sequence - 1
-        let anySync = group.contains { $0.sync }
+        let ticket = nextGroupTicket
+        nextGroupTicket += 1
         let log = wal
+        let reservation = log.reserve(length: WALWriter.framedLength(payloads))
         let memtable = mem
+        if !anySync { unsyncedGroupsInFlight += 1 }
+        mu.broadcast()  // the next writer in line may lead the next group now
         mu.unlock()
         var failure: DBError?
         do {
-            try log.writeGroup(payloads, sync: anySync)
-            for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
+            try log.writeGroup(payloads, sync: anySync, reservation: reservation)
         } catch let e as DBError {
             failure = e
         } catch {
             failure = DBError.invalidArgument("\(error)")
         }
         mu.lock()
+        // Groups become visible strictly in ticket (= sequence) order, and
+        // the memtable has one inserter: the group whose turn it is.
+        while completedGroupTicket + 1 != ticket { mu.wait() }
+        if failure == nil, let earlier = walFailure { failure = earlier }
+        if failure == nil {
+            mu.unlock()
+            do {
+                for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
+            } catch {
+                failure = error as? DBError ?? DBError.invalidArgument("\(error)")
+            }
+            mu.lock()
+        }
+        completedGroupTicket = ticket
+        log.release(reservation)
+        if !anySync { unsyncedGroupsInFlight -= 1 }
         if let failure {
-            walFailure = failure
+            walFailure = walFailure ?? failure
         } else {
             lastSequence = lastInGroup
             stats.walGroups.add(1)
             if anySync { stats.walSyncedGroups.add(1) }
             stats.writes.add(UInt64(group.count))
-            stats.walBytes.add(UInt64(payloads.reduce(0) { $0 + $1.count }))
+            stats.walBytes.add(UInt64(reservation.length))
         }
         finish(group, error: failure)
         if let failure { throw failure }
     }
 
-    /// The leader and the queued writers behind it, up to one WAL buffer of
-    /// bytes (at least the leader), stopping before a memtable switch request.
+    /// Removes from the queue the leader and the writers behind it, up to
+    /// one WAL buffer of bytes (at least the leader), stopping before a
+    /// memtable switch request.
     private func takeGroup() -> [PendingWrite] {
-        var group = [writers[0]]
+        var count = 1
         var bytes = writers[0].rep.count
         let limit = max(options.walBufferSizeBytes - 4096, bytes)
         for next in writers.dropFirst() {
             if next.forceSwitch || bytes + next.rep.count > limit { break }
             bytes += next.rep.count
-            group.append(next)
+            count += 1
         }
+        let group = Array(writers.prefix(count))
+        writers.removeFirst(count)
         return group
     }
 
-    /// Marks `group` (a prefix of `writers`) done and wakes everyone.
+    /// Marks `group` done and wakes everyone.
     private func finish(_ group: [PendingWrite], error: DBError?) {
         for member in group {
             member.done = true
             member.error = error
         }
-        writers.removeFirst(group.count)
         mu.broadcast()
     }
 
@@ -126,6 +155,11 @@ extension DBImpl {
             if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
             if !force && mem.approximateMemoryUsageBytes < options.memtableSizeBytes { return }
             if force && mem.entryCount == 0 { return }
+            if groupsInFlight > 0 {
+                // The WAL is switched only with no group in flight.
+                mu.wait()
+                continue
+            }
             if imm != nil {
                 if let failure = backgroundFailure { throw failure }
                 if closing { throw DBError.closed }

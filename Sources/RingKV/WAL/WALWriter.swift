@@ -12,41 +12,96 @@ import RingIO
 /// io_uring_enter. When the file must grow, a `fallocate` SQE is linked in
 /// front of the write in the same submission.
 ///
-/// Not thread-safe: only the current group leader calls it (the DB's
-/// writer queue guarantees one at a time).
-final class WALWriter {
+/// Two groups may be in flight at once (pipelining): each uses its own
+/// *slot* — a ring with its own registered buffers — and its own reserved
+/// file range. `reserve`/`release` are called with the DB's `mu` held;
+/// `writeGroup` runs without it, one thread per slot.
+final class WALWriter: @unchecked Sendable {
+    // @unchecked Sendable: slot state is touched only by the thread that
+    // reserved the slot; offsets and the free list only under the DB's mu.
     let path: String
     let number: UInt64
+    // Measured (kvbench load, 8 threads, sync): two slots split the queue into
+    // smaller groups whose fdatasyncs the filesystem serialises anyway, so
+    // one group in flight is faster here (20.8k vs 12.6k ops/s).
+    static let slotCount = 1
     private let file: File
-    private let ring: Ring
+    /// One ring per slot; slot i owns registered buffers
+    /// [i * buffersPerSlot, (i + 1) * buffersPerSlot) of `buffers`.
+    private let rings: [Ring]
     private let buffers: AlignedBuffer
     private let bufferSizeBytes: Int
-    private let bufferCount: Int
-    private var nextBuffer = 0
-    /// Where the next record goes (end of the valid log).
+    private let buffersPerSlot: Int
+    /// Next buffer to use within each slot (touched by the slot's owner).
+    private var nextBuffer: [Int]
+    /// Slots not in use (guarded by the DB's mu).
+    private var freeSlots: [Int]
+    /// Where the next group goes (guarded by the DB's mu).
     private(set) var offsetBytes: UInt64 = 0
-    /// The file is allocated (and zero-filled) up to here.
+    /// The file is allocated (and zero-filled) up to here (guarded by mu).
     private var allocatedBytes: UInt64 = 0
     private let preallocateStepBytes: UInt64
-    /// How many groups were submitted, and with an fsync (stats/tests).
-    private(set) var groupCount = 0
-    private(set) var syncedGroupCount = 0
+
+    /// A file range and slot handed to one group.
+    struct Reservation {
+        var slot: Int
+        var offset: UInt64
+        var length: Int
+        /// When non-zero, this group grows the file first.
+        var growFrom: UInt64
+        var growBy: UInt64
+    }
+
+    var hasFreeSlot: Bool { !freeSlots.isEmpty }
+
+    /// Takes a slot and the next `length` bytes of the log. Call with the
+    /// DB's mu held and `hasFreeSlot` true.
+    func reserve(length: Int) -> Reservation {
+        precondition(!freeSlots.isEmpty, "WAL reserve without a free slot")
+        let slot = freeSlots.removeLast()
+        let offset = offsetBytes
+        offsetBytes += UInt64(length)
+        var growFrom: UInt64 = 0, growBy: UInt64 = 0
+        if offsetBytes > allocatedBytes {
+            growFrom = allocatedBytes
+            growBy = max(preallocateStepBytes, offsetBytes - allocatedBytes)
+            allocatedBytes += growBy
+        }
+        return Reservation(slot: slot, offset: offset, length: length, growFrom: growFrom, growBy: growBy)
+    }
+
+    /// Returns a slot after its group completed. Call with the DB's mu held.
+    func release(_ reservation: Reservation) { freeSlots.append(reservation.slot) }
+
+    static func framedLength(_ payloads: [[UInt8]]) -> Int {
+        payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count }
+    }
 
     init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int,
          preallocateStepBytes: UInt64) throws {
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
         self.number = number
-        self.bufferCount = bufferCount
+        buffersPerSlot = max(bufferCount / WALWriter.slotCount, 1)
         self.bufferSizeBytes = AlignedBuffer.roundUp(bufferSizeBytes)
         self.preallocateStepBytes = max(preallocateStepBytes, 1 << 20)
+        nextBuffer = Array(repeating: 0, count: WALWriter.slotCount)
+        freeSlots = Array((0..<WALWriter.slotCount).reversed())
         file = try ioCall(path) { () throws(IOError) in try File.open(path, [.readWrite, .create, .truncate]) }
-        ring = try ioCall(path) { () throws(IOError) in try Ring(entries: 8) }
-        buffers = AlignedBuffer(capacity: bufferCount * self.bufferSizeBytes)
+        buffers = AlignedBuffer(capacity: WALWriter.slotCount * buffersPerSlot * self.bufferSizeBytes)
         let base = buffers.pointer
         let size = self.bufferSizeBytes
-        let regions = (0..<bufferCount).map { UnsafeMutableRawBufferPointer(start: base + $0 * size, count: size) }
-        try ioCall(path) { () throws(IOError) in try ring.registerBuffers(regions) }
+        let perSlot = buffersPerSlot
+        var rings: [Ring] = []
+        for slot in 0..<WALWriter.slotCount {
+            let ring = try ioCall(path) { () throws(IOError) in try Ring(entries: 8) }
+            let regions = (0..<perSlot).map {
+                UnsafeMutableRawBufferPointer(start: base + (slot * perSlot + $0) * size, count: size)
+            }
+            try ioCall(path) { () throws(IOError) in try ring.registerBuffers(regions) }
+            rings.append(ring)
+        }
+        self.rings = rings
     }
 
     deinit { try? file.close() }
@@ -60,30 +115,33 @@ final class WALWriter {
     /// Writes `payloads` as consecutive records; with `sync`, returns only
     /// after fdatasync completed. Throws `DBError.io` on any failure — the
     /// caller must then stop using this log (no fsync retry).
-    func writeGroup(_ payloads: [[UInt8]], sync: Bool) throws {
-        let total = payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count }
+    func writeGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation) throws {
+        let total = reservation.length
+        precondition(total == WALWriter.framedLength(payloads), "WAL reservation does not match the group")
         if total == 0 { return }
-        let growBy = offsetBytes + UInt64(total) > allocatedBytes
-            ? max(preallocateStepBytes, UInt64(total)) : 0
+        let ring = rings[reservation.slot]
+        let growBy = reservation.growBy
         // A group larger than one registered buffer gets a temporary buffer
         // and a plain (non-fixed) write.
         let oversized = total > bufferSizeBytes
-        let bufferIndex = nextBuffer
+        // The index is the slot ring's own registration index; the memory
+        // is that buffer's place in the shared allocation.
+        let bufferIndex = nextBuffer[reservation.slot]
         let destination = oversized
             ? UnsafeMutableRawPointer.allocate(byteCount: total, alignment: AlignedBuffer.alignment)
-            : buffers.pointer + bufferIndex * bufferSizeBytes
+            : buffers.pointer + (reservation.slot * buffersPerSlot + bufferIndex) * bufferSizeBytes
         defer { if oversized { destination.deallocate() } }
         var at = 0
         for payload in payloads {
             payload.withUnsafeBytes { LogRecord.encode($0, into: destination + at) }
             at += LogRecord.headerSize + payload.count
         }
-        nextBuffer = (nextBuffer + 1) % bufferCount
+        nextBuffer[reservation.slot] = (nextBuffer[reservation.slot] + 1) % buffersPerSlot
 
-        let writeOffset = offsetBytes
+        let writeOffset = reservation.offset
         var expected = 0
         if growBy > 0 {
-            precondition(ring.prepFallocate(fd: file.fd, offset: allocatedBytes, length: growBy,
+            precondition(ring.prepFallocate(fd: file.fd, offset: reservation.growFrom, length: growBy,
                                             userData: Tag.fallocate.rawValue, flags: .link), "WAL ring full")
             expected += 1
         }
@@ -111,7 +169,7 @@ final class WALWriter {
                     case .fallocate:
                         if c.result < 0 {
                             failure = failure ?? IOError(operation: "io_uring fallocate", errno: -c.result,
-                                                         path: path, offset: allocatedBytes)
+                                                         path: path, offset: reservation.growFrom)
                         }
                     case .write:
                         if c.result < 0 {
@@ -134,26 +192,22 @@ final class WALWriter {
             failure = error.at(path: path)
         }
         if let failure { throw DBError.io(failure) }
-        if growBy > 0 { allocatedBytes += growBy }
         // A short write broke the link (the fsync came back -ECANCELED):
         // finish the remainder and sync on their own.
         if written < total {
-            try finishShortWrite(from: destination + written, count: total - written,
+            try finishShortWrite(ring, from: destination + written, count: total - written,
                                  offset: writeOffset + UInt64(written))
             synced = !sync
         }
-        if !synced { try syncNow() }
-        offsetBytes = writeOffset + UInt64(total)
-        groupCount += 1
-        if sync { syncedGroupCount += 1 }
+        if !synced { try syncNow(ring) }
     }
 
-    private func finishShortWrite(from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {
+    private func finishShortWrite(_ ring: Ring, from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {
         var done = 0
         while done < count {
             precondition(ring.prepWrite(fd: file.fd, buffer: pointer + done, length: count - done,
                                         offset: offset + UInt64(done), userData: Tag.write.rawValue), "WAL ring full")
-            let result = try singleResult()
+            let result = try singleResult(ring)
             if result <= 0 {
                 throw DBError.io(IOError(operation: "io_uring write", errno: result < 0 ? -result : EIO,
                                          path: path, offset: offset + UInt64(done)))
@@ -162,13 +216,13 @@ final class WALWriter {
         }
     }
 
-    private func syncNow() throws {
+    private func syncNow(_ ring: Ring) throws {
         precondition(ring.prepFsync(fd: file.fd, dataOnly: true, userData: Tag.fsync.rawValue), "WAL ring full")
-        let result = try singleResult()
+        let result = try singleResult(ring)
         if result < 0 { throw DBError.io(IOError(operation: "io_uring fdatasync", errno: -result, path: path)) }
     }
 
-    private func singleResult() throws -> Int32 {
+    private func singleResult(_ ring: Ring) throws -> Int32 {
         try ioCall(path) { () throws(IOError) in
             try ring.submitAndWait(1)
             var result: Int32?
