@@ -54,6 +54,11 @@ public struct Options: Sendable {
     /// fdatasync does not have to journal a size change on every commit.
     /// Default 64 MiB.
     public var walPreallocateBytes: UInt64 = 64 << 20
+    /// Longest a group-commit leader waits for writers that are about to
+    /// queue (those the previous group just released) before submitting.
+    /// Only waits when recent groups had more concurrent writers than are
+    /// queued; a lone writer never waits. Default 200 µs; 0 disables.
+    public var groupCommitMaxDelayMicros = 200
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false

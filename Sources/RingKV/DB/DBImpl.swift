@@ -38,6 +38,10 @@ final class DBImpl: @unchecked Sendable {
     var nextGroupTicket: UInt64 = 1
     var completedGroupTicket: UInt64 = 0
     var groupsInFlight: Int { Int(nextGroupTicket - 1 - completedGroupTicket) }
+    /// Threads inside `commit` now, and a slowly decaying peak of it: how
+    /// many writers a leader may expect to gather (guarded by mu).
+    var activeWriters = 0
+    var recentPeakWriters = 1
     /// In-flight groups written without fdatasync (guarded by mu).
     var unsyncedGroupsInFlight = 0
     /// Set when a WAL write or fsync failed: writes are refused until reopen

@@ -33,8 +33,11 @@ extension DBImpl {
         try checkOpen()
         if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
         writers.append(writer)
-        // Lead when first in line and a WAL slot is free (at most two
-        // groups in flight); otherwise wait to be committed by a leader.
+        activeWriters += 1
+        defer { activeWriters -= 1 }
+        if writers.count > 1 { mu.broadcast() }  // a leader may be gathering
+        // Lead when first in line and a WAL slot is free; otherwise wait to
+        // be committed by a leader.
         while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { mu.wait() }
         if writer.done {
             if let error = writer.error { throw error }
@@ -52,6 +55,7 @@ extension DBImpl {
             finish([writer], error: nil)
             return
         }
+        gatherGroup()
         let group = takeGroup()
         let anySync = group.contains { $0.sync }
         // A synced group must not overtake an unsynced one still in flight:
@@ -111,6 +115,24 @@ extension DBImpl {
         }
         finish(group, error: failure)
         if let failure { throw failure }
+    }
+
+    /// Waits briefly for the writers that were just woken by the previous
+    /// group to queue again, so that with N concurrent writers a group holds
+    /// about N batches instead of alternating halves (docs/ARCHITECTURE.md
+    /// §Write path). Waits only when recent groups saw more concurrent
+    /// writers than are queued, never longer than
+    /// `groupCommitMaxDelayMicros`; a single writer never waits.
+    private func gatherGroup() {
+        let expected = min(recentPeakWriters, 64)
+        recentPeakWriters = max(activeWriters, recentPeakWriters * 7 / 8)
+        guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return }
+        let deadline = MonotonicClock.nanos() + UInt64(options.groupCommitMaxDelayMicros) * 1000
+        while writers.count < expected {
+            let now = MonotonicClock.nanos()
+            if now >= deadline || closing { return }
+            mu.wait(nanoseconds: deadline - now)
+        }
     }
 
     /// Removes from the queue the leader and the writers behind it, up to
