@@ -9,6 +9,9 @@ final class PendingWrite {
     let forceSwitch: Bool
     var done = false
     var error: DBError?
+    /// Signalled when this writer is done or has become the queue head, so
+    /// a group completion wakes its members, not every waiting thread.
+    let wakeUp = Monitor.Condition()
 
     init(rep: [UInt8], count: Int, sync: Bool, forceSwitch: Bool = false) {
         self.rep = rep

@@ -35,10 +35,10 @@ extension DBImpl {
         writers.append(writer)
         activeWriters += 1
         defer { activeWriters -= 1 }
-        if writers.count > 1 { mu.broadcast() }  // a leader may be gathering
+        if writers.count > 1 { writers[0].wakeUp.signal() }  // a leader may be gathering
         // Lead when first in line and a WAL slot is free; otherwise wait to
         // be committed by a leader.
-        while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { mu.wait() }
+        while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { writer.wakeUp.wait(mu) }
         if writer.done {
             if let error = writer.error { throw error }
             return
@@ -77,7 +77,7 @@ extension DBImpl {
         let reservation = log.reserve(length: WALWriter.framedLength(payloads))
         let memtable = mem
         if !anySync { unsyncedGroupsInFlight += 1 }
-        mu.broadcast()  // the next writer in line may lead the next group now
+        writers.first?.wakeUp.signal()  // it may lead the next group if a slot is free
         mu.unlock()
         var failure: DBError?
         do {
@@ -131,7 +131,7 @@ extension DBImpl {
         while writers.count < expected {
             let now = MonotonicClock.nanos()
             if now >= deadline || closing { return }
-            mu.wait(nanoseconds: deadline - now)
+            writers[0].wakeUp.wait(mu, nanoseconds: deadline - now)
         }
     }
 
@@ -152,12 +152,15 @@ extension DBImpl {
         return group
     }
 
-    /// Marks `group` done and wakes everyone.
+    /// Marks `group` done, wakes its members and the next queue head, and
+    /// whoever waits on the monitor (close, flush, slot waits).
     private func finish(_ group: [PendingWrite], error: DBError?) {
         for member in group {
             member.done = true
             member.error = error
+            member.wakeUp.signal()
         }
+        writers.first?.wakeUp.signal()
         mu.broadcast()
     }
 

@@ -6,7 +6,7 @@ import Glibc
 final class Monitor: @unchecked Sendable {
     // @unchecked Sendable: the pthread objects are heap-allocated, never
     // moved, and only touched through pthread calls that are thread-safe.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
     init() {
@@ -32,14 +32,46 @@ final class Monitor: @unchecked Sendable {
 
     /// Waits at most `nanoseconds` for a broadcast.
     func wait(nanoseconds: UInt64) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let total = UInt64(now.tv_nsec) + nanoseconds
-        var deadline = timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+        var deadline = Monitor.deadline(after: nanoseconds)
         pthread_cond_timedwait(condition, mutex, &deadline)
     }
 
     @inline(__always) func broadcast() { pthread_cond_broadcast(condition) }
+
+    /// A condition variable of its own, used with this monitor's mutex, for
+    /// waking one particular thread (a queued writer) instead of all.
+    final class Condition: @unchecked Sendable {
+        // @unchecked Sendable: as for Monitor, the pthread object is
+        // heap-allocated and only used through thread-safe pthread calls.
+        private let condition: UnsafeMutablePointer<pthread_cond_t>
+
+        init() {
+            condition = .allocate(capacity: 1)
+            pthread_cond_init(condition, nil)
+        }
+
+        deinit {
+            pthread_cond_destroy(condition)
+            condition.deallocate()
+        }
+
+        /// The caller holds `monitor`'s lock and re-checks in a loop.
+        @inline(__always) func wait(_ monitor: Monitor) { pthread_cond_wait(condition, monitor.mutex) }
+
+        func wait(_ monitor: Monitor, nanoseconds: UInt64) {
+            var deadline = Monitor.deadline(after: nanoseconds)
+            pthread_cond_timedwait(condition, monitor.mutex, &deadline)
+        }
+
+        @inline(__always) func signal() { pthread_cond_signal(condition) }
+    }
+
+    static func deadline(after nanoseconds: UInt64) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let total = UInt64(now.tv_nsec) + nanoseconds
+        return timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
+    }
 
     @inline(__always)
     func withLock<R>(_ body: () throws -> R) rethrows -> R {
