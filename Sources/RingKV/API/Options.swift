@@ -1,3 +1,5 @@
+import RingIO
+
 /// Database options. Defaults match what LevelDB/RocksDB users expect
 /// (DESIGN.md §Defaults); each field says when you would change it.
 public struct Options: Sendable {
@@ -62,6 +64,10 @@ public struct Options: Sendable {
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false
+
+    /// Test-only: inject I/O failures (see RingIO's FaultPlan). Internal,
+    /// so only `@testable` tests can set it.
+    var faultPlan: FaultPlan?
 
     public init() {}
 

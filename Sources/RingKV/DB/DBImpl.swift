@@ -62,7 +62,8 @@ final class DBImpl: @unchecked Sendable {
     init(path: String, options: Options) throws {
         self.path = path
         self.options = options
-        backend = options.forcePosixIO ? PosixBackend() : IOBackends.makeDefault()
+        let base: any IOBackend = options.forcePosixIO ? PosixBackend() : IOBackends.makeDefault()
+        backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
         versions = recovered.versions

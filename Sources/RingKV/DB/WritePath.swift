@@ -236,7 +236,8 @@ extension WALWriter {
         let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
                                 bufferCount: max(options.walBufferCount, 2),
                                 bufferSizeBytes: options.walBufferSizeBytes,
-                                preallocateStepBytes: options.walPreallocateBytes)
+                                preallocateStepBytes: options.walPreallocateBytes,
+                                faults: options.faultPlan)
         try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
         return log
     }

@@ -77,8 +77,12 @@ final class WALWriter: @unchecked Sendable {
         payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count }
     }
 
+    /// Test-only fault injection (nil in production).
+    private let faults: FaultPlan?
+
     init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int,
-         preallocateStepBytes: UInt64) throws {
+         preallocateStepBytes: UInt64, faults: FaultPlan? = nil) throws {
+        self.faults = faults
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
         self.number = number
@@ -116,6 +120,26 @@ final class WALWriter: @unchecked Sendable {
     /// after fdatasync completed. Throws `DBError.io` on any failure — the
     /// caller must then stop using this log (no fsync retry).
     func writeGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation) throws {
+        if let faults {
+            // Injected failures take the place of the kernel's answer.
+            if let code = faults.check(.write) {
+                throw DBError.io(IOError(operation: "io_uring write_fixed", errno: code, path: path,
+                                         offset: reservation.offset, detail: "injected fault"))
+            }
+            if reservation.growBy > 0, let code = faults.check(.fallocate) {
+                throw DBError.io(IOError(operation: "io_uring fallocate", errno: code, path: path,
+                                         offset: reservation.growFrom, detail: "injected fault"))
+            }
+            if sync, let code = faults.check(.fsync) {
+                try submitGroup(payloads, sync: false, reservation: reservation)
+                throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path,
+                                         detail: "injected fault"))
+            }
+        }
+        try submitGroup(payloads, sync: sync, reservation: reservation)
+    }
+
+    private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation) throws {
         let total = reservation.length
         precondition(total == WALWriter.framedLength(payloads), "WAL reservation does not match the group")
         if total == 0 { return }
