@@ -38,6 +38,19 @@ enum DatabaseRecovery {
             guard options.createIfMissing else { throw DBError.notFound(path: path) }
             versions = try VersionSet.create(dbPath: path, backend: backend)
         }
+        // The live WAL always exists while the manifest names it (it is
+        // created before the edit that names it and deleted only after an
+        // edit moves past it). Missing, the manifest lost a committed edit —
+        // e.g. a damaged length field made its last record look torn — and
+        // opening would silently drop data.
+        let logNumber = versions.logNumber
+        if options.paranoidChecks && logNumber > 0 && !FileSystem.exists(FileNames.log(path, logNumber)) {
+            throw DBError.corruption(
+                path: versions.recovery?.manifestPath ?? FileNames.current(path),
+                offset: versions.recovery?.droppedTailOffset ?? 0,
+                reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
+                    + "the manifest lost an edit")
+        }
         let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
                                     directReads: options.directReads)
 

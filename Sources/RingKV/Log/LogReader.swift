@@ -43,7 +43,13 @@ struct LogReader {
     /// All records of the valid prefix. With `strict`, corruption before the
     /// tail throws `DBError.corruption`; without it the valid prefix is
     /// returned and the rest dropped, like a torn tail.
-    func readAll(strict: Bool) throws -> Outcome {
+    ///
+    /// `preallocated` says how the file was written. A preallocated (WAL)
+    /// file can hold a complete-looking record with a bad checksum followed
+    /// by zeros after a crash; an append-only file (MANIFEST) cannot — there
+    /// only a record cut off by the end of the file is a torn tail, and a
+    /// complete record that fails its checksum is corruption.
+    func readAll(strict: Bool, preallocated: Bool = true) throws -> Outcome {
         try data.withUnsafeBytes { raw in
             var outcome = Outcome(payloads: [], validLength: 0, tornTail: nil)
             var offset = 0
@@ -64,7 +70,14 @@ struct LogReader {
                     outcome.validLength = offset
                     return outcome
                 case .bad(let reason):
-                    if !LogReader.isTornTail(raw, at: offset) && strict {
+                    // A damaged length field can make a middle record look
+                    // like a cut-off tail; a valid record after it proves
+                    // it is not the tail.
+                    let torn = (preallocated
+                        ? LogReader.isTornTail(raw, at: offset)
+                        : LogReader.runsPastEnd(raw, at: offset))
+                        && !LogReader.validRecordFollows(raw, after: offset)
+                    if !torn && strict {
                         throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason)
                     }
                     outcome.tornTail = (offset, reason)
@@ -79,10 +92,28 @@ struct LogReader {
     /// past the end of the file, or when only zero bytes follow that
     /// extent: it was the last append, cut short by a crash.
     static func isTornTail(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        guard raw.count - offset >= LogRecord.headerSize else { return true }
+        if runsPastEnd(raw, at: offset) { return true }
+        return !raw[recordEnd(raw, at: offset)...].contains(where: { $0 != 0 })
+    }
+
+    /// Whether a complete record with a good checksum starts anywhere after
+    /// `offset` (only asked on the error path).
+    static func validRecordFollows(_ raw: UnsafeRawBufferPointer, after offset: Int) -> Bool {
+        var p = offset + 1
+        while p + LogRecord.headerSize <= raw.count {
+            if raw[p + 8] == LogRecord.typeFull, case .record = LogRecord.parse(raw, at: p) { return true }
+            p += 1
+        }
+        return false
+    }
+
+    /// The header is cut off, or claims more bytes than the file has.
+    static func runsPastEnd(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
+        raw.count - offset < LogRecord.headerSize || recordEnd(raw, at: offset) > raw.count
+    }
+
+    private static func recordEnd(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Int {
         let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-        let end = offset + LogRecord.headerSize + length
-        if end >= raw.count { return true }
-        return !raw[end...].contains(where: { $0 != 0 })
+        return offset + LogRecord.headerSize + length
     }
 }

@@ -24,7 +24,7 @@ struct ManifestReplay {
     /// applying — throws `DBError.corruption`; without it replay keeps the
     /// valid prefix and reports where it stopped.
     static func run(path: String, backend: any IOBackend, strict: Bool) throws -> Result {
-        let outcome = try LogReader(path: path, backend: backend).readAll(strict: strict)
+        let outcome = try LogReader(path: path, backend: backend).readAll(strict: strict, preallocated: false)
         return try ManifestReplay(path: path).replay(outcome, strict: strict)
     }
 
