@@ -62,6 +62,8 @@ let package = Package(
             dependencies: ["RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.
+        .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKV"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// Test-only fault injection: "fail the Nth operation of a kind with this
 /// errno". The engine's real code path runs; only the result an operation
@@ -38,7 +37,7 @@ public final class FaultPlan: Sendable {
     }
 
     /// Rules and per-kind operation counts.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     public init(_ rules: [Rule] = []) {
         state.withLock { $0.rules = rules.map { ($0, 0) } }

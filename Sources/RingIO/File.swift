@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import CRingSupport
-import Synchronization
 
 /// An open file descriptor with its path. The descriptor is closed exactly
 /// once: by `close()` (idempotent) or in `deinit`.
@@ -35,7 +34,7 @@ public final class File: Sendable {
     /// and buffers must then be 4096-aligned).
     public let isDirect: Bool
     /// Set once by close(); guards against a second close of the descriptor.
-    private let closed = Mutex(false)
+    private let closed = Locked(false)
 
     public static func open(_ path: String, _ mode: Mode, direct: DirectIO = .off,
                             permissions: mode_t = 0o644) throws(IOError) -> File {

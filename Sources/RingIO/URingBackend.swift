@@ -1,4 +1,3 @@
-import Synchronization
 
 /// The io_uring backend. Each call borrows a ring from a small pool, so
 /// many threads can have I/O in flight at once without sharing a ring.
@@ -6,7 +5,7 @@ public final class URingBackend: IOBackend {
     public let name = "io_uring"
     public let ringEntries: Int
     /// Rings not in use right now; guarded by the mutex.
-    private let idle = Mutex<[Ring]>([])
+    private let idle = Locked<[Ring]>([])
     private let maxIdleRings = 16
 
     public init(ringEntries: Int = 256) throws(IOError) {

@@ -1,4 +1,4 @@
-import Synchronization
+import RingIO
 
 /// A consistent read view: reads through `ReadOptions(snapshot:)` see the
 /// database as it was when the snapshot was taken. Released when the last
@@ -22,7 +22,7 @@ public final class Snapshot: Sendable {
 /// the oldest.
 final class SnapshotRegistry: Sendable {
     /// sequence -> number of live Snapshot objects holding it.
-    private let live = Mutex<[UInt64: Int]>([:])
+    private let live = Locked<[UInt64: Int]>([:])
 
     func retain(_ sequence: UInt64) { live.withLock { $0[sequence, default: 0] += 1 } }
 

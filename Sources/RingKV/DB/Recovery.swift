@@ -62,13 +62,15 @@ enum DatabaseRecovery {
         for file in owned { versions.markFileNumberUsed(file.number) }
         let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
         var memtable = options.makeMemTable()
+        var replayedSequence: SequenceNumber = 0
         for number in logs {
             let logPath = FileNames.log(path, number)
             let outcome = try LogReader(path: logPath, backend: backend).readAll(strict: options.paranoidChecks)
             for payload in outcome.payloads {
                 let last = try payload.withUnsafeBytes {
-                    try MemTableInserter.apply($0, to: memtable, path: logPath)
+                    try MemTableInserter.applyRecovered($0, to: memtable, path: logPath, after: replayedSequence)
                 }
+                replayedSequence = last
                 lastSequence = max(lastSequence, last)
                 if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
                     try flushRecovered(memtable, into: &edit, versions: versions, path: path,

@@ -212,10 +212,31 @@ enum MemTableInserter {
         }
     }
 
+    /// Applies a batch read back from a WAL. It is checked completely
+    /// before anything is inserted: the decoding, the sequence range (it
+    /// must start after `previous`, the last sequence replayed before it,
+    /// and stay below 2^56), so damaged-but-checksummed bytes become a
+    /// corruption error, never a half-applied batch or a memtable trap.
     /// Returns the last sequence number the batch used.
     @discardableResult
-    static func apply(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
-                      offset: UInt64 = 0) throws -> SequenceNumber {
+    static func applyRecovered(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
+                               after previous: SequenceNumber) throws -> SequenceNumber {
+        do {
+            let (first, count) = try WriteBatch.header(raw)
+            try WriteBatch.forEach(raw) { _, _, _ in }
+            guard count > 0, first > previous, first <= InternalKey.maxSequenceNumber - UInt64(count) else {
+                throw DecodeError(reason: "write batch sequence \(first) (+\(count)) does not follow \(previous)",
+                                  offset: 0)
+            }
+        } catch let e as DecodeError {
+            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
+        }
+        return try apply(raw, to: memtable, path: path)
+    }
+
+    /// Returns the last sequence number the batch used.
+    @discardableResult
+    static func apply(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String) throws -> SequenceNumber {
         do {
             var sequence = try WriteBatch.header(raw).sequence
             try WriteBatch.forEach(raw) { type, key, value in
@@ -224,7 +245,7 @@ enum MemTableInserter {
             }
             return sequence - 1
         } catch let e as DecodeError {
-            throw DBError.corruption(path: path, offset: offset + UInt64(e.offset), reason: e.reason)
+            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
         }
     }
 }

@@ -1,5 +1,4 @@
 import RingIO
-import Synchronization
 
 /// The database's current `Version`, the counters persisted with it, and
 /// the MANIFEST that logs every change (docs/FORMAT.md §MANIFEST).
@@ -46,9 +45,9 @@ final class VersionSet: Sendable {
         var versions: [WeakVersion]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     /// nil after `close()`.
-    private let manifest: Mutex<ManifestLog?>
+    private let manifest: Locked<ManifestLog?>
 
     private init(dbPath: String, backend: any IOBackend, manifest: ManifestLog, version: Version,
                  nextFileNumber: UInt64, lastSequence: SequenceNumber, logNumber: UInt64,
@@ -56,11 +55,11 @@ final class VersionSet: Sendable {
         self.dbPath = dbPath
         self.backend = backend
         self.recovery = recovery
-        self.state = Mutex(State(
+        self.state = Locked(State(
             current: version, nextFileNumber: nextFileNumber, lastSequence: lastSequence, logNumber: logNumber,
             manifestFileNumber: manifest.number, compactPointers: compactPointers,
             versions: [WeakVersion(version: version)]))
-        self.manifest = Mutex(manifest)
+        self.manifest = Locked(manifest)
     }
 
     // MARK: - Opening

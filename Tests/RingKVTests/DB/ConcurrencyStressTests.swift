@@ -1,3 +1,4 @@
+import RingIO
 import Glibc
 import Synchronization
 import Testing
@@ -9,7 +10,7 @@ import Testing
 /// key range, so it can check its own reads exactly.
 @Suite struct ConcurrencyStressTests {
     final class Failures: Sendable {
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
         func record(_ s: String) { messages.withLock { if $0.count < 20 { $0.append(s) } } }
     }
 

@@ -1,3 +1,4 @@
+import RingIO
 import Foundation
 import Synchronization
 import Testing
@@ -12,7 +13,7 @@ private final class SharedProgress: Sendable {
     let writerDone = Atomic<Bool>(false)
     /// Violations found by any thread (recorded here because the threads run
     /// outside the test's task, then checked on the test thread).
-    let failures = Mutex<[String]>([])
+    let failures = Locked<[String]>([])
     /// Full iterations and gets the readers completed, to show they ran.
     let readerPasses = Atomic<Int>(0)
     /// Reader passes that began before the writer finished.
