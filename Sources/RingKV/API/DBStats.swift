@@ -25,6 +25,28 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var liveSnapshots: Int
     public var ioBackend: String
 
+    // MARK: Block cache and batched reads (h2-cache)
+    /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
+    public var blockCacheCapacityBytes: Int = 0
+    public var blockCacheUsageBytes: Int = 0
+    /// Data blocks in the block cache.
+    public var blockCacheEntries: Int = 0
+    /// Block cache lookups that found / did not find their block.
+    public var blockCacheHits: UInt64 = 0
+    public var blockCacheMisses: UInt64 = 0
+    /// Blocks dropped to make room.
+    public var blockCacheEvictions: UInt64 = 0
+    /// `readBatch` calls made by get/multiGet (one per lookup round), and
+    /// the data blocks they read.
+    public var lookupReadBatches: UInt64 = 0
+    public var lookupBlocksRead: UInt64 = 0
+    /// hits / (hits + misses), 0 before the first lookup.
+    public var blockCacheHitRate: Double {
+        let total = blockCacheHits + blockCacheMisses
+        return total == 0 ? 0 : Double(blockCacheHits) / Double(total)
+    }
+    // END block cache and batched reads
+
     public var description: String {
         var lines = ["level  files        bytes"]
         for l in levels where l.files > 0 {
@@ -34,6 +56,10 @@ public struct DBStats: Sendable, CustomStringConvertible {
         lines.append("wal groups \(walGroups) (\(walSyncedGroups) synced), \(writeBatches) batches, \(walBytes) B")
         lines.append("flushes \(flushes) (\(flushFailures) failed), \(flushBytesWritten) B written")
         lines.append("stalls \(stalls), \(stallMicros) us; open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        // Block cache and batched reads (h2-cache)
+        lines.append("block cache \(blockCacheUsageBytes)/\(blockCacheCapacityBytes) B, \(blockCacheEntries) blocks, "
+            + "hits \(blockCacheHits), misses \(blockCacheMisses), evictions \(blockCacheEvictions); "
+            + "lookup read batches \(lookupReadBatches), blocks read \(lookupBlocksRead)")
         return lines.joined(separator: "\n")
     }
 }
@@ -47,12 +73,27 @@ extension DBImpl {
         let levels = (0..<Version.numLevels).map {
             DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
         }
-        return DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
+        var s = DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
                        lastSequence: sequence, walGroups: stats.walGroups.current,
                        walSyncedGroups: stats.walSyncedGroups.current, walBytes: stats.walBytes.current,
                        writeBatches: stats.writes.current, flushes: stats.flushes.current,
                        flushFailures: stats.flushFailures.current, flushBytesWritten: stats.flushBytesWritten.current,
                        stalls: stats.stalls.current, stallMicros: stats.stallNanos.current / 1000,
                        openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
+        fillBlockCacheStats(&s)
+        return s
+    }
+
+    // Block cache and batched reads (h2-cache)
+    private func fillBlockCacheStats(_ s: inout DBStats) {
+        let cache = blockCache.statistics
+        s.blockCacheCapacityBytes = cache.capacityBytes
+        s.blockCacheUsageBytes = cache.usageBytes
+        s.blockCacheEntries = cache.entryCount
+        s.blockCacheHits = cache.hits
+        s.blockCacheMisses = cache.misses
+        s.blockCacheEvictions = cache.evictions
+        s.lookupReadBatches = stats.lookupReadBatches.current
+        s.lookupBlocksRead = stats.lookupBlocksRead.current
     }
 }

@@ -14,6 +14,7 @@ final class DBImpl: @unchecked Sendable {
     let backend: any IOBackend
     let versions: VersionSet
     let tableCache: TableCache
+    let blockCache: BlockCache
     let snapshots = SnapshotRegistry()
     let stats = StatsCounters()
     private let lock: FileLock
@@ -68,6 +69,7 @@ final class DBImpl: @unchecked Sendable {
         lock = recovered.lock
         versions = recovered.versions
         tableCache = recovered.tableCache
+        blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
         mem = options.makeMemTable()
         wal = recovered.wal
         lastSequence = recovered.lastSequence

@@ -1,5 +1,20 @@
-/// Point reads: active memtable -> immutable memtable -> L0 tables newest
-/// first -> one table per deeper level (docs/ARCHITECTURE.md §Read path).
+import RingIO
+
+/// Point reads, batched multi-key reads and iterators (docs/ARCHITECTURE.md
+/// §Read path and §Block cache and batched reads).
+///
+/// `get` and `multiGet` share one engine. Keys are sorted and deduplicated,
+/// checked in the active and the immutable memtable, then resolved against
+/// the tables in rounds: in each round every unresolved key walks its
+/// remaining tables in search order (L0 newest first, then one table per
+/// deeper level) — bloom filter, index, block cache — until it is resolved
+/// by a cached block or needs a block that is not cached. All blocks the
+/// round needs, across every table and level, are read with ONE
+/// `readBatch`, decoded, cached (unless `fillCache` is false) and searched;
+/// keys still unresolved go on to their next table in the next round.
+/// Identical blocks are read once. A key whose bloom filters are accurate
+/// needs one round wherever it lives, so a multiGet usually costs one
+/// `readBatch`, and never more than the number of levels it visits.
 extension DBImpl {
     /// What a read sees: the memtables and version current at one moment,
     /// and the sequence number it reads at.
@@ -8,6 +23,8 @@ extension DBImpl {
         var imm: MemTable?
         var version: Version
         var sequence: SequenceNumber
+        /// Put blocks this read loads into the block cache.
+        var fillCache: Bool
     }
 
     func readView(_ options: ReadOptions) throws -> ReadView {
@@ -15,55 +32,195 @@ extension DBImpl {
         defer { mu.unlock() }
         try checkOpen()
         return ReadView(mem: mem, imm: imm, version: versions.current,
-                        sequence: options.snapshot?.sequence ?? lastSequence)
+                        sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache)
     }
 
     func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
         let view = try readView(options)
-        return try key.withUnsafeBytes { try get($0, view: view) }
-    }
-
-    func get(_ userKey: UnsafeRawBufferPointer, view: ReadView) throws -> [UInt8]? {
-        switch view.mem.get(userKey, snapshot: view.sequence) {
-        case .found(let value): return value
-        case .deleted: return nil
-        case .notFound: break
-        }
-        if let imm = view.imm {
-            switch imm.get(userKey, snapshot: view.sequence) {
-            case .found(let value): return value
-            case .deleted: return nil
-            case .notFound: break
-            }
-        }
-        for (_, file) in view.version.filesToSearch(forUserKey: userKey) {
-            stats.tableLookups.add(1)
-            let table = try tableCache.reader(for: file.number)
-            switch try table.get(userKey: userKey, snapshot: view.sequence) {
-            case .found(let value):
-                stats.userBytesRead.add(UInt64(value.count))
-                return value
-            case .deleted: return nil
-            case .notFound: continue
-            }
-        }
-        return nil
+        return try lookup(CollectionOfOne(key), view: view)[0]
     }
 
     func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws -> [[UInt8]?] {
         let view = try readView(options)
-        return try keys.map { key in try key.withUnsafeBytes { try get($0, view: view) } }
+        return try lookup(keys, view: view)
     }
 
-    /// Every source of the view as internal iterators, newest first.
+    /// Every source of the view as internal iterators, newest first. Table
+    /// iterators read through the block cache with adaptive read-ahead.
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
         for level in 0..<Version.numLevels {
             for file in view.version.files[level] {
-                children.append(try tableCache.reader(for: file.number).makeIterator())
+                let reader = try tableCache.reader(for: file.number)
+                children.append(reader.makeIterator(cache: blockCache, fillCache: view.fillCache, readAhead: .adaptive))
             }
         }
         return children
+    }
+
+    // MARK: - The batched lookup
+
+    /// The newest visible value of each key (nil: absent or deleted), in
+    /// the order of `keys`.
+    func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws -> [[UInt8]?]
+    where Keys.Element == [UInt8], Keys.Index == Int {
+        // Distinct keys in ascending order; `slotOfInput[i]` is key i's slot.
+        var progress: [KeyProgress] = []
+        var slotOfInput = [Int](repeating: 0, count: keys.count)
+        if keys.count == 1 {
+            progress.append(KeyProgress(key: keys[keys.startIndex]))
+        } else {
+            progress.reserveCapacity(keys.count)
+            let order = keys.indices.sorted { compareBytes(keys[$0], keys[$1]) < 0 }
+            for i in order {
+                if progress.last?.key != keys[i] { progress.append(KeyProgress(key: keys[i])) }
+                slotOfInput[i - keys.startIndex] = progress.count - 1
+            }
+        }
+
+        var pending: [Int] = []
+        for slot in progress.indices where !resolveInMemtables(&progress[slot], view: view) {
+            progress[slot].hash = BloomHash.hash64(progress[slot].key)
+            pending.append(slot)
+        }
+
+        while !pending.isEmpty {
+            var round = LookupRound()
+            var waiters: [(slot: Int, table: TableReader, span: Int)] = []
+            for slot in pending {
+                if let (table, span) = try advance(&progress[slot], view: view, round: &round) {
+                    waiters.append((slot, table, span))
+                }
+            }
+            if waiters.isEmpty { break }
+            let blocks = try round.readAll(backend: backend, cache: view.fillCache ? blockCache : nil)
+            stats.lookupReadBatches.add(1)
+            stats.lookupBlocksRead.add(UInt64(blocks.count))
+            pending.removeAll(keepingCapacity: true)
+            for w in waiters where try !settle(&progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
+                pending.append(w.slot)
+            }
+        }
+        return slotOfInput.map { progress[$0].value }
+    }
+
+    /// Answers `p` from the memtables when they hold an entry for its key.
+    private func resolveInMemtables(_ p: inout KeyProgress, view: ReadView) -> Bool {
+        p.key.withUnsafeBytes { key in
+            for memtable in [view.mem, view.imm] {
+                guard let memtable else { continue }
+                switch memtable.get(key, snapshot: view.sequence) {
+                case .found(let value):
+                    p.value = value
+                    return true
+                case .deleted:
+                    return true
+                case .notFound:
+                    continue
+                }
+            }
+            return false
+        }
+    }
+
+    /// Walks `p`'s remaining tables until the key is resolved by a cached
+    /// block or needs a block read: then adds the read to `round` and
+    /// returns the table and span to search once it is done. Returns nil
+    /// when the key is resolved (or no table has it: `p` stays nil-valued).
+    private func advance(_ p: inout KeyProgress, view: ReadView,
+                         round: inout LookupRound) throws -> (TableReader, Int)? {
+        while let file = p.nextTable(in: view.version) {
+            stats.tableLookups.add(1)
+            let table = try tableCache.reader(for: file.number)
+            guard table.mayContain(userKeyHash: p.hash) else { continue }
+            guard let handle = try p.key.withUnsafeBytes({ try table.locate(userKey: $0, snapshot: view.sequence) })
+            else { continue }
+            let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
+            if let block = blockCache.lookup(cacheKey) {
+                if try settle(&p, in: block, of: table, view: view) { return nil }
+                continue
+            }
+            return (table, try round.span(for: cacheKey, handle: handle, of: table))
+        }
+        return nil
+    }
+
+    /// Searches `block` for `p`'s key; true when that resolved it.
+    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws -> Bool {
+        switch try p.key.withUnsafeBytes({ try table.search(block, userKey: $0, snapshot: view.sequence) }) {
+        case .found(let value):
+            stats.userBytesRead.add(UInt64(value.count))
+            p.value = value
+            return true
+        case .deleted:
+            return true
+        case .notFound:
+            return false
+        }
+    }
+}
+
+/// One distinct user key of a lookup and where its search stands.
+private struct KeyProgress {
+    let key: [UInt8]
+    /// `BloomHash.hash64(key)`, computed once for every filter probe.
+    var hash: UInt64 = 0
+    var value: [UInt8]?
+    /// The next table to try: level, and in L0 the next index (newest first).
+    private var level = 0
+    private var l0Index = 0
+
+    init(key: [UInt8]) { self.key = key }
+
+    /// The next table in search order whose key range holds the key.
+    mutating func nextTable(in version: Version) -> FileMetaData? {
+        key.withUnsafeBytes { key in
+            if level == 0 {
+                let l0 = version.files[0]
+                while l0Index < l0.count {
+                    let f = l0[l0Index]
+                    l0Index += 1
+                    if f.contains(userKey: key) { return f }
+                }
+                level = 1
+            }
+            while level < Version.numLevels {
+                let f = version.fileContaining(level: level, userKey: key)
+                level += 1
+                if let f { return f }
+            }
+            return nil
+        }
+    }
+}
+
+/// The cache-missing blocks of one lookup round, deduplicated, planned as
+/// one `AlignedReadPlan` across every table they come from.
+private struct LookupRound {
+    private var plan = AlignedReadPlan()
+    private var spanOfBlock: [BlockCacheKey: Int] = [:]
+    /// The table and cache key of each span, in span order.
+    private var sources: [(table: TableReader, key: BlockCacheKey)] = []
+
+    /// The span that reads `handle` of `table`, planned on first request.
+    mutating func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
+        if let span = spanOfBlock[key] { return span }
+        let span = try table.planRead(handle, into: &plan)
+        precondition(span == sources.count, "one plan span per distinct block")
+        sources.append((table, key))
+        spanOfBlock[key] = span
+        return span
+    }
+
+    /// Reads every planned block with one `readBatch`, verifies and decodes
+    /// each, and caches them in `cache` when given. Blocks in span order.
+    func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
+        let result = try plan.execute(backend: backend)
+        return try sources.enumerated().map { span, source in
+            let block = try source.table.decodeBlock(result, span: span)
+            cache?.insert(source.key, block)
+            return block
+        }
     }
 }

@@ -21,4 +21,10 @@ final class StatsCounters: Sendable {
     let stallNanos = Counter()
     let userBytesRead = Counter()
     let tableLookups = Counter()
+
+    // MARK: Block cache and batched reads (h2-cache)
+    /// `readBatch` calls made by get/multiGet (one per lookup round).
+    let lookupReadBatches = Counter()
+    /// Data blocks those batches read (identical blocks counted once).
+    let lookupBlocksRead = Counter()
 }

@@ -1,8 +1,8 @@
 import RingIO
 
-/// Aligned reads of a table file. Every read covers whole 4096-byte pages
-/// (offset rounded down, end rounded up) into an `AlignedBuffer`, which
-/// O_DIRECT requires and buffered files accept, so one code path serves both.
+/// Aligned reads of one table file (footer, meta blocks, data blocks). The
+/// alignment and batching live in `AlignedReadPlan`, which also serves
+/// reads that span several tables (batched point lookups).
 struct TableFileIO {
     let file: File
     let backend: any IOBackend
@@ -22,10 +22,9 @@ struct TableFileIO {
 
     /// Reads [offset, offset+length) and calls `body` with those bytes.
     func readRange<R>(offset: UInt64, length: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        var result: R?
-        try readSpans([(offset, length)]) { _, bytes in result = try body(bytes) }
-        guard let result else { preconditionFailure("readSpans visits every span") }
-        return result
+        var plan = AlignedReadPlan()
+        plan.add(file, offset: offset, length: length)
+        return try plan.execute(backend: backend).withBytes(0, body)
     }
 
     /// Reads the stored bytes (payload + trailer) of every handle with one
@@ -33,41 +32,10 @@ struct TableFileIO {
     /// been checked against the file.
     func readStored(_ handles: [BlockHandle],
                     _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        try readSpans(handles.map { ($0.offset, Int($0.sizeWithTrailer)) }, body)
-    }
-
-    private func readSpans(_ spans: [(offset: UInt64, length: Int)],
-                           _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        guard !spans.isEmpty else { return }
-        let alignment = UInt64(AlignedBuffer.alignment)
-        var starts: [UInt64] = []
-        var bufferOffsets: [Int] = []
-        var total = 0
-        for span in spans {
-            let start = span.offset & ~(alignment - 1)
-            let end = AlignedBuffer.roundUp(Int(span.offset - start) + span.length) + Int(start)
-            starts.append(start)
-            bufferOffsets.append(total)
-            total += end - Int(start)
-        }
-        let buffer = AlignedBuffer(capacity: total)
-        var requests: [ReadRequest] = []
-        requests.reserveCapacity(spans.count)
-        for i in spans.indices {
-            let end = i + 1 < spans.count ? bufferOffsets[i + 1] : total
-            requests.append(ReadRequest(fd: file.fd, offset: starts[i], length: end - bufferOffsets[i],
-                                        buffer: buffer.pointer + bufferOffsets[i]))
-        }
-        do throws(IOError) { try backend.readBatch(&requests) } catch { throw DBError.io(error.at(path: path)) }
-        for (i, span) in spans.enumerated() {
-            if let error = requests[i].error { throw DBError.io(error.at(path: path)) }
-            let skip = Int(span.offset - starts[i])
-            guard requests[i].bytesRead >= skip + span.length else {
-                throw DBError.corruption(path: path, offset: span.offset, reason:
-                    "truncated: \(span.length) bytes wanted at offset \(span.offset), the file ends at \(starts[i] + UInt64(requests[i].bytesRead))")
-            }
-            // Assumes: [skip, skip + length) lies inside this request's part of `buffer` (checked just above).
-            try body(i, UnsafeRawBufferPointer(start: buffer.pointer + bufferOffsets[i] + skip, count: span.length))
-        }
+        guard !handles.isEmpty else { return }
+        var plan = AlignedReadPlan()
+        for h in handles { plan.add(file, offset: h.offset, length: Int(h.sizeWithTrailer)) }
+        let result = try plan.execute(backend: backend)
+        for i in handles.indices { try result.withBytes(i) { try body(i, $0) } }
     }
 }

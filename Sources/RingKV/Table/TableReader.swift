@@ -15,8 +15,13 @@ enum TableLookupResult: Equatable, Sendable {
 /// so one reader serves many threads.
 ///
 /// A point lookup is split in steps so a batched multi-key lookup can run
-/// the filter and index for many keys, then fetch every needed block with a
-/// single `readBlocks` (one `readBatch`), then `search` each block.
+/// the filter and index for many keys of many tables, add every needed
+/// block to one `AlignedReadPlan` (`planRead`), fetch them all with a
+/// single `readBatch`, then `decodeBlock` and `search` each.
+///
+/// The index block and the bloom filter are held here for the reader's
+/// whole life ("pinned" per open table); only data blocks go through the
+/// block cache.
 final class TableReader: Sendable {
     let file: File
     let fileNumber: UInt64
@@ -127,17 +132,38 @@ final class TableReader: Sendable {
         try TableReader.withLookupKey(userKey, snapshot) { try locate($0) }
     }
 
+    /// Checks that `handle` names a stored data block of this table and
+    /// adds its aligned read to `plan` (which may hold reads of other tables
+    /// too); returns the span index to pass to `decodeBlock`.
+    func planRead(_ handle: BlockHandle, into plan: inout AlignedReadPlan) throws -> Int {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        return plan.add(file, offset: handle.offset, length: Int(handle.sizeWithTrailer))
+    }
+
+    /// Verifies (read result, CRC) and decodes span `span` of an executed
+    /// plan, which `planRead` of this table added.
+    func decodeBlock(_ result: AlignedReadResult, span: Int) throws -> Block {
+        let offset = result.spans[span].offset
+        return try result.withBytes(span) { try BlockCodec.decode($0, path: path, offset: offset) }
+    }
+
     /// Reads every handle with ONE `readBatch`, checks CRCs, decompresses.
-    /// Results are in the order of `handles`.
+    /// Results are in the order of `handles`. Bypasses the block cache.
     func readBlocks(_ handles: [BlockHandle]) throws -> [Block] {
-        let io = TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes)
-        for h in handles { try io.check(h, within: dataEndOffset, what: "data block") }
-        var blocks: [Block] = []
-        blocks.reserveCapacity(handles.count)
-        try io.readStored(handles) { i, stored in
-            blocks.append(try BlockCodec.decode(stored, path: path, offset: handles[i].offset))
-        }
-        return blocks
+        var plan = AlignedReadPlan()
+        for h in handles { _ = try planRead(h, into: &plan) }
+        let result = try plan.execute(backend: backend)
+        return try handles.indices.map { try decodeBlock(result, span: $0) }
+    }
+
+    /// The data block at `handle`: from `cache` when it holds it, else read
+    /// (and cached when `fillCache`).
+    func block(_ handle: BlockHandle, cache: BlockCache?, fillCache: Bool) throws -> Block {
+        let key = BlockCacheKey(fileNumber: fileNumber, blockOffset: handle.offset)
+        if let cache, let hit = cache.lookup(key) { return hit }
+        let block = try readBlocks([handle])[0]
+        if fillCache { cache?.insert(key, block) }
+        return block
     }
 
     /// The newest version of `userKey` visible at `snapshot` in `block`
@@ -158,22 +184,35 @@ final class TableReader: Sendable {
         }
     }
 
-    /// Filter, index, one block read, search.
-    func get(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
+    /// Filter, index, block (from `cache` or one read), search. The DB
+    /// read path runs the same steps for many keys and tables at once.
+    func get(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber,
+             cache: BlockCache? = nil, fillCache: Bool = true) throws -> TableLookupResult {
         guard mayContain(userKey: userKey) else { return .notFound }
         guard let handle = try locate(userKey: userKey, snapshot: snapshot) else { return .notFound }
-        let blocks = try readBlocks([handle])
-        return try search(blocks[0], userKey: userKey, snapshot: snapshot)
+        let block = try block(handle, cache: cache, fillCache: fillCache)
+        return try search(block, userKey: userKey, snapshot: snapshot)
     }
 
-    func get(userKey: [UInt8], snapshot: SequenceNumber) throws -> TableLookupResult {
-        try userKey.withUnsafeBytes { try get(userKey: $0, snapshot: snapshot) }
+    func get(userKey: [UInt8], snapshot: SequenceNumber,
+             cache: BlockCache? = nil, fillCache: Bool = true) throws -> TableLookupResult {
+        try userKey.withUnsafeBytes { try get(userKey: $0, snapshot: snapshot, cache: cache, fillCache: fillCache) }
     }
 
     /// A two-level iterator (index block -> data blocks, read lazily).
-    func makeIterator() -> TableIterator { TableIterator(self) }
+    /// - Parameters:
+    ///   - cache: the block cache to look in (nil: none).
+    ///   - fillCache: put blocks this iterator reads into `cache`.
+    ///   - readAhead: `.adaptive` for user scans, `.compaction` for
+    ///     compaction inputs (large batches, never touches the cache).
+    func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
+                      readAhead: ReadAhead = .adaptive) -> TableIterator {
+        TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache, readAhead: readAhead)
+    }
 
     // MARK: - Helpers
+
+    var io: TableFileIO { TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes) }
 
     func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
         do { return try BlockHandle.decodeVarint(value) } catch {

@@ -1,0 +1,145 @@
+import RingIO
+
+/// Byte ranges of one or more table files, read with ONE `readBatch`.
+///
+/// Every request covers whole 4096-byte pages (offset rounded down, end
+/// rounded up) and lands in one shared `AlignedBuffer`, which O_DIRECT
+/// requires and buffered files accept, so one code path serves both.
+/// Ranges of the same file added in increasing order that touch or share a
+/// page are coalesced into one request of at most `maxRequestBytes`
+/// (adjacent blocks of a scan become one large read; a page two blocks
+/// share is read once). Larger stretches are split into several requests,
+/// which the io_uring backend keeps in flight together.
+///
+/// Usage: `add` ranges, `execute` once, then `withBytes(i)` per range.
+struct AlignedReadPlan {
+    /// One wanted range: `length` bytes at `offset` of `file`, found
+    /// `skip` bytes into request `request`.
+    struct Span {
+        let file: File
+        let offset: UInt64
+        let length: Int
+        let request: Int
+        let skip: Int
+    }
+
+    /// One aligned read: [start, end) of `file`.
+    struct Request {
+        let file: File
+        let start: UInt64
+        var end: UInt64
+        var lengthBytes: Int { Int(end - start) }
+    }
+
+    /// Default upper bound of one coalesced request.
+    static let defaultMaxRequestBytes = 128 << 10
+
+    let maxRequestBytes: Int
+    private(set) var spans: [Span] = []
+    private(set) var requests: [Request] = []
+    /// The newest request of each file: the only one a new range may extend.
+    private var lastRequestOfFile: [ObjectIdentifier: Int] = [:]
+
+    init(maxRequestBytes: Int = AlignedReadPlan.defaultMaxRequestBytes) {
+        precondition(maxRequestBytes >= AlignedBuffer.alignment, "requests hold at least one page")
+        self.maxRequestBytes = maxRequestBytes
+    }
+
+    var isEmpty: Bool { spans.isEmpty }
+
+    /// Adds [offset, offset + length) of `file` and returns its span index.
+    /// The caller has checked the range against the file's layout.
+    @discardableResult
+    mutating func add(_ file: File, offset: UInt64, length: Int) -> Int {
+        precondition(length >= 0, "read length must be non-negative")
+        let alignment = UInt64(AlignedBuffer.alignment)
+        let start = offset & ~(alignment - 1)
+        let end = (offset + UInt64(length) + alignment - 1) & ~(alignment - 1)
+        let id = ObjectIdentifier(file)
+        let request: Int
+        if let r = lastRequestOfFile[id], start >= requests[r].start, start <= requests[r].end,
+           Int(max(end, requests[r].end) - requests[r].start) <= maxRequestBytes {
+            requests[r].end = max(requests[r].end, end)
+            request = r
+        } else {
+            requests.append(Request(file: file, start: start, end: end))
+            request = requests.count - 1
+            lastRequestOfFile[id] = request
+        }
+        spans.append(Span(file: file, offset: offset, length: length, request: request,
+                          skip: Int(offset - requests[request].start)))
+        return spans.count - 1
+    }
+
+    /// Submits every request with one `backend.readBatch` (none when the
+    /// plan is empty) and returns the bytes. A failed or short request is
+    /// reported by `withBytes` for the spans it holds, so one bad block does
+    /// not hide the others.
+    func execute(backend: any IOBackend) throws -> AlignedReadResult {
+        var bufferOffsets: [Int] = []
+        bufferOffsets.reserveCapacity(requests.count)
+        var total = 0
+        for r in requests {
+            bufferOffsets.append(total)
+            total += r.lengthBytes
+        }
+        let buffer = AlignedBuffer(capacity: total)
+        var reads: [ReadRequest] = []
+        reads.reserveCapacity(requests.count)
+        for (i, r) in requests.enumerated() {
+            reads.append(ReadRequest(fd: r.file.fd, offset: r.start, length: r.lengthBytes,
+                                     buffer: buffer.pointer + bufferOffsets[i]))
+        }
+        if !reads.isEmpty {
+            do throws(IOError) {
+                // `buffer` is owned here until the batch returns, so every
+                // request's memory outlives its read.
+                try backend.readBatch(&reads)
+            } catch {
+                let paths = Set(requests.map(\.file.path))
+                if paths.count == 1, let path = paths.first { throw DBError.io(error.at(path: path)) }
+                throw DBError.io(error)
+            }
+        }
+        return AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: spans)
+    }
+}
+
+/// The bytes an executed `AlignedReadPlan` read. Owns the aligned buffer;
+/// bytes lent by `withBytes` are valid only inside its closure.
+final class AlignedReadResult {
+    private let buffer: AlignedBuffer
+    private let bufferOffsets: [Int]
+    private let reads: [ReadRequest]
+    let spans: [AlignedReadPlan.Span]
+
+    fileprivate init(buffer: consuming AlignedBuffer, bufferOffsets: [Int], reads: [ReadRequest],
+                     spans: [AlignedReadPlan.Span]) {
+        self.buffer = buffer
+        self.bufferOffsets = bufferOffsets
+        self.reads = reads
+        self.spans = spans
+    }
+
+    /// Number of `ReadRequest`s the batch carried.
+    var requestCount: Int { reads.count }
+
+    /// Calls `body` with the bytes of span `index`, after checking that its
+    /// request succeeded and reached the span's end (a read stops short
+    /// only at end of file: the table is truncated).
+    func withBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        let span = spans[index]
+        let read = reads[span.request]
+        let path = span.file.path
+        if let error = read.error { throw DBError.io(error.at(path: path)) }
+        guard read.bytesRead >= span.skip + span.length else {
+            throw DBError.corruption(path: path, offset: span.offset, reason:
+                "truncated: \(span.length) bytes wanted at offset \(span.offset), "
+                + "the file ends at \(read.offset + UInt64(read.bytesRead))")
+        }
+        // Assumes: [skip, skip + length) lies inside this request's part of
+        // `buffer` (the request covers the span; bytesRead checked above).
+        return try body(UnsafeRawBufferPointer(start: buffer.pointer + bufferOffsets[span.request] + span.skip,
+                                               count: span.length))
+    }
+}
