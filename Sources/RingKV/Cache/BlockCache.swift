@@ -1,4 +1,4 @@
-import Synchronization
+import RingIO
 
 /// Names one data block: the table's file number and the block's offset in
 /// it. File numbers are never reused while a process has the database open,
@@ -44,8 +44,8 @@ final class BlockCache: Sendable {
             var hits: UInt64 = 0
             var misses: UInt64 = 0
         }
-        let state: Mutex<State>
-        init(capacityBytes: Int) { state = Mutex(State(lru: LRUList(capacityBytes: capacityBytes))) }
+        let state: Locked<State>
+        init(capacityBytes: Int) { state = Locked(State(lru: LRUList(capacityBytes: capacityBytes))) }
     }
 
     let capacityBytes: Int

@@ -170,7 +170,10 @@ final class DBImpl: @unchecked Sendable {
             case .current, .lock: obsolete = false
             }
             if obsolete {
-                if kind == .table { tableCache.evict(number) }
+                if kind == .table {
+                    tableCache.evict(number)
+                    blockCache.eraseFile(number)
+                }
                 try? FileSystem.remove(path + "/" + name)
             }
         }

@@ -1,5 +1,4 @@
 import RingIO
-import Synchronization
 
 /// Open `TableReader`s by file number, at most `capacity` of them; the
 /// least recently used is closed first. Safe from many threads.
@@ -18,7 +17,7 @@ final class TableCache: Sendable {
     let capacity: Int
     let directReads: Bool
     /// Open readers and the use clock.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
         self.dbPath = dbPath
