@@ -65,8 +65,9 @@ public final class DB: Sendable {
 
     /// A consistent read view; pass it in `ReadOptions(snapshot:)`.
     public func snapshot() -> Snapshot {
-        let sequence = impl.mu.withLock { impl.lastSequence }
-        return Snapshot(sequence: sequence, registry: impl.snapshots)
+        // Registered under mu, so no compaction can pick its smallest
+        // snapshot between reading the sequence and registering it.
+        impl.mu.withLock { Snapshot(sequence: impl.lastSequence, registry: impl.snapshots) }
     }
 
     public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
@@ -94,10 +95,14 @@ public final class DB: Sendable {
     /// Writes the active memtable to an L0 table and waits for it.
     public func flush() throws { try impl.flushMemtable() }
 
-    /// Flushes the memtable and compacts every level into the last
-    /// non-empty one (bounded keys: the whole key range).
+    /// Flushes the memtable, then compacts the whole key space into the
+    /// deepest non-empty level (L1 at least): afterwards the tables hold
+    /// one entry per live key and no deletion markers, except older
+    /// versions a live snapshot still reads. Waits for running background
+    /// compactions and holds new ones off until done.
     public func compactRange() throws {
         try impl.flushMemtable()
+        try impl.compactAll()
     }
 
     public func stats() -> DBStats { impl.makeStats() }

@@ -18,9 +18,27 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var flushes: UInt64
     public var flushFailures: UInt64
     public var flushBytesWritten: UInt64
-    /// Writers that had to wait for a flush, and for how long in total.
+    /// Writers that had to wait (for a flush, or for compaction with L0 at
+    /// `l0StopTrigger`), and for how long in total.
     public var stalls: UInt64
     public var stallMicros: UInt64
+    /// Writes slowed by 1 ms because L0 reached `l0SlowdownTrigger`.
+    public var slowdowns: UInt64
+    public var slowdownMicros: UInt64
+    /// Installed compactions (trivial moves — a table moved down a level
+    /// by a manifest edit alone — included), failed attempts (retried).
+    public var compactions: UInt64
+    public var trivialMoves: UInt64
+    public var compactionFailures: UInt64
+    /// Time spent in installed compactions, and the table bytes they read
+    /// and wrote.
+    public var compactionMicros: UInt64
+    public var compactionBytesRead: UInt64
+    public var compactionBytesWritten: UInt64
+    /// Table bytes written (flush + compaction) per byte flushed: how many
+    /// times each byte reaching L0 is rewritten, plus one. 0 before the
+    /// first flush.
+    public var writeAmplification: Double
     public var openTables: Int
     public var liveSnapshots: Int
     public var ioBackend: String
@@ -47,6 +65,13 @@ public struct DBStats: Sendable, CustomStringConvertible {
     }
     // END block cache and batched reads
 
+    /// `value` with two decimals, without Foundation.
+    static func twoDecimals(_ value: Double) -> String {
+        let hundredths = Int((value * 100).rounded())
+        let fraction = abs(hundredths % 100)
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
     public var description: String {
         var lines = ["level  files        bytes"]
         for l in levels where l.files > 0 {
@@ -55,7 +80,11 @@ public struct DBStats: Sendable, CustomStringConvertible {
         lines.append("memtable \(memtableBytes) B, immutable \(immutableMemtableBytes) B, last sequence \(lastSequence)")
         lines.append("wal groups \(walGroups) (\(walSyncedGroups) synced), \(writeBatches) batches, \(walBytes) B")
         lines.append("flushes \(flushes) (\(flushFailures) failed), \(flushBytesWritten) B written")
-        lines.append("stalls \(stalls), \(stallMicros) us; open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        lines.append("compactions \(compactions) (\(trivialMoves) trivial moves, \(compactionFailures) failed), "
+                     + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
+                     + "write amplification \(DBStats.twoDecimals(writeAmplification))")
+        lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
         // Block cache and batched reads (h2-cache)
         lines.append("block cache \(blockCacheUsageBytes)/\(blockCacheCapacityBytes) B, \(blockCacheEntries) blocks, "
             + "hits \(blockCacheHits), misses \(blockCacheMisses), evictions \(blockCacheEvictions); "
@@ -70,6 +99,8 @@ extension DBImpl {
             (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
         }
         let version = versions.current
+        let flushed = stats.flushBytesWritten.current
+        let compactionWritten = stats.compactionBytesWritten.current
         let levels = (0..<Version.numLevels).map {
             DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
         }
@@ -79,6 +110,13 @@ extension DBImpl {
                        writeBatches: stats.writes.current, flushes: stats.flushes.current,
                        flushFailures: stats.flushFailures.current, flushBytesWritten: stats.flushBytesWritten.current,
                        stalls: stats.stalls.current, stallMicros: stats.stallNanos.current / 1000,
+                       slowdowns: stats.slowdowns.current, slowdownMicros: stats.slowdownNanos.current / 1000,
+                       compactions: stats.compactions.current, trivialMoves: stats.trivialMoves.current,
+                       compactionFailures: stats.compactionFailures.current,
+                       compactionMicros: stats.compactionNanos.current / 1000,
+                       compactionBytesRead: stats.compactionBytesRead.current,
+                       compactionBytesWritten: compactionWritten,
+                       writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
                        openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
         fillBlockCacheStats(&s)
         return s
@@ -97,3 +135,4 @@ extension DBImpl {
         s.lookupBlocksRead = stats.lookupBlocksRead.current
     }
 }
+

@@ -48,17 +48,29 @@ final class DBImpl: @unchecked Sendable {
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
-    /// The last background (flush) failure, cleared on a later success
-    /// (guarded by mu).
+    /// The last flush failure, cleared on a later success (guarded by mu).
     var backgroundFailure: DBError?
     /// Flush running (guarded by mu).
     var flushRunning = false
+    /// After a failed flush, the next attempt waits until this
+    /// (MonotonicClock; guarded by mu).
+    private var flushRetryAtNanos: UInt64 = 0
     /// Table numbers being written and not yet in a version; never deleted
     /// as obsolete (guarded by mu).
     var pendingOutputs: Set<UInt64> = []
+    /// Running compactions, a pending compactRange, failure back-off
+    /// (guarded by mu).
+    var compaction = CompactionState()
+    /// Test hook: makes compactions fail on purpose.
+    let compactionFaults = CompactionFaults()
     var closing = false
     var closed = false
-    private var worker: BackgroundThread?
+    /// Set with `closing`; read without `mu` by running compactions, which
+    /// give up early instead of delaying close.
+    private let shuttingDown = Atomic<Bool>(false)
+    var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+    /// Background threads, joined by close (guarded by mu).
+    private var workers: [BackgroundThread] = []
 
     init(path: String, options: Options) throws {
         self.path = path
@@ -77,8 +89,13 @@ final class DBImpl: @unchecked Sendable {
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
         deleteObsoleteFiles(includingTemp: true)
-        let worker = BackgroundThread { [unowned self] in self.backgroundLoop() }
-        self.worker = worker
+        // One thread flushes (a flush never waits behind a long compaction),
+        // the others compact; with a single job one thread does both,
+        // flushing first.
+        let jobs = max(options.backgroundJobs, 1)
+        let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
+            : [.flush] + Array(repeating: .compaction, count: jobs - 1)
+        workers = roles.map { role in BackgroundThread { [unowned self] in self.backgroundLoop(role) } }
     }
 
     // MARK: - Closing
@@ -91,13 +108,18 @@ final class DBImpl: @unchecked Sendable {
             return
         }
         closing = true
-        while !writers.isEmpty || groupsInFlight > 0 { mu.wait() }
+        shuttingDown.store(true, ordering: .relaxed)
+        // Wake writers stalled on L0 or on a flush (they give up) and idle
+        // background threads (they exit).
         mu.broadcast()
+        while !writers.isEmpty || groupsInFlight > 0 || compaction.manualRunning { mu.wait() }
+        mu.broadcast()
+        let threads = workers
+        workers = []
         mu.unlock()
-        worker?.join()
+        for thread in threads { thread.join() }
         mu.lock()
         defer { mu.unlock() }
-        worker = nil
         closed = true
         mu.broadcast()
         try? wal.close()
@@ -109,56 +131,100 @@ final class DBImpl: @unchecked Sendable {
         if closed || closing { throw DBError.closed }
     }
 
-    // MARK: - Background flush
+    // MARK: - Background work
 
-    private func backgroundLoop() {
+    enum BackgroundRole {
+        case flush, compaction, flushAndCompaction
+        var flushes: Bool { self != .compaction }
+        var compacts: Bool { self != .flush }
+    }
+
+    /// One background thread: flushes the immutable memtable (flush
+    /// roles, always before picking a compaction) and runs automatic
+    /// compactions (compaction roles) until close. Holds `mu` except while
+    /// working.
+    private func backgroundLoop(_ role: BackgroundRole) {
         mu.lock()
         defer { mu.unlock() }
         while true {
-            while imm == nil && !closing { mu.wait() }
-            guard let memtable = imm else { return }
-            flushRunning = true
-            let logNumber = wal.number
-            mu.unlock()
-            let started = MonotonicClock.nanos()
-            var failure: DBError?
-            do {
-                try FlushJob.run(memtable, db: self, logNumber: logNumber)
-            } catch let e as DBError {
-                failure = e
-            } catch {
-                failure = DBError.invalidArgument("unexpected error \(error)")
-            }
-            mu.lock()
-            flushRunning = false
-            if let failure {
-                backgroundFailure = failure
-                stats.flushFailures.add(1)
-                // Retry with back-off; the immutable memtable stays readable.
-                mu.wait(nanoseconds: 100_000_000)
+            var timeoutNanos: UInt64?
+            if role.flushes, let memtable = imm, !flushRunning {
+                let now = MonotonicClock.nanos()
+                if now >= flushRetryAtNanos {
+                    flush(memtable)
+                    continue
+                }
+                // A failing flush is not retried at close: the WAL still
+                // holds the memtable's writes.
                 if closing { return }
+                timeoutNanos = flushRetryAtNanos - now
+            }
+            if closing { return }
+            if role.compacts, let picked = pickCompactionLocked() {
+                runCompactionLocked(picked)
                 continue
             }
-            backgroundFailure = nil
-            stats.flushes.add(1)
-            stats.flushNanos.add(MonotonicClock.nanos() - started)
-            imm = nil
-            mu.broadcast()
-            mu.unlock()
-            deleteObsoleteFiles()
-            mu.lock()
+            if role.compacts, let delay = compactionRetryDelayNanosLocked() {
+                timeoutNanos = min(timeoutNanos ?? delay, delay)
+            }
+            if let timeoutNanos { mu.wait(nanoseconds: timeoutNanos) } else { mu.wait() }
         }
+    }
+
+    /// Flushes `memtable` (the current `imm`) without `mu`; after a
+    /// failure the next attempt waits 100 ms (the immutable memtable stays
+    /// readable meanwhile). Caller holds `mu`, held again on return.
+    private func flush(_ memtable: MemTable) {
+        flushRunning = true
+        let logNumber = wal.number
+        mu.unlock()
+        let started = MonotonicClock.nanos()
+        var failure: DBError?
+        do {
+            try FlushJob.run(memtable, db: self, logNumber: logNumber)
+        } catch let e as DBError {
+            failure = e
+        } catch {
+            failure = DBError.invalidArgument("unexpected error \(error)")
+        }
+        mu.lock()
+        flushRunning = false
+        if let failure {
+            backgroundFailure = failure
+            stats.flushFailures.add(1)
+            flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
+            mu.broadcast()  // writers stalled on this flush see the failure
+            return
+        }
+        backgroundFailure = nil
+        flushRetryAtNanos = 0
+        stats.flushes.add(1)
+        stats.flushNanos.add(MonotonicClock.nanos() - started)
+        imm = nil
+        mu.broadcast()  // stalled writers, flushMemtable, compaction workers (L0 grew)
+        mu.unlock()
+        deleteObsoleteFiles()
+        mu.lock()
     }
 
     /// Removes WAL files older than the manifest's log number, tables no
     /// version references, old manifests, and (at open) temp files.
     /// Called without `mu`.
+    ///
+    /// Order matters: the listing comes first, then the pending outputs,
+    /// then the live set. A table in the listing was pending before it was
+    /// created; if it is no longer pending its edit was installed before
+    /// that read, so the live set read after it names the table (unless a
+    /// later edit made it obsolete). Tables of versions still held by
+    /// readers and iterators are in the live set too. Deleted tables are
+    /// evicted from the table cache (readers that hold one keep its open
+    /// descriptor until they let go).
     func deleteObsoleteFiles(includingTemp: Bool = false) {
+        guard let names = try? FileSystem.listDirectory(path) else { return }
+        let (currentWal, pending) = mu.withLock { (wal.number, pendingOutputs) }
         let live = versions.liveFileNumbers()
         let logNumber = versions.logNumber
         let manifest = versions.manifestFileNumber
-        guard let names = try? FileSystem.listDirectory(path) else { return }
-        let (currentWal, pending) = mu.withLock { (wal.number, pendingOutputs) }
         for name in names {
             guard let (kind, number) = FileNames.parse(name) else { continue }
             let obsolete: Bool

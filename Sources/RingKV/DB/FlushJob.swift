@@ -6,7 +6,10 @@ enum FlushJob {
     static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws {
         let number = db.versions.newFileNumber()
         db.mu.withLock { _ = db.pendingOutputs.insert(number) }
-        defer { db.mu.withLock { _ = db.pendingOutputs.remove(number) } }
+        // After a failed MANIFEST write the edit may be on disk after all:
+        // the table then stays pending (never swept) until reopen.
+        var keepPending = false
+        defer { if !keepPending { db.mu.withLock { _ = db.pendingOutputs.remove(number) } } }
         var edit = VersionEdit()
         if let meta = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: db.path,
                                            backend: db.backend, options: db.options) {
@@ -15,7 +18,12 @@ enum FlushJob {
         }
         edit.logNumber = logNumber
         edit.lastSequence = db.mu.withLock { db.lastSequence }
-        try db.versions.logAndApply(edit)
+        do {
+            try db.versions.logAndApply(edit)
+        } catch DBError.io(let e) {
+            keepPending = true
+            throw DBError.io(e)
+        }
     }
 }
 
@@ -28,30 +36,18 @@ enum TableFiles {
                       backend: any IOBackend, options: Options) throws -> FileMetaData? {
         try iterator.seekToFirst()
         guard iterator.isValid else { return nil }
-        let path = FileNames.table(dbPath, number)
-        let file = try ioCall(path) { () throws(IOError) in
-            try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
-        }
-        defer { try? file.close() }
-        var builderOptions = TableBuilderOptions()
-        builderOptions.blockSizeBytes = options.blockSizeBytes
-        builderOptions.bloomBitsPerKey = options.bloomBitsPerKey
-        builderOptions.compression = options.compression ? .lz4 : .uncompressed
-        let builder = try TableBuilder(file: file, backend: backend, options: builderOptions)
+        let output = try TableOutput(number: number, dbPath: dbPath, backend: backend, options: options)
         do {
             while iterator.isValid {
-                try builder.add(iterator.key, iterator.value)
+                try output.add(iterator.key, iterator.value)
                 try iterator.next()
             }
-            let properties = try builder.finish()
+            let meta = try output.finish()
             try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
-            return FileMetaData(number: number, fileSizeBytes: properties.fileSizeBytes,
-                                smallest: properties.smallestKey, largest: properties.largestKey,
-                                smallestSequence: properties.smallestSequence,
-                                largestSequence: properties.largestSequence)
+            return meta
         } catch {
-            builder.abandon()
-            try? FileSystem.remove(path)
+            output.abandon()
+            try? FileSystem.remove(FileNames.table(dbPath, number))
             throw error
         }
     }

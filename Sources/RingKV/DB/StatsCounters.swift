@@ -17,8 +17,22 @@ final class StatsCounters: Sendable {
     let flushFailures = Counter()
     let flushNanos = Counter()
     let flushBytesWritten = Counter()
+    /// Writers that waited (immutable memtable still flushing, or L0 at
+    /// its stop trigger), and for how long.
     let stalls = Counter()
     let stallNanos = Counter()
+    /// Writes slowed by 1 ms because L0 reached its slowdown trigger.
+    let slowdowns = Counter()
+    let slowdownNanos = Counter()
+    /// Installed compactions (trivial moves included), failed attempts,
+    /// and the time, bytes and entries they handled.
+    let compactions = Counter()
+    let trivialMoves = Counter()
+    let compactionFailures = Counter()
+    let compactionNanos = Counter()
+    let compactionBytesRead = Counter()
+    let compactionBytesWritten = Counter()
+    let compactionEntriesDropped = Counter()
     let userBytesRead = Counter()
     let tableLookups = Counter()
 

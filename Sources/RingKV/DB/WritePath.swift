@@ -166,9 +166,12 @@ extension DBImpl {
 
     /// Ensures the active memtable has room: switches it (and the WAL) when
     /// full or when `force`, and waits while the previous one is still
-    /// being flushed (a write stall). Called by the leader with `mu` held.
+    /// being flushed or L0 is at its stop trigger (write stalls); a write
+    /// is slowed by 1 ms once when L0 is at its slowdown trigger
+    /// (Compaction/WriteStall.swift). Called by the leader with `mu` held.
     private func makeRoomForWrite(force: Bool) throws {
         var force = force
+        var allowSlowdown = !force
         var stallStarted: UInt64?
         defer {
             if let stallStarted {
@@ -178,6 +181,11 @@ extension DBImpl {
         }
         while true {
             if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
+            if allowSlowdown && level0NeedsSlowdown {
+                allowSlowdown = false
+                slowDownWriterLocked()
+                continue
+            }
             if !force && mem.approximateMemoryUsageBytes < options.memtableSizeBytes { return }
             if force && mem.entryCount == 0 { return }
             if groupsInFlight > 0 {
@@ -188,6 +196,12 @@ extension DBImpl {
             if imm != nil {
                 if let failure = backgroundFailure { throw failure }
                 if closing { throw DBError.closed }
+                stallStarted = stallStarted ?? MonotonicClock.nanos()
+                mu.wait()
+                continue
+            }
+            if level0Stopped {
+                try checkLevel0StopLocked()
                 stallStarted = stallStarted ?? MonotonicClock.nanos()
                 mu.wait()
                 continue

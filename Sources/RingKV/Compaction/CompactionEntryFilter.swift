@@ -1,0 +1,117 @@
+/// Decides, entry by entry in merge order (user key ascending, newest
+/// first within a key), which entries a compaction may drop:
+///
+/// 1. an entry hidden by a newer entry of the same user key whose sequence
+///    is <= `smallestSnapshot`: every reader (the oldest snapshot included)
+///    sees that newer entry or a still newer one, never this one;
+/// 2. a tombstone with sequence <= `smallestSnapshot` when no level below
+///    the output level can hold its key: nothing older is left for it to
+///    hide, and every reader sees the key as absent either way.
+///
+/// Rule 1 drops the older entries under a tombstone of rule 2 as well, so
+/// a deleted key disappears completely.
+struct CompactionEntryFilter {
+    enum Decision: Equatable {
+        case keep
+        case drop
+    }
+
+    /// Oldest sequence any reader may still read at: the oldest live
+    /// snapshot, or the last sequence when none is held.
+    let smallestSnapshot: SequenceNumber
+    private var deeper: DeeperLevelCursor
+    private var currentUserKey: [UInt8] = []
+    private var hasCurrentUserKey = false
+    /// Sequence of the previous entry of `currentUserKey` (max before the first).
+    private var lastSequenceForKey = SequenceNumber.max
+
+    /// Set by `consider` when the entry starts a new user key.
+    private(set) var startedNewUserKey = false
+
+    init(smallestSnapshot: SequenceNumber, deeperLevels: [[FileMetaData]]) {
+        self.smallestSnapshot = smallestSnapshot
+        self.deeper = DeeperLevelCursor(levels: deeperLevels)
+    }
+
+    /// Entries must arrive in internal-key order.
+    mutating func consider(userKey: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8) -> Decision {
+        startedNewUserKey = !hasCurrentUserKey || currentUserKey.withUnsafeBytes { compareBytes($0, userKey) != 0 }
+        if startedNewUserKey {
+            currentUserKey.removeAll(keepingCapacity: true)
+            currentUserKey.append(contentsOf: userKey)
+            hasCurrentUserKey = true
+            lastSequenceForKey = .max
+        }
+        var decision = Decision.keep
+        if lastSequenceForKey <= smallestSnapshot {
+            decision = .drop
+        } else if type == ValueType.deletion.rawValue && sequence <= smallestSnapshot
+                    && !deeper.mayContain(userKey: userKey) {
+            decision = .drop
+        }
+        lastSequenceForKey = sequence
+        return decision
+    }
+}
+
+/// Answers "could a level below the output level hold this user key?" for
+/// keys asked in ascending order, with one forward-moving cursor per level
+/// (no binary search per key).
+struct DeeperLevelCursor {
+    private let levels: [[FileMetaData]]
+    private var positions: [Int]
+
+    init(levels: [[FileMetaData]]) {
+        self.levels = levels
+        positions = Array(repeating: 0, count: levels.count)
+    }
+
+    /// Keys must be asked in non-decreasing order.
+    mutating func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+        for i in levels.indices {
+            let files = levels[i]
+            while positions[i] < files.count,
+                  files[positions[i]].largestUserKey.withUnsafeBytes({ compareBytes($0, userKey) }) < 0 {
+                positions[i] += 1
+            }
+            if positions[i] < files.count,
+               files[positions[i]].smallestUserKey.withUnsafeBytes({ compareBytes($0, userKey) }) <= 0 {
+                return true
+            }
+        }
+        return false
+    }
+}
+
+/// Decides where a compaction cuts its outputs so that no output overlaps
+/// more than `limitBytes` of the grandparent level (output level + 1):
+/// compacting that output later then rewrites a bounded amount.
+struct GrandparentOverlap {
+    private let grandparents: [FileMetaData]
+    let limitBytes: UInt64
+    private var index = 0
+    private var seenKey = false
+    private var overlappedBytes: UInt64 = 0
+
+    init(grandparents: [FileMetaData], limitBytes: UInt64) {
+        self.grandparents = grandparents
+        self.limitBytes = limitBytes
+    }
+
+    /// Called with each user key that starts in the output, ascending.
+    /// True when the current output should end before `userKey`; the
+    /// count then restarts for the next output.
+    mutating func shouldStopBefore(userKey: UnsafeRawBufferPointer) -> Bool {
+        while index < grandparents.count,
+              grandparents[index].largestUserKey.withUnsafeBytes({ compareBytes(userKey, $0) }) > 0 {
+            if seenKey { overlappedBytes += grandparents[index].fileSizeBytes }
+            index += 1
+        }
+        seenKey = true
+        if overlappedBytes > limitBytes {
+            overlappedBytes = 0
+            return true
+        }
+        return false
+    }
+}

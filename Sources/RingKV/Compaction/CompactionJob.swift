@@ -1,0 +1,178 @@
+import Glibc
+import RingIO
+
+/// Runs one `Compaction`: merges its input tables, drops what no reader can
+/// see (`CompactionEntryFilter`), writes the rest to new tables of the
+/// output level, and installs the result with one `VersionEdit` (inputs
+/// deleted, outputs added, compact pointer advanced). A trivial move is the
+/// edit alone.
+///
+/// Runs without `DBImpl.mu`. Output numbers sit in `pendingOutputs` while
+/// written, so the obsolete-file sweep leaves them alone. On any failure
+/// before the edit is logged every output is removed: nothing partial is
+/// ever installed.
+struct CompactionJob {
+    /// What an installed compaction did.
+    struct Outcome {
+        var outputs: [FileMetaData] = []
+        var bytesRead: UInt64 = 0
+        var bytesWritten: UInt64 = 0
+        var entriesRead: UInt64 = 0
+        var entriesDropped: UInt64 = 0
+        var trivialMove = false
+    }
+
+    let db: DBImpl
+    let compaction: Compaction
+    /// See `CompactionEntryFilter.smallestSnapshot`; read under `mu` when
+    /// the compaction was registered.
+    let smallestSnapshot: SequenceNumber
+
+    /// How often (in entries) the merge loop checks for shutdown.
+    static let shutdownCheckInterval: UInt64 = 1024
+
+    /// Returns nil when the result was discarded because a snapshot older
+    /// than `smallestSnapshot` appeared meanwhile (see `snapshotRaced`);
+    /// the caller picks again.
+    func run() throws -> Outcome? {
+        let picker = CompactionPicker(options: db.options)
+        if compaction.isTrivialMove(maxGrandparentOverlapBytes: picker.maxGrandparentOverlapBytes) {
+            return try moveTrivially()
+        }
+        return try merge(maxGrandparentOverlapBytes: picker.maxGrandparentOverlapBytes)
+    }
+
+    // MARK: - Trivial move
+
+    private func moveTrivially() throws -> Outcome {
+        let file = compaction.inputs[0]
+        var edit = VersionEdit()
+        edit.deleteFile(level: compaction.level, number: file.number)
+        edit.addFile(level: compaction.outputLevel, file)
+        edit.setCompactPointer(level: compaction.level, internalKey: compaction.nextCompactPointer)
+        try db.versions.logAndApply(edit)
+        return Outcome(trivialMove: true)
+    }
+
+    // MARK: - Merge
+
+    private func merge(maxGrandparentOverlapBytes: UInt64) throws -> Outcome? {
+        var outcome = Outcome(bytesRead: compaction.inputBytes)
+        var allocated: [UInt64] = []
+        var current: TableOutput?
+        var finished: [FileMetaData] = []
+        do {
+            let merged = MergingIterator(try inputIterators())
+            try merged.seekToFirst()
+            var filter = CompactionEntryFilter(smallestSnapshot: smallestSnapshot,
+                                               deeperLevels: compaction.deeperLevels)
+            var grandparents = GrandparentOverlap(grandparents: compaction.grandparents,
+                                                  limitBytes: maxGrandparentOverlapBytes)
+            let targetBytes = max(db.options.targetFileSizeBytes, 1)
+            // True once the current user key has an entry in the output.
+            var userKeyStarted = false
+            while merged.isValid {
+                outcome.entriesRead += 1
+                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
+                let key = merged.key
+                guard key.count >= InternalKey.trailerSize else {
+                    throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,
+                                             reason: "internal key of \(key.count) bytes, shorter than its trailer")
+                }
+                let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+                let userKey = InternalKey.userKey(key)
+                let decision = filter.consider(userKey: userKey, sequence: sequence, type: type)
+                if filter.startedNewUserKey { userKeyStarted = false }
+                if decision == .drop {
+                    outcome.entriesDropped += 1
+                    try merged.next()
+                    continue
+                }
+                if !userKeyStarted {
+                    // Outputs are cut only between user keys: at L1+ one key
+                    // must live in one table.
+                    let stop = grandparents.shouldStopBefore(userKey: userKey)
+                    if let output = current, stop || output.estimatedFileSizeBytes >= targetBytes {
+                        current = nil
+                        finished.append(try finish(output))
+                    }
+                    userKeyStarted = true
+                }
+                if current == nil {
+                    let number = db.versions.newFileNumber()
+                    db.mu.withLock { _ = db.pendingOutputs.insert(number) }
+                    allocated.append(number)
+                    current = try TableOutput(number: number, dbPath: db.path, backend: db.backend, options: db.options)
+                }
+                try current?.add(key, merged.value)
+                try merged.next()
+            }
+            if let output = current {
+                current = nil
+                finished.append(try finish(output))
+            }
+            if !finished.isEmpty {
+                try ioCall(db.path) { () throws(IOError) in try FileSystem.syncDirectory(db.path) }
+            }
+            if db.isShuttingDown { throw DBError.closed }
+        } catch {
+            current?.abandon()
+            discard(finished, allocated)
+            throw error
+        }
+        if snapshotRaced() {
+            discard(finished, allocated)
+            return nil
+        }
+        var edit = VersionEdit()
+        for f in compaction.inputs { edit.deleteFile(level: compaction.level, number: f.number) }
+        for f in compaction.outputLevelInputs { edit.deleteFile(level: compaction.outputLevel, number: f.number) }
+        for f in finished { edit.addFile(level: compaction.outputLevel, f) }
+        edit.setCompactPointer(level: compaction.level, internalKey: compaction.nextCompactPointer)
+        do {
+            try db.versions.logAndApply(edit)
+        } catch DBError.io(let e) {
+            // The MANIFEST write or fsync failed: the edit may be on disk
+            // after all, so its tables must stay. They remain pending (never
+            // swept) until the next open sorts it out.
+            throw DBError.io(e)
+        } catch {
+            discard(finished, allocated)
+            throw error
+        }
+        db.mu.withLock { db.pendingOutputs.subtract(allocated) }
+        outcome.outputs = finished
+        outcome.bytesWritten = finished.reduce(0) { $0 + $1.fileSizeBytes }
+        return outcome
+    }
+
+    /// One iterator per input table, read through the table cache's
+    /// readers (compaction reads do not go through a block cache).
+    private func inputIterators() throws -> [any InternalIterator] {
+        try compaction.allInputs.map { try db.tableCache.reader(for: $0.number).makeIterator(readAhead: .compaction) }
+    }
+
+    private func finish(_ output: TableOutput) throws -> FileMetaData {
+        if db.compactionFaults.consume() {
+            output.abandon()
+            throw DBError.io(IOError(operation: "write", errno: EIO, path: output.path,
+                                     detail: "injected compaction fault"))
+        }
+        return try output.finish()
+    }
+
+    /// Removes written outputs and releases every allocated number.
+    private func discard(_ finished: [FileMetaData], _ allocated: [UInt64]) {
+        for f in finished { try? FileSystem.remove(FileNames.table(db.path, f.number)) }
+        db.mu.withLock { db.pendingOutputs.subtract(allocated) }
+    }
+
+    /// `DB.snapshot()` reads the last sequence under `mu` and registers it
+    /// just after; a compaction that read the registry in between would
+    /// have dropped entries that snapshot needs. Any registered snapshot
+    /// older than `smallestSnapshot` can only be such a late arrival.
+    private func snapshotRaced() -> Bool {
+        guard let oldest = db.snapshots.oldest else { return false }
+        return oldest < smallestSnapshot
+    }
+}

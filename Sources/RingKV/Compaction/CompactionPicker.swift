@@ -1,0 +1,137 @@
+/// Chooses the next automatic compaction (LevelDB's leveled scheme):
+///
+/// - every level but the last gets a score: L0 its file count over
+///   `l0CompactionTrigger`, Ln (n >= 1) its bytes over its target
+///   `l1TargetSizeBytes * levelSizeMultiplier^(n-1)`;
+/// - levels scoring >= 1 are tried highest score first;
+/// - L0 -> L1 takes the oldest L0 table, every L0 table overlapping it
+///   (transitively), and the L1 tables overlapping their range;
+/// - Ln -> Ln+1 takes the first table after the level's compact pointer
+///   (round robin through the key space) and the Ln+1 tables it overlaps.
+///
+/// A candidate that conflicts with a running compaction is skipped (the
+/// next table of the level is tried). Pure: no I/O, no locks.
+struct CompactionPicker {
+    let options: Options
+
+    /// An output table stops growing once it overlaps this many bytes of
+    /// the grandparent level (level + 2), and a trivial move is refused
+    /// above it: later compactions of the table stay bounded.
+    var maxGrandparentOverlapBytes: UInt64 { Self.saturatingMultiply(options.targetFileSizeBytes, 10) }
+
+    /// Target size of `level` (>= 1).
+    func maxBytes(forLevel level: Int) -> UInt64 {
+        precondition(level >= 1, "L0 is limited by file count, not bytes")
+        var bytes = max(options.l1TargetSizeBytes, 1)
+        for _ in 1..<level { bytes = Self.saturatingMultiply(bytes, max(options.levelSizeMultiplier, 1)) }
+        return bytes
+    }
+
+    /// The L0 file count that calls for a compaction; never above the stop
+    /// trigger, or writers stopped there would wait for nothing.
+    var level0Trigger: Int { max(1, min(options.l0CompactionTrigger, options.l0StopTrigger)) }
+
+    /// Score of every level that can be compacted (all but the last).
+    func score(of level: Int, in version: Version) -> Double {
+        if level == 0 { return Double(version.fileCount(0)) / Double(level0Trigger) }
+        return Double(version.levelBytes(level)) / Double(maxBytes(forLevel: level))
+    }
+
+    /// Levels scoring >= 1, highest first.
+    func levelsNeedingCompaction(_ version: Version) -> [(level: Int, score: Double)] {
+        (0..<(Version.numLevels - 1))
+            .map { (level: $0, score: score(of: $0, in: version)) }
+            .filter { $0.score >= 1 }
+            .sorted { $0.score > $1.score }
+    }
+
+    /// The compaction to run next, or nil when no level needs one or every
+    /// candidate conflicts with `state`'s running compactions.
+    func pick(version: Version, compactPointers: [[UInt8]?], state: CompactionState) -> Compaction? {
+        for (level, score) in levelsNeedingCompaction(version) {
+            let picked = level == 0
+                ? pickLevel0(version: version, state: state, score: score)
+                : pickLevel(level, version: version, pointer: compactPointers[level], state: state, score: score)
+            if let picked { return picked }
+        }
+        return nil
+    }
+
+    // MARK: - Level 0
+
+    private func pickLevel0(version: Version, state: CompactionState, score: Double) -> Compaction? {
+        // One L0 compaction at a time: two could each leave behind an older
+        // table the other needs, and L1 would receive overlapping outputs.
+        guard !state.isLevel0Running, let oldest = version.files[0].last else { return nil }
+        let inputs = Self.level0Closure(of: oldest, in: version.files[0])
+        let range = Self.userKeyRange(inputs)
+        let level1 = version.overlappingFiles(level: 1, smallestUserKey: range.smallest, largestUserKey: range.largest)
+        let compaction = Compaction(level: 0, outputLevel: 1, inputs: inputs, outputLevelInputs: level1,
+                                    version: version, reason: .level0FileCount, score: score)
+        return state.conflicts(compaction) ? nil : compaction
+    }
+
+    /// `seed` and every L0 table whose user-key range meets the growing
+    /// range, until nothing more is added; in the level's order (newest
+    /// first). Leaving out an overlapping older table would let its stale
+    /// entries shadow the compacted ones, since L0 is searched before L1.
+    static func level0Closure(of seed: FileMetaData, in level0: [FileMetaData]) -> [FileMetaData] {
+        var chosen: Set<UInt64> = [seed.number]
+        var smallest = seed.smallestUserKey, largest = seed.largestUserKey
+        var grew = true
+        while grew {
+            grew = false
+            for f in level0 where !chosen.contains(f.number)
+                && f.overlaps(smallestUserKey: smallest, largestUserKey: largest) {
+                chosen.insert(f.number)
+                if compareBytes(f.smallestUserKey, smallest) < 0 { smallest = f.smallestUserKey }
+                if compareBytes(f.largestUserKey, largest) > 0 { largest = f.largestUserKey }
+                grew = true
+            }
+        }
+        return level0.filter { chosen.contains($0.number) }
+    }
+
+    // MARK: - Levels 1...
+
+    private func pickLevel(_ level: Int, version: Version, pointer: [UInt8]?, state: CompactionState,
+                           score: Double) -> Compaction? {
+        let files = version.files[level]
+        guard !files.isEmpty else { return nil }
+        var start = 0
+        if let pointer, let after = files.firstIndex(where: { compareInternalKeys($0.largest, pointer) > 0 }) {
+            start = after
+        }
+        for step in 0..<files.count {
+            let file = files[(start + step) % files.count]
+            if state.isBusy(file) { continue }
+            let next = version.overlappingFiles(level: level + 1, smallestUserKey: file.smallestUserKey,
+                                                largestUserKey: file.largestUserKey)
+            let compaction = Compaction(level: level, outputLevel: level + 1, inputs: [file], outputLevelInputs: next,
+                                        version: version, reason: .levelSize, score: score)
+            if !state.conflicts(compaction) { return compaction }
+        }
+        return nil
+    }
+
+    // MARK: - Helpers
+
+    static func userKeyRange(_ files: [FileMetaData]) -> (smallest: [UInt8], largest: [UInt8]) {
+        var smallest = files[0].smallestUserKey, largest = files[0].largestUserKey
+        for f in files.dropFirst() {
+            if compareBytes(f.smallestUserKey, smallest) < 0 { smallest = f.smallestUserKey }
+            if compareBytes(f.largestUserKey, largest) > 0 { largest = f.largestUserKey }
+        }
+        return (smallest, largest)
+    }
+
+    static func saturatingMultiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? UInt64.max : product
+    }
+}
+
+/// `InternalKey.compare` for stored keys.
+func compareInternalKeys(_ a: [UInt8], _ b: [UInt8]) -> Int {
+    a.withUnsafeBytes { pa in b.withUnsafeBytes { pb in InternalKey.compare(pa, pb) } }
+}

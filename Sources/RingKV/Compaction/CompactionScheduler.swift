@@ -1,0 +1,191 @@
+/// Running compactions: automatic ones on the background threads
+/// (`DBImpl.backgroundLoop`) and manual ones for `DB.compactRange` on the
+/// caller's thread (docs/ARCHITECTURE.md §Compaction).
+extension DBImpl {
+    // MARK: - Automatic
+
+    /// The next automatic compaction, or nil when none is needed, a manual
+    /// compaction runs or waits, the failure back-off has not expired, or
+    /// every candidate conflicts with a running compaction. Caller holds `mu`.
+    func pickCompactionLocked() -> Compaction? {
+        if closing || compaction.manualRunning || compaction.manualWaiting > 0 { return nil }
+        if compaction.retryAtNanos > MonotonicClock.nanos() { return nil }
+        // Workers wake on every broadcast (each write group sends one), so
+        // a pick that found nothing is not repeated for the same state.
+        let version = versions.current
+        if compaction.fruitlessVersion === version && compaction.fruitlessGeneration == compaction.generation {
+            return nil
+        }
+        let pointers = (0..<Version.numLevels).map { versions.compactPointer(level: $0) }
+        let picked = CompactionPicker(options: options).pick(version: version, compactPointers: pointers,
+                                                             state: compaction)
+        if picked == nil {
+            compaction.fruitlessVersion = version
+            compaction.fruitlessGeneration = compaction.generation
+        }
+        return picked
+    }
+
+    /// Nanoseconds until the failure back-off expires, or nil when none runs.
+    func compactionRetryDelayNanosLocked() -> UInt64? {
+        let now = MonotonicClock.nanos()
+        return compaction.retryAtNanos > now ? compaction.retryAtNanos - now : nil
+    }
+
+    /// Runs `picked` without `mu` and records the result. A failure is
+    /// counted and delays the next automatic pick (100 ms, doubling to
+    /// 10 s); the inputs stay in place and are picked again. Caller holds
+    /// `mu`; it is held again on return.
+    func runCompactionLocked(_ picked: Compaction) {
+        let id = compaction.register(picked)
+        let smallestSnapshot = snapshots.oldest ?? lastSequence
+        mu.unlock()
+        let started = MonotonicClock.nanos()
+        let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
+        let elapsed = MonotonicClock.nanos() - started
+        mu.lock()
+        compaction.unregister(id)
+        var installed = false
+        switch result {
+        case .success(let outcome?):
+            record(outcome, nanos: elapsed)
+            compaction.recordSuccess()
+            installed = true
+        case .success(nil):
+            break  // discarded (snapshot race); pick again
+        case .failure(let error):
+            if case .closed = error { break }
+            stats.compactionFailures.add(1)
+            compaction.recordFailure(error, nowNanos: MonotonicClock.nanos())
+        }
+        mu.broadcast()  // writers stalled on L0, compactRange waiting, other workers
+        if installed {
+            mu.unlock()
+            deleteObsoleteFiles()
+            mu.lock()
+        }
+    }
+
+    private func runJob(_ picked: Compaction, smallestSnapshot: SequenceNumber) throws(DBError) -> CompactionJob.Outcome? {
+        do {
+            return try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
+        } catch let error as DBError {
+            throw error
+        } catch {
+            throw DBError.invalidArgument("unexpected error \(error)")
+        }
+    }
+
+    private func record(_ outcome: CompactionJob.Outcome, nanos: UInt64) {
+        stats.compactions.add(1)
+        if outcome.trivialMove { stats.trivialMoves.add(1) }
+        stats.compactionNanos.add(nanos)
+        stats.compactionBytesRead.add(outcome.bytesRead)
+        stats.compactionBytesWritten.add(outcome.bytesWritten)
+        stats.compactionEntriesDropped.add(outcome.entriesDropped)
+    }
+
+    // MARK: - Manual (DB.compactRange)
+
+    /// Compacts the whole key space into one level, as LevelDB's
+    /// CompactRange does: each level in turn, from L0 down, is merged with
+    /// the whole next level, ending in the bottom level. If that never
+    /// wrote the bottom level (the levels above it were empty), the bottom
+    /// level is rewritten in place, so afterwards it holds one entry per
+    /// live key and no tombstone, except what live snapshots still need.
+    ///
+    /// The bottom level is the deepest non-empty level (L1 at least), or
+    /// deeper when the data would exceed that level's target: otherwise
+    /// automatic compaction would start pushing the freshly compacted data
+    /// down right away.
+    ///
+    /// Waits for running automatic compactions, and keeps new ones from
+    /// starting until it is done. The memtable must have been flushed.
+    func compactAll() throws {
+        mu.lock()
+        compaction.manualWaiting += 1
+        while compaction.manualRunning || !compaction.isIdle {
+            if closing {
+                compaction.manualWaiting -= 1
+                mu.broadcast()
+                mu.unlock()
+                throw DBError.closed
+            }
+            mu.wait()
+        }
+        compaction.manualWaiting -= 1
+        compaction.manualRunning = true
+        mu.unlock()
+        defer {
+            mu.lock()
+            compaction.manualRunning = false
+            mu.broadcast()
+            mu.unlock()
+        }
+
+        // No Version is held across the steps: it would keep the tables
+        // each step replaces from being deleted.
+        guard let bottom = manualBottomLevel(versions.current) else { return }
+        var wroteBottom = false
+        for level in 0..<bottom {
+            let ran = try runManual { version in
+                guard !version.files[level].isEmpty else { return nil }
+                return Compaction(level: level, outputLevel: level + 1, inputs: version.files[level],
+                                  outputLevelInputs: version.files[level + 1], version: version,
+                                  reason: .manual, score: 0)
+            }
+            if ran && level + 1 == bottom { wroteBottom = true }
+        }
+        if !wroteBottom {
+            try runManual { version in
+                guard !version.files[bottom].isEmpty else { return nil }
+                return Compaction(level: bottom, outputLevel: bottom, inputs: version.files[bottom],
+                                  outputLevelInputs: [], version: version, reason: .manual, score: 0)
+            }
+        }
+    }
+
+    /// Where `compactAll` puts the data of `version`; nil when it is empty.
+    func manualBottomLevel(_ version: Version) -> Int? {
+        guard let deepest = (0..<Version.numLevels).last(where: { !version.files[$0].isEmpty }) else { return nil }
+        let totalBytes = (0..<Version.numLevels).reduce(UInt64(0)) { $0 + version.levelBytes($1) }
+        let picker = CompactionPicker(options: options)
+        var bottom = max(1, deepest)
+        while bottom < Version.numLevels - 1 && totalBytes > picker.maxBytes(forLevel: bottom) { bottom += 1 }
+        return bottom
+    }
+
+    /// Runs the compaction `make` builds from the current version (nil:
+    /// nothing to do), again from a fresh version if a snapshot race
+    /// discarded the result. Failures are counted and thrown. Returns
+    /// whether a compaction was installed.
+    @discardableResult
+    private func runManual(_ make: (Version) -> Compaction?) throws -> Bool {
+        while true {
+            if isShuttingDown { throw DBError.closed }
+            mu.lock()
+            guard let picked = make(versions.current) else {
+                mu.unlock()
+                return false
+            }
+            let id = compaction.register(picked)
+            let smallestSnapshot = snapshots.oldest ?? lastSequence
+            mu.unlock()
+            let started = MonotonicClock.nanos()
+            let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
+            let elapsed = MonotonicClock.nanos() - started
+            mu.withLock { compaction.unregister(id) }
+            switch result {
+            case .success(let outcome?):
+                record(outcome, nanos: elapsed)
+                deleteObsoleteFiles()
+                return true
+            case .success(nil):
+                continue
+            case .failure(let error):
+                if case .closed = error {} else { stats.compactionFailures.add(1) }
+                throw error
+            }
+        }
+    }
+}

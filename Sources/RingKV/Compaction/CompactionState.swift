@@ -1,0 +1,95 @@
+/// What compaction is doing right now: the running compactions with the
+/// tables they hold, a pending `compactRange`, and the failure back-off.
+/// Lives in `DBImpl.compaction`, guarded by `DBImpl.mu`.
+struct CompactionState {
+    /// One running compaction as the picker must see it.
+    struct Running {
+        var level: Int
+        var outputLevel: Int
+        var smallestUserKey: [UInt8]
+        var largestUserKey: [UInt8]
+        var fileNumbers: [UInt64]
+    }
+
+    private(set) var running: [UInt64: Running] = [:]
+    /// Tables some running compaction reads; no other compaction may take them.
+    private(set) var busyFiles: Set<UInt64> = []
+    private var nextId: UInt64 = 1
+    /// Bumped whenever `running` changes.
+    private(set) var generation: UInt64 = 0
+    /// The version and generation of the last pick that found nothing:
+    /// picking again is pointless until one of them changes. Weak, so it
+    /// never keeps an old version's tables alive.
+    weak var fruitlessVersion: Version?
+    var fruitlessGeneration: UInt64 = 0
+    /// A `compactRange` is running; automatic compactions are not picked.
+    var manualRunning = false
+    /// `compactRange` callers waiting for their turn; automatic
+    /// compactions are not picked meanwhile, so the manual one is not
+    /// starved.
+    var manualWaiting = 0
+    /// The last failure of an automatic compaction, cleared by a success.
+    var failure: DBError?
+    var consecutiveFailures = 0
+    /// No automatic compaction is picked before this (MonotonicClock).
+    var retryAtNanos: UInt64 = 0
+
+    var isIdle: Bool { running.isEmpty }
+
+    var isLevel0Running: Bool { running.values.contains { $0.level == 0 } }
+
+    func isBusy(_ file: FileMetaData) -> Bool { busyFiles.contains(file.number) }
+
+    /// True when `compaction` may not run beside the running ones: one of
+    /// its tables is taken, or its output range at its output level meets
+    /// the output range of another compaction writing to that level (two
+    /// compactions must never add overlapping tables to one level).
+    func conflicts(_ compaction: Compaction) -> Bool {
+        if compaction.allInputs.contains(where: isBusy) { return true }
+        for other in running.values where other.outputLevel == compaction.outputLevel {
+            if compareBytes(other.largestUserKey, compaction.smallestUserKey) >= 0
+                && compareBytes(compaction.largestUserKey, other.smallestUserKey) >= 0 {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Marks the tables of `compaction` busy; returns the id to unregister.
+    mutating func register(_ compaction: Compaction) -> UInt64 {
+        precondition(!conflicts(compaction), "registering a compaction that conflicts with a running one")
+        let id = nextId
+        nextId += 1
+        let numbers = compaction.allInputs.map(\.number)
+        running[id] = Running(level: compaction.level, outputLevel: compaction.outputLevel,
+                              smallestUserKey: compaction.smallestUserKey,
+                              largestUserKey: compaction.largestUserKey, fileNumbers: numbers)
+        busyFiles.formUnion(numbers)
+        generation += 1
+        return id
+    }
+
+    mutating func unregister(_ id: UInt64) {
+        guard let entry = running.removeValue(forKey: id) else {
+            preconditionFailure("unregistering compaction \(id), which is not running")
+        }
+        busyFiles.subtract(entry.fileNumbers)
+        generation += 1
+    }
+
+    /// Records a failed automatic compaction and schedules the retry:
+    /// 100 ms after the first failure, doubling up to 10 s.
+    mutating func recordFailure(_ error: DBError, nowNanos: UInt64) {
+        failure = error
+        consecutiveFailures += 1
+        let shift = min(consecutiveFailures - 1, 7)
+        let backoffNanos = min(UInt64(100_000_000) << UInt64(shift), 10_000_000_000)
+        retryAtNanos = nowNanos + backoffNanos
+    }
+
+    mutating func recordSuccess() {
+        failure = nil
+        consecutiveFailures = 0
+        retryAtNanos = 0
+    }
+}

@@ -1,0 +1,126 @@
+import Testing
+@testable import RingKV
+
+/// Which tables the picker chooses, on hand-built versions.
+@Suite struct CompactionPickerTests {
+    typealias F = CompactionFixtures
+
+    private func picker(l0Trigger: Int = 4, l1Bytes: UInt64 = 10_000, multiplier: UInt64 = 10,
+                        targetFileBytes: UInt64 = 1000) -> CompactionPicker {
+        var options = Options()
+        options.l0CompactionTrigger = l0Trigger
+        options.l1TargetSizeBytes = l1Bytes
+        options.levelSizeMultiplier = multiplier
+        options.targetFileSizeBytes = targetFileBytes
+        return CompactionPicker(options: options)
+    }
+
+    private let noPointers = [[UInt8]?](repeating: nil, count: Version.numLevels)
+
+    @Test func levelTargetsGrowByTheMultiplier() {
+        let p = picker(l1Bytes: 256, multiplier: 10)
+        #expect(p.maxBytes(forLevel: 1) == 256)
+        #expect(p.maxBytes(forLevel: 2) == 2560)
+        #expect(p.maxBytes(forLevel: 6) == 25_600_000)
+        #expect(picker(l1Bytes: UInt64.max / 2).maxBytes(forLevel: 6) == UInt64.max)
+    }
+
+    @Test func level0BelowTriggerPicksNothing() throws {
+        let v = try F.version([0: [F.file(1, "a", "c"), F.file(2, "b", "d"), F.file(3, "e", "f")]])
+        #expect(picker().pick(version: v, compactPointers: noPointers, state: CompactionState())?.level == nil)
+    }
+
+    @Test func level0TakesTheOverlappingClosureAndTheL1TablesBeneath() throws {
+        // 1: a-c, 2: b-e, 3: x-z (disjoint), 4: e-g (overlaps 2's range, so joins).
+        let v = try F.version([
+            0: [F.file(1, "a", "c"), F.file(2, "b", "e"), F.file(3, "x", "z"), F.file(4, "e", "g")],
+            1: [F.file(10, "a", "b"), F.file(11, "f", "h"), F.file(12, "m", "n"), F.file(13, "y", "y")],
+        ])
+        let c = try #require(picker().pick(version: v, compactPointers: noPointers, state: CompactionState()))
+        #expect(c.level == 0 && c.outputLevel == 1 && c.reason == .level0FileCount)
+        #expect(c.inputs.map(\.number) == [4, 2, 1])  // newest first, 3 left out
+        #expect(c.outputLevelInputs.map(\.number) == [10, 11])
+        #expect(c.smallestUserKey == bytes("a") && c.largestUserKey == bytes("h"))
+    }
+
+    @Test func highestScoringLevelGoesFirst() throws {
+        // L1 at 3x its target beats L0 at 1.25x its trigger.
+        let v = try F.version([
+            0: (1...5).map { F.file(UInt64($0), "a", "b") },
+            1: [F.file(10, "c", "d", sizeBytes: 15_000), F.file(11, "e", "f", sizeBytes: 15_000)],
+        ])
+        let p = picker()
+        #expect(p.levelsNeedingCompaction(v).map(\.level) == [1, 0])
+        let c = try #require(p.pick(version: v, compactPointers: noPointers, state: CompactionState()))
+        #expect(c.level == 1 && c.inputs.map(\.number) == [10] && c.reason == .levelSize)
+    }
+
+    @Test func levelCompactionsWalkTheKeySpaceRoundRobin() throws {
+        let v = try F.version([
+            1: [F.file(10, "a", "b", sizeBytes: 5000), F.file(11, "c", "d", sizeBytes: 5000),
+                F.file(12, "e", "f", sizeBytes: 5000)],
+            2: [F.file(20, "b", "c"), F.file(21, "f", "g")],
+        ])
+        let p = picker()
+        var pointers = noPointers
+        var picked: [UInt64] = []
+        for _ in 0..<4 {
+            let c = try #require(p.pick(version: v, compactPointers: pointers, state: CompactionState()))
+            picked.append(c.inputs[0].number)
+            pointers[1] = c.nextCompactPointer
+        }
+        #expect(picked == [10, 11, 12, 10])
+        // After table 10, table 11 comes with the L2 table it overlaps.
+        pointers[1] = v.files[1][0].largest
+        let second = try #require(p.pick(version: v, compactPointers: pointers, state: CompactionState()))
+        #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
+    }
+
+    @Test func busyTablesAreSkippedAndOutputRangesNeverMeet() throws {
+        let v = try F.version([
+            1: [F.file(10, "a", "b", sizeBytes: 6000), F.file(11, "c", "d", sizeBytes: 6000),
+                F.file(12, "e", "f", sizeBytes: 6000)],
+            2: [F.file(20, "d", "e")],
+        ])
+        let p = picker()
+        var state = CompactionState()
+        let first = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(first.inputs.map(\.number) == [10])
+        _ = state.register(first)
+        // 11 overlaps L2 table 20 and 12 overlaps it too: 11 is taken next
+        // (its own range c-e), then 12 conflicts on table 20 -> nothing.
+        let second = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
+        _ = state.register(second)
+        #expect(p.pick(version: v, compactPointers: noPointers, state: state)?.level == nil)
+    }
+
+    @Test func onlyOneLevel0CompactionRunsAtATime() throws {
+        let v = try F.version([0: (1...8).map { F.file(UInt64($0), "k\($0)", "k\($0)") }])
+        let p = picker()
+        var state = CompactionState()
+        let first = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(first.inputs.map(\.number) == [1])  // the oldest, alone (nothing overlaps it)
+        _ = state.register(first)
+        #expect(p.pick(version: v, compactPointers: noPointers, state: state)?.level == nil)
+    }
+
+    @Test func trivialMoveNeedsOneTableNoOverlapAndLittleGrandparentOverlap() throws {
+        let p = picker(targetFileBytes: 100)  // grandparent limit 1000 bytes
+        let lone = try F.version([1: [F.file(10, "a", "c", sizeBytes: 20_000)], 3: [F.file(30, "a", "z", sizeBytes: 500)]])
+        let moved = try #require(p.pick(version: lone, compactPointers: noPointers, state: CompactionState()))
+        #expect(moved.outputLevelInputs.isEmpty && moved.isTrivialMove(maxGrandparentOverlapBytes: p.maxGrandparentOverlapBytes))
+
+        let heavyGrandparents = try F.version([1: [F.file(10, "a", "c", sizeBytes: 20_000)],
+                                               3: [F.file(30, "a", "b", sizeBytes: 5000)]])
+        // Level 3 is the grandparent of an L1 -> L2 compaction.
+        let kept = try #require(p.pick(version: heavyGrandparents, compactPointers: noPointers, state: CompactionState()))
+        #expect(kept.grandparents.map(\.number) == [30])
+        #expect(!kept.isTrivialMove(maxGrandparentOverlapBytes: p.maxGrandparentOverlapBytes))
+
+        let overlapping = try F.version([1: [F.file(10, "a", "c", sizeBytes: 20_000)], 2: [F.file(20, "b", "b")]])
+        let merged = try #require(p.pick(version: overlapping, compactPointers: noPointers, state: CompactionState()))
+        #expect(!merged.isTrivialMove(maxGrandparentOverlapBytes: p.maxGrandparentOverlapBytes))
+    }
+}
+
