@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(
@@ -57,9 +58,15 @@ let package = Package(
             dependencies: ["RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        // kvbench's generators, runner and reports (a library so KVBenchTests can test them).
+        .target(
+            name: "KVBenchCore",
+            dependencies: ["RingKV", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "kvbench",
-            dependencies: ["RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KVBenchCore", "RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.
@@ -68,6 +75,7 @@ let package = Package(
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
+        .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,58 +1,117 @@
 import ArgumentParser
 import Glibc
+import KVBenchCore
 import RingKV
 
 @main
 struct KVBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kvbench",
-        abstract: "YCSB-style benchmark for RingKV.",
+        abstract: "YCSB-style benchmark for RingKV (load + core workloads A–F).",
         discussion: """
+            Keys are YCSB's ("user" + decimal FNV-1a-64 of the record number); request
+            keys follow YCSB's ScrambledZipfian (constant 0.99), Uniform or SkewedLatest
+            generators. Progress goes to stderr once a second; with --json, stdout holds
+            exactly one JSON object.
+
             Examples:
               kvbench --db /tmp/bench --workload load --records 100000
               kvbench --db /tmp/bench --workload a --records 100000 --operations 100000 --threads 4
+              kvbench --db /tmp/bench --workload c --records 100000 --report c.html
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
             """)
 
     @Option(help: "Database directory (created when missing).") var db: String
     @Option(help: "load|a|b|c|d|e|f") var workload: String = "load"
-    @Option(help: "Records loaded (and the key space of a–f).") var records: UInt64 = 100_000
-    @Option(help: "Operations for workloads a–f.") var operations: UInt64 = 100_000
+    @Option(help: "Records loaded (load), or already loaded (a–f).") var records: Int64 = 100_000
+    @Option(help: "Operations for workloads a–f.") var operations: Int64 = 100_000
     @Option(name: .customLong("value-size"), help: "Value size in bytes.") var valueSize: Int = 1000
     @Option(help: "Client threads.") var threads: Int = 1
-    @Option(help: "zipfian|uniform|latest (default: the workload's).") var distribution: String?
-    @Option(help: "none|always: fsync each write's group.") var sync: String = "none"
-    @Option(help: "Generator seed.") var seed: UInt64 = 1
-    @Flag(help: "Print exactly one JSON object on stdout.") var json = false
-    @Flag(name: .customLong("direct-reads"), help: "Read tables with O_DIRECT.") var directReads = false
+    @Option(help: "zipfian|uniform|latest (default: the workload's, as in YCSB's workload files).")
+    var distribution: String?
+    @Option(help: "none|always: always = every write waits for its group's fdatasync.") var sync: String = "none"
+    @Option(help: "Generator seed; thread i uses seed + i.") var seed: UInt64 = 1
+    @Flag(help: "Print exactly one JSON object on stdout (nothing else).") var json = false
+    @Option(help: "Write a self-contained report page (FILE.html) or picture (FILE.svg).") var report: String?
+    @Flag(name: .customLong("direct-reads"), help: "Read table blocks with O_DIRECT.") var directReads = false
     @Option(name: .customLong("cache-mb"), help: "Block cache size in MiB.") var cacheMB: Int = 64
     @Option(name: .customLong("memtable-mb"), help: "Memtable size in MiB.") var memtableMB: Int = 64
 
     func validate() throws {
-        guard workload == "load" || WorkloadMix.named(workload) != nil else {
+        guard Workload(rawValue: workload) != nil else {
             throw ValidationError("--workload must be load, a, b, c, d, e or f")
         }
         guard ["none", "always"].contains(sync) else { throw ValidationError("--sync must be none or always") }
-        if let distribution, !["zipfian", "uniform", "latest"].contains(distribution) {
+        if let distribution, KeyDistribution(rawValue: distribution) == nil {
             throw ValidationError("--distribution must be zipfian, uniform or latest")
         }
-        guard threads >= 1, valueSize >= 0, records >= 1 else { throw ValidationError("bad sizes") }
+        guard records >= 1 else { throw ValidationError("--records must be >= 1") }
+        guard operations >= 0 else { throw ValidationError("--operations must be >= 0") }
+        guard threads >= 1 else { throw ValidationError("--threads must be >= 1") }
+        guard valueSize >= 0 && valueSize <= Options.maxValueSizeBytes else {
+            throw ValidationError("--value-size must be 0...\(Options.maxValueSizeBytes)")
+        }
+        guard cacheMB >= 0 else { throw ValidationError("--cache-mb must be >= 0") }
+        guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
+        if let report, !(report.hasSuffix(".html") || report.hasSuffix(".svg")) {
+            throw ValidationError("--report must name a .html or .svg file")
+        }
     }
 
     func run() throws {
-        var options = Options()
-        options.createIfMissing = true
-        options.directReads = directReads
-        options.blockCacheSizeBytes = cacheMB << 20
-        options.memtableSizeBytes = memtableMB << 20
-        let database = try DB(path: db, options: options)
-        let mix = WorkloadMix.named(workload) ?? WorkloadMix()
-        let config = RunConfig(workload: workload, records: records, operations: operations, valueSize: valueSize,
-                               threads: threads, distribution: distribution ?? mix.defaultDistribution,
-                               sync: sync == "always", seed: seed)
-        let (results, seconds) = Runner(db: database, config: config, mix: mix).run()
-        try database.close()
-        let report = BenchReport(config: config, results: results, seconds: seconds)
-        print(json ? report.json() : report.table())
+        // validate() checked the raw values.
+        let config = BenchConfig(workload: Workload(rawValue: workload) ?? .load, records: records,
+                                 operations: operations, valueSizeBytes: valueSize, threads: threads,
+                                 distribution: distribution.flatMap(KeyDistribution.init(rawValue:)),
+                                 sync: sync == "always", seed: seed, directReads: directReads,
+                                 cacheMB: cacheMB, memtableMB: memtableMB)
+        let result: RunResult
+        do {
+            let database = try DB(path: db, options: config.makeOptions())
+            result = try BenchRunner(db: database, config: config).run(progress: printError)
+            try database.close()
+        } catch {
+            printError("kvbench: \(error)")
+            throw ExitCode.failure
+        }
+        if let report {
+            let page = report.hasSuffix(".svg") ? HTMLReport.svg(result) : HTMLReport.html(result)
+            do {
+                try writeFile(report, page)
+            } catch {
+                printError("kvbench: cannot write \(report): \(error)")
+                throw ExitCode.failure
+            }
+        }
+        print(json ? BenchReport.json(result) : BenchReport.table(result))
+    }
+}
+
+/// One line on stderr (stdout is reserved for the result).
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    bytes.withUnsafeBytes { raw in
+        guard let base = raw.baseAddress else { return }
+        var offset = 0
+        while offset < raw.count {
+            let n = write(2, base + offset, raw.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
+
+struct WriteFailed: Error, CustomStringConvertible {
+    let description: String
+}
+
+func writeFile(_ path: String, _ text: String) throws {
+    guard let file = fopen(path, "w") else { throw WriteFailed(description: String(cString: strerror(errno))) }
+    defer { fclose(file) }
+    let bytes = Array(text.utf8)
+    let written = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+    guard written == bytes.count, fflush(file) == 0 else {
+        throw WriteFailed(description: String(cString: strerror(errno)))
     }
 }

@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Micro-benchmarks of RingKV's public API (ordo-one/benchmark). A package of
+// its own so the root package's builds and CI never compile the benchmark
+// tooling. Run from this directory: `swift package benchmark`.
+let package = Package(
+    name: "RingKVBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "RingKV", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // The benchmark plugin finds targets whose folder sits in a folder
+        // named "Benchmarks": this one is Benchmarks/RingKVBenchmarks.
+        .executableTarget(
+            name: "RingKVBenchmarks",
+            dependencies: [
+                .product(name: "RingKV", package: "RingKV"),
+                .product(name: "RingIO", package: "RingKV"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "RingKVBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,192 @@
+import Benchmark
+import CLZ4
+import CRingSupport
+import Glibc
+import RingKV
+
+// Micro-benchmarks through RingKV's public API (DB, WriteBatch, iterators),
+// plus the C routines behind CRC32C and LZ4 (reached through the transitive
+// CRingSupport / CLZ4 modules, the exact calls the engine's wrappers make).
+// No thresholds: these are for comparing runs, not for gating CI.
+let benchmarks: @Sendable () -> Void = {
+    // RINGKV_BENCH_QUICK=1: a smoke run (few iterations) that only shows
+    // everything still builds and runs.
+    let quick = getenv("RINGKV_BENCH_QUICK") != nil
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: quick ? 1 : 3,
+        maxDuration: quick ? .milliseconds(200) : .seconds(2),
+        maxIterations: quick ? 20 : 10_000
+    )
+    let records = 100_000
+
+    // MARK: - WAL group commit
+
+    let putSync1 = FixtureSlot()
+    Benchmark("put sync, 1 thread", configuration: .init(metrics: [.wallClock, .throughput])) { benchmark, f in
+        let value = [UInt8](repeating: 0x62, count: 100)
+        for i in benchmark.scaledIterations {
+            try f.db.put(Fixture.key(i), value, options: WriteOptions(sync: true))
+        }
+    } setup: {
+        putSync1.keep(try Fixture())
+    } teardown: {
+        putSync1.close()
+    }
+
+    // One iteration = 8 threads x 16 synced puts, committed in shared groups.
+    let putSync8 = FixtureSlot()
+    Benchmark("put sync, 8 threads x 16 puts", configuration: .init(metrics: [.wallClock, .throughput])) {
+        benchmark, f in
+        let value = [UInt8](repeating: 0x63, count: 100)
+        for iteration in benchmark.scaledIterations {
+            onThreads(8) { thread in
+                for j in 0..<16 {
+                    _ = try? f.db.put(Fixture.key((iteration * 8 + thread) * 16 + j), value,
+                                      options: WriteOptions(sync: true))
+                }
+            }
+        }
+    } setup: {
+        putSync8.keep(try Fixture())
+    } teardown: {
+        putSync8.close()
+    }
+
+    let putNoSync = FixtureSlot()
+    Benchmark("put no sync, 1 thread", configuration: .init(scalingFactor: .kilo)) { benchmark, f in
+        let value = [UInt8](repeating: 0x64, count: 100)
+        var rng = PickRandom(seed: 1)
+        for _ in benchmark.scaledIterations {
+            try f.db.put(Fixture.key(rng.below(1 << 30)), value)
+        }
+    } setup: {
+        putNoSync.keep(try Fixture())
+    } teardown: {
+        putNoSync.close()
+    }
+
+    // MARK: - Reads (100k records of 100 B, flushed to a table)
+
+    let getHit = FixtureSlot()
+    Benchmark("get hit, block cache warm", configuration: .init(scalingFactor: .kilo)) { benchmark, f in
+        var rng = PickRandom(seed: 2)
+        for _ in benchmark.scaledIterations {
+            blackHole(try f.db.get(f.keys[rng.below(f.keys.count)]))
+        }
+    } setup: {
+        getHit.keep(try Fixture(records: records))
+    } teardown: {
+        getHit.close()
+    }
+
+    // Cold path: 1 MiB block cache and O_DIRECT, so most blocks are read
+    // from the file; multiGet submits its misses as one io_uring batch.
+    var cold = Options()
+    cold.blockCacheSizeBytes = 1 << 20
+    cold.directReads = true
+    let coldOptions = cold
+    for warm in [true, false] {
+        let label = warm ? "block cache warm" : "direct reads, 1 MiB cache"
+        let options = warm ? Options() : coldOptions
+        let gets = FixtureSlot()
+        Benchmark("16 gets, \(label)") { benchmark, f in
+            var rng = PickRandom(seed: 3)
+            for _ in benchmark.scaledIterations {
+                for _ in 0..<16 { blackHole(try f.db.get(f.keys[rng.below(f.keys.count)])) }
+            }
+        } setup: {
+            gets.keep(try Fixture(options: options, records: records))
+        } teardown: {
+            gets.close()
+        }
+
+        let multi = FixtureSlot()
+        Benchmark("multiGet 16 keys, \(label)") { benchmark, f in
+            var rng = PickRandom(seed: 3)
+            for _ in benchmark.scaledIterations {
+                let batch = (0..<16).map { _ in f.keys[rng.below(f.keys.count)] }
+                blackHole(try f.db.multiGet(batch))
+            }
+        } setup: {
+            multi.keep(try Fixture(options: options, records: records))
+        } teardown: {
+            multi.close()
+        }
+    }
+
+    let scan = FixtureSlot()
+    Benchmark("iterator seek + 100 next") { benchmark, f in
+        var rng = PickRandom(seed: 4)
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator()
+            try it.seek(to: f.keys[rng.below(f.keys.count - 100)])
+            var n = 0
+            while it.isValid && n < 100 {
+                blackHole(it.value.count)
+                try it.next()
+                n += 1
+            }
+        }
+    } setup: {
+        scan.keep(try Fixture(records: records))
+    } teardown: {
+        scan.close()
+    }
+
+    // MARK: - Checksums and compression (4 KiB blocks)
+
+    let block: [UInt8] = (0..<4096).map { i in UInt8(truncatingIfNeeded: (i * 7) ^ (i >> 5)) }
+    Benchmark("crc32c 4 KiB", configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)) {
+        benchmark in
+        block.withUnsafeBytes { raw in
+            for _ in benchmark.scaledIterations {
+                blackHole(rk_crc32c_extend(0, raw.baseAddress, raw.count))
+            }
+        }
+    }
+
+    // A block of sorted keys and short values: compresses like table data.
+    var text: [UInt8] = []
+    var i = 0
+    while text.count < 4096 {
+        text += Fixture.key(i) + Array("value-\(i % 97)".utf8)
+        i += 1
+    }
+    let table = Array(text.prefix(4096))
+    let bound = Int(LZ4_compressBound(Int32(table.count)))
+    var compressedScratch = [CChar](repeating: 0, count: bound)
+    let compressedCount = table.withUnsafeBytes { src in
+        compressedScratch.withUnsafeMutableBufferPointer { dst in
+            LZ4_compress_default(src.baseAddress?.assumingMemoryBound(to: CChar.self), dst.baseAddress,
+                                 Int32(src.count), Int32(dst.count))
+        }
+    }
+    let compressed = Array(compressedScratch.prefix(Int(compressedCount)))
+
+    Benchmark("lz4 compress 4 KiB", configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)) {
+        benchmark in
+        var out = [CChar](repeating: 0, count: bound)
+        table.withUnsafeBytes { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for _ in benchmark.scaledIterations {
+                    blackHole(LZ4_compress_default(src.baseAddress?.assumingMemoryBound(to: CChar.self),
+                                                   dst.baseAddress, Int32(src.count), Int32(dst.count)))
+                }
+            }
+        }
+    }
+
+    Benchmark("lz4 decompress 4 KiB", configuration: .init(metrics: [.wallClock, .throughput],
+                                                          scalingFactor: .kilo)) { benchmark in
+        var out = [CChar](repeating: 0, count: table.count)
+        compressed.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for _ in benchmark.scaledIterations {
+                    blackHole(LZ4_decompress_safe(src.baseAddress, dst.baseAddress, Int32(src.count),
+                                                  Int32(dst.count)))
+                }
+            }
+        }
+    }
+}

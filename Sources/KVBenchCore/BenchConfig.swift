@@ -1,0 +1,59 @@
+import RingKV
+
+/// One kvbench run: the command line, parsed.
+public struct BenchConfig: Sendable {
+    public var workload: Workload
+    /// Records loaded (load) or already in the database (a–f).
+    public var records: Int64
+    /// Operations of a–f (load does `records` inserts).
+    public var operations: Int64
+    public var valueSizeBytes: Int
+    public var threads: Int
+    /// Request key distribution (a–f); defaults to the workload's.
+    public var distribution: KeyDistribution
+    /// `--sync always`: every write waits for its group's fdatasync.
+    public var sync: Bool
+    public var seed: UInt64
+    public var directReads: Bool
+    public var cacheMB: Int
+    public var memtableMB: Int
+
+    public init(workload: Workload, records: Int64, operations: Int64, valueSizeBytes: Int = 1000, threads: Int = 1,
+                distribution: KeyDistribution? = nil, sync: Bool = false, seed: UInt64 = 1,
+                directReads: Bool = false, cacheMB: Int = 64, memtableMB: Int = 64) {
+        self.workload = workload
+        self.records = records
+        self.operations = operations
+        self.valueSizeBytes = valueSizeBytes
+        self.threads = threads
+        self.distribution = distribution ?? workload.mix.distribution
+        self.sync = sync
+        self.seed = seed
+        self.directReads = directReads
+        self.cacheMB = cacheMB
+        self.memtableMB = memtableMB
+    }
+
+    /// Operations this run performs.
+    public var totalOperations: Int64 { workload == .load ? records : operations }
+
+    /// The engine options the flags map to (`--direct-reads`, `--cache-mb`,
+    /// `--memtable-mb`); everything else keeps the engine's defaults.
+    public func makeOptions() -> Options {
+        var options = Options()
+        options.createIfMissing = true
+        options.directReads = directReads
+        options.blockCacheSizeBytes = cacheMB << 20
+        options.memtableSizeBytes = memtableMB << 20
+        return options
+    }
+
+    /// `--sync none|always`.
+    public var writeOptions: WriteOptions { WriteOptions(sync: sync) }
+}
+
+/// A benchmark run that could not finish.
+public struct BenchError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

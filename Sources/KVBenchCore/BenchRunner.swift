@@ -1,0 +1,232 @@
+import Glibc
+import RingKV
+import Synchronization
+
+/// Operations per second over one sampling interval.
+public struct ThroughputSample: Sendable {
+    /// Seconds since the run started, at the end of the interval.
+    public var elapsedSeconds: Double
+    public var opsPerSecond: Double
+
+    public init(elapsedSeconds: Double, opsPerSecond: Double) {
+        self.elapsedSeconds = elapsedSeconds
+        self.opsPerSecond = opsPerSecond
+    }
+}
+
+/// What a run measured, every thread merged.
+public struct RunResult: Sendable {
+    public var config: BenchConfig
+    public var latencies: OperationLatencies
+    /// Client operations done (an rmw counts once).
+    public var operations: UInt64
+    /// Point reads, including the read half of every rmw, and how many of
+    /// them found their key.
+    public var reads: UInt64
+    public var found: UInt64
+    public var seconds: Double
+    /// One sample per second of the run (the last one may be shorter).
+    public var throughput: [ThroughputSample]
+    /// Wall clock at the start, seconds since 1970 (for the report).
+    public var startedAtUnixSeconds: Int
+
+    public var opsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+}
+
+/// What one client thread measured.
+struct ThreadResult: Sendable {
+    var latencies = OperationLatencies()
+    var operations: UInt64 = 0
+    var reads: UInt64 = 0
+    var found: UInt64 = 0
+}
+
+@inline(__always)
+func monotonicNanos() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+}
+
+/// Runs one workload on `config.threads` OS threads against an open
+/// database. Each thread owns its generators (seeded from `--seed` + thread
+/// index) and its histograms; the threads share only the operation ticket,
+/// the insert counter and the progress count.
+public final class BenchRunner: Sendable {
+    let db: DB
+    let config: BenchConfig
+    let mix: WorkloadMix
+    /// Operation tickets handed out: a thread takes one before each
+    /// operation, so the total is exact whatever the scheduling.
+    let issued = Atomic<Int64>(0)
+    /// Operations finished (progress and throughput samples).
+    let completed = Atomic<UInt64>(0)
+    /// New record numbers: from 0 for load, from `records` for a–f.
+    let counter: InsertCounter
+    let stopped = Atomic<Bool>(false)
+    /// The first failure, and each thread's result slot.
+    let failure = Mutex<String?>(nil)
+    let results: Mutex<[ThreadResult?]>
+
+    public init(db: DB, config: BenchConfig) {
+        precondition(config.threads >= 1 && config.records >= 1, "BenchRunner: threads and records must be >= 1")
+        self.db = db
+        self.config = config
+        mix = config.workload.mix
+        counter = InsertCounter(start: config.workload == .load ? 0 : config.records)
+        results = Mutex(Array(repeating: nil, count: config.threads))
+    }
+
+    /// Runs to completion. `progress` gets one line per second (stderr in
+    /// kvbench); it is called on the calling thread.
+    public func run(progress: ((String) -> Void)? = nil) throws -> RunResult {
+        let startedAt = time(nil)
+        let total = config.totalOperations
+        let start = monotonicNanos()
+        var handles: [pthread_t] = []
+        for index in 0..<config.threads {
+            let context = Unmanaged.passRetained(ThreadContext(runner: self, index: index)).toOpaque()
+            var handle = pthread_t()
+            let rc = pthread_create(&handle, nil, { raw in
+                guard let raw else { return nil }
+                let context = Unmanaged<ThreadContext>.fromOpaque(raw).takeRetainedValue()
+                context.runner.clientThread(context.index)
+                return nil
+            }, context)
+            if rc != 0 {
+                Unmanaged<ThreadContext>.fromOpaque(context).release()
+                stopped.store(true, ordering: .relaxed)
+                for h in handles { pthread_join(h, nil) }
+                throw BenchError("pthread_create failed: errno \(rc)")
+            }
+            handles.append(handle)
+        }
+
+        var samples: [ThroughputSample] = []
+        var lastNanos = start
+        var lastDone: UInt64 = 0
+        while completed.load(ordering: .relaxed) < UInt64(total) && !stopped.load(ordering: .relaxed) {
+            usleep(10_000)
+            let now = monotonicNanos()
+            guard now - lastNanos >= 1_000_000_000 else { continue }
+            let done = completed.load(ordering: .relaxed)
+            let rate = Double(done - lastDone) / (Double(now - lastNanos) / 1e9)
+            samples.append(ThroughputSample(elapsedSeconds: Double(now - start) / 1e9, opsPerSecond: rate))
+            let percent = Int(Double(done) * 100 / Double(max(total, 1)))
+            progress?("kvbench \(config.workload.rawValue): \(done)/\(total) ops (\(percent) %), "
+                      + "\(Int(rate)) ops/s last second")
+            lastNanos = now
+            lastDone = done
+        }
+        for h in handles { pthread_join(h, nil) }
+        let end = monotonicNanos()
+        if let message = failure.withLock({ $0 }) { throw BenchError(message) }
+
+        // The tail since the last full-second sample, when it is long enough
+        // to say something.
+        let done = completed.load(ordering: .relaxed)
+        if end - lastNanos >= 100_000_000 || samples.isEmpty {
+            let interval = max(Double(end - lastNanos) / 1e9, 1e-9)
+            samples.append(ThroughputSample(elapsedSeconds: Double(end - start) / 1e9,
+                                            opsPerSecond: Double(done - lastDone) / interval))
+        }
+
+        var merged = ThreadResult()
+        for slot in results.withLock({ $0 }) {
+            guard let r = slot else { continue }
+            merged.latencies.merge(r.latencies)
+            merged.operations += r.operations
+            merged.reads += r.reads
+            merged.found += r.found
+        }
+        return RunResult(config: config, latencies: merged.latencies, operations: merged.operations,
+                         reads: merged.reads, found: merged.found, seconds: Double(end - start) / 1e9,
+                         throughput: samples, startedAtUnixSeconds: startedAt)
+    }
+
+    private final class ThreadContext {
+        let runner: BenchRunner
+        let index: Int
+        init(runner: BenchRunner, index: Int) {
+            self.runner = runner
+            self.index = index
+        }
+    }
+
+    // MARK: - Client thread
+
+    private func clientThread(_ index: Int) {
+        var rng = BenchRandom(seed: config.seed, thread: index)
+        var chooser = KeyChooser(distribution: config.distribution, records: config.records,
+                                 operations: config.operations, insertProportion: mix.insert, counter: counter)
+        var result = ThreadResult()
+        var value = [UInt8](repeating: 0, count: config.valueSizeBytes)
+        let writeOptions = config.writeOptions
+        let total = config.totalOperations
+        while !stopped.load(ordering: .relaxed) && issued.add(1, ordering: .relaxed).oldValue < total {
+            let op = config.workload == .load ? .insert : mix.pick(rng.nextDouble())
+            let started = monotonicNanos()
+            do {
+                switch op {
+                case .insert:
+                    let record = counter.next()
+                    BenchRunner.fillValue(&value, &rng)
+                    try db.put(YCSBKeys.key(record), value, options: writeOptions)
+                    counter.acknowledge(record)
+                case .read:
+                    result.reads += 1
+                    if try db.get(YCSBKeys.key(chooser.next(&rng))) != nil { result.found += 1 }
+                case .update:
+                    let key = YCSBKeys.key(chooser.next(&rng))
+                    BenchRunner.fillValue(&value, &rng)
+                    try db.put(key, value, options: writeOptions)
+                case .scan:
+                    let key = YCSBKeys.key(chooser.next(&rng))
+                    let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
+                    _ = try db.scan(from: key, limit: length)
+                case .readModifyWrite:
+                    // As YCSB: the read and the update are also measured as
+                    // such, the whole as "rmw".
+                    let key = YCSBKeys.key(chooser.next(&rng))
+                    result.reads += 1
+                    if try db.get(key) != nil { result.found += 1 }
+                    let readDone = monotonicNanos()
+                    result.latencies.record(.read, nanos: readDone - started)
+                    BenchRunner.fillValue(&value, &rng)
+                    try db.put(key, value, options: writeOptions)
+                    result.latencies.record(.update, nanos: monotonicNanos() - readDone)
+                }
+            } catch {
+                failure.withLock { first in
+                    if first == nil { first = "\(op.name) failed: \(error)" }
+                }
+                stopped.store(true, ordering: .relaxed)
+                break
+            }
+            result.latencies.record(op, nanos: monotonicNanos() - started)
+            result.operations += 1
+            completed.add(1, ordering: .relaxed)
+        }
+        results.withLock { $0[index] = result }
+    }
+
+    /// New value bytes for every write, printable like YCSB's
+    /// RandomByteIterator (' ' + 6 random bits per byte). Refilled in place:
+    /// the engine copies the value, so the buffer stays uniquely owned.
+    static func fillValue(_ value: inout [UInt8], _ rng: inout BenchRandom) {
+        value.withUnsafeMutableBytes { raw in
+            // raw is the array's own storage, raw.count bytes; 8-byte stores
+            // are unaligned-safe through storeBytes.
+            var offset = 0
+            while offset + 8 <= raw.count {
+                let word = (rng.next() & 0x3F3F_3F3F_3F3F_3F3F) &+ 0x2020_2020_2020_2020
+                raw.storeBytes(of: word, toByteOffset: offset, as: UInt64.self)
+                offset += 8
+            }
+            while offset < raw.count {
+                raw[offset] = UInt8(truncatingIfNeeded: rng.next() & 0x3F) + 0x20
+                offset += 1
+            }
+        }
+    }
+}

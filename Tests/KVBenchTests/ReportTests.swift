@@ -1,0 +1,119 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import KVBenchCore
+import RingKV
+import Testing
+
+/// Element names, ids and series of an XML document.
+final class XMLOutline: NSObject, XMLParserDelegate {
+    var elements: [String] = []
+    var ids: [String] = []
+    var seriesNames: [String] = []
+    var polylinePointCounts: [Int] = []
+    var error: (any Error)?
+
+    func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
+        elements.append(elementName)
+        if let id = attributeDict["id"] { ids.append(id) }
+        if elementName == "polyline" {
+            seriesNames.append(attributeDict["data-series"] ?? "")
+            polylinePointCounts.append((attributeDict["points"] ?? "").split(separator: " ").count)
+        }
+    }
+
+    func parser(_ parser: XMLParser, parseErrorOccurred parseError: any Error) { error = parseError }
+
+    static func parse(_ data: Data) -> (ok: Bool, outline: XMLOutline) {
+        let outline = XMLOutline()
+        let parser = XMLParser(data: data)
+        parser.delegate = outline
+        let ok = parser.parse()
+        return (ok && outline.error == nil, outline)
+    }
+}
+
+@Suite("kvbench reports")
+struct ReportTests {
+    /// A loaded database and a workload-a run on it (2 threads).
+    private func sampleRun(_ dir: TempDir) throws -> RunResult {
+        let load = BenchConfig(workload: .load, records: 500, operations: 0, valueSizeBytes: 64, threads: 2)
+        let db = try DB(path: dir.sub("db"), options: load.makeOptions())
+        _ = try BenchRunner(db: db, config: load).run()
+        let a = BenchConfig(workload: .a, records: 500, operations: 800, valueSizeBytes: 64, threads: 2)
+        let result = try BenchRunner(db: db, config: a).run()
+        try db.close()
+        return result
+    }
+
+    @Test func jsonHasTheContractFields() throws {
+        let dir = try TempDir()
+        let result = try sampleRun(dir)
+        let text = BenchReport.json(result)
+        #expect(!text.contains("\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["engine", "workload", "records", "operations", "threads", "seconds",
+                                     "ops_per_sec", "found", "latency_us"])
+        #expect(object["engine"] as? String == "ringkv")
+        #expect(object["workload"] as? String == "a")
+        #expect((object["records"] as? NSNumber)?.intValue == 500)
+        #expect((object["operations"] as? NSNumber)?.intValue == 800)
+        #expect((object["threads"] as? NSNumber)?.intValue == 2)
+        #expect(((object["seconds"] as? NSNumber)?.doubleValue ?? 0) > 0)
+        #expect(((object["ops_per_sec"] as? NSNumber)?.doubleValue ?? 0) > 0)
+        let latency = try #require(object["latency_us"] as? [String: Any])
+        #expect(Set(latency.keys) == ["read", "update"])
+        var total = 0
+        for (_, value) in latency {
+            let op = try #require(value as? [String: Any])
+            #expect(Set(op.keys) == ["count", "p50", "p99", "p999", "max"])
+            let p50 = (op["p50"] as? NSNumber)?.doubleValue ?? -1
+            let p99 = (op["p99"] as? NSNumber)?.doubleValue ?? -1
+            let p999 = (op["p999"] as? NSNumber)?.doubleValue ?? -1
+            let max = (op["max"] as? NSNumber)?.doubleValue ?? -1
+            #expect(p50 > 0 && p50 <= p99 && p99 <= p999 && p999 <= max)
+            total += (op["count"] as? NSNumber)?.intValue ?? 0
+        }
+        #expect(total == 800)
+        let reads = ((latency["read"] as? [String: Any])?["count"] as? NSNumber)?.intValue
+        #expect((object["found"] as? NSNumber)?.intValue == reads)
+    }
+
+    @Test func tableListsPercentilesPerOperation() throws {
+        let dir = try TempDir()
+        let table = BenchReport.table(try sampleRun(dir))
+        let lines = table.split(separator: "\n").map(String.init)
+        #expect(lines[0].hasPrefix("workload a: 800 ops"))
+        #expect(lines[1].split(separator: " ").map(String.init)
+                == ["op", "count", "ops/s", "p50", "us", "p95", "us", "p99", "us", "p99.9", "us", "max", "us"])
+        #expect(lines.contains { $0.hasPrefix("read ") } && lines.contains { $0.hasPrefix("update ") })
+        #expect(lines.last?.hasPrefix("found ") == true)
+    }
+
+    @Test func htmlReportIsWellFormedWithBothCharts() throws {
+        let dir = try TempDir()
+        let html = HTMLReport.html(try sampleRun(dir))
+        #expect(!html.contains("<script") && !html.contains("http://fonts") && !html.contains("<link"))
+        let (ok, outline) = XMLOutline.parse(Data(html.utf8))
+        #expect(ok, "\(String(describing: outline.error))")
+        #expect(outline.elements.first == "html")
+        #expect(outline.ids.contains("throughput") && outline.ids.contains("latency-cdf"))
+        #expect(outline.elements.filter { $0 == "svg" }.count == 2)
+        #expect(outline.elements.contains("table"))
+        // One throughput line, one CDF per operation type.
+        #expect(outline.seriesNames == ["all operations", "read", "update"])
+        #expect(outline.polylinePointCounts.allSatisfy { $0 >= 2 })
+    }
+
+    @Test func svgReportIsAStandaloneWellFormedPicture() throws {
+        let dir = try TempDir()
+        let svg = HTMLReport.svg(try sampleRun(dir))
+        let (ok, outline) = XMLOutline.parse(Data(svg.utf8))
+        #expect(ok, "\(String(describing: outline.error))")
+        #expect(outline.elements.first == "svg")
+        #expect(outline.ids.contains("throughput") && outline.ids.contains("latency-cdf"))
+        #expect(outline.seriesNames == ["all operations", "read", "update"])
+    }
+}
