@@ -50,7 +50,23 @@ final class WALWriter: @unchecked Sendable {
         /// When non-zero, this group grows the file first.
         var growFrom: UInt64
         var growBy: UInt64
+        /// When non-zero, this group also writes zeros here, ahead of the
+        /// log's end (see `zeroFillStepBytes`).
+        var zeroFrom: UInt64 = 0
+        var zeroBy: Int = 0
     }
+
+    /// The log is kept zero-*written* (not just fallocated) up to 1 MiB
+    /// ahead of its end. fallocate leaves unwritten extents, and every
+    /// fdatasync after writing into one must commit an extent conversion
+    /// through the journal; overwriting blocks that were already written
+    /// needs only the data flush. Measured on this VM's ext4: 8 KiB
+    /// write + fdatasync 266-323 µs into fallocated space, 129-188 µs into
+    /// zero-written space.
+    static let zeroFillStepBytes = 1 << 20
+    /// Zeros are written up to here (guarded by the DB's mu).
+    private var zeroedBytes: UInt64 = 0
+    private let zeros: AlignedBuffer
 
     var hasFreeSlot: Bool { !freeSlots.isEmpty }
 
@@ -67,7 +83,14 @@ final class WALWriter: @unchecked Sendable {
             growBy = max(preallocateStepBytes, offsetBytes - allocatedBytes)
             allocatedBytes += growBy
         }
-        return Reservation(slot: slot, offset: offset, length: length, growFrom: growFrom, growBy: growBy)
+        var reservation = Reservation(slot: slot, offset: offset, length: length, growFrom: growFrom, growBy: growBy)
+        let step = UInt64(WALWriter.zeroFillStepBytes)
+        if zeroedBytes < offsetBytes + step / 4 {
+            reservation.zeroFrom = max(zeroedBytes, offsetBytes)
+            reservation.zeroBy = Int(step)
+            zeroedBytes = reservation.zeroFrom + step
+        }
+        return reservation
     }
 
     /// Returns a slot after its group completed. Call with the DB's mu held.
@@ -90,6 +113,7 @@ final class WALWriter: @unchecked Sendable {
         self.bufferSizeBytes = AlignedBuffer.roundUp(bufferSizeBytes)
         self.preallocateStepBytes = max(preallocateStepBytes, 1 << 20)
         nextBuffer = Array(repeating: 0, count: WALWriter.slotCount)
+        zeros = AlignedBuffer(capacity: WALWriter.zeroFillStepBytes)
         freeSlots = Array((0..<WALWriter.slotCount).reversed())
         file = try ioCall(path) { () throws(IOError) in try File.open(path, [.readWrite, .create, .truncate]) }
         buffers = AlignedBuffer(capacity: WALWriter.slotCount * buffersPerSlot * self.bufferSizeBytes)
@@ -114,7 +138,7 @@ final class WALWriter: @unchecked Sendable {
         try ioCall(path) { () throws(IOError) in try file.close() }
     }
 
-    private enum Tag: UInt64 { case fallocate = 1, write, fsync }
+    private enum Tag: UInt64 { case fallocate = 1, write, fsync, zeroFill }
 
     /// Writes `payloads` as consecutive records; with `sync`, returns only
     /// after fdatasync completed. Throws `DBError.io` on any failure — the
@@ -169,6 +193,13 @@ final class WALWriter: @unchecked Sendable {
                                             userData: Tag.fallocate.rawValue, flags: .link), "WAL ring full")
             expected += 1
         }
+        if reservation.zeroBy > 0 {
+            // Not linked: it lands beyond this group's bytes.
+            precondition(ring.prepWrite(fd: file.fd, buffer: zeros.pointer, length: reservation.zeroBy,
+                                        offset: reservation.zeroFrom, userData: Tag.zeroFill.rawValue),
+                         "WAL ring full")
+            expected += 1
+        }
         let writeFlags: SQEFlags = sync ? .link : []
         let prepared = oversized
             ? ring.prepWrite(fd: file.fd, buffer: destination, length: total, offset: writeOffset,
@@ -190,6 +221,11 @@ final class WALWriter: @unchecked Sendable {
             while seen < expected {
                 seen += ring.harvest { c in
                     switch Tag(rawValue: c.userData) {
+                    case .zeroFill:
+                        if c.result < 0 {
+                            failure = failure ?? IOError(operation: "io_uring write (zero fill)", errno: -c.result,
+                                                         path: path, offset: reservation.zeroFrom)
+                        }
                     case .fallocate:
                         if c.result < 0 {
                             failure = failure ?? IOError(operation: "io_uring fallocate", errno: -c.result,
