@@ -66,6 +66,7 @@ let package = Package(
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
+        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )
