@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
         .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO"], swiftSettings: strict),
+        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

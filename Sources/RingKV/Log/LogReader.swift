@@ -59,9 +59,8 @@ struct LogReader {
                     outcome.payloads.append(Array(payload))
                     offset = next
                 case .end:
-                    let rest = raw[offset...]
-                    if rest.contains(where: { $0 != 0 }) {
-                        if rest.count >= LogRecord.headerSize && strict {
+                    if !LogReader.isAllZero(raw, from: offset) {
+                        if raw.count - offset >= LogRecord.headerSize && strict {
                             throw DBError.corruption(path: path, offset: UInt64(offset),
                                                      reason: "zero record header followed by data")
                         }
@@ -93,7 +92,26 @@ struct LogReader {
     /// extent: it was the last append, cut short by a crash.
     static func isTornTail(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
         if runsPastEnd(raw, at: offset) { return true }
-        return !raw[recordEnd(raw, at: offset)...].contains(where: { $0 != 0 })
+        return isAllZero(raw, from: recordEnd(raw, at: offset))
+    }
+
+    /// Whether every byte from `start` on is zero; eight bytes at a time,
+    /// since a preallocated log is mostly zero tail.
+    static func isAllZero(_ raw: UnsafeRawBufferPointer, from start: Int) -> Bool {
+        var i = start
+        while i < raw.count && i % 8 != 0 {
+            if raw[i] != 0 { return false }
+            i += 1
+        }
+        while i + 8 <= raw.count {
+            if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
+            i += 8
+        }
+        while i < raw.count {
+            if raw[i] != 0 { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether a complete record with a good checksum starts anywhere after

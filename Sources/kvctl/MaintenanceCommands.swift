@@ -1,0 +1,78 @@
+import ArgumentParser
+import RingIO
+import RingKV
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show levels, tables and write-ahead logs.",
+        discussion: """
+            Read-only: reads the MANIFEST, each table's properties and the live WAL files while \
+            holding the database's LOCK, and writes nothing (no recovery runs). Operations still \
+            in a WAL are shown under "wal"; the next open moves them into an L0 table.
+
+            Examples:
+              kvctl --db /tmp/db stats
+              kvctl --db /tmp/db stats --json
+            """)
+
+    @ParentCommand var global: KVCtl
+    @Flag(help: "Print one JSON object instead of the table.") var json = false
+
+    func run() throws {
+        let path = try global.databasePath()
+        // --create makes an empty database when there is none; an existing
+        // one is not opened (opening would run recovery, which writes).
+        if global.create && !FileSystem.exists(path + "/CURRENT") { try global.openDatabase().close() }
+        let summary: DatabaseSummary
+        do { summary = try DatabaseTools.inspect(dbPath: path) } catch let e as DBError { throw CLIError(e) }
+        let report = StatsReport(summary: summary, text: global.text)
+        let out = StandardOutput()
+        try out.line(json ? report.json() : report.table())
+        try out.flush()
+    }
+}
+
+struct Compact: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Compact the database (DB.compactRange()).",
+        discussion: """
+            --from and --to are accepted and checked, but the engine's compactRange() has no range \
+            yet: the whole key range is compacted (today: the memtable is flushed to L0).
+
+            Examples:
+              kvctl --db /tmp/db compact
+              kvctl --db /tmp/db compact --from a --to m
+            """)
+
+    @ParentCommand var global: KVCtl
+    @Option(help: ArgumentHelp("Start of the range (accepted; whole range for now).", valueName: "K")) var from: String?
+    @Option(help: ArgumentHelp("End of the range (accepted; whole range for now).", valueName: "K")) var to: String?
+
+    func run() throws {
+        _ = try from.map { try global.bytes($0, "--from") }
+        _ = try to.map { try global.bytes($0, "--to") }
+        let db = try global.openDatabase()
+        try db.compactRange()
+        try db.close()
+        let out = StandardOutput()
+        try out.line("compacted the whole key range")
+        try out.flush()
+    }
+}
+
+struct Flush: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the memtable to an L0 table (DB.flush()).",
+        discussion: """
+            Examples:
+              kvctl --db /tmp/db flush
+            """)
+
+    @ParentCommand var global: KVCtl
+
+    func run() throws {
+        let db = try global.openDatabase()
+        try db.flush()
+        try db.close()
+    }
+}

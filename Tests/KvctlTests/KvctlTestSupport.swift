@@ -1,0 +1,73 @@
+import Glibc
+import Testing
+import RingIO
+@testable import RingKV
+
+/// A temporary directory removed when the value goes away.
+final class TempDir {
+    let path: String
+    init(_ prefix: String = "kvctl-test") throws {
+        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
+    }
+    deinit { try? FileSystem.removeTree(path) }
+    func sub(_ name: String) -> String { path + "/" + name }
+}
+
+/// SplitMix64: a small seeded generator so randomized tests can be replayed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
+func testSeed() -> UInt64 {
+    if let raw = getenv("RINGKV_SEED"), let seed = UInt64(String(cString: raw)) { return seed }
+    var rng = SystemRandomNumberGenerator()
+    return rng.next()
+}
+
+func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+/// Options for databases the tests write through the library.
+func libraryOptions() -> Options {
+    var options = Options()
+    options.createIfMissing = true
+    options.walPreallocateBytes = 1 << 20
+    return options
+}
+
+/// Every (key, value) of the database at `path`, in key order.
+func contents(of path: String) throws -> [([UInt8], [UInt8])] {
+    let db = try DB(path: path, options: libraryOptions())
+    defer { try? db.close() }
+    return try db.scan().map { ($0.key, $0.value) }
+}
+
+/// Files of `dir` whose names end with `suffix`, sorted.
+func files(in dir: String, suffix: String) throws -> [String] {
+    try FileSystem.listDirectory(dir).filter { $0.hasSuffix(suffix) }.sorted().map { dir + "/" + $0 }
+}
+
+/// XORs the byte at `offset` of `path` with 0xff.
+func flipByte(_ path: String, at offset: UInt64) throws {
+    let file = try File.open(path, .readWrite)
+    defer { try? file.close() }
+    var byte: UInt8 = 0
+    #expect(pread(file.fd, &byte, 1, off_t(offset)) == 1)
+    byte ^= 0xff
+    #expect(pwrite(file.fd, &byte, 1, off_t(offset)) == 1)
+}
+
+/// Lines of text output (a final newline ends the last line; it does not start another).
+func lines(_ s: String) -> [String] {
+    var parts = s.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    if parts.last == "" { parts.removeLast() }
+    return parts
+}
