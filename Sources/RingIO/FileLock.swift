@@ -14,8 +14,19 @@ public final class FileLock: Sendable {
     public init(path: String) throws(IOError) {
         self.path = path
         file = try File.open(path, [.readWrite, .create])
-        if flock(file.fd, LOCK_EX | LOCK_NB) != 0 {
+        // A child process spawned by this one (posix_spawn: clone, then
+        // exec) holds a copy of every descriptor until its exec closes the
+        // O_CLOEXEC ones, and with it this flock. So a lock released just
+        // before a spawn can look held for a moment: retry for up to
+        // ~200 ms before calling the database locked. Never waits longer.
+        var attempts = 0
+        while flock(file.fd, LOCK_EX | LOCK_NB) != 0 {
             let code = rk_errno()
+            attempts += 1
+            if (code == EWOULDBLOCK || code == EINTR) && attempts < 40 {
+                usleep(5000)
+                continue
+            }
             try? file.close()
             throw IOError(operation: "flock", errno: code, path: path,
                           detail: code == EWOULDBLOCK ? "the database is locked by another process or handle" : nil)
