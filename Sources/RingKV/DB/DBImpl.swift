@@ -42,7 +42,8 @@ final class DBImpl: @unchecked Sendable {
     /// Threads inside `commit` now, and a slowly decaying peak of it: how
     /// many writers a leader may expect to gather (guarded by mu).
     var activeWriters = 0
-    var recentPeakWriters = 1
+    /// (In 1/64ths, so it can decay smoothly.)
+    var recentPeakWritersX64 = 64
     /// In-flight groups written without fdatasync (guarded by mu).
     var unsyncedGroupsInFlight = 0
     /// Set when a WAL write or fsync failed: writes are refused until reopen

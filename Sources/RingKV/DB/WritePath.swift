@@ -34,6 +34,7 @@ extension DBImpl {
         if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
         writers.append(writer)
         activeWriters += 1
+        recentPeakWritersX64 = max(recentPeakWritersX64, activeWriters * 64)
         defer { activeWriters -= 1 }
         if writers.count > 1 { writers[0].wakeUp.signal() }  // a leader may be gathering
         // Lead when first in line and a WAL slot is free; otherwise wait to
@@ -124,8 +125,10 @@ extension DBImpl {
     /// writers than are queued, never longer than
     /// `groupCommitMaxDelayMicros`; a single writer never waits.
     private func gatherGroup() {
-        let expected = min(recentPeakWriters, 64)
-        recentPeakWriters = max(activeWriters, recentPeakWriters * 7 / 8)
+        let expected = min((recentPeakWritersX64 + 63) / 64, 64)
+        // The peak decays slowly (by 1/64 per group), so a burst that ended
+        // soon stops costing the remaining writers their gather wait.
+        recentPeakWritersX64 = max(activeWriters * 64, recentPeakWritersX64 - recentPeakWritersX64 / 64)
         guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return }
         let deadline = MonotonicClock.nanos() + UInt64(options.groupCommitMaxDelayMicros) * 1000
         while writers.count < expected {
