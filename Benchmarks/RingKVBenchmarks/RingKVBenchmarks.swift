@@ -90,10 +90,10 @@ let benchmarks: @Sendable () -> Void = {
         let label = warm ? "block cache warm" : "direct reads, 1 MiB cache"
         let options = warm ? Options() : coldOptions
         let gets = FixtureSlot()
-        Benchmark("16 gets, \(label)") { benchmark, f in
+        Benchmark("32 gets, \(label)") { benchmark, f in
             var rng = PickRandom(seed: 3)
             for _ in benchmark.scaledIterations {
-                for _ in 0..<16 { blackHole(try f.db.get(f.keys[rng.below(f.keys.count)])) }
+                for _ in 0..<32 { blackHole(try f.db.get(f.keys[rng.below(f.keys.count)])) }
             }
         } setup: {
             gets.keep(try Fixture(options: options, records: records))
@@ -102,10 +102,10 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         let multi = FixtureSlot()
-        Benchmark("multiGet 16 keys, \(label)") { benchmark, f in
+        Benchmark("multiGet 32 keys, \(label)") { benchmark, f in
             var rng = PickRandom(seed: 3)
             for _ in benchmark.scaledIterations {
-                let batch = (0..<16).map { _ in f.keys[rng.below(f.keys.count)] }
+                let batch = (0..<32).map { _ in f.keys[rng.below(f.keys.count)] }
                 blackHole(try f.db.multiGet(batch))
             }
         } setup: {
