@@ -10,16 +10,30 @@ final class Fixture: Sendable {
     /// Keys loaded by `load(records:)`, in record order.
     let keys: [[UInt8]]
 
-    init(options: Options = Options(), records: Int = 0, valueSizeBytes: Int = 100, flush: Bool = true) throws {
+    /// `incompressible`: random value bytes, so tables are as large as the
+    /// data (a constant value compresses to almost nothing and every block
+    /// would sit in even a tiny block cache).
+    init(options: Options = Options(), records: Int = 0, valueSizeBytes: Int = 100, flush: Bool = true,
+         incompressible: Bool = false) throws {
         path = try FileSystem.makeTemporaryDirectory(prefix: "ringkv-bench")
         var options = options
         options.createIfMissing = true
         db = try DB(path: path + "/db", options: options)
         keys = (0..<records).map { Fixture.key($0) }
         if records > 0 {
-            let value = [UInt8](repeating: 0x61, count: valueSizeBytes)
+            let constant = [UInt8](repeating: 0x61, count: valueSizeBytes)
+            var state: UInt64 = 0x9E37_79B9_7F4A_7C15
             var batch = WriteBatch()
             for (i, key) in keys.enumerated() {
+                var value = constant
+                if incompressible {
+                    for j in value.indices {
+                        state ^= state << 13
+                        state ^= state >> 7
+                        state ^= state << 17
+                        value[j] = UInt8(truncatingIfNeeded: state)
+                    }
+                }
                 batch.put(key, value)
                 if i % 1000 == 999 {
                     try db.write(batch)
@@ -64,6 +78,14 @@ final class FixtureSlot: Sendable {
 struct PickRandom {
     var state: UInt64
     init(seed: UInt64) { state = seed | 1 }
+
+    /// Seeded from the clock: the benchmark body runs once per sample, and a
+    /// fixed seed would pick the same keys every sample (all cache hits).
+    static func fresh() -> PickRandom {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return PickRandom(seed: UInt64(ts.tv_sec) &* 1_000_000_007 &+ UInt64(ts.tv_nsec))
+    }
     mutating func below(_ n: Int) -> Int {
         state ^= state >> 12
         state ^= state << 25

@@ -19,6 +19,7 @@ let benchmarks: @Sendable () -> Void = {
         maxIterations: quick ? 20 : 10_000
     )
     let records = 100_000
+    componentBenchmarks()
 
     // MARK: - WAL group commit
 
@@ -80,8 +81,9 @@ let benchmarks: @Sendable () -> Void = {
         getHit.close()
     }
 
-    // Cold path: 1 MiB block cache and O_DIRECT, so most blocks are read
-    // from the file; multiGet submits its misses as one io_uring batch.
+    // Cold path: 1 MiB block cache and O_DIRECT over ~100 MB of
+    // incompressible values, so almost every block is read from the file;
+    // multiGet submits its misses as one io_uring batch.
     var cold = Options()
     cold.blockCacheSizeBytes = 1 << 20
     cold.directReads = true
@@ -91,25 +93,27 @@ let benchmarks: @Sendable () -> Void = {
         let options = warm ? Options() : coldOptions
         let gets = FixtureSlot()
         Benchmark("32 gets, \(label)") { benchmark, f in
-            var rng = PickRandom(seed: 3)
+            var rng = PickRandom.fresh()
             for _ in benchmark.scaledIterations {
                 for _ in 0..<32 { blackHole(try f.db.get(f.keys[rng.below(f.keys.count)])) }
             }
         } setup: {
-            gets.keep(try Fixture(options: options, records: records))
+            gets.keep(try Fixture(options: options, records: records, valueSizeBytes: warm ? 100 : 1000,
+                                  incompressible: !warm))
         } teardown: {
             gets.close()
         }
 
         let multi = FixtureSlot()
         Benchmark("multiGet 32 keys, \(label)") { benchmark, f in
-            var rng = PickRandom(seed: 3)
+            var rng = PickRandom.fresh()
             for _ in benchmark.scaledIterations {
                 let batch = (0..<32).map { _ in f.keys[rng.below(f.keys.count)] }
                 blackHole(try f.db.multiGet(batch))
             }
         } setup: {
-            multi.keep(try Fixture(options: options, records: records))
+            multi.keep(try Fixture(options: options, records: records, valueSizeBytes: warm ? 100 : 1000,
+                                   incompressible: !warm))
         } teardown: {
             multi.close()
         }
