@@ -10,12 +10,28 @@ import Glibc
 
 #if FUZZING
 /// Target name from $RINGKV_FUZZ_TARGET (libFuzzer owns the argument list).
-nonisolated(unsafe) let fuzzTarget: String = getenv("RINGKV_FUZZ_TARGET").map { String(cString: $0) } ?? "block"
+let fuzzTarget: String = getenv("RINGKV_FUZZ_TARGET").map { String(cString: $0) } ?? "block"
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     FuzzTargets.run(fuzzTarget, UnsafeRawBufferPointer(start: data, count: size))
     return 0
+}
+
+/// libFuzzer's driver, started from the entry point SwiftPM links an
+/// executable through (it renames `main` to `<module>_main`).
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("ringkv_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    return LLVMFuzzerRunDriver(&count, &vector) { data, size in fuzzOne(data, size) }
 }
 #else
 @main
