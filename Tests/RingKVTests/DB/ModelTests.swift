@@ -32,18 +32,7 @@ import Testing
                 try handle.delete(k)
                 model[k] = nil
             case 700..<760:
-                var batch = WriteBatch()
-                for _ in 0..<Int.random(in: 1...8, using: &rng) {
-                    let k = randomKey(&rng)
-                    if Bool.random(using: &rng) {
-                        batch.put(k, bytes("b\(step)"))
-                        model[k] = bytes("b\(step)")
-                    } else {
-                        batch.delete(k)
-                        model[k] = nil
-                    }
-                }
-                try handle.write(batch)
+                try ModelSteps.writeRandomBatch(handle, step: step, model: &model, rng: &rng, randomKey: randomKey)
             case 760..<960:
                 let k = randomKey(&rng)
                 #expect(try handle.get(k) == model[k], "seed \(seed) step \(step) key \(String(decoding: k, as: UTF8.self))")
@@ -57,11 +46,7 @@ import Testing
                 }
             case 980..<990:
                 let from = randomKey(&rng)
-                let rows = try handle.scan(from: from, limit: 20)
-                let expected = model.keys.filter { compareBytes($0, from) >= 0 }
-                    .sorted { compareBytes($0, $1) < 0 }.prefix(20)
-                #expect(rows.map(\.key) == Array(expected), "seed \(seed) step \(step) scan")
-                #expect(rows.allSatisfy { model[$0.key] == $0.value }, "seed \(seed) step \(step) scan values")
+                try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
             case 990..<996:
                 try handle.flush()
             default:
