@@ -69,6 +69,12 @@ struct KVBench: ParsableCommand {
         do {
             let database = try DB(path: db, options: config.makeOptions())
             result = try BenchRunner(db: database, config: config).run(progress: printError)
+            let stats = database.stats()
+            if stats.walGroups > 0 {
+                let perGroup = Double(stats.writeBatches) / Double(stats.walGroups)
+                printError("kvbench: \(stats.writeBatches) write batches in \(stats.walGroups) WAL groups "
+                           + "(\((perGroup * 100).rounded() / 100) per group)")
+            }
             try database.close()
         } catch {
             printError("kvbench: \(error)")

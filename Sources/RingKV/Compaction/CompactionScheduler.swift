@@ -58,7 +58,7 @@ extension DBImpl {
             stats.compactionFailures.add(1)
             compaction.recordFailure(error, nowNanos: MonotonicClock.nanos())
         }
-        mu.broadcast()  // writers stalled on L0, compactRange waiting, other workers
+        wakeAll()  // writers stalled on L0, compactRange waiting, other workers
         if installed {
             mu.unlock()
             deleteObsoleteFiles()
@@ -107,7 +107,7 @@ extension DBImpl {
         while compaction.manualRunning || !compaction.isIdle {
             if closing {
                 compaction.manualWaiting -= 1
-                mu.broadcast()
+                wakeAll()
                 mu.unlock()
                 throw DBError.closed
             }
@@ -119,7 +119,7 @@ extension DBImpl {
         defer {
             mu.lock()
             compaction.manualRunning = false
-            mu.broadcast()
+            wakeAll()
             mu.unlock()
         }
 

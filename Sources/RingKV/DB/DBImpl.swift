@@ -20,6 +20,10 @@ final class DBImpl: @unchecked Sendable {
     private let lock: FileLock
 
     let mu = Monitor()
+    /// Idle background threads wait here, not on `mu`'s own condition, so
+    /// that the wake-ups of the write path (one per group) do not reach
+    /// them. `wakeAll()` wakes both.
+    let backgroundWake = Monitor.Condition()
     /// Active memtable (guarded by mu; its contents are lock-free).
     var mem: MemTable
     /// Memtable being flushed, if any (guarded by mu).
@@ -39,6 +43,9 @@ final class DBImpl: @unchecked Sendable {
     var nextGroupTicket: UInt64 = 1
     var completedGroupTicket: UInt64 = 0
     var groupsInFlight: Int { Int(nextGroupTicket - 1 - completedGroupTicket) }
+    /// While the queue head gathers a group: the queue length at which it
+    /// wants to be woken (0 when nobody gathers; guarded by mu).
+    var gatherTarget = 0
     /// Threads inside `commit` now, and a slowly decaying peak of it: how
     /// many writers a leader may expect to gather (guarded by mu).
     var activeWriters = 0
@@ -99,6 +106,14 @@ final class DBImpl: @unchecked Sendable {
         workers = roles.map { role in BackgroundThread { [unowned self] in self.backgroundLoop(role) } }
     }
 
+    /// Wakes every thread waiting on `mu`, background threads included:
+    /// for state changes that may give them work (a memtable to flush, a
+    /// new version, closing). Caller holds `mu`.
+    func wakeAll() {
+        mu.broadcast()
+        backgroundWake.broadcast()
+    }
+
     // MARK: - Closing
 
     func close() throws {
@@ -112,9 +127,9 @@ final class DBImpl: @unchecked Sendable {
         shuttingDown.store(true, ordering: .relaxed)
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
-        mu.broadcast()
+        wakeAll()
         while !writers.isEmpty || groupsInFlight > 0 || compaction.manualRunning { mu.wait() }
-        mu.broadcast()
+        wakeAll()
         let threads = workers
         workers = []
         mu.unlock()
@@ -122,7 +137,7 @@ final class DBImpl: @unchecked Sendable {
         mu.lock()
         defer { mu.unlock() }
         closed = true
-        mu.broadcast()
+        wakeAll()
         try? wal.close()
         try? versions.close()
         lock.release()
@@ -168,7 +183,7 @@ final class DBImpl: @unchecked Sendable {
             if role.compacts, let delay = compactionRetryDelayNanosLocked() {
                 timeoutNanos = min(timeoutNanos ?? delay, delay)
             }
-            if let timeoutNanos { mu.wait(nanoseconds: timeoutNanos) } else { mu.wait() }
+            if let timeoutNanos { backgroundWake.wait(mu, nanoseconds: timeoutNanos) } else { backgroundWake.wait(mu) }
         }
     }
 
@@ -194,7 +209,7 @@ final class DBImpl: @unchecked Sendable {
             backgroundFailure = failure
             stats.flushFailures.add(1)
             flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
-            mu.broadcast()  // writers stalled on this flush see the failure
+            wakeAll()  // writers stalled on this flush see the failure
             return
         }
         backgroundFailure = nil
@@ -202,7 +217,7 @@ final class DBImpl: @unchecked Sendable {
         stats.flushes.add(1)
         stats.flushNanos.add(MonotonicClock.nanos() - started)
         imm = nil
-        mu.broadcast()  // stalled writers, flushMemtable, compaction workers (L0 grew)
+        wakeAll()  // stalled writers, flushMemtable, compaction workers (L0 grew)
         mu.unlock()
         deleteObsoleteFiles()
         mu.lock()

@@ -28,6 +28,10 @@ extension DBImpl {
     }
 
     private func commit(_ writer: PendingWrite) throws {
+        // Writers to wake, signalled after `mu` is released (the deferred
+        // blocks run in reverse order) so they do not wake into a held lock.
+        var wake: [PendingWrite] = []
+        defer { for member in wake { member.wakeUp.signal() } }
         mu.lock()
         defer { mu.unlock() }
         try checkOpen()
@@ -36,7 +40,8 @@ extension DBImpl {
         activeWriters += 1
         recentPeakWritersX64 = max(recentPeakWritersX64, activeWriters * 64)
         defer { activeWriters -= 1 }
-        if writers.count > 1 { writers[0].wakeUp.signal() }  // a leader may be gathering
+        // A gathering leader is woken once, when its group is complete.
+        if gatherTarget > 0 && writers.count >= gatherTarget { writers[0].wakeUp.signal() }
         // Lead when first in line and a WAL slot is free; otherwise wait to
         // be committed by a leader.
         while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { writer.wakeUp.wait(mu) }
@@ -48,12 +53,12 @@ extension DBImpl {
             try makeRoomForWrite(force: writer.forceSwitch)
         } catch let e as DBError {
             writers.removeFirst()
-            finish([writer], error: e)
+            finish([writer], error: e, wake: &wake)
             throw e
         }
         if writer.forceSwitch {
             writers.removeFirst()
-            finish([writer], error: nil)
+            finish([writer], error: nil, wake: &wake)
             return
         }
         gatherGroup()
@@ -78,30 +83,33 @@ extension DBImpl {
         let reservation = log.reserve(length: WALWriter.framedLength(payloads))
         let memtable = mem
         if !anySync { unsyncedGroupsInFlight += 1 }
-        writers.first?.wakeUp.signal()  // it may lead the next group if a slot is free
+        if log.hasFreeSlot { writers.first?.wakeUp.signal() }  // it may lead the next group
         mu.unlock()
+        // The memtable is filled while the kernel writes and syncs the
+        // group: its entries carry sequences above `lastSequence`, so no
+        // reader sees them until the group is durable and published below.
+        // (One group in flight — WALWriter.slotCount — keeps the memtable
+        // at one inserter.) After a WAL failure they stay unpublished: the
+        // DB refuses writes and flushes from then on, so they never reach
+        // a table, and reopening replays only what the log holds.
         var failure: DBError?
         do {
-            try log.writeGroup(payloads, sync: anySync, reservation: reservation)
+            try log.writeGroup(payloads, sync: anySync, reservation: reservation) {
+                do {
+                    for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
+                } catch {
+                    failure = error as? DBError ?? DBError.invalidArgument("\(error)")
+                }
+            }
         } catch let e as DBError {
-            failure = e
+            failure = failure ?? e
         } catch {
-            failure = DBError.invalidArgument("\(error)")
+            failure = failure ?? DBError.invalidArgument("\(error)")
         }
         mu.lock()
-        // Groups become visible strictly in ticket (= sequence) order, and
-        // the memtable has one inserter: the group whose turn it is.
+        // Groups become visible strictly in ticket (= sequence) order.
         while completedGroupTicket + 1 != ticket { mu.wait() }
         if failure == nil, let earlier = walFailure { failure = earlier }
-        if failure == nil {
-            mu.unlock()
-            do {
-                for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
-            } catch {
-                failure = error as? DBError ?? DBError.invalidArgument("\(error)")
-            }
-            mu.lock()
-        }
         completedGroupTicket = ticket
         log.release(reservation)
         if !anySync { unsyncedGroupsInFlight -= 1 }
@@ -114,7 +122,7 @@ extension DBImpl {
             stats.writes.add(UInt64(group.count))
             stats.walBytes.add(UInt64(reservation.length))
         }
-        finish(group, error: failure)
+        finish(group, error: failure, wake: &wake)
         if let failure { throw failure }
     }
 
@@ -131,6 +139,8 @@ extension DBImpl {
         recentPeakWritersX64 = max(activeWriters * 64, recentPeakWritersX64 - recentPeakWritersX64 / 64)
         guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return }
         let deadline = MonotonicClock.nanos() + UInt64(options.groupCommitMaxDelayMicros) * 1000
+        gatherTarget = expected
+        defer { gatherTarget = 0 }
         while writers.count < expected {
             let now = MonotonicClock.nanos()
             if now >= deadline || closing { return }
@@ -155,15 +165,16 @@ extension DBImpl {
         return group
     }
 
-    /// Marks `group` done, wakes its members and the next queue head, and
-    /// whoever waits on the monitor (close, flush, slot waits).
-    private func finish(_ group: [PendingWrite], error: DBError?) {
+    /// Marks `group` done, adds its members and the next queue head to
+    /// `wake`, and wakes whoever waits on the monitor (close, flush, slot
+    /// waits).
+    private func finish(_ group: [PendingWrite], error: DBError?, wake: inout [PendingWrite]) {
         for member in group {
             member.done = true
             member.error = error
-            member.wakeUp.signal()
         }
-        writers.first?.wakeUp.signal()
+        wake += group
+        if let head = writers.first { wake.append(head) }
         mu.broadcast()
     }
 
@@ -216,7 +227,7 @@ extension DBImpl {
             imm = mem
             mem = options.makeMemTable()
             force = false
-            mu.broadcast()
+            wakeAll()
         }
     }
 }
@@ -224,7 +235,7 @@ extension DBImpl {
 /// Applies an encoded write batch to a memtable (one inserter at a time).
 enum MemTableInserter {
     static func apply(_ rep: [UInt8], to memtable: MemTable) throws {
-        try rep.withUnsafeBytes { raw in
+        _ = try rep.withUnsafeBytes { raw in
             try apply(raw, to: memtable, path: "write batch")
         }
     }

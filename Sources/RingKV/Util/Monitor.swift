@@ -8,6 +8,9 @@ final class Monitor: @unchecked Sendable {
     // moved, and only touched through pthread calls that are thread-safe.
     fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
+    /// Threads blocked in `wait` (guarded by the mutex), so that a
+    /// `broadcast` nobody waits for costs no futex call.
+    private var waiters = 0
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -28,15 +31,25 @@ final class Monitor: @unchecked Sendable {
 
     /// Waits for a broadcast; the caller holds the lock and re-checks its
     /// condition in a loop.
-    @inline(__always) func wait() { pthread_cond_wait(condition, mutex) }
+    @inline(__always) func wait() {
+        waiters += 1
+        pthread_cond_wait(condition, mutex)
+        waiters -= 1
+    }
 
     /// Waits at most `nanoseconds` for a broadcast.
     func wait(nanoseconds: UInt64) {
         var deadline = Monitor.deadline(after: nanoseconds)
+        waiters += 1
         pthread_cond_timedwait(condition, mutex, &deadline)
+        waiters -= 1
     }
 
-    @inline(__always) func broadcast() { pthread_cond_broadcast(condition) }
+    /// Wakes every `wait`er. The caller holds the lock (the waiter count
+    /// is read under it).
+    @inline(__always) func broadcast() {
+        if waiters > 0 { pthread_cond_broadcast(condition) }
+    }
 
     /// A condition variable of its own, used with this monitor's mutex, for
     /// waking one particular thread (a queued writer) instead of all.
@@ -64,6 +77,8 @@ final class Monitor: @unchecked Sendable {
         }
 
         @inline(__always) func signal() { pthread_cond_signal(condition) }
+
+        @inline(__always) func broadcast() { pthread_cond_broadcast(condition) }
     }
 
     static func deadline(after nanoseconds: UInt64) -> timespec {

@@ -23,7 +23,9 @@ final class WALWriter: @unchecked Sendable {
     let number: UInt64
     // Measured (kvbench load, 8 threads, sync): two slots split the queue into
     // smaller groups whose fdatasyncs the filesystem serialises anyway, so
-    // one group in flight is faster here (20.8k vs 12.6k ops/s).
+    // one group in flight is faster here (20.8k vs 12.6k ops/s). The write
+    // path relies on it: the leader fills the memtable while its group is
+    // in flight, and the memtable takes one inserter at a time.
     static let slotCount = 1
     private let file: File
     /// One ring per slot; slot i owns registered buffers
@@ -143,7 +145,13 @@ final class WALWriter: @unchecked Sendable {
     /// Writes `payloads` as consecutive records; with `sync`, returns only
     /// after fdatasync completed. Throws `DBError.io` on any failure — the
     /// caller must then stop using this log (no fsync retry).
-    func writeGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation) throws {
+    ///
+    /// `duringIO` runs once the group is submitted, while the kernel writes
+    /// and syncs it (the leader inserts the group into the memtable there;
+    /// it becomes visible only after this returns). It does not run when
+    /// the submission itself fails.
+    func writeGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
+                    duringIO: () -> Void = {}) throws {
         if let faults {
             // Injected failures take the place of the kernel's answer.
             if let code = faults.check(.write) {
@@ -155,18 +163,22 @@ final class WALWriter: @unchecked Sendable {
                                          offset: reservation.growFrom, detail: "injected fault"))
             }
             if sync, let code = faults.check(.fsync) {
-                try submitGroup(payloads, sync: false, reservation: reservation)
+                try submitGroup(payloads, sync: false, reservation: reservation, duringIO: duringIO)
                 throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path,
                                          detail: "injected fault"))
             }
         }
-        try submitGroup(payloads, sync: sync, reservation: reservation)
+        try submitGroup(payloads, sync: sync, reservation: reservation, duringIO: duringIO)
     }
 
-    private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation) throws {
+    private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
+                             duringIO: () -> Void) throws {
         let total = reservation.length
         precondition(total == WALWriter.framedLength(payloads), "WAL reservation does not match the group")
-        if total == 0 { return }
+        if total == 0 {
+            duringIO()
+            return
+        }
         let ring = rings[reservation.slot]
         let growBy = reservation.growBy
         // A group larger than one registered buffer gets a temporary buffer
@@ -216,7 +228,8 @@ final class WALWriter: @unchecked Sendable {
         var synced = !sync
         var failure: IOError?
         do {
-            try ring.submitAndWait(expected)
+            try ring.submit()
+            duringIO()
             var seen = 0
             while seen < expected {
                 seen += ring.harvest { c in
