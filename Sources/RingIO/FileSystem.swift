@@ -12,6 +12,19 @@ public enum FileSystem {
         return stat(path, &st) == 0
     }
 
+    public enum Kind: Sendable { case directory, other }
+
+    /// What `path` is, or nil when it does not exist (ENOENT, ENOTDIR).
+    /// Any other failure — EACCES, EIO, ELOOP — throws, so a caller never
+    /// mistakes an unreadable path for a missing one.
+    public static func kind(of path: String) throws(IOError) -> Kind? {
+        var st = stat()
+        if stat(path, &st) == 0 { return (st.st_mode & S_IFMT) == S_IFDIR ? .directory : .other }
+        let code = rk_errno()
+        if code == ENOENT || code == ENOTDIR { return nil }
+        throw IOError(operation: "stat", errno: code, path: path)
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR

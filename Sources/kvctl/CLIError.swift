@@ -33,15 +33,7 @@ extension CLIError {
     init(_ error: DBError) {
         switch error {
         case .notFound(let path):
-            // The engine reports "not found" when stat fails for any reason;
-            // say so when the real reason is a permission.
-            var st = stat()
-            if stat(path, &st) != 0 && (errno == EACCES || errno == EPERM) {
-                self.init(message: "cannot access \(path): \(String(cString: strerror(errno))) "
-                          + "(check the permissions of its parent directories)", status: .failure)
-            } else {
-                self.init(message: "no database at \(path) (pass --create to create one)", status: .failure)
-            }
+            self.init(message: "no database at \(path) (pass --create to create one)", status: .failure)
         case .locked(let path):
             self.init(message: "database is locked: \(path) (another process or handle holds \(path)/LOCK)",
                       status: .failure)

@@ -16,10 +16,12 @@ enum DatabaseRecovery {
     }
 
     static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
-        if !FileSystem.isDirectory(path) {
-            if FileSystem.exists(path) {
-                throw DBError.invalidArgument("\(path) exists and is not a directory")
-            }
+        switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
+        case .directory:
+            break
+        case .other:
+            throw DBError.invalidArgument("\(path) exists and is not a directory")
+        case nil:
             guard options.createIfMissing else { throw DBError.notFound(path: path) }
             try ioCall(path) { () throws(IOError) in try FileSystem.createDirectory(path) }
         }
@@ -31,7 +33,8 @@ enum DatabaseRecovery {
             throw DBError.io(error)
         }
         let versions: VersionSet
-        if FileSystem.exists(FileNames.current(path)) {
+        let current = FileNames.current(path)
+        if try ioCall(current, { () throws(IOError) in try FileSystem.kind(of: current) }) != nil {
             if options.errorIfExists { throw DBError.alreadyExists(path: path) }
             versions = try VersionSet.recover(dbPath: path, backend: backend, strict: options.paranoidChecks)
         } else {
