@@ -6,17 +6,20 @@ enum ReadAhead: Sendable, Equatable {
     /// `TableIterator.sequentialTrigger` consecutive blocks, a block that is
     /// not cached is read together with the uncached blocks after it, in
     /// one `readBatch`; the window starts at 32 KiB and doubles per refill
-    /// up to 256 KiB. Uses the block cache (and fills it when asked).
+    /// up to 256 KiB; with prefetch on, the next window is then always in
+    /// flight. Uses the block cache (and fills it when asked).
     case adaptive
     /// Compaction inputs: every read fetches the next 1 MiB of blocks in
-    /// one `readBatch` (several requests in flight); never looks in or
+    /// one `readBatch` (several requests in flight), the following 1 MiB
+    /// prefetched while it is merged; never looks in or
     /// fills the block cache, so a compaction does not flush the hot set.
     case compaction
 }
 
 /// Walks a whole table in key order: an iterator over the index block picks
 /// the data block, which is fetched only when the cursor enters it — from
-/// the read-ahead window, else the block cache, else disk. Empty data
+/// the read-ahead window, else the prefetched window, else the block
+/// cache, else disk. Empty data
 /// blocks are skipped.
 ///
 /// Read-ahead keeps the raw bytes of a window of blocks (`AlignedReadResult`)
