@@ -38,3 +38,24 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
         n & ~(alignment - 1)
     }
 }
+
+/// An `AlignedBuffer` behind a class reference, for reads that outlive the
+/// call that started them: `PendingReads` holds one reference until the
+/// kernel is done with every request into it, the results another, and
+/// the memory is freed when the last one goes.
+public final class SharedAlignedBuffer: @unchecked Sendable {
+    // @unchecked Sendable: the memory is written only by the reads of the
+    // one PendingReads (or readBatch) it was handed to, and read after
+    // those completed, by the thread that harvested them.
+    private let storage: AlignedBuffer
+
+    public init(capacity: Int) { storage = AlignedBuffer(capacity: capacity) }
+
+    public var pointer: UnsafeMutableRawPointer { storage.pointer }
+    public var capacity: Int { storage.capacity }
+
+    /// Whether [start, start + length) lies inside the buffer.
+    public func contains(_ start: UnsafeMutableRawPointer, length: Int) -> Bool {
+        length >= 0 && start >= pointer && start + length <= pointer + capacity
+    }
+}

@@ -115,6 +115,22 @@ public final class FaultInjectingBackend: IOBackend {
         }
     }
 
+    /// The base backend's reads, failed per request at harvest time (when
+    /// the caller learns the result), exactly as `readBatch` fails them.
+    public func submitReads(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) throws(IOError) -> PendingReads {
+        let pending = try base.submitReads(requests, buffer: buffer)
+        let plan = self.plan
+        pending.onCompletion { requests in
+            for i in requests.indices {
+                if let code = plan.check(.read) {
+                    requests[i].error = IOError(operation: "read", errno: code, offset: requests[i].offset,
+                                                detail: "injected fault")
+                }
+            }
+        }
+        return pending
+    }
+
     public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
         try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync")
         try base.sync(fd: fd, dataOnly: dataOnly)

@@ -50,10 +50,26 @@ public protocol IOBackend: AnyObject, Sendable {
     /// allows) and returns when every one completed; per-request results are
     /// stored in the requests. Never throws for a single failed read.
     func readBatch(_ requests: inout [ReadRequest]) throws(IOError)
+    /// Starts the reads and returns without waiting for them; the handle's
+    /// `wait()` harvests them (results as `readBatch` stores them). Every
+    /// request must point into `buffer`, which the handle keeps alive until
+    /// the kernel is done with it — also when the handle is dropped
+    /// unharvested (it drains in deinit). Backends without asynchronous
+    /// reads (POSIX) read at submission and return a completed handle.
+    func submitReads(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) throws(IOError) -> PendingReads
     /// fsync, or fdatasync when `dataOnly`.
     func sync(fd: Int32, dataOnly: Bool) throws(IOError)
     /// Reserves blocks for [offset, offset+length) (fallocate mode 0).
     func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError)
+}
+
+extension IOBackend {
+    /// The synchronous fallback: `readBatch` now, a completed handle.
+    public func submitReads(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) throws(IOError) -> PendingReads {
+        var requests = requests
+        try readBatch(&requests)
+        return PendingReads(completed: requests, buffer: buffer)
+    }
 }
 
 public enum IOBackends {

@@ -4,6 +4,9 @@ import Glibc
 
 /// pread/pwrite/fdatasync, one call at a time. Used where io_uring is
 /// unavailable, and by tests to cross-check the io_uring backend.
+/// `submitReads` (the protocol's default) reads synchronously at submission
+/// and returns a completed handle: prefetching then saves nothing, but
+/// callers run the same code on both backends.
 public final class PosixBackend: IOBackend {
     public let name = "posix"
 

@@ -14,58 +14,86 @@ struct Transfer {
     var error: IOError?
 }
 
+/// The progress of a set of transfers on one ring: which are still to be
+/// prepared (new ones, and the remainders of short or EINTR/EAGAIN ones)
+/// and how many are prepared but not yet completed. `Ring.run` drives it
+/// to the end in one go; `PendingReads` drives it in two halves (submit
+/// now, harvest later).
+struct TransferQueue {
+    private(set) var transfers: [Transfer]
+    private var queue: [Int]
+    private var head = 0
+    /// Prepared (submitted, or still in the SQ) and not yet completed.
+    private(set) var inFlight = 0
+
+    init(_ transfers: [Transfer]) {
+        self.transfers = transfers
+        self.queue = Array(transfers.indices)
+    }
+
+    var isFinished: Bool { head == queue.count && inFlight == 0 }
+
+    /// Prepares as many waiting transfers as the SQ holds (never more than
+    /// `ring.sqEntries` in flight, so the CQ cannot overflow).
+    mutating func prepare(on ring: Ring) {
+        while head < queue.count && inFlight < ring.sqEntries {
+            let i = queue[head]
+            let t = transfers[i]
+            let remaining = t.length - t.done
+            let ok = t.isWrite
+                ? ring.prepWrite(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
+                                 offset: t.offset + UInt64(t.done), userData: UInt64(i))
+                : ring.prepRead(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
+                                offset: t.offset + UInt64(t.done), userData: UInt64(i))
+            if !ok { break }
+            head += 1
+            inFlight += 1
+        }
+    }
+
+    /// Accounts one completion; completions that are not ours are ignored.
+    mutating func complete(_ c: Completion) {
+        guard c.userData < UInt64(transfers.count) else { return }
+        inFlight -= 1
+        let i = Int(c.userData)
+        let t = transfers[i]
+        if c.result < 0 {
+            let code = -c.result
+            if code == EINTR || code == EAGAIN {
+                queue.append(i)
+            } else {
+                transfers[i].error = IOError(
+                    operation: t.isWrite ? "io_uring write" : "io_uring read",
+                    errno: code, offset: t.offset + UInt64(t.done))
+            }
+        } else if c.result == 0 {
+            if t.isWrite {
+                transfers[i].error = IOError(operation: "io_uring write", errno: EIO,
+                                             offset: t.offset + UInt64(t.done),
+                                             detail: "kernel accepted zero bytes")
+            } else {
+                transfers[i].endOfFile = true
+            }
+        } else {
+            transfers[i].done += Int(c.result)
+            if transfers[i].done < t.length { queue.append(i) }
+        }
+    }
+}
+
 extension Ring {
     /// Drives `transfers` to completion: submits as many as the SQ holds,
     /// waits, harvests, and resubmits the remainder of every short transfer
     /// (and EINTR/EAGAIN results) until each one is complete, at end of file
     /// (reads) or failed. One io_uring_enter per round of submissions.
     func run(_ transfers: inout [Transfer]) throws(IOError) {
-        var queue = Array(transfers.indices)
-        var head = 0
-        var inFlight = 0
-        while head < queue.count || inFlight > 0 {
-            while head < queue.count && inFlight < sqEntries {
-                let i = queue[head]
-                let t = transfers[i]
-                let remaining = t.length - t.done
-                let ok = t.isWrite
-                    ? prepWrite(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
-                                offset: t.offset + UInt64(t.done), userData: UInt64(i))
-                    : prepRead(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
-                               offset: t.offset + UInt64(t.done), userData: UInt64(i))
-                if !ok { break }
-                head += 1
-                inFlight += 1
-            }
+        var queue = TransferQueue(transfers)
+        while !queue.isFinished {
+            queue.prepare(on: self)
             try submitAndWait(1)
-            harvest { c in
-                guard c.userData < UInt64(transfers.count) else { return }
-                inFlight -= 1
-                let i = Int(c.userData)
-                let t = transfers[i]
-                if c.result < 0 {
-                    let code = -c.result
-                    if code == EINTR || code == EAGAIN {
-                        queue.append(i)
-                    } else {
-                        transfers[i].error = IOError(
-                            operation: t.isWrite ? "io_uring write" : "io_uring read",
-                            errno: code, offset: t.offset + UInt64(t.done))
-                    }
-                } else if c.result == 0 {
-                    if t.isWrite {
-                        transfers[i].error = IOError(operation: "io_uring write", errno: EIO,
-                                                     offset: t.offset + UInt64(t.done),
-                                                     detail: "kernel accepted zero bytes")
-                    } else {
-                        transfers[i].endOfFile = true
-                    }
-                } else {
-                    transfers[i].done += Int(c.result)
-                    if transfers[i].done < t.length { queue.append(i) }
-                }
-            }
+            harvest { queue.complete($0) }
         }
+        transfers = queue.transfers
     }
 
     /// Submits one prepared-by-`prepare` operation and returns its result

@@ -8,6 +8,10 @@ enum BenchMode: String, CaseIterable, Sendable {
     /// As `uring`, with the destination buffer and the file registered
     /// (read_fixed + IOSQE_FIXED_FILE).
     case uringFixed = "uring-fixed"
+    /// As `uring`, with only the file registered (IOSQE_FIXED_FILE, plain
+    /// read): isolates what a registered file saves (the kernel's
+    /// fget/fput of the descriptor per request).
+    case uringFixedFile = "uring-fixed-file"
     /// As `uring`, with a kernel SQ polling thread doing the submission.
     case uringSQPoll = "uring-sqpoll"
     /// One pread after another on one thread.
@@ -20,7 +24,7 @@ enum BenchMode: String, CaseIterable, Sendable {
     /// What the `syscalls` column counts for this mode.
     var countedCalls: String {
         switch self {
-        case .uring, .uringFixed, .uringSQPoll: return "io_uring_enter"
+        case .uring, .uringFixed, .uringFixedFile, .uringSQPoll: return "io_uring_enter"
         case .sync, .threads: return "pread"
         case .aio: return "aio_read+aio_suspend"
         }
@@ -32,6 +36,7 @@ enum ModeSelection: String, CaseIterable, ExpressibleByArgument, Sendable {
     case all
     case uring
     case uringFixed = "uring-fixed"
+    case uringFixedFile = "uring-fixed-file"
     case uringSQPoll = "uring-sqpoll"
     case sync
     case threads

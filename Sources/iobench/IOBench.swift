@@ -125,7 +125,7 @@ struct IOBench: ParsableCommand {
 
     private func runMode(_ m: BenchMode, _ ctx: BenchContext, run: Int) throws(BenchError) -> RunSample {
         switch m {
-        case .uring, .uringFixed, .uringSQPoll: return try runUring(ctx, mode: m, run: run)
+        case .uring, .uringFixed, .uringFixedFile, .uringSQPoll: return try runUring(ctx, mode: m, run: run)
         case .sync: return try runSync(ctx, run: run)
         case .threads: return try runThreads(ctx, run: run)
         case .aio: return try runAIO(ctx, run: run)

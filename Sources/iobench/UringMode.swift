@@ -18,7 +18,8 @@ func runUring(_ ctx: BenchContext, mode: BenchMode, run: Int) throws(BenchError)
 }
 
 private func runUringOnce(_ ctx: BenchContext, mode: BenchMode, run: Int) throws(BenchError) -> RunSample {
-    let fixed = mode == .uringFixed
+    let fixed = mode == .uringFixed              // registered buffer and file
+    let fixedFile = fixed || mode == .uringFixedFile
     let sqPoll = mode == .uringSQPoll
     let n = ctx.count
     let blockBytes = ctx.blockSizeBytes
@@ -28,15 +29,15 @@ private func runUringOnce(_ ctx: BenchContext, mode: BenchMode, run: Int) throws
     let ring: Ring
     do {
         ring = try Ring(entries: min(depth, 4096), sqPollIdleMillis: sqPoll ? ctx.sqPollIdleMillis : 0)
+        if fixedFile { try ring.registerFiles([ctx.fd]) }
         if fixed {
-            try ring.registerFiles([ctx.fd])
             try ring.registerBuffers([UnsafeMutableRawBufferPointer(start: ctx.buffer, count: ctx.plan.totalBytes)])
         }
     } catch {
         throw BenchError.io("\(mode.rawValue): \(error)")
     }
-    let fd: Int32 = fixed ? 0 : ctx.fd  // index 0 of the registered files
-    let flags: SQEFlags = fixed ? .fixedFile : []
+    let fd: Int32 = fixedFile ? 0 : ctx.fd  // index 0 of the registered files
+    let flags: SQEFlags = fixedFile ? .fixedFile : []
     // The completion queue bounds what may be in flight without overflow.
     let maxInFlight = min(depth, ring.cqEntries)
     var doneBytes = [Int](repeating: 0, count: n)

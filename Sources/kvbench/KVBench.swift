@@ -69,7 +69,10 @@ struct KVBench: ParsableCommand {
         do {
             let database = try DB(path: db, options: config.makeOptions())
             result = try BenchRunner(db: database, config: config).run(progress: printError)
+            // Engine shape at the end (stderr: stdout holds only the result).
             let stats = database.stats()
+            printError("kvbench: L0 files \(stats.levels[0].files) at the end, peak \(stats.peakL0Files) during the run; "
+                       + "stalls \(stats.stalls), slowdowns \(stats.slowdowns)")
             if stats.walGroups > 0 {
                 let perGroup = Double(stats.writeBatches) / Double(stats.walGroups)
                 printError("kvbench: \(stats.writeBatches) write batches in \(stats.walGroups) WAL groups "

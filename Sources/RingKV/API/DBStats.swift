@@ -18,6 +18,10 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var flushes: UInt64
     public var flushFailures: UInt64
     public var flushBytesWritten: UInt64
+    /// The most L0 tables the database had at once since it was opened
+    /// (the count at open, then after each flush installed a table) — how
+    /// close a load came to `l0SlowdownTrigger` / `l0StopTrigger`.
+    public var peakL0Files: Int = 0
     /// Writers that had to wait (for a flush, or for compaction with L0 at
     /// `l0StopTrigger`), and for how long in total.
     public var stalls: UInt64
@@ -79,7 +83,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
         }
         lines.append("memtable \(memtableBytes) B, immutable \(immutableMemtableBytes) B, last sequence \(lastSequence)")
         lines.append("wal groups \(walGroups) (\(walSyncedGroups) synced), \(writeBatches) batches, \(walBytes) B")
-        lines.append("flushes \(flushes) (\(flushFailures) failed), \(flushBytesWritten) B written")
+        lines.append("flushes \(flushes) (\(flushFailures) failed), \(flushBytesWritten) B written, "
+                     + "peak L0 files \(peakL0Files)")
         lines.append("compactions \(compactions) (\(trivialMoves) trivial moves, \(compactionFailures) failed), "
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
@@ -118,6 +123,7 @@ extension DBImpl {
                        compactionBytesWritten: compactionWritten,
                        writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
                        openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
+        s.peakL0Files = Int(stats.peakL0Files.current)
         fillBlockCacheStats(&s)
         return s
     }

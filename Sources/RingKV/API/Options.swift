@@ -93,10 +93,17 @@ public struct ReadOptions: Sendable {
     public var snapshot: Snapshot?
     /// Put blocks this read loads into the block cache. Default true.
     public var fillCache: Bool
+    /// Iterators: once a table is read sequentially, submit the read of its
+    /// next read-ahead window asynchronously (io_uring) while the current
+    /// window is consumed. Default true. false reads each window only when
+    /// the cursor reaches it (synchronous read-ahead; for comparisons).
+    /// Without io_uring (the POSIX backend) the "prefetch" is read at once.
+    public var asyncPrefetch: Bool
 
-    public init(snapshot: Snapshot? = nil, fillCache: Bool = true) {
+    public init(snapshot: Snapshot? = nil, fillCache: Bool = true, asyncPrefetch: Bool = true) {
         self.snapshot = snapshot
         self.fillCache = fillCache
+        self.asyncPrefetch = asyncPrefetch
     }
 }
 

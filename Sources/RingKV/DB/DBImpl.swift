@@ -94,6 +94,7 @@ final class DBImpl: @unchecked Sendable {
         wal = recovered.wal
         lastSequence = recovered.lastSequence
         allocatedSequence = recovered.lastSequence
+        stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
         deleteObsoleteFiles(includingTemp: true)

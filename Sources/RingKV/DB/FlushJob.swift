@@ -24,6 +24,9 @@ enum FlushJob {
             keepPending = true
             throw DBError.io(e)
         }
+        // Only flushes add L0 tables, so the peak is seen right after one
+        // (a compaction running meanwhile can only lower the count).
+        db.stats.peakL0Files.raise(to: UInt64(db.versions.current.fileCount(0)))
     }
 }
 

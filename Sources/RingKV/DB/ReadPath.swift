@@ -25,6 +25,8 @@ extension DBImpl {
         var sequence: SequenceNumber
         /// Put blocks this read loads into the block cache.
         var fillCache: Bool
+        /// Table iterators prefetch their next window asynchronously.
+        var asyncPrefetch = true
     }
 
     func readView(_ options: ReadOptions) throws -> ReadView {
@@ -32,7 +34,8 @@ extension DBImpl {
         defer { mu.unlock() }
         try checkOpen()
         return ReadView(mem: mem, imm: imm, version: versions.current,
-                        sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache)
+                        sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
+                        asyncPrefetch: options.asyncPrefetch)
     }
 
     func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
@@ -46,14 +49,16 @@ extension DBImpl {
     }
 
     /// Every source of the view as internal iterators, newest first. Table
-    /// iterators read through the block cache with adaptive read-ahead.
+    /// iterators read through the block cache with adaptive read-ahead
+    /// (and asynchronous prefetch unless the read options turn it off).
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
         for level in 0..<Version.numLevels {
             for file in view.version.files[level] {
                 let reader = try tableCache.reader(for: file.number)
-                children.append(reader.makeIterator(cache: blockCache, fillCache: view.fillCache, readAhead: .adaptive))
+                children.append(reader.makeIterator(cache: blockCache, fillCache: view.fillCache, readAhead: .adaptive,
+                                                    prefetch: view.asyncPrefetch))
             }
         }
         return children

@@ -7,6 +7,20 @@ final class Counter: Sendable {
     var current: UInt64 { value.load(ordering: .relaxed) }
 }
 
+/// The largest value reported so far, readable from any thread.
+final class PeakGauge: Sendable {
+    private let value = Atomic<UInt64>(0)
+    func raise(to candidate: UInt64) {
+        var current = value.load(ordering: .relaxed)
+        while candidate > current {
+            let (exchanged, original) = value.compareExchange(expected: current, desired: candidate, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
+    var current: UInt64 { value.load(ordering: .relaxed) }
+}
+
 /// Engine-wide counters behind `DB.stats()`.
 final class StatsCounters: Sendable {
     let walGroups = Counter()
@@ -17,6 +31,9 @@ final class StatsCounters: Sendable {
     let flushFailures = Counter()
     let flushNanos = Counter()
     let flushBytesWritten = Counter()
+    /// Most L0 tables seen since open: the count at open, then after every
+    /// flush that installed a table.
+    let peakL0Files = PeakGauge()
     /// Writers that waited (immutable memtable still flushing, or L0 at
     /// its stop trigger), and for how long.
     let stalls = Counter()

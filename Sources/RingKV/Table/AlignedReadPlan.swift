@@ -76,6 +76,37 @@ struct AlignedReadPlan {
     /// reported by `withBytes` for the spans it holds, so one bad block does
     /// not hide the others.
     func execute(backend: any IOBackend) throws -> AlignedReadResult {
+        let (buffer, bufferOffsets, requestsToRead) = prepare()
+        var reads = requestsToRead
+        if !reads.isEmpty {
+            do throws(IOError) {
+                // `buffer` is owned here until the batch returns, so every
+                // request's memory outlives its read.
+                try backend.readBatch(&reads)
+            } catch {
+                throw wrap(error)
+            }
+        }
+        return AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: spans)
+    }
+
+    /// Submits every request with one `backend.submitReads` and returns
+    /// without waiting; `PendingAlignedRead.wait()` gives the same result
+    /// `execute` would have. The pending read owns the buffer, so dropping
+    /// it unharvested is safe (it drains).
+    func submit(backend: any IOBackend) throws -> PendingAlignedRead {
+        let (buffer, bufferOffsets, reads) = prepare()
+        let pending: PendingReads
+        do throws(IOError) {
+            pending = try backend.submitReads(reads, buffer: buffer)
+        } catch {
+            throw wrap(error)
+        }
+        return PendingAlignedRead(plan: self, pending: pending, buffer: buffer, bufferOffsets: bufferOffsets)
+    }
+
+    /// One aligned buffer for all requests and a `ReadRequest` per request.
+    private func prepare() -> (SharedAlignedBuffer, [Int], [ReadRequest]) {
         var bufferOffsets: [Int] = []
         bufferOffsets.reserveCapacity(requests.count)
         var total = 0
@@ -83,37 +114,68 @@ struct AlignedReadPlan {
             bufferOffsets.append(total)
             total += r.lengthBytes
         }
-        let buffer = AlignedBuffer(capacity: total)
+        let buffer = SharedAlignedBuffer(capacity: total)
         var reads: [ReadRequest] = []
         reads.reserveCapacity(requests.count)
         for (i, r) in requests.enumerated() {
             reads.append(ReadRequest(fd: r.file.fd, offset: r.start, length: r.lengthBytes,
                                      buffer: buffer.pointer + bufferOffsets[i]))
         }
-        if !reads.isEmpty {
-            do throws(IOError) {
-                // `buffer` is owned here until the batch returns, so every
-                // request's memory outlives its read.
-                try backend.readBatch(&reads)
-            } catch {
-                let paths = Set(requests.map(\.file.path))
-                if paths.count == 1, let path = paths.first { throw DBError.io(error.at(path: path)) }
-                throw DBError.io(error)
-            }
-        }
-        return AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: spans)
+        return (buffer, bufferOffsets, reads)
+    }
+
+    /// A failure of the whole batch, with the path when it read one file.
+    fileprivate func wrap(_ error: IOError) -> DBError {
+        let paths = Set(requests.map(\.file.path))
+        if paths.count == 1, let path = paths.first { return DBError.io(error.at(path: path)) }
+        return DBError.io(error)
     }
 }
 
-/// The bytes an executed `AlignedReadPlan` read. Owns the aligned buffer;
+/// An `AlignedReadPlan` whose reads are in flight (`AlignedReadPlan.submit`).
+/// Dropping it before `wait()` waits for the reads (never frees memory a
+/// read may still write).
+final class PendingAlignedRead {
+    private let plan: AlignedReadPlan
+    private let pending: PendingReads
+    private let buffer: SharedAlignedBuffer
+    private let bufferOffsets: [Int]
+    private var result: AlignedReadResult?
+
+    fileprivate init(plan: AlignedReadPlan, pending: PendingReads, buffer: SharedAlignedBuffer, bufferOffsets: [Int]) {
+        self.plan = plan
+        self.pending = pending
+        self.buffer = buffer
+        self.bufferOffsets = bufferOffsets
+    }
+
+    /// Whether `wait()` would return without blocking.
+    var isComplete: Bool { pending.isComplete }
+
+    /// Blocks until every read completed and returns the bytes; idempotent.
+    func wait() throws -> AlignedReadResult {
+        if let result { return result }
+        let reads: [ReadRequest]
+        do throws(IOError) {
+            reads = try pending.wait()
+        } catch {
+            throw plan.wrap(error)
+        }
+        let r = AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: plan.spans)
+        result = r
+        return r
+    }
+}
+
+/// The bytes an executed `AlignedReadPlan` read. Holds the aligned buffer;
 /// bytes lent by `withBytes` are valid only inside its closure.
 final class AlignedReadResult {
-    private let buffer: AlignedBuffer
+    private let buffer: SharedAlignedBuffer
     private let bufferOffsets: [Int]
     private let reads: [ReadRequest]
     let spans: [AlignedReadPlan.Span]
 
-    fileprivate init(buffer: consuming AlignedBuffer, bufferOffsets: [Int], reads: [ReadRequest],
+    fileprivate init(buffer: SharedAlignedBuffer, bufferOffsets: [Int], reads: [ReadRequest],
                      spans: [AlignedReadPlan.Span]) {
         self.buffer = buffer
         self.bufferOffsets = bufferOffsets

@@ -6,24 +6,37 @@ enum ReadAhead: Sendable, Equatable {
     /// `TableIterator.sequentialTrigger` consecutive blocks, a block that is
     /// not cached is read together with the uncached blocks after it, in
     /// one `readBatch`; the window starts at 32 KiB and doubles per refill
-    /// up to 256 KiB. Uses the block cache (and fills it when asked).
+    /// up to 256 KiB; with prefetch on, the next window is then always in
+    /// flight. Uses the block cache (and fills it when asked).
     case adaptive
     /// Compaction inputs: every read fetches the next 1 MiB of blocks in
-    /// one `readBatch` (several requests in flight); never looks in or
+    /// one `readBatch` (several requests in flight), the following 1 MiB
+    /// prefetched while it is merged; never looks in or
     /// fills the block cache, so a compaction does not flush the hot set.
     case compaction
 }
 
 /// Walks a whole table in key order: an iterator over the index block picks
 /// the data block, which is fetched only when the cursor enters it — from
-/// the read-ahead window, else the block cache, else disk. Empty data
+/// the read-ahead window, else the prefetched window, else the block
+/// cache, else disk. Empty data
 /// blocks are skipped.
 ///
 /// Read-ahead keeps the raw bytes of a window of blocks (`AlignedReadResult`)
 /// and decodes (CRC check, LZ4) each block only when the cursor reaches
 /// it, so a corrupt block ahead of the cursor fails only the read that
-/// needs it. The reads are synchronous batches: the `IOBackend` protocol
-/// has no submit-now-harvest-later call.
+/// needs it.
+///
+/// Asynchronous prefetch (`prefetch`, on by default): whenever a window
+/// becomes current, the read of the *next* window (the blocks after it,
+/// uncached ones only) is submitted with `IOBackend.submitReads` and left
+/// in flight while the caller consumes the current one; the cursor
+/// harvests it when it reaches the first block past the current window,
+/// and submits the one after. So a sequential scan waits for the disk only
+/// when it consumes blocks faster than the disk delivers them. A seek
+/// outside both windows drops the prefetch (its handle drains the read; the
+/// bytes are never used). An error of a prefetched read surfaces when the
+/// cursor reaches a block that read carried, as the iterator's error.
 final class TableIterator: InternalIterator {
     /// Consecutive block moves before adaptive read-ahead starts.
     static let sequentialTrigger = 2
@@ -44,6 +57,25 @@ final class TableIterator: InternalIterator {
         var position: Int
     }
 
+    /// The blocks of a window to read: file bytes [start, end) hold them,
+    /// `handles` are the ones not in the cache, in file order.
+    private struct WindowPlan {
+        var handles: [BlockHandle] = []
+        var start: UInt64
+        var end: UInt64
+    }
+
+    /// The next window, in flight.
+    private struct Prefetch {
+        let read: PendingAlignedRead
+        let plan: WindowPlan
+        /// The start of the window that was current at submission: the
+        /// prefetch is kept while the cursor stays in [origin, plan.end).
+        let origin: UInt64
+        /// An index cursor at the first block after this window.
+        let ahead: BlockIterator
+    }
+
     let reader: TableReader
     let cache: BlockCache?
     let fillCache: Bool
@@ -53,6 +85,9 @@ final class TableIterator: InternalIterator {
     private var dataHandle: BlockHandle?
 
     private var window: Window?
+    private var prefetch: Prefetch?
+    /// Submit the next window asynchronously (see the type's comment).
+    let prefetchEnabled: Bool
     /// Current adaptive window size in bytes.
     private var windowBytes: Int
     /// File offset just past the block loaded last (nil before the first).
@@ -63,12 +98,17 @@ final class TableIterator: InternalIterator {
     private(set) var windowReads = 0
     /// Single-block reads this iterator issued.
     private(set) var singleReads = 0
+    /// Windows submitted asynchronously, and those the cursor then used.
+    private(set) var prefetchReads = 0
+    private(set) var prefetchesUsed = 0
 
-    init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive) {
+    init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
+         prefetch: Bool = true) {
         self.reader = reader
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
         self.readAhead = readAhead
+        self.prefetchEnabled = prefetch && readAhead != .none
         self.index = reader.indexBlock.makeIterator()
         self.windowBytes = readAhead == .compaction ? TableIterator.compactionWindowBytes
                                                     : TableIterator.adaptiveInitialWindowBytes
@@ -134,6 +174,7 @@ final class TableIterator: InternalIterator {
         lastLoadedEnd = handle.offset + handle.sizeWithTrailer
 
         if let block = try takeFromWindow(handle) { return block }
+        if let block = try takeFromPrefetch(handle) { return block }
         let key = BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: handle.offset)
         if let cache, let hit = cache.lookup(key) { return hit }
 
@@ -181,37 +222,86 @@ final class TableIterator: InternalIterator {
         return block
     }
 
+    /// When `handle` lies in the prefetched window: harvests it (waiting
+    /// for the reads if they are still in flight), makes it the current
+    /// window, submits the next prefetch, and returns the block (nil when
+    /// the block was cached at planning time and so not read). Drops the
+    /// prefetch when the cursor left [origin, end).
+    private func takeFromPrefetch(_ handle: BlockHandle) throws -> Block? {
+        guard let p = prefetch else { return nil }
+        guard handle.offset >= p.origin, handle.offset < p.plan.end else {
+            prefetch = nil  // a seek elsewhere; the handle drains its reads
+            return nil
+        }
+        guard handle.offset >= p.plan.start else { return nil }  // a cached block before it
+        prefetch = nil
+        let result = try p.read.wait()
+        prefetchesUsed += 1
+        let w = Window(result: result, handles: p.plan.handles, start: p.plan.start, end: p.plan.end, position: 0)
+        window = w
+        try startPrefetch(p.ahead, origin: w.start)
+        return try takeFromWindow(handle)
+    }
+
     /// Reads `first` and the uncached blocks after it (up to the window
-    /// size of file bytes) with one `readBatch`; returns `first`'s block.
+    /// size of file bytes) with one `readBatch`; returns `first`'s block
+    /// after submitting the prefetch of the window after it.
     private func openWindow(at first: BlockHandle) throws -> Block {
-        var handles = [first]
-        var coveredEnd = first.offset + first.sizeWithTrailer
-        let limit = first.offset + UInt64(windowBytes)
         // A second cursor over the index walks ahead of the main one.
         let ahead = reader.indexBlock.makeIterator()
         try ahead.seek(index.key)
-        if ahead.isValid { try ahead.next() }
-        while ahead.isValid {
-            let h = try reader.decodeIndexValue(ahead.value)
-            let end = h.offset + h.sizeWithTrailer
-            guard end <= limit else { break }
-            coveredEnd = end
-            if let cache, cache.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) {
-                try ahead.next()
-                continue
-            }
-            handles.append(h)
-            try ahead.next()
+        guard let plan = try planWindow(ahead, readFirst: true), plan.handles.first == first else {
+            throw DBError.corruption(path: reader.path, offset: first.offset,
+                                     reason: "index entry for block \(first) not found again by its own key")
         }
-        var plan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
-        for h in handles { _ = try reader.planRead(h, into: &plan) }
-        let result = try plan.execute(backend: reader.backend)
+        var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
+        for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
+        let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
-        window = Window(result: result, handles: handles, start: first.offset, end: coveredEnd, position: 1)
-        if readAhead == .adaptive { windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes) }
+        window = Window(result: result, handles: plan.handles, start: plan.start, end: plan.end, position: 1)
+        try startPrefetch(ahead, origin: plan.start)
         let block = try reader.decodeBlock(result, span: 0)
         if fillCache { cache?.insert(fileNumber: reader.fileNumber, handle: first, block) }
         return block
+    }
+
+    /// Submits the read of the window starting at `ahead` (when prefetch is
+    /// on and some block of it is not cached) without waiting for it.
+    private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws {
+        prefetch = nil
+        guard prefetchEnabled, let plan = try planWindow(ahead, readFirst: false), !plan.handles.isEmpty else { return }
+        var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
+        for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
+        let read = try readPlan.submit(backend: reader.backend)
+        prefetchReads += 1
+        prefetch = Prefetch(read: read, plan: plan, origin: origin, ahead: ahead)
+    }
+
+    /// The window that starts at `ahead`'s block: that block and the ones
+    /// after it that end within `windowBytes` of its start (the first one
+    /// whatever its size), leaving out cached blocks (except the first when
+    /// `readFirst`: the caller missed it).
+    /// Leaves `ahead` at the first block past the window; nil at the end
+    /// of the index. Each plan grows the adaptive window (doubling to its
+    /// maximum).
+    private func planWindow(_ ahead: BlockIterator, readFirst: Bool) throws -> WindowPlan? {
+        guard ahead.isValid else { return nil }
+        let first = try reader.decodeIndexValue(ahead.value)
+        let limit = first.offset + UInt64(windowBytes)
+        var plan = WindowPlan(start: first.offset, end: first.offset)
+        var isFirst = true
+        while ahead.isValid {
+            let h = try reader.decodeIndexValue(ahead.value)
+            let end = h.offset + h.sizeWithTrailer
+            guard isFirst || end <= limit else { break }
+            plan.end = end
+            let cached = cache?.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) ?? false
+            if (isFirst && readFirst) || !cached { plan.handles.append(h) }
+            isFirst = false
+            try ahead.next()
+        }
+        if readAhead == .adaptive { windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes) }
+        return plan
     }
 
     /// While the data cursor is past its block, moves to the next block.

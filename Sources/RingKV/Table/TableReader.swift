@@ -205,9 +205,13 @@ final class TableReader: Sendable {
     ///   - fillCache: put blocks this iterator reads into `cache`.
     ///   - readAhead: `.adaptive` for user scans, `.compaction` for
     ///     compaction inputs (large batches, never touches the cache).
+    ///   - prefetch: submit the next read-ahead window asynchronously while
+    ///     the current one is consumed (false: read each window when the
+    ///     cursor reaches it).
     func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
-                      readAhead: ReadAhead = .adaptive) -> TableIterator {
-        TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache, readAhead: readAhead)
+                      readAhead: ReadAhead = .adaptive, prefetch: Bool = true) -> TableIterator {
+        TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache,
+                      readAhead: readAhead, prefetch: prefetch)
     }
 
     // MARK: - Helpers

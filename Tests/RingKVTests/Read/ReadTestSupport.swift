@@ -51,6 +51,23 @@ final class CountingBackend: IOBackend {
         }
     }
 
+    /// Counted like a `readBatch` (one submission); the reads stay
+    /// asynchronous on the base backend, and `failingFD` fails at harvest.
+    func submitReads(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) throws(IOError) -> PendingReads {
+        batches.add(1, ordering: .relaxed)
+        self.requests.add(requests.count, ordering: .relaxed)
+        bytes.add(requests.reduce(0) { $0 + $1.length }, ordering: .relaxed)
+        let pending = try base.submitReads(requests, buffer: buffer)
+        let failing = failingFD.load(ordering: .relaxed)
+        pending.onCompletion { requests in
+            for i in requests.indices where requests[i].fd == failing {
+                requests[i].error = IOError(operation: "test read", errno: EIO, offset: requests[i].offset)
+                requests[i].bytesRead = 0
+            }
+        }
+        return pending
+    }
+
     func sync(fd: Int32, dataOnly: Bool) throws(IOError) { try base.sync(fd: fd, dataOnly: dataOnly) }
 
     func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
