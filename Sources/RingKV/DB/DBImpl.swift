@@ -43,8 +43,10 @@ final class DBImpl: @unchecked Sendable {
     var nextGroupTicket: UInt64 = 1
     var completedGroupTicket: UInt64 = 0
     var groupsInFlight: Int { Int(nextGroupTicket - 1 - completedGroupTicket) }
-    /// While the queue head gathers a group: the queue length at which it
-    /// wants to be woken (0 when nobody gathers; guarded by mu).
+    /// The queue head while it gathers a group, and the queue length that
+    /// completes the group; the writer reaching it takes the group over
+    /// and clears `gatherer` (guarded by mu).
+    var gatherer: PendingWrite?
     var gatherTarget = 0
     /// Threads inside `commit` now, and a slowly decaying peak of it: how
     /// many writers a leader may expect to gather (guarded by mu).

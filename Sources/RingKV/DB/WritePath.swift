@@ -40,29 +40,40 @@ extension DBImpl {
         activeWriters += 1
         recentPeakWritersX64 = max(recentPeakWritersX64, activeWriters * 64)
         defer { activeWriters -= 1 }
-        // A gathering leader is woken once, when its group is complete.
-        if gatherTarget > 0 && writers.count >= gatherTarget { writers[0].wakeUp.signal() }
-        // Lead when first in line and a WAL slot is free; otherwise wait to
-        // be committed by a leader.
-        while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { writer.wakeUp.wait(mu) }
-        if writer.done {
-            if let error = writer.error { throw error }
-            return
+        // The arrival that completes a gathering leader's group leads it
+        // itself, at once, instead of waking the gatherer and sleeping: one
+        // wake-up less between the last writer arriving and the submission.
+        var takesOver = false
+        if let head = gatherer, writers.count >= gatherTarget {
+            takesOver = queueFitsOneGroup()
+            if takesOver { gatherer = nil } else { head.wakeUp.signal() }
         }
-        do {
-            try makeRoomForWrite(force: writer.forceSwitch)
-        } catch let e as DBError {
-            writers.removeFirst()
-            finish([writer], error: e, wake: &wake)
-            throw e
+        var group: [PendingWrite] = []
+        while !takesOver {
+            // Lead when first in line and a WAL slot is free; otherwise wait
+            // to be committed by a leader.
+            while !writer.done && !(writers.first === writer && wal.hasFreeSlot) { writer.wakeUp.wait(mu) }
+            if writer.done {
+                if let error = writer.error { throw error }
+                return
+            }
+            do {
+                try makeRoomForWrite(force: writer.forceSwitch)
+            } catch let e as DBError {
+                writers.removeFirst()
+                finish([writer], error: e, wake: &wake)
+                throw e
+            }
+            if writer.forceSwitch {
+                writers.removeFirst()
+                finish([writer], error: nil, wake: &wake)
+                return
+            }
+            // False when an arriving writer took the group over: this one
+            // is now a member of it and waits like the others.
+            if gatherGroup(writer) { break }
         }
-        if writer.forceSwitch {
-            writers.removeFirst()
-            finish([writer], error: nil, wake: &wake)
-            return
-        }
-        gatherGroup()
-        let group = takeGroup()
+        group = takeGroup()
         let anySync = group.contains { $0.sync }
         // A synced group must not overtake an unsynced one still in flight:
         // its fdatasync would not cover that group's bytes.
@@ -131,21 +142,37 @@ extension DBImpl {
     /// about N batches instead of alternating halves (docs/ARCHITECTURE.md
     /// §Write path). Waits only when recent groups saw more concurrent
     /// writers than are queued, never longer than
-    /// `groupCommitMaxDelayMicros`; a single writer never waits.
-    private func gatherGroup() {
+    /// `groupCommitMaxDelayMicros`; a single writer never waits. Returns
+    /// false when the writer that completed the group took it over (see
+    /// `commit`); `leader` is then no longer first in line.
+    private func gatherGroup(_ leader: PendingWrite) -> Bool {
         let expected = min((recentPeakWritersX64 + 63) / 64, 64)
         // The peak decays slowly (by 1/64 per group), so a burst that ended
         // soon stops costing the remaining writers their gather wait.
         recentPeakWritersX64 = max(activeWriters * 64, recentPeakWritersX64 - recentPeakWritersX64 / 64)
-        guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return }
+        guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return true }
         let deadline = MonotonicClock.nanos() + UInt64(options.groupCommitMaxDelayMicros) * 1000
+        gatherer = leader
         gatherTarget = expected
-        defer { gatherTarget = 0 }
         while writers.count < expected {
             let now = MonotonicClock.nanos()
-            if now >= deadline || closing { return }
-            writers[0].wakeUp.wait(mu, nanoseconds: deadline - now)
+            if now >= deadline || closing { break }
+            leader.wakeUp.wait(mu, nanoseconds: deadline - now)
+            if gatherer !== leader { return false }
         }
+        gatherer = nil
+        return true
+    }
+
+    /// Whether every queued writer fits in one group (`takeGroup` would
+    /// take them all): only then may the last arrival lead it.
+    private func queueFitsOneGroup() -> Bool {
+        var bytes = 0
+        for next in writers {
+            if next.forceSwitch { return false }
+            bytes += next.rep.count
+        }
+        return bytes <= max(options.walBufferSizeBytes - 4096, writers[0].rep.count)
     }
 
     /// Removes from the queue the leader and the writers behind it, up to
