@@ -43,7 +43,7 @@ enum TableFiles {
                 try iterator.next()
             }
             let meta = try output.finish()
-            try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
+            try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
             return meta
         } catch {
             output.abandon()

@@ -36,7 +36,7 @@ final class TableCache: Sendable {
         }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
-        let file = try ioCall(path) { () throws(IOError) in try File.open(path, .read, direct: direct) }
+        let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
         return state.withLock { s in
             if let raced = s.entries[fileNumber] { return raced.reader }

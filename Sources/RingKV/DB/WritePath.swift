@@ -210,7 +210,7 @@ extension DBImpl {
                 continue
             }
             let number = versions.newFileNumber()
-            let newLog = try WALWriter.create(dbPath: path, number: number, options: options)
+            let newLog = try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
             try? wal.close()
             wal = newLog
             imm = mem
@@ -270,13 +270,13 @@ enum MemTableInserter {
 extension WALWriter {
     /// Creates log `number` in `dbPath` and makes its directory entry durable
     /// (a synced write into a file whose name could vanish is not durable).
-    static func create(dbPath: String, number: UInt64, options: Options) throws -> WALWriter {
+    static func create(dbPath: String, number: UInt64, options: Options, backend: any IOBackend) throws -> WALWriter {
         let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
                                 bufferCount: max(options.walBufferCount, 2),
                                 bufferSizeBytes: options.walBufferSizeBytes,
                                 preallocateStepBytes: options.walPreallocateBytes,
-                                faults: options.faultPlan)
-        try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
+                                backend: backend, faults: options.faultPlan)
+        try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
         return log
     }
 }
