@@ -41,6 +41,8 @@ public final class DurabilityTracker: Sendable {
     /// What a simulated crash did, for test messages.
     public struct Report: Sendable, CustomStringConvertible {
         public var removed: [String] = []
+        /// Files cut back: the bytes that survived intact and the unsynced
+        /// bytes dropped (zeroed, cut off or turned to garbage).
         public var cut: [(path: String, keptBytes: UInt64, droppedBytes: UInt64)] = []
         public var description: String {
             let names = cut.map { "\(FileSystem.baseName($0.path)) kept \($0.keptBytes) dropped \($0.droppedBytes)" }
@@ -63,6 +65,14 @@ public final class DurabilityTracker: Sendable {
     private let files = Locked([UInt64: TrackedFile]())
 
     public init() {}
+
+    /// The path `fd` was opened with, as the kernel knows it now.
+    static func path(fd: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+        guard n > 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     static func inode(fd: Int32) -> UInt64? {
         var st = stat()
@@ -164,6 +174,7 @@ public final class DurabilityTracker: Sendable {
             let pageEnd = min((synced / 4096 + 1) * 4096, end)
             var kept = synced
             if tear != .none { kept += random.next() % (pageEnd - synced + 1) }
+            let survived = kept
             let fd = try syscall("open", path: file.path) { open(file.path, O_WRONLY | O_CLOEXEC) }
             defer { close(fd) }
             if tear == .garbage && kept < pageEnd {
@@ -177,7 +188,7 @@ public final class DurabilityTracker: Sendable {
             } else {
                 _ = try syscall("ftruncate", path: file.path, offset: kept) { ftruncate(fd, off_t(kept)) }
             }
-            report.cut.append((file.path, kept, end - kept))
+            report.cut.append((file.path, survived, end - survived))
         }
         return report
     }

@@ -47,10 +47,10 @@ public final class FaultPlan: Sendable {
             self.pathContains = pathContains
         }
 
-        /// Holds the Nth operation of `kind` up for `delayMillis`, then lets
-        /// it through.
-        public init(kind: Kind, nth: Int = 1, delayMillis: Int, pathContains: String? = nil) {
-            self.init(kind: kind, nth: nth, errno: 0, pathContains: pathContains)
+        /// Holds the Nth operation of `kind` (and with `sticky` every later
+        /// one) up for `delayMillis`, then lets it through.
+        public init(kind: Kind, nth: Int = 1, delayMillis: Int, sticky: Bool = false, pathContains: String? = nil) {
+            self.init(kind: kind, nth: nth, errno: 0, sticky: sticky, pathContains: pathContains)
             self.delayMillis = delayMillis
         }
 
@@ -156,7 +156,7 @@ public final class FaultInjectingBackend: IOBackend {
     }
 
     public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
-        try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync")
+        try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync", path: DurabilityTracker.path(fd: fd))
         try base.sync(fd: fd, dataOnly: dataOnly)
         plan.durability.noteSynced(fd: fd)
     }

@@ -18,6 +18,8 @@ enum FlushJob {
         }
         edit.logNumber = logNumber
         edit.lastSequence = db.mu.withLock { db.lastSequence }
+        // Crash simulation: the process "died" before the edit.
+        if db.isAbandoned { throw DBError.closed }
         do {
             try db.versions.logAndApply(edit)
         } catch DBError.io(let e) {

@@ -54,5 +54,11 @@ final class TableCache: Sendable {
         _ = state.withLock { $0.entries.removeValue(forKey: fileNumber) }
     }
 
+    /// Drops every reader (close): their descriptors close once no
+    /// iterator still holds them.
+    func evictAll() {
+        state.withLock { $0.entries.removeAll() }
+    }
+
     var openCount: Int { state.withLock { $0.entries.count } }
 }

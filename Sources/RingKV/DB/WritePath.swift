@@ -189,7 +189,11 @@ extension DBImpl {
                 slowDownWriterLocked()
                 continue
             }
-            if !force && mem.approximateMemoryUsageBytes < options.memtableSizeBytes { return }
+            // An empty memtable always takes the batch, however small
+            // `memtableSizeBytes` is (its arena alone may exceed it).
+            if !force && (mem.approximateMemoryUsageBytes < options.memtableSizeBytes || mem.entryCount == 0) {
+                return
+            }
             if force && mem.entryCount == 0 { return }
             if groupsInFlight > 0 {
                 // The WAL is switched only with no group in flight.
@@ -207,6 +211,26 @@ extension DBImpl {
                 try checkLevel0StopLocked()
                 stallStarted = stallStarted ?? MonotonicClock.nanos()
                 mu.wait()
+                continue
+            }
+            if wal.hasUnsyncedWrites {
+                // The old log's unsynced tail must be durable before any
+                // write goes to the new log: a later synced group's
+                // fdatasync covers only the new file, so a power loss could
+                // otherwise keep later writes and lose earlier ones (no
+                // prefix of the acknowledged history). One fdatasync per
+                // switch; mu is released meanwhile (this writer leads the
+                // queue, so nobody else touches the log).
+                let log = wal
+                mu.unlock()
+                var failure: DBError?
+                do { try log.syncUnsyncedWrites() } catch { failure = error as? DBError ?? DBError.invalidArgument("\(error)") }
+                mu.lock()
+                if let failure {
+                    // As after any failed WAL fsync: no retry, read-only.
+                    walFailure = walFailure ?? failure
+                    throw failure
+                }
                 continue
             }
             let number = versions.newFileNumber()

@@ -70,6 +70,11 @@ final class WALWriter: @unchecked Sendable {
 
     var hasFreeSlot: Bool { !freeSlots.isEmpty }
 
+    /// Set when the last group was written without fdatasync. Written by
+    /// the group's leader in `writeGroup`, read with the DB's mu held and
+    /// no group in flight (the leader re-took mu after writing).
+    private(set) var hasUnsyncedWrites = false
+
     /// Takes a slot and the next `length` bytes of the log. Call with the
     /// DB's mu held and `hasFreeSlot` true.
     func reserve(length: Int) -> Reservation {
@@ -167,6 +172,8 @@ final class WALWriter: @unchecked Sendable {
             }
         }
         try submitGroup(payloads, sync: sync, reservation: reservation)
+        // A synced group's fdatasync covers every earlier group too.
+        hasUnsyncedWrites = !sync
         if let faults {
             // Crash simulation: what a power loss would keep of this log.
             let end = reservation.offset + UInt64(reservation.length)
@@ -272,6 +279,19 @@ final class WALWriter: @unchecked Sendable {
             synced = !sync
         }
         if !synced { try syncNow(ring) }
+    }
+
+    /// fdatasync of everything written so far, when the last group was not
+    /// synced. Call with no group in flight (the caller leads the write
+    /// queue). Throws `DBError.io`; the log must then not be used again.
+    func syncUnsyncedWrites() throws {
+        guard hasUnsyncedWrites else { return }
+        if let code = faults?.check(.fsync, path: path) {
+            throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path, detail: "injected fault"))
+        }
+        try syncNow(rings[0])
+        hasUnsyncedWrites = false
+        faults?.durability.noteLogSynced(fd: file.fd, endOffset: offsetBytes)
     }
 
     private func finishShortWrite(_ ring: Ring, from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {
