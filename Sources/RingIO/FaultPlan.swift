@@ -1,50 +1,86 @@
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Test-only fault injection: "fail the Nth operation of a kind with this
-/// errno". The engine's real code path runs; only the result an operation
-/// reports is replaced, at the boundary where the kernel's answer arrives
-/// (`FaultInjectingBackend` for backend calls, the WAL writer for its
-/// ring submissions). Never configured outside tests.
+/// errno" (or hold it up for a while). The engine's real code path runs;
+/// only the result an operation reports is replaced, at the boundary where
+/// the kernel's answer arrives (`FaultInjectingBackend` for backend calls,
+/// the WAL writer for its ring submissions). Never configured outside
+/// tests.
+///
+/// The plan also tracks what the engine made durable (`durability`), so a
+/// test can simulate a power loss: `simulateCrash` keeps only synced bytes
+/// (CrashSimulation.swift).
 public final class FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         // The sites the engine consults: backend reads/writes/syncs/
-        // preallocations, and the WAL writer's ring submissions.
-        case read, write, fsync, fallocate
+        // preallocations, the WAL writer's ring submissions, and opening
+        // (creating) and renaming files through the backend.
+        case read, write, fsync, fallocate, open, rename
     }
 
     public struct Rule: Sendable {
         public var kind: Kind
-        /// 1-based: the Nth operation of `kind` after the rule was added
-        /// fails.
+        /// 1-based: the Nth operation of `kind` (on a matching path) after
+        /// the rule was added fails.
         public var nth: Int
         /// The errno it fails with (EIO, ENOSPC, ...).
         public var errno: Int32
         /// Keep failing every later operation of the kind too.
         public var sticky: Bool
+        /// When non-zero the operation is held up this long first; with
+        /// `errno` 0 it then goes through (a slow disk, not a failing one).
+        public var delayMillis: Int
+        /// When set, only operations on a path containing this count and
+        /// fail (e.g. ".sst", "MANIFEST-", ".tmp"); operations without a
+        /// known path never match.
+        public var pathContains: String?
 
-        public init(kind: Kind, nth: Int = 1, errno: Int32, sticky: Bool = false) {
+        public init(kind: Kind, nth: Int = 1, errno: Int32, sticky: Bool = false, pathContains: String? = nil) {
             self.kind = kind
             self.nth = nth
             self.errno = errno
             self.sticky = sticky
+            self.delayMillis = 0
+            self.pathContains = pathContains
+        }
+
+        /// Holds the Nth operation of `kind` (and with `sticky` every later
+        /// one) up for `delayMillis`, then lets it through.
+        public init(kind: Kind, nth: Int = 1, delayMillis: Int, sticky: Bool = false, pathContains: String? = nil) {
+            self.init(kind: kind, nth: nth, errno: 0, sticky: sticky, pathContains: pathContains)
+            self.delayMillis = delayMillis
+        }
+
+        func matches(_ kind: Kind, path: String?) -> Bool {
+            guard kind == self.kind else { return false }
+            guard let pathContains else { return true }
+            return path?.contains(pathContains) ?? false
         }
     }
 
     private struct State {
-        /// Each rule with the count of its kind when it was added.
-        var rules: [(rule: Rule, base: Int)] = []
-        var counts: [Kind: Int] = [:]
+        /// Each rule with the number of matching operations seen since it
+        /// was added.
+        var rules: [(rule: Rule, seen: Int)] = []
         var injected = 0
     }
 
-    /// Rules and per-kind operation counts.
+    /// Rules and how many matching operations each has seen.
     private let state = Locked(State())
+
+    /// Files created through the plan's backend and how much of each was
+    /// synced; `simulateCrash` drops the rest.
+    public let durability = DurabilityTracker()
 
     public init(_ rules: [Rule] = []) {
         state.withLock { $0.rules = rules.map { ($0, 0) } }
     }
 
     public func add(_ rule: Rule) {
-        state.withLock { s in s.rules.append((rule, s.counts[rule.kind] ?? 0)) }
+        state.withLock { s in s.rules.append((rule, 0)) }
     }
 
     /// Counts from zero again and forgets every rule.
@@ -53,26 +89,30 @@ public final class FaultPlan: Sendable {
     /// How many faults were injected so far.
     public var injectedCount: Int { state.withLock { $0.injected } }
 
-    /// Records one operation of `kind`; returns the errno to fail it with,
-    /// or nil to let it through.
-    public func check(_ kind: Kind) -> Int32? {
-        state.withLock { s in
-            let n = (s.counts[kind] ?? 0) + 1
-            s.counts[kind] = n
-            for (rule, base) in s.rules where rule.kind == kind {
-                let nth = base + rule.nth
-                if n == nth || (rule.sticky && n >= nth) {
+    /// Records one operation of `kind` (on `path`, when known); returns
+    /// the errno to fail it with, or nil to let it through.
+    public func check(_ kind: Kind, path: String? = nil) -> Int32? {
+        let (code, delayMillis) = state.withLock { s -> (Int32?, Int) in
+            var outcome: (Int32?, Int)?
+            for i in s.rules.indices where s.rules[i].rule.matches(kind, path: path) {
+                s.rules[i].seen += 1
+                let rule = s.rules[i].rule
+                let n = s.rules[i].seen
+                if outcome == nil && (n == rule.nth || (rule.sticky && n >= rule.nth)) {
                     s.injected += 1
-                    return rule.errno
+                    outcome = (rule.errno == 0 ? nil : rule.errno, rule.delayMillis)
                 }
             }
-            return nil
+            return outcome ?? (nil, 0)
         }
+        // Slept outside the lock: other operations go on meanwhile.
+        if delayMillis > 0 { usleep(UInt32(delayMillis) * 1000) }
+        return code
     }
 
     /// Throws the planned failure for one operation of `kind`, if any.
     public func fail(_ kind: Kind, operation: String, path: String? = nil, offset: UInt64? = nil) throws(IOError) {
-        if let code = check(kind) {
+        if let code = check(kind, path: path) {
             throw IOError(operation: operation, errno: code, path: path, offset: offset, detail: "injected fault")
         }
     }
@@ -132,12 +172,33 @@ public final class FaultInjectingBackend: IOBackend {
     }
 
     public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
-        try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync")
+        try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync", path: DurabilityTracker.path(fd: fd))
         try base.sync(fd: fd, dataOnly: dataOnly)
+        plan.durability.noteSynced(fd: fd)
     }
 
     public func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
         try plan.fail(.fallocate, operation: "fallocate", offset: offset)
         try base.preallocate(fd: fd, offset: offset, length: length)
+    }
+
+    public func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File {
+        try plan.fail(.open, operation: "open", path: path)
+        let file = try base.openFile(path, mode, direct: direct)
+        if mode.contains(.create) { plan.durability.noteCreated(fd: file.fd, path: path) }
+        return file
+    }
+
+    public func rename(_ from: String, to: String) throws(IOError) {
+        try plan.fail(.rename, operation: "rename", path: from)
+        try base.rename(from, to: to)
+        plan.durability.noteRenamed(from: from, to: to)
+    }
+
+    public func syncDirectory(_ path: String) throws(IOError) {
+        // Not a fault site (yet): only noted, so crash simulation knows
+        // which new names became durable.
+        try base.syncDirectory(path)
+        plan.durability.noteDirectorySynced(path)
     }
 }

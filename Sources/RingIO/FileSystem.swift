@@ -53,6 +53,12 @@ public enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// The last path component.
+    public static func baseName(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
     /// Names in `path`, without "." and "..", unsorted.
     public static func listDirectory(_ path: String) throws(IOError) -> [String] {
         guard let dir = opendir(path) else {

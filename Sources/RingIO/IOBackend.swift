@@ -61,6 +61,29 @@ public protocol IOBackend: AnyObject, Sendable {
     func sync(fd: Int32, dataOnly: Bool) throws(IOError)
     /// Reserves blocks for [offset, offset+length) (fallocate mode 0).
     func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError)
+    /// Opens (with `.create`, creates) a file. The engine opens and
+    /// renames through its backend so a test backend can fail these calls
+    /// and note what was created (FaultPlan); the real backends use the
+    /// default implementations below.
+    func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File
+    /// Atomically replaces `to` with `from`.
+    func rename(_ from: String, to: String) throws(IOError)
+    /// fsync of a directory, making creates and renames in it durable.
+    func syncDirectory(_ path: String) throws(IOError)
+}
+
+extension IOBackend {
+    public func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File {
+        try File.open(path, mode, direct: direct)
+    }
+
+    public func rename(_ from: String, to: String) throws(IOError) {
+        try FileSystem.rename(from, to: to)
+    }
+
+    public func syncDirectory(_ path: String) throws(IOError) {
+        try FileSystem.syncDirectory(path)
+    }
 }
 
 extension IOBackend {

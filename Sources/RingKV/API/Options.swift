@@ -13,10 +13,14 @@ public struct Options: Sendable {
     public var paranoidChecks = true
     /// Bytes buffered in the active memtable before it is switched and
     /// flushed to an L0 table. Default 64 MiB. Smaller: less memory, more
-    /// tables; larger: fewer, bigger flushes.
+    /// tables; larger: fewer, bigger flushes. At most two memtables exist
+    /// (the active one and one being flushed; a writer that fills the
+    /// active one while the other is still flushing waits — a counted
+    /// stall), so memtable memory stays near twice this. Must be >= 1.
     public var memtableSizeBytes = 64 << 20
     /// Uncompressed size of a data block. Default 4 KiB. Larger blocks
     /// compress better and favour scans; smaller ones favour point reads.
+    /// 1 byte to 64 MiB (`Options.maxBlockSizeBytes`).
     public var blockSizeBytes = 4096
     /// Compress data blocks with LZ4 (kept only when it saves >= 12.5 %).
     /// Default true.
@@ -44,13 +48,17 @@ public struct Options: Sendable {
     /// Background threads for flush and compaction (flush has priority).
     /// Default 2.
     public var backgroundJobs = 2
-    /// Open table readers kept in the table cache. Default 1000.
+    /// Open table readers kept in the table cache (one descriptor each;
+    /// the least recently used is closed first, and an iterator keeps the
+    /// tables it reads open until it goes away). Must be at least
+    /// `Options.minOpenFiles` (16). Default 1000.
     public var maxOpenFiles = 1000
-    /// Registered WAL buffers (>= 2: one fills while one is in flight).
-    /// Default 4.
+    /// Registered WAL buffers: at least 1, and 1 is raised to 2 (one
+    /// fills while one is in flight). Default 4.
     public var walBufferCount = 4
     /// Size of each registered WAL buffer; one group commit writes at most
-    /// this much (a larger batch gets a buffer of its own). Default 1 MiB.
+    /// this much (a larger batch gets a buffer of its own). At least 4096.
+    /// Default 1 MiB.
     public var walBufferSizeBytes = 1 << 20
     /// The WAL file is grown with fallocate in steps of this size so that
     /// fdatasync does not have to journal a size change on every commit.
@@ -71,10 +79,21 @@ public struct Options: Sendable {
 
     public init() {}
 
+    // MARK: - Limits (docs/ARCHITECTURE.md §Limits). Writes over a limit
+    // fail with `DBError.invalidArgument` naming it; nothing is written.
+
     /// Largest accepted user key (64 KiB).
     public static let maxKeySizeBytes = 64 << 10
     /// Largest accepted value (64 MiB).
     public static let maxValueSizeBytes = 64 << 20
+    /// Largest accepted `WriteBatch`, by its encoded size
+    /// (`approximateSizeBytes`: keys, values and 2-11 bytes per operation,
+    /// plus 12): 256 MiB. A batch is one WAL record whose length field is
+    /// 32 bits (docs/FORMAT.md §Log records), so the format allows up to
+    /// 4 GiB; the engine holds a batch in memory up to three times while
+    /// committing it (the batch, the WAL write buffer, the memtable), so
+    /// the limit is set far lower. Split larger imports into several batches.
+    public static let maxBatchSizeBytes = 256 << 20
 }
 
 /// Per-write options.

@@ -65,8 +65,14 @@ public struct WriteBatch: Sendable {
         rep.append(contentsOf: bytes)
     }
 
-    /// Checks the largest key and value against the limits in `Options`.
+    /// Checks the encoded size and the largest key and value against the
+    /// limits in `Options`.
     func validate() throws {
+        if rep.count > Options.maxBatchSizeBytes {
+            throw DBError.invalidArgument(
+                "write batch of \(rep.count) encoded bytes (\(count) operations) exceeds the "
+                    + "\(Options.maxBatchSizeBytes)-byte limit (Options.maxBatchSizeBytes); split it")
+        }
         if largestKeyBytes > Options.maxKeySizeBytes {
             throw DBError.invalidArgument(
                 "key of \(largestKeyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")

@@ -112,7 +112,7 @@ struct CompactionJob {
                 finished.append(try finish(output))
             }
             if !finished.isEmpty {
-                try ioCall(db.path) { () throws(IOError) in try FileSystem.syncDirectory(db.path) }
+                try ioCall(db.path) { () throws(IOError) in try db.backend.syncDirectory(db.path) }
             }
             if db.isShuttingDown { throw DBError.closed }
         } catch {

@@ -20,7 +20,7 @@ final class TableOutput {
         self.number = number
         self.path = path
         file = try ioCall(path) { () throws(IOError) in
-            try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
+            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .preferred)
         }
         builder = TableBuilder(file: file, backend: backend, options: TableOutput.builderOptions(options))
     }

@@ -75,6 +75,11 @@ final class DBImpl: @unchecked Sendable {
     let compactionFaults = CompactionFaults()
     var closing = false
     var closed = false
+    /// Set by `abandonForCrashTest`: background threads exit without
+    /// flushing the immutable memtable, and a running flush stops before
+    /// installing its table. Read without mu by the flush.
+    private let abandoned = Atomic<Bool>(false)
+    var isAbandoned: Bool { abandoned.load(ordering: .relaxed) }
     /// Set with `closing`; read without `mu` by running compactions, which
     /// give up early instead of delaying close.
     private let shuttingDown = Atomic<Bool>(false)
@@ -83,6 +88,7 @@ final class DBImpl: @unchecked Sendable {
     private var workers: [BackgroundThread] = []
 
     init(path: String, options: Options) throws {
+        try options.validate()
         self.path = path
         self.options = options
         let base: any IOBackend = options.forcePosixIO ? PosixBackend() : IOBackends.makeDefault()
@@ -143,7 +149,22 @@ final class DBImpl: @unchecked Sendable {
         wakeAll()
         try? wal.close()
         try? versions.close()
+        // Table descriptors go with the handle's close, not its deinit.
+        tableCache.evictAll()
         lock.release()
+    }
+
+    /// Test-only: the process "dies" here, short of the kernel losing the
+    /// page cache (the test does that next, with `FaultPlan.simulateCrash`).
+    /// Like `close`, it waits for the write group in flight and releases
+    /// the LOCK, and it never syncs or writes anything itself; unlike
+    /// `close`, background threads exit without flushing a waiting
+    /// immutable memtable, and a running flush gives up before its manifest
+    /// edit (its table file stays, as after a crash; open deletes it). A
+    /// running compaction gives up as on close.
+    func abandonForCrashTest() {
+        abandoned.store(true, ordering: .relaxed)
+        try? close()
     }
 
     func checkOpen() throws {
@@ -166,6 +187,7 @@ final class DBImpl: @unchecked Sendable {
         mu.lock()
         defer { mu.unlock() }
         while true {
+            if isAbandoned { return }
             var timeoutNanos: UInt64?
             if role.flushes, let memtable = imm, !flushRunning {
                 let now = MonotonicClock.nanos()

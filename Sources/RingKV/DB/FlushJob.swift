@@ -18,6 +18,8 @@ enum FlushJob {
         }
         edit.logNumber = logNumber
         edit.lastSequence = db.mu.withLock { db.lastSequence }
+        // Crash simulation: the process "died" before the edit.
+        if db.isAbandoned { throw DBError.closed }
         do {
             try db.versions.logAndApply(edit)
         } catch DBError.io(let e) {
@@ -46,7 +48,7 @@ enum TableFiles {
                 try iterator.next()
             }
             let meta = try output.finish()
-            try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
+            try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
             return meta
         } catch {
             output.abandon()

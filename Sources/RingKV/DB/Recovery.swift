@@ -84,7 +84,7 @@ enum DatabaseRecovery {
         }
         try flushRecovered(memtable, into: &edit, versions: versions, path: path, backend: backend, options: options)
         let walNumber = versions.newFileNumber()
-        let wal = try WALWriter.create(dbPath: path, number: walNumber, options: options)
+        let wal = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
         edit.logNumber = walNumber
         edit.lastSequence = lastSequence
         try versions.logAndApply(edit)

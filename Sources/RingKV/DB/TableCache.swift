@@ -36,7 +36,7 @@ final class TableCache: Sendable {
         }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
-        let file = try ioCall(path) { () throws(IOError) in try File.open(path, .read, direct: direct) }
+        let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
         return state.withLock { s in
             if let raced = s.entries[fileNumber] { return raced.reader }
@@ -52,6 +52,12 @@ final class TableCache: Sendable {
     /// Drops a table that compaction made obsolete.
     func evict(_ fileNumber: UInt64) {
         _ = state.withLock { $0.entries.removeValue(forKey: fileNumber) }
+    }
+
+    /// Drops every reader (close): their descriptors close once no
+    /// iterator still holds them.
+    func evictAll() {
+        state.withLock { $0.entries.removeAll() }
     }
 
     var openCount: Int { state.withLock { $0.entries.count } }

@@ -227,7 +227,11 @@ extension DBImpl {
                 slowDownWriterLocked()
                 continue
             }
-            if !force && mem.approximateMemoryUsageBytes < options.memtableSizeBytes { return }
+            // An empty memtable always takes the batch, however small
+            // `memtableSizeBytes` is (its arena alone may exceed it).
+            if !force && (mem.approximateMemoryUsageBytes < options.memtableSizeBytes || mem.entryCount == 0) {
+                return
+            }
             if force && mem.entryCount == 0 { return }
             if groupsInFlight > 0 {
                 // The WAL is switched only with no group in flight.
@@ -247,8 +251,28 @@ extension DBImpl {
                 mu.wait()
                 continue
             }
+            if wal.hasUnsyncedWrites {
+                // The old log's unsynced tail must be durable before any
+                // write goes to the new log: a later synced group's
+                // fdatasync covers only the new file, so a power loss could
+                // otherwise keep later writes and lose earlier ones (no
+                // prefix of the acknowledged history). One fdatasync per
+                // switch; mu is released meanwhile (this writer leads the
+                // queue, so nobody else touches the log).
+                let log = wal
+                mu.unlock()
+                var failure: DBError?
+                do { try log.syncUnsyncedWrites() } catch { failure = error as? DBError ?? DBError.invalidArgument("\(error)") }
+                mu.lock()
+                if let failure {
+                    // As after any failed WAL fsync: no retry, read-only.
+                    walFailure = walFailure ?? failure
+                    throw failure
+                }
+                continue
+            }
             let number = versions.newFileNumber()
-            let newLog = try WALWriter.create(dbPath: path, number: number, options: options)
+            let newLog = try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
             try? wal.close()
             wal = newLog
             imm = mem
@@ -308,13 +332,13 @@ enum MemTableInserter {
 extension WALWriter {
     /// Creates log `number` in `dbPath` and makes its directory entry durable
     /// (a synced write into a file whose name could vanish is not durable).
-    static func create(dbPath: String, number: UInt64, options: Options) throws -> WALWriter {
+    static func create(dbPath: String, number: UInt64, options: Options, backend: any IOBackend) throws -> WALWriter {
         let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
                                 bufferCount: max(options.walBufferCount, 2),
                                 bufferSizeBytes: options.walBufferSizeBytes,
                                 preallocateStepBytes: options.walPreallocateBytes,
-                                faults: options.faultPlan)
-        try ioCall(dbPath) { () throws(IOError) in try FileSystem.syncDirectory(dbPath) }
+                                backend: backend, faults: options.faultPlan)
+        try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
         return log
     }
 }

@@ -23,7 +23,7 @@ struct LogReader {
     init(path: String, backend: any IOBackend) throws {
         self.path = path
         let file: File
-        do { file = try File.open(path, .read) } catch { throw DBError.io(error) }
+        do { file = try backend.openFile(path, .read, direct: .off) } catch { throw DBError.io(error) }
         defer { try? file.close() }
         do {
             let size = Int(try file.size())

@@ -16,7 +16,7 @@ enum CurrentFile {
         guard FileSystem.exists(path) else { throw DBError.notFound(path: dbPath) }
         var bytes = [UInt8](repeating: 0, count: maxSizeBytes + 1)
         do {
-            let file = try File.open(path, .read)
+            let file = try backend.openFile(path, .read, direct: .off)
             defer { try? file.close() }
             let n = try bytes.withUnsafeMutableBytes { try backend.read(fd: file.fd, into: $0, offset: 0) }
             bytes.removeLast(bytes.count - n)
@@ -50,14 +50,14 @@ enum CurrentFile {
         let content = Array("MANIFEST-\(FileNames.padded(manifestNumber))\n".utf8)
         var renamed = false
         do {
-            let file = try File.open(tempPath, [.write, .create, .truncate])
+            let file = try backend.openFile(tempPath, [.write, .create, .truncate], direct: .off)
             defer { try? file.close() }
             try content.withUnsafeBytes { try backend.write(fd: file.fd, from: $0, offset: 0) }
             try backend.sync(fd: file.fd, dataOnly: false)
             try file.close()
-            try FileSystem.rename(tempPath, to: FileNames.current(dbPath))
+            try backend.rename(tempPath, to: FileNames.current(dbPath))
             renamed = true
-            try FileSystem.syncDirectory(dbPath)
+            try backend.syncDirectory(dbPath)
         } catch let e as IOError {
             if !renamed { try? FileSystem.remove(tempPath) }
             throw DBError.io(e.at(path: renamed ? dbPath : tempPath))

@@ -22,7 +22,7 @@ struct ManifestLog {
                        backend: any IOBackend) throws -> ManifestLog {
         let path = FileNames.manifest(dbPath, number)
         let file: File
-        do { file = try File.open(path, [.write, .create, .truncate]) } catch { throw DBError.io(error.at(path: path)) }
+        do { file = try backend.openFile(path, [.write, .create, .truncate], direct: .off) } catch { throw DBError.io(error.at(path: path)) }
         var log = ManifestLog(number: number, path: path, file: file)
         do {
             try log.append(snapshot.encode(), backend: backend)

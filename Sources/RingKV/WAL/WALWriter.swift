@@ -72,6 +72,11 @@ final class WALWriter: @unchecked Sendable {
 
     var hasFreeSlot: Bool { !freeSlots.isEmpty }
 
+    /// Set when the last group was written without fdatasync. Written by
+    /// the group's leader in `writeGroup`, read with the DB's mu held and
+    /// no group in flight (the leader re-took mu after writing).
+    private(set) var hasUnsyncedWrites = false
+
     /// Takes a slot and the next `length` bytes of the log. Call with the
     /// DB's mu held and `hasFreeSlot` true.
     func reserve(length: Int) -> Reservation {
@@ -102,11 +107,13 @@ final class WALWriter: @unchecked Sendable {
         payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count }
     }
 
-    /// Test-only fault injection (nil in production).
+    /// Test-only fault injection and crash simulation (nil in production).
     private let faults: FaultPlan?
 
+    /// Opens (creates) the file through `backend`, so a test backend can
+    /// fail the open or track the file for crash simulation.
     init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int,
-         preallocateStepBytes: UInt64, faults: FaultPlan? = nil) throws {
+         preallocateStepBytes: UInt64, backend: any IOBackend, faults: FaultPlan? = nil) throws {
         self.faults = faults
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
@@ -117,7 +124,9 @@ final class WALWriter: @unchecked Sendable {
         nextBuffer = Array(repeating: 0, count: WALWriter.slotCount)
         zeros = AlignedBuffer(capacity: WALWriter.zeroFillStepBytes)
         freeSlots = Array((0..<WALWriter.slotCount).reversed())
-        file = try ioCall(path) { () throws(IOError) in try File.open(path, [.readWrite, .create, .truncate]) }
+        file = try ioCall(path) { () throws(IOError) in
+            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+        }
         buffers = AlignedBuffer(capacity: WALWriter.slotCount * buffersPerSlot * self.bufferSizeBytes)
         let base = buffers.pointer
         let size = self.bufferSizeBytes
@@ -154,21 +163,31 @@ final class WALWriter: @unchecked Sendable {
                     duringIO: () -> Void = {}) throws {
         if let faults {
             // Injected failures take the place of the kernel's answer.
-            if let code = faults.check(.write) {
+            if let code = faults.check(.write, path: path) {
                 throw DBError.io(IOError(operation: "io_uring write_fixed", errno: code, path: path,
                                          offset: reservation.offset, detail: "injected fault"))
             }
-            if reservation.growBy > 0, let code = faults.check(.fallocate) {
+            if reservation.growBy > 0, let code = faults.check(.fallocate, path: path) {
                 throw DBError.io(IOError(operation: "io_uring fallocate", errno: code, path: path,
                                          offset: reservation.growFrom, detail: "injected fault"))
             }
-            if sync, let code = faults.check(.fsync) {
+            if sync, let code = faults.check(.fsync, path: path) {
                 try submitGroup(payloads, sync: false, reservation: reservation, duringIO: duringIO)
+                faults.durability.noteLogWritten(fd: file.fd,
+                                                 endOffset: reservation.offset + UInt64(reservation.length))
                 throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path,
                                          detail: "injected fault"))
             }
         }
         try submitGroup(payloads, sync: sync, reservation: reservation, duringIO: duringIO)
+        // A synced group's fdatasync covers every earlier group too.
+        hasUnsyncedWrites = !sync
+        if let faults {
+            // Crash simulation: what a power loss would keep of this log.
+            let end = reservation.offset + UInt64(reservation.length)
+            faults.durability.noteLogWritten(fd: file.fd, endOffset: end)
+            if sync { faults.durability.noteLogSynced(fd: file.fd, endOffset: end) }
+        }
     }
 
     private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
@@ -273,6 +292,19 @@ final class WALWriter: @unchecked Sendable {
             synced = !sync
         }
         if !synced { try syncNow(ring) }
+    }
+
+    /// fdatasync of everything written so far, when the last group was not
+    /// synced. Call with no group in flight (the caller leads the write
+    /// queue). Throws `DBError.io`; the log must then not be used again.
+    func syncUnsyncedWrites() throws {
+        guard hasUnsyncedWrites else { return }
+        if let code = faults?.check(.fsync, path: path) {
+            throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path, detail: "injected fault"))
+        }
+        try syncNow(rings[0])
+        hasUnsyncedWrites = false
+        faults?.durability.noteLogSynced(fd: file.fd, endOffset: offsetBytes)
     }
 
     private func finishShortWrite(_ ring: Ring, from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {

@@ -1,0 +1,41 @@
+/// The checks `DB.init` runs on `Options` before touching the disk: a
+/// value the engine cannot work with is refused with
+/// `DBError.invalidArgument` naming the option, the allowed range and the
+/// value given — never clamped silently, never a trap later.
+extension Options {
+    /// Fewest `maxOpenFiles` accepted: the table cache keeps at least 8
+    /// tables open, and the engine's own descriptors (WAL, MANIFEST, LOCK,
+    /// rings) need a few more.
+    public static let minOpenFiles = 16
+    /// Largest `blockSizeBytes` accepted (block payloads above 1 GiB are
+    /// rejected by readers, docs/FORMAT.md §SSTable; 64 MiB keeps a block a
+    /// sane unit of reading and caching).
+    public static let maxBlockSizeBytes = 64 << 20
+
+    func validate() throws {
+        try Options.require(memtableSizeBytes >= 1, "memtableSizeBytes", memtableSizeBytes, "at least 1")
+        try Options.require((1...Options.maxBlockSizeBytes).contains(blockSizeBytes), "blockSizeBytes",
+                            blockSizeBytes, "between 1 and \(Options.maxBlockSizeBytes)")
+        try Options.require(bloomBitsPerKey >= 0, "bloomBitsPerKey", bloomBitsPerKey, "0 (no filter) or more")
+        try Options.require(blockCacheSizeBytes >= 0, "blockCacheSizeBytes", blockCacheSizeBytes, "0 or more")
+        try Options.require(l0CompactionTrigger >= 1, "l0CompactionTrigger", l0CompactionTrigger, "at least 1")
+        try Options.require(l0SlowdownTrigger >= 1, "l0SlowdownTrigger", l0SlowdownTrigger, "at least 1")
+        try Options.require(l0StopTrigger >= 1, "l0StopTrigger", l0StopTrigger, "at least 1")
+        try Options.require(l1TargetSizeBytes >= 1, "l1TargetSizeBytes", l1TargetSizeBytes, "at least 1")
+        try Options.require(levelSizeMultiplier >= 1, "levelSizeMultiplier", levelSizeMultiplier, "at least 1")
+        try Options.require(targetFileSizeBytes >= 1, "targetFileSizeBytes", targetFileSizeBytes, "at least 1")
+        try Options.require(backgroundJobs >= 1, "backgroundJobs", backgroundJobs, "at least 1")
+        try Options.require(maxOpenFiles >= Options.minOpenFiles, "maxOpenFiles", maxOpenFiles,
+                            "at least \(Options.minOpenFiles) (the table cache keeps 8 tables open, "
+                                + "plus the WAL, MANIFEST, LOCK and rings)")
+        try Options.require(walBufferCount >= 1, "walBufferCount", walBufferCount, "at least 1")
+        try Options.require(walBufferSizeBytes >= 4096, "walBufferSizeBytes", walBufferSizeBytes,
+                            "at least 4096 (one page)")
+        try Options.require(groupCommitMaxDelayMicros >= 0, "groupCommitMaxDelayMicros",
+                            groupCommitMaxDelayMicros, "0 (no wait) or more")
+    }
+
+    private static func require(_ ok: Bool, _ name: String, _ value: some BinaryInteger, _ allowed: String) throws {
+        if !ok { throw DBError.invalidArgument("Options.\(name) must be \(allowed); got \(value)") }
+    }
+}
