@@ -158,7 +158,7 @@ public final class DurabilityTracker: Sendable {
             defer { files = [:] }
             return files.sorted { $0.value.path < $1.value.path }
         }
-        var random = SplitMix(state: seed)
+        var random = SplitMix64(seed: seed)
         var report = Report()
         for (inode, file) in tracked {
             var st = stat()
@@ -203,17 +203,6 @@ public final class DurabilityTracker: Sendable {
         }
     }
 
-    /// SplitMix64, so a crash round can be replayed from its seed.
-    private struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
 }
 
 extension FaultPlan {

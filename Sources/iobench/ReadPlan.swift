@@ -1,3 +1,5 @@
+import RingIO
+
 /// The N read offsets every mode issues: block-aligned, drawn with
 /// SplitMix64 from `seed`, never block 0 (it holds the pattern file header).
 struct ReadPlan: Sendable {
@@ -28,20 +30,6 @@ struct ReadPlan: Sendable {
                         + "(delete the file to recreate it if it was changed)")
             }
         }
-    }
-}
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, and the same sequence
-/// for the same seed on every platform.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

@@ -50,18 +50,6 @@ func writePatternFile(_ path: String, sizeBytes: Int, seed: UInt64 = 0x5EED) thr
     try PosixBackend().sync(fd: file.fd, dataOnly: false)
 }
 
-/// A small deterministic generator (SplitMix64) for randomized tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The seed for a randomized test: $RINGIO_TEST_SEED when set, else a fresh
 /// one. Tests put it in every failure comment so a failure can be replayed.

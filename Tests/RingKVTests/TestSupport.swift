@@ -12,18 +12,8 @@ final class TempDir {
     func sub(_ name: String) -> String { path + "/" + name }
 }
 
-/// SplitMix64: a small seeded generator so randomized tests can be replayed.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// A seeded generator (RingIO's SplitMix64) so randomized tests can be replayed.
+typealias SeededRandom = SplitMix64
 
 /// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
 func testSeed() -> UInt64 {

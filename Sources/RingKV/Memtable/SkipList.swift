@@ -1,4 +1,5 @@
 import CRingSupport
+import RingIO
 import Synchronization
 
 /// A skiplist of memtable entries whose nodes live in an `Arena`, ordered by
@@ -57,13 +58,13 @@ final class SkipList {
 
     // MARK: - Inserter-only state
 
-    private var random: HeightRandom
+    private var random: SplitMix64
     /// Scratch for `insert`: the rightmost node before the new one per level.
     private let previous: UnsafeMutablePointer<UnsafeMutableRawPointer>
 
     init(arena: Arena, seed: UInt64) {
         self.arena = arena
-        self.random = HeightRandom(seed: seed)
+        self.random = SplitMix64(seed: seed)
         let linkBytes = SkipList.maxHeight * 8
         let raw = arena.allocate(byteCount: linkBytes)
         raw.initializeMemory(as: UInt64.self, repeating: 0, count: SkipList.maxHeight)
@@ -191,21 +192,5 @@ final class SkipList {
             bits >>= 2
         }
         return height
-    }
-
-    /// Small, fast, per-instance PRNG (SplitMix64) for node heights.
-    private struct HeightRandom {
-        private var state: UInt64
-
-        init(seed: UInt64) { state = seed }
-
-        @inline(__always)
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 }

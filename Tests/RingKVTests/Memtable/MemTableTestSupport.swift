@@ -1,4 +1,5 @@
 import Glibc
+import RingIO
 @testable import RingKV
 
 /// Helpers shared by the memtable tests: [UInt8] wrappers over the raw-buffer
@@ -11,18 +12,8 @@ enum MemTableTestSupport {
         return UInt64.random(in: 1...UInt64.max)
     }
 
-    /// SplitMix64: reproducible from a seed, cheap, Sendable.
-    struct Random: RandomNumberGenerator, Sendable {
-        private var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// Reproducible from a seed, cheap, Sendable.
+    typealias Random = SplitMix64
 
     static func add(_ m: MemTable, _ sequence: SequenceNumber, _ type: ValueType, _ key: [UInt8], _ value: [UInt8] = []) {
         key.withUnsafeBytes { k in value.withUnsafeBytes { v in m.add(sequence: sequence, type: type, key: k, value: v) } }

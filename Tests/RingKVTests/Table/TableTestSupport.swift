@@ -2,9 +2,9 @@ import Glibc
 import RingIO
 @testable import RingKV
 
-/// SplitMix64: small, fast, reproducible. Seed from RINGKV_SEED when set.
+/// SplitMix64 seeded from RINGKV_SEED when set, so a run can be replayed.
 struct TableTestRNG {
-    var state: UInt64
+    private var generator: SplitMix64
     let seed: UInt64
 
     init(seedFromEnvironmentOr fallback: UInt64? = nil) {
@@ -15,16 +15,10 @@ struct TableTestRNG {
             s = fallback ?? UInt64.random(in: 0...UInt64.max)
         }
         seed = s
-        state = s
+        generator = SplitMix64(seed: s)
     }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
