@@ -123,10 +123,15 @@ final class SkipList {
         var x = head
         var level = currentHeight.load(ordering: .relaxed) - 1
         while true {
-            if let n = SkipList.next(x, level: level), SkipList.compare(n, target) < 0 {
+            let n = SkipList.next(x, level: level)
+            if let n, SkipList.compare(n, target) < 0 {
                 x = n
             } else if level == 0 {
-                return SkipList.next(x, level: 0)
+                // `n` itself, not a second load of the link: the inserter
+                // may have linked a smaller node after `x` meanwhile, and a
+                // reload would return that node although it sorts before
+                // `target` (a get would then miss a present key).
+                return n
             } else {
                 level -= 1
             }
