@@ -2,6 +2,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CRingSupport
 
 /// Test-only fault injection: "fail the Nth operation of a kind with this
 /// errno" (or hold it up for a while). The engine's real code path runs;
@@ -17,8 +18,10 @@ public final class FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         // The sites the engine consults: backend reads/writes/syncs/
         // preallocations, the WAL writer's ring submissions, and opening
-        // (creating) and renaming files through the backend.
-        case read, write, fsync, fallocate, open, rename
+        // (creating) and renaming files through the backend. `shortRead`
+        // and `shortWrite` rules do not fail anything: the Nth read/write
+        // the kernel completes is reported short (see `shortTransfers`).
+        case read, write, fsync, fallocate, open, rename, shortRead, shortWrite
     }
 
     public struct Rule: Sendable {
@@ -45,6 +48,14 @@ public final class FaultPlan: Sendable {
             self.sticky = sticky
             self.delayMillis = 0
             self.pathContains = pathContains
+        }
+
+        /// Reports the Nth read (`.shortRead`) or write (`.shortWrite`) the
+        /// kernel completes (and with `sticky` every later one) as having
+        /// moved half its bytes.
+        public init(shortTransfer kind: Kind, nth: Int = 1, sticky: Bool = false) {
+            precondition(kind == .shortRead || kind == .shortWrite, "short transfers are reads or writes")
+            self.init(kind: kind, nth: nth, errno: 0, sticky: sticky)
         }
 
         /// Holds the Nth operation of `kind` (and with `sticky` every later
@@ -92,7 +103,39 @@ public final class FaultPlan: Sendable {
     /// Records one operation of `kind` (on `path`, when known); returns
     /// the errno to fail it with, or nil to let it through.
     public func check(_ kind: Kind, path: String? = nil) -> Int32? {
-        let (code, delayMillis) = state.withLock { s -> (Int32?, Int) in
+        guard let (code, delayMillis) = consult(kind, path: path) else { return nil }
+        // Slept outside the lock: other operations go on meanwhile.
+        if delayMillis > 0 { usleep(UInt32(delayMillis) * 1000) }
+        return code
+    }
+
+    /// Records one operation of `kind`; true when a rule picks it (for
+    /// rules that change an operation instead of failing it: short
+    /// transfers).
+    public func triggers(_ kind: Kind, path: String? = nil) -> Bool {
+        consult(kind, path: path) != nil
+    }
+
+    /// Reports reads and writes as short when a `shortRead`/`shortWrite`
+    /// rule picks them; handed to a real backend (`URingBackend`,
+    /// `PosixBackend`), so their own resubmission of the rest runs. Half
+    /// the bytes count — on an O_DIRECT descriptor, half rounded down to
+    /// 4 KiB, as the kernel's own short direct transfers stay block
+    /// aligned (a transfer of less than 8 KiB is then left whole).
+    public var shortTransfers: ShortTransferHook {
+        { [self] isWrite, fd, moved in
+            guard moved > 1, triggers(isWrite ? .shortWrite : .shortRead) else { return moved }
+            let direct = fcntl(fd, F_GETFL) & RK_O_DIRECT != 0
+            let short = direct ? (moved / 2) & ~4095 : moved / 2
+            return short > 0 ? short : moved
+        }
+    }
+
+    /// Counts one operation against every matching rule; returns the errno
+    /// (nil: none) and delay of the first rule that picks it, or nil when
+    /// none does.
+    private func consult(_ kind: Kind, path: String?) -> (Int32?, Int)? {
+        state.withLock { s -> (Int32?, Int)? in
             var outcome: (Int32?, Int)?
             for i in s.rules.indices where s.rules[i].rule.matches(kind, path: path) {
                 s.rules[i].seen += 1
@@ -103,11 +146,8 @@ public final class FaultPlan: Sendable {
                     outcome = (rule.errno == 0 ? nil : rule.errno, rule.delayMillis)
                 }
             }
-            return outcome ?? (nil, 0)
+            return outcome
         }
-        // Slept outside the lock: other operations go on meanwhile.
-        if delayMillis > 0 { usleep(UInt32(delayMillis) * 1000) }
-        return code
     }
 
     /// Throws the planned failure for one operation of `kind`, if any.

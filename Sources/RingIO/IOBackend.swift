@@ -98,12 +98,13 @@ extension IOBackend {
 public enum IOBackends {
     /// io_uring when the kernel allows it; otherwise the POSIX backend, with
     /// a notice saying why (ENOSYS: no support; EPERM: disabled by sysctl).
-    public static func makeDefault(notice: (String) -> Void = { printNotice($0) }) -> any IOBackend {
+    public static func makeDefault(notice: (String) -> Void = { printNotice($0) },
+                                   shortTransfers: ShortTransferHook? = nil) -> any IOBackend {
         let probe = Ring.probe()
-        if probe == 0, let backend = try? URingBackend() { return backend }
+        if probe == 0, let backend = try? URingBackend(shortTransfers: shortTransfers) { return backend }
         let reason = probe == 0 ? "ring creation failed" : IOError(operation: "io_uring_setup", errno: probe).description
         notice("RingIO: io_uring unavailable (\(reason)); using the POSIX pread/pwrite backend")
-        return PosixBackend()
+        return PosixBackend(shortTransfers: shortTransfers)
     }
 
     public static func printNotice(_ message: String) {

@@ -52,7 +52,7 @@ public final class PendingReads {
         self.buffer = buffer
         var queue = TransferQueue(requests.map {
             Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
-        })
+        }, shortTransfers: backend.shortTransfers)
         queue.prepare(on: ring)
         let flight = Flight(ring: ring, backend: backend, queue: queue)
         self.flight = flight

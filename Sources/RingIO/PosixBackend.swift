@@ -9,8 +9,17 @@ import Glibc
 /// callers run the same code on both backends.
 public final class PosixBackend: IOBackend {
     public let name = "posix"
+    /// Test-only short-transfer injection (nil in production).
+    let shortTransfers: ShortTransferHook?
 
-    public init() {}
+    public init(shortTransfers: ShortTransferHook? = nil) {
+        self.shortTransfers = shortTransfers
+    }
+
+    /// `n` bytes moved, or fewer when a test injects a short transfer.
+    private func moved(_ n: Int, isWrite: Bool, fd: Int32) -> Int {
+        shortTransfers?(isWrite, fd, n) ?? n
+    }
 
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
@@ -19,7 +28,7 @@ public final class PosixBackend: IOBackend {
             let at = offset + UInt64(done)
             let n = try syscall("pread", offset: at) { pread(fd, base + done, buffer.count - done, off_t(at)) }
             if n == 0 { break }
-            done += n
+            done += moved(n, isWrite: false, fd: fd)
         }
         return done
     }
@@ -33,7 +42,7 @@ public final class PosixBackend: IOBackend {
             if n == 0 {
                 throw IOError(operation: "pwrite", errno: EIO, offset: at, detail: "kernel accepted zero bytes")
             }
-            done += n
+            done += moved(n, isWrite: true, fd: fd)
         }
     }
 

@@ -2,6 +2,13 @@
 import Glibc
 #endif
 
+/// Test-only: given a read (`isWrite` false) or write the kernel completed
+/// on `fd` having moved `moved` bytes, returns how many the backend should
+/// count — fewer makes it resubmit the rest through its real path
+/// (re-reading or rewriting bytes that did move is harmless).
+/// `FaultPlan.shortTransfers` provides one; nil in production.
+public typealias ShortTransferHook = @Sendable (_ isWrite: Bool, _ fd: Int32, _ moved: Int) -> Int
+
 /// One read or write moving through the ring, with its progress.
 struct Transfer {
     var isWrite: Bool
@@ -25,10 +32,12 @@ struct TransferQueue {
     private var head = 0
     /// Prepared (submitted, or still in the SQ) and not yet completed.
     private(set) var inFlight = 0
+    private let shortTransfers: ShortTransferHook?
 
-    init(_ transfers: [Transfer]) {
+    init(_ transfers: [Transfer], shortTransfers: ShortTransferHook? = nil) {
         self.transfers = transfers
         self.queue = Array(transfers.indices)
+        self.shortTransfers = shortTransfers
     }
 
     var isFinished: Bool { head == queue.count && inFlight == 0 }
@@ -75,7 +84,8 @@ struct TransferQueue {
                 transfers[i].endOfFile = true
             }
         } else {
-            transfers[i].done += Int(c.result)
+            let moved = shortTransfers?(t.isWrite, t.fd, Int(c.result)) ?? Int(c.result)
+            transfers[i].done += moved
             if transfers[i].done < t.length { queue.append(i) }
         }
     }
@@ -86,8 +96,8 @@ extension Ring {
     /// waits, harvests, and resubmits the remainder of every short transfer
     /// (and EINTR/EAGAIN results) until each one is complete, at end of file
     /// (reads) or failed. One io_uring_enter per round of submissions.
-    func run(_ transfers: inout [Transfer]) throws(IOError) {
-        var queue = TransferQueue(transfers)
+    func run(_ transfers: inout [Transfer], shortTransfers: ShortTransferHook? = nil) throws(IOError) {
+        var queue = TransferQueue(transfers, shortTransfers: shortTransfers)
         while !queue.isFinished {
             queue.prepare(on: self)
             try submitAndWait(1)

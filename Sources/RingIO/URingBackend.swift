@@ -12,8 +12,12 @@ public final class URingBackend: IOBackend {
     /// creating and tearing down rings per prefetch.
     private let maxIdleRings = 64
 
-    public init(ringEntries: Int = 256) throws(IOError) {
+    /// Test-only short-transfer injection (nil in production).
+    let shortTransfers: ShortTransferHook?
+
+    public init(ringEntries: Int = 256, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
         self.ringEntries = ringEntries
+        self.shortTransfers = shortTransfers
         // Fail now, not on the first read, when io_uring is unusable.
         let first = try Ring(entries: ringEntries)
         idle.withLock { $0.append(first) }
@@ -55,7 +59,7 @@ public final class URingBackend: IOBackend {
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         var transfers = [Transfer(isWrite: false, fd: fd, buffer: base, length: buffer.count, offset: offset)]
-        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
         if let error = transfers[0].error { throw error }
         return transfers[0].done
     }
@@ -70,7 +74,7 @@ public final class URingBackend: IOBackend {
             return Transfer(isWrite: true, fd: r.fd, buffer: UnsafeMutableRawPointer(mutating: base),
                             length: r.buffer.count, offset: r.offset)
         }
-        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
         if let error = transfers.lazy.compactMap(\.error).first { throw error }
     }
 
@@ -78,7 +82,7 @@ public final class URingBackend: IOBackend {
         var transfers = requests.map {
             Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
         }
-        try withRing { ring throws(IOError) in try ring.run(&transfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
         for i in requests.indices {
             requests[i].bytesRead = transfers[i].done
             requests[i].error = transfers[i].error

@@ -91,7 +91,9 @@ final class DBImpl: @unchecked Sendable {
         try options.validate()
         self.path = path
         self.options = options
-        let base: any IOBackend = options.forcePosixIO ? PosixBackend() : IOBackends.makeDefault()
+        let shortTransfers = options.faultPlan?.shortTransfers
+        let base: any IOBackend = options.forcePosixIO
+            ? PosixBackend(shortTransfers: shortTransfers) : IOBackends.makeDefault(shortTransfers: shortTransfers)
         backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
