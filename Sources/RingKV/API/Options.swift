@@ -69,6 +69,14 @@ public struct Options: Sendable {
     /// Only waits when recent groups had more concurrent writers than are
     /// queued; a lone writer never waits. Default 200 µs; 0 disables.
     public var groupCommitMaxDelayMicros = 200
+    /// How long a writer waiting for its group's commit keeps its thread
+    /// running (yielding the CPU in a loop, re-checking) before it sleeps on
+    /// a condition variable: a group's fdatasync usually completes within
+    /// it, and a writer that never slept needs no wake-up. Costs CPU while
+    /// writers wait (RocksDB's write thread yields adaptively for the same
+    /// reason); adaptive — when spins keep timing out (a disk slower than
+    /// the spin) writers sleep at once. Default 300 µs; 0 sleeps at once.
+    public var groupCommitSpinMicros = 300
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false

@@ -33,6 +33,8 @@ extension Options {
                             "at least 4096 (one page)")
         try Options.require(groupCommitMaxDelayMicros >= 0, "groupCommitMaxDelayMicros",
                             groupCommitMaxDelayMicros, "0 (no wait) or more")
+        try Options.require((0...1_000_000).contains(groupCommitSpinMicros), "groupCommitSpinMicros",
+                            groupCommitSpinMicros, "0 (sleep at once) … 1000000")
     }
 
     private static func require(_ ok: Bool, _ name: String, _ value: some BinaryInteger, _ allowed: String) throws {

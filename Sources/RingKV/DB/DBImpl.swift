@@ -47,6 +47,11 @@ final class DBImpl: @unchecked Sendable {
     /// completes the group; the writer reaching it takes the group over
     /// and clears `gatherer` (guarded by mu).
     var gatherer: PendingWrite?
+    /// How well waiting writers' spins have been paying off (0…16; racy
+    /// updates are fine, it is a hint) and a counter for the occasional
+    /// probe spin at 0 (`WritePath.spinUntilDone`).
+    let spinScore = Atomic<Int>(8)
+    let spinProbes = Atomic<Int>(0)
     var gatherTarget = 0
     /// Threads inside `commit` now, and a slowly decaying peak of it: how
     /// many writers a leader may expect to gather (guarded by mu).

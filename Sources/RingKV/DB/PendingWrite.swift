@@ -1,3 +1,5 @@
+import Synchronization
+
 /// One caller of `DB.write` waiting in the writer queue. Fields other than
 /// the inputs are guarded by the DB's `mu`.
 final class PendingWrite {
@@ -8,6 +10,9 @@ final class PendingWrite {
     /// A request to switch the memtable (DB.flush), carrying no data.
     let forceSwitch: Bool
     var done = false
+    /// `done`, readable without the DB's mu, for a writer that waits
+    /// without sleeping (`Options.groupCommitSpinMicros`).
+    let doneFlag = Atomic<Bool>(false)
     var error: DBError?
     /// Signalled when this writer is done or has become the queue head, so
     /// a group completion wakes its members, not every waiting thread.

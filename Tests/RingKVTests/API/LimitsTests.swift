@@ -93,6 +93,7 @@ import Testing
         case "walBufferCount": o.walBufferCount = 0
         case "walBufferSizeBytes": o.walBufferSizeBytes = 4095
         case "groupCommitMaxDelayMicros": o.groupCommitMaxDelayMicros = -1
+        case "groupCommitSpinMicros": o.groupCommitSpinMicros = -1
         default: Issue.record("no invalid value for \(name)")
         }
         return o
@@ -101,7 +102,8 @@ import Testing
     @Test(arguments: ["memtableSizeBytes", "blockSizeBytes", "blockSizeBytes+", "bloomBitsPerKey",
                       "blockCacheSizeBytes", "l0CompactionTrigger", "l0SlowdownTrigger", "l0StopTrigger",
                       "l1TargetSizeBytes", "levelSizeMultiplier", "targetFileSizeBytes", "backgroundJobs",
-                      "maxOpenFiles", "walBufferCount", "walBufferSizeBytes", "groupCommitMaxDelayMicros"])
+                      "maxOpenFiles", "walBufferCount", "walBufferSizeBytes", "groupCommitMaxDelayMicros",
+                      "groupCommitSpinMicros"])
     func invalidOptionIsRefusedAtOpenNamingIt(_ name: String) throws {
         let dir = try TempDir()
         let field = name.hasSuffix("+") ? String(name.dropLast()) : name

@@ -6,10 +6,14 @@ import Testing
 /// groups, every acknowledged write is there, and flush requests queued
 /// among them (which end a group) neither hang nor lose writes.
 @Suite struct GroupCommitTests {
-    @Test func concurrentSyncedWritersShareGroups() throws {
+    /// With waiting writers spinning first (the default) and sleeping at once.
+    @Test(arguments: [300, 0])
+    func concurrentSyncedWritersShareGroups(spinMicros: Int) throws {
         let dir = try TempDir()
         let path = dir.sub("db")
-        let db = try DB(path: path, options: openOptions())
+        var options = openOptions()
+        options.groupCommitSpinMicros = spinMicros
+        let db = try DB(path: path, options: options)
         let threads = 8, perThread = 150
         let workers = (0..<threads).map { t in
             BackgroundThread {
