@@ -73,10 +73,13 @@ let package = Package(
         .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKV"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
+        // Helpers the test targets share (TempDir, seeds, byte strings).
+        .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
-        .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
-        .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO"], swiftSettings: strict),
-        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
+        .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO", "TestSupport"],
+                    swiftSettings: strict),
+        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingIO", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,32 +1,6 @@
 import Foundation
+@_exported import TestSupport
 import RingIO
-
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-    init(_ prefix: String = "kvbench-test") throws {
-        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
-    }
-    deinit { try? FileSystem.removeTree(path) }
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
-/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
-func testSeed() -> UInt64 {
-    if let raw = ProcessInfo.processInfo.environment["RINGKV_SEED"], let seed = UInt64(raw) { return seed }
-    var rng = SystemRandomNumberGenerator()
-    return rng.next()
-}
-
-/// Path of an executable product built next to the test bundle.
-func builtProduct(_ name: String) -> String {
-    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-    // swift test runs .build/<triple>/debug/RingKVPackageTests.xctest
-    while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent(name).path) {
-        dir = dir.deletingLastPathComponent()
-    }
-    return dir.appendingPathComponent(name).path
-}
 
 struct ProcessOutput {
     var status: Int32

@@ -1,29 +1,8 @@
 import Glibc
 import Testing
+@_exported import TestSupport
 import RingIO
 @testable import RingKV
-
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-    init(_ prefix: String = "kvctl-test") throws {
-        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
-    }
-    deinit { try? FileSystem.removeTree(path) }
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
-/// A seeded generator (RingIO's SplitMix64) so randomized tests can be replayed.
-typealias SeededRandom = SplitMix64
-
-/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
-func testSeed() -> UInt64 {
-    if let raw = getenv("RINGKV_SEED"), let seed = UInt64(String(cString: raw)) { return seed }
-    var rng = SystemRandomNumberGenerator()
-    return rng.next()
-}
-
-func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 /// Options for databases the tests write through the library.
 func libraryOptions() -> Options {

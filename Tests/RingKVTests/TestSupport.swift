@@ -1,28 +1,7 @@
 import Glibc
+@_exported import TestSupport
 import RingIO
 @testable import RingKV
-
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-    init(_ prefix: String = "ringkv-test") throws {
-        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
-    }
-    deinit { try? FileSystem.removeTree(path) }
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
-/// A seeded generator (RingIO's SplitMix64) so randomized tests can be replayed.
-typealias SeededRandom = SplitMix64
-
-/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
-func testSeed() -> UInt64 {
-    if let raw = getenv("RINGKV_SEED"), let seed = UInt64(String(cString: raw)) { return seed }
-    var rng = SystemRandomNumberGenerator()
-    return rng.next()
-}
-
-func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
 
 func openOptions(memtableBytes: Int = 64 << 20) -> Options {
     var options = Options()
@@ -32,15 +11,3 @@ func openOptions(memtableBytes: Int = 64 << 20) -> Options {
     return options
 }
 
-/// Path of an executable product built next to the test bundle.
-func builtProduct(_ name: String) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-    let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
-    var dir = FileSystem.parentDirectory(of: exe)
-    // swift test runs .build/<triple>/debug/RingKVPackageTests.xctest
-    while !dir.isEmpty && dir != "/" && !FileSystem.exists(dir + "/" + name) {
-        dir = FileSystem.parentDirectory(of: dir)
-    }
-    return dir + "/" + name
-}

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@_exported import RingIO
+
+/// Helpers every test target shares (each target re-exports this module
+/// from its own TestSupport.swift): a temporary directory, the replayable
+/// seed, byte strings, and the path of a built executable.
+
+/// A temporary directory removed when the value goes away.
+public final class TempDir {
+    public let path: String
+    public init(_ prefix: String = "ringkv-test") throws {
+        path = try FileSystem.makeTemporaryDirectory(prefix: prefix)
+    }
+    deinit { try? FileSystem.removeTree(path) }
+    public func sub(_ name: String) -> String { path + "/" + name }
+}
+
+/// A seeded generator (RingIO's SplitMix64) so randomized tests can be replayed.
+public typealias SeededRandom = SplitMix64
+
+/// The seed for a randomized test: $RINGKV_SEED when set, else a fresh one.
+/// Tests put it in failure messages so a failure can be replayed.
+public func testSeed() -> UInt64 {
+    if let raw = getenv("RINGKV_SEED"), let seed = UInt64(String(cString: raw)) { return seed }
+    var rng = SystemRandomNumberGenerator()
+    return rng.next()
+}
+
+public func bytes(_ s: String) -> [UInt8] { Array(s.utf8) }
+
+/// Path of an executable product built next to the test bundle.
+public func builtProduct(_ name: String) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let exe = n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : ""
+    var dir = FileSystem.parentDirectory(of: exe)
+    // swift test runs .build/<triple>/debug/RingKVPackageTests.xctest
+    while !dir.isEmpty && dir != "/" && !FileSystem.exists(dir + "/" + name) {
+        dir = FileSystem.parentDirectory(of: dir)
+    }
+    return dir + "/" + name
+}
