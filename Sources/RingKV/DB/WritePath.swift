@@ -49,7 +49,6 @@ extension DBImpl {
             takesOver = queueFitsOneGroup()
             if takesOver { gatherer = nil } else { head.wakeUp.signal() }
         }
-        var group: [PendingWrite] = []
         while !takesOver {
             // Lead when first in line and a WAL slot is free; otherwise wait
             // to be committed by a leader.
@@ -58,7 +57,7 @@ extension DBImpl {
                 // A writer behind the queue head keeps its thread running a
                 // little first: the group that will carry it usually commits
                 // within the spin, and then it needs no wake-up (on 2 cores,
-                // the 8 wake-ups per group were most of the cycle).
+                // the 8 wake-ups per group were about a third of the cycle).
                 if !spun && writers.first !== writer {
                     spun = true
                     mu.unlock()
@@ -88,7 +87,7 @@ extension DBImpl {
             // is now a member of it and waits like the others.
             if gatherGroup(writer) { break }
         }
-        group = takeGroup()
+        let group = takeGroup()
         let anySync = group.contains { $0.sync }
         // A synced group must not overtake an unsynced one still in flight:
         // its fdatasync would not cover that group's bytes.
