@@ -9,10 +9,11 @@ final class PendingWrite {
     let sync: Bool
     /// A request to switch the memtable (DB.flush), carrying no data.
     let forceSwitch: Bool
-    var done = false
-    /// `done`, readable without the DB's mu, for a writer that waits
-    /// without sleeping (`Options.groupCommitSpinMicros`).
+    /// Set (release) by the leader that committed this writer's group;
+    /// atomic so a writer that spins instead of sleeping
+    /// (`Options.groupCommitSpinMicros`) can read it without the DB's mu.
     let doneFlag = Atomic<Bool>(false)
+    var done: Bool { doneFlag.load(ordering: .acquiring) }
     var error: DBError?
     /// Signalled when this writer is done or has become the queue head, so
     /// a group completion wakes its members, not every waiting thread.

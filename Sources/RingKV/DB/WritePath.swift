@@ -201,7 +201,7 @@ extension DBImpl {
         let score = spinScore.load(ordering: .relaxed)
         if score == 0 && spinProbes.add(1, ordering: .relaxed).newValue % 64 != 0 { return }
         let until = MonotonicClock.nanos() + UInt64(options.groupCommitSpinMicros) * 1000
-        while !writer.doneFlag.load(ordering: .acquiring) {
+        while !writer.done {
             if MonotonicClock.nanos() >= until {
                 spinScore.store(max(score - 2, 0), ordering: .relaxed)
                 return
@@ -233,7 +233,6 @@ extension DBImpl {
     /// waits).
     private func finish(_ group: [PendingWrite], error: DBError?, wake: inout [PendingWrite]) {
         for member in group {
-            member.done = true
             member.error = error
             member.doneFlag.store(true, ordering: .releasing)
         }
