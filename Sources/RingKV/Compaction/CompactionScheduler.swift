@@ -37,14 +37,7 @@ extension DBImpl {
     /// 10 s); the inputs stay in place and are picked again. Caller holds
     /// `mu`; it is held again on return.
     func runCompactionLocked(_ picked: Compaction) {
-        let id = compaction.register(picked)
-        let smallestSnapshot = snapshots.oldest ?? lastSequence
-        mu.unlock()
-        let started = MonotonicClock.nanos()
-        let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
-        let elapsed = MonotonicClock.nanos() - started
-        mu.lock()
-        compaction.unregister(id)
+        let (result, elapsed) = runRegisteredLocked(picked)
         var installed = false
         switch result {
         case .success(let outcome?):
@@ -64,6 +57,21 @@ extension DBImpl {
             deleteObsoleteFiles()
             mu.lock()
         }
+    }
+
+    /// Registers `picked` as running, runs its job without `mu` against the
+    /// oldest snapshot, and unregisters it; returns the job's result and
+    /// how long it took. Caller holds `mu`; it is held again on return.
+    private func runRegisteredLocked(_ picked: Compaction) -> (Result<CompactionJob.Outcome?, DBError>, UInt64) {
+        let id = compaction.register(picked)
+        let smallestSnapshot = snapshots.oldest ?? lastSequence
+        mu.unlock()
+        let started = MonotonicClock.nanos()
+        let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
+        let elapsed = MonotonicClock.nanos() - started
+        mu.lock()
+        compaction.unregister(id)
+        return (result, elapsed)
     }
 
     private func runJob(_ picked: Compaction, smallestSnapshot: SequenceNumber) throws(DBError) -> CompactionJob.Outcome? {
@@ -168,13 +176,8 @@ extension DBImpl {
                 mu.unlock()
                 return false
             }
-            let id = compaction.register(picked)
-            let smallestSnapshot = snapshots.oldest ?? lastSequence
+            let (result, elapsed) = runRegisteredLocked(picked)
             mu.unlock()
-            let started = MonotonicClock.nanos()
-            let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
-            let elapsed = MonotonicClock.nanos() - started
-            mu.withLock { compaction.unregister(id) }
             switch result {
             case .success(let outcome?):
                 record(outcome, nanos: elapsed)
