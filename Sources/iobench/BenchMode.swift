@@ -32,20 +32,34 @@ enum BenchMode: String, CaseIterable, Sendable {
 }
 
 /// The value of `--mode`: one mode or all of them.
-enum ModeSelection: String, CaseIterable, ExpressibleByArgument, Sendable {
+enum ModeSelection: ExpressibleByArgument, Sendable {
     case all
-    case uring
-    case uringFixed = "uring-fixed"
-    case uringFixedFile = "uring-fixed-file"
-    case uringSQPoll = "uring-sqpoll"
-    case sync
-    case threads
-    case aio
+    case one(BenchMode)
+
+    init?(argument: String) {
+        if argument == "all" {
+            self = .all
+        } else if let mode = BenchMode(rawValue: argument) {
+            self = .one(mode)
+        } else {
+            return nil
+        }
+    }
+
+    /// Every accepted value, for the help text and completion.
+    static var allValueStrings: [String] { ["all"] + BenchMode.allCases.map(\.rawValue) }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .all: return "all"
+        case .one(let mode): return mode.rawValue
+        }
+    }
 
     var modes: [BenchMode] {
         switch self {
         case .all: return BenchMode.allCases
-        default: return [BenchMode(rawValue: rawValue)!]  // same raw values by construction
+        case .one(let mode): return [mode]
         }
     }
 }

@@ -34,7 +34,7 @@ struct IOBench: ParsableCommand {
     @Option(help: "Seed for the read offsets.")
     var seed: UInt64 = 42
 
-    @Option(help: "Mode: \(ModeSelection.allCases.map(\.rawValue).joined(separator: "|")).")
+    @Option(help: "Mode: \(ModeSelection.allValueStrings.joined(separator: "|")).")
     var mode: ModeSelection = .all
 
     @Option(help: "Most io_uring reads in flight (default: all N).")
