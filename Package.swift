@@ -14,6 +14,9 @@ let package = Package(
     products: [
         .library(name: "RingKV", targets: ["RingKV"]),
         .library(name: "RingIO", targets: ["RingIO"]),
+        // Entry points for the micro-benchmarks in Benchmarks/ (a package of
+        // its own, so it needs a product); not part of the engine's API.
+        .library(name: "RingKVBenchmarkSupport", targets: ["RingKVBenchmarkSupport"]),
         .executable(name: "kvctl", targets: ["kvctl"]),
         .executable(name: "kvbench", targets: ["kvbench"]),
         .executable(name: "iobench", targets: ["iobench"]),
@@ -33,10 +36,12 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // No unsafe flags anywhere: SwiftPM refuses them in a dependency
+        // taken by version. The CRC32C code asks for SSE4.2 per function
+        // (`__attribute__((target("sse4.2")))`) behind a runtime CPU check.
         .target(
             name: "CRingSupport",
-            dependencies: ["CLibURing"],
-            cSettings: [.unsafeFlags(["-O2"])]
+            dependencies: ["CLibURing"]
         ),
         .target(
             name: "RingIO",
@@ -53,9 +58,17 @@ let package = Package(
             dependencies: ["RingIO", "CRingSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
+        // Read-only inspection behind kvctl (WAL/table dumps, verify,
+        // summaries): a target of its own, so `import RingKV` shows only the
+        // engine. It reads engine internals through `package` access.
+        .target(name: "RingKVTools", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
+        // The micro-benchmarks' entry points into engine components.
+        .target(name: "RingKVBenchmarkSupport", dependencies: ["RingKV", "RingIO"], swiftSettings: strict),
+        // The decoders the fuzz harness and the corpus replay test drive.
+        .target(name: "RingKVFuzzTargets", dependencies: ["RingKV"], swiftSettings: strict),
         .executableTarget(
             name: "kvctl",
-            dependencies: ["RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RingKV", "RingKVTools", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict
         ),
         // kvbench's generators, runner and reports (a library so KVBenchTests can test them).
@@ -70,16 +83,16 @@ let package = Package(
             swiftSettings: strict
         ),
         // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.
-        .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKV"], swiftSettings: strict),
+        .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKVFuzzTargets"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
-        .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO", "TestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingIO", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingKVTools", "RingIO", "TestSupport"], swiftSettings: strict),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,6 +19,7 @@ let package = Package(
             dependencies: [
                 .product(name: "RingKV", package: "RingKV"),
                 .product(name: "RingIO", package: "RingKV"),
+                .product(name: "RingKVBenchmarkSupport", package: "RingKV"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "RingKVBenchmarks",

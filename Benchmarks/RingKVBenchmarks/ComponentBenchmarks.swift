@@ -1,7 +1,7 @@
 import Benchmark
 import Glibc
 import RingIO
-@_spi(Benchmarks) import RingKV
+import RingKVBenchmarkSupport
 
 // Engine components below the public API, reached through RingKV's
 // `BenchmarkHooks` SPI: memtable insert and lookup, block encode/decode,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RingKV
+import RingKVTools
 
 /// One operation as a dump line: `seq N  PUT  'key'  value N bytes` (the
 /// quotes make the empty key visible).

@@ -1,6 +1,7 @@
 import ArgumentParser
 import RingIO
 import RingKV
+import RingKVTools
 
 struct Stats: ParsableCommand {
     static let configuration = CommandConfiguration(

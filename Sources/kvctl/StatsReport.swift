@@ -1,4 +1,5 @@
 import RingKV
+import RingKVTools
 
 /// `kvctl stats` output: a table for people, one JSON object for scripts.
 struct StatsReport {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RingKV
+import RingKVTools
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,7 +6,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-@_spi(Fuzzing) import RingKV
+import RingKVFuzzTargets
 
 #if FUZZING
 /// Target name from $RINGKV_FUZZ_TARGET (libFuzzer owns the argument list).
@@ -56,7 +56,7 @@ struct CorpusReplay {
                 bytes.append(contentsOf: chunk[0..<n])
             }
             fclose(f)
-            bytes.withUnsafeBytes { FuzzTargets.run(args[1], $0) }
+            _ = bytes.withUnsafeBytes { FuzzTargets.run(args[1], $0) }
             count += 1
         }
         print("replayed \(count) inputs through \(args[1])")

@@ -2,6 +2,7 @@ import Glibc
 import RingIO
 import Testing
 @testable import RingKV
+import RingKVTools
 
 @Suite("kvctl stats, flush, compact, verify, dump-wal, dump-sst")
 struct InspectionTests {

@@ -9,7 +9,7 @@
 ///       key:   varint length + bytes
 ///       value: varint length + bytes   (puts only)
 public struct WriteBatch: Sendable {
-    static let headerSize = 12
+    package static let headerSize = 12
 
     private(set) var rep: [UInt8]
     /// Number of operations.
@@ -96,7 +96,7 @@ public struct WriteBatch: Sendable {
     }
 
     /// Reads the header of an encoded batch.
-    static func header(_ rep: UnsafeRawBufferPointer) throws(DecodeError) -> (sequence: SequenceNumber, count: Int) {
+    package static func header(_ rep: UnsafeRawBufferPointer) throws(DecodeError) -> (sequence: SequenceNumber, count: Int) {
         var reader = ByteReader(rep)
         let sequence = try reader.readFixed64()
         let count = Int(try reader.readFixed32())
@@ -104,7 +104,7 @@ public struct WriteBatch: Sendable {
     }
 
     /// Walks the operations of an encoded batch (from disk: fully checked).
-    static func forEach(
+    package static func forEach(
         _ rep: UnsafeRawBufferPointer,
         _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
     ) throws {

@@ -320,7 +320,7 @@ extension DBImpl {
 }
 
 /// Applies an encoded write batch to a memtable (one inserter at a time).
-enum MemTableInserter {
+package enum MemTableInserter {
     static func apply(_ rep: [UInt8], to memtable: MemTable) throws {
         _ = try rep.withUnsafeBytes { raw in
             try apply(raw, to: memtable, path: "write batch")
@@ -334,7 +334,7 @@ enum MemTableInserter {
     /// corruption error, never a half-applied batch or a memtable trap.
     /// Returns the last sequence number the batch used.
     @discardableResult
-    static func applyRecovered(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
+    package static func applyRecovered(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
                                after previous: SequenceNumber) throws -> SequenceNumber {
         do {
             let (first, count) = try WriteBatch.header(raw)

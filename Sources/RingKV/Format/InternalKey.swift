@@ -2,16 +2,16 @@ import Glibc
 
 /// Sequence numbers are 56 bits; the low 8 bits of the trailer hold the type
 /// (docs/FORMAT.md §Internal keys).
-typealias SequenceNumber = UInt64
+package typealias SequenceNumber = UInt64
 
-enum ValueType: UInt8 {
+package enum ValueType: UInt8 {
     case deletion = 0
     case value = 1
 }
 
-enum InternalKey {
-    static let trailerSize = 8
-    static let maxSequenceNumber: SequenceNumber = (1 << 56) - 1
+package enum InternalKey {
+    package static let trailerSize = 8
+    package static let maxSequenceNumber: SequenceNumber = (1 << 56) - 1
     /// The type that sorts first for a given (key, sequence): used to build
     /// seek keys, since trailers sort descending.
     static let typeForSeek = ValueType.value
@@ -22,12 +22,12 @@ enum InternalKey {
     }
 
     @inline(__always)
-    static func unpackTrailer(_ trailer: UInt64) -> (sequence: SequenceNumber, type: UInt8) {
+    package static func unpackTrailer(_ trailer: UInt64) -> (sequence: SequenceNumber, type: UInt8) {
         (trailer >> 8, UInt8(truncatingIfNeeded: trailer))
     }
 
     /// user key ++ fixed64(sequence << 8 | type)
-    static func make(_ userKey: [UInt8], _ sequence: SequenceNumber, _ type: ValueType) -> [UInt8] {
+    package static func make(_ userKey: [UInt8], _ sequence: SequenceNumber, _ type: ValueType) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(userKey.count + trailerSize)
         out.append(contentsOf: userKey)
@@ -37,12 +37,12 @@ enum InternalKey {
 
     /// The user-key part of an encoded internal key (count >= 8).
     @inline(__always)
-    static func userKey(_ ikey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    package static func userKey(_ ikey: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: ikey[0..<(ikey.count - trailerSize)])
     }
 
     @inline(__always)
-    static func trailer(_ ikey: UnsafeRawBufferPointer) -> UInt64 {
+    package static func trailer(_ ikey: UnsafeRawBufferPointer) -> UInt64 {
         UInt64(littleEndian: ikey.loadUnaligned(fromByteOffset: ikey.count - trailerSize, as: UInt64.self))
     }
 

@@ -8,19 +8,19 @@ import RingIO
 /// the writer died mid-append into the preallocated, zero-filled file.
 /// Anything else is corruption in the middle of the log and is reported
 /// with the offset.
-struct LogReader {
-    let path: String
-    let data: [UInt8]
+package struct LogReader {
+    package let path: String
+    package let data: [UInt8]
 
-    struct Outcome {
-        var payloads: [[UInt8]]
+    package struct Outcome {
+        package var payloads: [[UInt8]]
         /// Where the valid prefix ends (the next append goes here).
-        var validLength: Int
+        package var validLength: Int
         /// Set when a torn tail was dropped: its offset and why.
-        var tornTail: (offset: Int, reason: String)?
+        package var tornTail: (offset: Int, reason: String)?
     }
 
-    init(path: String, backend: any IOBackend) throws {
+    package init(path: String, backend: any IOBackend) throws {
         self.path = path
         let file: File
         do { file = try backend.openFile(path, .read, direct: .off) } catch { throw DBError.io(error) }
@@ -35,7 +35,7 @@ struct LogReader {
         }
     }
 
-    init(path: String, data: [UInt8]) {
+    package init(path: String, data: [UInt8]) {
         self.path = path
         self.data = data
     }
@@ -49,7 +49,7 @@ struct LogReader {
     /// by zeros after a crash; an append-only file (MANIFEST) cannot — there
     /// only a record cut off by the end of the file is a torn tail, and a
     /// complete record that fails its checksum is corruption.
-    func readAll(strict: Bool, preallocated: Bool = true) throws -> Outcome {
+    package func readAll(strict: Bool, preallocated: Bool = true) throws -> Outcome {
         try data.withUnsafeBytes { raw in
             var outcome = Outcome(payloads: [], validLength: 0, tornTail: nil)
             var offset = 0

@@ -7,14 +7,14 @@
 ///     payload:       length bytes
 ///
 /// A header of all zeros marks the end of a preallocated log.
-enum LogRecord {
-    static let headerSize = 9
+package enum LogRecord {
+    package static let headerSize = 9
     static let typeFull: UInt8 = 1
     /// No record may exceed this (a write batch is bounded well below it).
     static let maxPayloadSize = 1 << 30
 
     /// Appends one framed record to `out`.
-    static func encode(_ payload: UnsafeRawBufferPointer, into out: inout ByteWriter) {
+    package static func encode(_ payload: UnsafeRawBufferPointer, into out: inout ByteWriter) {
         out.appendFixed32(maskedChecksum(type: typeFull, payload))
         out.appendFixed32(UInt32(payload.count))
         out.append(typeFull)
@@ -23,7 +23,7 @@ enum LogRecord {
 
     /// Writes header + payload into raw memory (the WAL's registered buffer).
     /// `destination` must have `headerSize + payload.count` bytes.
-    static func encode(_ payload: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer) {
+    package static func encode(_ payload: UnsafeRawBufferPointer, into destination: UnsafeMutableRawPointer) {
         destination.storeBytes(of: maskedChecksum(type: typeFull, payload).littleEndian, as: UInt32.self)
         destination.storeBytes(of: UInt32(payload.count).littleEndian, toByteOffset: 4, as: UInt32.self)
         destination.storeBytes(of: typeFull, toByteOffset: 8, as: UInt8.self)
@@ -40,7 +40,7 @@ enum LogRecord {
     }
 
     /// What `LogReader` found at one position.
-    enum Parse {
+    package enum Parse {
         case record(payload: UnsafeRawBufferPointer, next: Int)
         /// A zero header, or no room for a header: the log ends here.
         case end
@@ -49,7 +49,7 @@ enum LogRecord {
     }
 
     /// Parses the record at `offset` of `data`.
-    static func parse(_ data: UnsafeRawBufferPointer, at offset: Int) -> Parse {
+    package static func parse(_ data: UnsafeRawBufferPointer, at offset: Int) -> Parse {
         guard data.count - offset >= headerSize else { return .end }
         let stored = UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
         let length = Int(UInt32(littleEndian: data.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))

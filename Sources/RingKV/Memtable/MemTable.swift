@@ -13,8 +13,8 @@ import Synchronization
 ///   touches is ever written again, moved or freed while the memtable lives.
 /// - `entryCount` and the arena's byte count are `Atomic`s.
 /// - Everything else is `let`.
-final class MemTable: @unchecked Sendable {
-    enum LookupResult: Equatable, Sendable {
+package final class MemTable: @unchecked Sendable {
+    package enum LookupResult: Equatable, Sendable {
         case found([UInt8])
         case deleted
         case notFound
@@ -30,7 +30,7 @@ final class MemTable: @unchecked Sendable {
 
     /// `arenaBlockSizeBytes` is the memory-usage granularity: see
     /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`.
-    init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed) {
+    package init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed) {
         arena = Arena(blockSizeBytes: arenaBlockSizeBytes)
         list = SkipList(arena: arena, seed: seed)
     }
@@ -47,7 +47,7 @@ final class MemTable: @unchecked Sendable {
     /// Adds one entry. The caller serializes calls to `add`, never adds the
     /// same (key, sequence, type) twice, and keeps key and value within
     /// `MemTableEntry.maxLengthBytes` (the write path validates user input).
-    func add(sequence: SequenceNumber, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+    package func add(sequence: SequenceNumber, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         precondition(sequence <= InternalKey.maxSequenceNumber, "sequence \(sequence) exceeds 56 bits")
         precondition(key.count <= MemTableEntry.maxLengthBytes && value.count <= MemTableEntry.maxLengthBytes,
                      "memtable entry of \(key.count)+\(value.count) bytes is too large")
@@ -58,7 +58,7 @@ final class MemTable: @unchecked Sendable {
     // MARK: - Reads (any thread)
 
     /// The newest entry for `userKey` with sequence <= `snapshot`.
-    func get(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> LookupResult {
+    package func get(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> LookupResult {
         // Trailers sort descending, so (snapshot, typeForSeek) is the first
         // possible internal key of `userKey` visible at `snapshot`.
         let sequence = min(snapshot, InternalKey.maxSequenceNumber)
@@ -73,10 +73,10 @@ final class MemTable: @unchecked Sendable {
     }
 
     /// Bytes of arena memory held (grows one arena block at a time).
-    var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes }
+    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes }
 
     /// Entries added so far (deletions included).
-    var entryCount: Int { count.load(ordering: .relaxed) }
+    package var entryCount: Int { count.load(ordering: .relaxed) }
 
     /// An iterator over every entry in internal-key order. It keeps this
     /// memtable alive, so its key and value bytes stay valid as long as it

@@ -5,19 +5,19 @@
 ///
 /// Blocks are immutable after `init`, so one block may be shared by many
 /// readers at once (the block cache hands the same block to several threads).
-final class Block: @unchecked Sendable {
+package final class Block: @unchecked Sendable {
     // @unchecked Sendable: `storage` is written only inside `make` before the
     // block is published and freed only in deinit; every other stored
     // property is a `let` of a Sendable type.
     private let storage: UnsafeMutableRawPointer
     /// Base address of the contents (== storage).
     let base: UnsafeRawPointer
-    let count: Int
+    package let count: Int
     /// Where the restart array starts; entries occupy [0, restartsOffset).
     let restartsOffset: Int
     let restartCount: Int
     /// The file and block offset this block came from, for error messages.
-    let path: String
+    package let path: String
     let fileOffset: UInt64
 
     var contents: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
@@ -41,7 +41,7 @@ final class Block: @unchecked Sendable {
     /// Takes ownership of `count` bytes at `storage` (allocated with
     /// `UnsafeMutableRawPointer.allocate`). On a thrown error the memory is
     /// freed here, so the caller never frees it.
-    static func make(takingOwnershipOf storage: UnsafeMutableRawPointer, count: Int,
+    package static func make(takingOwnershipOf storage: UnsafeMutableRawPointer, count: Int,
                      path: String, fileOffset: UInt64) throws -> Block {
         let headerBytes = 4
         guard count >= headerBytes else {
@@ -61,7 +61,7 @@ final class Block: @unchecked Sendable {
     }
 
     /// A block holding a copy of `bytes`.
-    static func make(copying bytes: UnsafeRawBufferPointer, path: String, fileOffset: UInt64) throws -> Block {
+    package static func make(copying bytes: UnsafeRawBufferPointer, path: String, fileOffset: UInt64) throws -> Block {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         if let src = bytes.baseAddress, bytes.count > 0 {
             storage.copyMemory(from: src, byteCount: bytes.count)
@@ -70,7 +70,7 @@ final class Block: @unchecked Sendable {
     }
 
     /// A block holding a copy of `bytes` that did not come from a file (tests, tools).
-    static func make(copying bytes: [UInt8], path: String = "<memory>", fileOffset: UInt64 = 0) throws -> Block {
+    package static func make(copying bytes: [UInt8], path: String = "<memory>", fileOffset: UInt64 = 0) throws -> Block {
         try bytes.withUnsafeBytes { try make(copying: $0, path: path, fileOffset: fileOffset) }
     }
 
@@ -86,7 +86,7 @@ final class Block: @unchecked Sendable {
         return value
     }
 
-    func makeIterator() -> BlockIterator { BlockIterator(self) }
+    package func makeIterator() -> BlockIterator { BlockIterator(self) }
 
     func corruption(_ reason: String) -> DBError {
         .corruption(path: path, offset: fileOffset, reason: "block: " + reason)

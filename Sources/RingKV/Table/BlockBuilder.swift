@@ -10,7 +10,7 @@
 /// the entries between store only the suffix that differs from the key
 /// before them. Keys must arrive in increasing order; the builder does not
 /// compare them (the table builder does).
-struct BlockBuilder {
+package struct BlockBuilder {
     let restartInterval: Int
     private var buffer: [UInt8] = []
     private var restarts: [UInt32] = [0]
@@ -20,7 +20,7 @@ struct BlockBuilder {
     private(set) var entryCount = 0
     private var finished = false
 
-    init(restartInterval: Int) {
+    package init(restartInterval: Int) {
         precondition(restartInterval >= 1, "block restart interval must be at least 1")
         self.restartInterval = restartInterval
     }
@@ -33,7 +33,7 @@ struct BlockBuilder {
     /// The key added last (empty before the first add).
     var lastAddedKey: [UInt8] { lastKey }
 
-    mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
+    package mutating func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         precondition(!finished, "BlockBuilder.add after finish() without reset()")
         var shared = 0
         if entriesSinceRestart < restartInterval {
@@ -57,7 +57,7 @@ struct BlockBuilder {
 
     /// Appends the restart array and returns the finished contents. The
     /// builder must be `reset()` before it takes entries again.
-    mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         precondition(!finished, "BlockBuilder.finish called twice")
         for r in restarts { appendFixed32(r) }
         appendFixed32(UInt32(restarts.count))

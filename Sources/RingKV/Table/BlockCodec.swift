@@ -1,5 +1,5 @@
 /// How a block's payload is stored (the first trailer byte).
-enum BlockCompression: UInt8, Sendable {
+package enum BlockCompression: UInt8, Sendable {
     case uncompressed = 0
     case lz4 = 1
 }
@@ -12,8 +12,8 @@ enum BlockCompression: UInt8, Sendable {
 ///     crc         fixed32  masked CRC32C over payload ++ type
 ///
 /// A reader checks the CRC before it looks at the payload, then decompresses.
-enum BlockCodec {
-    static let trailerSizeBytes = 5
+package enum BlockCodec {
+    package static let trailerSizeBytes = 5
 
     /// LZ4 is kept only when the payload is at most 7/8 of the raw size
     /// (saves >= 12.5 %); otherwise the raw contents are stored.
@@ -24,7 +24,7 @@ enum BlockCodec {
     /// The payload for `contents`: LZ4 into `scratch` when `compression` is
     /// .lz4 and it saves enough, else `contents` itself. `body` receives
     /// the payload and its type.
-    static func encode<R>(_ contents: UnsafeRawBufferPointer, compression: BlockCompression, scratch: inout [UInt8],
+    package static func encode<R>(_ contents: UnsafeRawBufferPointer, compression: BlockCompression, scratch: inout [UInt8],
                           _ body: (UnsafeRawBufferPointer, BlockCompression) throws -> R) rethrows -> R {
         if compression == .lz4, contents.count > 0 {
             var header = ByteWriter(capacity: 10)
@@ -52,7 +52,7 @@ enum BlockCodec {
     }
 
     /// Calls `body` with the 5 trailer bytes for `payload` stored as `type`.
-    static func withTrailer<R>(_ payload: UnsafeRawBufferPointer, _ type: BlockCompression,
+    package static func withTrailer<R>(_ payload: UnsafeRawBufferPointer, _ type: BlockCompression,
                                _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var bytes: (UInt8, UInt8, UInt8, UInt8, UInt8) = (type.rawValue, 0, 0, 0, 0)
         let crc = checksum(payload, type.rawValue)
@@ -63,7 +63,7 @@ enum BlockCodec {
 
     /// Decodes a stored block (`stored` = payload ++ trailer, exactly
     /// handle.size + 5 bytes) into a `Block`. Errors name `path` and `offset`.
-    static func decode(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64) throws -> Block {
+    package static func decode(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64) throws -> Block {
         let (storage, count) = try decodeContents(stored, path: path, offset: offset)
         return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: offset)
     }

@@ -4,9 +4,9 @@
 ///
 /// In index entries a handle is two varints (offset, size), at most 20
 /// bytes. In the footer it is two fixed64 so the footer has a fixed size.
-struct BlockHandle: Equatable, Hashable, Sendable, CustomStringConvertible {
-    var offset: UInt64
-    var size: UInt64
+package struct BlockHandle: Equatable, Hashable, Sendable, CustomStringConvertible {
+    package var offset: UInt64
+    package var size: UInt64
 
     init(offset: UInt64, size: UInt64) {
         self.offset = offset
@@ -24,14 +24,14 @@ struct BlockHandle: Equatable, Hashable, Sendable, CustomStringConvertible {
         out.appendVarint(size)
     }
 
-    static func decodeVarint(_ reader: inout ByteReader) throws(DecodeError) -> BlockHandle {
+    package static func decodeVarint(_ reader: inout ByteReader) throws(DecodeError) -> BlockHandle {
         let offset = try reader.readVarint64()
         let size = try reader.readVarint64()
         return BlockHandle(offset: offset, size: size)
     }
 
     /// Decodes a handle that must fill `bytes` exactly (an index value).
-    static func decodeVarint(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> BlockHandle {
+    package static func decodeVarint(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> BlockHandle {
         var reader = ByteReader(bytes)
         let handle = try decodeVarint(&reader)
         guard reader.isAtEnd else {
@@ -40,5 +40,5 @@ struct BlockHandle: Equatable, Hashable, Sendable, CustomStringConvertible {
         return handle
     }
 
-    var description: String { "[offset \(offset), size \(size)]" }
+    package var description: String { "[offset \(offset), size \(size)]" }
 }

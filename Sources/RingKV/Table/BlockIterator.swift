@@ -5,7 +5,7 @@
 /// The current key is rebuilt (prefix + suffix) in a buffer the iterator
 /// owns; `key` points there and `value` points into the block. Both stay
 /// valid until the cursor moves; the iterator keeps its block alive.
-final class BlockIterator: InternalIterator {
+package final class BlockIterator: InternalIterator {
     let block: Block
     private let base: UnsafeRawPointer
     /// End of the entry area (start of the restart array).
@@ -33,24 +33,24 @@ final class BlockIterator: InternalIterator {
 
     deinit { keyBuffer.deallocate() }
 
-    var isValid: Bool { current < limit }
+    package var isValid: Bool { current < limit }
 
-    var key: UnsafeRawBufferPointer {
+    package var key: UnsafeRawBufferPointer {
         precondition(isValid, "BlockIterator.key on an invalid iterator")
         return UnsafeRawBufferPointer(start: keyBuffer, count: keyCount)
     }
 
-    var value: UnsafeRawBufferPointer {
+    package var value: UnsafeRawBufferPointer {
         precondition(isValid, "BlockIterator.value on an invalid iterator")
         return UnsafeRawBufferPointer(start: base + valueOffset, count: valueCount)
     }
 
-    func seekToFirst() throws {
+    package func seekToFirst() throws {
         keyCount = 0
         try parseEntry(at: 0)
     }
 
-    func next() throws {
+    package func next() throws {
         precondition(isValid, "BlockIterator.next on an invalid iterator")
         try parseEntry(at: nextOffset)
     }

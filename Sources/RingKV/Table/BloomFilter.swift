@@ -9,7 +9,7 @@
 /// ((UInt64(UInt32(h1 &+ j &* h2)) * m) >> 32), m = 8n — a multiply-shift
 /// range reduction in place of a modulo. No false negatives; with 10 bits
 /// per key and k = 7 the false positive rate is about 0.8 %.
-struct BloomFilter: Sendable {
+package struct BloomFilter: Sendable {
     let bits: [UInt8]
     let probeCount: Int
 
@@ -19,13 +19,13 @@ struct BloomFilter: Sendable {
         min(30, max(1, Int((Double(bitsPerKey) * 0.693_147_180_559_945).rounded())))
     }
 
-    init(bits: [UInt8], probeCount: Int) {
+    package init(bits: [UInt8], probeCount: Int) {
         self.bits = bits
         self.probeCount = probeCount
     }
 
     /// Parses an encoded filter; throws when it cannot be one.
-    init(decoding bytes: UnsafeRawBufferPointer) throws(DecodeError) {
+    package init(decoding bytes: UnsafeRawBufferPointer) throws(DecodeError) {
         guard bytes.count >= 9 else {
             throw DecodeError(reason: "filter of \(bytes.count) bytes is shorter than 8 bit bytes + probe count", offset: 0)
         }
@@ -37,12 +37,12 @@ struct BloomFilter: Sendable {
         probeCount = k
     }
 
-    func mayContain(_ userKey: UnsafeRawBufferPointer) -> Bool {
+    package func mayContain(_ userKey: UnsafeRawBufferPointer) -> Bool {
         mayContain(hash: BloomHash.hash64(userKey))
     }
 
     /// For callers that hash a key once and probe several tables.
-    func mayContain(hash: UInt64) -> Bool {
+    package func mayContain(hash: UInt64) -> Bool {
         let bitCount = UInt64(bits.count) * 8
         let h1 = UInt32(truncatingIfNeeded: hash)
         let h2 = UInt32(truncatingIfNeeded: hash >> 32)
@@ -59,23 +59,23 @@ struct BloomFilter: Sendable {
 }
 
 /// Collects the hashes of a table's distinct user keys and encodes the filter.
-struct BloomFilterBuilder {
+package struct BloomFilterBuilder {
     let bitsPerKey: Int
     private var hashes: [UInt64] = []
 
-    init(bitsPerKey: Int) {
+    package init(bitsPerKey: Int) {
         precondition(bitsPerKey >= 1, "bloom filter needs at least 1 bit per key")
         self.bitsPerKey = bitsPerKey
     }
 
     var keyCount: Int { hashes.count }
 
-    mutating func add(_ userKey: UnsafeRawBufferPointer) {
+    package mutating func add(_ userKey: UnsafeRawBufferPointer) {
         hashes.append(BloomHash.hash64(userKey))
     }
 
     /// The encoded filter (bits ++ probe count).
-    func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
         let k = BloomFilter.probeCount(bitsPerKey: bitsPerKey)
         let byteCount = max(8, (hashes.count * bitsPerKey + 7) / 8)
         let bitCount = UInt64(byteCount) * 8

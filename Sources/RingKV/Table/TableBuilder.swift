@@ -1,7 +1,7 @@
 import RingIO
 
 /// Knobs for writing one table; defaults match docs/FORMAT.md §SSTable.
-struct TableBuilderOptions: Sendable {
+package struct TableBuilderOptions: Sendable {
     /// A data block is cut once its uncompressed size reaches this (4 KiB:
     /// one page per point read).
     var blockSizeBytes = 4096
@@ -19,7 +19,7 @@ struct TableBuilderOptions: Sendable {
     /// Full chunks submitted together in one write batch.
     var writeChunksPerBatch = 4
 
-    init() {}
+    package init() {}
 }
 
 /// Writes one sorted table (docs/FORMAT.md §SSTable): data blocks, then the
@@ -29,7 +29,7 @@ struct TableBuilderOptions: Sendable {
 ///
 /// Use from one thread. After `finish()` or `abandon()` the builder takes
 /// nothing more; after a thrown error only `abandon()` is meaningful.
-final class TableBuilder {
+package final class TableBuilder {
     let options: TableBuilderOptions
     let path: String
     private let file: File
@@ -49,7 +49,7 @@ final class TableBuilder {
     private var isClosed = false
     private var failure: DBError?
 
-    init(file: File, backend: any IOBackend, options: TableBuilderOptions) {
+    package init(file: File, backend: any IOBackend, options: TableBuilderOptions) {
         precondition(options.blockSizeBytes > 0, "blockSizeBytes must be positive")
         self.options = options
         self.file = file
@@ -70,7 +70,7 @@ final class TableBuilder {
     var estimatedFileSizeBytes: UInt64 { writer.offset + UInt64(dataBlock.estimatedSizeBytes) }
 
     /// Adds one entry. `internalKey` must sort strictly after the previous one.
-    func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+    package func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
         precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
         if let failure { throw failure }
         precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
@@ -111,12 +111,12 @@ final class TableBuilder {
         if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { try flushDataBlock() } }
     }
 
-    func add(_ internalKey: [UInt8], _ value: [UInt8]) throws {
+    package func add(_ internalKey: [UInt8], _ value: [UInt8]) throws {
         try internalKey.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
     }
 
     /// Writes the rest of the table, pads, writes the footer and fsyncs.
-    func finish() throws -> TableProperties {
+    package func finish() throws -> TableProperties {
         precondition(!isClosed, "TableBuilder.finish called twice or after abandon()")
         if let failure { throw failure }
         isClosed = true

@@ -3,16 +3,22 @@ import RingIO
 /// Aligned reads of one table file (footer, meta blocks, data blocks). The
 /// alignment and batching live in `AlignedReadPlan`, which also serves
 /// reads that span several tables (batched point lookups).
-struct TableFileIO {
-    let file: File
-    let backend: any IOBackend
-    let fileSizeBytes: UInt64
+package struct TableFileIO {
+    package let file: File
+    package let backend: any IOBackend
+    package let fileSizeBytes: UInt64
 
-    var path: String { file.path }
+    package var path: String { file.path }
+
+    package init(file: File, backend: any IOBackend, fileSizeBytes: UInt64) {
+        self.file = file
+        self.backend = backend
+        self.fileSizeBytes = fileSizeBytes
+    }
 
     /// Throws unless the stored block (payload + trailer) of `handle` lies
     /// inside [0, limit).
-    func check(_ handle: BlockHandle, within limit: UInt64, what: String) throws {
+    package func check(_ handle: BlockHandle, within limit: UInt64, what: String) throws {
         let (end, overflow) = handle.offset.addingReportingOverflow(handle.sizeWithTrailer)
         guard !overflow, handle.size <= UInt64(BlockCodec.maxBlockBytes), end <= limit else {
             throw DBError.corruption(path: path, offset: handle.offset,
@@ -30,7 +36,7 @@ struct TableFileIO {
     /// Reads the stored bytes (payload + trailer) of every handle with one
     /// `readBatch`, then calls `body(i, stored)` in order. Handles must have
     /// been checked against the file.
-    func readStored(_ handles: [BlockHandle],
+    package func readStored(_ handles: [BlockHandle],
                     _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
         guard !handles.isEmpty else { return }
         var plan = AlignedReadPlan()

@@ -8,17 +8,17 @@
 ///     48  format version     fixed32 (1)
 ///     52  crc                fixed32 masked CRC32C of bytes 0 ..< 52
 ///     56  magic              the 8 bytes "RKVTABLE" (fixed64 0x454C424154564B52)
-struct TableFooter: Equatable {
+package struct TableFooter: Equatable {
     static let sizeBytes = 64
     static let formatVersion: UInt32 = 1
     static let magic: UInt64 = 0x454C_4241_5456_4B52
     static let checksummedBytes = 52
 
-    var index: BlockHandle
-    var filter: BlockHandle?
-    var properties: BlockHandle
+    package var index: BlockHandle
+    package var filter: BlockHandle?
+    package var properties: BlockHandle
 
-    func encode() -> [UInt8] {
+    package func encode() -> [UInt8] {
         var out = ByteWriter(capacity: TableFooter.sizeBytes)
         for h in [index, filter ?? BlockHandle(offset: 0, size: 0), properties] {
             out.appendFixed64(h.offset)
@@ -35,7 +35,7 @@ struct TableFooter: Equatable {
     /// Parses the last 64 bytes of a table. Checks magic first (so "not a
     /// table / truncated" is told apart from a damaged footer), then CRC,
     /// then version.
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> TableFooter {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> TableFooter {
         guard bytes.count == sizeBytes else {
             throw DecodeError(reason: "footer must be \(sizeBytes) bytes, got \(bytes.count)", offset: 0)
         }

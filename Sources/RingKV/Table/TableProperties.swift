@@ -17,23 +17,23 @@
 ///     (later versions may append fields; readers ignore trailing bytes)
 ///
 /// `fileSizeBytes` is not stored (the file is its own witness); readers fill it in.
-struct TableProperties: Equatable, Sendable {
-    static let version: UInt8 = 1
+package struct TableProperties: Equatable, Sendable {
+    package static let version: UInt8 = 1
 
-    var entryCount: UInt64 = 0
-    var deletionCount: UInt64 = 0
-    var dataBlockCount: UInt64 = 0
-    var dataSizeBytes: UInt64 = 0
-    var rawKeyBytes: UInt64 = 0
-    var rawValueBytes: UInt64 = 0
-    var smallestKey: [UInt8] = []
-    var largestKey: [UInt8] = []
-    var smallestSequence: SequenceNumber = 0
-    var largestSequence: SequenceNumber = 0
-    var bloomBitsPerKey: Int = 0
-    var fileSizeBytes: UInt64 = 0
+    package var entryCount: UInt64 = 0
+    package var deletionCount: UInt64 = 0
+    package var dataBlockCount: UInt64 = 0
+    package var dataSizeBytes: UInt64 = 0
+    package var rawKeyBytes: UInt64 = 0
+    package var rawValueBytes: UInt64 = 0
+    package var smallestKey: [UInt8] = []
+    package var largestKey: [UInt8] = []
+    package var smallestSequence: SequenceNumber = 0
+    package var largestSequence: SequenceNumber = 0
+    package var bloomBitsPerKey: Int = 0
+    package var fileSizeBytes: UInt64 = 0
 
-    func encode() -> [UInt8] {
+    package func encode() -> [UInt8] {
         var out = ByteWriter(capacity: 64 + smallestKey.count + largestKey.count)
         out.append(TableProperties.version)
         out.appendVarint(entryCount)
@@ -50,7 +50,7 @@ struct TableProperties: Equatable, Sendable {
         return out.bytes
     }
 
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> TableProperties {
+    package static func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> TableProperties {
         var r = ByteReader(bytes)
         let version = try r.readByte()
         guard version == TableProperties.version else {

@@ -22,19 +22,19 @@ enum TableLookupResult: Equatable, Sendable {
 /// The index block and the bloom filter are held here for the reader's
 /// whole life ("pinned" per open table); only data blocks go through the
 /// block cache.
-final class TableReader: Sendable {
-    let file: File
+package final class TableReader: Sendable {
+    package let file: File
     let fileNumber: UInt64
-    let fileSizeBytes: UInt64
-    let backend: any IOBackend
-    let footer: TableFooter
-    let properties: TableProperties
-    let indexBlock: Block
+    package let fileSizeBytes: UInt64
+    package let backend: any IOBackend
+    package let footer: TableFooter
+    package let properties: TableProperties
+    package let indexBlock: Block
     let filter: BloomFilter?
     /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
-    let dataEndOffset: UInt64
+    package let dataEndOffset: UInt64
 
-    var path: String { file.path }
+    package var path: String { file.path }
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
                  properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) {
@@ -51,7 +51,7 @@ final class TableReader: Sendable {
 
     /// Reads and checks the footer, then index, filter and properties in one
     /// batch. Works for O_DIRECT and buffered files alike (all reads aligned).
-    static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws -> TableReader {
+    package static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws -> TableReader {
         let path = file.path
         let fileSize: UInt64
         do { fileSize = try file.size() } catch { throw DBError.io(error.at(path: path)) }
@@ -106,15 +106,15 @@ final class TableReader: Sendable {
     // MARK: - Point lookup, step by step
 
     /// False only when the table certainly has no entry for `userKey`.
-    func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+    package func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
         filter?.mayContain(userKey) ?? true
     }
 
-    func mayContain(userKey: [UInt8]) -> Bool {
+    package func mayContain(userKey: [UInt8]) -> Bool {
         userKey.withUnsafeBytes { mayContain(userKey: $0) }
     }
 
-    func mayContain(userKeyHash: UInt64) -> Bool {
+    package func mayContain(userKeyHash: UInt64) -> Bool {
         filter?.mayContain(hash: userKeyHash) ?? true
     }
 
@@ -218,7 +218,7 @@ final class TableReader: Sendable {
 
     var io: TableFileIO { TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes) }
 
-    func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
+    package func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
         do { return try BlockHandle.decodeVarint(value) } catch {
             throw DBError.corruption(path: path, offset: footer.index.offset, reason: "index entry: \(error.reason)")
         }

@@ -2,11 +2,11 @@
 /// key order across the whole table, and the properties' counts.
 extension TableReader {
     /// Data blocks read per `readBatch` while verifying.
-    static let verifyBatchBlocks = 64
+    package static let verifyBatchBlocks = 64
 
     /// Reads every block of the table and checks it. Throws the first
     /// problem as `DBError.corruption` with the path and the block offset.
-    func verifyChecksums() throws {
+    package func verifyChecksums() throws {
         // Meta blocks were checked at open; read them again so a damage
         // that happened since is caught too.
         var metaHandles = [footer.index, footer.properties]

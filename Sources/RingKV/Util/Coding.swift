@@ -1,14 +1,14 @@
 /// Little-endian fixed-width and LEB128 varint encoding, the building blocks
 /// of every format in docs/FORMAT.md (top of the page).
-struct ByteWriter {
-    var bytes: [UInt8]
+package struct ByteWriter {
+    package var bytes: [UInt8]
 
-    init(capacity: Int = 0) {
+    package init(capacity: Int = 0) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    var count: Int { bytes.count }
+    package var count: Int { bytes.count }
 
     @inline(__always)
     mutating func append(_ b: UInt8) { bytes.append(b) }
@@ -60,18 +60,18 @@ struct ByteWriter {
 
 /// Thrown by `ByteReader` when the input ends early or a varint is malformed;
 /// callers turn it into a corruption error naming the file and offset.
-struct DecodeError: Error, Sendable {
-    var reason: String
-    var offset: Int
+package struct DecodeError: Error, Sendable {
+    package var reason: String
+    package var offset: Int
 }
 
 /// A bounds-checked cursor over bytes that came from disk. Every read
 /// checks the remaining length, so truncated input throws instead of trapping.
-struct ByteReader {
+package struct ByteReader {
     let base: UnsafeRawBufferPointer
     private(set) var position: Int
 
-    init(_ base: UnsafeRawBufferPointer, position: Int = 0) {
+    package init(_ base: UnsafeRawBufferPointer, position: Int = 0) {
         self.base = base
         self.position = position
     }

@@ -5,17 +5,17 @@
 ///   CURRENT          name of the live MANIFEST, one line
 ///   LOCK             flock target
 ///   NNNNNN.tmp       a file being written; never referenced
-enum FileKind: Equatable {
+package enum FileKind: Equatable {
     case log, table, manifest, current, lock, temp
 }
 
-enum FileNames {
-    static func log(_ dir: String, _ number: UInt64) -> String { "\(dir)/\(padded(number)).log" }
-    static func table(_ dir: String, _ number: UInt64) -> String { "\(dir)/\(padded(number)).sst" }
+package enum FileNames {
+    package static func log(_ dir: String, _ number: UInt64) -> String { "\(dir)/\(padded(number)).log" }
+    package static func table(_ dir: String, _ number: UInt64) -> String { "\(dir)/\(padded(number)).sst" }
     static func manifest(_ dir: String, _ number: UInt64) -> String { "\(dir)/MANIFEST-\(padded(number))" }
     static func temp(_ dir: String, _ number: UInt64) -> String { "\(dir)/\(padded(number)).tmp" }
-    static func current(_ dir: String) -> String { "\(dir)/CURRENT" }
-    static func lock(_ dir: String) -> String { "\(dir)/LOCK" }
+    package static func current(_ dir: String) -> String { "\(dir)/CURRENT" }
+    package static func lock(_ dir: String) -> String { "\(dir)/LOCK" }
 
     static func padded(_ n: UInt64) -> String {
         let s = String(n)
@@ -23,7 +23,7 @@ enum FileNames {
     }
 
     /// Classifies a directory entry; nil for names RingKV does not own.
-    static func parse(_ name: String) -> (kind: FileKind, number: UInt64)? {
+    package static func parse(_ name: String) -> (kind: FileKind, number: UInt64)? {
         if name == "CURRENT" { return (.current, 0) }
         if name == "LOCK" { return (.lock, 0) }
         if name.hasPrefix("MANIFEST-"), let n = UInt64(name.dropFirst("MANIFEST-".count)) { return (.manifest, n) }

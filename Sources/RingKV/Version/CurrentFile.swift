@@ -3,7 +3,7 @@ import RingIO
 /// The CURRENT file: one line naming the live MANIFEST,
 /// `MANIFEST-NNNNNN\n` (docs/FORMAT.md §CURRENT). It is only ever replaced
 /// whole, by rename, so a reader sees the old name or the new one.
-enum CurrentFile {
+package enum CurrentFile {
     /// Anything longer is not a CURRENT file we wrote.
     static let maxSizeBytes = 256
 
@@ -11,7 +11,7 @@ enum CurrentFile {
     /// number. Throws `.notFound(dbPath)` when CURRENT does not exist and
     /// `.corruption` (path CURRENT, offset 0) when its content is not one
     /// `MANIFEST-<digits>\n` line.
-    static func read(dbPath: String, backend: any IOBackend) throws -> (name: String, number: UInt64) {
+    package static func read(dbPath: String, backend: any IOBackend) throws -> (name: String, number: UInt64) {
         let path = FileNames.current(dbPath)
         guard FileSystem.exists(path) else { throw DBError.notFound(path: dbPath) }
         var bytes = [UInt8](repeating: 0, count: maxSizeBytes + 1)

@@ -4,19 +4,19 @@
 /// Immutable and shared by every `Version` that references the table. The
 /// user-key halves of the bounds are kept alongside the internal keys
 /// because every lookup and overlap test compares user keys only.
-final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
-    let number: UInt64
-    let fileSizeBytes: UInt64
+package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
+    package let number: UInt64
+    package let fileSizeBytes: UInt64
     /// Smallest internal key in the table (user key ++ fixed64 trailer).
     let smallest: [UInt8]
     /// Largest internal key in the table.
     let largest: [UInt8]
-    let smallestSequence: SequenceNumber
-    let largestSequence: SequenceNumber
+    package let smallestSequence: SequenceNumber
+    package let largestSequence: SequenceNumber
     /// `smallest` without its 8-byte trailer.
-    let smallestUserKey: [UInt8]
+    package let smallestUserKey: [UInt8]
     /// `largest` without its 8-byte trailer.
-    let largestUserKey: [UInt8]
+    package let largestUserKey: [UInt8]
 
     /// Both bounds must be encoded internal keys (at least 8 bytes) with
     /// `smallest <= largest`; `VersionEdit.decode` checks this for data from
@@ -35,7 +35,7 @@ final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
         self.largestUserKey = Array(largest.dropLast(InternalKey.trailerSize))
     }
 
-    static func == (a: FileMetaData, b: FileMetaData) -> Bool {
+    package static func == (a: FileMetaData, b: FileMetaData) -> Bool {
         a.number == b.number && a.fileSizeBytes == b.fileSizeBytes && a.smallest == b.smallest
             && a.largest == b.largest && a.smallestSequence == b.smallestSequence
             && a.largestSequence == b.largestSequence
@@ -56,7 +56,7 @@ final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
         return true
     }
 
-    var description: String {
+    package var description: String {
         "#\(number) (\(fileSizeBytes) B, seq \(smallestSequence)...\(largestSequence), "
             + "keys \(FileMetaData.render(smallestUserKey))...\(FileMetaData.render(largestUserKey)))"
     }

@@ -3,27 +3,27 @@ import RingIO
 /// Rebuilds the version set's state from one MANIFEST: every edit, in
 /// order, applied to an empty version with full validation. Failures name
 /// the MANIFEST and the offset of the record that broke.
-struct ManifestReplay {
+package struct ManifestReplay {
     /// What the MANIFEST said, after its last valid record.
-    struct Result {
-        var version: Version
-        var logNumber: UInt64
-        var nextFileNumber: UInt64
-        var lastSequence: SequenceNumber
-        var compactPointers: [[UInt8]?]
-        var recordCount: Int
+    package struct Result {
+        package var version: Version
+        package var logNumber: UInt64
+        package var nextFileNumber: UInt64
+        package var lastSequence: SequenceNumber
+        package var compactPointers: [[UInt8]?]
+        package var recordCount: Int
         /// Set when the end of the file was dropped: a torn tail (always
         /// tolerated) or, with `strict: false`, corruption.
-        var droppedTail: (offset: UInt64, reason: String)?
+        package var droppedTail: (offset: UInt64, reason: String)?
     }
 
-    let path: String
+    package let path: String
 
     /// Reads and replays the MANIFEST at `path`. With `strict`, a bad record
     /// before the tail — failing its checksum, not decoding, or not
     /// applying — throws `DBError.corruption`; without it replay keeps the
     /// valid prefix and reports where it stopped.
-    static func run(path: String, backend: any IOBackend, strict: Bool) throws -> Result {
+    package static func run(path: String, backend: any IOBackend, strict: Bool) throws -> Result {
         let outcome = try LogReader(path: path, backend: backend).readAll(strict: strict, preallocated: false)
         return try ManifestReplay(path: path).replay(outcome, strict: strict)
     }

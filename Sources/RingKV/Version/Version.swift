@@ -10,11 +10,11 @@
 ///   do not overlap: `files[i].largestUserKey < files[i+1].smallestUserKey`.
 ///   A user key therefore lives in at most one table per level, which is why
 ///   compaction must never split one user key's entries across two outputs.
-final class Version: Sendable {
-    static let numLevels = 7
+package final class Version: Sendable {
+    package static let numLevels = 7
 
     /// `files[level]`, in the order stated above.
-    let files: [[FileMetaData]]
+    package let files: [[FileMetaData]]
     /// Sum of `fileSizeBytes` per level.
     private let levelSizesBytes: [UInt64]
 

@@ -3,7 +3,7 @@
 ///
 /// Applying an edit removes `deletedFiles` first, then adds `newFiles`, so a
 /// table can move between levels in one edit (delete at L, add at L+1).
-struct VersionEdit: Equatable, Sendable {
+package struct VersionEdit: Equatable, Sendable {
     /// A table named by level and number, the unit of deletion.
     struct DeletedFile: Hashable, Sendable, Comparable {
         var level: Int
@@ -18,9 +18,9 @@ struct VersionEdit: Equatable, Sendable {
     /// `VersionEdit.currentFormatVersion`.
     var formatVersion: UInt64?
     /// WAL files numbered below this are fully reflected in tables.
-    var logNumber: UInt64?
-    var nextFileNumber: UInt64?
-    var lastSequence: SequenceNumber?
+    package var logNumber: UInt64?
+    package var nextFileNumber: UInt64?
+    package var lastSequence: SequenceNumber?
     /// Per level, the internal key where the next compaction of that level
     /// starts (round-robin through the key space).
     var compactPointers: [(level: Int, internalKey: [UInt8])] = []
@@ -39,7 +39,7 @@ struct VersionEdit: Equatable, Sendable {
         compactPointers.append((level, internalKey))
     }
 
-    static func == (a: VersionEdit, b: VersionEdit) -> Bool {
+    package static func == (a: VersionEdit, b: VersionEdit) -> Bool {
         a.formatVersion == b.formatVersion && a.logNumber == b.logNumber
             && a.nextFileNumber == b.nextFileNumber && a.lastSequence == b.lastSequence
             && a.compactPointers.elementsEqual(b.compactPointers, by: { $0.level == $1.level && $0.internalKey == $1.internalKey })
@@ -69,7 +69,7 @@ extension VersionEdit {
     /// The payload of one MANIFEST record. Fields appear in tag order;
     /// deleted files sorted by (level, number), so equal edits encode to
     /// equal bytes.
-    func encode() -> [UInt8] {
+    package func encode() -> [UInt8] {
         var w = ByteWriter(capacity: 64 + newFiles.count * 64)
         if let formatVersion { w.appendVarint(Tag.formatVersion.rawValue); w.appendVarint(formatVersion) }
         if let logNumber { w.appendVarint(Tag.logNumber.rawValue); w.appendVarint(logNumber) }
@@ -101,7 +101,7 @@ extension VersionEdit {
     /// Decodes a record payload; any malformed byte throws
     /// `DBError.corruption` naming `path` and the absolute file offset
     /// (`payloadOffset` is where the payload starts in the file).
-    static func decode(_ payload: [UInt8], path: String, payloadOffset: UInt64) throws -> VersionEdit {
+    package static func decode(_ payload: [UInt8], path: String, payloadOffset: UInt64) throws -> VersionEdit {
         do {
             return try payload.withUnsafeBytes { raw throws(DecodeError) in try decode(raw) }
         } catch let error as DecodeError {
@@ -114,7 +114,7 @@ extension VersionEdit {
 
     /// Decodes a record payload, checking every length, level and key
     /// against the bytes actually present.
-    static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> VersionEdit {
+    package static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> VersionEdit {
         var r = ByteReader(raw)
         var edit = VersionEdit()
         while !r.isAtEnd {

@@ -1,6 +1,6 @@
 import RingIO
 import Testing
-@_spi(Fuzzing) import RingKV
+import RingKVFuzzTargets
 
 /// Every committed fuzz input (seed corpus and past crashes, Fuzz/) runs
 /// through its decoder once: the fuzz findings stay fixed.

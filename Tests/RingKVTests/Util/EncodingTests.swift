@@ -88,7 +88,7 @@ import Testing
         #expect(seen.map(\.1) == [bytes("k1"), bytes("k2"), []])
         #expect(seen.map(\.2) == [bytes("v1"), [], []])
         for cut in WriteBatch.headerSize..<rep.count {
-            Array(rep.prefix(cut)).withUnsafeBytes { raw in
+            _ = Array(rep.prefix(cut)).withUnsafeBytes { raw in
                 #expect(throws: (any Error).self) { try WriteBatch.forEach(raw) { _, _, _ in } }
             }
         }

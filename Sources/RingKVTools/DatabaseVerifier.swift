@@ -1,4 +1,5 @@
 import RingIO
+import RingKV
 
 /// The outcome of `DatabaseTools.verify`: what was read, what is damaged.
 public struct VerifyReport: Sendable {

@@ -1,10 +1,11 @@
+import RingKV
+
 /// Entry points for the libFuzzer harness (`Sources/ringkv-fuzz`,
 /// `tools/fuzz`): each feeds arbitrary bytes to one decoder of data that
 /// comes from disk. A decoder may throw; it must never trap, hang or read
 /// out of bounds. Where a checksum would reject almost every input, the
 /// harness makes the checksum right so the fuzzer reaches the parser
 /// behind it.
-@_spi(Fuzzing)
 public enum FuzzTargets {
     public static let names = ["block", "footer", "wal", "manifest"]
 

@@ -1,4 +1,5 @@
 import RingIO
+import RingKV
 
 /// A read-only picture of a closed database: what the live MANIFEST says
 /// (levels, tables, counters), each table's properties, and what the WAL

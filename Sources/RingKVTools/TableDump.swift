@@ -1,4 +1,5 @@
 import RingIO
+import RingKV
 
 /// Where a block is stored in a table file. `sizeBytes` is the stored
 /// payload without the 5-byte trailer, as in the table's block handles.

@@ -1,10 +1,10 @@
 import RingIO
+import RingKV
 
 /// Entry points for the micro-benchmarks in `Benchmarks/` (a separate
 /// package, so it cannot see internal types): each runs one engine
 /// component on prepared inputs, the same code the engine runs. Not part
 /// of the stable API.
-@_spi(Benchmarks)
 public enum BenchmarkHooks {
     /// Internal keys for `count` user keys "keyNNNNNNNNNN" at sequence 1.
     public static func internalKeys(count: Int) -> [[UInt8]] {
@@ -105,7 +105,7 @@ public enum BenchmarkHooks {
             try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
         }
         defer { try? file.close() }
-        let builder = try TableBuilder(file: file, backend: IOBackends.makeDefault(), options: TableBuilderOptions())
+        let builder = TableBuilder(file: file, backend: IOBackends.makeDefault(), options: TableBuilderOptions())
         for ikey in internalKeys { try builder.add(ikey, value) }
         return try builder.finish().fileSizeBytes
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import RingIO
+import RingKV
 
 /// Read-only helpers behind `kvctl`: dump a WAL or a table file, verify
 /// every checksum of a database, inspect its levels and logs. Each is a

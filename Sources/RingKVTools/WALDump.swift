@@ -1,4 +1,5 @@
 import RingIO
+import RingKV
 
 /// One operation of a logged write batch.
 public struct WALOperationSummary: Sendable {
