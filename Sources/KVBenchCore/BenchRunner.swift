@@ -50,16 +50,14 @@ func monotonicNanos() -> UInt64 {
 
 /// Runs one workload on `config.threads` OS threads against an open
 /// database. Each thread owns its generators (seeded from `--seed` + thread
-/// index) and its histograms; the threads share only the operation ticket,
-/// the insert counter and the progress count.
+/// index), its share of the operations and its histograms; the threads
+/// share only the insert counter and the progress count.
 public final class BenchRunner: Sendable {
     let db: DB
     let config: BenchConfig
     let mix: WorkloadMix
-    /// Operation tickets handed out: a thread takes one before each
-    /// operation, so the total is exact whatever the scheduling.
-    let issued = Atomic<Int64>(0)
-    /// Operations finished (progress and throughput samples).
+    /// Operations finished (progress and throughput samples), published by
+    /// each thread every `progressStep` operations.
     let completed = Atomic<UInt64>(0)
     /// New record numbers: from 0 for load, from `records` for a–f.
     let counter: InsertCounter
@@ -155,15 +153,38 @@ public final class BenchRunner: Sendable {
 
     // MARK: - Client thread
 
+    /// Operations thread `index` runs: an equal share of the total, the
+    /// remainder going to the first threads (as ../shared/peers'
+    /// ycsb_rocksdb.c does), so threads share no per-operation counter.
+    public func share(ofThread index: Int) -> Int64 {
+        let total = config.totalOperations
+        let threads = Int64(config.threads)
+        return total / threads + (Int64(index) < total % threads ? 1 : 0)
+    }
+
+    /// Progress is published in steps of this many operations (one shared
+    /// atomic add per step, not per operation).
+    static let progressStep: UInt64 = 64
+
     private func clientThread(_ index: Int) {
         var rng = BenchRandom(seed: config.seed, thread: index)
         var chooser = KeyChooser(distribution: config.distribution, records: config.records,
                                  operations: config.operations, insertProportion: mix.insert, counter: counter)
         var result = ThreadResult()
         var value = [UInt8](repeating: 0, count: config.valueSizeBytes)
+        // Keys are built into this buffer, reused by every operation: the
+        // benchmark itself allocates nothing per operation.
+        var key: [UInt8] = []
+        key.reserveCapacity(32)
         let writeOptions = config.writeOptions
-        let total = config.totalOperations
-        while !stopped.load(ordering: .relaxed) && issued.add(1, ordering: .relaxed).oldValue < total {
+        // Only workloads that read while inserting need the acknowledgement
+        // (it keeps key choosers below unfinished inserts).
+        let acknowledges = config.workload != .load
+        let share = self.share(ofThread: index)
+        var unpublished: UInt64 = 0
+        var done: Int64 = 0
+        while done < share && !stopped.load(ordering: .relaxed) {
+            done += 1
             let op = config.workload == .load ? .insert : mix.pick(rng.nextDouble())
             let started = monotonicNanos()
             do {
@@ -171,23 +192,25 @@ public final class BenchRunner: Sendable {
                 case .insert:
                     let record = counter.next()
                     BenchRunner.fillValue(&value, &rng)
-                    try db.put(YCSBKeys.key(record), value, options: writeOptions)
-                    counter.acknowledge(record)
+                    YCSBKeys.setKey(record, in: &key)
+                    try db.put(key, value, options: writeOptions)
+                    if acknowledges { counter.acknowledge(record) }
                 case .read:
                     result.reads += 1
-                    if try db.get(YCSBKeys.key(chooser.next(&rng))) != nil { result.found += 1 }
+                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
+                    if try db.get(key) != nil { result.found += 1 }
                 case .update:
-                    let key = YCSBKeys.key(chooser.next(&rng))
+                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     BenchRunner.fillValue(&value, &rng)
                     try db.put(key, value, options: writeOptions)
                 case .scan:
-                    let key = YCSBKeys.key(chooser.next(&rng))
+                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
-                    _ = try db.scan(from: key, limit: length)
+                    try BenchRunner.scan(db, from: key, length: length)
                 case .readModifyWrite:
                     // As YCSB: the read and the update are also measured as
                     // such, the whole as "rmw".
-                    let key = YCSBKeys.key(chooser.next(&rng))
+                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     result.reads += 1
                     if try db.get(key) != nil { result.found += 1 }
                     let readDone = monotonicNanos()
@@ -205,9 +228,27 @@ public final class BenchRunner: Sendable {
             }
             result.latencies.record(op, nanos: monotonicNanos() - started)
             result.operations += 1
-            completed.add(1, ordering: .relaxed)
+            unpublished += 1
+            if unpublished == BenchRunner.progressStep {
+                completed.add(unpublished, ordering: .relaxed)
+                unpublished = 0
+            }
         }
+        completed.add(unpublished, ordering: .relaxed)
         results.withLock { $0[index] = result }
+    }
+
+    /// A YCSB scan: seek, then step over `length` entries, touching each key
+    /// and value (as ycsb_rocksdb.c's scan does; no rows are collected).
+    static func scan(_ db: DB, from key: [UInt8], length: Int) throws {
+        let it = try db.makeIterator()
+        try it.seek(to: key)
+        var remaining = length
+        while remaining > 0 && it.isValid {
+            _ = it.key.count &+ it.value.count
+            try it.next()
+            remaining -= 1
+        }
     }
 
     /// New value bytes for every write, printable like YCSB's

@@ -39,6 +39,14 @@ public enum YCSBKeys {
         String(decoding: key(record), as: UTF8.self)
     }
 
+    /// Replaces the contents of `key` with the key of `record`, keeping its
+    /// capacity (the benchmark's per-operation key buffer).
+    @inlinable
+    public static func setKey(_ record: Int64, in key: inout [UInt8]) {
+        key.removeAll(keepingCapacity: true)
+        appendKey(record, to: &key)
+    }
+
     /// Appends the key of `record` to `out` (digits written directly, no
     /// intermediate String).
     public static func appendKey(_ record: Int64, to out: inout [UInt8]) {

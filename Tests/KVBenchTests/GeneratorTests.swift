@@ -166,6 +166,32 @@ struct GeneratorTests {
         #expect(counter.lastValue == 12)
     }
 
+    @Test func insertCounterReachesTheLastRecordWhenThreadsAcknowledgeOutOfOrder() async {
+        // 4 tasks take record numbers and acknowledge them in shuffled
+        // batches, some far ahead of others (beyond the slot window too).
+        let counter = InsertCounter(start: 0)
+        let perTask = 3 * InsertCounter.windowSize / 2
+        let seed = testSeed()
+        await withTaskGroup(of: Void.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    var rng = BenchRandom(seed: seed, thread: task)
+                    var held: [Int64] = []
+                    for _ in 0..<perTask {
+                        held.append(counter.next())
+                        if held.count == 64 || rng.below(50) == 0 {
+                            for i in held.indices.reversed() { held.swapAt(i, Int(rng.below(UInt64(i + 1)))) }
+                            for record in held { counter.acknowledge(record) }
+                            held.removeAll()
+                        }
+                    }
+                    for record in held { counter.acknowledge(record) }
+                }
+            }
+        }
+        #expect(counter.lastValue == Int64(4 * perTask - 1), "seed \(seed)")
+    }
+
     @Test func randomUnitAndBoundedValuesStayInRange() {
         var rng = BenchRandom(seed: 7)
         for _ in 0..<10_000 {

@@ -20,6 +20,18 @@ struct RunnerTests {
         #expect(defaults.distribution == .latest)
     }
 
+    @Test func threadSharesAddUpToTheOperations() throws {
+        let dir = try TempDir()
+        for (operations, threads) in [(10, 3), (7, 7), (5, 8), (1000, 2)] {
+            let config = BenchConfig(workload: .c, records: 10, operations: Int64(operations), threads: threads)
+            let db = try DB(path: dir.sub("db\(operations)-\(threads)"), options: config.makeOptions())
+            let runner = BenchRunner(db: db, config: config)
+            let shares = (0..<threads).map { runner.share(ofThread: $0) }
+            #expect(shares.reduce(0, +) == Int64(operations))
+            #expect(shares.max()! - shares.min()! <= 1)
+        }
+    }
+
     @Test func loadThenWorkloadCFindsEveryRead() throws {
         let dir = try TempDir()
         let load = BenchConfig(workload: .load, records: 2000, operations: 0, valueSizeBytes: 200, threads: 2)
