@@ -33,38 +33,51 @@ struct TransferQueue {
     /// Prepared (submitted, or still in the SQ) and not yet completed.
     private(set) var inFlight = 0
     private let shortTransfers: ShortTransferHook?
+    /// Added to a transfer's index to form its SQE's user_data, so several
+    /// queues can share one ring (`AsyncReadRing`); 0 for a ring of its own.
+    private let userDataBase: UInt64
 
-    init(_ transfers: [Transfer], shortTransfers: ShortTransferHook? = nil) {
+    init(_ transfers: [Transfer], shortTransfers: ShortTransferHook? = nil, userDataBase: UInt64 = 0) {
         self.transfers = transfers
         self.queue = Array(transfers.indices)
         self.shortTransfers = shortTransfers
+        self.userDataBase = userDataBase
     }
 
     var isFinished: Bool { head == queue.count && inFlight == 0 }
 
+    /// Transfers (new ones or remainders) waiting to be prepared.
+    var hasUnprepared: Bool { head < queue.count }
+
     /// Prepares as many waiting transfers as the SQ holds (never more than
-    /// `ring.sqEntries` in flight, so the CQ cannot overflow).
-    mutating func prepare(on ring: Ring) {
-        while head < queue.count && inFlight < ring.sqEntries {
+    /// `ring.sqEntries` in flight, so the CQ cannot overflow) and at most
+    /// `limit`; returns how many it prepared.
+    @discardableResult
+    mutating func prepare(on ring: Ring, limit: Int = .max) -> Int {
+        var prepared = 0
+        while head < queue.count && inFlight < ring.sqEntries && prepared < limit {
             let i = queue[head]
             let t = transfers[i]
             let remaining = t.length - t.done
+            let userData = userDataBase + UInt64(i)
             let ok = t.isWrite
                 ? ring.prepWrite(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
-                                 offset: t.offset + UInt64(t.done), userData: UInt64(i))
+                                 offset: t.offset + UInt64(t.done), userData: userData)
                 : ring.prepRead(fd: t.fd, buffer: t.buffer + t.done, length: remaining,
-                                offset: t.offset + UInt64(t.done), userData: UInt64(i))
+                                offset: t.offset + UInt64(t.done), userData: userData)
             if !ok { break }
             head += 1
             inFlight += 1
+            prepared += 1
         }
+        return prepared
     }
 
     /// Accounts one completion; completions that are not ours are ignored.
     mutating func complete(_ c: Completion) {
-        guard c.userData < UInt64(transfers.count) else { return }
+        guard c.userData >= userDataBase, c.userData - userDataBase < UInt64(transfers.count) else { return }
         inFlight -= 1
-        let i = Int(c.userData)
+        let i = Int(c.userData - userDataBase)
         let t = transfers[i]
         if c.result < 0 {
             let code = -c.result

@@ -1,0 +1,347 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// io_uring reads for Swift concurrency: a task hands over a batch of reads
+/// and suspends; one completion thread harvests every completion of the
+/// ring and resumes the task whose batch is done. No thread blocks per read
+/// — a server on two cooperative threads keeps hundreds of reads in flight.
+///
+/// One ring is shared by every caller. Its two halves have one user each:
+/// - **Submission** (prepare SQEs, `io_uring_enter` to submit): only the
+///   thread that set `State.submitting`. A task that queues a batch while
+///   nobody submits becomes the submitter and drains the queue — its own
+///   batch and every batch queued meanwhile by other tasks, so concurrent
+///   tasks share `io_uring_enter` calls. The completion thread takes the
+///   role when completions leave work queued (short reads, batches that
+///   waited for room).
+/// - **Completion** (wait, harvest): only the completion thread.
+/// liburing's queues are single-producer/single-consumer rings, so the two
+/// halves may run at the same time on different threads.
+///
+/// At most `maxInFlight` (the CQ size) SQEs are in flight, so the
+/// completion queue cannot overflow; further batches wait in the queue.
+///
+/// Every request must point into the batch's `SharedAlignedBuffer`. The
+/// ring holds a reference to it until the kernel is done: a task cancelled
+/// after its reads were submitted still waits for them (regular-file reads
+/// cannot be cancelled). If the ring itself fails (`io_uring_enter` or the
+/// wait returns an error other than EINTR), what is in flight is unknown:
+/// every batch then fails with that error and its buffer and the ring are
+/// leaked on purpose, never freed under the kernel.
+public final class AsyncReadRing: @unchecked Sendable {
+    // @unchecked Sendable: `ring`'s submission side is used only by the
+    // thread holding the submitter role and its completion side only by the
+    // completion thread (see above); all other mutable state is in `state`.
+
+    /// A batch of reads and its progress.
+    private final class Batch: @unchecked Sendable {
+        // @unchecked Sendable: every `var` is read and written only with
+        // `state`'s lock held (the submitter prepares under it, the
+        // completion thread completes under it, `cancel` checks under it).
+        let id: UInt64
+        var queue: TransferQueue
+        let buffer: SharedAlignedBuffer
+        var continuation: UnsafeContinuation<Outcome, Never>?
+        /// Some SQE of this batch was prepared: it can no longer be cancelled.
+        var started = false
+        /// In `State.waiting`.
+        var isWaiting = false
+
+        init(id: UInt64, queue: TransferQueue, buffer: SharedAlignedBuffer) {
+            self.id = id
+            self.queue = queue
+            self.buffer = buffer
+        }
+    }
+
+    // @unchecked Sendable: `done` carries transfers whose pointers lead into
+    // the batch's buffer; the completion thread hands them over with the
+    // resume and never touches them again.
+    private enum Outcome: @unchecked Sendable {
+        case done([Transfer])
+        case cancelled
+        case failed(IOError)
+    }
+
+    private struct State {
+        /// Batches with transfers to prepare, oldest first.
+        var waiting: [Batch] = []
+        /// Batches with SQEs in the kernel or in the SQ, by id.
+        var running: [UInt64: Batch] = [:]
+        var submitting = false
+        /// SQEs prepared and not yet completed.
+        var inFlight = 0
+        var nextID: UInt64 = 1
+        var stopping = false
+        /// Set when the ring failed: every later batch fails with it.
+        var failure: IOError?
+    }
+
+    /// user_data = batch id << 32 | transfer index; batches hold < 2^32 reads.
+    private static let idShift: UInt64 = 32
+    private static let wakeUserData = UInt64.max
+
+    private let ring: Ring
+    private let state: Locked<State>
+    private let maxInFlight: Int
+    private let shortTransfers: ShortTransferHook?
+    private var completionThread = pthread_t()
+
+    /// A ring of `entries` SQEs and its completion thread.
+    public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
+        ring = try Ring(entries: entries)
+        maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
+        state = Locked(State())
+        self.shortTransfers = shortTransfers
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let rc = pthread_create(&completionThread, nil, { raw in
+            guard let raw else { return nil }
+            Unmanaged<AsyncReadRing>.fromOpaque(raw).takeRetainedValue().completionLoop()
+            return nil
+        }, context)
+        if rc != 0 {
+            Unmanaged<AsyncReadRing>.fromOpaque(context).release()
+            throw IOError(operation: "pthread_create", errno: rc, detail: "AsyncReadRing completion thread")
+        }
+    }
+
+    /// The process-wide instance (one completion thread for the whole
+    /// process), created at first use; nil when io_uring is unavailable.
+    public static let shared: AsyncReadRing? = {
+        guard Ring.probe() == 0 else { return nil }
+        return try? AsyncReadRing()
+    }()
+
+    /// Reads every request (into `buffer`, which each must point into) and
+    /// returns when all are complete, with `bytesRead`/`error` set as
+    /// `IOBackend.readBatch` sets them (short reads are resubmitted).
+    /// Suspends instead of blocking a thread.
+    /// - Throws: `CancellationError` when the task is cancelled before any
+    ///   read of the batch was submitted (none is then started); `IOError`
+    ///   when the ring itself failed or was shut down.
+    public func read(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) async throws -> [ReadRequest] {
+        precondition(requests.allSatisfy { buffer.contains($0.buffer, length: $0.length) },
+                     "AsyncReadRing: every request must point into its buffer")
+        precondition(UInt64(requests.count) < (1 << AsyncReadRing.idShift), "AsyncReadRing: batch too large")
+        if requests.isEmpty { return requests }
+        try Task.checkCancellation()
+        let batch = state.withLock { s in
+            let id = s.nextID
+            s.nextID += 1
+            let transfers = requests.map {
+                Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
+            }
+            return Batch(id: id, queue: TransferQueue(transfers, shortTransfers: shortTransfers,
+                                                      userDataBase: id << AsyncReadRing.idShift), buffer: buffer)
+        }
+        let outcome = await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                enqueue(batch, continuation)
+            }
+        } onCancel: {
+            cancel(batch)
+        }
+        switch outcome {
+        case .done(let transfers):
+            var results = requests
+            for (i, t) in transfers.enumerated() {
+                results[i].bytesRead = t.done
+                results[i].error = t.error
+            }
+            return results
+        case .cancelled:
+            throw CancellationError()
+        case .failed(let error):
+            throw error
+        }
+    }
+
+    /// Stops the completion thread once every running batch completed;
+    /// later reads fail. The process-wide instance is never shut down.
+    public func shutdown() {
+        let wake = state.withLock { s -> Bool in
+            if s.stopping { return false }
+            s.stopping = true
+            if s.submitting { return false }  // the submitter posts the wake-up
+            s.submitting = true
+            return true
+        }
+        if wake { drainSubmissions() }
+        pthread_join(completionThread, nil)
+    }
+
+    // MARK: - Submission side
+
+    private func enqueue(_ batch: Batch, _ continuation: UnsafeContinuation<Outcome, Never>) {
+        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, IOError?) in
+            if let failure = s.failure { return (false, failure) }
+            if s.stopping { return (false, IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN)) }
+            batch.continuation = continuation
+            batch.isWaiting = true
+            s.waiting.append(batch)
+            if s.submitting { return (false, nil) }
+            s.submitting = true
+            return (true, nil)
+        }
+        if let refusal {
+            continuation.resume(returning: .failed(refusal))
+            return
+        }
+        if becomeSubmitter { drainSubmissions() }
+    }
+
+    /// A task was cancelled: its batch is dropped if nothing of it started.
+    private func cancel(_ batch: Batch) {
+        let continuation = state.withLock { s -> UnsafeContinuation<Outcome, Never>? in
+            guard batch.isWaiting, !batch.started, let c = batch.continuation else { return nil }
+            s.waiting.removeAll { $0 === batch }
+            batch.isWaiting = false
+            batch.continuation = nil
+            return c
+        }
+        continuation?.resume(returning: .cancelled)
+    }
+
+    /// Runs with the submitter role: prepares waiting batches up to the
+    /// in-flight limit, submits them in one `io_uring_enter`, and repeats
+    /// until nothing is left to submit; then gives the role up.
+    private func drainSubmissions() {
+        while true {
+            let (batches, room, wake) = state.withLock { s -> ([Batch], Int, Bool) in
+                let room = maxInFlight - s.inFlight
+                if s.failure != nil || s.waiting.isEmpty || room <= 0 {
+                    if !s.stopping || s.failure != nil { s.submitting = false; return ([], 0, false) }
+                    return ([], 0, true)
+                }
+                let taken = s.waiting
+                s.waiting.removeAll(keepingCapacity: true)
+                for b in taken { b.isWaiting = false }
+                return (taken, room, false)
+            }
+            if wake {
+                // Shutting down: post a no-op so the completion thread
+                // wakes, sees `stopping`, and exits once nothing runs.
+                _ = ring.prepNop(userData: AsyncReadRing.wakeUserData)
+                do { try ring.submit() } catch { fail(with: error) }
+                state.withLock { $0.submitting = false }
+                return
+            }
+            if batches.isEmpty { return }
+            var prepared = 0
+            var leftover: [Batch] = []
+            for batch in batches {
+                // Prepare under the lock: the batch's queue is shared with
+                // the completion thread, which completes its transfers.
+                let (count, rest) = state.withLock { _ -> (Int, Bool) in
+                    let count = batch.queue.prepare(on: ring, limit: room - prepared)
+                    if count > 0 { batch.started = true }
+                    return (count, batch.queue.hasUnprepared)
+                }
+                prepared += count
+                if rest { leftover.append(batch) }
+            }
+            state.withLock { s in
+                s.inFlight += prepared
+                for batch in batches where batch.started { s.running[batch.id] = batch }
+                for batch in leftover.reversed() {
+                    batch.isWaiting = true
+                    s.waiting.insert(batch, at: 0)
+                }
+            }
+            do {
+                try submitPrepared()
+            } catch {
+                fail(with: error)
+                state.withLock { $0.submitting = false }
+                return
+            }
+            if !leftover.isEmpty && prepared == 0 {
+                // No room: the completion thread resumes submitting once
+                // completions free some.
+                state.withLock { $0.submitting = false }
+                return
+            }
+        }
+    }
+
+    /// Submits every prepared SQE. The kernel may take fewer than offered
+    /// (EAGAIN/EBUSY come back from `Ring.submit` as 0 submitted): the rest
+    /// stay in the SQ and nobody else would ever submit them, so retry —
+    /// completions arriving meanwhile free what the kernel was short of.
+    private func submitPrepared() throws(IOError) {
+        var idleRounds = 0
+        while ring.sqReady > 0 {
+            if try ring.submit() > 0 {
+                idleRounds = 0
+                continue
+            }
+            idleRounds += 1
+            if idleRounds > 10_000 {
+                throw IOError(operation: "io_uring_enter", errno: EAGAIN,
+                              detail: "the kernel took no submission in 10000 attempts")
+            }
+            sched_yield()
+        }
+    }
+
+    // MARK: - Completion side
+
+    private func completionLoop() {
+        while true {
+            do {
+                try ring.waitForCompletion()
+            } catch {
+                fail(with: error)
+                return
+            }
+            var finished: [(UnsafeContinuation<Outcome, Never>, Outcome)] = []
+            let (becomeSubmitter, exit) = state.withLock { s -> (Bool, Bool) in
+                ring.harvest { c in
+                    if c.userData == AsyncReadRing.wakeUserData { return }
+                    let id = c.userData >> AsyncReadRing.idShift
+                    guard let batch = s.running[id] else { return }
+                    s.inFlight -= 1
+                    batch.queue.complete(c)
+                    if batch.queue.isFinished {
+                        s.running[id] = nil
+                        if let cont = batch.continuation { finished.append((cont, .done(batch.queue.transfers))) }
+                        batch.continuation = nil
+                    } else if batch.queue.hasUnprepared && !batch.isWaiting {
+                        batch.isWaiting = true
+                        s.waiting.append(batch)
+                    }
+                }
+                let exit = s.stopping && s.running.isEmpty && s.waiting.isEmpty
+                if !exit && !s.submitting && !s.waiting.isEmpty && s.inFlight < maxInFlight {
+                    s.submitting = true
+                    return (true, false)
+                }
+                return (false, exit)
+            }
+            for (continuation, outcome) in finished { continuation.resume(returning: outcome) }
+            if becomeSubmitter { drainSubmissions() }
+            if exit { return }
+        }
+    }
+
+    /// The ring failed: what the kernel still holds is unknown, so every
+    /// batch fails and its buffer (and the ring) stay allocated forever.
+    private func fail(with error: IOError) {
+        let failed = state.withLock { s -> [UnsafeContinuation<Outcome, Never>] in
+            if s.failure == nil { s.failure = error }
+            let batches = Array(s.running.values) + s.waiting
+            s.running = [:]
+            s.waiting = []
+            var continuations: [UnsafeContinuation<Outcome, Never>] = []
+            for batch in batches {
+                _ = Unmanaged.passRetained(batch.buffer)
+                if let c = batch.continuation { continuations.append(c) }
+                batch.continuation = nil
+            }
+            _ = Unmanaged.passRetained(ring)
+            return continuations
+        }
+        for c in failed { c.resume(returning: .failed(error)) }
+    }
+}

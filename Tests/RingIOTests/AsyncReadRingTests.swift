@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+@testable import RingIO
+
+/// `AsyncReadRing`: tasks suspend on io_uring completions, one completion
+/// thread resumes them.
+@Suite("Async reads (suspend on io_uring completions)")
+struct AsyncReadRingTests {
+    static let fileBytes = 8 << 20
+
+    /// Threads of this process, from /proc/self/task.
+    static func threadCount() -> Int {
+        (try? FileSystem.listDirectory("/proc/self/task").count) ?? -1
+    }
+
+    /// One read of `pages` 4 KiB pages at page `page` of `fd` into a buffer of its own.
+    static func read(_ ring: AsyncReadRing, fd: Int32, page: Int, pages: Int = 1) async throws -> (UInt64, SharedAlignedBuffer, ReadRequest) {
+        let length = pages * 4096
+        let buffer = SharedAlignedBuffer(capacity: length)
+        let offset = UInt64(page * 4096)
+        let done = try await ring.read([ReadRequest(fd: fd, offset: offset, length: length, buffer: buffer.pointer)],
+                                       buffer: buffer)
+        return (offset, buffer, done[0])
+    }
+
+    @Test(arguments: [File.DirectIO.preferred, .off])
+    func thousandsOfConcurrentTasksReadTheRightBytesOnAFewThreads(direct: File.DirectIO) async throws {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir + "/pattern"
+        try writePatternFile(path, sizeBytes: Self.fileBytes)
+        let file = try File.open(path, .read, direct: direct)
+        defer { try? file.close() }
+        let ring = try AsyncReadRing(entries: 64)
+        defer { ring.shutdown() }
+        let threadsBefore = Self.threadCount()
+        let tasks = 3000
+        let pagesInFile = Self.fileBytes / 4096
+        let peakThreads = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<tasks {
+                group.addTask {
+                    let (offset, buffer, r) = try await Self.read(ring, fd: file.fd, page: (i * 7919) % (pagesInFile - 2),
+                                                                  pages: 1 + i % 2)
+                    #expect(r.error == nil && r.bytesRead == r.length)
+                    let bytes = UnsafeRawBufferPointer(start: buffer.pointer, count: r.bytesRead)
+                    #expect(firstPatternMismatch(bytes, fileOffset: offset) == nil, "task \(i) at \(offset)")
+                    return Self.threadCount()
+                }
+            }
+            var peak = 0
+            for try await n in group { peak = max(peak, n) }
+            return peak
+        }
+        // 3000 tasks waiting on reads ran on the cooperative pool plus the
+        // one completion thread: the thread count does not follow the tasks.
+        #expect(peakThreads - threadsBefore <= 2 * ProcessInfoCores.count + 2,
+                "threads went from \(threadsBefore) to \(peakThreads)")
+    }
+
+    @Test func shortReadsAreResubmittedUntilComplete() async throws {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir + "/pattern"
+        try writePatternFile(path, sizeBytes: 1 << 20)
+        let file = try File.open(path, .read)
+        defer { try? file.close() }
+        // Every completion is reported as half of what moved.
+        let ring = try AsyncReadRing(entries: 8, shortTransfers: { _, _, moved in max(moved / 2, 1) })
+        defer { ring.shutdown() }
+        let (offset, buffer, r) = try await Self.read(ring, fd: file.fd, page: 3, pages: 16)
+        #expect(r.error == nil && r.bytesRead == 16 * 4096)
+        #expect(firstPatternMismatch(UnsafeRawBufferPointer(start: buffer.pointer, count: r.bytesRead),
+                                     fileOffset: offset) == nil)
+    }
+
+    @Test func endOfFileStopsShortAndABadDescriptorFailsOnlyItsRequest() async throws {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir + "/pattern"
+        try writePatternFile(path, sizeBytes: 1 << 20)
+        let file = try File.open(path, .read)
+        defer { try? file.close() }
+        let ring = try AsyncReadRing(entries: 8)
+        defer { ring.shutdown() }
+        let buffer = SharedAlignedBuffer(capacity: 3 * 8192)
+        let done = try await ring.read([
+            ReadRequest(fd: file.fd, offset: UInt64((1 << 20) - 4096), length: 8192, buffer: buffer.pointer),
+            ReadRequest(fd: -1, offset: 0, length: 8192, buffer: buffer.pointer + 8192),
+            ReadRequest(fd: file.fd, offset: 0, length: 8192, buffer: buffer.pointer + 16384),
+        ], buffer: buffer)
+        #expect(done[0].error == nil && done[0].bytesRead == 4096)
+        #expect(done[1].error?.errno == EBADF)
+        #expect(done[2].error == nil && done[2].bytesRead == 8192)
+    }
+
+    @Test func aTaskCancelledBeforeSubmittingThrowsCancellationError() async throws {
+        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
+        defer { try? FileSystem.removeTree(dir) }
+        let path = dir + "/pattern"
+        try writePatternFile(path, sizeBytes: 1 << 20)
+        let file = try File.open(path, .read)
+        defer { try? file.close() }
+        let ring = try AsyncReadRing(entries: 8)
+        defer { ring.shutdown() }
+        let task = Task {
+            // Wait until cancelled, then read: nothing may be submitted.
+            while !Task.isCancelled { await Task.yield() }
+            return try await Self.read(ring, fd: file.fd, page: 0).2.bytesRead
+        }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { _ = try await task.value }
+    }
+
+    @Test func readsAfterShutdownFailWithoutHanging() async throws {
+        let ring = try AsyncReadRing(entries: 8)
+        ring.shutdown()
+        let buffer = SharedAlignedBuffer(capacity: 4096)
+        await #expect(throws: IOError.self) {
+            _ = try await ring.read([ReadRequest(fd: 0, offset: 0, length: 4096, buffer: buffer.pointer)], buffer: buffer)
+        }
+    }
+}
+
+/// Online CPU count (the size of Swift's cooperative pool).
+enum ProcessInfoCores {
+    static var count: Int { max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1) }
+}
