@@ -94,6 +94,12 @@ public enum FileSystem {
         _ = try syscall("rename", path: from) { Glibc.rename(from, to) }
     }
 
+    /// A second name `to` for the file `from` (link(2)). Fails with EXDEV
+    /// when the two lie on different filesystems, EEXIST when `to` exists.
+    public static func hardLink(_ from: String, to: String) throws(IOError) {
+        _ = try syscall("link", path: to) { link(from, to) }
+    }
+
     /// fsync of a directory, so a create/rename/unlink in it is durable.
     public static func syncDirectory(_ path: String) throws(IOError) {
         let fd = try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }

@@ -34,7 +34,7 @@ struct KVCtl: ParsableCommand {
             """,
         subcommands: [
             Put.self, Get.self, Delete.self, Scan.self, Load.self, Export.self,
-            Stats.self, Compact.self, Flush.self, Verify.self, DumpWAL.self, DumpSST.self,
+            Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
         ])
 
     @Option(help: ArgumentHelp("The database directory.", valueName: "PATH"))

@@ -77,3 +77,28 @@ struct Flush: ParsableCommand {
         try db.close()
     }
 }
+
+struct Checkpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make DIR a consistent copy of the database (DB.checkpoint(to:)).",
+        discussion: """
+            DIR must not exist; its parent must. Tables are hard-linked (copied when DIR is on \
+            another filesystem), the live log is copied, and a MANIFEST describing the copy is \
+            written. `kvctl --db DIR …` then opens the copy like any database.
+
+            Examples:
+              kvctl --db /tmp/db checkpoint /backups/db-2026-11-28
+            """)
+
+    @ParentCommand var global: KVCtl
+    @Argument(help: ArgumentHelp("The directory to create.", valueName: "DIR")) var directory: String
+
+    func run() throws {
+        let db = try global.openDatabase()
+        do { try db.checkpoint(to: directory) } catch let e as DBError { throw CLIError(e) }
+        try db.close()
+        let out = StandardOutput()
+        try out.line("checkpoint written to \(directory)")
+        try out.flush()
+    }
+}

@@ -44,6 +44,21 @@ struct ScanLoadExportTests {
         #expect(try Kvctl.run(["--db", db, "export", "--prefix", "other"]).out == "other1\to1\nother2\to2\n")
     }
 
+    @Test func checkpointMakesADirectoryKvctlOpensAsACopy() throws {
+        let dir = try TempDir()
+        let db = dir.sub("db")
+        try loadSample(db)
+        var r = try Kvctl.run(["--db", db, "checkpoint", dir.sub("cp")])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(try Kvctl.run(["--db", db, "put", "k000", "changed"]).status == 0)
+        r = try Kvctl.run(["--db", dir.sub("cp"), "export"])
+        #expect(lines(r.out).count == 102)
+        #expect(lines(r.out).first == "k000\tv0")
+        // An existing target is refused with a message naming it.
+        r = try Kvctl.run(["--db", db, "checkpoint", dir.sub("cp")])
+        #expect(r.status == 4 && r.err.contains("already exists"), "\(r.err)")
+    }
+
     @Test func loadWithoutTerminalPrintsOneSummaryLine() throws {
         let dir = try TempDir()
         let file = dir.sub("in.tsv")

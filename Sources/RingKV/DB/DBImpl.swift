@@ -73,6 +73,12 @@ final class DBImpl: @unchecked Sendable {
     /// Table numbers being written and not yet in a version; never deleted
     /// as obsolete (guarded by mu).
     var pendingOutputs: Set<UInt64> = []
+    /// Checkpoints in progress: while > 0 no obsolete file is deleted, so
+    /// the tables and logs a checkpoint copies stay (guarded by mu).
+    var fileDeletionsPaused = 0
+    /// `deleteObsoleteFiles` sweeps running now; a checkpoint waits for
+    /// them before it relies on the pause (guarded by mu).
+    var deletionSweepsRunning = 0
     /// Running compactions, a pending compactRange, failure back-off
     /// (guarded by mu).
     var compaction = CompactionState()
@@ -268,6 +274,18 @@ final class DBImpl: @unchecked Sendable {
     /// evicted from the table cache (readers that hold one keep its open
     /// descriptor until they let go).
     func deleteObsoleteFiles(includingTemp: Bool = false) {
+        let started = mu.withLock { () -> Bool in
+            if fileDeletionsPaused > 0 { return false }
+            deletionSweepsRunning += 1
+            return true
+        }
+        guard started else { return }
+        defer {
+            mu.withLock {
+                deletionSweepsRunning -= 1
+                mu.broadcast()
+            }
+        }
         guard let names = try? FileSystem.listDirectory(path) else { return }
         let (currentWal, pending) = mu.withLock { (wal.number, pendingOutputs) }
         let live = versions.liveFileNumbers()

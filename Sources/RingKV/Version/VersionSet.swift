@@ -153,6 +153,30 @@ final class VersionSet: Sendable {
         return edit
     }
 
+    // MARK: - Checkpoints
+
+    /// The current state as the snapshot edit a checkpoint's MANIFEST
+    /// starts with, read atomically: the version, the log number (logs
+    /// below it are in the version's tables), the counters. The checkpoint's
+    /// MANIFEST takes `manifestNumber`, a number no file has (every file on
+    /// disk is numbered below the counter).
+    func checkpointSnapshot() -> (edit: VersionEdit, version: Version, manifestNumber: UInt64) {
+        state.withLock { s in
+            let number = s.nextFileNumber
+            let edit = VersionSet.snapshotEdit(version: s.current, logNumber: s.logNumber, nextFileNumber: number + 1,
+                                               lastSequence: s.lastSequence, compactPointers: s.compactPointers)
+            return (edit, s.current, number)
+        }
+    }
+
+    /// Writes MANIFEST-`number` holding `snapshot` and a CURRENT naming it
+    /// into `dbPath` (a checkpoint directory), both fsynced.
+    static func writeCheckpointManifest(dbPath: String, number: UInt64, snapshot: VersionEdit,
+                                        backend: any IOBackend) throws {
+        let log = try startManifest(dbPath: dbPath, number: number, snapshot: snapshot, backend: backend)
+        try log.close()
+    }
+
     /// Closes the MANIFEST; later `logAndApply` calls throw `.closed`.
     /// Idempotent.
     func close() throws {

@@ -1,0 +1,143 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RingIO
+
+/// `DB.checkpoint(to:)`: a directory that `DB(path:)` opens as a
+/// consistent point-in-time copy of the database (docs/ARCHITECTURE.md
+/// §Checkpoints). The source keeps serving reads and writes meanwhile.
+///
+/// 1. Obsolete-file deletion is paused (and running sweeps are waited
+///    for), so no table or log the checkpoint names can vanish under it.
+/// 2. With `mu` held and no WAL group in flight, the current log's written
+///    length and the version set's state (version, log number, counters)
+///    are read: every write acknowledged before the call is in that
+///    version's tables or in the logs numbered from the log number up to
+///    the current one, below that length.
+/// 3. The tables are hard-linked (copied when the target is on another
+///    filesystem: EXDEV), the logs copied (the current one up to the
+///    captured length; older ones whole — they are complete), a MANIFEST
+///    holding one snapshot edit of the captured state and a CURRENT naming
+///    it are written, and every file and both directories are fsynced.
+/// A failure removes the partial checkpoint directory and throws.
+extension DBImpl {
+    func checkpoint(to target: String) throws {
+        try checkOpen()
+        let kind = try ioCall(target) { () throws(IOError) in try FileSystem.kind(of: target) }
+        guard kind == nil else {
+            throw DBError.invalidArgument("checkpoint directory \(target) already exists")
+        }
+        let parent = FileSystem.parentDirectory(of: target)
+        guard FileSystem.isDirectory(parent) else {
+            throw DBError.invalidArgument("the parent of checkpoint directory \(target) is not a directory")
+        }
+        try ioCall(target) { () throws(IOError) in try FileSystem.createDirectory(target) }
+
+        let capture: CheckpointCapture
+        do {
+            capture = try captureForCheckpoint()
+        } catch {
+            try? FileSystem.removeTree(target)
+            throw error
+        }
+        defer {
+            mu.withLock { fileDeletionsPaused -= 1 }
+            deleteObsoleteFiles()
+        }
+        do {
+            for level in capture.version.files {
+                for file in level {
+                    try linkOrCopy(FileNames.table(path, file.number), to: FileNames.table(target, file.number))
+                }
+            }
+            for number in capture.logNumbers {
+                let length = number == capture.currentLogNumber ? capture.currentLogLengthBytes : nil
+                try copyFile(FileNames.log(path, number), to: FileNames.log(target, number), lengthBytes: length)
+            }
+            try VersionSet.writeCheckpointManifest(dbPath: target, number: capture.manifestNumber,
+                                                   snapshot: capture.snapshot, backend: backend)
+            try ioCall(target) { () throws(IOError) in
+                try backend.syncDirectory(target)
+                try backend.syncDirectory(parent)
+            }
+        } catch {
+            try? FileSystem.removeTree(target)
+            throw error
+        }
+    }
+
+    private struct CheckpointCapture {
+        var snapshot: VersionEdit
+        var version: Version
+        var manifestNumber: UInt64
+        /// Logs to copy, oldest first; the last is the current one.
+        var logNumbers: [UInt64]
+        var currentLogNumber: UInt64
+        var currentLogLengthBytes: UInt64
+    }
+
+    /// Steps 1 and 2 above. On return deletions are paused (the caller
+    /// resumes them).
+    private func captureForCheckpoint() throws -> CheckpointCapture {
+        mu.lock()
+        fileDeletionsPaused += 1
+        // A group in flight has reserved log bytes it has not written yet;
+        // a sweep that started before the pause may still delete files.
+        while groupsInFlight > 0 || deletionSweepsRunning > 0 { mu.wait() }
+        let currentLog = wal.number
+        let currentLength = wal.offsetBytes
+        let state = versions.checkpointSnapshot()
+        mu.unlock()
+        let firstLog = state.edit.logNumber ?? 0
+        let names: [String]
+        do {
+            names = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
+        } catch {
+            mu.withLock { fileDeletionsPaused -= 1 }
+            throw error
+        }
+        let logs = names.compactMap(FileNames.parse)
+            .filter { $0.kind == .log && $0.number >= firstLog && $0.number <= currentLog }
+            .map(\.number).sorted()
+        return CheckpointCapture(snapshot: state.edit, version: state.version, manifestNumber: state.manifestNumber,
+                                 logNumbers: logs, currentLogNumber: currentLog,
+                                 currentLogLengthBytes: currentLength)
+    }
+
+    /// A hard link when source and target share a filesystem, else a copy.
+    private func linkOrCopy(_ source: String, to destination: String) throws {
+        do {
+            try FileSystem.hardLink(source, to: destination)
+        } catch where error.errno == EXDEV {
+            try copyFile(source, to: destination, lengthBytes: nil)
+        } catch {
+            throw DBError.io(error)
+        }
+    }
+
+    /// Copies the first `lengthBytes` of `source` (all of it when nil)
+    /// through the backend, then fsyncs the copy.
+    private func copyFile(_ source: String, to destination: String, lengthBytes: UInt64?) throws {
+        let chunkBytes = 1 << 20
+        let buffer = AlignedBuffer(capacity: chunkBytes)
+        try ioCall(source) { () throws(IOError) in
+            let input = try backend.openFile(source, .read, direct: .off)
+            defer { try? input.close() }
+            let output = try backend.openFile(destination, [.write, .create, .truncate], direct: .off)
+            defer { try? output.close() }
+            let total: UInt64
+            if let lengthBytes { total = lengthBytes } else { total = try input.size() }
+            var offset: UInt64 = 0
+            while offset < total {
+                let want = Int(min(UInt64(chunkBytes), total - offset))
+                let chunk = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: want)
+                let got = try backend.read(fd: input.fd, into: chunk, offset: offset)
+                if got == 0 { break }  // the file is shorter than the captured length
+                try backend.write(fd: output.fd, from: UnsafeRawBufferPointer(start: buffer.pointer, count: got),
+                                  offset: offset)
+                offset += UInt64(got)
+            }
+            try backend.sync(fd: output.fd, dataOnly: false)
+        }
+    }
+}
