@@ -24,6 +24,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         .systemLibrary(
@@ -50,7 +52,11 @@ let package = Package(
         ),
         .target(
             name: "RingKV",
-            dependencies: ["RingIO", "CRingSupport", "CLZ4"],
+            dependencies: [
+                "RingIO", "CRingSupport", "CLZ4",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+            ],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -89,7 +95,11 @@ let package = Package(
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
-        .testTarget(name: "RingKVTests", dependencies: ["RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "RingKVTests", dependencies: [
+            "RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+        ], swiftSettings: strict),
         .testTarget(name: "KVBenchTests", dependencies: ["KVBenchCore", "RingKV", "RingIO", "TestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "KvctlTests", dependencies: ["RingKV", "RingKVTools", "RingIO", "TestSupport"], swiftSettings: strict),

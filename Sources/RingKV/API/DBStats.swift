@@ -100,9 +100,13 @@ public struct DBStats: Sendable, CustomStringConvertible {
 
 extension DBImpl {
     func makeStats() -> DBStats {
-        let (memBytes, immBytes, sequence) = mu.withLock {
+        mu.withLock { makeStatsLocked() }
+    }
+
+    /// `makeStats` for a caller that holds `mu`.
+    func makeStatsLocked() -> DBStats {
+        let (memBytes, immBytes, sequence) =
             (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
-        }
         let version = versions.current
         let flushed = stats.flushBytesWritten.current
         let compactionWritten = stats.compactionBytesWritten.current

@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import RingIO
 
 /// Database options. Defaults match what LevelDB/RocksDB users expect
@@ -80,6 +82,27 @@ public struct Options: Sendable {
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false
+
+    // MARK: - Logging and metrics (docs/ARCHITECTURE.md §Logging and metrics)
+
+    /// Where the engine says what it did (swift-log): open and recovery
+    /// (what was replayed; anything dropped, at warning), each flush and
+    /// compaction (info), write stalls and slowdowns (warning), failed
+    /// background work (error), close. Default: a logger that discards
+    /// everything; pass your application's logger to see them.
+    public var logger = Logger(label: "ringkv", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// The swift-metrics factory that receives the `ringkv_…` counters,
+    /// gauges and timers. nil (default): the process-wide
+    /// `MetricsSystem.factory` as bootstrapped when the database opens —
+    /// bootstrap your backend before opening. With no backend and no
+    /// factory here the engine does no metrics work at all.
+    public var metricsFactory: (any MetricsFactory)?
+    /// How often counters and gauges are exported from `DB.stats()`.
+    /// Default 1000 ms; 0 turns metrics off.
+    public var metricsIntervalMillis = 1000
+    /// The value of the `db` dimension of every metric (and nothing else).
+    /// nil (default): the database path.
+    public var metricsName: String?
 
     /// Test-only: inject I/O failures (see RingIO's FaultPlan). Internal,
     /// so only `@testable` tests can set it.

@@ -41,7 +41,7 @@ extension DBImpl {
         var installed = false
         switch result {
         case .success(let outcome?):
-            record(outcome, nanos: elapsed)
+            record(outcome, of: picked, nanos: elapsed)
             compaction.recordSuccess()
             installed = true
         case .success(nil):
@@ -50,6 +50,8 @@ extension DBImpl {
             if case .closed = error { break }
             stats.compactionFailures.add(1)
             compaction.recordFailure(error, nowNanos: MonotonicClock.nanos())
+            let retry = compactionRetryDelayNanosLocked() ?? 0
+            events.compactionFailed(error, retryInMillis: retry / 1_000_000)
         }
         wakeAll()  // writers stalled on L0, compactRange waiting, other workers
         if installed {
@@ -84,7 +86,11 @@ extension DBImpl {
         }
     }
 
-    private func record(_ outcome: CompactionJob.Outcome, nanos: UInt64) {
+    private func record(_ outcome: CompactionJob.Outcome, of compaction: Compaction, nanos: UInt64) {
+        events.compacted(compaction, inputs: compaction.inputs.count + compaction.outputLevelInputs.count,
+                         outputs: outcome.outputs.count, bytesRead: outcome.bytesRead,
+                         bytesWritten: outcome.bytesWritten, entriesDropped: outcome.entriesDropped,
+                         trivialMove: outcome.trivialMove, durationNanos: nanos)
         stats.compactions.add(1)
         if outcome.trivialMove { stats.trivialMoves.add(1) }
         stats.compactionNanos.add(nanos)
@@ -180,7 +186,7 @@ extension DBImpl {
             mu.unlock()
             switch result {
             case .success(let outcome?):
-                record(outcome, nanos: elapsed)
+                record(outcome, of: picked, nanos: elapsed)
                 deleteObsoleteFiles()
                 return true
             case .success(nil):

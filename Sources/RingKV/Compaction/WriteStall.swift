@@ -28,6 +28,8 @@ extension DBImpl {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
         stats.slowdowns.add(1)
         stats.slowdownNanos.add(MonotonicClock.nanos() - started)
+        events.slowedDown(l0Files: versions.current.fileCount(0), trigger: options.l0SlowdownTrigger,
+                          slowdownsSoFar: stats.slowdowns.current)
         mu.lock()
     }
 

@@ -17,6 +17,8 @@ final class DBImpl: @unchecked Sendable {
     let blockCache: BlockCache
     let snapshots = SnapshotRegistry()
     let stats = StatsCounters()
+    /// Log events and metrics timers (Observability/).
+    let events: EngineEvents
     private let lock: FileLock
 
     let mu = Monitor()
@@ -106,7 +108,10 @@ final class DBImpl: @unchecked Sendable {
         let base: any IOBackend = options.forcePosixIO
             ? PosixBackend(shortTransfers: shortTransfers) : IOBackends.makeDefault(shortTransfers: shortTransfers)
         backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
-        let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
+        let openStarted = MonotonicClock.nanos()
+        let metrics = MetricsExporter.make(options: options, path: path)
+        events = EngineEvents(path: path, logger: options.logger, metrics: metrics)
+        let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend, events: events)
         lock = recovered.lock
         versions = recovered.versions
         tableCache = recovered.tableCache
@@ -126,6 +131,10 @@ final class DBImpl: @unchecked Sendable {
         let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
             : [.flush] + Array(repeating: .compaction, count: jobs - 1)
         workers = roles.map { role in BackgroundThread { [unowned self] in self.backgroundLoop(role) } }
+        events.opened(tables: versions.current.fileNumbers.count, lastSequence: lastSequence,
+                      logsReplayed: recovered.logsReplayed, batchesReplayed: recovered.batchesReplayed,
+                      ioBackend: backend.name, durationNanos: MonotonicClock.nanos() - openStarted)
+        metrics?.start { [unowned self] in self.makeStats() }
     }
 
     /// Wakes every thread waiting on `mu`, background threads included:
@@ -165,6 +174,8 @@ final class DBImpl: @unchecked Sendable {
         // Table descriptors go with the handle's close, not its deinit.
         tableCache.evictAll()
         lock.release()
+        events.metrics?.stop(final: makeStatsLocked())
+        events.closed()
     }
 
     /// Test-only: the process "dies" here, short of the kernel losing the
@@ -234,8 +245,9 @@ final class DBImpl: @unchecked Sendable {
         mu.unlock()
         let started = MonotonicClock.nanos()
         var failure: DBError?
+        var flushedTable: FileMetaData?
         do {
-            try FlushJob.run(memtable, db: self, logNumber: logNumber)
+            flushedTable = try FlushJob.run(memtable, db: self, logNumber: logNumber)
         } catch let e as DBError {
             failure = e
         } catch {
@@ -247,13 +259,17 @@ final class DBImpl: @unchecked Sendable {
             backgroundFailure = failure
             stats.flushFailures.add(1)
             flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
+            events.flushFailed(failure, retryInMillis: 100)
             wakeAll()  // writers stalled on this flush see the failure
             return
         }
         backgroundFailure = nil
         flushRetryAtNanos = 0
+        let elapsed = MonotonicClock.nanos() - started
         stats.flushes.add(1)
-        stats.flushNanos.add(MonotonicClock.nanos() - started)
+        stats.flushNanos.add(elapsed)
+        events.flushed(tableNumber: flushedTable?.number, entries: memtable.entryCount,
+                       tableBytes: flushedTable?.fileSizeBytes ?? 0, durationNanos: elapsed)
         imm = nil
         wakeAll()  // stalled writers, flushMemtable, compaction workers (L0 grew)
         mu.unlock()

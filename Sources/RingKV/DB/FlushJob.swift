@@ -3,7 +3,9 @@ import RingIO
 /// Writes an immutable memtable to a new L0 table and installs it with the
 /// WAL number that makes the memtable's log obsolete, in one manifest edit.
 enum FlushJob {
-    static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws {
+    /// Returns the new table (nil when the memtable held no entry).
+    @discardableResult
+    static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws -> FileMetaData? {
         let number = db.versions.newFileNumber()
         db.mu.withLock { _ = db.pendingOutputs.insert(number) }
         // After a failed MANIFEST write the edit may be on disk after all:
@@ -11,10 +13,11 @@ enum FlushJob {
         var keepPending = false
         defer { if !keepPending { db.mu.withLock { _ = db.pendingOutputs.remove(number) } } }
         var edit = VersionEdit()
-        if let meta = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: db.path,
-                                           backend: db.backend, options: db.options) {
-            edit.addFile(level: 0, meta)
-            db.stats.flushBytesWritten.add(meta.fileSizeBytes)
+        let table = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: db.path,
+                                         backend: db.backend, options: db.options)
+        if let table {
+            edit.addFile(level: 0, table)
+            db.stats.flushBytesWritten.add(table.fileSizeBytes)
         }
         edit.logNumber = logNumber
         edit.lastSequence = db.mu.withLock { db.lastSequence }
@@ -29,6 +32,7 @@ enum FlushJob {
         // Only flushes add L0 tables, so the peak is seen right after one
         // (a compaction running meanwhile can only lower the count).
         db.stats.peakL0Files.raise(to: UInt64(db.versions.current.fileCount(0)))
+        return table
     }
 }
 

@@ -13,9 +13,14 @@ enum DatabaseRecovery {
         var tableCache: TableCache
         var wal: WALWriter
         var lastSequence: SequenceNumber
+        /// WAL files and write batches replayed (for the open log event).
+        var logsReplayed = 0
+        var batchesReplayed = 0
     }
 
-    static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
+    /// `events` receives what recovery has to report (drops, at warning).
+    static func open(path: String, options: Options, backend: any IOBackend,
+                     events: EngineEvents) throws -> Opened {
         switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
         case .directory:
             break
@@ -54,6 +59,11 @@ enum DatabaseRecovery {
                 reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
                     + "the manifest lost an edit")
         }
+        if let recovery = versions.recovery, let offset = recovery.droppedTailOffset {
+            let size = (try? FileSystem.fileSize(recovery.manifestPath)) ?? offset
+            events.recoveryDropped(file: recovery.manifestPath, offset: offset, bytes: size - min(size, offset),
+                                   reason: recovery.droppedTailReason ?? "torn tail", keptAt: nil)
+        }
         let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
                                     directReads: options.directReads)
 
@@ -66,14 +76,21 @@ enum DatabaseRecovery {
         let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
         var memtable = options.makeMemTable()
         var replayedSequence: SequenceNumber = 0
+        var batchesReplayed = 0
         for number in logs {
             let logPath = FileNames.log(path, number)
-            let outcome = try LogReader(path: logPath, backend: backend).readAll(strict: options.paranoidChecks)
+            let reader = try LogReader(path: logPath, backend: backend)
+            let outcome = try reader.readAll(strict: options.paranoidChecks)
+            if let (offset, reason) = outcome.tornTail {
+                events.recoveryDropped(file: logPath, offset: UInt64(offset),
+                                       bytes: UInt64(reader.data.count - offset), reason: reason, keptAt: nil)
+            }
             for payload in outcome.payloads {
                 let last = try payload.withUnsafeBytes {
                     try MemTableInserter.applyRecovered($0, to: memtable, path: logPath, after: replayedSequence)
                 }
                 replayedSequence = last
+                batchesReplayed += 1
                 lastSequence = max(lastSequence, last)
                 if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
                     try flushRecovered(memtable, into: &edit, versions: versions, path: path,
@@ -88,7 +105,8 @@ enum DatabaseRecovery {
         edit.logNumber = walNumber
         edit.lastSequence = lastSequence
         try versions.logAndApply(edit)
-        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal, lastSequence: lastSequence)
+        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal, lastSequence: lastSequence,
+                      logsReplayed: logs.count, batchesReplayed: batchesReplayed)
     }
 
     private static func flushRecovered(_ memtable: MemTable, into edit: inout VersionEdit, versions: VersionSet,

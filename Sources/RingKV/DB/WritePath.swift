@@ -252,8 +252,11 @@ extension DBImpl {
         var stallStarted: UInt64?
         defer {
             if let stallStarted {
+                let waited = MonotonicClock.nanos() - stallStarted
                 stats.stalls.add(1)
-                stats.stallNanos.add(MonotonicClock.nanos() - stallStarted)
+                stats.stallNanos.add(waited)
+                events.stalled(durationNanos: waited, l0Files: versions.current.fileCount(0),
+                               reason: level0Stopped ? "L0 at its stop trigger" : "previous memtable still flushing")
             }
         }
         while true {
