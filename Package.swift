@@ -74,7 +74,10 @@ let package = Package(
         .target(name: "RingKVFuzzTargets", dependencies: ["RingKV"], swiftSettings: strict),
         .executableTarget(
             name: "kvctl",
-            dependencies: ["RingKV", "RingKVTools", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: [
+                "RingKV", "RingKVTools", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         // kvbench's generators, runner and reports (a library so KVBenchTests can test them).

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Logging
 import RingIO
 import RingKV
 
@@ -45,6 +46,9 @@ struct KVCtl: ParsableCommand {
 
     @Flag(help: "Keys and values are hex in input and output, instead of \\xNN escapes.")
     var hex = false
+
+    @Flag(help: "Log what the engine does (open, recovery, flushes, compactions, stalls) to stderr.")
+    var verbose = false
 
     /// `kvctl` with no command: a usage error that points at the help.
     func run() throws {
@@ -110,6 +114,10 @@ struct KVCtl: ParsableCommand {
         var options = Options()
         options.createIfMissing = create
         options.walPreallocateBytes = KVCtl.walPreallocateBytes
+        if verbose {
+            options.logger = Logger(label: "kvctl") { StreamLogHandler.standardError(label: $0) }
+            options.logger.logLevel = .info
+        }
         let path = try databasePath()
         do {
             return try DB(path: path, options: options)

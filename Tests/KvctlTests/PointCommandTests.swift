@@ -21,6 +21,18 @@ struct PointCommandTests {
         #expect(r.err.contains("not found"))
     }
 
+    @Test func verboseLogsTheEnginesEventsToStderrAndNothingWithout() throws {
+        let dir = try TempDir()
+        var r = try Kvctl.run(["--db", dir.sub("db"), "--create", "--verbose", "put", "k", "v"])
+        #expect(r.status == 0 && r.out.isEmpty, "\(r.err)")
+        #expect(r.err.contains("opened database") && r.err.contains("closed database"), "\(r.err)")
+        r = try Kvctl.run(["--db", dir.sub("db"), "--verbose", "get", "k"])
+        #expect(r.out == "v\n")
+        #expect(r.err.contains("batches_replayed=1"), "\(r.err)")
+        r = try Kvctl.run(["--db", dir.sub("db"), "get", "k"])
+        #expect(r.out == "v\n" && r.err.isEmpty, "\(r.err)")
+    }
+
     @Test func syncPutIsReadBackThroughTheLibrary() throws {
         let dir = try TempDir()
         let r = try Kvctl.run(["--db", dir.sub("db"), "--create", "put", "--sync", "k", "v"])
