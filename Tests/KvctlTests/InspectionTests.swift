@@ -91,7 +91,7 @@ struct InspectionTests {
         #expect(r.out.contains("DAMAGED  \(wal) at offset 0: record checksum mismatch"), "\(r.out)")
 
         let manifest = try files(in: path, suffix: "").filter { $0.contains("MANIFEST-") }[0]
-        let manifestRecords = try LogReader(path: manifest, backend: PosixBackend()).readAll(strict: true).payloads
+        let manifestRecords = try LogReader(path: manifest, backend: PosixBackend()).readAll(evidence: .everyRecord, strict: true).payloads
         if manifestRecords.count >= 2 {
             try flipByte(manifest, at: UInt64(LogRecord.headerSize + 1))
             r = try Kvctl.run(["--db", path, "verify"])

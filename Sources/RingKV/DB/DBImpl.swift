@@ -17,6 +17,8 @@ final class DBImpl: @unchecked Sendable {
     let blockCache: BlockCache
     let snapshots = SnapshotRegistry()
     let stats = StatsCounters()
+    /// What recovery did at open (replayed logs, dropped bytes, `lost/`).
+    let recovery: RecoveryReport
     private let lock: FileLock
 
     let mu = Monitor()
@@ -109,6 +111,8 @@ final class DBImpl: @unchecked Sendable {
         wal = recovered.wal
         lastSequence = recovered.lastSequence
         allocatedSequence = recovered.lastSequence
+        recovery = recovered.report
+        publish(recovery)
         stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
@@ -288,7 +292,7 @@ final class DBImpl: @unchecked Sendable {
                     tableCache.evict(number)
                     blockCache.eraseFile(number)
                 }
-                try? FileSystem.remove(path + "/" + name)
+                try? backend.removeFile(path + "/" + name)
             }
         }
     }

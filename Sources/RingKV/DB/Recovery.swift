@@ -1,11 +1,19 @@
 import Glibc
 import RingIO
 
-/// Opening a database directory: lock, manifest, WAL replay, fresh log.
+/// Opening a database directory: lock, MANIFEST, WAL replay, fresh log.
 ///
-/// Replayed WAL contents are written to L0 tables and installed together
-/// with the new log number in one manifest edit, so after open every write
-/// lives in a table or in the new (empty) log, and old logs can go.
+/// Two phases (docs/ARCHITECTURE.md §Recovery). The *reading* phase writes
+/// nothing: it replays CURRENT's MANIFEST, checks that every table it names
+/// is there, and replays the live WALs — so an open that refuses (damage,
+/// a missing file) leaves the directory exactly as it found it. The
+/// *writing* phase then keeps every dropped byte under `lost/`, writes the
+/// replayed memtables to L0 tables, creates the new WAL, and installs all
+/// of it with one new MANIFEST and a CURRENT switch. Until that switch,
+/// CURRENT names the old MANIFEST and the old logs are untouched: a crash
+/// or failure anywhere before it recovers the same state again (the new
+/// files are removed on failure, or swept as unreferenced at the next
+/// open); after it, the new state is complete.
 enum DatabaseRecovery {
     struct Opened {
         var lock: FileLock
@@ -13,18 +21,21 @@ enum DatabaseRecovery {
         var tableCache: TableCache
         var wal: WALWriter
         var lastSequence: SequenceNumber
+        var report: RecoveryReport
+    }
+
+    /// File numbers for the files one open writes.
+    final class FileNumbers {
+        private(set) var next: UInt64
+        init(next: UInt64) { self.next = next }
+        func allocate() -> UInt64 {
+            defer { next += 1 }
+            return next
+        }
     }
 
     static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
-        switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
-        case .directory:
-            break
-        case .other:
-            throw DBError.invalidArgument("\(path) exists and is not a directory")
-        case nil:
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
-            try ioCall(path) { () throws(IOError) in try FileSystem.createDirectory(path) }
-        }
+        try prepareDirectory(path, options: options, backend: backend)
         let lock: FileLock
         do {
             lock = try FileLock(path: FileNames.lock(path))
@@ -32,72 +43,177 @@ enum DatabaseRecovery {
             if error.errno == EWOULDBLOCK { throw DBError.locked(path: path) }
             throw DBError.io(error)
         }
-        let versions: VersionSet
-        let current = FileNames.current(path)
-        if try ioCall(current, { () throws(IOError) in try FileSystem.kind(of: current) }) != nil {
-            if options.errorIfExists { throw DBError.alreadyExists(path: path) }
-            versions = try VersionSet.recover(dbPath: path, backend: backend, strict: options.paranoidChecks)
-        } else {
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
-            versions = try VersionSet.create(dbPath: path, backend: backend)
-        }
-        // The live WAL always exists while the manifest names it (it is
-        // created before the edit that names it and deleted only after an
-        // edit moves past it). Missing, the manifest lost a committed edit —
-        // e.g. a damaged length field made its last record look torn — and
-        // opening would silently drop data.
-        let logNumber = versions.logNumber
-        if options.paranoidChecks && logNumber > 0 && !FileSystem.exists(FileNames.log(path, logNumber)) {
-            throw DBError.corruption(
-                path: versions.recovery?.manifestPath ?? FileNames.current(path),
-                offset: versions.recovery?.droppedTailOffset ?? 0,
-                reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
-                    + "the manifest lost an edit")
-        }
-        let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
-                                    directReads: options.directReads)
-
-        var edit = VersionEdit()
-        var lastSequence = versions.lastSequence
+        var report = RecoveryReport()
         let owned = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
             .compactMap { FileNames.parse($0) }
-        // No number already on disk may be handed out again.
-        for file in owned { versions.markFileNumberUsed(file.number) }
-        let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
-        var memtable = options.makeMemTable()
-        var replayedSequence: SequenceNumber = 0
-        for number in logs {
-            let logPath = FileNames.log(path, number)
-            let outcome = try LogReader(path: logPath, backend: backend).readAll(strict: options.paranoidChecks)
-            for payload in outcome.payloads {
-                let last = try payload.withUnsafeBytes {
-                    try MemTableInserter.applyRecovered($0, to: memtable, path: logPath, after: replayedSequence)
-                }
-                replayedSequence = last
-                lastSequence = max(lastSequence, last)
-                if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
-                    try flushRecovered(memtable, into: &edit, versions: versions, path: path,
-                                       backend: backend, options: options)
-                    memtable = options.makeMemTable()
-                }
+        let current = FileNames.current(path)
+
+        // Reading phase: nothing is written.
+        let base: VersionSet.Contents
+        let numbers: FileNumbers
+        var replay = WALReplay.Outcome()
+        let manifestNumber: UInt64
+        let recovery: VersionSet.Recovery?
+        if try ioCall(current, { () throws(IOError) in try FileSystem.kind(of: current) }) != nil {
+            if options.errorIfExists { throw DBError.alreadyExists(path: path) }
+            let replayed = try VersionSet.replayCurrent(dbPath: path, backend: backend, strict: options.paranoidChecks)
+            recovery = replayed.recovery
+            report.manifestPath = replayed.recovery.manifestPath
+            report.manifestRecords = replayed.recovery.recordCount
+            // No number already on disk is handed out again.
+            numbers = FileNumbers(next: max(replayed.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
+            base = VersionSet.Contents(replayed.replayed, nextFileNumber: numbers.next)
+            try checkTables(of: base.version, present: owned, dbPath: path, manifest: replayed.recovery.manifestPath)
+            try checkLiveLog(base.logNumber, present: owned, dbPath: path, recovery: replayed.recovery,
+                             strict: options.paranoidChecks)
+            let logs = owned.filter { $0.kind == .log && $0.number >= base.logNumber }.map(\.number).sorted()
+            let replayer = WALReplay(options: options, dbPath: path, backend: backend, allocate: numbers)
+            do {
+                try replayer.run(logs, into: &replay)
+            } catch {
+                removeFiles(tables: replay.tables, dbPath: path, backend: backend)
+                throw error
             }
+        } else {
+            guard options.createIfMissing else { throw DBError.notFound(path: path) }
+            try checkNothingWithoutCurrent(owned, dbPath: path, backend: backend)
+            // MANIFEST-000001 and log 2, as ever for a new database; an
+            // interrupted creation's leftovers are overwritten.
+            numbers = FileNumbers(next: 2)
+            base = .empty(nextFileNumber: 3)
+            recovery = nil
         }
-        try flushRecovered(memtable, into: &edit, versions: versions, path: path, backend: backend, options: options)
-        let walNumber = versions.newFileNumber()
-        let wal = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
-        edit.logNumber = walNumber
-        edit.lastSequence = lastSequence
-        try versions.logAndApply(edit)
-        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal, lastSequence: lastSequence)
+
+        // Writing phase.
+        var wal: WALWriter?
+        var switched = false
+        do {
+            if let tail = recovery?.droppedTail, tail.byteCount > 0, let manifest = recovery?.manifestPath {
+                replay.drops.insert((manifest, tail), at: 0)
+            }
+            for drop in replay.drops {
+                let lost = try LostFiles.save(drop.tail, of: drop.source, dbPath: path, backend: backend)
+                report.drops.append(.init(source: drop.source, tail: drop.tail, lostPath: lost))
+            }
+            let walNumber = numbers.allocate()
+            wal = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
+            let manifest = recovery == nil ? 1 : numbers.allocate()
+            var edit = VersionEdit()
+            for table in replay.tables { edit.addFile(level: 0, table) }
+            edit.logNumber = walNumber
+            edit.lastSequence = replay.lastSequence
+            var contents = try base.applying(edit)
+            contents.nextFileNumber = max(numbers.next, base.nextFileNumber)
+            let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
+                                                  recovery: recovery, switched: &switched)
+            report.logs = replay.logs
+            report.tablesWritten = replay.tables.count
+            report.lostFiles = LostFiles.list(dbPath: path).count
+            let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
+                                        directReads: options.directReads)
+            guard let wal else { preconditionFailure("the WAL was created above") }
+            return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal,
+                          lastSequence: contents.lastSequence, report: report)
+        } catch {
+            // Before the switch nothing names the new files: remove them so
+            // a failed open leaves no trace. After it they are the database.
+            if !switched {
+                if let wal {
+                    try? wal.close()
+                    try? backend.removeFile(wal.path)
+                }
+                removeFiles(tables: replay.tables, dbPath: path, backend: backend)
+            }
+            throw error
+        }
     }
 
-    private static func flushRecovered(_ memtable: MemTable, into edit: inout VersionEdit, versions: VersionSet,
-                                       path: String, backend: any IOBackend, options: Options) throws {
-        guard memtable.entryCount > 0 else { return }
-        let number = versions.newFileNumber()
-        if let meta = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: path,
-                                           backend: backend, options: options) {
-            edit.addFile(level: 0, meta)
+    // MARK: - Checks of the reading phase
+
+    /// Creates a missing database directory when allowed, and makes its
+    /// entry durable: the parent directory of each directory created is
+    /// fsynced, or a power loss could take the whole database with it.
+    private static func prepareDirectory(_ path: String, options: Options, backend: any IOBackend) throws {
+        switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
+        case .directory:
+            return
+        case .other:
+            throw DBError.invalidArgument("\(path) exists and is not a directory")
+        case nil:
+            guard options.createIfMissing else { throw DBError.notFound(path: path) }
         }
+        var missing: [String] = []
+        var directory = path
+        while !directory.isEmpty && directory != "/" && directory != "." && !FileSystem.exists(directory) {
+            missing.append(directory)
+            directory = FileSystem.parentDirectory(of: directory)
+        }
+        try ioCall(path) { () throws(IOError) in
+            try backend.createDirectory(path)
+            for created in missing { try backend.syncDirectory(FileSystem.parentDirectory(of: created)) }
+        }
+    }
+
+    /// Every table the MANIFEST names must exist: a missing one would fail
+    /// reads and compactions later (LevelDB and RocksDB refuse the same).
+    private static func checkTables(of version: Version, present owned: [(kind: FileKind, number: UInt64)],
+                                    dbPath: String, manifest: String) throws {
+        let tables = Set(owned.filter { $0.kind == .table }.map(\.number))
+        for (level, files) in version.files.enumerated() {
+            for file in files where !tables.contains(file.number) {
+                let table = FileNames.table(dbPath, file.number)
+                throw DBError.corruption(path: table, offset: 0, reason:
+                    "\(FileSystem.baseName(manifest)) lists table \(FileSystem.baseName(table)) at L\(level), "
+                    + "but the file is missing")
+            }
+        }
+    }
+
+    /// The live WAL always exists while the MANIFEST names it (it is
+    /// created, and its directory entry synced, before the edit that names
+    /// it, and deleted only after an edit moves past it). Missing, the
+    /// MANIFEST lost a committed edit — e.g. a damaged length field made
+    /// its last record look torn — and opening would silently drop data.
+    private static func checkLiveLog(_ logNumber: UInt64, present owned: [(kind: FileKind, number: UInt64)],
+                                     dbPath: String, recovery: VersionSet.Recovery, strict: Bool) throws {
+        guard strict, logNumber > 0, !owned.contains(where: { $0.kind == .log && $0.number == logNumber }) else { return }
+        throw DBError.corruption(
+            path: recovery.manifestPath, offset: recovery.droppedTailOffset ?? 0,
+            reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
+                + "the manifest lost an edit")
+    }
+
+    /// CURRENT is missing. A creation interrupted by a crash leaves at most
+    /// MANIFEST-000001, an empty 000002.log and CURRENT's temp file — no
+    /// write was ever acknowledged, since `DB.init` had not returned — and
+    /// starts over. Anything else is a database that lost CURRENT: starting
+    /// an empty one over it would delete its files, so the open is refused
+    /// with the first such file named.
+    private static func checkNothingWithoutCurrent(_ owned: [(kind: FileKind, number: UInt64)], dbPath: String,
+                                                   backend: any IOBackend) throws {
+        for file in owned.sorted(by: { $0.number < $1.number }) {
+            let name: String
+            switch file.kind {
+            case .current, .lock, .temp:
+                continue
+            case .manifest:
+                if file.number == 1 { continue }
+                name = FileSystem.baseName(FileNames.manifest(dbPath, file.number))
+            case .log:
+                let log = FileNames.log(dbPath, file.number)
+                if file.number == 2, try LogReader(path: log, backend: backend).holdsOnlyZeros() { continue }
+                name = FileSystem.baseName(log)
+            case .table:
+                name = FileSystem.baseName(FileNames.table(dbPath, file.number))
+            }
+            throw DBError.corruption(path: FileNames.current(dbPath), offset: 0, reason:
+                "CURRENT is missing but \(name) exists: this is a database whose CURRENT was lost, not an empty "
+                + "directory. Restore CURRENT (the name of its newest MANIFEST-NNNNNN and a newline) instead of "
+                + "creating a new database over it")
+        }
+    }
+
+    private static func removeFiles(tables: [FileMetaData], dbPath: String, backend: any IOBackend) {
+        for table in tables { try? backend.removeFile(FileNames.table(dbPath, table.number)) }
     }
 }
