@@ -9,20 +9,6 @@ import Testing
 @Suite struct RecoveryTests {
     static func names(_ path: String) throws -> [String] { try FileSystem.listDirectory(path).sorted() }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
-        var data = [UInt8](repeating: 0, count: Int(try file.size()))
-        let n = try data.withUnsafeMutableBytes { try PosixBackend().read(fd: file.fd, into: $0, offset: 0) }
-        return Array(data.prefix(n))
-    }
-
-    static func writeFile(_ path: String, _ data: [UInt8], at offset: UInt64 = 0, truncate: Bool = true) throws {
-        let file = try File.open(path, truncate ? [.write, .create, .truncate] : [.write, .create])
-        defer { try? file.close() }
-        try data.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: offset) }
-    }
-
     static func onlyFile(_ path: String, suffix: String) throws -> String {
         let matches = try names(path).filter { $0.hasSuffix(suffix) }
         try #require(matches.count == 1, "expected one \(suffix) file, found \(matches)")
@@ -44,12 +30,12 @@ import Testing
         try db.put(bytes("r2"), [UInt8](repeating: 2, count: 6000), options: WriteOptions(sync: false))
         db.impl.abandonForCrashTest()
         let log = try Self.onlyFile(path, suffix: ".log")
-        var data = try Self.readFile(log)
+        var data = try readWholeFile(log)
         // Where r1's record ends: header + batch header + op + key + value.
         let r1End = LogRecord.headerSize + 12 + 1 + 1 + 2 + 2 + 3000
         #expect(data[r1End] != 0 && data[4096 + 100] == 2, "r2 should follow r1 and cross the page")
         for i in r1End..<4096 { data[i] = 0 }
-        try Self.writeFile(log, data)
+        try writeWholeFile(log, data)
 
         let reopened = try DB(path: path, options: openOptions())
         #expect(try reopened.get(bytes("r1")) == [UInt8](repeating: 1, count: 3000))
@@ -62,7 +48,7 @@ import Testing
         try #require(lost.count == 1)
         // From the hole to the last non-zero byte: what the log held there.
         #expect(lost[0].name == LostFiles.name(source: log, offset: UInt64(r1End)))
-        let kept = try Self.readFile(LostFiles.directory(path) + "/" + lost[0].name)
+        let kept = try readWholeFile(LostFiles.directory(path) + "/" + lost[0].name)
         let lastNonZero = try #require(data.lastIndex { $0 != 0 })
         let same = kept == Array(data[r1End...lastNonZero])
         #expect(same, "lost/ holds \(kept.count) bytes, not the \(lastNonZero + 1 - r1End) dropped")
@@ -82,10 +68,10 @@ import Testing
         try db.write(batch, options: WriteOptions(sync: true))
         try db.close()
         let log = try Self.onlyFile(path, suffix: ".log")
-        var data = try Self.readFile(log)
+        var data = try readWholeFile(log)
         let recordEnd = try #require(data.lastIndex { $0 != 0 }) + 1
         data[recordEnd / 2] ^= 0x01
-        try Self.writeFile(log, data)
+        try writeWholeFile(log, data)
 
         let reopened = try DB(path: path, options: openOptions())
         #expect(try reopened.get(bytes("key010")) == nil)
@@ -96,7 +82,7 @@ import Testing
         try reopened.close()
         let lost = LostFiles.list(dbPath: path)
         #expect(lost.map(\.name) == [LostFiles.name(source: log, offset: 0)])
-        let same = try Self.readFile(LostFiles.directory(path) + "/" + lost[0].name) == Array(data[0..<recordEnd])
+        let same = try readWholeFile(LostFiles.directory(path) + "/" + lost[0].name) == Array(data[0..<recordEnd])
         #expect(same, "lost/ does not hold the dropped record")
         // Reopening again drops nothing new and keeps the copy.
         let again = try DB(path: path, options: openOptions())
@@ -114,11 +100,11 @@ import Testing
         for i in 0..<20 { try db.put(bytes("key\(i)"), bytes("value\(i)"), options: WriteOptions(sync: true)) }
         try db.close()
         let log = try Self.onlyFile(path, suffix: ".log")
-        var data = try Self.readFile(log)
+        var data = try readWholeFile(log)
         data[40] ^= 0xFF  // inside the first record; 19 synced records follow
-        try Self.writeFile(log, data)
+        try writeWholeFile(log, data)
         let before = try Self.names(path)
-        let current = try Self.readFile(path + "/CURRENT")
+        let current = try readWholeFile(path + "/CURRENT")
         for _ in 0..<3 {
             #expect { try DB(path: path, options: openOptions()) } throws: { error in
                 guard case DBError.corruption(let file, _, _) = error else { return false }
@@ -126,7 +112,7 @@ import Testing
             }
         }
         #expect(try Self.names(path) == before)
-        #expect(try Self.readFile(path + "/CURRENT") == current)
+        #expect(try readWholeFile(path + "/CURRENT") == current)
     }
 
     // MARK: - Issue #15 item 2: missing CURRENT beside existing data
@@ -150,7 +136,7 @@ import Testing
         #expect(try Self.names(path) == before, "the refused open changed the directory")
         // Restoring CURRENT brings everything back.
         let manifest = try #require(before.first { $0.hasPrefix("MANIFEST-") })
-        try Self.writeFile(path + "/CURRENT", bytes(manifest + "\n"))
+        try writeWholeFile(path + "/CURRENT", bytes(manifest + "\n"))
         let reopened = try DB(path: path, options: openOptions())
         #expect(try reopened.get(bytes("k1")) == bytes("v1"))
         #expect(try reopened.get(bytes("key42")) == bytes("value42"))

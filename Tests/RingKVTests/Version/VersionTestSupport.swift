@@ -50,19 +50,9 @@ enum VersionFixtures {
         try writeFile(FileNames.current(dir), Array("MANIFEST-\(FileNames.padded(number))\n".utf8))
     }
 
-    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let file = try File.open(path, [.write, .create, .truncate])
-        defer { try? file.close() }
-        try bytes.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: 0) }
-    }
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws { try writeWholeFile(path, bytes) }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
-        var data = [UInt8](repeating: 0, count: Int(try file.size()))
-        let n = try data.withUnsafeMutableBytes { try PosixBackend().read(fd: file.fd, into: $0, offset: 0) }
-        return Array(data.prefix(n))
-    }
+    static func readFile(_ path: String) throws -> [UInt8] { try readWholeFile(path) }
 
     /// Offsets of the records of a log file, in order.
     static func recordOffsets(_ path: String) throws -> [Int] {
