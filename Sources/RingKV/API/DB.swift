@@ -50,7 +50,7 @@ public final class DB: Sendable {
     // MARK: - Reads
 
     public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
-        try impl.get(key, options: options)
+        try impl.reading { try impl.get(key, options: options) }
     }
 
     public func get(_ key: String, options: ReadOptions = ReadOptions()) throws -> String? {
@@ -60,7 +60,7 @@ public final class DB: Sendable {
     /// Looks up many keys at one consistent point in time; results are in
     /// the order of `keys`.
     public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws -> [[UInt8]?] {
-        try impl.multiGet(keys, options: options)
+        try impl.reading { try impl.multiGet(keys, options: options) }
     }
 
     /// A consistent read view; pass it in `ReadOptions(snapshot:)`.
@@ -70,15 +70,24 @@ public final class DB: Sendable {
         impl.mu.withLock { Snapshot(sequence: impl.lastSequence, registry: impl.snapshots) }
     }
 
+    /// Release iterators before `close()`: one used after close goes on
+    /// reading the tables it holds open.
     public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
-        let view = try impl.readView(options)
-        return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view)
+        try impl.reading {
+            let view = try impl.readView(options)
+            return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view)
+        }
     }
 
     /// Up to `limit` pairs with `from <= key < to` (`to` nil: to the end),
     /// in key order.
     public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max,
                      options: ReadOptions = ReadOptions()) throws -> [(key: [UInt8], value: [UInt8])] {
+        try impl.reading { try scanRows(from: from, to: to, limit: limit, options: options) }
+    }
+
+    private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int,
+                          options: ReadOptions) throws -> [(key: [UInt8], value: [UInt8])] {
         let it = try makeIterator(options: options)
         try it.seek(to: from)
         var rows: [(key: [UInt8], value: [UInt8])] = []
@@ -107,6 +116,7 @@ public final class DB: Sendable {
 
     public func stats() -> DBStats { impl.makeStats() }
 
-    /// Waits for in-flight writes, stops background work, releases the lock.
+    /// Waits for in-flight writes and reads, stops background work,
+    /// releases the lock. Iterators should be released first.
     public func close() throws { try impl.close() }
 }

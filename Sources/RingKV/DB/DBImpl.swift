@@ -1,3 +1,4 @@
+import Glibc
 import RingIO
 import Synchronization
 
@@ -91,6 +92,11 @@ final class DBImpl: @unchecked Sendable {
     /// give up early instead of delaying close.
     private let shuttingDown = Atomic<Bool>(false)
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+    /// Reads in progress (`reading`): close waits for them before it drops
+    /// the table cache and releases the LOCK. Paired with `shuttingDown`
+    /// in sequentially consistent order, so a read either sees the flag
+    /// and backs out, or close sees the read and waits for it.
+    private let activeReads = Atomic<Int>(0)
     /// Background threads, joined by close (guarded by mu).
     private var workers: [BackgroundThread] = []
 
@@ -144,7 +150,7 @@ final class DBImpl: @unchecked Sendable {
             return
         }
         closing = true
-        shuttingDown.store(true, ordering: .relaxed)
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
         wakeAll()
@@ -154,15 +160,31 @@ final class DBImpl: @unchecked Sendable {
         workers = []
         mu.unlock()
         for thread in threads { thread.join() }
+        // Without mu: a read that began before close may still need it
+        // (readView). Reads are short; new ones back out.
+        while activeReads.load(ordering: .sequentiallyConsistent) > 0 { usleep(50) }
         mu.lock()
         defer { mu.unlock() }
         closed = true
         wakeAll()
         try? wal.close()
         try? versions.close()
-        // Table descriptors go with the handle's close, not its deinit.
-        tableCache.evictAll()
+        // Table descriptors go with the handle's close, not its deinit;
+        // the cache takes no reader after this.
+        tableCache.close()
         lock.release()
+    }
+
+    /// Runs a read (get, multiGet, scan, iterator creation) so that close
+    /// waits for it: no read opens a table or touches a file after close
+    /// dropped the table cache and released the LOCK. Throws `.closed`
+    /// once close has begun. (An iterator outlives its creation: one used
+    /// after close reads the tables it already holds open.)
+    func reading<R>(_ body: () throws -> R) throws -> R {
+        activeReads.add(1, ordering: .sequentiallyConsistent)
+        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
+        return try body()
     }
 
     /// Test-only: the process "dies" here, short of the kernel losing the
