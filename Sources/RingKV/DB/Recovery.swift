@@ -3,13 +3,15 @@ import RingIO
 
 /// Opening a database directory: lock, MANIFEST, WAL replay, fresh log.
 ///
-/// Two phases (docs/ARCHITECTURE.md §Recovery). The *reading* phase writes
-/// nothing: it replays CURRENT's MANIFEST, checks that every table it names
-/// is there, and replays the live WALs — so an open that refuses (damage,
-/// a missing file) leaves the directory exactly as it found it. The
-/// *writing* phase then keeps every dropped byte under `lost/`, writes the
-/// replayed memtables to L0 tables, creates the new WAL, and installs all
-/// of it with one new MANIFEST and a CURRENT switch. Until that switch,
+/// Two phases (docs/ARCHITECTURE.md §Recovery). The *reading* phase
+/// replays CURRENT's MANIFEST, checks that every table it names is there,
+/// and replays the live WALs into memtables; the only files it writes are
+/// the L0 tables those memtables become, which nothing names yet and which
+/// are removed if the open fails — so an open that refuses (damage, a
+/// missing file) leaves the directory as it found it. The *writing* phase
+/// then keeps every dropped byte under `lost/`, creates the new WAL, and
+/// installs the tables and the WAL with one new MANIFEST and a CURRENT
+/// switch. Until that switch,
 /// CURRENT names the old MANIFEST and the old logs are untouched: a crash
 /// or failure anywhere before it recovers the same state again (the new
 /// files are removed on failure, or swept as unreferenced at the next
