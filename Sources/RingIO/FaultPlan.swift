@@ -30,7 +30,7 @@ public final class FaultPlan: Sendable {
 
         /// Operations that change what is on disk: the ones a power cut
         /// stops.
-        var changesDisk: Bool {
+        public var changesDisk: Bool {
             switch self {
             case .write, .fsync, .fallocate, .create, .rename, .remove, .createDirectory, .syncDirectory: return true
             case .read, .open, .shortRead, .shortWrite: return false

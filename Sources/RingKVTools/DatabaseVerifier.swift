@@ -70,7 +70,7 @@ extension DatabaseTools {
     /// unreadable directory).
     public static func verify(dbPath: String) throws -> VerifyReport {
         let lock = try lockExisting(dbPath: dbPath)
-        defer { lock.release() }
+        defer { lock?.release() }
         let backend = makeBackend()
         var report = VerifyReport(dbPath: dbPath)
         let files = try ownedFiles(dbPath: dbPath)

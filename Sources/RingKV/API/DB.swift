@@ -12,7 +12,8 @@ public final class DB: Sendable {
 
     /// Opens (or with `createIfMissing`, creates) the database at `path`.
     /// Takes an exclusive lock on `path/LOCK`; a second open fails with
-    /// `DBError.locked`.
+    /// `DBError.locked`. With `Options.readOnly` the lock is shared with
+    /// other read-only opens and nothing is written.
     public init(path: String, options: Options = Options()) throws {
         impl = try DBImpl(path: path, options: options)
     }
@@ -22,6 +23,7 @@ public final class DB: Sendable {
     // MARK: - Writes
 
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         var batch = WriteBatch()
         batch.put(key, value)
         try impl.write(batch, sync: options.sync)
@@ -32,6 +34,7 @@ public final class DB: Sendable {
     }
 
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         var batch = WriteBatch()
         batch.delete(key)
         try impl.write(batch, sync: options.sync)
@@ -44,6 +47,7 @@ public final class DB: Sendable {
     /// Applies every operation of `batch` atomically: after a crash either
     /// all of them are there or none.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         try impl.write(batch, sync: options.sync)
     }
 
@@ -102,7 +106,10 @@ public final class DB: Sendable {
     // MARK: - Maintenance
 
     /// Writes the active memtable to an L0 table and waits for it.
-    public func flush() throws { try impl.flushMemtable() }
+    public func flush() throws {
+        try impl.checkWritable()
+        try impl.flushMemtable()
+    }
 
     /// Flushes the memtable, then compacts the whole key space into the
     /// deepest non-empty level (L1 at least): afterwards the tables hold
@@ -110,6 +117,7 @@ public final class DB: Sendable {
     /// versions a live snapshot still reads. Waits for running background
     /// compactions and holds new ones off until done.
     public func compactRange() throws {
+        try impl.checkWritable()
         try impl.flushMemtable()
         try impl.compactAll()
     }

@@ -20,7 +20,8 @@ final class DBImpl: @unchecked Sendable {
     let stats = StatsCounters()
     /// What recovery did at open (replayed logs, dropped bytes, `lost/`).
     let recovery: RecoveryReport
-    private let lock: FileLock
+    /// nil only for a read-only open of a database without a LOCK file.
+    private let lock: FileLock?
 
     let mu = Monitor()
     /// Idle background threads wait here, not on `mu`'s own condition, so
@@ -33,7 +34,18 @@ final class DBImpl: @unchecked Sendable {
     var imm: MemTable?
     /// The log receiving writes (guarded by mu; used outside mu only by the
     /// current group leader).
-    var wal: WALWriter
+    var wal: WALWriter {
+        get {
+            guard let currentLog else { preconditionFailure("the write path ran on a database opened read-only") }
+            return currentLog
+        }
+        set { currentLog = newValue }
+    }
+    /// nil only when opened read-only (`Options.readOnly`): the public
+    /// write entry points refuse writes first (`checkWritable`), and
+    /// `walFailure` is set as well, so the write path and flushes — the
+    /// only users of `wal` — never run (guarded by mu).
+    private var currentLog: WALWriter?
     /// Writers waiting to join a group, the next leader first (guarded by mu).
     var writers: [PendingWrite] = []
     /// Highest sequence whose writes are visible to readers (guarded by mu).
@@ -113,13 +125,18 @@ final class DBImpl: @unchecked Sendable {
         versions = recovered.versions
         tableCache = recovered.tableCache
         blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
-        mem = options.makeMemTable()
-        wal = recovered.wal
+        mem = recovered.memtable ?? options.makeMemTable()
+        currentLog = recovered.wal
         lastSequence = recovered.lastSequence
         allocatedSequence = recovered.lastSequence
         recovery = recovered.report
         publish(recovery)
         stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
+        if options.readOnly {
+            // Nothing is written: no sweep, no flush, no compaction.
+            walFailure = DBError.readOnly(reason: DBImpl.readOnlyReason)
+            return
+        }
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
         deleteObsoleteFiles(includingTemp: true)
@@ -167,12 +184,20 @@ final class DBImpl: @unchecked Sendable {
         defer { mu.unlock() }
         closed = true
         wakeAll()
-        try? wal.close()
+        try? currentLog?.close()
         try? versions.close()
         // Table descriptors go with the handle's close, not its deinit;
         // the cache takes no reader after this.
         tableCache.close()
-        lock.release()
+        lock?.release()
+    }
+
+    static let readOnlyReason = "opened with Options.readOnly; writes, flush and compactRange are refused"
+
+    /// Throws `.readOnly` for a database opened read-only (every public
+    /// write entry point asks first).
+    func checkWritable() throws {
+        if options.readOnly { throw DBError.readOnly(reason: DBImpl.readOnlyReason) }
     }
 
     /// Runs a read (get, multiGet, scan, iterator creation) so that close

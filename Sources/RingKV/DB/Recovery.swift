@@ -16,14 +16,22 @@ import RingIO
 /// or failure anywhere before it recovers the same state again (the new
 /// files are removed on failure, or swept as unreferenced at the next
 /// open); after it, the new state is complete.
+///
+/// A read-only open (`Options.readOnly`) runs the reading phase only, with
+/// the WAL replayed into one memtable and no table written: it writes
+/// nothing at all, and takes the LOCK shared.
 enum DatabaseRecovery {
     struct Opened {
-        var lock: FileLock
+        /// nil: opened read-only where no LOCK file exists.
+        var lock: FileLock?
         var versions: VersionSet
         var tableCache: TableCache
-        var wal: WALWriter
+        /// nil when opened read-only.
+        var wal: WALWriter?
         var lastSequence: SequenceNumber
         var report: RecoveryReport
+        /// Read-only: the replayed WAL, to serve as the active memtable.
+        var memtable: MemTable?
     }
 
     /// File numbers for the files one open writes.
@@ -36,86 +44,117 @@ enum DatabaseRecovery {
         }
     }
 
+    /// What the reading phase found.
+    private struct ReadState {
+        var base: VersionSet.Contents
+        /// nil for a new database.
+        var current: VersionSet.ReplayedCurrent?
+        var numbers: FileNumbers
+        var replay = WALReplay.Outcome()
+        var report = RecoveryReport()
+    }
+
     static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
         try prepareDirectory(path, options: options, backend: backend)
-        let lock: FileLock
+        let lock = try takeLock(path, shared: options.readOnly)
+        var state = try read(path: path, options: options, backend: backend)
+        let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
+                                    directReads: options.directReads)
+        if options.readOnly, let current = state.current {
+            state.report.drops = state.replay.drops.map { .init(source: $0.source, tail: $0.tail, lostPath: nil) }
+            state.report.logs = state.replay.logs
+            state.report.lostFiles = LostFiles.list(dbPath: path).count
+            var contents = state.base
+            contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
+            let versions = VersionSet.readOnly(contents, manifestNumber: current.manifestNumber, dbPath: path,
+                                               backend: backend, recovery: current.recovery)
+            return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: nil,
+                          lastSequence: contents.lastSequence, report: state.report, memtable: state.replay.memtable)
+        }
+        let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
+        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal,
+                      lastSequence: versions.lastSequence, report: state.report, memtable: nil)
+    }
+
+    /// Takes the LOCK: exclusive to write (creating the file), shared to
+    /// read only — then without creating it: a database nobody ever opened
+    /// for writing since LOCK was lost has no writer to exclude.
+    private static func takeLock(_ path: String, shared: Bool) throws -> FileLock? {
+        let lockPath = FileNames.lock(path)
+        if shared && !FileSystem.exists(lockPath) { return nil }
         do {
-            lock = try FileLock(path: FileNames.lock(path))
+            return try FileLock(path: lockPath, shared: shared)
         } catch {
             if error.errno == EWOULDBLOCK { throw DBError.locked(path: path) }
             throw DBError.io(error)
         }
-        var report = RecoveryReport()
+    }
+
+    /// The reading phase: nothing but the L0 tables of the replayed
+    /// memtables is written (and not even those when read-only).
+    private static func read(path: String, options: Options, backend: any IOBackend) throws -> ReadState {
         let owned = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
             .compactMap { FileNames.parse($0) }
-        let current = FileNames.current(path)
-
-        // Reading phase: nothing is written.
-        let base: VersionSet.Contents
-        let numbers: FileNumbers
-        var replay = WALReplay.Outcome()
-        let manifestNumber: UInt64
-        let recovery: VersionSet.Recovery?
-        if try ioCall(current, { () throws(IOError) in try FileSystem.kind(of: current) }) != nil {
-            if options.errorIfExists { throw DBError.alreadyExists(path: path) }
-            let replayed = try VersionSet.replayCurrent(dbPath: path, backend: backend, strict: options.paranoidChecks)
-            recovery = replayed.recovery
-            report.manifestPath = replayed.recovery.manifestPath
-            report.manifestRecords = replayed.recovery.recordCount
-            // No number already on disk is handed out again.
-            numbers = FileNumbers(next: max(replayed.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
-            base = VersionSet.Contents(replayed.replayed, nextFileNumber: numbers.next)
-            try checkTables(of: base.version, present: owned, dbPath: path, manifest: replayed.recovery.manifestPath)
-            try checkLiveLog(base.logNumber, present: owned, dbPath: path, recovery: replayed.recovery,
-                             strict: options.paranoidChecks)
-            let logs = owned.filter { $0.kind == .log && $0.number >= base.logNumber }.map(\.number).sorted()
-            let replayer = WALReplay(options: options, dbPath: path, backend: backend, allocate: numbers)
-            do {
-                try replayer.run(logs, into: &replay)
-            } catch {
-                removeFiles(tables: replay.tables, dbPath: path, backend: backend)
-                throw error
-            }
-        } else {
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
+        let currentPath = FileNames.current(path)
+        guard try ioCall(currentPath, { () throws(IOError) in try FileSystem.kind(of: currentPath) }) != nil else {
+            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
             try checkNothingWithoutCurrent(owned, dbPath: path, backend: backend)
             // MANIFEST-000001 and log 2, as ever for a new database; an
             // interrupted creation's leftovers are overwritten.
-            numbers = FileNumbers(next: 2)
-            base = .empty(nextFileNumber: 3)
-            recovery = nil
+            return ReadState(base: .empty(nextFileNumber: 3), current: nil, numbers: FileNumbers(next: 2))
         }
+        if options.errorIfExists && !options.readOnly { throw DBError.alreadyExists(path: path) }
+        let current = try VersionSet.replayCurrent(dbPath: path, backend: backend, strict: options.paranoidChecks)
+        // No number already on disk is handed out again.
+        let numbers = FileNumbers(next: max(current.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
+        var state = ReadState(base: VersionSet.Contents(current.replayed, nextFileNumber: numbers.next),
+                              current: current, numbers: numbers)
+        state.report.manifestPath = current.recovery.manifestPath
+        state.report.manifestRecords = current.recovery.recordCount
+        try checkTables(of: state.base.version, present: owned, dbPath: path, manifest: current.recovery.manifestPath)
+        try checkLiveLog(state.base.logNumber, present: owned, dbPath: path, recovery: current.recovery,
+                         strict: options.paranoidChecks)
+        if let tail = current.recovery.droppedTail, tail.byteCount > 0 {
+            state.replay.drops.append((current.recovery.manifestPath, tail))
+        }
+        let logs = owned.filter { $0.kind == .log && $0.number >= state.base.logNumber }.map(\.number).sorted()
+        let replayer = WALReplay(options: options, dbPath: path, backend: backend,
+                                 allocate: options.readOnly ? nil : numbers)
+        do {
+            try replayer.run(logs, into: &state.replay)
+        } catch {
+            removeFiles(tables: state.replay.tables, dbPath: path, backend: backend)
+            throw error
+        }
+        return state
+    }
 
-        // Writing phase.
+    /// The writing phase: lost/, the new WAL, the new MANIFEST, CURRENT.
+    private static func write(_ state: inout ReadState, path: String, options: Options,
+                              backend: any IOBackend) throws -> (VersionSet, WALWriter) {
         var wal: WALWriter?
         var switched = false
         do {
-            if let tail = recovery?.droppedTail, tail.byteCount > 0, let manifest = recovery?.manifestPath {
-                replay.drops.insert((manifest, tail), at: 0)
-            }
-            for drop in replay.drops {
+            for drop in state.replay.drops {
                 let lost = try LostFiles.save(drop.tail, of: drop.source, dbPath: path, backend: backend)
-                report.drops.append(.init(source: drop.source, tail: drop.tail, lostPath: lost))
+                state.report.drops.append(.init(source: drop.source, tail: drop.tail, lostPath: lost))
             }
-            let walNumber = numbers.allocate()
-            wal = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
-            let manifest = recovery == nil ? 1 : numbers.allocate()
+            let walNumber = state.numbers.allocate()
+            let log = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
+            wal = log
+            let manifest = state.current == nil ? 1 : state.numbers.allocate()
             var edit = VersionEdit()
-            for table in replay.tables { edit.addFile(level: 0, table) }
+            for table in state.replay.tables { edit.addFile(level: 0, table) }
             edit.logNumber = walNumber
-            edit.lastSequence = replay.lastSequence
-            var contents = try base.applying(edit)
-            contents.nextFileNumber = max(numbers.next, base.nextFileNumber)
+            edit.lastSequence = state.replay.lastSequence
+            var contents = try state.base.applying(edit)
+            contents.nextFileNumber = max(state.numbers.next, state.base.nextFileNumber)
             let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
-                                                  recovery: recovery, switched: &switched)
-            report.logs = replay.logs
-            report.tablesWritten = replay.tables.count
-            report.lostFiles = LostFiles.list(dbPath: path).count
-            let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
-                                        directReads: options.directReads)
-            guard let wal else { preconditionFailure("the WAL was created above") }
-            return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal,
-                          lastSequence: contents.lastSequence, report: report)
+                                                  recovery: state.current?.recovery, switched: &switched)
+            state.report.logs = state.replay.logs
+            state.report.tablesWritten = state.replay.tables.count
+            state.report.lostFiles = LostFiles.list(dbPath: path).count
+            return (versions, log)
         } catch {
             // Before the switch nothing names the new files: remove them so
             // a failed open leaves no trace. After it they are the database.
@@ -124,7 +163,7 @@ enum DatabaseRecovery {
                     try? wal.close()
                     try? backend.removeFile(wal.path)
                 }
-                removeFiles(tables: replay.tables, dbPath: path, backend: backend)
+                removeFiles(tables: state.replay.tables, dbPath: path, backend: backend)
             }
             throw error
         }
@@ -142,7 +181,7 @@ enum DatabaseRecovery {
         case .other:
             throw DBError.invalidArgument("\(path) exists and is not a directory")
         case nil:
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
+            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
         }
         var missing: [String] = []
         var directory = path

@@ -8,8 +8,9 @@ struct RecoveryReport: Sendable {
         /// The WAL or MANIFEST the bytes came from.
         var source: String
         var tail: DroppedTail
-        /// Their copy under `lost/`.
-        var lostPath: String
+        /// Their copy under `lost/`; nil when opened read-only (nothing is
+        /// written: the next writing open keeps them).
+        var lostPath: String?
     }
 
     /// One WAL replayed into the memtables.
@@ -44,7 +45,8 @@ struct RecoveryReport: Sendable {
         for drop in drops {
             let kind = drop.tail.isCorruption ? "damaged" : "torn (unsynced)"
             lines.append("dropped \(drop.tail.byteCount) bytes at offset \(drop.tail.offset) of \(drop.source): "
-                         + "\(kind) tail, \(drop.tail.reason); kept in \(drop.lostPath)")
+                         + "\(kind) tail, \(drop.tail.reason); "
+                         + (drop.lostPath.map { "kept in \($0)" } ?? "not kept (read-only open)"))
         }
         return lines
     }

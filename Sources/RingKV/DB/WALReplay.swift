@@ -13,8 +13,9 @@ struct WALReplay {
     var options: Options
     var dbPath: String
     var backend: any IOBackend
-    /// Hands out table numbers.
-    var allocate: DatabaseRecovery.FileNumbers
+    /// Hands out table numbers; nil for a read-only open, which keeps
+    /// everything in one memtable and writes no table.
+    var allocate: DatabaseRecovery.FileNumbers?
 
     struct Outcome {
         /// The L0 tables written, oldest first.
@@ -23,6 +24,8 @@ struct WALReplay {
         var logs: [RecoveryReport.ReplayedLog] = []
         /// Stretches not replayed, with the log each came from.
         var drops: [(source: String, tail: DroppedTail)] = []
+        /// Read-only open: everything replayed, not written to a table.
+        var memtable: MemTable?
     }
 
     /// Replays `logNumbers` (ascending). Throws `DBError.corruption` for
@@ -43,7 +46,7 @@ struct WALReplay {
                                                                        after: replayedSequence)
                 outcome.lastSequence = max(outcome.lastSequence, replayedSequence)
                 batches += 1
-                if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
+                if allocate != nil && memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
                     try flush(memtable, into: &outcome)
                     memtable = options.makeMemTable()
                 }
@@ -60,7 +63,11 @@ struct WALReplay {
             }
             if dropped.byteCount > 0 { outcome.drops.append((path, dropped)) }
         }
-        try flush(memtable, into: &outcome)
+        if allocate == nil {
+            outcome.memtable = memtable
+        } else {
+            try flush(memtable, into: &outcome)
+        }
     }
 
     /// The first of `numbers` whose log holds a valid record (only asked
@@ -74,7 +81,7 @@ struct WALReplay {
     }
 
     private func flush(_ memtable: MemTable, into outcome: inout Outcome) throws {
-        guard memtable.entryCount > 0 else { return }
+        guard memtable.entryCount > 0, let allocate else { return }
         if let meta = try TableFiles.build(from: memtable.makeIterator(), number: allocate.allocate(), dbPath: dbPath,
                                            backend: backend, options: options) {
             outcome.tables.append(meta)

@@ -97,17 +97,25 @@ final class VersionSet: Sendable {
     /// nil after `close()`.
     private let manifest: Locked<ManifestLog?>
 
-    private init(dbPath: String, backend: any IOBackend, manifest: ManifestLog, version: Version,
-                 nextFileNumber: UInt64, lastSequence: SequenceNumber, logNumber: UInt64,
-                 compactPointers: [[UInt8]?], recovery: Recovery?) {
+    private init(dbPath: String, backend: any IOBackend, manifest: ManifestLog?, manifestNumber: UInt64,
+                 contents: Contents, recovery: Recovery?) {
         self.dbPath = dbPath
         self.backend = backend
         self.recovery = recovery
         self.state = Locked(State(
-            current: version, nextFileNumber: nextFileNumber, lastSequence: lastSequence, logNumber: logNumber,
-            manifestFileNumber: manifest.number, compactPointers: compactPointers,
-            versions: [WeakVersion(version: version)]))
+            current: contents.version, nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
+            logNumber: contents.logNumber, manifestFileNumber: manifestNumber,
+            compactPointers: contents.compactPointers, versions: [WeakVersion(version: contents.version)]))
         self.manifest = Locked(manifest)
+    }
+
+    /// The version set of a database opened read-only: the replayed state,
+    /// no MANIFEST to append to (`logAndApply` throws `.closed`), nothing
+    /// written.
+    static func readOnly(_ contents: Contents, manifestNumber: UInt64, dbPath: String, backend: any IOBackend,
+                         recovery: Recovery) -> VersionSet {
+        VersionSet(dbPath: dbPath, backend: backend, manifest: nil, manifestNumber: manifestNumber,
+                   contents: contents, recovery: recovery)
     }
 
     // MARK: - Opening
@@ -192,10 +200,8 @@ final class VersionSet: Sendable {
             if !switched { try? backend.removeFile(log.path) }
             throw error
         }
-        return VersionSet(dbPath: dbPath, backend: backend, manifest: log, version: contents.version,
-                          nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
-                          logNumber: contents.logNumber, compactPointers: contents.compactPointers,
-                          recovery: recovery)
+        return VersionSet(dbPath: dbPath, backend: backend, manifest: log, manifestNumber: manifestNumber,
+                          contents: contents, recovery: recovery)
     }
 
     /// One edit that rebuilds the whole state on an empty version: the
