@@ -133,22 +133,20 @@ public final class DurabilityTracker: Sendable {
 
     /// A log write of [.., endOffset) completed (in the page cache only).
     public func noteLogWritten(fd: Int32, endOffset: UInt64) {
-        guard let inode = DurabilityTracker.inode(fd: fd) else { return }
-        state.withLock { s in
-            guard var file = s.files[inode] else { return }
-            file.isLog = true
-            file.writtenBytes = max(file.writtenBytes, endOffset)
-            s.files[inode] = file
-        }
+        updateLog(fd: fd) { $0.writtenBytes = max($0.writtenBytes, endOffset) }
     }
 
     /// The log's fdatasync completed after its writes up to `endOffset`.
     public func noteLogSynced(fd: Int32, endOffset: UInt64) {
+        updateLog(fd: fd) { $0.syncedBytes = max($0.syncedBytes, endOffset) }
+    }
+
+    private func updateLog(fd: Int32, _ update: (inout TrackedFile) -> Void) {
         guard let inode = DurabilityTracker.inode(fd: fd) else { return }
         state.withLock { s in
             guard var file = s.files[inode] else { return }
             file.isLog = true
-            file.syncedBytes = max(file.syncedBytes, endOffset)
+            update(&file)
             s.files[inode] = file
         }
     }
