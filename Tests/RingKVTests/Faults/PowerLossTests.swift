@@ -106,6 +106,9 @@ import Testing
         var created = false
         var counter = 0
         var lastCrash = "none"
+        // How many disk-changing operations the last clean open and the last
+        // round took: where the cuts are aimed.
+        var openSteps = 20, roundSteps = 300
         for round in 0...rounds {
             let context = "seed \(seed) round \(round)"
             let plan = FaultPlan()
@@ -117,11 +120,12 @@ import Testing
             // The last round only checks. Otherwise the power goes at a random
             // disk-changing operation of this round two times in three (the
             // open included), and after its last write the third time.
-            // (A third of the cuts fall among the first few dozen operations,
-            // where the open writes its tables, WAL, MANIFEST and CURRENT.)
+            // (A third of the cuts fall among the open's own operations — its
+            // tables, WAL, MANIFEST, CURRENT and sweep — the rest anywhere in
+            // a round as long as the last one.)
             if round < rounds && Int.random(in: 0..<3, using: &rng) > 0 {
-                let early = Int.random(in: 0..<3, using: &rng) == 0
-                plan.cutPower(afterMutations: Int.random(in: 0..<(early ? 40 : 500), using: &rng))
+                let inOpen = Int.random(in: 0..<3, using: &rng) == 0
+                plan.cutPower(afterMutations: Int.random(in: 0...(inOpen ? openSteps : roundSteps), using: &rng))
             }
             var options = Self.options(round < rounds ? plan : nil)
             options.createIfMissing = !created
@@ -140,6 +144,7 @@ import Testing
                 continue
             }
             created = true
+            if !plan.isPowerCut { openSteps = max(plan.mutationCount, 1) }
             let recovery = db.impl.recovery
             totals.recoveryDrops += UInt64(recovery.drops.count)
             let state = try Self.contents(db)
@@ -159,7 +164,7 @@ import Testing
                 break
             }
             try write(db, plan: plan, history: &history, counter: &counter, rng: &rng)
-            if plan.isPowerCut { totals.cutsAfterOpen += 1 }
+            if plan.isPowerCut { totals.cutsAfterOpen += 1 } else { roundSteps = max(plan.mutationCount, 1) }
             db.impl.abandonForCrashTest()
             lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
         }
