@@ -3,194 +3,210 @@ import Glibc
 #endif
 import CRingSupport
 
-/// Test-only power-loss simulation ("drop unsynced data"): remembers every
-/// file the engine created through a `FaultInjectingBackend` and how much
-/// of it was made durable, then, after the engine was abandoned without a
-/// clean close, throws away everything else.
-///
-/// What counts as durable (the *synced watermark* of a file):
-/// - a backend `sync` (fsync/fdatasync) makes the file's size at that
-///   moment durable (tables, MANIFEST, the CURRENT temp file);
-/// - the WAL writer reports the end of each group whose fdatasync
-///   completed (`noteLogSynced`); the WAL is preallocated and zero-filled
-///   ahead, so its size says nothing;
-/// - a directory fsync makes the *names* of files created in it durable
-///   (watermark 0 when nothing was synced yet); a rename moves the record.
-///
-/// `simulateCrash` then, for every tracked file that still exists:
-/// deletes it when neither it nor its directory was synced since it was
-/// created; overwrites a log's bytes past its watermark with zeros (what
-/// the preallocated file held before); cuts any other file at its
-/// watermark. With a tear, a random part of the first unsynced 4 KiB page
-/// survives (see `Tear`).
-public final class DurabilityTracker: Sendable {
-    /// What happens to the first page past the watermark.
+/// Test-only power loss ("drop unsynced data"), applied to the files a
+/// `DurabilityTracker` followed, after the engine was abandoned without a
+/// clean close. What a real disk and filesystem may do, and so what this
+/// does (ALICE, OSDI 2014; LevelDB's and RocksDB's fault-injection
+/// environments):
+/// - directory changes not covered by an fsync of their directory may be
+///   undone — a created file or directory vanishes, a removed file comes
+///   back, a rename is reverted (and the file it replaced returns);
+/// - of the unsynced bytes of each file, any subset of the 4 KiB pages may
+///   have reached the disk, in any order; a page may be torn (a prefix
+///   written, the rest old) or scrambled (garbage); an unsynced size change
+///   may be lost (a file that is not a log may end anywhere between its
+///   synced size and its size). "Old" bytes are zeros: a WAL is
+///   zero-filled ahead of its end, and other files only ever append.
+extension DurabilityTracker {
+    /// What happens to unsynced file contents.
     public enum Tear: Sendable {
-        /// Everything past the watermark is dropped.
+        /// Every unsynced byte is lost.
         case none
-        /// A random prefix of the unsynced bytes in the first unsynced page
-        /// survives (the page was partly written out when power went);
-        /// the rest of the page is what was there before: zeros in a log,
-        /// nothing (end of file) elsewhere.
+        /// A random prefix of the unsynced bytes of the first unsynced page
+        /// survives; the rest is lost.
         case prefix
-        /// Like `prefix`, but the rest of that page is random bytes (a
-        /// device that scrambles a sector it was writing).
+        /// Like `prefix`, but the rest of that page is random bytes.
         case garbage
+        /// Each unsynced page independently: reached the disk, lost
+        /// (zeros), torn (a random prefix of it reached the disk) or torn
+        /// with garbage after the prefix; and a file that is not a log may
+        /// keep any size between its synced size and its size.
+        case pages
+    }
+
+    /// Which pending directory changes a crash undoes.
+    public enum DirectoryPolicy: Sendable {
+        /// None: every change reached the disk.
+        case keepAll
+        /// All of them.
+        case undoAll
+        /// Each one independently, with probability 1/2.
+        case random
+        /// Those the predicate picks.
+        case undo(@Sendable (DirectoryChange) -> Bool)
     }
 
     /// What a simulated crash did, for test messages.
     public struct Report: Sendable, CustomStringConvertible {
-        public var removed: [String] = []
-        /// Files cut back: the bytes that survived intact and the unsynced
-        /// bytes dropped (zeroed, cut off or turned to garbage).
-        public var cut: [(path: String, keptBytes: UInt64, droppedBytes: UInt64)] = []
+        /// Directory changes undone.
+        public var undone: [DirectoryChange] = []
+        /// Files whose unsynced content changed: the bytes that were
+        /// dropped, zeroed, torn or scrambled.
+        public var damaged: [(path: String, bytes: UInt64)] = []
+        public var droppedBytes: UInt64 { damaged.reduce(0) { $0 + $1.bytes } }
         public var description: String {
-            let names = cut.map { "\(FileSystem.baseName($0.path)) kept \($0.keptBytes) dropped \($0.droppedBytes)" }
-            return "removed \(removed.map(FileSystem.baseName)), cut \(names)"
+            let files = damaged.map { "\(FileSystem.baseName($0.path)) \($0.bytes) B" }
+            return "undone \(undone.map(\.description)), damaged \(files)"
         }
     }
 
-    private struct TrackedFile {
-        var path: String
-        /// Bytes known durable; nil: not even the name is.
-        var syncedBytes: UInt64?
-        /// Set for a preallocated log: unsynced bytes are zeroed, not cut.
-        var isLog = false
-        /// Log only: end of the last write.
-        var writtenBytes: UInt64 = 0
-    }
-
-    /// Tracked files by inode (a rename keeps the inode; a deleted file's
-    /// inode may come back for a new file, which replaces the record).
-    private let files = Locked([UInt64: TrackedFile]())
-
-    public init() {}
-
-    /// The path `fd` was opened with, as the kernel knows it now.
-    static func path(fd: Int32) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
-        guard n > 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func inode(fd: Int32) -> UInt64? {
-        var st = stat()
-        return fstat(fd, &st) == 0 ? UInt64(st.st_ino) : nil
-    }
-
-    static func sizeAndInode(fd: Int32) -> (size: UInt64, inode: UInt64)? {
-        var st = stat()
-        return fstat(fd, &st) == 0 ? (UInt64(st.st_size), UInt64(st.st_ino)) : nil
-    }
-
-    // MARK: - Notes from the engine's I/O sites
-
-    /// A file was created (opened with `.create`): nothing of it is durable.
-    public func noteCreated(fd: Int32, path: String) {
-        guard let inode = DurabilityTracker.inode(fd: fd) else { return }
-        files.withLock { $0[inode] = TrackedFile(path: path, syncedBytes: nil) }
-    }
-
-    /// fsync/fdatasync of `fd` completed: its current size is durable.
-    public func noteSynced(fd: Int32) {
-        guard let (size, inode) = DurabilityTracker.sizeAndInode(fd: fd) else { return }
-        files.withLock { files in
-            guard var file = files[inode], !file.isLog else { return }
-            file.syncedBytes = max(file.syncedBytes ?? 0, size)
-            files[inode] = file
-        }
-    }
-
-    /// A log write of [.., endOffset) completed (in the page cache only).
-    public func noteLogWritten(fd: Int32, endOffset: UInt64) {
-        guard let inode = DurabilityTracker.inode(fd: fd) else { return }
-        files.withLock { files in
-            guard var file = files[inode] else { return }
-            file.isLog = true
-            file.writtenBytes = max(file.writtenBytes, endOffset)
-            files[inode] = file
-        }
-    }
-
-    /// The log's fdatasync completed after its writes up to `endOffset`.
-    public func noteLogSynced(fd: Int32, endOffset: UInt64) {
-        guard let inode = DurabilityTracker.inode(fd: fd) else { return }
-        files.withLock { files in
-            guard var file = files[inode] else { return }
-            file.isLog = true
-            file.syncedBytes = max(file.syncedBytes ?? 0, endOffset)
-            files[inode] = file
-        }
-    }
-
-    public func noteRenamed(from: String, to: String) {
-        files.withLock { files in
-            for (inode, file) in files where file.path == to { files[inode] = nil }
-            for (inode, file) in files where file.path == from { files[inode]?.path = to }
-        }
-    }
-
-    /// The directory's entries are durable: every file created in it keeps
-    /// its name after a crash (with no content unless synced).
-    public func noteDirectorySynced(_ directory: String) {
-        files.withLock { files in
-            for (inode, file) in files
-            where file.syncedBytes == nil && FileSystem.parentDirectory(of: file.path) == directory {
-                files[inode]?.syncedBytes = 0
-            }
-        }
-    }
-
-    /// Forgets every tracked file (after a crash was simulated, or to
-    /// start tracking afresh).
-    public func reset() { files.withLock { $0 = [:] } }
-
-    // MARK: - The crash
-
-    /// Drops every unsynced byte of every tracked file (see the type's
-    /// comment), then forgets them all. Call only when nothing writes the
-    /// files any more (the engine was abandoned). `seed` picks the torn
-    /// prefix lengths and the garbage, so a failing round can be replayed.
+    /// Undoes pending directory changes by `directories`, then damages
+    /// every tracked file's unsynced bytes by `tear`, then forgets
+    /// everything tracked. Call only when nothing writes the files any more
+    /// (the engine was abandoned). `seed` makes the choices replayable.
     @discardableResult
-    public func simulateCrash(tear: Tear = .none, seed: UInt64 = 0) throws(IOError) -> Report {
-        let tracked = files.withLock { files in
-            defer { files = [:] }
-            return files.sorted { $0.value.path < $1.value.path }
+    public func simulateCrash(tear: Tear = .none, directories: DirectoryPolicy = .undoAll,
+                              seed: UInt64 = 0) throws(IOError) -> Report {
+        var snapshot = state.withLock { s in
+            defer { s = State() }
+            return s
         }
         var random = SplitMix64(seed: seed)
         var report = Report()
-        for (inode, file) in tracked {
-            var st = stat()
-            guard stat(file.path, &st) == 0, UInt64(st.st_ino) == inode else { continue }  // deleted or replaced
-            guard let synced = file.syncedBytes else {
-                try FileSystem.remove(file.path)
-                report.removed.append(file.path)
-                continue
+        var graveyards = Set<String>()
+        // Newest first: each undo sees the directory as it was right after
+        // the change it reverts, whatever was kept after it.
+        for pending in snapshot.pending.reversed() {
+            if let kept = pending.kept { graveyards.insert(FileSystem.parentDirectory(of: kept)) }
+            let undo: Bool
+            switch directories {
+            case .keepAll: undo = false
+            case .undoAll: undo = true
+            case .random: undo = random.next() & 1 == 0
+            case .undo(let pick): undo = pick(pending.change)
             }
-            let size = UInt64(st.st_size)
-            let end = file.isLog ? min(file.writtenBytes, size) : size
-            guard end > synced else { continue }
-            let pageEnd = min((synced / 4096 + 1) * 4096, end)
-            var kept = synced
-            if tear != .none { kept += random.next() % (pageEnd - synced + 1) }
-            let survived = kept
-            let fd = try syscall("open", path: file.path) { open(file.path, O_WRONLY | O_CLOEXEC) }
-            defer { close(fd) }
-            if tear == .garbage && kept < pageEnd {
-                let garbage = (kept..<pageEnd).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-                try DurabilityTracker.write(fd: fd, garbage, at: kept, path: file.path)
-                kept = pageEnd
+            if undo, try DurabilityTracker.revert(pending, files: &snapshot.files) {
+                report.undone.append(pending.change)
             }
-            if file.isLog {
-                try DurabilityTracker.write(fd: fd, [UInt8](repeating: 0, count: Int(end - kept)), at: kept,
-                                            path: file.path)
-            } else {
-                _ = try syscall("ftruncate", path: file.path, offset: kept) { ftruncate(fd, off_t(kept)) }
-            }
-            report.cut.append((file.path, survived, end - survived))
         }
+        for (inode, file) in snapshot.files.sorted(by: { ($0.value.path ?? "") < ($1.value.path ?? "") }) {
+            guard let path = file.path, DurabilityTracker.inode(path: path) == inode else { continue }
+            let bytes = try DurabilityTracker.damage(file, at: path, tear: tear, random: &random)
+            if bytes > 0 { report.damaged.append((path, bytes)) }
+        }
+        for graveyard in graveyards { try? FileSystem.removeTree(graveyard) }
         return report
+    }
+
+    // MARK: - Directory entries
+
+    /// Reverts one change if the directory still shows it; returns whether
+    /// it did.
+    private static func revert(_ pending: Pending, files: inout [UInt64: TrackedFile]) throws(IOError) -> Bool {
+        switch pending.change {
+        case .create(let path):
+            guard inode(path: path) == pending.inode else { return false }
+            try FileSystem.remove(path)
+            files[pending.inode]?.path = nil
+        case .remove(let path):
+            guard let kept = pending.kept, !FileSystem.exists(path) else { return false }
+            _ = try syscall("link", path: path) { Glibc.link(kept, path) }
+            files[pending.inode]?.path = path
+        case .rename(let from, let to):
+            guard inode(path: to) == pending.inode, !FileSystem.exists(from) else { return false }
+            try FileSystem.rename(to, to: from)
+            files[pending.inode]?.path = from
+            if let kept = pending.kept {
+                _ = try syscall("link", path: to) { Glibc.link(kept, to) }
+                if let replaced = pending.keptInode { files[replaced]?.path = to }
+            }
+        case .createDirectory(let path):
+            guard FileSystem.isDirectory(path) else { return false }
+            try FileSystem.removeTree(path)
+            for (inode, file) in files where file.path.map({ $0.hasPrefix(path + "/") }) ?? false {
+                files[inode]?.path = nil
+            }
+        }
+        return true
+    }
+
+    // MARK: - File contents
+
+    /// Damages the unsynced bytes of one file; returns how many changed.
+    private static func damage(_ file: TrackedFile, at path: String, tear: Tear,
+                               random: inout SplitMix64) throws(IOError) -> UInt64 {
+        let size = try FileSystem.fileSize(path)
+        let synced = min(file.syncedBytes, size)
+        let end = file.isLog ? min(file.writtenBytes, size) : size
+        guard end > synced else { return 0 }
+        let fd = try syscall("open", path: path) { open(path, O_RDWR | O_CLOEXEC) }
+        defer { close(fd) }
+        var contents = try read(fd: fd, from: synced, count: Int(end - synced), path: path)
+        let original = contents
+        var newEnd = end
+        let pageSize: UInt64 = 4096
+        switch tear {
+        case .none, .prefix, .garbage:
+            let firstPageEnd = min((synced / pageSize + 1) * pageSize, end)
+            var kept = tear == .none ? 0 : Int(random.next() % (firstPageEnd - synced + 1))
+            if tear == .garbage {
+                while kept < Int(firstPageEnd - synced) {
+                    contents[kept] = UInt8(truncatingIfNeeded: random.next())
+                    kept += 1
+                }
+            }
+            for i in kept..<contents.count { contents[i] = 0 }
+            if !file.isLog { newEnd = synced + UInt64(kept) }
+        case .pages:
+            if !file.isLog {
+                switch random.next() % 3 {
+                case 0: newEnd = end
+                case 1: newEnd = synced
+                default: newEnd = synced + random.next() % (end - synced + 1)
+                }
+            }
+            var pageStart = synced / pageSize * pageSize
+            while pageStart < newEnd {
+                let lo = Int(max(pageStart, synced) - synced)
+                let hi = Int(min(pageStart + pageSize, newEnd) - synced)
+                let choice = random.next() % 20
+                // 8 in 20: the page reached the disk whole.
+                if choice >= 8 {
+                    // 6 in 20 lost; 6 in 20 torn after a random prefix,
+                    // half of those with garbage after it.
+                    let prefix = choice < 14 ? lo : lo + Int(random.next() % UInt64(hi - lo + 1))
+                    for i in prefix..<hi {
+                        contents[i] = choice >= 17 ? UInt8(truncatingIfNeeded: random.next()) : 0
+                    }
+                }
+                pageStart += pageSize
+            }
+        }
+        let keptCount = Int(newEnd - synced)
+        var changed = UInt64(contents.count - keptCount)
+        for i in 0..<keptCount where contents[i] != original[i] { changed += 1 }
+        if file.isLog {
+            // The size stays (preallocated); what was lost reads as zeros.
+            for i in keptCount..<contents.count { contents[i] = 0 }
+            try write(fd: fd, contents, at: synced, path: path)
+        } else {
+            try write(fd: fd, Array(contents.prefix(keptCount)), at: synced, path: path)
+            _ = try syscall("ftruncate", path: path, offset: newEnd) { ftruncate(fd, off_t(newEnd)) }
+        }
+        return changed
+    }
+
+    private static func read(fd: Int32, from offset: UInt64, count: Int, path: String) throws(IOError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let n = try syscall("pread", path: path, offset: offset + UInt64(done)) {
+                bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset) + off_t(done)) }
+            }
+            if n == 0 { break }
+            done += n
+        }
+        return bytes
     }
 
     private static func write(fd: Int32, _ bytes: [UInt8], at offset: UInt64, path: String) throws(IOError) {
@@ -202,15 +218,15 @@ public final class DurabilityTracker: Sendable {
             done += n
         }
     }
-
 }
 
 extension FaultPlan {
-    /// Simulates a power loss on every file created while this plan was
-    /// attached: see `DurabilityTracker`.
+    /// Simulates a power loss on everything the engine did through this
+    /// plan's backend: see `DurabilityTracker.simulateCrash`.
     @discardableResult
-    public func simulateCrash(tear: DurabilityTracker.Tear = .none, seed: UInt64 = 0) throws(IOError)
-        -> DurabilityTracker.Report {
-        try durability.simulateCrash(tear: tear, seed: seed)
+    public func simulateCrash(tear: DurabilityTracker.Tear = .none,
+                              directories: DurabilityTracker.DirectoryPolicy = .undoAll,
+                              seed: UInt64 = 0) throws(IOError) -> DurabilityTracker.Report {
+        try durability.simulateCrash(tear: tear, directories: directories, seed: seed)
     }
 }

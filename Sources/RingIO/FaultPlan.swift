@@ -13,15 +13,29 @@ import CRingSupport
 ///
 /// The plan also tracks what the engine made durable (`durability`), so a
 /// test can simulate a power loss: `simulateCrash` keeps only synced bytes
-/// (CrashSimulation.swift).
+/// and directory entries (CrashSimulation.swift). `cutPower(afterMutations:)`
+/// picks the moment: from then on every operation that would change the
+/// disk fails, as if the machine had stopped there.
 public final class FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         // The sites the engine consults: backend reads/writes/syncs/
-        // preallocations, the WAL writer's ring submissions, and opening
-        // (creating) and renaming files through the backend. `shortRead`
-        // and `shortWrite` rules do not fail anything: the Nth read/write
-        // the kernel completes is reported short (see `shortTransfers`).
-        case read, write, fsync, fallocate, open, rename, shortRead, shortWrite
+        // preallocations, the WAL writer's ring submissions, and opening,
+        // creating (an open with `.create` or `.truncate`, after `open`),
+        // renaming and removing files, creating and fsyncing directories
+        // through the backend. `shortRead` and `shortWrite` rules do not
+        // fail anything: the Nth read/write the kernel completes is
+        // reported short (see `shortTransfers`).
+        case read, write, fsync, fallocate, open, create, rename, remove, createDirectory, syncDirectory
+        case shortRead, shortWrite
+
+        /// Operations that change what is on disk: the ones a power cut
+        /// stops.
+        public var changesDisk: Bool {
+            switch self {
+            case .write, .fsync, .fallocate, .create, .rename, .remove, .createDirectory, .syncDirectory: return true
+            case .read, .open, .shortRead, .shortWrite: return false
+            }
+        }
     }
 
     public struct Rule: Sendable {
@@ -77,6 +91,13 @@ public final class FaultPlan: Sendable {
         /// was added.
         var rules: [(rule: Rule, seen: Int)] = []
         var injected = 0
+        /// Disk-changing operations still allowed before the power cut;
+        /// nil: no cut planned.
+        var mutationsBeforeCut: Int?
+        var powerCut = false
+        /// Disk-changing operations that went through (for tests that cut
+        /// the power at every step of a run).
+        var mutations = 0
     }
 
     /// Rules and how many matching operations each has seen.
@@ -99,6 +120,30 @@ public final class FaultPlan: Sendable {
 
     /// How many faults were injected so far.
     public var injectedCount: Int { state.withLock { $0.injected } }
+
+    /// After `n` more operations that change the disk (writes, syncs,
+    /// preallocations, creates, renames, removals, directory creates and
+    /// fsyncs — through the backend or the WAL writer's ring), every such
+    /// operation fails with EIO: the machine stopped there. Reads go on.
+    /// `simulateCrash` then decides what of the unsynced state survived.
+    public func cutPower(afterMutations n: Int) {
+        state.withLock { s in
+            s.mutationsBeforeCut = max(n, 0)
+            s.powerCut = n <= 0
+        }
+    }
+
+    /// Whether a planned power cut has happened.
+    public var isPowerCut: Bool { state.withLock { $0.powerCut } }
+
+    /// How many disk-changing operations went through so far.
+    public var mutationCount: Int { state.withLock { $0.mutations } }
+
+    /// Whether some rule for `kind` matches by path (so the caller should
+    /// find the path of a descriptor before asking).
+    public func wantsPath(_ kind: Kind) -> Bool {
+        state.withLock { s in s.rules.contains { $0.rule.kind == kind && $0.rule.pathContains != nil } }
+    }
 
     /// Records one operation of `kind` (on `path`, when known); returns
     /// the errno to fail it with, or nil to let it through.
@@ -136,6 +181,12 @@ public final class FaultPlan: Sendable {
     /// none does.
     private func consult(_ kind: Kind, path: String?) -> (Int32?, Int)? {
         state.withLock { s -> (Int32?, Int)? in
+            if kind.changesDisk, let left = s.mutationsBeforeCut {
+                if left == 0 { s.powerCut = true }
+                if s.powerCut { return (EIO, 0) }
+                s.mutationsBeforeCut = left - 1
+            }
+            if kind.changesDisk { s.mutations += 1 }
             var outcome: (Int32?, Int)?
             for i in s.rules.indices where s.rules[i].rule.matches(kind, path: path) {
                 s.rules[i].seen += 1
@@ -153,7 +204,8 @@ public final class FaultPlan: Sendable {
     /// Throws the planned failure for one operation of `kind`, if any.
     public func fail(_ kind: Kind, operation: String, path: String? = nil, offset: UInt64? = nil) throws(IOError) {
         if let code = check(kind, path: path) {
-            throw IOError(operation: operation, errno: code, path: path, offset: offset, detail: "injected fault")
+            throw IOError(operation: operation, errno: code, path: path, offset: offset,
+                          detail: isPowerCut ? "injected fault: power cut" : "injected fault")
         }
     }
 }
@@ -171,7 +223,8 @@ public final class FaultInjectingBackend: IOBackend {
     }
 
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
-        try plan.fail(.read, operation: "read", offset: offset)
+        let path = plan.wantsPath(.read) ? DurabilityTracker.path(fd: fd) : nil
+        try plan.fail(.read, operation: "read", path: path, offset: offset)
         return try base.read(fd: fd, into: buffer, offset: offset)
     }
 
@@ -224,20 +277,48 @@ public final class FaultInjectingBackend: IOBackend {
 
     public func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File {
         try plan.fail(.open, operation: "open", path: path)
+        let creates = mode.contains(.create) || mode.contains(.truncate)
+        if creates { try plan.fail(.create, operation: "open", path: path) }
+        let existed = FileSystem.exists(path)
         let file = try base.openFile(path, mode, direct: direct)
-        if mode.contains(.create) { plan.durability.noteCreated(fd: file.fd, path: path) }
+        if creates { plan.durability.noteOpened(fd: file.fd, path: path, created: !existed) }
         return file
     }
 
     public func rename(_ from: String, to: String) throws(IOError) {
         try plan.fail(.rename, operation: "rename", path: from)
-        try base.rename(from, to: to)
-        plan.durability.noteRenamed(from: from, to: to)
+        let inode = DurabilityTracker.inode(path: from)
+        let replaced = try plan.durability.keep(to)
+        do {
+            try base.rename(from, to: to)
+        } catch {
+            plan.durability.release(replaced)
+            throw error
+        }
+        if let inode { plan.durability.noteRenamed(from: from, to: to, inode: inode, replaced: replaced) }
+    }
+
+    public func removeFile(_ path: String) throws(IOError) {
+        try plan.fail(.remove, operation: "unlink", path: path)
+        let kept = try plan.durability.keep(path)
+        do {
+            try base.removeFile(path)
+        } catch {
+            plan.durability.release(kept)
+            throw error
+        }
+        plan.durability.noteRemoved(path, kept: kept)
+    }
+
+    public func createDirectory(_ path: String) throws(IOError) {
+        try plan.fail(.createDirectory, operation: "mkdir", path: path)
+        let existed = FileSystem.isDirectory(path)
+        try base.createDirectory(path)
+        if !existed { plan.durability.noteDirectoryCreated(path) }
     }
 
     public func syncDirectory(_ path: String) throws(IOError) {
-        // Not a fault site (yet): only noted, so crash simulation knows
-        // which new names became durable.
+        try plan.fail(.syncDirectory, operation: "fsync", path: path)
         try base.syncDirectory(path)
         plan.durability.noteDirectorySynced(path)
     }

@@ -3,24 +3,31 @@ import Glibc
 #endif
 import CRingSupport
 
-/// An exclusive advisory lock (flock) on a file, held until `release()`
-/// or deinit. A second process — or a second open in this one — gets a
-/// clear "locked" error instead of sharing the database.
+/// An advisory lock (flock) on a file, held until `release()` or deinit.
+/// Exclusive for a database opened for writing: a second process — or a
+/// second open in this one — gets a clear "locked" error instead of
+/// sharing the database. Shared for read-only opens: any number of them
+/// at once, none while a writer holds it (and no writer while one does).
 public final class FileLock: Sendable {
     public let path: String
+    public let isShared: Bool
     private let file: File
 
-    /// Takes the lock without waiting; throws EWOULDBLOCK when held.
-    public init(path: String) throws(IOError) {
+    /// Takes the lock without waiting; throws EWOULDBLOCK when held in a
+    /// conflicting mode. Exclusive: creates the file if needed. Shared:
+    /// opens an existing file read-only (ENOENT when there is none), so a
+    /// read-only open writes nothing.
+    public init(path: String, shared: Bool = false) throws(IOError) {
         self.path = path
-        file = try File.open(path, [.readWrite, .create])
+        isShared = shared
+        file = try File.open(path, shared ? .read : [.readWrite, .create])
         // A child process spawned by this one (posix_spawn: clone, then
         // exec) holds a copy of every descriptor until its exec closes the
         // O_CLOEXEC ones, and with it this flock. So a lock released just
         // before a spawn can look held for a moment: retry for up to
         // ~200 ms before calling the database locked. Never waits longer.
         var attempts = 0
-        while flock(file.fd, LOCK_EX | LOCK_NB) != 0 {
+        while flock(file.fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0 {
             let code = rk_errno()
             attempts += 1
             if (code == EWOULDBLOCK || code == EINTR) && attempts < 40 {

@@ -68,8 +68,15 @@ public protocol IOBackend: AnyObject, Sendable {
     func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File
     /// Atomically replaces `to` with `from`.
     func rename(_ from: String, to: String) throws(IOError)
-    /// fsync of a directory, making creates and renames in it durable.
+    /// fsync of a directory, making creates, renames and removals in it
+    /// durable.
     func syncDirectory(_ path: String) throws(IOError)
+    /// Removes a file (unlink). Through the backend so crash simulation can
+    /// undo a removal whose directory was not synced.
+    func removeFile(_ path: String) throws(IOError)
+    /// Creates a directory (and missing parents). Through the backend so
+    /// crash simulation can undo a creation whose parent was not synced.
+    func createDirectory(_ path: String) throws(IOError)
 }
 
 extension IOBackend {
@@ -83,6 +90,14 @@ extension IOBackend {
 
     public func syncDirectory(_ path: String) throws(IOError) {
         try FileSystem.syncDirectory(path)
+    }
+
+    public func removeFile(_ path: String) throws(IOError) {
+        try FileSystem.remove(path)
+    }
+
+    public func createDirectory(_ path: String) throws(IOError) {
+        try FileSystem.createDirectory(path)
     }
 }
 

@@ -47,17 +47,17 @@ public enum FuzzTargets {
     /// the input framed as one valid record.
     static func wal(_ data: UnsafeRawBufferPointer) {
         let reader = LogReader(path: "fuzz", data: Array(data))
-        if let outcome = try? reader.readAll(strict: true) {
+        if let outcome = try? reader.readAll(evidence: .syncPoints, strict: true) {
             for payload in outcome.payloads {
                 _ = try? payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in
                     try WriteBatch.forEach(raw) { _, _, _ in }
                 }
             }
         }
-        _ = try? reader.readAll(strict: false)
+        _ = try? reader.readAll(evidence: .everyRecord, strict: false)
         var framed = ByteWriter()
         LogRecord.encode(data, into: &framed)
-        if let outcome = try? LogReader(path: "fuzz", data: framed.bytes).readAll(strict: true) {
+        if let outcome = try? LogReader(path: "fuzz", data: framed.bytes).readAll(evidence: .syncPoints, strict: true) {
             for payload in outcome.payloads {
                 let memtable = MemTable()
                 _ = try? payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in

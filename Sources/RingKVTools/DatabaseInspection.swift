@@ -69,7 +69,7 @@ extension DatabaseTools {
     /// problem; `verify` is the tool that lists every one.
     public static func inspect(dbPath: String) throws -> DatabaseSummary {
         let lock = try lockExisting(dbPath: dbPath)
-        defer { lock.release() }
+        defer { lock?.release() }
         let backend = makeBackend()
         let (name, _) = try CurrentFile.read(dbPath: dbPath, backend: backend)
         let manifestPath = dbPath + "/" + name

@@ -19,6 +19,11 @@ public struct VerifyReport: Sendable {
         /// true: stored data is damaged or missing. false: the file could
         /// not be read (permissions, I/O error).
         public var isCorruption: Bool
+        /// Bytes recovery drops (a torn WAL or MANIFEST tail the next open
+        /// will drop) or dropped (a file under lost/): what a power loss
+        /// leaves, not necessarily media damage — but data the database
+        /// does not hold. Counted as corruption.
+        public var isDropped = false
 
         public var description: String {
             path + (offset.map { " at offset \($0)" } ?? "") + ": " + reason
@@ -29,7 +34,8 @@ public struct VerifyReport: Sendable {
     public var checked: [CheckedFile] = []
     public var problems: [Problem] = []
     /// Facts worth knowing that are not damage: a torn WAL tail (a crash
-    /// mid-append, dropped by recovery), files the next open deletes.
+    /// mid-append, which the next open drops into lost/), files the next
+    /// open deletes.
     public var notes: [String] = []
 
     public var isClean: Bool { problems.isEmpty }
@@ -57,12 +63,14 @@ extension DatabaseTools {
     /// it: CURRENT, every record of the live MANIFEST (replayed with full
     /// validation), every block of every table (`TableReader.verifyChecksums`:
     /// CRCs, entry framing, key order, entry count) and every record of the
-    /// WAL files recovery would replay. Damage is collected per file in the
-    /// report; this throws only when verification cannot start (no
-    /// database, locked, unreadable directory).
+    /// WAL files recovery would replay. Bytes an earlier recovery dropped
+    /// and kept under `lost/` are reported as damage too: the database no
+    /// longer holds them. Damage is collected per file in the report; this
+    /// throws only when verification cannot start (no database, locked,
+    /// unreadable directory).
     public static func verify(dbPath: String) throws -> VerifyReport {
         let lock = try lockExisting(dbPath: dbPath)
-        defer { lock.release() }
+        defer { lock?.release() }
         let backend = makeBackend()
         var report = VerifyReport(dbPath: dbPath)
         let files = try ownedFiles(dbPath: dbPath)
@@ -81,9 +89,10 @@ extension DatabaseTools {
                 let result = try ManifestReplay.run(path: manifestPath, backend: backend, strict: true)
                 replayed = result
                 report.checked.append(.init(path: manifestPath, kind: "MANIFEST", detail: plural(UInt64(result.recordCount), "record")))
-                if let dropped = result.droppedTail {
-                    report.notes.append("\(manifestPath) at offset \(dropped.offset): torn tail (\(dropped.reason)); "
-                                        + "an interrupted append that recovery drops")
+                if let dropped = result.droppedTail, dropped.byteCount > 0 {
+                    report.problems.append(.init(path: manifestPath, offset: dropped.offset, reason:
+                        "torn tail (\(dropped.reason)): \(plural(dropped.byteCount, "byte")) of an interrupted append "
+                        + "that the next open drops into lost/", isCorruption: true, isDropped: true))
                 }
             } catch {
                 report.record(error, path: manifestPath)
@@ -134,6 +143,7 @@ extension DatabaseTools {
         }
 
         // WAL files recovery would replay (older ones are obsolete).
+        var liveLogs: [(path: String, dump: WALDump)] = []
         for file in files where file.kind == .log {
             let path = FileNames.log(dbPath, file.number)
             if let replayed, file.number < replayed.logNumber {
@@ -146,18 +156,35 @@ extension DatabaseTools {
                 report.checked.append(.init(path: path, kind: "WAL",
                                             detail: plural(UInt64(dump.records.count), "record") + ", "
                                                 + plural(UInt64(dump.operationCount), "operation")))
-                if let stop = dump.stop {
-                    if stop.isTornTail {
-                        report.notes.append("\(path) at offset \(stop.offset): torn tail (\(stop.reason)); "
-                                            + "an interrupted append that recovery drops")
-                    } else {
-                        report.problems.append(.init(path: path, offset: stop.offset, reason: stop.reason,
-                                                     isCorruption: true))
-                    }
-                }
+                liveLogs.append((path, dump))
             } catch {
                 report.record(error, path: path)
             }
+        }
+        for (index, log) in liveLogs.enumerated() {
+            guard let stop = log.dump.stop else { continue }
+            // A log is fdatasynced before the next one is written: a later
+            // log with records proves this one was complete on disk.
+            let later = liveLogs[(index + 1)...].first { !$0.dump.records.isEmpty || !$0.dump.syncPoints.isEmpty }
+            if stop.isTornTail && later == nil {
+                report.problems.append(.init(path: log.path, offset: stop.offset, reason:
+                    "torn tail (\(stop.reason)): \(plural(stop.droppedBytes, "byte")) nothing proves were synced, "
+                    + "which the next open drops into lost/", isCorruption: true, isDropped: true))
+            } else {
+                let reason = later.map { stop.reason + "; \(baseName($0.path)) holds records written after this log was synced" }
+                report.problems.append(.init(path: log.path, offset: stop.offset, reason: reason ?? stop.reason,
+                                             isCorruption: true))
+            }
+        }
+
+        // Bytes earlier opens dropped: still damage, kept for an operator.
+        for lost in LostFiles.list(dbPath: dbPath) {
+            let path = LostFiles.directory(dbPath) + "/" + lost.name
+            let origin = LostFiles.parse(lost.name).map { "\($0.source) at offset \($0.offset)" } ?? "an unknown file"
+            report.problems.append(.init(path: path, offset: nil, reason:
+                "\(plural(lost.sizeBytes, "byte")) that recovery dropped from \(origin) (a torn or damaged tail); "
+                + "the database no longer holds them. Inspect them, then delete the file", isCorruption: true,
+                isDropped: true))
         }
         return report
     }

@@ -26,10 +26,20 @@ public struct WALRecordSummary: Sendable {
 public struct LogStop: Sendable {
     public var offset: UInt64
     public var reason: String
-    /// true: the last append was cut short by a crash (recovery drops it
-    /// silently, docs/FORMAT.md §Log records). false: damage in the middle
-    /// of the log.
+    /// true: nothing after `offset` is proven synced — what a crash leaves
+    /// of unsynced appends; recovery drops it and keeps the bytes under
+    /// `lost/` (docs/FORMAT.md §Torn tail). false: damage in bytes a later
+    /// record proves were synced.
     public var isTornTail: Bool
+    /// Bytes from `offset` to the last non-zero byte after it.
+    public var droppedBytes: UInt64
+}
+
+/// A sync-point record: when it was written, the log was durable up to
+/// `syncedBytes` (docs/FORMAT.md §Sync points).
+public struct WALSyncPoint: Sendable {
+    public var offset: UInt64
+    public var syncedBytes: UInt64
 }
 
 /// Everything in one WAL file, as recovery would read it.
@@ -37,6 +47,7 @@ public struct WALDump: Sendable {
     public var path: String
     public var fileSizeBytes: UInt64
     public var records: [WALRecordSummary]
+    public var syncPoints: [WALSyncPoint]
     /// The valid records end here; the rest of the file is the zero-filled
     /// preallocation, a torn tail, or damage (see `stop`).
     public var validBytes: UInt64
@@ -53,34 +64,35 @@ extension DatabaseTools {
     /// be read at all.
     public static func dumpWAL(path: String) throws -> WALDump {
         let reader = try LogReader(path: path, backend: makeBackend())
-        var stop: LogStop?
-        let outcome: LogReader.Outcome
-        do {
-            outcome = try reader.readAll(strict: true)
-            if let torn = outcome.tornTail {
-                stop = LogStop(offset: UInt64(torn.offset), reason: torn.reason, isTornTail: true)
-            }
-        } catch DBError.corruption(_, let offset, let reason) {
-            // Strict reading names the damage; lenient reading keeps what precedes it.
-            outcome = try reader.readAll(strict: false)
-            stop = LogStop(offset: offset, reason: reason, isTornTail: false)
-        }
-
         var records: [WALRecordSummary] = []
-        var offset: UInt64 = 0
-        for payload in outcome.payloads {
-            let payloadOffset = offset + UInt64(LogRecord.headerSize)
-            do {
-                records.append(try decodeBatch(payload, offset: offset, path: path))
-            } catch DBError.corruption(_, let at, let reason) {
-                stop = LogStop(offset: payloadOffset + at, reason: "write batch: " + reason, isTornTail: false)
-                return WALDump(path: path, fileSizeBytes: UInt64(reader.data.count), records: records,
-                               validBytes: offset, stop: stop)
+        var syncPoints: [WALSyncPoint] = []
+        var badBatch: (stop: LogStop, recordOffset: UInt64)?
+        let ending = try reader.read(evidence: .syncPoints, strict: false) { record in
+            guard badBatch == nil else { return }
+            if record.isSyncPoint {
+                syncPoints.append(WALSyncPoint(offset: UInt64(record.offset), syncedBytes: record.syncedBytes))
+                return
             }
-            offset = payloadOffset + UInt64(payload.count)
+            let offset = UInt64(record.offset)
+            do {
+                records.append(try decodeBatch(Array(record.payload), offset: offset, path: path))
+            } catch DBError.corruption(_, let at, let reason) {
+                // A record whose checksum holds but whose batch does not decode
+                // fails recovery whatever came before it.
+                let payloadOffset = offset + UInt64(LogRecord.headerSize)
+                badBatch = (LogStop(offset: payloadOffset + at, reason: "write batch: " + reason, isTornTail: false,
+                                    droppedBytes: UInt64(reader.sizeBytes) - offset), offset)
+            }
         }
-        return WALDump(path: path, fileSizeBytes: UInt64(reader.data.count), records: records,
-                       validBytes: UInt64(outcome.validLength), stop: stop)
+        if let badBatch {
+            return WALDump(path: path, fileSizeBytes: UInt64(reader.sizeBytes), records: records,
+                           syncPoints: syncPoints, validBytes: badBatch.recordOffset, stop: badBatch.stop)
+        }
+        let stop = ending.dropped.map {
+            LogStop(offset: $0.offset, reason: $0.reason, isTornTail: !$0.isCorruption, droppedBytes: $0.byteCount)
+        }
+        return WALDump(path: path, fileSizeBytes: UInt64(reader.sizeBytes), records: records, syncPoints: syncPoints,
+                       validBytes: ending.validBytes, stop: stop)
     }
 
     /// Decodes one WAL payload with the engine's batch walker. Corruption

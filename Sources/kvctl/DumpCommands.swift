@@ -40,7 +40,12 @@ struct DumpWAL: ParsableCommand {
         try out.line("wal \(dump.path): \(Format.count(dump.records.count, "record")), "
                      + "\(Format.count(dump.operationCount, "operation")), "
                      + "records end at offset \(dump.validBytes) of \(dump.fileSizeBytes) bytes")
+        var syncPoints = dump.syncPoints[...]
         for (i, record) in dump.records.enumerated() {
+            while let point = syncPoints.first, point.offset < record.offset {
+                try out.line("sync point at offset \(point.offset): synced up to offset \(point.syncedBytes)")
+                syncPoints = syncPoints.dropFirst()
+            }
             try out.line("record \(i + 1) at offset \(record.offset): sequence \(record.sequence), "
                          + "\(Format.count(record.operations.count, "operation")), \(record.payloadSizeBytes) payload bytes")
             for op in record.operations {
@@ -48,13 +53,16 @@ struct DumpWAL: ParsableCommand {
                                             valueSizeBytes: op.valueSizeBytes))
             }
         }
+        for point in syncPoints {
+            try out.line("sync point at offset \(point.offset): synced up to offset \(point.syncedBytes)")
+        }
         guard let stop = dump.stop else {
             try out.line("end: clean")
             try out.flush()
             return
         }
         if stop.isTornTail {
-            try out.line("end: torn tail at offset \(stop.offset): \(stop.reason) (an interrupted append; recovery drops it)")
+            try out.line("end: torn tail at offset \(stop.offset): \(stop.reason) (nothing after it is proven synced: an interrupted append; recovery drops it into lost/)")
             try out.flush()
             return
         }

@@ -109,8 +109,11 @@ struct KVCtl: ParsableCommand {
     }
 
     /// Opens the database (creating it with --create). Never waits for a
-    /// lock: a held LOCK fails at once.
-    func openDatabase() throws -> DB {
+    /// lock: a held LOCK fails at once. `readOnly` (get, scan, export):
+    /// opened with `Options.readOnly` — nothing is written, so it works on
+    /// a full disk, and beside other readers — unless --create has to
+    /// create the database first.
+    func openDatabase(readOnly: Bool = false) throws -> DB {
         var options = Options()
         options.createIfMissing = create
         options.walPreallocateBytes = KVCtl.walPreallocateBytes
@@ -119,6 +122,10 @@ struct KVCtl: ParsableCommand {
             options.logger.logLevel = .info
         }
         let path = try databasePath()
+        if readOnly && !(create && !FileSystem.exists(path + "/CURRENT")) {
+            options.readOnly = true
+            options.createIfMissing = false
+        }
         do {
             return try DB(path: path, options: options)
         } catch let error as DBError {

@@ -61,7 +61,7 @@ struct Get: ParsableCommand {
 
     func run() throws {
         let keyBytes = try global.bytes(key, "KEY")
-        let db = try global.openDatabase()
+        let db = try global.openDatabase(readOnly: true)
         let value = try db.get(keyBytes)
         try db.close()
         guard let value else {

@@ -72,7 +72,7 @@ struct Scan: ParsableCommand {
         let fromBytes = try from.map { try global.bytes($0, "--from") }
         let toBytes = try to.map { try global.bytes($0, "--to") }
         let prefixBytes = try prefix.map { try global.bytes($0, "--prefix") }
-        let db = try global.openDatabase()
+        let db = try global.openDatabase(readOnly: true)
         try PairPrinter(text: global.text, keysOnly: keysOnly)
             .run(db, from: fromBytes, to: toBytes, prefix: prefixBytes, limit: limit)
         try db.close()
@@ -97,7 +97,7 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let prefixBytes = try prefix.map { try global.bytes($0, "--prefix") }
-        let db = try global.openDatabase()
+        let db = try global.openDatabase(readOnly: true)
         try PairPrinter(text: global.text, keysOnly: false).run(db, from: nil, to: nil, prefix: prefixBytes, limit: nil)
         try db.close()
     }

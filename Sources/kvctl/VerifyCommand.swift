@@ -10,10 +10,13 @@ struct Verify: ParsableCommand {
             the MANIFEST it names (replayed with full validation); every block of every table \
             (CRC, entry framing, key order, entry count, size recorded in the MANIFEST); every \
             record of the WAL files recovery would replay. Each damaged file is printed with its \
-            path and the offset of the damage. A torn WAL tail (an append cut short by a crash, \
-            which recovery drops) is a note, not damage.
+            path and the offset of the damage (DAMAGED). Bytes recovery drops or dropped are \
+            printed as DROPPED: a torn WAL or MANIFEST tail (what a power loss leaves of unsynced \
+            appends; the next open keeps the bytes under lost/ and drops them), and every file \
+            under lost/ (bytes an earlier open dropped; delete the file once inspected).
 
-            Exit status: 0 when clean, 2 when anything is damaged, 4 when a file could not be read.
+            Exit status: 0 when clean, 2 when anything is damaged or dropped, 4 when a file could \
+            not be read.
 
             Examples:
               kvctl --db /tmp/db verify
@@ -31,7 +34,8 @@ struct Verify: ParsableCommand {
             try out.line("ok       \(pad(baseName(file.path), 18)) \(file.detail)")
         }
         for problem in report.problems {
-            try out.line((problem.isCorruption ? "DAMAGED  " : "ERROR    ") + problem.description)
+            let label = problem.isDropped ? "DROPPED  " : problem.isCorruption ? "DAMAGED  " : "ERROR    "
+            try out.line(label + problem.description)
         }
         for note in report.notes {
             try out.line("note     " + note)

@@ -42,3 +42,32 @@ public func builtProduct(_ name: String) -> String {
     }
     return dir + "/" + name
 }
+
+/// The whole content of the file at `path`.
+public func readWholeFile(_ path: String) throws -> [UInt8] {
+    let file = try File.open(path, .read)
+    defer { try? file.close() }
+    var data = [UInt8](repeating: 0, count: Int(try file.size()))
+    let n = try data.withUnsafeMutableBytes { try PosixBackend().read(fd: file.fd, into: $0, offset: 0) }
+    return Array(data.prefix(n))
+}
+
+/// Replaces the file at `path` with `data` (creating it).
+public func writeWholeFile(_ path: String, _ data: [UInt8]) throws {
+    let file = try File.open(path, [.write, .create, .truncate])
+    defer { try? file.close() }
+    try data.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: 0) }
+}
+
+/// Copies every file of a closed database directory (not LOCK) into `to`,
+/// which is created; subdirectories (lost/) are copied too.
+public func copyDatabaseFiles(from: String, to: String) throws {
+    try FileSystem.createDirectory(to)
+    for name in try FileSystem.listDirectory(from) where name != "LOCK" {
+        if FileSystem.isDirectory(from + "/" + name) {
+            try copyDatabaseFiles(from: from + "/" + name, to: to + "/" + name)
+        } else {
+            try writeWholeFile(to + "/" + name, try readWholeFile(from + "/" + name))
+        }
+    }
+}

@@ -12,7 +12,8 @@ public final class DB: Sendable {
 
     /// Opens (or with `createIfMissing`, creates) the database at `path`.
     /// Takes an exclusive lock on `path/LOCK`; a second open fails with
-    /// `DBError.locked`.
+    /// `DBError.locked`. With `Options.readOnly` the lock is shared with
+    /// other read-only opens and nothing is written.
     public init(path: String, options: Options = Options()) throws {
         impl = try DBImpl(path: path, options: options)
     }
@@ -22,6 +23,7 @@ public final class DB: Sendable {
     // MARK: - Writes
 
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         var batch = WriteBatch()
         batch.put(key, value)
         try impl.write(batch, sync: options.sync)
@@ -32,6 +34,7 @@ public final class DB: Sendable {
     }
 
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         var batch = WriteBatch()
         batch.delete(key)
         try impl.write(batch, sync: options.sync)
@@ -44,13 +47,14 @@ public final class DB: Sendable {
     /// Applies every operation of `batch` atomically: after a crash either
     /// all of them are there or none.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
         try impl.write(batch, sync: options.sync)
     }
 
     // MARK: - Reads
 
     public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
-        try impl.get(key, options: options)
+        try impl.reading { try impl.get(key, options: options) }
     }
 
     public func get(_ key: String, options: ReadOptions = ReadOptions()) throws -> String? {
@@ -60,7 +64,7 @@ public final class DB: Sendable {
     /// Looks up many keys at one consistent point in time; results are in
     /// the order of `keys`.
     public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws -> [[UInt8]?] {
-        try impl.multiGet(keys, options: options)
+        try impl.reading { try impl.multiGet(keys, options: options) }
     }
 
     /// A consistent read view; pass it in `ReadOptions(snapshot:)`.
@@ -70,15 +74,24 @@ public final class DB: Sendable {
         impl.mu.withLock { Snapshot(sequence: impl.lastSequence, registry: impl.snapshots) }
     }
 
+    /// Release iterators before `close()`: one used after close goes on
+    /// reading the tables it holds open.
     public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
-        let view = try impl.readView(options)
-        return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view)
+        try impl.reading {
+            let view = try impl.readView(options)
+            return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view)
+        }
     }
 
     /// Up to `limit` pairs with `from <= key < to` (`to` nil: to the end),
     /// in key order.
     public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max,
                      options: ReadOptions = ReadOptions()) throws -> [(key: [UInt8], value: [UInt8])] {
+        try impl.reading { try scanRows(from: from, to: to, limit: limit, options: options) }
+    }
+
+    private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int,
+                          options: ReadOptions) throws -> [(key: [UInt8], value: [UInt8])] {
         let it = try makeIterator(options: options)
         try it.seek(to: from)
         var rows: [(key: [UInt8], value: [UInt8])] = []
@@ -93,7 +106,10 @@ public final class DB: Sendable {
     // MARK: - Maintenance
 
     /// Writes the active memtable to an L0 table and waits for it.
-    public func flush() throws { try impl.flushMemtable() }
+    public func flush() throws {
+        try impl.checkWritable()
+        try impl.flushMemtable()
+    }
 
     /// Flushes the memtable, then compacts the whole key space into the
     /// deepest non-empty level (L1 at least): afterwards the tables hold
@@ -101,12 +117,14 @@ public final class DB: Sendable {
     /// versions a live snapshot still reads. Waits for running background
     /// compactions and holds new ones off until done.
     public func compactRange() throws {
+        try impl.checkWritable()
         try impl.flushMemtable()
         try impl.compactAll()
     }
 
     public func stats() -> DBStats { impl.makeStats() }
 
-    /// Waits for in-flight writes, stops background work, releases the lock.
+    /// Waits for in-flight writes and reads, stops background work,
+    /// releases the lock. Iterators should be released first.
     public func close() throws { try impl.close() }
 }

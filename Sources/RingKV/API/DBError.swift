@@ -19,8 +19,9 @@ public enum DBError: Error, Sendable, CustomStringConvertible {
     case locked(path: String)
     /// The `DB` was closed.
     case closed
-    /// A write or fsync of the log failed earlier; the database refuses
-    /// writes until it is reopened (reads keep working).
+    /// The database refuses writes: it was opened with `Options.readOnly`,
+    /// or a write or fsync of the log failed earlier (then until it is
+    /// reopened). Reads keep working. `reason` says which.
     case readOnly(reason: String)
 
     public var description: String {
@@ -32,7 +33,7 @@ public enum DBError: Error, Sendable, CustomStringConvertible {
         case .alreadyExists(let path): return "database already exists: \(path)"
         case .locked(let path): return "database is locked: \(path) is held by another process or DB handle"
         case .closed: return "database is closed"
-        case .readOnly(let reason): return "database is read-only after an earlier failure: \(reason)"
+        case .readOnly(let reason): return "database is read-only: \(reason)"
         }
     }
 

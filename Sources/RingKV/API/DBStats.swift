@@ -44,6 +44,18 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// first flush.
     public var writeAmplification: Double
     public var openTables: Int
+
+    // MARK: Recovery at open
+    /// Write batches replayed from the WAL when the database was opened.
+    public var recoveryBatchesReplayed: UInt64 = 0
+    /// Stretches of WAL or MANIFEST that recovery did not replay — a torn
+    /// tail left by a power loss, or damage — and their bytes. Each was
+    /// copied to the database's `lost/` directory first (never dropped
+    /// silently; `kvctl verify` lists them).
+    public var recoveryDrops: UInt64 = 0
+    public var recoveryDroppedBytes: UInt64 = 0
+    /// Files in `lost/` at open, from this open and earlier ones.
+    public var lostFiles: Int = 0
     public var liveSnapshots: Int
     public var ioBackend: String
 
@@ -90,6 +102,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
         lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "
+                     + "(\(recoveryDroppedBytes) B); \(lostFiles) files in lost/")
         // Block cache and batched reads (h2-cache)
         lines.append("block cache \(blockCacheUsageBytes)/\(blockCacheCapacityBytes) B, \(blockCacheEntries) blocks, "
             + "hits \(blockCacheHits), misses \(blockCacheMisses), evictions \(blockCacheEvictions); "
@@ -128,6 +142,10 @@ extension DBImpl {
                        writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
                        openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
         s.peakL0Files = Int(stats.peakL0Files.current)
+        s.recoveryBatchesReplayed = stats.recoveryBatchesReplayed.current
+        s.recoveryDrops = stats.recoveryDrops.current
+        s.recoveryDroppedBytes = stats.recoveryDroppedBytes.current
+        s.lostFiles = recovery.lostFiles
         fillBlockCacheStats(&s)
         return s
     }

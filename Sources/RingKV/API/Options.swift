@@ -82,6 +82,18 @@ public struct Options: Sendable {
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false
+    /// Open without writing a byte — for reading a database on a full disk
+    /// or a read-only filesystem, or beside other readers. Recovery replays
+    /// the WAL into memory only: no MANIFEST rewrite, no new WAL, no L0
+    /// table, nothing moved to `lost/` (what recovery would drop is only
+    /// counted in `stats()`). The LOCK is taken shared: any number of
+    /// read-only opens at once, in any processes, but none while a writer
+    /// has the database open, and no writer while one is open (both get
+    /// `DBError.locked`). `put`, `delete`, `write`, `flush` and
+    /// `compactRange` throw `DBError.readOnly`. The database must exist
+    /// (`createIfMissing` does not apply). Memory: the whole unflushed
+    /// WAL, as one memtable. Default false.
+    public var readOnly = false
 
     // MARK: - Logging and metrics (docs/ARCHITECTURE.md §Logging and metrics)
 

@@ -163,7 +163,7 @@ struct CompactionJob {
 
     /// Removes written outputs and releases every allocated number.
     private func discard(_ finished: [FileMetaData], _ allocated: [UInt64]) {
-        for f in finished { try? FileSystem.remove(FileNames.table(db.path, f.number)) }
+        for f in finished { try? db.backend.removeFile(FileNames.table(db.path, f.number)) }
         db.mu.withLock { db.pendingOutputs.subtract(allocated) }
     }
 

@@ -12,6 +12,7 @@ final class TableOutput {
     let path: String
     private let file: File
     private let builder: TableBuilder
+    private let backend: any IOBackend
     /// Set by a successful `finish` or by `abandon`.
     private var closed = false
 
@@ -19,6 +20,7 @@ final class TableOutput {
         let path = FileNames.table(dbPath, number)
         self.number = number
         self.path = path
+        self.backend = backend
         file = try ioCall(path) { () throws(IOError) in
             try backend.openFile(path, [.readWrite, .create, .truncate], direct: .preferred)
         }
@@ -68,6 +70,6 @@ final class TableOutput {
         builder.abandon()
         closed = true
         try? file.close()
-        try? FileSystem.remove(path)
+        try? backend.removeFile(path)
     }
 }

@@ -84,8 +84,10 @@ extension DBImpl {
         // A group in flight has reserved log bytes it has not written yet;
         // a sweep that started before the pause may still delete files.
         while groupsInFlight > 0 || deletionSweepsRunning > 0 { mu.wait() }
-        let currentLog = wal.number
-        let currentLength = wal.offsetBytes
+        // A read-only database has no log writer: its logs are complete
+        // and are copied whole.
+        let currentLog = options.readOnly ? UInt64.max : wal.number
+        let currentLength = options.readOnly ? 0 : wal.offsetBytes
         let state = versions.checkpointSnapshot()
         mu.unlock()
         let firstLog = state.edit.logNumber ?? 0

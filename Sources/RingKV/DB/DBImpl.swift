@@ -1,3 +1,4 @@
+import Glibc
 import RingIO
 import Synchronization
 
@@ -19,7 +20,10 @@ final class DBImpl: @unchecked Sendable {
     let stats = StatsCounters()
     /// Log events and metrics timers (Observability/).
     let events: EngineEvents
-    private let lock: FileLock
+    /// What recovery did at open (replayed logs, dropped bytes, `lost/`).
+    let recovery: RecoveryReport
+    /// nil only for a read-only open of a database without a LOCK file.
+    private let lock: FileLock?
 
     let mu = Monitor()
     /// Idle background threads wait here, not on `mu`'s own condition, so
@@ -32,7 +36,18 @@ final class DBImpl: @unchecked Sendable {
     var imm: MemTable?
     /// The log receiving writes (guarded by mu; used outside mu only by the
     /// current group leader).
-    var wal: WALWriter
+    var wal: WALWriter {
+        get {
+            guard let currentLog else { preconditionFailure("the write path ran on a database opened read-only") }
+            return currentLog
+        }
+        set { currentLog = newValue }
+    }
+    /// nil only when opened read-only (`Options.readOnly`): the public
+    /// write entry points refuse writes first (`checkWritable`), and
+    /// `walFailure` is set as well, so the write path and flushes — the
+    /// only users of `wal` — never run (guarded by mu).
+    private var currentLog: WALWriter?
     /// Writers waiting to join a group, the next leader first (guarded by mu).
     var writers: [PendingWrite] = []
     /// Highest sequence whose writes are visible to readers (guarded by mu).
@@ -97,6 +112,11 @@ final class DBImpl: @unchecked Sendable {
     /// give up early instead of delaying close.
     private let shuttingDown = Atomic<Bool>(false)
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
+    /// Reads in progress (`reading`): close waits for them before it drops
+    /// the table cache and releases the LOCK. Paired with `shuttingDown`
+    /// in sequentially consistent order, so a read either sees the flag
+    /// and backs out, or close sees the read and waits for it.
+    private let activeReads = Atomic<Int>(0)
     /// Background threads, joined by close (guarded by mu).
     private var workers: [BackgroundThread] = []
 
@@ -111,16 +131,28 @@ final class DBImpl: @unchecked Sendable {
         let openStarted = MonotonicClock.nanos()
         let metrics = MetricsExporter.make(options: options, path: path)
         events = EngineEvents(path: path, logger: options.logger, metrics: metrics)
-        let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend, events: events)
+        let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
         versions = recovered.versions
         tableCache = recovered.tableCache
         blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
-        mem = options.makeMemTable()
-        wal = recovered.wal
+        mem = recovered.memtable ?? options.makeMemTable()
+        currentLog = recovered.wal
         lastSequence = recovered.lastSequence
         allocatedSequence = recovered.lastSequence
+        recovery = recovered.report
+        publish(recovery)
         stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
+        events.opened(tables: versions.current.fileNumbers.count, lastSequence: lastSequence,
+                      logsReplayed: recovery.logs.count, batchesReplayed: Int(recovery.batchesReplayed),
+                      ioBackend: backend.name, readOnly: options.readOnly,
+                      durationNanos: MonotonicClock.nanos() - openStarted)
+        metrics?.start { [unowned self] in self.makeStats() }
+        if options.readOnly {
+            // Nothing is written: no sweep, no flush, no compaction.
+            walFailure = DBError.readOnly(reason: DBImpl.readOnlyReason)
+            return
+        }
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
         deleteObsoleteFiles(includingTemp: true)
@@ -131,10 +163,6 @@ final class DBImpl: @unchecked Sendable {
         let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
             : [.flush] + Array(repeating: .compaction, count: jobs - 1)
         workers = roles.map { role in BackgroundThread { [unowned self] in self.backgroundLoop(role) } }
-        events.opened(tables: versions.current.fileNumbers.count, lastSequence: lastSequence,
-                      logsReplayed: recovered.logsReplayed, batchesReplayed: recovered.batchesReplayed,
-                      ioBackend: backend.name, durationNanos: MonotonicClock.nanos() - openStarted)
-        metrics?.start { [unowned self] in self.makeStats() }
     }
 
     /// Wakes every thread waiting on `mu`, background threads included:
@@ -155,7 +183,7 @@ final class DBImpl: @unchecked Sendable {
             return
         }
         closing = true
-        shuttingDown.store(true, ordering: .relaxed)
+        shuttingDown.store(true, ordering: .sequentiallyConsistent)
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
         wakeAll()
@@ -165,17 +193,41 @@ final class DBImpl: @unchecked Sendable {
         workers = []
         mu.unlock()
         for thread in threads { thread.join() }
+        // Without mu: a read that began before close may still need it
+        // (readView). Reads are short; new ones back out.
+        while activeReads.load(ordering: .sequentiallyConsistent) > 0 { usleep(50) }
         mu.lock()
         defer { mu.unlock() }
         closed = true
         wakeAll()
-        try? wal.close()
+        try? currentLog?.close()
         try? versions.close()
-        // Table descriptors go with the handle's close, not its deinit.
-        tableCache.evictAll()
-        lock.release()
+        // Table descriptors go with the handle's close, not its deinit;
+        // the cache takes no reader after this.
+        tableCache.close()
+        lock?.release()
         events.metrics?.stop(final: makeStatsLocked())
         events.closed()
+    }
+
+    static let readOnlyReason = "opened with Options.readOnly; writes, flush and compactRange are refused"
+
+    /// Throws `.readOnly` for a database opened read-only (every public
+    /// write entry point asks first).
+    func checkWritable() throws {
+        if options.readOnly { throw DBError.readOnly(reason: DBImpl.readOnlyReason) }
+    }
+
+    /// Runs a read (get, multiGet, scan, iterator creation) so that close
+    /// waits for it: no read opens a table or touches a file after close
+    /// dropped the table cache and released the LOCK. Throws `.closed`
+    /// once close has begun. (An iterator outlives its creation: one used
+    /// after close reads the tables it already holds open.)
+    func reading<R>(_ body: () throws -> R) throws -> R {
+        activeReads.add(1, ordering: .sequentiallyConsistent)
+        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
+        return try body()
     }
 
     /// Test-only: the process "dies" here, short of the kernel losing the
@@ -322,7 +374,7 @@ final class DBImpl: @unchecked Sendable {
                     tableCache.evict(number)
                     blockCache.eraseFile(number)
                 }
-                try? FileSystem.remove(path + "/" + name)
+                try? backend.removeFile(path + "/" + name)
             }
         }
     }

@@ -56,7 +56,7 @@ enum TableFiles {
             return meta
         } catch {
             output.abandon()
-            try? FileSystem.remove(FileNames.table(dbPath, number))
+            try? backend.removeFile(FileNames.table(dbPath, number))
             throw error
         }
     }

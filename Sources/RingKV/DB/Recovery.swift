@@ -1,121 +1,260 @@
 import Glibc
 import RingIO
 
-/// Opening a database directory: lock, manifest, WAL replay, fresh log.
+/// Opening a database directory: lock, MANIFEST, WAL replay, fresh log.
 ///
-/// Replayed WAL contents are written to L0 tables and installed together
-/// with the new log number in one manifest edit, so after open every write
-/// lives in a table or in the new (empty) log, and old logs can go.
+/// Two phases (docs/ARCHITECTURE.md §Recovery). The *reading* phase
+/// replays CURRENT's MANIFEST, checks that every table it names is there,
+/// and replays the live WALs into memtables; the only files it writes are
+/// the L0 tables those memtables become, which nothing names yet and which
+/// are removed if the open fails — so an open that refuses (damage, a
+/// missing file) leaves the directory as it found it. The *writing* phase
+/// then keeps every dropped byte under `lost/`, creates the new WAL, and
+/// installs the tables and the WAL with one new MANIFEST and a CURRENT
+/// switch. Until that switch,
+/// CURRENT names the old MANIFEST and the old logs are untouched: a crash
+/// or failure anywhere before it recovers the same state again (the new
+/// files are removed on failure, or swept as unreferenced at the next
+/// open); after it, the new state is complete.
+///
+/// A read-only open (`Options.readOnly`) runs the reading phase only, with
+/// the WAL replayed into one memtable and no table written: it writes
+/// nothing at all, and takes the LOCK shared.
 enum DatabaseRecovery {
     struct Opened {
-        var lock: FileLock
+        /// nil: opened read-only where no LOCK file exists.
+        var lock: FileLock?
         var versions: VersionSet
         var tableCache: TableCache
-        var wal: WALWriter
+        /// nil when opened read-only.
+        var wal: WALWriter?
         var lastSequence: SequenceNumber
-        /// WAL files and write batches replayed (for the open log event).
-        var logsReplayed = 0
-        var batchesReplayed = 0
+        var report: RecoveryReport
+        /// Read-only: the replayed WAL, to serve as the active memtable.
+        var memtable: MemTable?
     }
 
-    /// `events` receives what recovery has to report (drops, at warning).
-    static func open(path: String, options: Options, backend: any IOBackend,
-                     events: EngineEvents) throws -> Opened {
-        switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
-        case .directory:
-            break
-        case .other:
-            throw DBError.invalidArgument("\(path) exists and is not a directory")
-        case nil:
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
-            try ioCall(path) { () throws(IOError) in try FileSystem.createDirectory(path) }
+    /// File numbers for the files one open writes.
+    final class FileNumbers {
+        private(set) var next: UInt64
+        init(next: UInt64) { self.next = next }
+        func allocate() -> UInt64 {
+            defer { next += 1 }
+            return next
         }
-        let lock: FileLock
+    }
+
+    /// What the reading phase found.
+    private struct ReadState {
+        var base: VersionSet.Contents
+        /// nil for a new database.
+        var current: VersionSet.ReplayedCurrent?
+        var numbers: FileNumbers
+        var replay = WALReplay.Outcome()
+        var report = RecoveryReport()
+    }
+
+    static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
+        try prepareDirectory(path, options: options, backend: backend)
+        let lock = try takeLock(path, shared: options.readOnly)
+        var state = try read(path: path, options: options, backend: backend)
+        let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
+                                    directReads: options.directReads)
+        if options.readOnly, let current = state.current {
+            state.report.drops = state.replay.drops.map { .init(source: $0.source, tail: $0.tail, lostPath: nil) }
+            state.report.logs = state.replay.logs
+            state.report.lostFiles = LostFiles.list(dbPath: path).count
+            var contents = state.base
+            contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
+            let versions = VersionSet.readOnly(contents, manifestNumber: current.manifestNumber, dbPath: path,
+                                               backend: backend, recovery: current.recovery)
+            return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: nil,
+                          lastSequence: contents.lastSequence, report: state.report, memtable: state.replay.memtable)
+        }
+        let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
+        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal,
+                      lastSequence: versions.lastSequence, report: state.report, memtable: nil)
+    }
+
+    /// Takes the LOCK: exclusive to write (creating the file), shared to
+    /// read only — then without creating it: a database nobody ever opened
+    /// for writing since LOCK was lost has no writer to exclude.
+    private static func takeLock(_ path: String, shared: Bool) throws -> FileLock? {
+        let lockPath = FileNames.lock(path)
+        if shared && !FileSystem.exists(lockPath) { return nil }
         do {
-            lock = try FileLock(path: FileNames.lock(path))
+            return try FileLock(path: lockPath, shared: shared)
         } catch {
             if error.errno == EWOULDBLOCK { throw DBError.locked(path: path) }
             throw DBError.io(error)
         }
-        let versions: VersionSet
-        let current = FileNames.current(path)
-        if try ioCall(current, { () throws(IOError) in try FileSystem.kind(of: current) }) != nil {
-            if options.errorIfExists { throw DBError.alreadyExists(path: path) }
-            versions = try VersionSet.recover(dbPath: path, backend: backend, strict: options.paranoidChecks)
-        } else {
-            guard options.createIfMissing else { throw DBError.notFound(path: path) }
-            versions = try VersionSet.create(dbPath: path, backend: backend)
-        }
-        // The live WAL always exists while the manifest names it (it is
-        // created before the edit that names it and deleted only after an
-        // edit moves past it). Missing, the manifest lost a committed edit —
-        // e.g. a damaged length field made its last record look torn — and
-        // opening would silently drop data.
-        let logNumber = versions.logNumber
-        if options.paranoidChecks && logNumber > 0 && !FileSystem.exists(FileNames.log(path, logNumber)) {
-            throw DBError.corruption(
-                path: versions.recovery?.manifestPath ?? FileNames.current(path),
-                offset: versions.recovery?.droppedTailOffset ?? 0,
-                reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
-                    + "the manifest lost an edit")
-        }
-        if let recovery = versions.recovery, let offset = recovery.droppedTailOffset {
-            let size = (try? FileSystem.fileSize(recovery.manifestPath)) ?? offset
-            events.recoveryDropped(file: recovery.manifestPath, offset: offset, bytes: size - min(size, offset),
-                                   reason: recovery.droppedTailReason ?? "torn tail", keptAt: nil)
-        }
-        let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
-                                    directReads: options.directReads)
-
-        var edit = VersionEdit()
-        var lastSequence = versions.lastSequence
-        let owned = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
-            .compactMap { FileNames.parse($0) }
-        // No number already on disk may be handed out again.
-        for file in owned { versions.markFileNumberUsed(file.number) }
-        let logs = owned.filter { $0.kind == .log && $0.number >= versions.logNumber }.map(\.number).sorted()
-        var memtable = options.makeMemTable()
-        var replayedSequence: SequenceNumber = 0
-        var batchesReplayed = 0
-        for number in logs {
-            let logPath = FileNames.log(path, number)
-            let reader = try LogReader(path: logPath, backend: backend)
-            let outcome = try reader.readAll(strict: options.paranoidChecks)
-            if let (offset, reason) = outcome.tornTail {
-                events.recoveryDropped(file: logPath, offset: UInt64(offset),
-                                       bytes: UInt64(reader.data.count - offset), reason: reason, keptAt: nil)
-            }
-            for payload in outcome.payloads {
-                let last = try payload.withUnsafeBytes {
-                    try MemTableInserter.applyRecovered($0, to: memtable, path: logPath, after: replayedSequence)
-                }
-                replayedSequence = last
-                batchesReplayed += 1
-                lastSequence = max(lastSequence, last)
-                if memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
-                    try flushRecovered(memtable, into: &edit, versions: versions, path: path,
-                                       backend: backend, options: options)
-                    memtable = options.makeMemTable()
-                }
-            }
-        }
-        try flushRecovered(memtable, into: &edit, versions: versions, path: path, backend: backend, options: options)
-        let walNumber = versions.newFileNumber()
-        let wal = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
-        edit.logNumber = walNumber
-        edit.lastSequence = lastSequence
-        try versions.logAndApply(edit)
-        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal, lastSequence: lastSequence,
-                      logsReplayed: logs.count, batchesReplayed: batchesReplayed)
     }
 
-    private static func flushRecovered(_ memtable: MemTable, into edit: inout VersionEdit, versions: VersionSet,
-                                       path: String, backend: any IOBackend, options: Options) throws {
-        guard memtable.entryCount > 0 else { return }
-        let number = versions.newFileNumber()
-        if let meta = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: path,
-                                           backend: backend, options: options) {
-            edit.addFile(level: 0, meta)
+    /// The reading phase: nothing but the L0 tables of the replayed
+    /// memtables is written (and not even those when read-only).
+    private static func read(path: String, options: Options, backend: any IOBackend) throws -> ReadState {
+        let owned = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
+            .compactMap { FileNames.parse($0) }
+        let currentPath = FileNames.current(path)
+        guard try ioCall(currentPath, { () throws(IOError) in try FileSystem.kind(of: currentPath) }) != nil else {
+            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
+            try checkNothingWithoutCurrent(owned, dbPath: path, backend: backend)
+            // MANIFEST-000001 and log 2, as ever for a new database; an
+            // interrupted creation's leftovers are overwritten.
+            return ReadState(base: .empty(nextFileNumber: 3), current: nil, numbers: FileNumbers(next: 2))
         }
+        if options.errorIfExists && !options.readOnly { throw DBError.alreadyExists(path: path) }
+        let current = try VersionSet.replayCurrent(dbPath: path, backend: backend, strict: options.paranoidChecks)
+        // No number already on disk is handed out again.
+        let numbers = FileNumbers(next: max(current.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
+        var state = ReadState(base: VersionSet.Contents(current.replayed, nextFileNumber: numbers.next),
+                              current: current, numbers: numbers)
+        state.report.manifestPath = current.recovery.manifestPath
+        state.report.manifestRecords = current.recovery.recordCount
+        try checkTables(of: state.base.version, present: owned, dbPath: path, manifest: current.recovery.manifestPath)
+        try checkLiveLog(state.base.logNumber, present: owned, dbPath: path, recovery: current.recovery,
+                         strict: options.paranoidChecks)
+        if let tail = current.recovery.droppedTail, tail.byteCount > 0 {
+            state.replay.drops.append((current.recovery.manifestPath, tail))
+        }
+        let logs = owned.filter { $0.kind == .log && $0.number >= state.base.logNumber }.map(\.number).sorted()
+        let replayer = WALReplay(options: options, dbPath: path, backend: backend,
+                                 allocate: options.readOnly ? nil : numbers)
+        do {
+            try replayer.run(logs, into: &state.replay)
+        } catch {
+            removeFiles(tables: state.replay.tables, dbPath: path, backend: backend)
+            throw error
+        }
+        return state
+    }
+
+    /// The writing phase: lost/, the new WAL, the new MANIFEST, CURRENT.
+    private static func write(_ state: inout ReadState, path: String, options: Options,
+                              backend: any IOBackend) throws -> (VersionSet, WALWriter) {
+        var wal: WALWriter?
+        var switched = false
+        do {
+            for drop in state.replay.drops {
+                let lost = try LostFiles.save(drop.tail, of: drop.source, dbPath: path, backend: backend)
+                state.report.drops.append(.init(source: drop.source, tail: drop.tail, lostPath: lost))
+            }
+            let walNumber = state.numbers.allocate()
+            let log = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
+            wal = log
+            let manifest = state.current == nil ? 1 : state.numbers.allocate()
+            var edit = VersionEdit()
+            for table in state.replay.tables { edit.addFile(level: 0, table) }
+            edit.logNumber = walNumber
+            edit.lastSequence = state.replay.lastSequence
+            var contents = try state.base.applying(edit)
+            contents.nextFileNumber = max(state.numbers.next, state.base.nextFileNumber)
+            let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
+                                                  recovery: state.current?.recovery, switched: &switched)
+            state.report.logs = state.replay.logs
+            state.report.tablesWritten = state.replay.tables.count
+            state.report.lostFiles = LostFiles.list(dbPath: path).count
+            return (versions, log)
+        } catch {
+            // Before the switch nothing names the new files: remove them so
+            // a failed open leaves no trace. After it they are the database.
+            if !switched {
+                if let wal {
+                    try? wal.close()
+                    try? backend.removeFile(wal.path)
+                }
+                removeFiles(tables: state.replay.tables, dbPath: path, backend: backend)
+            }
+            throw error
+        }
+    }
+
+    // MARK: - Checks of the reading phase
+
+    /// Creates a missing database directory when allowed, and makes its
+    /// entry durable: the parent directory of each directory created is
+    /// fsynced, or a power loss could take the whole database with it.
+    private static func prepareDirectory(_ path: String, options: Options, backend: any IOBackend) throws {
+        switch try ioCall(path, { () throws(IOError) in try FileSystem.kind(of: path) }) {
+        case .directory:
+            return
+        case .other:
+            throw DBError.invalidArgument("\(path) exists and is not a directory")
+        case nil:
+            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
+        }
+        var missing: [String] = []
+        var directory = path
+        while !directory.isEmpty && directory != "/" && directory != "." && !FileSystem.exists(directory) {
+            missing.append(directory)
+            directory = FileSystem.parentDirectory(of: directory)
+        }
+        try ioCall(path) { () throws(IOError) in
+            try backend.createDirectory(path)
+            for created in missing { try backend.syncDirectory(FileSystem.parentDirectory(of: created)) }
+        }
+    }
+
+    /// Every table the MANIFEST names must exist: a missing one would fail
+    /// reads and compactions later (LevelDB and RocksDB refuse the same).
+    private static func checkTables(of version: Version, present owned: [(kind: FileKind, number: UInt64)],
+                                    dbPath: String, manifest: String) throws {
+        let tables = Set(owned.filter { $0.kind == .table }.map(\.number))
+        for (level, files) in version.files.enumerated() {
+            for file in files where !tables.contains(file.number) {
+                let table = FileNames.table(dbPath, file.number)
+                throw DBError.corruption(path: table, offset: 0, reason:
+                    "\(FileSystem.baseName(manifest)) lists table \(FileSystem.baseName(table)) at L\(level), "
+                    + "but the file is missing")
+            }
+        }
+    }
+
+    /// The live WAL always exists while the MANIFEST names it (it is
+    /// created, and its directory entry synced, before the edit that names
+    /// it, and deleted only after an edit moves past it). Missing, the
+    /// MANIFEST lost a committed edit — e.g. a damaged length field made
+    /// its last record look torn — and opening would silently drop data.
+    private static func checkLiveLog(_ logNumber: UInt64, present owned: [(kind: FileKind, number: UInt64)],
+                                     dbPath: String, recovery: VersionSet.Recovery, strict: Bool) throws {
+        guard strict, logNumber > 0, !owned.contains(where: { $0.kind == .log && $0.number == logNumber }) else { return }
+        throw DBError.corruption(
+            path: recovery.manifestPath, offset: recovery.droppedTailOffset ?? 0,
+            reason: "the manifest names WAL \(FileNames.padded(logNumber)).log as live but it is missing; "
+                + "the manifest lost an edit")
+    }
+
+    /// CURRENT is missing. A creation interrupted by a crash leaves at most
+    /// MANIFEST-000001, an empty 000002.log and CURRENT's temp file — no
+    /// write was ever acknowledged, since `DB.init` had not returned — and
+    /// starts over. Anything else is a database that lost CURRENT: starting
+    /// an empty one over it would delete its files, so the open is refused
+    /// with the first such file named.
+    private static func checkNothingWithoutCurrent(_ owned: [(kind: FileKind, number: UInt64)], dbPath: String,
+                                                   backend: any IOBackend) throws {
+        for file in owned.sorted(by: { $0.number < $1.number }) {
+            let name: String
+            switch file.kind {
+            case .current, .lock, .temp:
+                continue
+            case .manifest:
+                if file.number == 1 { continue }
+                name = FileSystem.baseName(FileNames.manifest(dbPath, file.number))
+            case .log:
+                let log = FileNames.log(dbPath, file.number)
+                if file.number == 2, try LogReader(path: log, backend: backend).holdsOnlyZeros() { continue }
+                name = FileSystem.baseName(log)
+            case .table:
+                name = FileSystem.baseName(FileNames.table(dbPath, file.number))
+            }
+            throw DBError.corruption(path: FileNames.current(dbPath), offset: 0, reason:
+                "CURRENT is missing but \(name) exists: this is a database whose CURRENT was lost, not an empty "
+                + "directory. Restore CURRENT (the name of its newest MANIFEST-NNNNNN and a newline) instead of "
+                + "creating a new database over it")
+        }
+    }
+
+    private static func removeFiles(tables: [FileMetaData], dbPath: String, backend: any IOBackend) {
+        for table in tables { try? backend.removeFile(FileNames.table(dbPath, table.number)) }
     }
 }

@@ -51,6 +51,12 @@ final class StatsCounters: Sendable {
     let compactionBytesWritten = Counter()
     let compactionEntriesDropped = Counter()
     let userBytesRead = Counter()
+    /// Set once at open (`DBImpl.publish(_:)`): batches replayed from the
+    /// WAL, stretches of WAL or MANIFEST dropped, and their bytes (each
+    /// kept under `lost/`).
+    let recoveryBatchesReplayed = Counter()
+    let recoveryDrops = Counter()
+    let recoveryDroppedBytes = Counter()
     let tableLookups = Counter()
 
     // MARK: Block cache and batched reads (h2-cache)

@@ -10,6 +10,8 @@ final class TableCache: Sendable {
     private struct State {
         var entries: [UInt64: Entry] = [:]
         var clock: UInt64 = 0
+        /// Set by `close()`: no reader is handed out or kept after it.
+        var closed = false
     }
 
     let dbPath: String
@@ -27,7 +29,8 @@ final class TableCache: Sendable {
     }
 
     func reader(for fileNumber: UInt64) throws -> TableReader {
-        if let cached = state.withLock({ s -> TableReader? in
+        if let cached = try state.withLock({ s throws -> TableReader? in
+            if s.closed { throw DBError.closed }
             s.clock += 1
             s.entries[fileNumber]?.lastUse = s.clock
             return s.entries[fileNumber]?.reader
@@ -38,7 +41,10 @@ final class TableCache: Sendable {
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
-        return state.withLock { s in
+        return try state.withLock { s throws in
+            // Closed meanwhile: the new reader is dropped (its descriptor
+            // closes with it) rather than kept by a closed database.
+            if s.closed { throw DBError.closed }
             if let raced = s.entries[fileNumber] { return raced.reader }
             s.clock += 1
             if s.entries.count >= capacity, let victim = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
@@ -54,10 +60,13 @@ final class TableCache: Sendable {
         _ = state.withLock { $0.entries.removeValue(forKey: fileNumber) }
     }
 
-    /// Drops every reader (close): their descriptors close once no
-    /// iterator still holds them.
-    func evictAll() {
-        state.withLock { $0.entries.removeAll() }
+    /// Drops every reader and takes no more (the database closed): their
+    /// descriptors close once no iterator still holds them.
+    func close() {
+        state.withLock { s in
+            s.entries.removeAll()
+            s.closed = true
+        }
     }
 
     var openCount: Int { state.withLock { $0.entries.count } }

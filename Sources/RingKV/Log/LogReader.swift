@@ -1,108 +1,320 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import RingIO
 
-/// Reads every record of a WAL or MANIFEST file into memory and walks it.
-///
-/// Torn-tail rule (docs/FORMAT.md §Log records): a record that fails its
-/// header or checksum is a *torn tail* when the extent its header claims
-/// runs past the end of the file or only zero bytes follow that extent —
-/// the writer died mid-append into the preallocated, zero-filled file.
-/// Anything else is corruption in the middle of the log and is reported
-/// with the offset.
-package struct LogReader {
-    package let path: String
-    package let data: [UInt8]
+/// How a log shows which of its bytes were durable: what separates a torn,
+/// unsynced tail (dropped at recovery) from damage of synced bytes
+/// (corruption). docs/FORMAT.md §Torn tail.
+package enum DurabilityEvidence: Sendable {
+    /// WAL: a sync-point record names the offset below which an fdatasync
+    /// had made the log durable when the record was written. Batch records
+    /// prove nothing: the kernel may write back any page of an unsynced
+    /// group, in any order, before the power goes.
+    case syncPoints
+    /// MANIFEST: every record was fsynced before the next one was
+    /// appended, so any valid record proves every byte before it durable.
+    case everyRecord
+}
 
-    package struct Outcome {
-        package var payloads: [[UInt8]]
-        /// Where the valid prefix ends (the next append goes here).
-        package var validLength: Int
-        /// Set when a torn tail was dropped: its offset and why.
-        package var tornTail: (offset: Int, reason: String)?
+/// The bytes after a log's last replayed record, when they are not a clean
+/// end (zeros or end of file).
+package struct DroppedTail: Sendable {
+    /// The first byte not replayed (where the bad record or hole starts).
+    package var offset: UInt64
+    /// One past the last byte worth keeping: the last non-zero byte (a WAL
+    /// is zero-filled ahead of its end) or the last byte of a record found
+    /// past the damage.
+    package var endOffset: UInt64
+    package var reason: String
+    /// false: nothing after `offset` is proven synced, so this is what a
+    /// power loss leaves of unsynced appends (a torn tail). true: a later
+    /// record proves bytes after `offset` were synced — damage, dropped
+    /// only when the caller is not strict.
+    package var isCorruption: Bool
+
+    package var byteCount: UInt64 { endOffset - offset }
+}
+
+/// Reads a WAL or MANIFEST record by record, holding at most a window of
+/// about `chunkBytes` (or one record, if larger) in memory: recovery never
+/// loads a whole — up to 64 MiB preallocated — log.
+///
+/// Torn-tail rule (docs/FORMAT.md §Torn tail): reading stops at the first
+/// position that is not a valid record and not a clean end. Everything from
+/// there on is a *torn tail* — dropped, and reported so recovery can keep
+/// the bytes — unless a valid record further on proves (by its
+/// `DurabilityEvidence`) that bytes at or after that position had been
+/// synced: then it is corruption, thrown with the offset when `strict`.
+package final class LogReader {
+    package let path: String
+    package let sizeBytes: Int
+    private let file: File?
+    private let backend: (any IOBackend)?
+    /// File bytes [windowStart, windowStart + window.count).
+    private var window: [UInt8]
+    private var windowStart = 0
+    static let chunkBytes = 1 << 20
+
+    /// One valid record: its offset, its type and its payload (valid only
+    /// inside the callback).
+    package struct Record {
+        package var offset: Int
+        package var type: UInt8
+        package var payload: UnsafeRawBufferPointer
+        package var isSyncPoint: Bool { type == LogRecord.typeSyncPoint }
+        /// For a sync point: the offset it proves durable.
+        package var syncedBytes: UInt64 {
+            isSyncPoint ? UInt64(littleEndian: payload.loadUnaligned(as: UInt64.self)) : 0
+        }
+    }
+
+    /// How reading ended.
+    package struct Ending: Sendable {
+        /// Where the valid records end (the next append would go here).
+        package var validBytes: UInt64
+        package var dropped: DroppedTail?
     }
 
     package init(path: String, backend: any IOBackend) throws {
         self.path = path
-        let file: File
-        do { file = try backend.openFile(path, .read, direct: .off) } catch { throw DBError.io(error) }
-        defer { try? file.close() }
+        self.backend = backend
+        window = []
         do {
-            let size = Int(try file.size())
-            var bytes = [UInt8](repeating: 0, count: size)
-            let n = try bytes.withUnsafeMutableBytes { try backend.read(fd: file.fd, into: $0, offset: 0) }
-            data = Array(bytes.prefix(n))
-        } catch let e as IOError {
-            throw DBError.io(e.at(path: path))
+            let opened = try backend.openFile(path, .read, direct: .off)
+            file = opened
+            sizeBytes = Int(try opened.size())
+        } catch {
+            throw DBError.io(error.at(path: path))
         }
     }
 
     package init(path: String, data: [UInt8]) {
         self.path = path
-        self.data = data
+        sizeBytes = data.count
+        window = data
+        file = nil
+        backend = nil
     }
 
-    /// All records of the valid prefix. With `strict`, corruption before the
-    /// tail throws `DBError.corruption`; without it the valid prefix is
-    /// returned and the rest dropped, like a torn tail.
-    ///
-    /// `preallocated` says how the file was written. A preallocated (WAL)
-    /// file can hold a complete-looking record with a bad checksum followed
-    /// by zeros after a crash; an append-only file (MANIFEST) cannot — there
-    /// only a record cut off by the end of the file is a torn tail, and a
-    /// complete record that fails its checksum is corruption.
-    package func readAll(strict: Bool, preallocated: Bool = true) throws -> Outcome {
-        try data.withUnsafeBytes { raw in
-            var outcome = Outcome(payloads: [], validLength: 0, tornTail: nil)
-            var offset = 0
-            while true {
-                switch LogRecord.parse(raw, at: offset) {
-                case .record(let payload, let next):
-                    outcome.payloads.append(Array(payload))
-                    offset = next
-                case .end:
-                    if !LogReader.isAllZero(raw, from: offset) {
-                        if raw.count - offset >= LogRecord.headerSize && strict {
-                            throw DBError.corruption(path: path, offset: UInt64(offset),
-                                                     reason: "zero record header followed by data")
-                        }
-                        outcome.tornTail = (offset, "partial record header")
-                    }
-                    outcome.validLength = offset
-                    return outcome
-                case .bad(let reason):
-                    // A damaged length field can make a middle record look
-                    // like a cut-off tail; a valid record after it proves
-                    // it is not the tail.
-                    let torn = (preallocated
-                        ? LogReader.isTornTail(raw, at: offset)
-                        : LogReader.runsPastEnd(raw, at: offset))
-                        && !LogReader.validRecordFollows(raw, after: offset)
-                    if !torn && strict {
-                        throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason)
-                    }
-                    outcome.tornTail = (offset, reason)
-                    outcome.validLength = offset
-                    return outcome
+    // MARK: - Reading records
+
+    /// Calls `each` for every valid record (full records and sync points)
+    /// in order, then says how the log ends. With `strict`, damage that a
+    /// later record proves was synced throws `DBError.corruption` (path and
+    /// offset of the first bad byte); without it, it is returned as a
+    /// dropped tail with `isCorruption` set.
+    @discardableResult
+    package func read(evidence: DurabilityEvidence, strict: Bool, _ each: (Record) throws -> Void) throws -> Ending {
+        var offset = 0
+        while true {
+            switch try step(at: offset) {
+            case .record(let header):
+                try withBytes(offset + LogRecord.headerSize, header.length) { payload in
+                    try each(Record(offset: offset, type: header.type, payload: payload))
                 }
+                offset += LogRecord.headerSize + header.length
+            case .end:
+                return Ending(validBytes: UInt64(offset), dropped: nil)
+            case .bad(let reason):
+                let tail = try scanTail(from: offset, evidence: evidence)
+                let proven = tail.provenDurableBytes > offset
+                if proven && strict {
+                    throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason
+                        + "; a later record shows the log was synced up to offset \(tail.provenDurableBytes)")
+                }
+                let dropped = DroppedTail(offset: UInt64(offset), endOffset: UInt64(max(tail.endBytes, offset)),
+                                          reason: reason, isCorruption: proven)
+                return Ending(validBytes: UInt64(offset), dropped: dropped)
             }
         }
     }
 
-    /// A bad record is a torn tail when the extent its header claims runs
-    /// past the end of the file, or when only zero bytes follow that
-    /// extent: it was the last append, cut short by a crash.
-    static func isTornTail(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        if runsPastEnd(raw, at: offset) { return true }
-        return isAllZero(raw, from: recordEnd(raw, at: offset))
+    /// Every full record's payload (small logs: the MANIFEST, tests, tools).
+    package func readAll(evidence: DurabilityEvidence, strict: Bool) throws -> (payloads: [[UInt8]], ending: Ending) {
+        var payloads: [[UInt8]] = []
+        let ending = try read(evidence: evidence, strict: strict) { record in
+            if !record.isSyncPoint { payloads.append(Array(record.payload)) }
+        }
+        return (payloads, ending)
     }
 
-    /// Whether every byte from `start` on is zero; eight bytes at a time,
-    /// since a preallocated log is mostly zero tail.
-    static func isAllZero(_ raw: UnsafeRawBufferPointer, from start: Int) -> Bool {
-        var i = start
-        while i < raw.count && i % 8 != 0 {
-            if raw[i] != 0 { return false }
-            i += 1
+    /// Whether any valid record is stored anywhere in the file (a later
+    /// WAL holding one proves the earlier WALs were synced in full: the
+    /// engine syncs a log before it writes to the next).
+    package func containsValidRecord() throws -> Bool {
+        switch try step(at: 0) {
+        case .record: return true
+        case .end: return false
+        case .bad: return try scanTail(from: 0, evidence: .syncPoints).validRecords > 0
         }
+    }
+
+    /// Whether the file holds nothing but zeros (a log never written to:
+    /// preallocated, or empty).
+    package func holdsOnlyZeros() throws -> Bool { try isZero(from: 0) }
+
+    // MARK: - One position
+
+    private enum Step {
+        case record(LogRecord.Header)
+        /// End of file, or nothing but zeros from here on.
+        case end
+        case bad(String)
+    }
+
+    private func step(at offset: Int) throws -> Step {
+        let remaining = sizeBytes - offset
+        if remaining == 0 { return .end }
+        if remaining < LogRecord.headerSize {
+            return try isZero(from: offset) ? .end : .bad("partial record header")
+        }
+        let header = try withBytes(offset, LogRecord.headerSize) { LogRecord.Header($0) }
+        if header.isZero {
+            return try isZero(from: offset + LogRecord.headerSize) ? .end : .bad("zero record header followed by data")
+        }
+        if let problem = header.problem(remaining: remaining) { return .bad(problem) }
+        return try checksumMatches(header, at: offset) ? .record(header) : .bad("record checksum mismatch")
+    }
+
+    /// Checks the CRC of the record at `offset`; a payload longer than
+    /// four windows (a huge length in damaged bytes, or a huge batch) is
+    /// checked chunk by chunk rather than loaded whole.
+    private func checksumMatches(_ header: LogRecord.Header, at offset: Int) throws -> Bool {
+        let start = offset + LogRecord.headerSize
+        if header.length <= 4 * Self.chunkBytes {
+            return try withBytes(start, header.length) {
+                LogRecord.maskedChecksum(type: header.type, $0) == header.maskedCRC
+            }
+        }
+        var crc: UInt32 = withUnsafeBytes(of: header.type) { CRC32C.extend(0, $0) }
+        var at = start
+        while at < start + header.length {
+            let n = min(Self.chunkBytes, start + header.length - at)
+            crc = try withBytes(at, n) { CRC32C.extend(crc, $0) }
+            at += n
+        }
+        return CRC32C.mask(crc) == header.maskedCRC
+    }
+
+    // MARK: - After the damage
+
+    /// Looks at every byte from `start` (a bad position) to the end of the
+    /// file: the valid records found there, the highest offset they prove
+    /// durable, and where the non-zero bytes end. Cheap on zeros (eight
+    /// bytes per step); only called when a log does not end cleanly.
+    private func scanTail(from start: Int, evidence: DurabilityEvidence)
+        throws -> (provenDurableBytes: Int, endBytes: Int, validRecords: Int) {
+        var proven = 0
+        var validRecords = 0
+        var end = start
+        try nonZeroEnd(start, min(start + LogRecord.headerSize, sizeBytes)).map { end = $0 }
+        // `typeAt` walks the type byte (offset 8) of each candidate record
+        // start after `start`; every byte from `headerEnd` on is seen once.
+        var typeAt = start + LogRecord.headerSize
+        while typeAt < sizeBytes {
+            let base = typeAt - 8
+            let span = min(Self.chunkBytes, sizeBytes - base)
+            let found: Int? = try withBytes(base, span) { raw in
+                var j = 8
+                while j < raw.count {
+                    if j + 8 <= raw.count && raw.loadUnaligned(fromByteOffset: j, as: UInt64.self) == 0 {
+                        j += 8
+                        continue
+                    }
+                    let byte = raw[j]
+                    if byte != 0 { end = max(end, base + j + 1) }
+                    if byte == LogRecord.typeFull || byte == LogRecord.typeSyncPoint { return base + j }
+                    j += 1
+                }
+                return nil
+            }
+            guard let candidateType = found else {
+                typeAt = base + span
+                continue
+            }
+            let p = candidateType - 8
+            let header = try withBytes(p, LogRecord.headerSize) { LogRecord.Header($0) }
+            guard header.problem(remaining: sizeBytes - p) == nil, try checksumMatches(header, at: p) else {
+                typeAt = candidateType + 1
+                continue
+            }
+            validRecords += 1
+            let recordEnd = p + LogRecord.headerSize + header.length
+            switch evidence {
+            case .syncPoints where header.type == LogRecord.typeSyncPoint:
+                let claimed = try withBytes(p + LogRecord.headerSize, LogRecord.syncPointPayloadSize) {
+                    UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))
+                }
+                proven = max(proven, Int(clamping: claimed))
+            case .syncPoints:
+                break
+            case .everyRecord:
+                proven = max(proven, p)
+            }
+            end = max(end, recordEnd)
+            // The candidate loop resumes at the type byte of a record
+            // starting at `recordEnd`; the 8 bytes before it are looked at here.
+            try nonZeroEnd(recordEnd, min(recordEnd + 8, sizeBytes)).map { end = max(end, $0) }
+            typeAt = recordEnd + 8
+        }
+        return (proven, end, validRecords)
+    }
+
+    /// One past the last non-zero byte of [from, to), nil when all are zero.
+    private func nonZeroEnd(_ from: Int, _ to: Int) throws -> Int? {
+        guard to > from else { return nil }
+        return try withBytes(from, to - from) { raw in raw.lastIndex(where: { $0 != 0 }).map { from + $0 + 1 } }
+    }
+
+    // MARK: - The window
+
+    /// Whether every byte from `start` to the end of the file is zero.
+    private func isZero(from start: Int) throws -> Bool {
+        var at = start
+        while at < sizeBytes {
+            let n = min(Self.chunkBytes, sizeBytes - at)
+            guard try withBytes(at, n, { LogReader.isAllZero($0) }) else { return false }
+            at += n
+        }
+        return true
+    }
+
+    /// Runs `body` over file bytes [offset, offset + count), which must lie
+    /// inside the file; reads a new window when they are not in the
+    /// current one.
+    private func withBytes<R>(_ offset: Int, _ count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        precondition(offset >= 0 && offset + count <= sizeBytes, "log read outside the file")
+        if offset < windowStart || offset + count > windowStart + window.count {
+            try load(offset, count)
+        }
+        // The window holds [windowStart, windowStart + window.count) ⊇ the range.
+        return try window.withUnsafeBytes { raw in
+            try body(UnsafeRawBufferPointer(rebasing: raw[(offset - windowStart)..<(offset - windowStart + count)]))
+        }
+    }
+
+    private func load(_ offset: Int, _ count: Int) throws {
+        guard let file, let backend else { preconditionFailure("in-memory log read outside its bytes") }
+        let length = min(max(count, Self.chunkBytes), sizeBytes - offset)
+        var bytes = [UInt8](repeating: 0, count: length)
+        let n: Int
+        do {
+            n = try bytes.withUnsafeMutableBytes { try backend.read(fd: file.fd, into: $0, offset: UInt64(offset)) }
+        } catch let error as IOError {
+            throw DBError.io(error.at(path: path))
+        }
+        guard n == length else {
+            throw DBError.io(IOError(operation: "read", errno: EIO, path: path, offset: UInt64(offset + n),
+                                     detail: "the log shrank while it was read"))
+        }
+        window = bytes
+        windowStart = offset
+    }
+
+    /// Whether every byte is zero; eight bytes at a time.
+    static func isAllZero(_ raw: UnsafeRawBufferPointer) -> Bool {
+        var i = 0
         while i + 8 <= raw.count {
             if raw.loadUnaligned(fromByteOffset: i, as: UInt64.self) != 0 { return false }
             i += 8
@@ -112,26 +324,5 @@ package struct LogReader {
             i += 1
         }
         return true
-    }
-
-    /// Whether a complete record with a good checksum starts anywhere after
-    /// `offset` (only asked on the error path).
-    static func validRecordFollows(_ raw: UnsafeRawBufferPointer, after offset: Int) -> Bool {
-        var p = offset + 1
-        while p + LogRecord.headerSize <= raw.count {
-            if raw[p + 8] == LogRecord.typeFull, case .record = LogRecord.parse(raw, at: p) { return true }
-            p += 1
-        }
-        return false
-    }
-
-    /// The header is cut off, or claims more bytes than the file has.
-    static func runsPastEnd(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Bool {
-        raw.count - offset < LogRecord.headerSize || recordEnd(raw, at: offset) > raw.count
-    }
-
-    private static func recordEnd(_ raw: UnsafeRawBufferPointer, at offset: Int) -> Int {
-        let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
-        return offset + LogRecord.headerSize + length
     }
 }

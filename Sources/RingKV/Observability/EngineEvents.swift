@@ -27,11 +27,11 @@ final class EngineEvents: Sendable {
     // MARK: - Open and close
 
     func opened(tables: Int, lastSequence: UInt64, logsReplayed: Int, batchesReplayed: Int,
-                ioBackend: String, durationNanos: UInt64) {
+                ioBackend: String, readOnly: Bool, durationNanos: UInt64) {
         logger.info("opened database", metadata: [
             "tables": "\(tables)", "last_sequence": "\(lastSequence)", "logs_replayed": "\(logsReplayed)",
             "batches_replayed": "\(batchesReplayed)", "io_backend": .string(ioBackend),
-            "duration_ms": .string(Self.millis(durationNanos)),
+            "read_only": "\(readOnly)", "duration_ms": .string(Self.millis(durationNanos)),
         ])
     }
 

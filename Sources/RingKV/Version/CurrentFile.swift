@@ -45,10 +45,13 @@ package enum CurrentFile {
     /// Points CURRENT at MANIFEST-`manifestNumber`: write a temp file, fsync
     /// it, rename it over CURRENT, fsync the directory. After a crash at any
     /// step CURRENT names either the old MANIFEST or the new one.
-    static func write(dbPath: String, manifestNumber: UInt64, backend: any IOBackend) throws {
+    ///
+    /// `switched` is set once the rename succeeded: from then on CURRENT
+    /// may name the new MANIFEST on disk even if this throws (the
+    /// directory sync failed), so the caller must not remove it.
+    static func write(dbPath: String, manifestNumber: UInt64, backend: any IOBackend, switched: inout Bool) throws {
         let tempPath = FileNames.temp(dbPath, manifestNumber)
         let content = Array("MANIFEST-\(FileNames.padded(manifestNumber))\n".utf8)
-        var renamed = false
         do {
             let file = try backend.openFile(tempPath, [.write, .create, .truncate], direct: .off)
             defer { try? file.close() }
@@ -56,11 +59,11 @@ package enum CurrentFile {
             try backend.sync(fd: file.fd, dataOnly: false)
             try file.close()
             try backend.rename(tempPath, to: FileNames.current(dbPath))
-            renamed = true
+            switched = true
             try backend.syncDirectory(dbPath)
         } catch let e as IOError {
-            if !renamed { try? FileSystem.remove(tempPath) }
-            throw DBError.io(e.at(path: renamed ? dbPath : tempPath))
+            if !switched { try? backend.removeFile(tempPath) }
+            throw DBError.io(e.at(path: switched ? dbPath : tempPath))
         }
     }
 }

@@ -28,7 +28,7 @@ struct ManifestLog {
             try log.append(snapshot.encode(), backend: backend)
         } catch {
             try? file.close()
-            try? FileSystem.remove(path)
+            try? backend.removeFile(path)
             throw error
         }
         return log

@@ -51,8 +51,11 @@ package struct VersionEdit: Equatable, Sendable {
 // MARK: - Encoding (docs/FORMAT.md §MANIFEST, version edit payload)
 
 extension VersionEdit {
-    /// The MANIFEST format this build writes and the newest it reads.
-    static let currentFormatVersion: UInt64 = 1
+    /// The database format this build writes and the newest it reads
+    /// (docs/FORMAT.md §Format version). 2: the WAL files may hold
+    /// sync-point records (record type 2), which a version-1 reader would
+    /// take for damage; the edit encoding is the same as in 1.
+    static let currentFormatVersion: UInt64 = 2
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).

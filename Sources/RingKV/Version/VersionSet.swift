@@ -23,9 +23,57 @@ final class VersionSet: Sendable {
         /// The MANIFEST that was replayed (now obsolete; a new one is live).
         var manifestPath: String
         var recordCount: Int
-        /// Offset and reason when the end of that MANIFEST was dropped.
-        var droppedTailOffset: UInt64?
-        var droppedTailReason: String?
+        /// What was dropped at the end of that MANIFEST, if anything.
+        var droppedTail: DroppedTail?
+        var droppedTailOffset: UInt64? { droppedTail?.offset }
+        var droppedTailReason: String? { droppedTail?.reason }
+    }
+
+    /// What a new MANIFEST's snapshot edit holds: the whole state.
+    struct Contents {
+        var version: Version
+        var logNumber: UInt64
+        var nextFileNumber: UInt64
+        var lastSequence: SequenceNumber
+        var compactPointers: [[UInt8]?]
+
+        /// A brand-new database. A fresh `Version`, not the shared `.empty`,
+        /// so it can die like any other version once no reader holds it.
+        static func empty(nextFileNumber: UInt64) -> Contents {
+            Contents(version: Version(files: Array(repeating: [], count: Version.numLevels)), logNumber: 0,
+                     nextFileNumber: nextFileNumber, lastSequence: 0,
+                     compactPointers: [[UInt8]?](repeating: nil, count: Version.numLevels))
+        }
+
+        init(version: Version, logNumber: UInt64, nextFileNumber: UInt64, lastSequence: SequenceNumber,
+             compactPointers: [[UInt8]?]) {
+            self.version = version
+            self.logNumber = logNumber
+            self.nextFileNumber = nextFileNumber
+            self.lastSequence = lastSequence
+            self.compactPointers = compactPointers
+        }
+
+        init(_ replayed: ManifestReplay.Result, nextFileNumber: UInt64) {
+            self.init(version: replayed.version, logNumber: replayed.logNumber, nextFileNumber: nextFileNumber,
+                      lastSequence: replayed.lastSequence, compactPointers: replayed.compactPointers)
+        }
+
+        /// The contents with `edit` applied (recovery adds the tables it
+        /// wrote and the new log number). Throws `.invalidArgument` when it
+        /// does not apply.
+        func applying(_ edit: VersionEdit) throws -> Contents {
+            var builder = VersionBuilder(base: version)
+            do throws(VersionBuilder.Violation) { try builder.apply(edit) } catch {
+                throw DBError.invalidArgument("version edit does not apply: \(error.reason)")
+            }
+            var next = self
+            next.version = builder.build()
+            next.logNumber = edit.logNumber ?? logNumber
+            next.lastSequence = max(lastSequence, edit.lastSequence ?? 0)
+            for (level, key) in edit.compactPointers { next.compactPointers[level] = key }
+            return next
+        }
     }
 
     private struct WeakVersion {
@@ -49,17 +97,25 @@ final class VersionSet: Sendable {
     /// nil after `close()`.
     private let manifest: Locked<ManifestLog?>
 
-    private init(dbPath: String, backend: any IOBackend, manifest: ManifestLog, version: Version,
-                 nextFileNumber: UInt64, lastSequence: SequenceNumber, logNumber: UInt64,
-                 compactPointers: [[UInt8]?], recovery: Recovery?) {
+    private init(dbPath: String, backend: any IOBackend, manifest: ManifestLog?, manifestNumber: UInt64,
+                 contents: Contents, recovery: Recovery?) {
         self.dbPath = dbPath
         self.backend = backend
         self.recovery = recovery
         self.state = Locked(State(
-            current: version, nextFileNumber: nextFileNumber, lastSequence: lastSequence, logNumber: logNumber,
-            manifestFileNumber: manifest.number, compactPointers: compactPointers,
-            versions: [WeakVersion(version: version)]))
+            current: contents.version, nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
+            logNumber: contents.logNumber, manifestFileNumber: manifestNumber,
+            compactPointers: contents.compactPointers, versions: [WeakVersion(version: contents.version)]))
         self.manifest = Locked(manifest)
+    }
+
+    /// The version set of a database opened read-only: the replayed state,
+    /// no MANIFEST to append to (`logAndApply` throws `.closed`), nothing
+    /// written.
+    static func readOnly(_ contents: Contents, manifestNumber: UInt64, dbPath: String, backend: any IOBackend,
+                         recovery: Recovery) -> VersionSet {
+        VersionSet(dbPath: dbPath, backend: backend, manifest: nil, manifestNumber: manifestNumber,
+                   contents: contents, recovery: recovery)
     }
 
     // MARK: - Opening
@@ -69,68 +125,83 @@ final class VersionSet: Sendable {
     /// CURRENT naming it. Throws `.alreadyExists` when CURRENT exists.
     static func create(dbPath: String, backend: any IOBackend) throws -> VersionSet {
         guard !FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.alreadyExists(path: dbPath) }
-        let manifestNumber: UInt64 = 1
-        let pointers = [[UInt8]?](repeating: nil, count: Version.numLevels)
-        let snapshot = snapshotEdit(version: .empty, logNumber: 0, nextFileNumber: manifestNumber + 1,
-                                    lastSequence: 0, compactPointers: pointers)
-        let log = try startManifest(dbPath: dbPath, number: manifestNumber, snapshot: snapshot, backend: backend)
-        // A fresh object, not the shared `.empty`, so it can die like any
-        // other version once no reader holds it.
-        let version = Version(files: Array(repeating: [], count: Version.numLevels))
-        return VersionSet(dbPath: dbPath, backend: backend, manifest: log, version: version,
-                          nextFileNumber: manifestNumber + 1, lastSequence: 0, logNumber: 0,
-                          compactPointers: pointers, recovery: nil)
+        var switched = false
+        return try install(.empty(nextFileNumber: 2), manifestNumber: 1, dbPath: dbPath, backend: backend,
+                           recovery: nil, switched: &switched)
     }
 
-    /// Opens the version set of an existing database: reads CURRENT,
-    /// replays every edit of the MANIFEST it names, then writes a new
-    /// MANIFEST holding one snapshot edit of the recovered state and points
-    /// CURRENT at it. The old MANIFEST is left for the obsolete-file sweep.
+    /// Opens the version set of an existing database: `replayCurrent`, then
+    /// `install` of the recovered state in a new MANIFEST. The old MANIFEST
+    /// is left for the obsolete-file sweep. (The engine's open goes through
+    /// the two steps itself, with WAL replay between them.)
     ///
     /// A torn tail of the MANIFEST is dropped. A bad record before the tail
     /// throws `DBError.corruption` with the MANIFEST path and the record's
     /// offset, unless `strict` is false: then the valid prefix is used.
     static func recover(dbPath: String, backend: any IOBackend, strict: Bool = true) throws -> VersionSet {
-        let (name, number) = try CurrentFile.read(dbPath: dbPath, backend: backend)
-        let oldPath = dbPath + "/" + name
-        guard FileSystem.exists(oldPath) else {
-            throw DBError.corruption(path: FileNames.current(dbPath), offset: 0,
-                                     reason: "CURRENT names \(name), but \(oldPath) does not exist")
-        }
-        let replayed = try ManifestReplay.run(path: oldPath, backend: backend, strict: strict)
-        // Never hand out a number already on disk, even if an edit that
-        // recorded a higher next-file number was torn off.
-        let newManifestNumber = max(replayed.nextFileNumber, number + 1, replayed.version.maxFileNumber + 1,
-                                    replayed.logNumber + 1)
-        let nextFileNumber = newManifestNumber + 1
-        let snapshot = snapshotEdit(version: replayed.version, logNumber: replayed.logNumber,
-                                    nextFileNumber: nextFileNumber, lastSequence: replayed.lastSequence,
-                                    compactPointers: replayed.compactPointers)
-        let log = try startManifest(dbPath: dbPath, number: newManifestNumber, snapshot: snapshot, backend: backend)
-        let recovery = Recovery(manifestPath: oldPath, recordCount: replayed.recordCount,
-                                droppedTailOffset: replayed.droppedTail?.offset,
-                                droppedTailReason: replayed.droppedTail?.reason)
-        return VersionSet(dbPath: dbPath, backend: backend, manifest: log, version: replayed.version,
-                          nextFileNumber: nextFileNumber, lastSequence: replayed.lastSequence,
-                          logNumber: replayed.logNumber, compactPointers: replayed.compactPointers,
-                          recovery: recovery)
+        let current = try replayCurrent(dbPath: dbPath, backend: backend, strict: strict)
+        let number = current.firstFreeFileNumber
+        var switched = false
+        return try install(Contents(current.replayed, nextFileNumber: number + 1), manifestNumber: number,
+                           dbPath: dbPath, backend: backend, recovery: current.recovery, switched: &switched)
     }
 
-    /// New MANIFEST with `snapshot` as its only record, then CURRENT switched
-    /// to it. If the switch fails the new MANIFEST is removed again.
-    private static func startManifest(dbPath: String, number: UInt64, snapshot: VersionEdit,
-                                      backend: any IOBackend) throws -> ManifestLog {
-        let log = try ManifestLog.create(dbPath: dbPath, number: number, snapshot: snapshot, backend: backend)
+    /// The state CURRENT's MANIFEST records, read without writing anything.
+    struct ReplayedCurrent {
+        var replayed: ManifestReplay.Result
+        var manifestNumber: UInt64
+        var recovery: Recovery
+        /// The lowest number no file of the replayed state can hold, even
+        /// when a torn edit took its `nextFileNumber` with it.
+        var firstFreeFileNumber: UInt64 {
+            max(replayed.nextFileNumber, manifestNumber + 1, replayed.version.maxFileNumber + 1,
+                replayed.logNumber + 1)
+        }
+    }
+
+    /// Reads CURRENT and replays every edit of the MANIFEST it names.
+    /// Writes nothing, so a recovery that fails later leaves no trace.
+    static func replayCurrent(dbPath: String, backend: any IOBackend, strict: Bool) throws -> ReplayedCurrent {
+        let (name, number) = try CurrentFile.read(dbPath: dbPath, backend: backend)
+        let path = dbPath + "/" + name
+        guard FileSystem.exists(path) else {
+            throw DBError.corruption(path: FileNames.current(dbPath), offset: 0,
+                                     reason: "CURRENT names \(name), but \(path) does not exist")
+        }
+        let replayed = try ManifestReplay.run(path: path, backend: backend, strict: strict)
+        return ReplayedCurrent(replayed: replayed, manifestNumber: number,
+                               recovery: Recovery(manifestPath: path, recordCount: replayed.recordCount,
+                                                  droppedTail: replayed.droppedTail))
+    }
+
+    /// Writes MANIFEST-`manifestNumber` holding one snapshot edit of
+    /// `contents` and fsyncs it, fsyncs the directory (so CURRENT can never
+    /// name a MANIFEST whose directory entry a crash could still lose —
+    /// LevelDB added the same sync), then switches CURRENT to it.
+    ///
+    /// On failure before CURRENT names the new MANIFEST, the new file is
+    /// removed. Once the rename succeeded it stays even if the directory
+    /// sync after it fails: CURRENT may already name it on disk. `switched`
+    /// tells the caller which case it is (the new state's other files —
+    /// tables, WAL — must then stay too).
+    static func install(_ contents: Contents, manifestNumber: UInt64, dbPath: String, backend: any IOBackend,
+                        recovery: Recovery?, switched: inout Bool) throws -> VersionSet {
+        precondition(manifestNumber < contents.nextFileNumber, "MANIFEST number not allocated")
+        let snapshot = snapshotEdit(version: contents.version, logNumber: contents.logNumber,
+                                    nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
+                                    compactPointers: contents.compactPointers)
+        let log = try ManifestLog.create(dbPath: dbPath, number: manifestNumber, snapshot: snapshot, backend: backend)
         do {
-            try CurrentFile.write(dbPath: dbPath, manifestNumber: number, backend: backend)
+            try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
+            try CurrentFile.write(dbPath: dbPath, manifestNumber: manifestNumber, backend: backend,
+                                  switched: &switched)
         } catch {
             try? log.close()
-            if (try? CurrentFile.read(dbPath: dbPath, backend: backend))?.number != number {
-                try? FileSystem.remove(log.path)
-            }
+            if !switched { try? backend.removeFile(log.path) }
             throw error
         }
-        return log
+        return VersionSet(dbPath: dbPath, backend: backend, manifest: log, manifestNumber: manifestNumber,
+                          contents: contents, recovery: recovery)
     }
 
     /// One edit that rebuilds the whole state on an empty version: the
@@ -173,8 +244,12 @@ final class VersionSet: Sendable {
     /// into `dbPath` (a checkpoint directory), both fsynced.
     static func writeCheckpointManifest(dbPath: String, number: UInt64, snapshot: VersionEdit,
                                         backend: any IOBackend) throws {
-        let log = try startManifest(dbPath: dbPath, number: number, snapshot: snapshot, backend: backend)
+        let log = try ManifestLog.create(dbPath: dbPath, number: number, snapshot: snapshot, backend: backend)
         try log.close()
+        // The MANIFEST's directory entry is durable before CURRENT names it.
+        try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
+        var switched = false
+        try CurrentFile.write(dbPath: dbPath, manifestNumber: number, backend: backend, switched: &switched)
     }
 
     /// Closes the MANIFEST; later `logAndApply` calls throw `.closed`.

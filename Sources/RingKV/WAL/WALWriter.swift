@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import RingIO
+import Synchronization
 
 /// Appends group-committed records to one WAL file through its own ring.
 ///
@@ -56,7 +57,18 @@ final class WALWriter: @unchecked Sendable {
         /// log's end (see `zeroFillStepBytes`).
         var zeroFrom: UInt64 = 0
         var zeroBy: Int = 0
+        /// When set, the group starts with a sync-point record claiming
+        /// this offset durable (counted in `length`; see `syncedBytes`).
+        var syncPoint: UInt64?
     }
+
+    // MARK: Sync points (docs/FORMAT.md §Sync points)
+    /// End of the last group whose fdatasync completed: every byte before
+    /// it is durable. Written by the leader after its sync, read in
+    /// `reserve`.
+    private let syncedBytes = Atomic<UInt64>(0)
+    /// The last offset a sync-point record claimed (guarded by the DB's mu).
+    private var claimedSyncedBytes: UInt64 = 0
 
     /// The log is kept zero-*written* (not just fallocated) up to 1 MiB
     /// ahead of its end. fallocate leaves unwritten extents, and every
@@ -83,6 +95,15 @@ final class WALWriter: @unchecked Sendable {
         precondition(!freeSlots.isEmpty, "WAL reserve without a free slot")
         let slot = freeSlots.removeLast()
         let offset = offsetBytes
+        // A group written after a sync completed first says so: recovery
+        // then knows damage before that offset is not a torn tail.
+        var length = length
+        let synced = syncedBytes.load(ordering: .acquiring)
+        let syncPoint: UInt64? = synced > claimedSyncedBytes ? synced : nil
+        if let syncPoint {
+            claimedSyncedBytes = syncPoint
+            length += LogRecord.syncPointRecordSize
+        }
         offsetBytes += UInt64(length)
         var growFrom: UInt64 = 0, growBy: UInt64 = 0
         if offsetBytes > allocatedBytes {
@@ -91,6 +112,7 @@ final class WALWriter: @unchecked Sendable {
             allocatedBytes += growBy
         }
         var reservation = Reservation(slot: slot, offset: offset, length: length, growFrom: growFrom, growBy: growBy)
+        reservation.syncPoint = syncPoint
         let step = UInt64(WALWriter.zeroFillStepBytes)
         if zeroedBytes < offsetBytes + step / 4 {
             reservation.zeroFrom = max(zeroedBytes, offsetBytes)
@@ -182,6 +204,7 @@ final class WALWriter: @unchecked Sendable {
         try submitGroup(payloads, sync: sync, reservation: reservation, duringIO: duringIO)
         // A synced group's fdatasync covers every earlier group too.
         hasUnsyncedWrites = !sync
+        if sync { noteSynced(through: reservation.offset + UInt64(reservation.length)) }
         if let faults {
             // Crash simulation: what a power loss would keep of this log.
             let end = reservation.offset + UInt64(reservation.length)
@@ -193,7 +216,8 @@ final class WALWriter: @unchecked Sendable {
     private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
                              duringIO: () -> Void) throws {
         let total = reservation.length
-        precondition(total == WALWriter.framedLength(payloads), "WAL reservation does not match the group")
+        let syncPointBytes = reservation.syncPoint == nil ? 0 : LogRecord.syncPointRecordSize
+        precondition(total == WALWriter.framedLength(payloads) + syncPointBytes, "WAL reservation does not match the group")
         if total == 0 {
             duringIO()
             return
@@ -211,6 +235,10 @@ final class WALWriter: @unchecked Sendable {
             : buffers.pointer + (reservation.slot * buffersPerSlot + bufferIndex) * bufferSizeBytes
         defer { if oversized { destination.deallocate() } }
         var at = 0
+        if let syncPoint = reservation.syncPoint {
+            LogRecord.encodeSyncPoint(syncPoint, into: destination)
+            at = syncPointBytes
+        }
         for payload in payloads {
             payload.withUnsafeBytes { LogRecord.encode($0, into: destination + at) }
             at += LogRecord.headerSize + payload.count
@@ -307,7 +335,19 @@ final class WALWriter: @unchecked Sendable {
         }
         try syncNow(rings[0])
         hasUnsyncedWrites = false
+        noteSynced(through: offsetBytes)
         faults?.durability.noteLogSynced(fd: file.fd, endOffset: offsetBytes)
+    }
+
+    /// Every byte before `offset` is durable (an fdatasync completed).
+    private func noteSynced(through offset: UInt64) {
+        var current = syncedBytes.load(ordering: .relaxed)
+        while current < offset {
+            let (exchanged, original) = syncedBytes.compareExchange(
+                expected: current, desired: offset, ordering: .releasing)
+            if exchanged { return }
+            current = original
+        }
     }
 
     private func finishShortWrite(_ ring: Ring, from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {

@@ -23,27 +23,6 @@ import Testing
         try db.close()
     }
 
-    func readFile(_ path: String) throws -> [UInt8] {
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
-        var data = [UInt8](repeating: 0, count: Int(try file.size()))
-        let n = try data.withUnsafeMutableBytes { try PosixBackend().read(fd: file.fd, into: $0, offset: 0) }
-        return Array(data.prefix(n))
-    }
-
-    func writeFile(_ path: String, _ data: [UInt8]) throws {
-        let file = try File.open(path, [.write, .create, .truncate])
-        defer { try? file.close() }
-        try data.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: 0) }
-    }
-
-    func copyDatabase(from: String, to: String) throws {
-        try FileSystem.createDirectory(to)
-        for name in try FileSystem.listDirectory(from) where name != "LOCK" {
-            try writeFile(to + "/" + name, try readFile(from + "/" + name))
-        }
-    }
-
     @Test(arguments: ["sst", "log", "MANIFEST", "CURRENT"])
     func flippedBytesAreReportedNeverReturnedAsWrongValues(kind: String) throws {
         let seed = testSeed()
@@ -55,7 +34,7 @@ import Testing
             Issue.record("no \(kind) file in the database")
             return
         }
-        let pristine = try readFile(original + "/" + name)
+        let pristine = try readWholeFile(original + "/" + name)
         // Sample offsets over the meaningful bytes (the WAL's zero tail is
         // preallocation) plus a few at the very ends.
         var meaningful = pristine.count
@@ -65,10 +44,10 @@ import Testing
         var detected = 0
         for (n, offset) in offsets.sorted().enumerated() {
             let copy = dir.sub("copy\(n)")
-            try copyDatabase(from: original, to: copy)
+            try copyDatabaseFiles(from: original, to: copy)
             var damaged = pristine
             damaged[offset] ^= 0x5A
-            try writeFile(copy + "/" + name, damaged)
+            try writeWholeFile(copy + "/" + name, damaged)
             let context = "seed \(seed): \(name) byte \(offset) of \(pristine.count)"
             let db: DB
             do {

@@ -3,25 +3,35 @@ import RingIO
 import Testing
 @testable import RingKV
 
-/// Simulated power loss ("drop unsynced data", docs/ARCHITECTURE.md
-/// §Failures): the engine runs its real code path against a
-/// `FaultInjectingBackend` that tracks what was synced; the database is
-/// abandoned without a clean close, every byte that was not synced is
-/// dropped (optionally tearing the first unsynced page), and the reopened
-/// database must hold exactly the state after some prefix of the
-/// acknowledged batches — a prefix that includes every batch acknowledged
-/// with `sync: true` (and everything written before it, which that
-/// fdatasync covered) and every batch before a returned `flush()`.
+/// Simulated power loss over the engine's whole lifecycle
+/// (docs/ARCHITECTURE.md §Failures). Each round opens the database (with
+/// `createIfMissing` only until it first exists; the recovery options are
+/// the defaults), checks what it holds, writes, switches memtables,
+/// flushes and compacts — and at a random moment the power goes: from the
+/// Nth disk-changing operation on (in the open's MANIFEST rewrite, a WAL
+/// group, a flush, a compaction, a file deletion...) nothing reaches the
+/// disk any more (`FaultPlan.cutPower`). The database is abandoned, and
+/// `simulateCrash` keeps any subset of the unsynced pages of every file
+/// (some torn or scrambled) and undoes any subset of the directory changes
+/// no directory fsync covered.
+///
+/// The next round's open must succeed with the default options and hold
+/// exactly the state after some prefix of the batches written since the
+/// last check — a prefix that includes every batch acknowledged with
+/// `sync: true` (and all before it) and every batch before a returned
+/// `flush()` or `compactRange()`.
 @Suite struct PowerLossTests {
     typealias State = [String: String]
     typealias Step = [(key: String, value: String?)]
 
-    static func options(_ plan: FaultPlan?, paranoid: Bool = true) -> Options {
+    static func options(_ plan: FaultPlan?) -> Options {
         // Small memtable and level targets: memtable switches, flushes and
-        // compactions happen within a round.
-        var o = openOptions(memtableBytes: 16 << 10)
+        // compactions happen within a round. Recovery options
+        // (paranoidChecks) stay at their defaults.
+        var o = Options()
+        o.memtableSizeBytes = 16 << 10
+        o.walPreallocateBytes = 1 << 20
         o.faultPlan = plan
-        o.paranoidChecks = paranoid
         o.l0CompactionTrigger = 3
         o.targetFileSizeBytes = 32 << 10
         o.l1TargetSizeBytes = 96 << 10
@@ -42,26 +52,6 @@ import Testing
         return state
     }
 
-    /// Reopens after the crash. A garbage-torn WAL page may make the strict
-    /// open refuse (a complete-looking record followed by garbage cannot be
-    /// told from damage in the middle of the log); it must then say so as
-    /// corruption of the log, and a non-paranoid open keeps the valid prefix.
-    static func reopen(_ path: String, tear: DurabilityTracker.Tear, context: String) throws -> State {
-        do {
-            let db = try DB(path: path, options: options(nil))
-            defer { try? db.close() }
-            return try contents(db)
-        } catch let error as DBError {
-            guard tear == .garbage, case .corruption(let file, _, _) = error, file.hasSuffix(".log") else {
-                Issue.record("\(context): reopen failed: \(error)")
-                throw error
-            }
-            let db = try DB(path: path, options: options(nil, paranoid: false))
-            defer { try? db.close() }
-            return try contents(db)
-        }
-    }
-
     /// Describes how `state` differs from `expected`, for failure messages.
     static func difference(_ state: State, _ expected: State) -> String {
         let keys = Set(state.keys).union(expected.keys).sorted()
@@ -72,87 +62,175 @@ import Testing
         return lines.joined(separator: "; ")
     }
 
-    @Test func afterAPowerLossTheDatabaseHoldsAPrefixWithEverySyncedWrite() throws {
+    /// The history since the last check: the state then, the batches
+    /// written since (acknowledged, plus a last one that failed and may or
+    /// may not be durable), and how many of them must be there.
+    struct History {
+        var baseline: State = [:]
+        var steps: [Step] = []
+        var durableSteps = 0
+
+        /// The prefix length `state` matches, if any in durableSteps...steps.count.
+        func matchingPrefix(_ state: State) -> Int? {
+            var candidate = baseline
+            for step in steps[0..<durableSteps] { PowerLossTests.apply(step, to: &candidate) }
+            if candidate == state { return durableSteps }
+            for p in durableSteps..<steps.count {
+                PowerLossTests.apply(steps[p], to: &candidate)
+                if candidate == state { return p + 1 }
+            }
+            return nil
+        }
+
+        var durableState: State {
+            var state = baseline
+            for step in steps[0..<durableSteps] { PowerLossTests.apply(step, to: &state) }
+            return state
+        }
+    }
+
+    /// Totals over all rounds, to show the simulation exercised something.
+    struct Totals {
+        var cutsInOpen = 0, cutsAfterOpen = 0, undoneChanges = 0, damagedBytes: UInt64 = 0
+        var lostSteps = 0, recoveryDrops: UInt64 = 0
+    }
+
+    @Test func everyRoundOpensWithEverySyncedWriteAndAPrefixOfTheHistory() throws {
         let seed = testSeed()
         var rng = SeededRandom(seed: seed)
         let rounds = Int(getenv("RINGKV_POWERLOSS_ROUNDS").map { String(cString: $0) } ?? "") ?? 40
         let dir = try TempDir()
         let path = dir.sub("db")
-        let tears: [DurabilityTracker.Tear] = [.none, .prefix, .garbage]
-        var baseline: State = [:]
+        var history = History()
+        var totals = Totals()
+        var created = false
         var counter = 0
-        var droppedBytes: UInt64 = 0
-        var removedFiles = 0
-        var lostSteps = 0
-        for round in 0..<rounds {
+        var lastCrash = "none"
+        // How many disk-changing operations the last clean open and the last
+        // round took: where the cuts are aimed.
+        var openSteps = 20, roundSteps = 300
+        for round in 0...rounds {
             let context = "seed \(seed) round \(round)"
             let plan = FaultPlan()
             if round % 2 == 1 {
-                // A slow disk for tables: flushes lag behind, so the crash
-                // often finds an immutable memtable whose log is not synced.
+                // A slow disk for tables: flushes lag behind, so the cut often
+                // finds an immutable memtable whose log is not synced.
                 plan.add(.init(kind: .fsync, nth: 1, delayMillis: 15, sticky: true, pathContains: ".sst"))
             }
-            let db = try DB(path: path, options: Self.options(plan))
-            var steps: [Step] = []
-            var durableSteps = 0
-            let stepCount = Int.random(in: 20...220, using: &rng)
-            for _ in 0..<stepCount {
-                var batch = WriteBatch()
-                var step: Step = []
-                for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                    let key = "k\(Int.random(in: 0..<48, using: &rng))"
-                    if Int.random(in: 0..<5, using: &rng) == 0 {
-                        batch.delete(key)
-                        step.append((key, nil))
-                    } else {
-                        counter += 1
-                        let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
-                        batch.put(key, value)
-                        step.append((key, value))
-                    }
-                }
-                let sync = Int.random(in: 0..<4, using: &rng) == 0
-                try db.write(batch, options: WriteOptions(sync: sync))
-                steps.append(step)
-                if sync { durableSteps = steps.count }
-                if Int.random(in: 0..<60, using: &rng) == 0 {
-                    // A returned flush made the memtable durable in a table.
-                    try db.flush()
-                    durableSteps = steps.count
-                }
+            // The last round only checks. Otherwise the power goes at a random
+            // disk-changing operation of this round two times in three (the
+            // open included), and after its last write the third time.
+            // (A third of the cuts fall among the open's own operations — its
+            // tables, WAL, MANIFEST, CURRENT and sweep — the rest anywhere in
+            // a round as long as the last one.)
+            if round < rounds && Int.random(in: 0..<3, using: &rng) > 0 {
+                let inOpen = Int.random(in: 0..<3, using: &rng) == 0
+                plan.cutPower(afterMutations: Int.random(in: 0...(inOpen ? openSteps : roundSteps), using: &rng))
             }
-            db.impl.abandonForCrashTest()
-            let tear = tears[round % tears.count]
-            let report = try plan.simulateCrash(tear: tear, seed: rng.next())
-            droppedBytes += report.cut.reduce(0) { $0 + $1.droppedBytes }
-            removedFiles += report.removed.count
-
-            let state = try Self.reopen(path, tear: tear, context: context)
-            // The state must be baseline + steps[0..<p] for some p in
-            // durableSteps...steps.count.
-            var candidate = baseline
-            for step in steps[0..<durableSteps] { Self.apply(step, to: &candidate) }
-            let durableState = candidate
-            var matched: Int? = candidate == state ? durableSteps : nil
-            var p = durableSteps
-            while matched == nil && p < steps.count {
-                Self.apply(steps[p], to: &candidate)
-                p += 1
-                if candidate == state { matched = p }
+            var options = Self.options(round < rounds ? plan : nil)
+            options.createIfMissing = !created
+            let db: DB
+            do {
+                db = try DB(path: path, options: options)
+            } catch {
+                // Only the power cut may fail an open; the next round opens
+                // what the crash left.
+                guard plan.isPowerCut else {
+                    Issue.record("\(context): open failed: \(error); last crash: \(lastCrash)")
+                    return
+                }
+                totals.cutsInOpen += 1
+                lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
+                continue
             }
-            #expect(matched != nil,
-                    """
-                    \(context) (\(tear)): the reopened database is not the state after any prefix of \
-                    \(steps.count) acknowledged batches that includes the \(durableSteps) durable ones; \
-                    against the durable prefix: \(Self.difference(state, durableState)); crash: \(report)
+            created = true
+            if !plan.isPowerCut { openSteps = max(plan.mutationCount, 1) }
+            let recovery = db.impl.recovery
+            totals.recoveryDrops += UInt64(recovery.drops.count)
+            let state = try Self.contents(db)
+            guard let matched = history.matchingPrefix(state) else {
+                Issue.record("""
+                    \(context): the reopened database is not the state after any prefix of \
+                    \(history.steps.count) batches that includes the \(history.durableSteps) durable ones; \
+                    against the durable prefix: \(Self.difference(state, history.durableState)); \
+                    last crash: \(lastCrash); recovery: \(recovery.lines)
                     """)
-            if matched == nil { return }
-            lostSteps += steps.count - (matched ?? steps.count)
-            baseline = state
+                return
+            }
+            totals.lostSteps += history.steps.count - matched
+            history = History(baseline: state)
+            if round == rounds {
+                try db.close()
+                break
+            }
+            try write(db, plan: plan, history: &history, counter: &counter, rng: &rng)
+            if plan.isPowerCut { totals.cutsAfterOpen += 1 } else { roundSteps = max(plan.mutationCount, 1) }
+            db.impl.abandonForCrashTest()
+            lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
         }
-        // The simulation must actually have dropped something, or it tested
-        // nothing.
-        #expect(droppedBytes > 0 || removedFiles > 0, "seed \(seed): no crash dropped anything")
-        #expect(lostSteps > 0, "seed \(seed): no unsynced batch was ever lost")
+        // The simulation must actually have cut, dropped and undone things,
+        // or it tested nothing (checked only for runs long enough to be sure).
+        print("power loss totals: \(totals)")
+        if rounds >= 30 {
+            #expect(totals.cutsInOpen > 0 && totals.cutsAfterOpen > 0, "seed \(seed): \(totals)")
+            #expect(totals.undoneChanges > 0 && totals.damagedBytes > 0, "seed \(seed): \(totals)")
+            #expect(totals.lostSteps > 0 && totals.recoveryDrops > 0, "seed \(seed): \(totals)")
+        }
+    }
+
+    /// One round's work: random puts, deletes and batches, a quarter of
+    /// them synced, now and then a flush or a full compaction. Stops at the
+    /// first failure, which only the power cut may cause; the failed batch
+    /// may or may not be durable.
+    func write(_ db: DB, plan: FaultPlan, history: inout History, counter: inout Int,
+               rng: inout SeededRandom) throws {
+        for _ in 0..<Int.random(in: 20...220, using: &rng) {
+            var batch = WriteBatch()
+            var step: Step = []
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                let key = "k\(Int.random(in: 0..<48, using: &rng))"
+                if Int.random(in: 0..<5, using: &rng) == 0 {
+                    batch.delete(key)
+                    step.append((key, nil))
+                } else {
+                    counter += 1
+                    let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
+                    batch.put(key, value)
+                    step.append((key, value))
+                }
+            }
+            let sync = Int.random(in: 0..<4, using: &rng) == 0
+            history.steps.append(step)
+            do {
+                try db.write(batch, options: WriteOptions(sync: sync))
+            } catch {
+                #expect(plan.isPowerCut, "a write failed without a power cut: \(error)")
+                return
+            }
+            if sync { history.durableSteps = history.steps.count }
+            let maintenance = Int.random(in: 0..<120, using: &rng)
+            if maintenance < 3 {
+                do {
+                    // A returned flush or compaction made every earlier batch durable.
+                    if maintenance == 0 { try db.compactRange() } else { try db.flush() }
+                    history.durableSteps = history.steps.count
+                } catch {
+                    #expect(plan.isPowerCut, "maintenance failed without a power cut: \(error)")
+                    return
+                }
+            }
+        }
+    }
+
+    /// Simulates the power loss: a random page model and directory policy.
+    func crash(_ plan: FaultPlan, round: Int, rng: inout SeededRandom, totals: inout Totals) throws -> String {
+        let tears: [DurabilityTracker.Tear] = [.pages, .pages, .pages, .none, .prefix, .garbage]
+        let tear = tears[Int.random(in: 0..<tears.count, using: &rng)]
+        let policies: [DurabilityTracker.DirectoryPolicy] = [.random, .random, .undoAll, .keepAll]
+        let policy = policies[Int.random(in: 0..<policies.count, using: &rng)]
+        let report = try plan.simulateCrash(tear: tear, directories: policy, seed: rng.next())
+        totals.undoneChanges += report.undone.count
+        totals.damagedBytes += report.droppedBytes
+        return "round \(round), \(tear): \(report)"
     }
 }

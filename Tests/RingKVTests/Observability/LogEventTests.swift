@@ -110,10 +110,20 @@ import Testing
         let reopened = try DB(path: path, options: options(store))
         #expect(try reopened.get(bytes("a")) == bytes("1"))
         #expect(try reopened.get(bytes("b")) == nil)
+        let report = reopened.impl.recovery
         try reopened.close()
         let drops = store.with("recovery dropped bytes")
-        #expect(drops.count == 1 && drops[0].level == .warning)
-        #expect(drops[0].metadata["file"]?.description.hasSuffix(log) == true)
-        #expect(drops[0].metadata["offset"] == "\(secondRecord)")
+        #expect(drops.count == 1)
+        #expect(drops.first?.level == .warning)
+        #expect(drops.first?.metadata["file"]?.description.hasSuffix(log) == true)
+        // The event says what recovery's report says: where the drop
+        // starts (at or after the second record), how much, where it went.
+        #expect(report.drops.count == 1)
+        if let drop = report.drops.first, let event = drops.first {
+            #expect(drop.tail.offset >= UInt64(secondRecord))
+            #expect(event.metadata["offset"] == "\(drop.tail.offset)")
+            #expect(event.metadata["bytes"] == "\(drop.tail.byteCount)")
+            #expect(event.metadata["kept_at"]?.description.contains("/lost/") == true, "\(event.metadata)")
+        }
     }
 }

@@ -211,12 +211,4 @@ import RingIO
             #expect(succ.withUnsafeBytes { s in ka.withUnsafeBytes { InternalKey.compare($0, s) <= 0 } })
         }
     }
-
-    func readWholeFile(_ path: String) throws -> [UInt8] {
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
-        var bytes = [UInt8](repeating: 0, count: Int(try file.size()))
-        let n = try bytes.withUnsafeMutableBytes { try PosixBackend().read(fd: file.fd, into: $0, offset: 0) }
-        return Array(bytes.prefix(n))
-    }
 }

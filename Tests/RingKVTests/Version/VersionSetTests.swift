@@ -113,6 +113,36 @@ import Testing
         }
     }
 
+    /// A power loss during the last append can leave its bytes inside the
+    /// file size as zeros or garbage (the size reached the disk, the data
+    /// did not), not only cut at the end: with no valid record after it,
+    /// that is a torn append too, and is dropped.
+    @Test func tornAppendOfZerosOrGarbageInsideTheFileIsDropped() throws {
+        try F.withTemporaryDirectory { dir in
+            let vs = try VersionSet.create(dbPath: dir, backend: backend)
+            try applyHistory(vs)
+            try vs.close()
+            let path = FileNames.manifest(dir, 1)
+            let last = try F.recordOffsets(path)[3]
+            let bytes = try F.readFile(path)
+            var zeroHeader = bytes
+            for i in last..<(last + LogRecord.headerSize) { zeroHeader[i] = 0 }
+            var zeroPage = bytes
+            for i in (last + 4)..<bytes.count { zeroPage[i] = 0 }
+            var flipped = bytes
+            flipped[bytes.count - 3] ^= 0x10
+            for (name, damaged) in [("zero header", zeroHeader), ("zeroed payload", zeroPage), ("bad checksum", flipped)] {
+                try F.writeFile(path, damaged)
+                try F.writeFile(FileNames.current(dir), Array("MANIFEST-000001\n".utf8))
+                let recovered = try VersionSet.recover(dbPath: dir, backend: backend)
+                #expect(recovered.recovery?.recordCount == 3, "\(name)")
+                #expect(recovered.recovery?.droppedTailOffset == UInt64(last), "\(name)")
+                #expect(recovered.current.files[1].map(\.number) == [4, 5], "\(name)")
+                try recovered.close()
+            }
+        }
+    }
+
     @Test func corruptRecordInTheMiddleNamesManifestAndOffset() throws {
         try F.withTemporaryDirectory { dir in
             let vs = try VersionSet.create(dbPath: dir, backend: backend)

@@ -50,24 +50,15 @@ enum VersionFixtures {
         try writeFile(FileNames.current(dir), Array("MANIFEST-\(FileNames.padded(number))\n".utf8))
     }
 
-    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        let file = try File.open(path, [.write, .create, .truncate])
-        defer { try? file.close() }
-        try bytes.withUnsafeBytes { try PosixBackend().write(fd: file.fd, from: $0, offset: 0) }
-    }
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws { try writeWholeFile(path, bytes) }
 
-    static func readFile(_ path: String) throws -> [UInt8] {
-        try LogReader(path: path, backend: PosixBackend()).data
-    }
+    static func readFile(_ path: String) throws -> [UInt8] { try readWholeFile(path) }
 
     /// Offsets of the records of a log file, in order.
     static func recordOffsets(_ path: String) throws -> [Int] {
-        let outcome = try LogReader(path: path, backend: PosixBackend()).readAll(strict: true)
         var offsets: [Int] = []
-        var offset = 0
-        for payload in outcome.payloads {
-            offsets.append(offset)
-            offset += LogRecord.headerSize + payload.count
+        try LogReader(path: path, backend: PosixBackend()).read(evidence: .everyRecord, strict: true) {
+            offsets.append($0.offset)
         }
         return offsets
     }
