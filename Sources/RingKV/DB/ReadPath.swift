@@ -3,7 +3,7 @@ import RingIO
 /// Point reads, batched multi-key reads and iterators (docs/ARCHITECTURE.md
 /// §Read path and §Block cache and batched reads).
 ///
-/// `get` and `multiGet` share one engine. Keys are sorted and deduplicated,
+/// `multiGet` keys are sorted and deduplicated,
 /// checked in the active and the immutable memtable, then resolved against
 /// the tables in rounds: in each round every unresolved key walks its
 /// remaining tables in search order (L0 newest first, then one table per
@@ -38,9 +38,10 @@ extension DBImpl {
                         asyncPrefetch: options.asyncPrefetch)
     }
 
+    /// The single-key path (`PointLookup.swift`); the copy of the value is
+    /// its one allocation.
     func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
-        let view = try readView(options)
-        return try lookup(CollectionOfOne(key), view: view)[0]
+        try key.withUnsafeBytes { key in try withValue(forKey: key, options: options) { Array($0) } }
     }
 
     func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws -> [[UInt8]?] {
@@ -113,19 +114,18 @@ extension DBImpl {
     /// Answers `p` from the memtables when they hold an entry for its key.
     private func resolveInMemtables(_ p: inout KeyProgress, view: ReadView) -> Bool {
         p.key.withUnsafeBytes { key in
-            for memtable in [view.mem, view.imm] {
-                guard let memtable else { continue }
-                switch memtable.get(key, snapshot: view.sequence) {
-                case .found(let value):
-                    p.value = value
-                    return true
-                case .deleted:
-                    return true
-                case .notFound:
-                    continue
-                }
+            var answer = view.mem.find(key, snapshot: view.sequence)
+            if case .notFound = answer, let imm = view.imm { answer = imm.find(key, snapshot: view.sequence) }
+            switch answer {
+            case .found(let value):
+                // The view holds the memtable, so the arena bytes are alive.
+                p.value = Array(value)
+                return true
+            case .deleted:
+                return true
+            case .notFound:
+                return false
             }
-            return false
         }
     }
 

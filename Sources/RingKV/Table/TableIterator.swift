@@ -82,6 +82,8 @@ final class TableIterator: InternalIterator {
     let readAhead: ReadAhead
     private let index: BlockIterator
     private var data: BlockIterator?
+    /// The data iterator `data` uses whenever it is set.
+    private var spare: BlockIterator?
     private var dataHandle: BlockHandle?
 
     private var window: Window?
@@ -163,7 +165,16 @@ final class TableIterator: InternalIterator {
         data = nil
         dataHandle = nil
         let block = try fetch(handle)
-        data = block.makeIterator()
+        // One data iterator for the table iterator's life, moved from
+        // block to block (its key buffer is reused).
+        if let spare {
+            spare.reset(to: block)
+            data = spare
+        } else {
+            let fresh = block.makeIterator()
+            spare = fresh
+            data = fresh
+        }
         dataHandle = handle
     }
 

@@ -10,6 +10,14 @@ enum TableLookupResult: Equatable, Sendable {
     case notFound
 }
 
+/// A point lookup's answer in one block, the value in place in the
+/// block's memory (valid while the block is kept alive).
+enum BlockSearchResult {
+    case found(UnsafeRawBufferPointer)
+    case deleted
+    case notFound
+}
+
 /// An open table: footer, index, filter and properties read once at open,
 /// data blocks read on demand through the backend. Immutable after `open`,
 /// so one reader serves many threads.
@@ -119,12 +127,16 @@ package final class TableReader: Sendable {
     }
 
     /// The data block that holds the first entry >= `lookupKey` (an internal
-    /// key), or nil when `lookupKey` is past the table's last key.
+    /// key), or nil when `lookupKey` is past the table's last key. The index
+    /// is searched with a cursor on the stack: nothing is allocated.
     func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
-        let it = indexBlock.makeIterator()
-        try it.seek(lookupKey)
-        guard it.isValid else { return nil }
-        return try decodeIndexValue(it.value)
+        let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { cursor in
+            do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw indexBlock.corruption(error) }
+            return cursor.isValid ? cursor.value : nil
+        }
+        // `value` points into the index block, which this reader holds.
+        guard let value else { return nil }
+        return try decodeIndexValue(value)
     }
 
     /// `locate` for the newest version of `userKey` visible at `snapshot`.
@@ -161,7 +173,7 @@ package final class TableReader: Sendable {
     func block(_ handle: BlockHandle, cache: BlockCache?, fillCache: Bool) throws -> Block {
         let key = BlockCacheKey(fileNumber: fileNumber, blockOffset: handle.offset)
         if let cache, let hit = cache.lookup(key) { return hit }
-        let block = try readBlocks([handle])[0]
+        let block = try readBlock(handle)
         if fillCache { cache?.insert(key, block) }
         return block
     }
@@ -169,18 +181,93 @@ package final class TableReader: Sendable {
     /// The newest version of `userKey` visible at `snapshot` in `block`
     /// (the block `locate` returned for the same key and snapshot).
     func search(_ block: Block, userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
-        try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
-            let it = block.makeIterator()
-            try it.seek(lookupKey)
-            guard it.isValid else { return .notFound }
-            let key = it.key
-            guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
-            switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
-            case ValueType.value.rawValue: return .found(Array(it.value))
-            case ValueType.deletion.rawValue: return .deleted
-            case let other:
-                throw DBError.corruption(path: block.path, offset: block.fileOffset, reason: "unknown value type \(other)")
+        let found = try withExtendedLifetime(block) {
+            try find(in: block.layout, blockOffset: block.fileOffset, userKey: userKey, snapshot: snapshot)
+        }
+        switch found {
+        case .found(let value): return .found(Array(value))
+        case .deleted: return .deleted
+        case .notFound: return .notFound
+        }
+    }
+
+    /// `search` without copying: a found value points into the block's
+    /// memory (`layout`), valid while the caller keeps that memory alive.
+    /// The key is rebuilt in a buffer on the stack and compared in place.
+    func find(in layout: BlockLayout, blockOffset: UInt64, userKey: UnsafeRawBufferPointer,
+              snapshot: SequenceNumber) throws -> BlockSearchResult {
+        func corrupt(_ reason: String) -> DBError {
+            .corruption(path: path, offset: blockOffset, reason: "block: " + reason)
+        }
+        return try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
+            try BlockCursor.withCursor(layout) { cursor in
+                do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw corrupt(error.reason) }
+                guard cursor.isValid else { return .notFound }
+                let key = cursor.key
+                guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
+                switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
+                case ValueType.value.rawValue: return .found(cursor.value)
+                case ValueType.deletion.rawValue: return .deleted
+                case let other: throw corrupt("unknown value type \(other)")
+                }
             }
+        }
+    }
+
+    // MARK: - One block, read alone
+
+    /// Reads data block `handle` with one aligned read (no plan, no batch:
+    /// the point-lookup path), checks its CRC and decompresses it into
+    /// fresh memory; `body` gets the decoded contents and `storage`, which
+    /// it must either take over (`Block.make(takingOwnershipOf:)`) or free.
+    private func readDecoded<R>(_ handle: BlockHandle,
+                                _ body: (UnsafeMutableRawPointer, Int) throws -> R) throws -> R {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        let alignment = UInt64(AlignedBuffer.alignment)
+        let start = handle.offset & ~(alignment - 1)
+        let end = (handle.offset + handle.sizeWithTrailer + alignment - 1) & ~(alignment - 1)
+        let lengthBytes = Int(end - start)
+        let skip = Int(handle.offset - start)
+        let wanted = Int(handle.sizeWithTrailer)
+        // Not zero-filled: only the bytes the read returned are looked at.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lengthBytes, alignment: AlignedBuffer.alignment)
+        defer { buffer.deallocate() }
+        let bytesRead: Int
+        do throws(IOError) {
+            // Synchronous: the buffer is not freed before the read returned.
+            bytesRead = try backend.read(fd: file.fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
+                                         offset: start)
+        } catch {
+            throw DBError.io(error.at(path: path))
+        }
+        guard bytesRead >= skip + wanted else {
+            throw DBError.corruption(path: path, offset: handle.offset, reason:
+                "truncated: \(wanted) bytes wanted at offset \(handle.offset), the file ends at \(start + UInt64(bytesRead))")
+        }
+        // Assumes: [skip, skip + wanted) was read (checked above).
+        let stored = UnsafeRawBufferPointer(start: buffer + skip, count: wanted)
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset)
+        return try body(storage, count)
+    }
+
+    /// Data block `handle`, read alone (see `readDecoded`) into a `Block`.
+    func readBlock(_ handle: BlockHandle) throws -> Block {
+        try readDecoded(handle) { storage, count in
+            try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
+        }
+    }
+
+    /// Reads data block `handle` alone and lends its decoded contents to
+    /// `body`, then frees them: for reads that do not fill the cache, so
+    /// no `Block` object is made.
+    func withBlockRead<R>(_ handle: BlockHandle, _ body: (BlockLayout) throws -> R) throws -> R {
+        try readDecoded(handle) { storage, count in
+            defer { storage.deallocate() }
+            let layout: BlockLayout
+            do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage), count: count) } catch {
+                throw DBError.corruption(path: path, offset: handle.offset, reason: error.reason)
+            }
+            return try body(layout)
         }
     }
 
