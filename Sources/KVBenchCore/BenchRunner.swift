@@ -258,13 +258,14 @@ public final class BenchRunner: Sendable {
     }
 
     /// A YCSB scan: seek, then step over `length` entries, touching each key
-    /// and value (as ycsb_rocksdb.c's scan does; no rows are collected).
+    /// and value (as ycsb_rocksdb.c's scan does; no rows are collected),
+    /// through the zero-copy accessors: a step allocates nothing.
     static func scan(_ db: DB, from key: [UInt8], length: Int) throws {
         let it = try db.makeIterator()
         try it.seek(to: key)
         var remaining = length
         while remaining > 0 && it.isValid {
-            _ = it.key.count &+ it.value.count
+            _ = it.withKey { $0.count } &+ it.withValue { $0.count }
             try it.next()
             remaining -= 1
         }

@@ -49,18 +49,21 @@ extension DBImpl {
         return try lookup(keys, view: view)
     }
 
-    /// Every source of the view as internal iterators, newest first. Table
-    /// iterators read through the block cache with adaptive read-ahead
-    /// (and asynchronous prefetch unless the read options turn it off).
+    /// Every source of the view as internal iterators, newest first: the
+    /// memtables, each L0 table, then one `LevelIterator` per deeper level
+    /// (which opens only the table under its cursor). Table iterators read
+    /// through the block cache with adaptive read-ahead (and asynchronous
+    /// prefetch unless the read options turn it off).
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        for level in 0..<Version.numLevels {
-            for file in view.version.files[level] {
-                let reader = try tableCache.reader(for: file.number)
-                children.append(reader.makeIterator(cache: blockCache, fillCache: view.fillCache, readAhead: .adaptive,
-                                                    prefetch: view.asyncPrefetch))
-            }
+        let open = { [tableCache, blockCache] (file: FileMetaData) throws -> TableIterator in
+            try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
+                                                                 readAhead: .adaptive, prefetch: view.asyncPrefetch)
+        }
+        for file in view.version.files[0] { children.append(try open(file)) }
+        for level in 1..<Version.numLevels where !view.version.files[level].isEmpty {
+            children.append(LevelIterator(files: view.version.files[level], open: open))
         }
         return children
     }
