@@ -41,6 +41,11 @@ public protocol IOBackend: AnyObject, Sendable {
     var name: String { get }
     /// Reads until `buffer` is full or end of file; returns the bytes read.
     func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int
+    /// `read` for one request a caller waits on alone (a point lookup's
+    /// block); `direct` says the descriptor is O_DIRECT. A backend may pick
+    /// the cheaper syscall for that case (see URingBackend). Defaults to `read`.
+    func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
+                   direct: Bool) throws(IOError) -> Int
     /// Writes all of `buffer` at `offset`.
     func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError)
     /// Keeps up to the ring size of writes in flight; throws the first error
@@ -83,6 +88,13 @@ extension IOBackend {
 
     public func syncDirectory(_ path: String) throws(IOError) {
         try FileSystem.syncDirectory(path)
+    }
+}
+
+extension IOBackend {
+    public func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
+                          direct: Bool) throws(IOError) -> Int {
+        try read(fd: fd, into: buffer, offset: offset)
     }
 }
 

@@ -235,8 +235,9 @@ package final class TableReader: Sendable {
         let bytesRead: Int
         do throws(IOError) {
             // Synchronous: the buffer is not freed before the read returned.
-            bytesRead = try backend.read(fd: file.fd, into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
-                                         offset: start)
+            bytesRead = try backend.readAlone(fd: file.fd,
+                                              into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
+                                              offset: start, direct: file.isDirect)
         } catch {
             throw DBError.io(error.at(path: path))
         }
