@@ -40,7 +40,9 @@ final class MergingIterator: InternalIterator {
     // MARK: - Heap
 
     private func rebuild() {
-        heap = children.indices.filter { children[$0].isValid }
+        // Reuses the heap's storage: a seek allocates nothing here.
+        heap.removeAll(keepingCapacity: true)
+        for i in children.indices where children[i].isValid { heap.append(i) }
         var i = heap.count / 2
         while i > 0 {
             i -= 1
