@@ -91,20 +91,3 @@ extension DBImpl {
         }
     }
 }
-
-extension MemTable {
-    /// `get` without the copy: a found value points into the arena, valid
-    /// while this memtable lives. (Kept beside the read path that needs it;
-    /// it reads the skiplist exactly as `get` does.)
-    func find(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> BlockSearchResult {
-        let sequence = min(snapshot, InternalKey.maxSequenceNumber)
-        let target = SkipList.Target(userKey: userKey,
-                                     trailer: InternalKey.packTrailer(sequence, InternalKey.typeForSeek))
-        guard let node = list.seek(target) else { return .notFound }
-        let internalKey = SkipList.internalKey(node)
-        guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
-        let (_, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
-        if type == ValueType.deletion.rawValue { return .deleted }
-        return .found(MemTableEntry.value(following: internalKey))
-    }
-}
