@@ -115,6 +115,16 @@ struct BlockCursor: ~Copyable {
     /// The current value, in the block. Requires isValid.
     var value: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: layout.base + valueOffset, count: valueCount) }
 
+    /// Offset of the current entry in the block (the entry area's end when
+    /// not valid).
+    var currentOffset: Int { current }
+
+    /// Positions at the entry restart slot `index` points to.
+    mutating func seek(toRestart index: Int) throws(DecodeError) {
+        keyCount = 0
+        try parseEntry(at: try layout.restartPoint(index))
+    }
+
     mutating func seekToFirst() throws(DecodeError) {
         keyCount = 0
         try parseEntry(at: 0)

@@ -38,6 +38,8 @@ package final class TableReader: Sendable {
     package let footer: TableFooter
     package let properties: TableProperties
     package let indexBlock: Block
+    /// The index as 8-byte keys for point lookups (nil: search the block).
+    let indexSearch: IndexSearch?
     let filter: BloomFilter?
     /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
     package let dataEndOffset: UInt64
@@ -45,7 +47,7 @@ package final class TableReader: Sendable {
     package var path: String { file.path }
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
-                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) {
+                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) throws {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
@@ -53,6 +55,9 @@ package final class TableReader: Sendable {
         self.footer = footer
         self.properties = properties
         self.indexBlock = indexBlock
+        do throws(DecodeError) { self.indexSearch = try IndexSearch(index: indexBlock.layout) } catch {
+            throw indexBlock.corruption(error)
+        }
         self.filter = filter
         self.dataEndOffset = dataEndOffset
     }
@@ -107,7 +112,7 @@ package final class TableReader: Sendable {
         }
         guard let index else { preconditionFailure("readStored visits every handle") }
         properties.fileSizeBytes = fileSize
-        return TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
+        return try TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
                            properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEnd)
     }
 
@@ -131,8 +136,21 @@ package final class TableReader: Sendable {
     /// is searched with a cursor on the stack: nothing is allocated.
     func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
         let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { cursor in
-            do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw indexBlock.corruption(error) }
-            return cursor.isValid ? cursor.value : nil
+            do throws(DecodeError) {
+                guard let indexSearch else {
+                    try cursor.seek(lookupKey)
+                    return cursor.isValid ? cursor.value : nil
+                }
+                let entry = try indexSearch.firstEntry(atOrAfter: lookupKey) { (i: Int) throws(DecodeError) -> Int in
+                    try cursor.seek(toRestart: i)
+                    return InternalKey.compare(cursor.key, lookupKey)
+                }
+                guard entry < indexBlock.layout.restartCount else { return nil }
+                try cursor.seek(toRestart: entry)
+                return cursor.value
+            } catch {
+                throw indexBlock.corruption(error)
+            }
         }
         // `value` points into the index block, which this reader holds.
         guard let value else { return nil }
