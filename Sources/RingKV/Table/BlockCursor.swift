@@ -156,6 +156,22 @@ struct BlockCursor: ~Copyable {
         }
     }
 
+    /// `seek`, through the block's `IndexSearch` when it has one (an index
+    /// block with one restart per entry): the entry comes from the compact
+    /// key array, and only entries tying on its 8 bytes are read.
+    mutating func seek(_ target: UnsafeRawBufferPointer, using search: IndexSearch?) throws(DecodeError) {
+        guard let search else { return try seek(target) }
+        let entry = try search.firstEntry(atOrAfter: target) { (i: Int) throws(DecodeError) -> Int in
+            try seek(toRestart: i)
+            return InternalKey.compare(key, target)
+        }
+        if entry < layout.restartCount {
+            try seek(toRestart: entry)
+        } else {
+            current = limit
+        }
+    }
+
     // MARK: - Decoding
 
     /// Decodes the entry at `offset` into key/value; at `limit` the cursor

@@ -49,4 +49,9 @@ package final class BlockIterator: InternalIterator {
     func seek(_ target: UnsafeRawBufferPointer) throws {
         do throws(DecodeError) { try cursor.seek(target) } catch { throw block.corruption(error) }
     }
+
+    /// `seek` through the block's `IndexSearch` (an index block's).
+    func seek(_ target: UnsafeRawBufferPointer, using search: IndexSearch?) throws {
+        do throws(DecodeError) { try cursor.seek(target, using: search) } catch { throw block.corruption(error) }
+    }
 }

@@ -136,7 +136,7 @@ final class TableIterator: InternalIterator {
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws {
-        try index.seek(target)
+        try index.seek(target, using: reader.indexSearch)
         try loadDataBlock()
         try data?.seek(target)
         try skipExhaustedBlocks()

@@ -136,21 +136,10 @@ package final class TableReader: Sendable {
     /// is searched with a cursor on the stack: nothing is allocated.
     func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
         let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { cursor in
-            do throws(DecodeError) {
-                guard let indexSearch else {
-                    try cursor.seek(lookupKey)
-                    return cursor.isValid ? cursor.value : nil
-                }
-                let entry = try indexSearch.firstEntry(atOrAfter: lookupKey) { (i: Int) throws(DecodeError) -> Int in
-                    try cursor.seek(toRestart: i)
-                    return InternalKey.compare(cursor.key, lookupKey)
-                }
-                guard entry < indexBlock.layout.restartCount else { return nil }
-                try cursor.seek(toRestart: entry)
-                return cursor.value
-            } catch {
+            do throws(DecodeError) { try cursor.seek(lookupKey, using: indexSearch) } catch {
                 throw indexBlock.corruption(error)
             }
+            return cursor.isValid ? cursor.value : nil
         }
         // `value` points into the index block, which this reader holds.
         guard let value else { return nil }
