@@ -223,22 +223,36 @@ package final class TableReader: Sendable {
 
     // MARK: - One block, read alone
 
-    /// Reads data block `handle` with one aligned read (no plan, no batch:
-    /// the point-lookup path), checks its CRC and decompresses it into
-    /// fresh memory; `body` gets the decoded contents and `storage`, which
-    /// it must either take over (`Block.make(takingOwnershipOf:)`) or free.
+    /// Reads data block `handle` with one read (no plan, no batch: the
+    /// point-lookup path), checks its CRC and decompresses it; `body` gets
+    /// the decoded contents in memory it must either take over
+    /// (`Block.make(takingOwnershipOf:)`) or free.
+    ///
+    /// A buffered file is read at the block's exact range straight into
+    /// memory that, for an uncompressed block, becomes the block: no page
+    /// rounding (the kernel copies only the block's bytes), no second copy.
+    /// An O_DIRECT file needs page-aligned offsets, lengths and memory, so
+    /// the pages holding the block are read and the block copied out.
     private func readDecoded<R>(_ handle: BlockHandle,
                                 _ body: (UnsafeMutableRawPointer, Int) throws -> R) throws -> R {
         try io.check(handle, within: dataEndOffset, what: "data block")
-        let alignment = UInt64(AlignedBuffer.alignment)
-        let start = handle.offset & ~(alignment - 1)
-        let end = (handle.offset + handle.sizeWithTrailer + alignment - 1) & ~(alignment - 1)
-        let lengthBytes = Int(end - start)
-        let skip = Int(handle.offset - start)
         let wanted = Int(handle.sizeWithTrailer)
+        let start: UInt64, lengthBytes: Int, alignment: Int
+        if file.isDirect {
+            let page = UInt64(AlignedBuffer.alignment)
+            start = handle.offset & ~(page - 1)
+            lengthBytes = Int(((handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)) - start)
+            alignment = AlignedBuffer.alignment
+        } else {
+            start = handle.offset
+            lengthBytes = max(wanted, 1)
+            alignment = 16
+        }
+        let skip = Int(handle.offset - start)
         // Not zero-filled: only the bytes the read returned are looked at.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lengthBytes, alignment: AlignedBuffer.alignment)
-        defer { buffer.deallocate() }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lengthBytes, alignment: alignment)
+        var ownsBuffer = true
+        defer { if ownsBuffer { buffer.deallocate() } }
         let bytesRead: Int
         do throws(IOError) {
             // Synchronous: the buffer is not freed before the read returned.
@@ -254,7 +268,9 @@ package final class TableReader: Sendable {
         }
         // Assumes: [skip, skip + wanted) was read (checked above).
         let stored = UnsafeRawBufferPointer(start: buffer + skip, count: wanted)
-        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset)
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset,
+                                                             storedIsOwned: skip == 0 && alignment == 16)
+        if storage == buffer { ownsBuffer = false }
         return try body(storage, count)
     }
 
