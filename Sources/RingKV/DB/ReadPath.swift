@@ -95,10 +95,10 @@ extension DBImpl {
         }
 
         while !pending.isEmpty {
-            var round = LookupRound()
+            let round = LookupRound()
             var waiters: [(slot: Int, table: TableReader, span: Int)] = []
             for slot in pending {
-                if let (table, span) = try advance(&progress[slot], view: view, round: &round) {
+                if let (table, span) = try advance(&progress[slot], view: view, round: round) {
                     waiters.append((slot, table, span))
                 }
             }
@@ -137,7 +137,7 @@ extension DBImpl {
     /// returns the table and span to search once it is done. Returns nil
     /// when the key is resolved (or no table has it: `p` stays nil-valued).
     private func advance(_ p: inout KeyProgress, view: ReadView,
-                         round: inout LookupRound) throws -> (TableReader, Int)? {
+                         round: LookupRound) throws -> (TableReader, Int)? {
         while let file = p.nextTable(in: view.version) {
             stats.tableLookups.add(1)
             let table = try tableCache.reader(for: file.number)
@@ -199,36 +199,6 @@ private struct KeyProgress {
                 if let f { return f }
             }
             return nil
-        }
-    }
-}
-
-/// The cache-missing blocks of one lookup round, deduplicated, planned as
-/// one `AlignedReadPlan` across every table they come from.
-private struct LookupRound {
-    private var plan = AlignedReadPlan()
-    private var spanOfBlock: [BlockCacheKey: Int] = [:]
-    /// The table and cache key of each span, in span order.
-    private var sources: [(table: TableReader, key: BlockCacheKey)] = []
-
-    /// The span that reads `handle` of `table`, planned on first request.
-    mutating func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
-        if let span = spanOfBlock[key] { return span }
-        let span = try table.planRead(handle, into: &plan)
-        precondition(span == sources.count, "one plan span per distinct block")
-        sources.append((table, key))
-        spanOfBlock[key] = span
-        return span
-    }
-
-    /// Reads every planned block with one `readBatch`, verifies and decodes
-    /// each, and caches them in `cache` when given. Blocks in span order.
-    func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
-        let result = try plan.execute(backend: backend)
-        return try sources.enumerated().map { span, source in
-            let block = try source.table.decodeBlock(result, span: span)
-            cache?.insert(source.key, block)
-            return block
         }
     }
 }

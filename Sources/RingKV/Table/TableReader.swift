@@ -274,6 +274,37 @@ package final class TableReader: Sendable {
         return try body(storage, count)
     }
 
+    // MARK: - Exact reads of a buffered file, batched by the caller
+
+    /// A read of data block `handle`'s exact bytes into fresh memory, for
+    /// a caller that puts reads of several tables into one `readBatch`
+    /// (batched lookups of buffered files). The memory (`buffer`) belongs
+    /// to the caller until `finishExactRead` takes it over.
+    func exactRead(_ handle: BlockHandle) throws -> ReadRequest {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        let wanted = Int(handle.sizeWithTrailer)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
+        return ReadRequest(fd: file.fd, offset: handle.offset, length: wanted, buffer: buffer)
+    }
+
+    /// Checks and decodes a completed `exactRead`, taking over its memory
+    /// (it becomes the block when uncompressed, else it is freed; freed too
+    /// when this throws).
+    func finishExactRead(_ read: ReadRequest, _ handle: BlockHandle) throws -> Block {
+        var ownsBuffer = true
+        defer { if ownsBuffer { read.buffer.deallocate() } }
+        if let error = read.error { throw DBError.io(error.at(path: path)) }
+        guard read.bytesRead >= read.length else {
+            throw DBError.corruption(path: path, offset: handle.offset, reason:
+                "truncated: \(read.length) bytes wanted at offset \(handle.offset), "
+                + "the file ends at \(handle.offset + UInt64(read.bytesRead))")
+        }
+        let stored = UnsafeRawBufferPointer(start: read.buffer, count: read.length)
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset, storedIsOwned: true)
+        if storage == read.buffer { ownsBuffer = false }
+        return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
+    }
+
     /// Data block `handle`, read alone (see `readDecoded`) into a `Block`.
     func readBlock(_ handle: BlockHandle) throws -> Block {
         try readDecoded(handle) { storage, count in
