@@ -34,23 +34,33 @@ struct IndexSearch {
     /// when the block does not decode.
     init?(index layout: BlockLayout) throws(DecodeError) {
         guard layout.restartCount > 0 else { return nil }
-        var userKeys: [[UInt8]] = []
-        userKeys.reserveCapacity(layout.restartCount)
+        // Pass 1: one restart per entry, and the first and last user keys
+        // (sorted keys: what those two share, all share).
         var cursor = BlockCursor(layout, scratch: nil)
         try cursor.seekToFirst()
-        var i = 0
+        guard cursor.isValid else { return nil }
+        let first = Array(InternalKey.userKey(cursor.key))
+        var last = first
+        var count = 0
         while cursor.isValid {
-            guard i < layout.restartCount, try layout.restartPoint(i) == cursor.currentOffset else { return nil }
-            userKeys.append(Array(InternalKey.userKey(cursor.key)))
+            guard count < layout.restartCount, try layout.restartPoint(count) == cursor.currentOffset else { return nil }
+            count += 1
             try cursor.next()
-            i += 1
+            if !cursor.isValid { break }
+            if count == layout.restartCount - 1 { last = Array(InternalKey.userKey(cursor.key)) }
         }
-        guard i == layout.restartCount, let first = userKeys.first, let last = userKeys.last else { return nil }
-        // Sorted keys: what the first and last share, all share.
+        guard count == layout.restartCount else { return nil }
         var shared = 0
         while shared < first.count && shared < last.count && first[shared] == last[shared] { shared += 1 }
         commonPrefix = Array(first.prefix(shared))
-        let words = userKeys.map { IndexSearch.word($0.withUnsafeBytes { $0 }, from: shared) }
+        // Pass 2: the words, straight from each entry's key (no copies).
+        var words: [UInt64] = []
+        words.reserveCapacity(count)
+        try cursor.seekToFirst()
+        while cursor.isValid {
+            words.append(IndexSearch.word(InternalKey.userKey(cursor.key), from: shared))
+            try cursor.next()
+        }
         keys = words
         top = stride(from: 0, to: words.count, by: IndexSearch.topStride).map { words[$0] }
     }
