@@ -15,8 +15,9 @@ final class LevelIterator: InternalIterator {
     /// options' cache and read-ahead settings).
     private let open: (FileMetaData) throws -> TableIterator
     /// Index in `files` of the table `current` walks.
-    private var fileIndex = 0
-    private var current: TableIterator?
+    // Exclusivity unchecked: one thread uses the iterator, no re-entry.
+    @exclusivity(unchecked) private var fileIndex = 0
+    @exclusivity(unchecked) private var current: TableIterator?
 
     /// `files`: one level's tables in key order, none overlapping.
     init(files: [FileMetaData], open: @escaping (FileMetaData) throws -> TableIterator) {

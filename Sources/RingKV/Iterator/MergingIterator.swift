@@ -4,7 +4,8 @@
 final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
     /// Indices of valid children, heap-ordered by their current key.
-    private var heap: [Int] = []
+    /// Exclusivity unchecked: one thread uses the iterator, no re-entry.
+    @exclusivity(unchecked) private var heap: [Int] = []
 
     init(_ children: [any InternalIterator]) {
         self.children = children
