@@ -119,6 +119,18 @@ public enum IOBackends {
         return PosixBackend(shortTransfers: shortTransfers)
     }
 
+    /// Runs one `ReadRequest` through `backend.readAlone`, storing its
+    /// result as `readBatch` would (a failed read is stored, not thrown).
+    public static func readAlone(_ request: inout ReadRequest, backend: any IOBackend, direct: Bool) throws(IOError) {
+        do {
+            request.bytesRead = try backend.readAlone(
+                fd: request.fd, into: UnsafeMutableRawBufferPointer(start: request.buffer, count: request.length),
+                offset: request.offset, direct: direct)
+        } catch {
+            request.error = error
+        }
+    }
+
     public static func printNotice(_ message: String) {
         var line = message + "\n"
         line.withUTF8 { _ = writeStandardError($0) }

@@ -56,7 +56,11 @@ final class LookupRound {
         let planned = plan.isEmpty ? nil : try plan.execute(backend: backend)
         if !exact.isEmpty {
             do throws(IOError) {
-                try backend.readBatch(&exact)
+                if exact.count == 1 {
+                    try IOBackends.readAlone(&exact[0], backend: backend, direct: false)
+                } else {
+                    try backend.readBatch(&exact)
+                }
             } catch {
                 leakExact = true
                 throw DBError.io(error)

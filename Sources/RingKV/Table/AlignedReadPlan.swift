@@ -84,9 +84,15 @@ struct AlignedReadPlan {
         var reads = requestsToRead
         if !reads.isEmpty {
             do throws(IOError) {
-                // `buffer` is owned here until the batch returns, so every
+                // `buffer` is owned here until the read(s) returned, so every
                 // request's memory outlives its read.
-                try backend.readBatch(&reads)
+                if reads.count == 1 {
+                    // One request waits alone: the backend's cheapest single
+                    // read (pread for a buffered file, see `readAlone`).
+                    try IOBackends.readAlone(&reads[0], backend: backend, direct: requests[0].file.isDirect)
+                } else {
+                    try backend.readBatch(&reads)
+                }
             } catch {
                 throw wrap(error)
             }

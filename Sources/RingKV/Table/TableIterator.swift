@@ -201,7 +201,7 @@ final class TableIterator: InternalIterator {
         }
         guard startsWindow else {
             singleReads += 1
-            let block = try reader.readBlocks([handle])[0]
+            let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
         }
