@@ -4,7 +4,7 @@ import Synchronization
 /// Names one data block: the table's file number and the block's offset in
 /// it. File numbers are never reused while a process has the database open,
 /// so an entry of a deleted table can never be mistaken for a new table's
-/// block; such entries simply age out of the LRU.
+/// block; such entries simply age out (CLOCK evicts them first: nobody hits them).
 struct BlockCacheKey: Hashable, Sendable {
     var fileNumber: UInt64
     var blockOffset: UInt64
