@@ -64,9 +64,9 @@ public final class DB: Sendable {
     ///
     ///     let n: Int? = try db.withValue(forKey: k) { bytes in bytes.count }
     ///
-    /// The buffer is valid only inside `body`: copy what you keep. `body`
-    /// must not call back into this database's writes. Errors are
-    /// `DBError`s, or whatever `body` throws.
+    /// The buffer is valid only inside `body`: copy what you keep. No lock
+    /// is held while `body` runs, so it may use the database itself.
+    /// Errors are `DBError`s, or whatever `body` throws.
     public func withValue<R>(forKey key: [UInt8], options: ReadOptions = ReadOptions(),
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         try key.withUnsafeBytes { try impl.withValue(forKey: $0, options: options, body) }

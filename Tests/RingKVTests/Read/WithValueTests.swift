@@ -91,6 +91,23 @@ import Testing
         #expect(try layered.db.withValue(forKey: []) { _ in true } == nil)
     }
 
+    /// No lock is held while the closure runs: it may read and write the
+    /// same database (this would deadlock otherwise).
+    @Test func closureMayUseTheDatabase() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        try db.put(Array("k".utf8), Array("v1".utf8))
+        let seen: [UInt8]? = try db.withValue(forKey: Array("k".utf8)) { bytes in
+            let before = Array(bytes)
+            try db.put(Array("k".utf8), Array("v2".utf8))
+            try db.flush()
+            #expect(try db.get(Array("k".utf8)) == Array("v2".utf8))
+            #expect(Array(bytes) == before, "the lent bytes stay as they were")
+            return before
+        }
+        #expect(seen == Array("v1".utf8))
+    }
+
     @Test func closureErrorsPassThrough() throws {
         struct Stop: Error {}
         let dir = try TempDir()
