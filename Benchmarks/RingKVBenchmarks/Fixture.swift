@@ -125,3 +125,11 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     }
     for handle in handles { pthread_join(handle, nil) }
 }
+
+/// Holds an iterator between a benchmark's setup, iterations and teardown.
+final class IteratorBox: @unchecked Sendable {
+    // @unchecked Sendable: package-benchmark runs setup, the iterations and
+    // teardown of one benchmark one after another on one thread, so the
+    // iterator (not thread-safe) is never used by two threads at once.
+    var iterator: DBIterator?
+}

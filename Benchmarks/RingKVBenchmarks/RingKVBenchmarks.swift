@@ -119,6 +119,60 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // MARK: - Allocations per read (issue #12: <= 1 per get, 0 per
+    // withValue, 0 per iterator step). One operation per iteration, so the
+    // malloc count is per operation.
+
+    for inMemtable in [false, true] {
+        let place = inMemtable ? "memtable" : "block cache warm"
+        let single = FixtureSlot()
+        Benchmark("allocs: get, \(place)", configuration: .init(metrics: [.mallocCountTotal, .wallClock])) {
+            benchmark, f in
+            var rng = PickRandom(seed: 5)
+            for _ in benchmark.scaledIterations { blackHole(try f.db.get(f.keys[rng.below(f.keys.count)])) }
+        } setup: {
+            single.keep(try Fixture(records: records, flush: !inMemtable))
+        } teardown: {
+            single.close()
+        }
+
+        let lent = FixtureSlot()
+        Benchmark("allocs: withValue, \(place)", configuration: .init(metrics: [.mallocCountTotal, .wallClock])) {
+            benchmark, f in
+            var rng = PickRandom(seed: 6)
+            for _ in benchmark.scaledIterations {
+                blackHole(try f.db.withValue(forKey: f.keys[rng.below(f.keys.count)]) { $0.count })
+            }
+        } setup: {
+            lent.keep(try Fixture(records: records, flush: !inMemtable))
+        } teardown: {
+            lent.close()
+        }
+    }
+
+    // One iteration = one step of an iterator kept across iterations (it
+    // starts over at the end, once per 100k steps).
+    let stepper = FixtureSlot()
+    let cursor = IteratorBox()
+    Benchmark("allocs: iterator step, block cache warm", configuration: .init(metrics: [.mallocCountTotal, .wallClock])) {
+        benchmark, _ in
+        for _ in benchmark.scaledIterations {
+            guard let it = cursor.iterator else { return }
+            if !it.isValid { try it.seekToFirst() }
+            blackHole(it.withKey { $0.count } &+ it.withValue { $0.count })
+            try it.next()
+        }
+    } setup: {
+        let f = stepper.keep(try Fixture(records: records))
+        let it = try f.db.makeIterator()
+        try it.seekToFirst()
+        cursor.iterator = it
+        return f
+    } teardown: {
+        cursor.iterator = nil
+        stepper.close()
+    }
+
     let scan = FixtureSlot()
     Benchmark("iterator seek + 100 next") { benchmark, f in
         var rng = PickRandom(seed: 4)

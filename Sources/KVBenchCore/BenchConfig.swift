@@ -17,10 +17,18 @@ public struct BenchConfig: Sendable {
     public var directReads: Bool
     public var cacheMB: Int
     public var memtableMB: Int
+    /// `--batch N` (1...64): read operations go N keys at a time through
+    /// one `multiGet`, counted as N operations (as ../shared/peers'
+    /// ycsb_rocksdb.c counts MultiGet).
+    public var batch: Int
+
+    /// The largest `--batch`.
+    public static let maxBatch = 64
 
     public init(workload: Workload, records: Int64, operations: Int64, valueSizeBytes: Int = 1000, threads: Int = 1,
                 distribution: KeyDistribution? = nil, sync: Bool = false, seed: UInt64 = 1,
-                directReads: Bool = false, cacheMB: Int = 64, memtableMB: Int = 64) {
+                directReads: Bool = false, cacheMB: Int = 64, memtableMB: Int = 64, batch: Int = 1) {
+        precondition(batch >= 1 && batch <= BenchConfig.maxBatch, "batch must be 1...\(BenchConfig.maxBatch)")
         self.workload = workload
         self.records = records
         self.operations = operations
@@ -32,6 +40,7 @@ public struct BenchConfig: Sendable {
         self.directReads = directReads
         self.cacheMB = cacheMB
         self.memtableMB = memtableMB
+        self.batch = batch
     }
 
     /// Operations this run performs.

@@ -53,7 +53,7 @@ public enum BenchReport {
             + "\"operations\":\(result.operations),\"threads\":\(c.threads),"
             + "\"seconds\":\(jsonNumber(result.seconds, decimals: 3)),"
             + "\"ops_per_sec\":\(jsonNumber(result.opsPerSecond, decimals: 1)),"
-            + "\"found\":\(result.found),"
+            + "\"found\":\(result.found),\"reads\":\(result.reads),"
             + "\"latency_us\":{\(latency.joined(separator: ","))}}"
     }
 

@@ -176,6 +176,12 @@ public final class BenchRunner: Sendable {
         // benchmark itself allocates nothing per operation.
         var key: [UInt8] = []
         key.reserveCapacity(32)
+        // `--batch`: the keys of one multiGet, each buffer reused likewise.
+        var batchKeys: [[UInt8]] = (0..<(config.batch > 1 ? config.batch : 0)).map { _ in
+            var k: [UInt8] = []
+            k.reserveCapacity(32)
+            return k
+        }
         let writeOptions = config.writeOptions
         // Only workloads that read while inserting need the acknowledgement
         // (it keeps key choosers below unfinished inserts).
@@ -185,10 +191,23 @@ public final class BenchRunner: Sendable {
         var done: Int64 = 0
         while done < share && !stopped.load(ordering: .relaxed) {
             done += 1
-            let op = config.workload == .load ? .insert : mix.pick(rng.nextDouble())
+            var op = config.workload == .load ? .insert : mix.pick(rng.nextDouble())
+            // As ycsb_rocksdb.c: one multiGet of `batch` keys stands for
+            // `batch` reads (so a thread may end up to batch - 1 past its share).
+            var count: UInt64 = 1
+            if op == .read && !batchKeys.isEmpty {
+                op = .multiGet
+                count = UInt64(batchKeys.count)
+                done += Int64(batchKeys.count - 1)
+            }
             let started = monotonicNanos()
             do {
                 switch op {
+                case .multiGet:
+                    for b in batchKeys.indices { YCSBKeys.setKey(chooser.next(&rng), in: &batchKeys[b]) }
+                    let values = try db.multiGet(batchKeys)
+                    result.reads += count
+                    for v in values where v != nil { result.found += 1 }
                 case .insert:
                     let record = counter.next()
                     BenchRunner.fillValue(&value, &rng)
@@ -227,9 +246,9 @@ public final class BenchRunner: Sendable {
                 break
             }
             result.latencies.record(op, nanos: monotonicNanos() - started)
-            result.operations += 1
-            unpublished += 1
-            if unpublished == BenchRunner.progressStep {
+            result.operations += count
+            unpublished += count
+            if unpublished >= BenchRunner.progressStep {
                 completed.add(unpublished, ordering: .relaxed)
                 unpublished = 0
             }
@@ -239,13 +258,14 @@ public final class BenchRunner: Sendable {
     }
 
     /// A YCSB scan: seek, then step over `length` entries, touching each key
-    /// and value (as ycsb_rocksdb.c's scan does; no rows are collected).
+    /// and value (as ycsb_rocksdb.c's scan does; no rows are collected),
+    /// through the zero-copy accessors: a step allocates nothing.
     static func scan(_ db: DB, from key: [UInt8], length: Int) throws {
         let it = try db.makeIterator()
         try it.seek(to: key)
         var remaining = length
         while remaining > 0 && it.isValid {
-            _ = it.key.count &+ it.value.count
+            _ = it.withKey { $0.count } &+ it.withValue { $0.count }
             try it.next()
             remaining -= 1
         }

@@ -2,6 +2,8 @@
 /// the YCSB distribution).
 public enum BenchOperation: Int, CaseIterable, Sendable {
     case read, update, insert, scan, readModifyWrite
+    /// `--batch N`: one `multiGet` of N keys standing for N reads.
+    case multiGet
 
     /// Name in the table and in the JSON's `latency_us` object.
     public var name: String {
@@ -11,6 +13,7 @@ public enum BenchOperation: Int, CaseIterable, Sendable {
         case .insert: return "insert"
         case .scan: return "scan"
         case .readModifyWrite: return "rmw"
+        case .multiGet: return "multiget"
         }
     }
 }

@@ -21,6 +21,16 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
         self.capacity = rounded
     }
 
+    /// `capacity` bytes rounded up to the alignment, NOT zero-filled: for
+    /// read targets, whose bytes are looked at only where a read returned
+    /// them (zeroing a batch's buffer cost as much as copying it).
+    public init(uninitializedCapacity capacity: Int) {
+        precondition(capacity >= 0, "AlignedBuffer capacity must be non-negative")
+        let rounded = AlignedBuffer.roundUp(Swift.max(capacity, 1))
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment)
+        self.capacity = rounded
+    }
+
     deinit { pointer.deallocate() }
 
     public var bytes: UnsafeMutableRawBufferPointer {
@@ -49,7 +59,8 @@ public final class SharedAlignedBuffer: @unchecked Sendable {
     // those completed, by the thread that harvested them.
     private let storage: AlignedBuffer
 
-    public init(capacity: Int) { storage = AlignedBuffer(capacity: capacity) }
+    /// Not zero-filled (read targets only: see `AlignedBuffer(uninitializedCapacity:)`).
+    public init(capacity: Int) { storage = AlignedBuffer(uninitializedCapacity: capacity) }
 
     public var pointer: UnsafeMutableRawPointer { storage.pointer }
     public var capacity: Int { storage.capacity }

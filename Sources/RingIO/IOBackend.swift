@@ -41,6 +41,11 @@ public protocol IOBackend: AnyObject, Sendable {
     var name: String { get }
     /// Reads until `buffer` is full or end of file; returns the bytes read.
     func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int
+    /// `read` for one request a caller waits on alone (a point lookup's
+    /// block); `direct` says the descriptor is O_DIRECT. A backend may pick
+    /// the cheaper syscall for that case (see URingBackend). Defaults to `read`.
+    func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
+                   direct: Bool) throws(IOError) -> Int
     /// Writes all of `buffer` at `offset`.
     func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError)
     /// Keeps up to the ring size of writes in flight; throws the first error
@@ -102,6 +107,13 @@ extension IOBackend {
 }
 
 extension IOBackend {
+    public func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
+                          direct: Bool) throws(IOError) -> Int {
+        try read(fd: fd, into: buffer, offset: offset)
+    }
+}
+
+extension IOBackend {
     /// The synchronous fallback: `readBatch` now, a completed handle.
     public func submitReads(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) throws(IOError) -> PendingReads {
         var requests = requests
@@ -120,6 +132,18 @@ public enum IOBackends {
         let reason = probe == 0 ? "ring creation failed" : IOError(operation: "io_uring_setup", errno: probe).description
         notice("RingIO: io_uring unavailable (\(reason)); using the POSIX pread/pwrite backend")
         return PosixBackend(shortTransfers: shortTransfers)
+    }
+
+    /// Runs one `ReadRequest` through `backend.readAlone`, storing its
+    /// result as `readBatch` would (a failed read is stored, not thrown).
+    public static func readAlone(_ request: inout ReadRequest, backend: any IOBackend, direct: Bool) throws(IOError) {
+        do {
+            request.bytesRead = try backend.readAlone(
+                fd: request.fd, into: UnsafeMutableRawBufferPointer(start: request.buffer, count: request.length),
+                offset: request.offset, direct: direct)
+        } catch {
+            request.error = error
+        }
     }
 
     public static func printNotice(_ message: String) {

@@ -22,13 +22,19 @@ public final class PosixBackend: IOBackend {
     }
 
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
+        try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, shortTransfers: shortTransfers)
+    }
+
+    /// pread until `buffer` is full or end of file (short reads resumed).
+    static func preadFully(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
+                           shortTransfers: ShortTransferHook?) throws(IOError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         var done = 0
         while done < buffer.count {
             let at = offset + UInt64(done)
             let n = try syscall("pread", offset: at) { pread(fd, base + done, buffer.count - done, off_t(at)) }
             if n == 0 { break }
-            done += moved(n, isWrite: false, fd: fd)
+            done += shortTransfers?(false, fd, n) ?? n
         }
         return done
     }

@@ -18,6 +18,7 @@ struct KVBench: ParsableCommand {
               kvbench --db /tmp/bench --workload load --records 100000
               kvbench --db /tmp/bench --workload a --records 100000 --operations 100000 --threads 4
               kvbench --db /tmp/bench --workload c --records 100000 --report c.html
+              kvbench --db /tmp/bench --workload c --records 100000 --batch 32 --direct-reads
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
             """)
 
@@ -36,6 +37,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("direct-reads"), help: "Read table blocks with O_DIRECT.") var directReads = false
     @Option(name: .customLong("cache-mb"), help: "Block cache size in MiB.") var cacheMB: Int = 64
     @Option(name: .customLong("memtable-mb"), help: "Memtable size in MiB.") var memtableMB: Int = 64
+    @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "
+                               + "the latency of each multiGet is reported as \"multiget\"."))
+    var batch: Int = 1
 
     func validate() throws {
         guard Workload(rawValue: workload) != nil else {
@@ -52,6 +56,9 @@ struct KVBench: ParsableCommand {
             throw ValidationError("--value-size must be 0...\(Options.maxValueSizeBytes)")
         }
         guard cacheMB >= 0 else { throw ValidationError("--cache-mb must be >= 0") }
+        guard batch >= 1 && batch <= BenchConfig.maxBatch else {
+            throw ValidationError("--batch must be 1...\(BenchConfig.maxBatch)")
+        }
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
         if let report, !(report.hasSuffix(".html") || report.hasSuffix(".svg")) {
             throw ValidationError("--report must name a .html or .svg file")
@@ -64,7 +71,7 @@ struct KVBench: ParsableCommand {
                                  operations: operations, valueSizeBytes: valueSize, threads: threads,
                                  distribution: distribution.flatMap(KeyDistribution.init(rawValue:)),
                                  sync: sync == "always", seed: seed, directReads: directReads,
-                                 cacheMB: cacheMB, memtableMB: memtableMB)
+                                 cacheMB: cacheMB, memtableMB: memtableMB, batch: batch)
         let result: RunResult
         do {
             let database = try DB(path: db, options: config.makeOptions())

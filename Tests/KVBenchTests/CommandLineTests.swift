@@ -37,5 +37,31 @@ struct CommandLineTests {
         #expect(run.stderr.contains("--workload must be"))
         let sync = try runProcess(kvbench, ["--db", dir.sub("db"), "--sync", "sometimes"], scratch: dir)
         #expect(sync.status != 0 && sync.stderr.contains("--sync must be none or always"))
+        for bad in ["0", "65"] {
+            let batch = try runProcess(kvbench, ["--db", dir.sub("db"), "--workload", "c", "--batch", bad], scratch: dir)
+            #expect(batch.status != 0 && batch.stderr.contains("--batch must be 1...64"), "--batch \(bad)")
+        }
+    }
+
+    /// `--batch N`: reads go N keys per multiGet; operations, reads and
+    /// found count keys; the latency is per multiGet, named "multiget"
+    /// (the JSON ../shared/peers/ycsb_rocksdb --batch prints).
+    @Test func batchReportsKeysAsOperationsAndMultigetLatency() throws {
+        let dir = try TempDir()
+        let db = dir.sub("db")
+        let load = try runProcess(kvbench, ["--db", db, "--workload", "load", "--records", "1000",
+                                            "--value-size", "100", "--json"], scratch: dir)
+        #expect(load.status == 0, "\(load.stderr)")
+        let run = try runProcess(kvbench, ["--db", db, "--workload", "c", "--records", "1000", "--operations", "640",
+                                           "--value-size", "100", "--threads", "2", "--batch", "32", "--json"],
+                                 scratch: dir)
+        #expect(run.status == 0, "\(run.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: run.stdout) as? [String: Any])
+        let latency = try #require(object["latency_us"] as? [String: Any])
+        #expect(latency["read"] == nil)
+        #expect(((latency["multiget"] as? [String: Any])?["count"] as? NSNumber)?.intValue == 20)
+        #expect((object["operations"] as? NSNumber)?.intValue == 640)
+        #expect((object["reads"] as? NSNumber)?.intValue == 640)
+        #expect((object["found"] as? NSNumber)?.intValue == 640)
     }
 }

@@ -55,7 +55,7 @@ struct ReportTests {
         #expect(!text.contains("\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         #expect(Set(object.keys) == ["engine", "workload", "records", "operations", "threads", "seconds",
-                                     "ops_per_sec", "found", "latency_us"])
+                                     "ops_per_sec", "found", "reads", "latency_us"])
         #expect(object["engine"] as? String == "ringkv")
         #expect(object["workload"] as? String == "a")
         #expect((object["records"] as? NSNumber)?.intValue == 500)

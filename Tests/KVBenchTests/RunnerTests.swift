@@ -57,6 +57,29 @@ struct RunnerTests {
         try db.close()
     }
 
+    /// `--batch`: a share that is not a multiple of the batch ends one
+    /// partial batch past it (ycsb_rocksdb.c does the same), every key of a
+    /// batch is counted as a read and an operation, and absent keys (records
+    /// past the loaded ones are never chosen, so this checks only found ==
+    /// reads) are counted as not found.
+    @Test func batchedReadsCountKeysAndOneLatencyPerMultiGet() throws {
+        let dir = try TempDir()
+        let load = BenchConfig(workload: .load, records: 500, operations: 0, valueSizeBytes: 50, threads: 1)
+        let db = try DB(path: dir.sub("db"), options: load.makeOptions())
+        _ = try BenchRunner(db: db, config: load).run()
+        let b = BenchConfig(workload: .b, records: 500, operations: 1000, valueSizeBytes: 50, threads: 2, batch: 7)
+        let result = try BenchRunner(db: db, config: b).run()
+        let batches = result.latencies[.multiGet]?.count ?? 0
+        let updates = result.latencies[.update]?.count ?? 0
+        #expect(result.latencies[.read] == nil)
+        #expect(batches > 0 && updates > 0)
+        #expect(result.reads == batches * 7)
+        #expect(result.found == result.reads)
+        #expect(result.operations == result.reads + updates)
+        #expect(result.operations >= 1000 && result.operations < 1000 + 2 * 7)
+        try db.close()
+    }
+
     @Test func everyWorkloadFindsEveryReadOfLoadedOrInsertedKeys() throws {
         let dir = try TempDir()
         let records: Int64 = 1000

@@ -61,6 +61,21 @@ public final class DB: Sendable {
         try get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Zero-copy read: calls `body` with the newest visible value of `key`
+    /// where it lies (a cached block or the memtable; a block read from
+    /// disk is held for the call) and returns its result, or nil when the
+    /// key is absent or deleted — without allocating.
+    ///
+    ///     let n: Int? = try db.withValue(forKey: k) { bytes in bytes.count }
+    ///
+    /// The buffer is valid only inside `body`: copy what you keep. No lock
+    /// is held while `body` runs, so it may use the database itself.
+    /// Errors are `DBError`s, or whatever `body` throws.
+    public func withValue<R>(forKey key: [UInt8], options: ReadOptions = ReadOptions(),
+                             _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try impl.reading { try key.withUnsafeBytes { try impl.withValue(forKey: $0, options: options, body) } }
+    }
+
     /// Looks up many keys at one consistent point in time; results are in
     /// the order of `keys`.
     public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws -> [[UInt8]?] {

@@ -1,9 +1,10 @@
 import RingIO
+import Synchronization
 
 /// Names one data block: the table's file number and the block's offset in
 /// it. File numbers are never reused while a process has the database open,
 /// so an entry of a deleted table can never be mistaken for a new table's
-/// block; such entries simply age out of the LRU.
+/// block; such entries simply age out (CLOCK evicts them first: nobody hits them).
 struct BlockCacheKey: Hashable, Sendable {
     var fileNumber: UInt64
     var blockOffset: UInt64
@@ -22,10 +23,14 @@ struct BlockCacheKey: Hashable, Sendable {
 /// The cache of decompressed, checksum-verified data blocks shared by all
 /// readers of one database (capacity `Options.blockCacheSizeBytes`).
 ///
-/// Sharded LRU: a key picks one of `shardCount` shards by hash; each shard
-/// is an `LRUList` behind its own mutex with 1/shardCount of the capacity,
-/// so threads reading different blocks rarely wait for each other. A block
-/// is charged `Block.memoryBytes`.
+/// Sharded CLOCK: a key picks one of `shardCount` shards by hash; each
+/// shard is a `ClockList` with 1/shardCount of the capacity behind a
+/// reader-writer lock. A hit takes the shard's lock *shared* and sets the
+/// block's reference bit, so concurrent hits never wait for each other or
+/// move list nodes (an LRU hit must relink under an exclusive lock — the
+/// futex waits the read profile showed); inserts take it exclusive, and
+/// the blocks they evict are released after unlocking. Hits and misses are
+/// relaxed atomic counts per shard. A block is charged `Block.memoryBytes`.
 ///
 /// Only data blocks live here. A table's index block and bloom filter are
 /// read when the table is opened and held by its `TableReader` for as long
@@ -37,15 +42,12 @@ struct BlockCacheKey: Hashable, Sendable {
 final class BlockCache: Sendable {
     static let defaultShardCount = 16
 
-    /// One shard: the LRU list and its hit/miss counts, guarded by `state`.
+    /// One shard: its entries, and its hit/miss counts.
     private final class Shard: Sendable {
-        struct State {
-            var lru: LRUList<BlockCacheKey, Block>
-            var hits: UInt64 = 0
-            var misses: UInt64 = 0
-        }
-        let state: Locked<State>
-        init(capacityBytes: Int) { state = Locked(State(lru: LRUList(capacityBytes: capacityBytes))) }
+        let list: ReadMostlyLock<ClockList>
+        let hits = Atomic<UInt64>(0)
+        let misses = Atomic<UInt64>(0)
+        init(capacityBytes: Int) { list = ReadMostlyLock(ClockList(capacityBytes: capacityBytes)) }
     }
 
     let capacityBytes: Int
@@ -69,34 +71,34 @@ final class BlockCache: Sendable {
         shards[Int(key.shardHash % UInt64(shards.count))]
     }
 
-    /// The cached block for `key` (now most recently used), or nil. Counts
-    /// a hit or a miss.
+    /// The cached block for `key` (now marked recently used), or nil.
+    /// Counts a hit or a miss.
     func lookup(_ key: BlockCacheKey) -> Block? {
-        shard(for: key).state.withLock { s in
-            if let block = s.lru.get(key) {
-                s.hits += 1
-                return block
-            }
-            s.misses += 1
-            return nil
+        let s = shard(for: key)
+        if let block = s.list.withReadLock({ $0.get(key) }) {
+            s.hits.add(1, ordering: .relaxed)
+            return block
         }
+        s.misses.add(1, ordering: .relaxed)
+        return nil
     }
 
     func lookup(fileNumber: UInt64, handle: BlockHandle) -> Block? {
         lookup(BlockCacheKey(fileNumber: fileNumber, blockOffset: handle.offset))
     }
 
-    /// True when `key` is cached; neither counts nor changes recency (used
-    /// by read-ahead to skip blocks it need not read).
+    /// True when `key` is cached; neither counts nor marks it (used by
+    /// read-ahead to skip blocks it need not read).
     func contains(_ key: BlockCacheKey) -> Bool {
-        shard(for: key).state.withLock { $0.lru.contains(key) }
+        shard(for: key).list.withReadLock { $0.contains(key) }
     }
 
-    /// Caches `block` under `key` as the most recently used entry, evicting
-    /// the shard's least recently used blocks until it fits. A block larger
-    /// than a shard's capacity is not cached.
+    /// Caches `block` under `key`, evicting the shard's CLOCK victims until
+    /// it fits. A block larger than a shard's capacity is not cached.
     func insert(_ key: BlockCacheKey, _ block: Block) {
-        shard(for: key).state.withLock { $0.lru.insert(key, block, chargeBytes: block.memoryBytes) }
+        let dropped = shard(for: key).list.withWriteLock { $0.insert(key, block, chargeBytes: block.memoryBytes) }
+        // Released here, outside the lock (freeing blocks takes time).
+        withExtendedLifetime(dropped) {}
     }
 
     func insert(fileNumber: UInt64, handle: BlockHandle, _ block: Block) {
@@ -105,7 +107,10 @@ final class BlockCache: Sendable {
 
     /// Drops every block of table `fileNumber` (walks every shard).
     func eraseFile(_ fileNumber: UInt64) {
-        for s in shards { s.state.withLock { $0.lru.removeAll { $0.fileNumber == fileNumber } } }
+        for s in shards {
+            let dropped = s.list.withWriteLock { $0.removeAll { $0.fileNumber == fileNumber } }
+            withExtendedLifetime(dropped) {}
+        }
     }
 
     // MARK: - Statistics
@@ -124,18 +129,18 @@ final class BlockCache: Sendable {
     var statistics: Statistics {
         var out = Statistics(capacityBytes: capacityBytes, usageBytes: 0, entryCount: 0, hits: 0, misses: 0, evictions: 0)
         for s in shards {
-            s.state.withLock { st in
-                out.usageBytes += st.lru.usageBytes
-                out.entryCount += st.lru.count
-                out.hits += st.hits
-                out.misses += st.misses
-                out.evictions += st.lru.evictionCount
+            s.list.withReadLock { list in
+                out.usageBytes += list.usageBytes
+                out.entryCount += list.count
+                out.evictions += list.evictionCount
             }
+            out.hits += s.hits.load(ordering: .relaxed)
+            out.misses += s.misses.load(ordering: .relaxed)
         }
         return out
     }
 
     var shardCount: Int { shards.count }
     /// Capacity of one shard in bytes.
-    var shardCapacityBytes: Int { shards[0].state.withLock { $0.lru.capacityBytes } }
+    var shardCapacityBytes: Int { shards[0].list.withReadLock { $0.capacityBytes } }
 }

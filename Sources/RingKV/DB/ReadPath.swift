@@ -3,7 +3,7 @@ import RingIO
 /// Point reads, batched multi-key reads and iterators (docs/ARCHITECTURE.md
 /// §Read path and §Block cache and batched reads).
 ///
-/// `get` and `multiGet` share one engine. Keys are sorted and deduplicated,
+/// `multiGet` keys are sorted and deduplicated,
 /// checked in the active and the immutable memtable, then resolved against
 /// the tables in rounds: in each round every unresolved key walks its
 /// remaining tables in search order (L0 newest first, then one table per
@@ -38,9 +38,10 @@ extension DBImpl {
                         asyncPrefetch: options.asyncPrefetch)
     }
 
+    /// The single-key path (`PointLookup.swift`); the copy of the value is
+    /// its one allocation.
     func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
-        let view = try readView(options)
-        return try lookup(CollectionOfOne(key), view: view)[0]
+        try key.withUnsafeBytes { key in try withValue(forKey: key, options: options) { Array($0) } }
     }
 
     func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws -> [[UInt8]?] {
@@ -48,18 +49,21 @@ extension DBImpl {
         return try lookup(keys, view: view)
     }
 
-    /// Every source of the view as internal iterators, newest first. Table
-    /// iterators read through the block cache with adaptive read-ahead
-    /// (and asynchronous prefetch unless the read options turn it off).
+    /// Every source of the view as internal iterators, newest first: the
+    /// memtables, each L0 table, then one `LevelIterator` per deeper level
+    /// (which opens only the table under its cursor). Table iterators read
+    /// through the block cache with adaptive read-ahead (and asynchronous
+    /// prefetch unless the read options turn it off).
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        for level in 0..<Version.numLevels {
-            for file in view.version.files[level] {
-                let reader = try tableCache.reader(for: file.number)
-                children.append(reader.makeIterator(cache: blockCache, fillCache: view.fillCache, readAhead: .adaptive,
-                                                    prefetch: view.asyncPrefetch))
-            }
+        let open = { [tableCache, blockCache] (file: FileMetaData) throws -> TableIterator in
+            try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
+                                                                 readAhead: .adaptive, prefetch: view.asyncPrefetch)
+        }
+        for file in view.version.files[0] { children.append(try open(file)) }
+        for level in 1..<Version.numLevels where !view.version.files[level].isEmpty {
+            children.append(LevelIterator(files: view.version.files[level], open: open))
         }
         return children
     }
@@ -91,10 +95,10 @@ extension DBImpl {
         }
 
         while !pending.isEmpty {
-            var round = LookupRound()
+            let round = LookupRound()
             var waiters: [(slot: Int, table: TableReader, span: Int)] = []
             for slot in pending {
-                if let (table, span) = try advance(&progress[slot], view: view, round: &round) {
+                if let (table, span) = try advance(&progress[slot], view: view, round: round) {
                     waiters.append((slot, table, span))
                 }
             }
@@ -113,19 +117,18 @@ extension DBImpl {
     /// Answers `p` from the memtables when they hold an entry for its key.
     private func resolveInMemtables(_ p: inout KeyProgress, view: ReadView) -> Bool {
         p.key.withUnsafeBytes { key in
-            for memtable in [view.mem, view.imm] {
-                guard let memtable else { continue }
-                switch memtable.get(key, snapshot: view.sequence) {
-                case .found(let value):
-                    p.value = value
-                    return true
-                case .deleted:
-                    return true
-                case .notFound:
-                    continue
-                }
+            var answer = view.mem.find(key, snapshot: view.sequence)
+            if case .notFound = answer, let imm = view.imm { answer = imm.find(key, snapshot: view.sequence) }
+            switch answer {
+            case .found(let value):
+                // The view holds the memtable, so the arena bytes are alive.
+                p.value = Array(value)
+                return true
+            case .deleted:
+                return true
+            case .notFound:
+                return false
             }
-            return false
         }
     }
 
@@ -134,7 +137,7 @@ extension DBImpl {
     /// returns the table and span to search once it is done. Returns nil
     /// when the key is resolved (or no table has it: `p` stays nil-valued).
     private func advance(_ p: inout KeyProgress, view: ReadView,
-                         round: inout LookupRound) throws -> (TableReader, Int)? {
+                         round: LookupRound) throws -> (TableReader, Int)? {
         while let file = p.nextTable(in: view.version) {
             stats.tableLookups.add(1)
             let table = try tableCache.reader(for: file.number)
@@ -196,36 +199,6 @@ private struct KeyProgress {
                 if let f { return f }
             }
             return nil
-        }
-    }
-}
-
-/// The cache-missing blocks of one lookup round, deduplicated, planned as
-/// one `AlignedReadPlan` across every table they come from.
-private struct LookupRound {
-    private var plan = AlignedReadPlan()
-    private var spanOfBlock: [BlockCacheKey: Int] = [:]
-    /// The table and cache key of each span, in span order.
-    private var sources: [(table: TableReader, key: BlockCacheKey)] = []
-
-    /// The span that reads `handle` of `table`, planned on first request.
-    mutating func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
-        if let span = spanOfBlock[key] { return span }
-        let span = try table.planRead(handle, into: &plan)
-        precondition(span == sources.count, "one plan span per distinct block")
-        sources.append((table, key))
-        spanOfBlock[key] = span
-        return span
-    }
-
-    /// Reads every planned block with one `readBatch`, verifies and decodes
-    /// each, and caches them in `cache` when given. Blocks in span order.
-    func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
-        let result = try plan.execute(backend: backend)
-        return try sources.enumerated().map { span, source in
-            let block = try source.table.decodeBlock(result, span: span)
-            cache?.insert(source.key, block)
-            return block
         }
     }
 }

@@ -1,15 +1,29 @@
 import RingIO
+import Synchronization
 
 /// Open `TableReader`s by file number, at most `capacity` of them; the
 /// least recently used is closed first. Safe from many threads.
+///
+/// Every table probe of every read asks here, so a hit takes the lock
+/// shared (readers never wait for each other) and changes no shared
+/// structure: it stamps the entry with the current use epoch (a relaxed
+/// store to the entry's own word). The epoch advances only when a reader is
+/// opened, so "least recently used" is approximate among tables used since
+/// the last open — what matters is that tables unused for many opens go
+/// first.
 final class TableCache: Sendable {
-    private struct Entry {
-        var reader: TableReader
-        var lastUse: UInt64
+    /// One open reader and when it was last used.
+    private final class Entry: Sendable {
+        let reader: TableReader
+        let lastUse: Atomic<UInt64>
+        init(reader: TableReader, lastUse: UInt64) {
+            self.reader = reader
+            self.lastUse = Atomic(lastUse)
+        }
     }
+
     private struct State {
         var entries: [UInt64: Entry] = [:]
-        var clock: UInt64 = 0
         /// Set by `close()`: no reader is handed out or kept after it.
         var closed = false
     }
@@ -18,8 +32,10 @@ final class TableCache: Sendable {
     let backend: any IOBackend
     let capacity: Int
     let directReads: Bool
-    /// Open readers and the use clock.
-    private let state = Locked(State())
+    /// Open readers (written under the exclusive lock only).
+    private let state = ReadMostlyLock<State>(State())
+    /// The use epoch: +1 per reader opened.
+    private let epoch = Atomic<UInt64>(0)
 
     init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
         self.dbPath = dbPath
@@ -29,45 +45,46 @@ final class TableCache: Sendable {
     }
 
     func reader(for fileNumber: UInt64) throws -> TableReader {
-        if let cached = try state.withLock({ s throws -> TableReader? in
-            if s.closed { throw DBError.closed }
-            s.clock += 1
-            s.entries[fileNumber]?.lastUse = s.clock
-            return s.entries[fileNumber]?.reader
-        }) {
-            return cached
+        let (hit, closed) = state.withReadLock { ($0.entries[fileNumber], $0.closed) }
+        if closed { throw DBError.closed }
+        if let entry = hit {
+            let now = epoch.load(ordering: .relaxed)
+            if entry.lastUse.load(ordering: .relaxed) != now { entry.lastUse.store(now, ordering: .relaxed) }
+            return entry.reader
         }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
-        return try state.withLock { s throws in
+        let now = epoch.add(1, ordering: .relaxed).newValue
+        return try state.withWriteLock { s throws in
             // Closed meanwhile: the new reader is dropped (its descriptor
             // closes with it) rather than kept by a closed database.
             if s.closed { throw DBError.closed }
             if let raced = s.entries[fileNumber] { return raced.reader }
-            s.clock += 1
-            if s.entries.count >= capacity, let victim = s.entries.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+            if s.entries.count >= capacity,
+               let victim = s.entries.min(by: { $0.value.lastUse.load(ordering: .relaxed)
+                                                < $1.value.lastUse.load(ordering: .relaxed) }) {
                 s.entries[victim.key] = nil
             }
-            s.entries[fileNumber] = Entry(reader: reader, lastUse: s.clock)
+            s.entries[fileNumber] = Entry(reader: reader, lastUse: now)
             return reader
         }
     }
 
     /// Drops a table that compaction made obsolete.
     func evict(_ fileNumber: UInt64) {
-        _ = state.withLock { $0.entries.removeValue(forKey: fileNumber) }
+        _ = state.withWriteLock { $0.entries.removeValue(forKey: fileNumber) }
     }
 
     /// Drops every reader and takes no more (the database closed): their
     /// descriptors close once no iterator still holds them.
     func close() {
-        state.withLock { s in
+        state.withWriteLock { s in
             s.entries.removeAll()
             s.closed = true
         }
     }
 
-    var openCount: Int { state.withLock { $0.entries.count } }
+    var openCount: Int { state.withReadLock { $0.entries.count } }
 }

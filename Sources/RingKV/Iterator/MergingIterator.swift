@@ -4,7 +4,8 @@
 final class MergingIterator: InternalIterator {
     private let children: [any InternalIterator]
     /// Indices of valid children, heap-ordered by their current key.
-    private var heap: [Int] = []
+    /// Exclusivity unchecked: one thread uses the iterator, no re-entry.
+    @exclusivity(unchecked) private var heap: [Int] = []
 
     init(_ children: [any InternalIterator]) {
         self.children = children
@@ -40,7 +41,9 @@ final class MergingIterator: InternalIterator {
     // MARK: - Heap
 
     private func rebuild() {
-        heap = children.indices.filter { children[$0].isValid }
+        // Reuses the heap's storage: a seek allocates nothing here.
+        heap.removeAll(keepingCapacity: true)
+        for i in children.indices where children[i].isValid { heap.append(i) }
         var i = heap.count / 2
         while i > 0 {
             i -= 1

@@ -59,6 +59,16 @@ package final class MemTable: @unchecked Sendable {
 
     /// The newest entry for `userKey` with sequence <= `snapshot`.
     package func get(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> LookupResult {
+        switch find(userKey, snapshot: snapshot) {
+        case .found(let value): return .found(Array(value))
+        case .deleted: return .deleted
+        case .notFound: return .notFound
+        }
+    }
+
+    /// `get` without the copy (the read path's `get` and `withValue`): a
+    /// found value points into the arena, valid while this memtable lives.
+    func find(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> BlockSearchResult {
         // Trailers sort descending, so (snapshot, typeForSeek) is the first
         // possible internal key of `userKey` visible at `snapshot`.
         let sequence = min(snapshot, InternalKey.maxSequenceNumber)
@@ -69,7 +79,7 @@ package final class MemTable: @unchecked Sendable {
         guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
         let (_, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
         if type == ValueType.deletion.rawValue { return .deleted }
-        return .found(Array(MemTableEntry.value(following: internalKey)))
+        return .found(MemTableEntry.value(following: internalKey))
     }
 
     /// Bytes of arena memory held (grows one arena block at a time).

@@ -2,9 +2,10 @@ import RingIO
 
 /// Byte ranges of one or more table files, read with ONE `readBatch`.
 ///
-/// Every request covers whole 4096-byte pages (offset rounded down, end
-/// rounded up) and lands in one shared `AlignedBuffer`, which O_DIRECT
-/// requires and buffered files accept, so one code path serves both.
+/// A request of an O_DIRECT file covers whole 4096-byte pages (offset
+/// rounded down, end rounded up) at a page-aligned place in one shared
+/// `AlignedBuffer`, as O_DIRECT requires; a buffered file's request covers
+/// exactly its ranges. One code path serves both.
 /// Ranges of the same file added in increasing order that touch or share a
 /// page are coalesced into one request of at most `maxRequestBytes`
 /// (adjacent blocks of a scan become one large read; a page two blocks
@@ -52,7 +53,10 @@ struct AlignedReadPlan {
     @discardableResult
     mutating func add(_ file: File, offset: UInt64, length: Int) -> Int {
         precondition(length >= 0, "read length must be non-negative")
-        let alignment = UInt64(AlignedBuffer.alignment)
+        // O_DIRECT needs whole pages; a buffered file is read at the exact
+        // range, so the kernel copies only the bytes wanted (a 4 KiB block
+        // usually straddles two pages).
+        let alignment: UInt64 = file.isDirect ? UInt64(AlignedBuffer.alignment) : 1
         let start = offset & ~(alignment - 1)
         let end = (offset + UInt64(length) + alignment - 1) & ~(alignment - 1)
         let id = ObjectIdentifier(file)
@@ -80,9 +84,15 @@ struct AlignedReadPlan {
         var reads = requestsToRead
         if !reads.isEmpty {
             do throws(IOError) {
-                // `buffer` is owned here until the batch returns, so every
+                // `buffer` is owned here until the read(s) returned, so every
                 // request's memory outlives its read.
-                try backend.readBatch(&reads)
+                if reads.count == 1 {
+                    // One request waits alone: the backend's cheapest single
+                    // read (pread for a buffered file, see `readAlone`).
+                    try IOBackends.readAlone(&reads[0], backend: backend, direct: requests[0].file.isDirect)
+                } else {
+                    try backend.readBatch(&reads)
+                }
             } catch {
                 throw wrap(error)
             }
@@ -111,6 +121,8 @@ struct AlignedReadPlan {
         bufferOffsets.reserveCapacity(requests.count)
         var total = 0
         for r in requests {
+            // O_DIRECT memory must be page aligned; buffered reads need not be.
+            total = AlignedBuffer.roundUp(total, to: r.file.isDirect ? AlignedBuffer.alignment : 16)
             bufferOffsets.append(total)
             total += r.lengthBytes
         }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The decoded (uncompressed, checksum-verified) contents of one block,
 /// in memory the block owns. Layout: see `BlockBuilder` and docs/FORMAT.md
 /// §SSTable "Block contents". Construction checks the restart array fits;
@@ -8,30 +10,29 @@
 package final class Block: @unchecked Sendable {
     // @unchecked Sendable: `storage` is written only inside `make` before the
     // block is published and freed only in deinit; every other stored
-    // property is a `let` of a Sendable type.
+    // property is a `let` of a Sendable type (the layout's pointer is into
+    // `storage`, read-only).
     private let storage: UnsafeMutableRawPointer
-    /// Base address of the contents (== storage).
-    let base: UnsafeRawPointer
-    package let count: Int
-    /// Where the restart array starts; entries occupy [0, restartsOffset).
-    let restartsOffset: Int
-    let restartCount: Int
+    /// Where entries and restarts lie in `storage`.
+    let layout: BlockLayout
     /// The file and block offset this block came from, for error messages.
     package let path: String
     let fileOffset: UInt64
+    /// The block cache's CLOCK bit: set by every hit, cleared by a sweep
+    /// that passes it (`ClockList`).
+    private let referenced = Atomic<Bool>(false)
 
-    var contents: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+    /// Base address of the contents (== storage).
+    var base: UnsafeRawPointer { layout.base }
+    package var count: Int { layout.count }
+    var contents: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: layout.base, count: layout.count) }
 
     /// Bytes of memory held, for cache accounting.
-    var memoryBytes: Int { count + 96 }
+    var memoryBytes: Int { layout.count + 96 }
 
-    private init(storage: UnsafeMutableRawPointer, count: Int, restartsOffset: Int, restartCount: Int,
-                 path: String, fileOffset: UInt64) {
+    private init(storage: UnsafeMutableRawPointer, layout: BlockLayout, path: String, fileOffset: UInt64) {
         self.storage = storage
-        self.base = UnsafeRawPointer(storage)
-        self.count = count
-        self.restartsOffset = restartsOffset
-        self.restartCount = restartCount
+        self.layout = layout
         self.path = path
         self.fileOffset = fileOffset
     }
@@ -43,21 +44,14 @@ package final class Block: @unchecked Sendable {
     /// freed here, so the caller never frees it.
     package static func make(takingOwnershipOf storage: UnsafeMutableRawPointer, count: Int,
                      path: String, fileOffset: UInt64) throws -> Block {
-        let headerBytes = 4
-        guard count >= headerBytes else {
+        let layout: BlockLayout
+        do throws(DecodeError) {
+            layout = try BlockLayout(base: UnsafeRawPointer(storage), count: count)
+        } catch {
             storage.deallocate()
-            throw DBError.corruption(path: path, offset: fileOffset,
-                                     reason: "block of \(count) bytes is too short for its restart count")
+            throw DBError.corruption(path: path, offset: fileOffset, reason: error.reason)
         }
-        let restartCount = Int(UInt32(littleEndian: storage.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)))
-        let maxRestarts = (count - headerBytes) / 4
-        guard restartCount >= 1, restartCount <= maxRestarts else {
-            storage.deallocate()
-            throw DBError.corruption(path: path, offset: fileOffset,
-                                     reason: "block restart count \(restartCount) does not fit \(count) bytes")
-        }
-        return Block(storage: storage, count: count, restartsOffset: count - headerBytes - restartCount * 4,
-                     restartCount: restartCount, path: path, fileOffset: fileOffset)
+        return Block(storage: storage, layout: layout, path: path, fileOffset: fileOffset)
     }
 
     /// A block holding a copy of `bytes`.
@@ -74,21 +68,28 @@ package final class Block: @unchecked Sendable {
         try bytes.withUnsafeBytes { try make(copying: $0, path: path, fileOffset: fileOffset) }
     }
 
-    /// The entry offset stored in restart slot `index` (< restartCount),
-    /// checked to point inside the entry area.
+    package func makeIterator() -> BlockIterator { BlockIterator(self) }
+
+    /// Runs `body` with a cursor over this block whose key buffer is on the
+    /// stack; the block stays alive meanwhile.
     @inline(__always)
-    func restartPoint(_ index: Int) throws -> Int {
-        let at = restartsOffset + index * 4
-        let value = Int(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
-        guard value < restartsOffset || (value == 0 && restartsOffset == 0) else {
-            throw corruption("restart point \(index) = \(value) lies outside the entries (\(restartsOffset) bytes)")
-        }
-        return value
+    func withCursor<R>(_ body: (inout BlockCursor) throws -> R) rethrows -> R {
+        try withExtendedLifetime(self) { try BlockCursor.withCursor(layout, body) }
     }
 
-    package func makeIterator() -> BlockIterator { BlockIterator(self) }
+    @inline(__always)
+    func markReferenced() {
+        // Load first: a hot block is already marked, and a store would pull
+        // its cache line away from the other cores reading it.
+        if !referenced.load(ordering: .relaxed) { referenced.store(true, ordering: .relaxed) }
+    }
+
+    /// Clears the CLOCK bit; returns whether it was set.
+    func clearReferenced() -> Bool { referenced.exchange(false, ordering: .relaxed) }
 
     func corruption(_ reason: String) -> DBError {
         .corruption(path: path, offset: fileOffset, reason: "block: " + reason)
     }
+
+    func corruption(_ error: DecodeError) -> DBError { corruption(error.reason) }
 }

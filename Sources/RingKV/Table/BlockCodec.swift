@@ -78,8 +78,14 @@ package enum BlockCodec {
 
     /// Checks the CRC, then copies or decompresses the payload into fresh
     /// memory the caller owns (and must deallocate).
-    static func decodeContents(_ stored: UnsafeRawBufferPointer, path: String,
-                               offset: UInt64) throws -> (storage: UnsafeMutableRawPointer, count: Int) {
+    ///
+    /// `storedIsOwned`: `stored` lies at the start of memory the caller
+    /// allocated with `UnsafeMutableRawPointer.allocate`; an uncompressed
+    /// payload is then returned in place (storage == stored's base, no
+    /// copy) and that memory becomes the result. The caller frees `stored`
+    /// only when the result is elsewhere (or when this throws).
+    static func decodeContents(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64,
+                               storedIsOwned: Bool = false) throws -> (storage: UnsafeMutableRawPointer, count: Int) {
         func corruption(_ reason: String) -> DBError { .corruption(path: path, offset: offset, reason: reason) }
         guard stored.count >= trailerSizeBytes else { throw corruption("stored block shorter than its trailer") }
         let payloadBytes = stored.count - trailerSizeBytes
@@ -91,6 +97,10 @@ package enum BlockCodec {
         }
         switch BlockCompression(rawValue: type) {
         case .uncompressed:
+            if storedIsOwned, let base = stored.baseAddress {
+                // The payload is the first payloadBytes of the caller's memory.
+                return (UnsafeMutableRawPointer(mutating: base), payloadBytes)
+            }
             let storage = UnsafeMutableRawPointer.allocate(byteCount: max(payloadBytes, 1), alignment: 16)
             if let src = payload.baseAddress, payloadBytes > 0 { storage.copyMemory(from: src, byteCount: payloadBytes) }
             return (storage, payloadBytes)

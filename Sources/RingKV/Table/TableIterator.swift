@@ -5,9 +5,10 @@ enum ReadAhead: Sendable, Equatable {
     /// User iterators: once the cursor has moved into
     /// `TableIterator.sequentialTrigger` consecutive blocks, a block that is
     /// not cached is read together with the uncached blocks after it, in
-    /// one `readBatch`; the window starts at 32 KiB and doubles per refill
-    /// up to 256 KiB; with prefetch on, the next window is then always in
-    /// flight. Uses the block cache (and fills it when asked).
+    /// one `readBatch`; the window starts at 16 KiB and doubles per refill
+    /// up to 256 KiB; with prefetch on, from the second window on the next
+    /// window is always in flight. Uses the block cache (and fills it when
+    /// asked).
     case adaptive
     /// Compaction inputs: every read fetches the next 1 MiB of blocks in
     /// one `readBatch` (several requests in flight), the following 1 MiB
@@ -40,7 +41,10 @@ enum ReadAhead: Sendable, Equatable {
 final class TableIterator: InternalIterator {
     /// Consecutive block moves before adaptive read-ahead starts.
     static let sequentialTrigger = 2
-    static let adaptiveInitialWindowBytes = 32 << 10
+    /// Small, and no prefetch behind the first window: most user scans are
+    /// short (YCSB E: 1–100 rows), and every byte read ahead past a scan's
+    /// end is copied for nothing (see docs/ARCHITECTURE.md §Iterator read-ahead).
+    static let adaptiveInitialWindowBytes = 16 << 10
     static let adaptiveMaxWindowBytes = 256 << 10
     static let compactionWindowBytes = 1 << 20
     /// Largest single request of a window (a 1 MiB window is 8 requests).
@@ -82,6 +86,8 @@ final class TableIterator: InternalIterator {
     let readAhead: ReadAhead
     private let index: BlockIterator
     private var data: BlockIterator?
+    /// The data iterator `data` uses whenever it is set.
+    private var spare: BlockIterator?
     private var dataHandle: BlockHandle?
 
     private var window: Window?
@@ -134,7 +140,7 @@ final class TableIterator: InternalIterator {
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws {
-        try index.seek(target)
+        try index.seek(target, using: reader.indexSearch)
         try loadDataBlock()
         try data?.seek(target)
         try skipExhaustedBlocks()
@@ -163,7 +169,16 @@ final class TableIterator: InternalIterator {
         data = nil
         dataHandle = nil
         let block = try fetch(handle)
-        data = block.makeIterator()
+        // One data iterator for the table iterator's life, moved from
+        // block to block (its key buffer is reused).
+        if let spare {
+            spare.reset(to: block)
+            data = spare
+        } else {
+            let fresh = block.makeIterator()
+            spare = fresh
+            data = fresh
+        }
         dataHandle = handle
     }
 
@@ -186,7 +201,7 @@ final class TableIterator: InternalIterator {
         }
         guard startsWindow else {
             singleReads += 1
-            let block = try reader.readBlocks([handle])[0]
+            let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
         }
@@ -249,7 +264,7 @@ final class TableIterator: InternalIterator {
     private func openWindow(at first: BlockHandle) throws -> Block {
         // A second cursor over the index walks ahead of the main one.
         let ahead = reader.indexBlock.makeIterator()
-        try ahead.seek(index.key)
+        try ahead.seek(index.key, using: reader.indexSearch)
         guard let plan = try planWindow(ahead, readFirst: true), plan.handles.first == first else {
             throw DBError.corruption(path: reader.path, offset: first.offset,
                                      reason: "index entry for block \(first) not found again by its own key")
@@ -259,7 +274,13 @@ final class TableIterator: InternalIterator {
         let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
         window = Window(result: result, handles: plan.handles, start: plan.start, end: plan.end, position: 1)
-        try startPrefetch(ahead, origin: plan.start)
+        // A user scan prefetches from its second window on: one that ends
+        // within its first window never pays for a second.
+        if readAhead == .compaction || windowReads >= 2 {
+            try startPrefetch(ahead, origin: plan.start)
+        } else {
+            prefetch = nil
+        }
         let block = try reader.decodeBlock(result, span: 0)
         if fillCache { cache?.insert(fileNumber: reader.fileNumber, handle: first, block) }
         return block

@@ -10,6 +10,14 @@ enum TableLookupResult: Equatable, Sendable {
     case notFound
 }
 
+/// A point lookup's answer in one block, the value in place in the
+/// block's memory (valid while the block is kept alive).
+enum BlockSearchResult {
+    case found(UnsafeRawBufferPointer)
+    case deleted
+    case notFound
+}
+
 /// An open table: footer, index, filter and properties read once at open,
 /// data blocks read on demand through the backend. Immutable after `open`,
 /// so one reader serves many threads.
@@ -30,6 +38,8 @@ package final class TableReader: Sendable {
     package let footer: TableFooter
     package let properties: TableProperties
     package let indexBlock: Block
+    /// The index as 8-byte keys for point lookups (nil: search the block).
+    let indexSearch: IndexSearch?
     let filter: BloomFilter?
     /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
     package let dataEndOffset: UInt64
@@ -37,7 +47,7 @@ package final class TableReader: Sendable {
     package var path: String { file.path }
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
-                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) {
+                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) throws {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
@@ -45,6 +55,9 @@ package final class TableReader: Sendable {
         self.footer = footer
         self.properties = properties
         self.indexBlock = indexBlock
+        do throws(DecodeError) { self.indexSearch = try IndexSearch(index: indexBlock.layout) } catch {
+            throw indexBlock.corruption(error)
+        }
         self.filter = filter
         self.dataEndOffset = dataEndOffset
     }
@@ -99,7 +112,7 @@ package final class TableReader: Sendable {
         }
         guard let index else { preconditionFailure("readStored visits every handle") }
         properties.fileSizeBytes = fileSize
-        return TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
+        return try TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
                            properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEnd)
     }
 
@@ -119,12 +132,18 @@ package final class TableReader: Sendable {
     }
 
     /// The data block that holds the first entry >= `lookupKey` (an internal
-    /// key), or nil when `lookupKey` is past the table's last key.
+    /// key), or nil when `lookupKey` is past the table's last key. The index
+    /// is searched with a cursor on the stack: nothing is allocated.
     func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
-        let it = indexBlock.makeIterator()
-        try it.seek(lookupKey)
-        guard it.isValid else { return nil }
-        return try decodeIndexValue(it.value)
+        let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { cursor in
+            do throws(DecodeError) { try cursor.seek(lookupKey, using: indexSearch) } catch {
+                throw indexBlock.corruption(error)
+            }
+            return cursor.isValid ? cursor.value : nil
+        }
+        // `value` points into the index block, which this reader holds.
+        guard let value else { return nil }
+        return try decodeIndexValue(value)
     }
 
     /// `locate` for the newest version of `userKey` visible at `snapshot`.
@@ -161,7 +180,7 @@ package final class TableReader: Sendable {
     func block(_ handle: BlockHandle, cache: BlockCache?, fillCache: Bool) throws -> Block {
         let key = BlockCacheKey(fileNumber: fileNumber, blockOffset: handle.offset)
         if let cache, let hit = cache.lookup(key) { return hit }
-        let block = try readBlocks([handle])[0]
+        let block = try readBlock(handle)
         if fillCache { cache?.insert(key, block) }
         return block
     }
@@ -169,18 +188,141 @@ package final class TableReader: Sendable {
     /// The newest version of `userKey` visible at `snapshot` in `block`
     /// (the block `locate` returned for the same key and snapshot).
     func search(_ block: Block, userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
-        try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
-            let it = block.makeIterator()
-            try it.seek(lookupKey)
-            guard it.isValid else { return .notFound }
-            let key = it.key
-            guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
-            switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
-            case ValueType.value.rawValue: return .found(Array(it.value))
-            case ValueType.deletion.rawValue: return .deleted
-            case let other:
-                throw DBError.corruption(path: block.path, offset: block.fileOffset, reason: "unknown value type \(other)")
+        let found = try withExtendedLifetime(block) {
+            try find(in: block.layout, blockOffset: block.fileOffset, userKey: userKey, snapshot: snapshot)
+        }
+        switch found {
+        case .found(let value): return .found(Array(value))
+        case .deleted: return .deleted
+        case .notFound: return .notFound
+        }
+    }
+
+    /// `search` without copying: a found value points into the block's
+    /// memory (`layout`), valid while the caller keeps that memory alive.
+    /// The key is rebuilt in a buffer on the stack and compared in place.
+    func find(in layout: BlockLayout, blockOffset: UInt64, userKey: UnsafeRawBufferPointer,
+              snapshot: SequenceNumber) throws -> BlockSearchResult {
+        func corrupt(_ reason: String) -> DBError {
+            .corruption(path: path, offset: blockOffset, reason: "block: " + reason)
+        }
+        return try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
+            try BlockCursor.withCursor(layout) { cursor in
+                do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw corrupt(error.reason) }
+                guard cursor.isValid else { return .notFound }
+                let key = cursor.key
+                guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
+                switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
+                case ValueType.value.rawValue: return .found(cursor.value)
+                case ValueType.deletion.rawValue: return .deleted
+                case let other: throw corrupt("unknown value type \(other)")
+                }
             }
+        }
+    }
+
+    // MARK: - One block, read alone
+
+    /// Reads data block `handle` with one read (no plan, no batch: the
+    /// point-lookup path), checks its CRC and decompresses it; `body` gets
+    /// the decoded contents in memory it must either take over
+    /// (`Block.make(takingOwnershipOf:)`) or free.
+    ///
+    /// A buffered file is read at the block's exact range straight into
+    /// memory that, for an uncompressed block, becomes the block: no page
+    /// rounding (the kernel copies only the block's bytes), no second copy.
+    /// An O_DIRECT file needs page-aligned offsets, lengths and memory, so
+    /// the pages holding the block are read and the block copied out.
+    private func readDecoded<R>(_ handle: BlockHandle,
+                                _ body: (UnsafeMutableRawPointer, Int) throws -> R) throws -> R {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        let wanted = Int(handle.sizeWithTrailer)
+        let start: UInt64, lengthBytes: Int, alignment: Int
+        if file.isDirect {
+            let page = UInt64(AlignedBuffer.alignment)
+            start = handle.offset & ~(page - 1)
+            lengthBytes = Int(((handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)) - start)
+            alignment = AlignedBuffer.alignment
+        } else {
+            start = handle.offset
+            lengthBytes = max(wanted, 1)
+            alignment = 16
+        }
+        let skip = Int(handle.offset - start)
+        // Not zero-filled: only the bytes the read returned are looked at.
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lengthBytes, alignment: alignment)
+        var ownsBuffer = true
+        defer { if ownsBuffer { buffer.deallocate() } }
+        let bytesRead: Int
+        do throws(IOError) {
+            // Synchronous: the buffer is not freed before the read returned.
+            bytesRead = try backend.readAlone(fd: file.fd,
+                                              into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
+                                              offset: start, direct: file.isDirect)
+        } catch {
+            throw DBError.io(error.at(path: path))
+        }
+        guard bytesRead >= skip + wanted else {
+            throw DBError.corruption(path: path, offset: handle.offset, reason:
+                "truncated: \(wanted) bytes wanted at offset \(handle.offset), the file ends at \(start + UInt64(bytesRead))")
+        }
+        // Assumes: [skip, skip + wanted) was read (checked above).
+        let stored = UnsafeRawBufferPointer(start: buffer + skip, count: wanted)
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset,
+                                                             storedIsOwned: skip == 0 && alignment == 16)
+        if storage == buffer { ownsBuffer = false }
+        return try body(storage, count)
+    }
+
+    // MARK: - Exact reads of a buffered file, batched by the caller
+
+    /// A read of data block `handle`'s exact bytes into fresh memory, for
+    /// a caller that puts reads of several tables into one `readBatch`
+    /// (batched lookups of buffered files). The memory (`buffer`) belongs
+    /// to the caller until `finishExactRead` takes it over.
+    func exactRead(_ handle: BlockHandle) throws -> ReadRequest {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        let wanted = Int(handle.sizeWithTrailer)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
+        return ReadRequest(fd: file.fd, offset: handle.offset, length: wanted, buffer: buffer)
+    }
+
+    /// Checks and decodes a completed `exactRead`, taking over its memory
+    /// (it becomes the block when uncompressed, else it is freed; freed too
+    /// when this throws).
+    func finishExactRead(_ read: ReadRequest, _ handle: BlockHandle) throws -> Block {
+        var ownsBuffer = true
+        defer { if ownsBuffer { read.buffer.deallocate() } }
+        if let error = read.error { throw DBError.io(error.at(path: path)) }
+        guard read.bytesRead >= read.length else {
+            throw DBError.corruption(path: path, offset: handle.offset, reason:
+                "truncated: \(read.length) bytes wanted at offset \(handle.offset), "
+                + "the file ends at \(handle.offset + UInt64(read.bytesRead))")
+        }
+        let stored = UnsafeRawBufferPointer(start: read.buffer, count: read.length)
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset, storedIsOwned: true)
+        if storage == read.buffer { ownsBuffer = false }
+        return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
+    }
+
+    /// Data block `handle`, read alone (see `readDecoded`) into a `Block`.
+    func readBlock(_ handle: BlockHandle) throws -> Block {
+        try readDecoded(handle) { storage, count in
+            try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
+        }
+    }
+
+    /// Reads data block `handle` alone and lends its decoded contents to
+    /// `body`, then frees them: for reads that do not fill the cache, so
+    /// no `Block` object is made.
+    func withBlockRead<R>(_ handle: BlockHandle, _ body: (BlockLayout) throws -> R) throws -> R {
+        try readDecoded(handle) { storage, count in
+            defer { storage.deallocate() }
+            let layout: BlockLayout
+            do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage), count: count) } catch {
+                throw DBError.corruption(path: path, offset: handle.offset, reason: error.reason)
+            }
+            return try body(layout)
         }
     }
 

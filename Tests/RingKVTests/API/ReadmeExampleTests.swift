@@ -12,6 +12,8 @@ import RingKV
         try db.put(Array("k".utf8), Array("v".utf8), options: WriteOptions(sync: true))
         let v: [UInt8]? = try db.get(Array("k".utf8))
         #expect(v == Array("v".utf8))
+        let n: Int? = try db.withValue(forKey: Array("k".utf8)) { bytes in bytes.count }   // zero-copy
+        #expect(n == 1)
 
         var batch = WriteBatch()
         batch.put(Array("a".utf8), Array("1".utf8))

@@ -33,16 +33,16 @@ import Testing
         #expect(cache.statistics.hits == 1)  // contains does not count
     }
 
-    @Test func usageStaysWithinCapacityAndEvictsPerShardInLRUOrder() throws {
+    @Test func usageStaysWithinCapacityAndEvictsPerShardInClockOrder() throws {
         // One shard makes the order observable.
         let blockBytes = try Self.block(tag: 0, bytes: 1000).memoryBytes
         let cache = BlockCache(capacityBytes: blockBytes * 4, shardCount: 1)
         for i in 0..<4 {
             cache.insert(BlockCacheKey(fileNumber: 1, blockOffset: UInt64(i) * 4096), try Self.block(tag: UInt64(i), bytes: 1000))
         }
-        _ = cache.lookup(BlockCacheKey(fileNumber: 1, blockOffset: 0))  // 0 becomes hottest
+        _ = cache.lookup(BlockCacheKey(fileNumber: 1, blockOffset: 0))  // 0 gets its second chance
         cache.insert(BlockCacheKey(fileNumber: 1, blockOffset: 4 * 4096), try Self.block(tag: 4, bytes: 1000))
-        #expect(!cache.contains(BlockCacheKey(fileNumber: 1, blockOffset: 4096)))  // 1 was coldest
+        #expect(!cache.contains(BlockCacheKey(fileNumber: 1, blockOffset: 4096)))  // the hand passed 0 (clearing it) and took 1
         #expect(cache.contains(BlockCacheKey(fileNumber: 1, blockOffset: 0)))
         let s = cache.statistics
         #expect(s.entryCount == 4)

@@ -71,17 +71,33 @@ import Testing
         }
     }
 
-    @Test func adjacentBlocksCoalesceIntoOneAlignedRequest() throws {
+    /// Adjacent blocks become one request: whole pages for O_DIRECT, the
+    /// exact byte range for a buffered file.
+    @Test func adjacentBlocksCoalesceIntoOneRequest() throws {
+        let probe = try TempDir()
+        for direct in Self.directModes(probe.path) {
+            let t = try Self.makeTables(direct: direct)
+            let reader = t.readers[0]
+            let run = Array(t.handles[0][2..<12])
+            var plan = AlignedReadPlan()
+            for h in run { _ = try reader.planRead(h, into: &plan) }
+            #expect(plan.requests.count == 1)
+            let request = plan.requests[0]
+            let runEnd = run[9].offset + run[9].sizeWithTrailer
+            if reader.file.isDirect {
+                #expect(request.start % 4096 == 0 && request.end % 4096 == 0)
+                #expect(request.start <= run[0].offset && request.end >= runEnd)
+            } else {
+                #expect(request.start == run[0].offset && request.end == runEnd)
+            }
+            let result = try plan.execute(backend: t.backend)
+            for (span, h) in run.enumerated() {
+                #expect(try reader.decodeBlock(result, span: span).contents.count > 0)
+                #expect(try reader.decodeBlock(result, span: span).fileOffset == h.offset)
+            }
+        }
         let t = try Self.makeTables(direct: .off)
         let reader = t.readers[0]
-        let run = Array(t.handles[0][2..<12])
-        var plan = AlignedReadPlan()
-        for h in run { _ = try reader.planRead(h, into: &plan) }
-        #expect(plan.requests.count == 1)
-        let request = plan.requests[0]
-        #expect(request.start % 4096 == 0 && request.end % 4096 == 0)
-        #expect(request.start <= run[0].offset)
-        #expect(request.end >= run[9].offset + run[9].sizeWithTrailer)
 
         // Blocks far apart, or added out of order, are separate requests.
         var scattered = AlignedReadPlan()

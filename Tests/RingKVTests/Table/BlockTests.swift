@@ -35,9 +35,9 @@ import Testing
         let rawKeyBytes = entries.reduce(0) { $0 + $1.key.count }
         #expect(bytes.count < rawKeyBytes / 2, "shared prefixes must not be stored again")
         let block = try Block.make(copying: bytes)
-        #expect(block.restartCount == (entries.count + 15) / 16)
-        for r in 0..<block.restartCount {
-            let offset = try block.restartPoint(r)
+        #expect(block.layout.restartCount == (entries.count + 15) / 16)
+        for r in 0..<block.layout.restartCount {
+            let offset = try block.layout.restartPoint(r)
             #expect(bytes[offset] == 0, "a restart entry shares no key bytes")
         }
     }

@@ -1,0 +1,88 @@
+import RingIO
+
+/// The cache-missing blocks of one round of a batched lookup (`multiGet`,
+/// DB/ReadPath.swift), deduplicated, read with ONE `readBatch` across
+/// every table they come from.
+///
+/// A block of a buffered file is read at its exact bytes into memory of
+/// its own, which becomes the cached block (no copy; a shared page-aligned
+/// buffer for a whole batch was large enough for glibc to mmap it, and
+/// every batch paid its page faults). Blocks of O_DIRECT files go into an
+/// `AlignedReadPlan` (whole pages, page-aligned memory). When a round has
+/// both kinds (tables that fell back to buffered reads) each kind takes
+/// its own `readBatch`.
+///
+/// Memory rule: a read's memory is freed only once the batch returned; if
+/// the batch itself failed (the ring broke, so what the kernel still has
+/// in flight is unknown), the memory of its exact reads is leaked on
+/// purpose rather than freed under the kernel.
+final class LookupRound {
+    private var plan = AlignedReadPlan()
+    /// Exact reads of buffered files, in the order they were added; their
+    /// memory is owned here until handed to `finishExactRead`.
+    private var exact: [ReadRequest] = []
+    /// Exact reads from this index on still own their memory.
+    private var firstOwned = 0
+    /// The batch of exact reads failed: never free their memory.
+    private var leakExact = false
+    private var spanOfBlock: [BlockCacheKey: Int] = [:]
+    /// Per span: its table, cache key and handle, and its place in `plan`
+    /// (isExact false) or in `exact`.
+    private var sources: [(table: TableReader, key: BlockCacheKey, handle: BlockHandle, place: Int, isExact: Bool)] = []
+
+    deinit {
+        guard !leakExact else { return }
+        for i in firstOwned..<exact.count { exact[i].buffer.deallocate() }
+    }
+
+    /// The span that reads `handle` of `table`, planned on first request.
+    func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
+        if let span = spanOfBlock[key] { return span }
+        if table.file.isDirect {
+            let place = try table.planRead(handle, into: &plan)
+            sources.append((table, key, handle, place, false))
+        } else {
+            exact.append(try table.exactRead(handle))
+            sources.append((table, key, handle, exact.count - 1, true))
+        }
+        spanOfBlock[key] = sources.count - 1
+        return sources.count - 1
+    }
+
+    /// Reads every block (one `readBatch` per kind present), verifies and
+    /// decodes each, and caches them in `cache` when given. Blocks in span
+    /// order.
+    func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
+        let planned = plan.isEmpty ? nil : try plan.execute(backend: backend)
+        if !exact.isEmpty {
+            do throws(IOError) {
+                if exact.count == 1 {
+                    try IOBackends.readAlone(&exact[0], backend: backend, direct: false)
+                } else {
+                    try backend.readBatch(&exact)
+                }
+            } catch {
+                leakExact = true
+                throw DBError.io(error)
+            }
+        }
+        var blocks: [Block] = []
+        blocks.reserveCapacity(sources.count)
+        for source in sources {
+            let block: Block
+            if source.isExact {
+                // Exact reads are added, so finished, in increasing order.
+                precondition(source.place == firstOwned, "exact reads are decoded in the order they were added")
+                firstOwned += 1
+                block = try source.table.finishExactRead(exact[source.place], source.handle)
+            } else if let planned {
+                block = try source.table.decodeBlock(planned, span: source.place)
+            } else {
+                preconditionFailure("a planned span without an executed plan")
+            }
+            cache?.insert(source.key, block)
+            blocks.append(block)
+        }
+        return blocks
+    }
+}
