@@ -38,6 +38,15 @@ enum ReadAhead: Sendable, Equatable {
 /// outside both windows drops the prefetch (its handle drains the read; the
 /// bytes are never used). An error of a prefetched read surfaces when the
 /// cursor reaches a block that read carried, as the iterator's error.
+///
+/// Both directions: `prev` steps back within the block, then to the
+/// previous block (read alone: read-ahead and prefetch follow forward
+/// scans only). Bounds (`IterationBounds`) stop the cursor before it loads
+/// a block wholly outside them, judged by the index: block i's separator
+/// is >= every key of block i and < every key of block i+1, so when its
+/// user key is >= upper, block i+1 and later hold nothing in range, and
+/// when block i-1's separator is < lower, block i-1 and earlier do not
+/// either. Read-ahead windows end at the same block.
 final class TableIterator: InternalIterator {
     /// Consecutive block moves before adaptive read-ahead starts.
     static let sequentialTrigger = 2
@@ -84,6 +93,7 @@ final class TableIterator: InternalIterator {
     let cache: BlockCache?
     let fillCache: Bool
     let readAhead: ReadAhead
+    let bounds: IterationBounds
     private let index: BlockIterator
     private var data: BlockIterator?
     /// The data iterator `data` uses whenever it is set.
@@ -107,10 +117,14 @@ final class TableIterator: InternalIterator {
     /// Windows submitted asynchronously, and those the cursor then used.
     private(set) var prefetchReads = 0
     private(set) var prefetchesUsed = 0
+    /// Data blocks read from the file (alone, in windows, or prefetched;
+    /// not cache hits): what the bounds tests count.
+    private(set) var blocksRead = 0
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
-         prefetch: Bool = true) {
+         prefetch: Bool = true, bounds: IterationBounds = .unbounded) {
         self.reader = reader
+        self.bounds = bounds
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
         self.readAhead = readAhead
@@ -150,6 +164,29 @@ final class TableIterator: InternalIterator {
         precondition(isValid, "TableIterator.next on an invalid iterator")
         try data!.next()
         try skipExhaustedBlocks()
+    }
+
+    func seekToLast() throws {
+        try index.seekToLast()
+        try loadDataBlock()
+        try data?.seekToLast()
+        try skipExhaustedBlocksBackward()
+    }
+
+    /// The block whose separator is the first >= `target` holds the last
+    /// entry <= `target`, or the block before it does.
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+        try index.seek(target, using: reader.indexSearch)
+        guard index.isValid else { return try seekToLast() }
+        try loadDataBlock()
+        try data?.seekForPrev(target)
+        try skipExhaustedBlocksBackward()
+    }
+
+    func prev() throws {
+        precondition(isValid, "TableIterator.prev on an invalid iterator")
+        try data!.prev()
+        try skipExhaustedBlocksBackward()
     }
 
     /// The handle of the data block under the cursor (for tools and tests).
@@ -201,6 +238,7 @@ final class TableIterator: InternalIterator {
         }
         guard startsWindow else {
             singleReads += 1
+            blocksRead += 1
             let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
@@ -273,6 +311,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
+        blocksRead += plan.handles.count
         window = Window(result: result, handles: plan.handles, start: plan.start, end: plan.end, position: 1)
         // A user scan prefetches from its second window on: one that ends
         // within its first window never pays for a second.
@@ -295,6 +334,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let read = try readPlan.submit(backend: reader.backend)
         prefetchReads += 1
+        blocksRead += plan.handles.count
         prefetch = Prefetch(read: read, plan: plan, origin: origin, ahead: ahead)
     }
 
@@ -319,18 +359,44 @@ final class TableIterator: InternalIterator {
             let cached = cache?.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) ?? false
             if (isFirst && readFirst) || !cached { plan.handles.append(h) }
             isFirst = false
+            if bounds.isAtOrPastUpper(InternalKey.userKey(ahead.key)) {
+                // Later blocks lie wholly at or past the upper bound: no
+                // window (nor prefetch after it) reads them.
+                ahead.moveToEnd()
+                break
+            }
             try ahead.next()
         }
         if readAhead == .adaptive { windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes) }
         return plan
     }
 
-    /// While the data cursor is past its block, moves to the next block.
+    /// While the data cursor is past its block, moves to the next block;
+    /// stops (invalid) instead when the upper bound excludes it.
     private func skipExhaustedBlocks() throws {
         while let d = data, !d.isValid {
+            if bounds.isAtOrPastUpper(InternalKey.userKey(index.key)) { return stop() }
             try index.next()
             try loadDataBlock()
             try data?.seekToFirst()
         }
+    }
+
+    /// While the data cursor is before its block, moves to the previous
+    /// block's last entry; stops (invalid) instead when the lower bound
+    /// excludes it.
+    private func skipExhaustedBlocksBackward() throws {
+        while let d = data, !d.isValid {
+            try index.prev()
+            if index.isValid && bounds.isBeforeLower(InternalKey.userKey(index.key)) { return stop() }
+            try loadDataBlock()
+            try data?.seekToLast()
+        }
+    }
+
+    /// Invalid, with no block loaded.
+    private func stop() {
+        data = nil
+        dataHandle = nil
     }
 }

@@ -350,10 +350,12 @@ package final class TableReader: Sendable {
     ///   - prefetch: submit the next read-ahead window asynchronously while
     ///     the current one is consumed (false: read each window when the
     ///     cursor reaches it).
+    ///   - bounds: user-key range outside which no data block is read.
     func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
-                      readAhead: ReadAhead = .adaptive, prefetch: Bool = true) -> TableIterator {
+                      readAhead: ReadAhead = .adaptive, prefetch: Bool = true,
+                      bounds: IterationBounds = .unbounded) -> TableIterator {
         TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache,
-                      readAhead: readAhead, prefetch: prefetch)
+                      readAhead: readAhead, prefetch: prefetch, bounds: bounds)
     }
 
     // MARK: - Helpers
