@@ -2,7 +2,8 @@ import Testing
 @testable import RingKV
 
 /// Random operations against RingKV and a Swift dictionary side by side,
-/// with flushes, reopens, snapshots and iterators checked on the way.
+/// with flushes, reopens, snapshots and iterators (both directions, random
+/// bounds: `IteratorWalk`) checked on the way.
 @Suite struct ModelTests {
     @Test func randomOperationsMatchADictionaryAcrossFlushAndReopen() throws {
         let seed = testSeed()
@@ -44,9 +45,19 @@ import Testing
                     let k = randomKey(&rng)
                     #expect(try handle.get(k, options: ReadOptions(snapshot: snap)) == old[k], "seed \(seed) step \(step)")
                 }
-            case 980..<990:
+            case 980..<985:
                 let from = randomKey(&rng)
                 try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
+            case 985..<990:
+                // Both directions, random bounds, latest or a snapshot.
+                var readOptions = ReadOptions()
+                var expected = model
+                if Bool.random(using: &rng), let (snap, old) = snapshots.randomElement(using: &rng) {
+                    readOptions.snapshot = snap
+                    expected = old
+                }
+                try IteratorWalk.check(handle, model: expected, options: readOptions, steps: 60, rng: &rng,
+                                       randomKey: randomKey, context: "seed \(seed) step \(step)")
             case 990..<996:
                 try handle.flush()
             default:
