@@ -264,6 +264,28 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    // The same cold full scan backward (seekToLast + prev): backward steps
+    // read each block alone (no read-ahead window behind the cursor).
+    let fullBack = FixtureSlot()
+    Benchmark("full scan 100k x 1000 B, direct reads, reverse",
+              configuration: .init(metrics: [.wallClock, .throughput], maxIterations: 20)) { benchmark, f in
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator(options: ReadOptions(fillCache: false))
+            try it.seekToLast()
+            var n = 0
+            while it.isValid {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+            precondition(n == records, "the reverse scan saw \(n) of \(records) records")
+        }
+    } setup: {
+        fullBack.keep(try Fixture(options: coldOptions, records: records, valueSizeBytes: 1000, incompressible: true))
+    } teardown: {
+        fullBack.close()
+    }
+
     // MARK: - Checksums and compression (4 KiB blocks)
 
     let block: [UInt8] = (0..<4096).map { i in UInt8(truncatingIfNeeded: (i * 7) ^ (i >> 5)) }

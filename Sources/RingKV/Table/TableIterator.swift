@@ -40,8 +40,10 @@ enum ReadAhead: Sendable, Equatable {
 /// cursor reaches a block that read carried, as the iterator's error.
 ///
 /// Both directions: `prev` steps back within the block, then to the
-/// previous block (read alone: read-ahead and prefetch follow forward
-/// scans only). Bounds (`IterationBounds`) stop the cursor before it loads
+/// previous block. Once the cursor has moved back through
+/// `sequentialTrigger` consecutive blocks, a block that is not cached is
+/// read together with the uncached blocks before it (a backward window,
+/// growing like the forward one; no asynchronous prefetch behind it). Bounds (`IterationBounds`) stop the cursor before it loads
 /// a block wholly outside them, judged by the index: block i's separator
 /// is >= every key of block i and < every key of block i+1, so when its
 /// user key is >= upper, block i+1 and later hold nothing in range, and
@@ -110,6 +112,10 @@ final class TableIterator: InternalIterator {
     private var lastLoadedEnd: UInt64?
     /// Block loads in a row that each started where the previous ended.
     private var sequentialLoads = 0
+    /// Block loads in a row that each ended where the previous one started
+    /// (a backward scan), and the start of the block loaded last.
+    private var backwardLoads = 0
+    private var lastLoadedStart: UInt64?
     /// Batched reads this iterator issued (tests and stats).
     private(set) var windowReads = 0
     /// Single-block reads this iterator issued.
@@ -224,6 +230,8 @@ final class TableIterator: InternalIterator {
     private func fetch(_ handle: BlockHandle) throws -> Block {
         sequentialLoads = lastLoadedEnd == handle.offset ? sequentialLoads + 1 : 0
         lastLoadedEnd = handle.offset + handle.sizeWithTrailer
+        backwardLoads = lastLoadedStart == handle.offset + handle.sizeWithTrailer ? backwardLoads + 1 : 0
+        lastLoadedStart = handle.offset
 
         if let block = try takeFromWindow(handle) { return block }
         if let block = try takeFromPrefetch(handle) { return block }
@@ -234,6 +242,7 @@ final class TableIterator: InternalIterator {
         switch readAhead {
         case .none: startsWindow = false
         case .adaptive: startsWindow = sequentialLoads >= TableIterator.sequentialTrigger
+                                        || backwardLoads >= TableIterator.sequentialTrigger
         case .compaction: startsWindow = true
         }
         guard startsWindow else {
@@ -242,6 +251,9 @@ final class TableIterator: InternalIterator {
             let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
+        }
+        if readAhead == .adaptive && backwardLoads >= TableIterator.sequentialTrigger {
+            return try openBackwardWindow(at: handle)
         }
         return try openWindow(at: handle)
     }
@@ -322,6 +334,44 @@ final class TableIterator: InternalIterator {
         }
         let block = try reader.decodeBlock(result, span: 0)
         if fillCache { cache?.insert(fileNumber: reader.fileNumber, handle: first, block) }
+        return block
+    }
+
+    /// A backward scan's window: `last` (the block the cursor enters) and
+    /// the uncached blocks before it that start within the window size of
+    /// its end, back to the lower bound, read with one `readBatch`. No
+    /// prefetch behind it: backward scans are short in practice (the
+    /// measurement in docs/ARCHITECTURE.md §Iteration decided the window).
+    private func openBackwardWindow(at last: BlockHandle) throws -> Block {
+        let behind = reader.indexBlock.makeIterator()
+        try behind.seek(index.key, using: reader.indexSearch)
+        guard behind.isValid, try reader.decodeIndexValue(behind.value) == last else {
+            throw DBError.corruption(path: reader.path, offset: last.offset,
+                                     reason: "index entry for block \(last) not found again by its own key")
+        }
+        let end = last.offset + last.sizeWithTrailer
+        var handles = [last]
+        var start = last.offset
+        while true {
+            try behind.prev()
+            guard behind.isValid, !bounds.isBeforeLower(InternalKey.userKey(behind.key)) else { break }
+            let h = try reader.decodeIndexValue(behind.value)
+            guard h.offset + UInt64(windowBytes) >= end else { break }
+            start = h.offset
+            let cached = cache?.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) ?? false
+            if !cached { handles.append(h) }
+        }
+        handles.reverse()
+        windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes)
+        var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
+        for h in handles { _ = try reader.planRead(h, into: &readPlan) }
+        let result = try readPlan.execute(backend: reader.backend)
+        windowReads += 1
+        blocksRead += handles.count
+        prefetch = nil
+        window = Window(result: result, handles: handles, start: start, end: end, position: handles.count - 1)
+        let block = try reader.decodeBlock(result, span: handles.count - 1)
+        if fillCache { cache?.insert(fileNumber: reader.fileNumber, handle: last, block) }
         return block
     }
 

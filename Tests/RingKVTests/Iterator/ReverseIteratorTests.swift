@@ -122,6 +122,29 @@ import RingIO
         }
     }
 
+    /// A long backward scan reads windows of blocks (after two single
+    /// block reads), not one block per read, and sees every entry.
+    @Test func backwardScanReadsBlocksInWindows() throws {
+        let entries = Self.entries(6_000, valueBytes: 60)
+        try TableTestSupport.withTemporaryDirectory { dir in
+            let backend = try TableTestSupport.makeBackend()
+            try TableTestSupport.writeTable(path: dir + "/t.sst", entries: entries, backend: backend)
+            let reader = try TableTestSupport.openTable(path: dir + "/t.sst", backend: backend)
+            let it = reader.makeIterator()
+            try it.seekToLast()
+            var i = entries.count - 1
+            while it.isValid {
+                #expect(Array(it.key) == entries[i].key && Array(it.value) == entries[i].value, "entry \(i)")
+                i -= 1
+                try it.prev()
+            }
+            #expect(i == -1)
+            #expect(it.singleReads <= TableIterator.sequentialTrigger + 1, "single reads \(it.singleReads)")
+            #expect(it.windowReads >= 2 && it.blocksRead > 20 * it.windowReads / 4,
+                    "\(it.windowReads) windows for \(it.blocksRead) blocks")
+        }
+    }
+
     /// With an upper bound, a forward table scan reads no data block whose
     /// keys all lie at or past it (the block holding the bound is the
     /// last one read); mirrored for the lower bound going backward.
@@ -160,12 +183,19 @@ import RingIO
                 #expect(it.blocksRead <= blocksBelow, "\(readAhead): read \(it.blocksRead) of \(blocksBelow)")
                 #expect(it.blocksRead >= blocksBelow - 1)
             }
-            let back = reader.makeIterator(readAhead: .none, bounds: IterationBounds(lower: bound, upper: nil))
-            try back.seekToLast()
-            while back.isValid { try back.prev() }
             let blocksAbove = offsets.count - blockOf[cut]
-            #expect(back.blocksRead <= blocksAbove + 1 && back.blocksRead < offsets.count,
-                    "reverse read \(back.blocksRead) of \(blocksAbove)")
+            for readAhead in [ReadAhead.none, .adaptive] {
+                let back = reader.makeIterator(readAhead: readAhead, bounds: IterationBounds(lower: bound, upper: nil))
+                try back.seekToLast()
+                var seen = 0
+                while back.isValid {
+                    if compareBytes(Array(InternalKey.userKey(back.key)), bound) >= 0 { seen += 1 }
+                    try back.prev()
+                }
+                #expect(seen == entries.count - cut)
+                #expect(back.blocksRead <= blocksAbove + 1 && back.blocksRead < offsets.count,
+                        "\(readAhead) reverse read \(back.blocksRead) of \(blocksAbove)")
+            }
         }
     }
 }
