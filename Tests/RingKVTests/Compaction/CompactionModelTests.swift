@@ -67,14 +67,8 @@ import Testing
                 let from = randomKey(&rng)
                 try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
             case 985..<990:
-                var readOptions = ReadOptions()
-                var expected = model
-                if Bool.random(using: &rng), let (snap, old) = snapshots.randomElement(using: &rng) {
-                    readOptions.snapshot = snap
-                    expected = old
-                }
-                try IteratorWalk.check(handle, model: expected, options: readOptions, steps: 60, rng: &rng,
-                                       randomKey: randomKey, context: "seed \(seed) step \(step)")
+                try ModelSteps.walkIterator(handle, model: model, snapshots: snapshots, rng: &rng, randomKey: randomKey,
+                                            context: "seed \(seed) step \(step)")
             case 990..<994:
                 #expect(F.levelsDoNotOverlap(handle.impl.versions.current), "seed \(seed) step \(step) overlap")
             case 994..<998:

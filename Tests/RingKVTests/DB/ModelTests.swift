@@ -49,15 +49,8 @@ import Testing
                 let from = randomKey(&rng)
                 try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
             case 985..<990:
-                // Both directions, random bounds, latest or a snapshot.
-                var readOptions = ReadOptions()
-                var expected = model
-                if Bool.random(using: &rng), let (snap, old) = snapshots.randomElement(using: &rng) {
-                    readOptions.snapshot = snap
-                    expected = old
-                }
-                try IteratorWalk.check(handle, model: expected, options: readOptions, steps: 60, rng: &rng,
-                                       randomKey: randomKey, context: "seed \(seed) step \(step)")
+                try ModelSteps.walkIterator(handle, model: model, snapshots: snapshots, rng: &rng, randomKey: randomKey,
+                                            context: "seed \(seed) step \(step)")
             case 990..<996:
                 try handle.flush()
             default:
