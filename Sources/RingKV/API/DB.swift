@@ -22,9 +22,7 @@ public final class DB: Sendable {
     // MARK: - Writes
 
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
-        batch.put(key, value)
-        try impl.write(batch, sync: options.sync)
+        try impl.put(key, value, sync: options.sync)
     }
 
     public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws {
@@ -32,9 +30,7 @@ public final class DB: Sendable {
     }
 
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
-        var batch = WriteBatch()
-        batch.delete(key)
-        try impl.write(batch, sync: options.sync)
+        try impl.delete(key, sync: options.sync)
     }
 
     public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws {
