@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
+        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: [
             "RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

@@ -109,13 +109,18 @@ final class DBImpl: @unchecked Sendable {
         self.path = path
         self.options = options
         let shortTransfers = options.faultPlan?.shortTransfers
+        // Where io_uring is refused every path falls back to plain
+        // syscalls: one line on stderr per process, one warning per open.
+        var refusal: String?
         let base: any IOBackend = options.forcePosixIO
             ? PosixBackend(shortTransfers: shortTransfers)
-            : IOBackends.makeDefault(shortTransfers: shortTransfers, faults: options.faultPlan)
+            : IOBackends.makeDefault(notice: { refusal = $0; IOBackends.noticeOnce($0) },
+                                     shortTransfers: shortTransfers, faults: options.faultPlan)
         backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
         let openStarted = MonotonicClock.nanos()
         let metrics = MetricsExporter.make(options: options, path: path)
         events = EngineEvents(path: path, logger: options.logger, metrics: metrics)
+        if let refusal { events.ioUringUnavailable(refusal) }
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend, events: events)
         lock = recovered.lock
         versions = recovered.versions

@@ -1,0 +1,69 @@
+import Glibc
+import RingIO
+import Testing
+@testable import RingKV
+
+/// Writers stalled on L0 (Compaction/WriteStall.swift) go on as soon as a
+/// compaction step brought L0 below the stop trigger — also the steps of a
+/// manual compaction, not only its end (issue #15 item 11).
+@Suite struct WriteStallWakeTests {
+    @Test func writerStalledOnL0GoesOnAfterTheFirstManualCompactionStep() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        // Phase 1: data spread down to a deep level, so a later manual
+        // compaction takes several steps (L0→L1, L1→L2, ...).
+        var deep = CompactionFixtures.smallOptions(memtableBytes: 16 << 10, l1Bytes: 8 << 10, multiplier: 2)
+        deep.compression = false
+        do {
+            let db = try DB(path: path, options: deep)
+            for i in 0..<3000 { try db.put(compactionKey(i), [UInt8](repeating: UInt8(i & 0xff), count: 100)) }
+            try db.compactRange()
+            try db.close()
+        }
+        // Phase 2: writes stop at 3 L0 tables, and no automatic compaction
+        // runs (as while a manual one waits to start), so only the manual
+        // compaction below can bring L0 down.
+        var options = openOptions(memtableBytes: 16 << 10)
+        options.l1TargetSizeBytes = 1 << 40
+        options.l0SlowdownTrigger = 100
+        options.l0StopTrigger = 3
+        let db = try DB(path: path, options: options)
+        db.impl.mu.withLock { db.impl.compaction.manualWaiting += 1 }
+        #expect(CompactionFixtures.nonEmptyLevels(db).count == 1)
+        // Whether a manual compaction was still running when the stalled
+        // write returned.
+        let manualStillRunning = Locked<Bool?>(nil)
+        let writer = BackgroundThread {
+            let value = [UInt8](repeating: 7, count: 1000)
+            var i = 0
+            while db.stats().levels[0].files < 3 {
+                try? db.put(bytes("w\(i)"), value)
+                i += 1
+            }
+            // The memtable fills again and cannot be switched: this stalls.
+            for _ in 0..<40 {
+                try? db.put(bytes("w\(i)"), value)
+                i += 1
+            }
+            let running = db.impl.mu.withLock { db.impl.compaction.manualRunning }
+            manualStillRunning.withLock { $0 = running }
+        }
+        var waitedMillis = 0
+        while db.stats().levels[0].files < 3 && waitedMillis < 30_000 {
+            usleep(10_000)
+            waitedMillis += 10
+        }
+        usleep(300_000)  // the writer is stalled by now
+        #expect(manualStillRunning.withLock { $0 } == nil, "the writer did not stall")
+        try db.impl.compactAll()
+        db.impl.mu.withLock {
+            db.impl.compaction.manualWaiting -= 1
+            db.impl.wakeAll()
+        }
+        writer.join()
+        #expect(manualStillRunning.withLock { $0 } == true,
+                "the stalled writer was only woken when the whole manual compaction had finished")
+        #expect(db.stats().stalls >= 1)
+        try db.close()
+    }
+}
