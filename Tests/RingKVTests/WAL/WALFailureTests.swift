@@ -46,7 +46,7 @@ import Testing
         let plan = FaultPlan([FaultPlan.Rule(partialSubmitNth: 1, sticky: true, pathContains: ".log")])
         let db = try DB(path: dir.sub("db"), options: options(plan))
         let threads = 4, perThread = 25
-        let finished = completes(within: 120) {
+        let finished = completes(within: 60) {
             let workers = (0..<threads).map { t in
                 BackgroundThread {
                     for i in 0..<perThread {
@@ -57,7 +57,8 @@ import Testing
             for worker in workers { worker.join() }
         }
         #expect(finished, "synced writes hung with partial submissions on the WAL ring")
-        guard finished else { return }
+        // A hung database cannot be closed: keep it, so the suite goes on.
+        guard finished else { return _ = Unmanaged.passRetained(db) }
         #expect(plan.injectedCount > 0)
         #expect(db.stats().writeBatches == UInt64(threads * perThread))
         try db.close()
@@ -80,7 +81,7 @@ import Testing
             for i in 0..<20 { try? db.put("k\(i)", "v\(i)", options: WriteOptions(sync: true)) }
         }
         #expect(finished, "synced writes hung on a ring answering EAGAIN/EBUSY")
-        guard finished else { return }
+        guard finished else { return _ = Unmanaged.passRetained(db) }
         #expect(plan.injectedCount == 6)
         for i in 0..<20 { #expect(try db.get("k\(i)") == "v\(i)") }
         try db.close()
