@@ -45,7 +45,13 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var writeAmplification: Double
     public var openTables: Int
     public var liveSnapshots: Int
+    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
+    /// with "+faults" under test fault injection.
     public var ioBackend: String
+    /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
+    /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync).
+    /// Unsynced groups are one pwrite either way.
+    public var walIOBackend: String = ""
 
     // MARK: Block cache and batched reads (h2-cache)
     /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
@@ -89,7 +95,7 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
-        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walIOBackend)")
         // Block cache and batched reads (h2-cache)
         lines.append("block cache \(blockCacheUsageBytes)/\(blockCacheCapacityBytes) B, \(blockCacheEntries) blocks, "
             + "hits \(blockCacheHits), misses \(blockCacheMisses), evictions \(blockCacheEvictions); "
@@ -128,6 +134,7 @@ extension DBImpl {
                        writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
                        openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
         s.peakL0Files = Int(stats.peakL0Files.current)
+        s.walIOBackend = wal.ioPath
         fillBlockCacheStats(&s)
         return s
     }
