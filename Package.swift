@@ -94,10 +94,13 @@ let package = Package(
         // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.
         .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKVFuzzTargets"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
-        .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
+        .executableTarget(name: "crashwriter", dependencies: ["RingKV", "CRingSupport"], swiftSettings: strict),
+        // Runs a command where io_uring_setup fails with EPERM (a seccomp
+        // filter, as under Docker's default profile): the fallback drill.
+        .executableTarget(name: "no-io-uring", dependencies: ["CRingSupport"], swiftSettings: strict),
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
+        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: [
             "RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

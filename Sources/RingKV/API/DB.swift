@@ -24,9 +24,7 @@ public final class DB: Sendable {
 
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
         try impl.checkWritable()
-        var batch = WriteBatch()
-        batch.put(key, value)
-        try impl.write(batch, sync: options.sync)
+        try impl.put(key, value, sync: options.sync)
     }
 
     public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws {
@@ -35,9 +33,7 @@ public final class DB: Sendable {
 
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
         try impl.checkWritable()
-        var batch = WriteBatch()
-        batch.delete(key)
-        try impl.write(batch, sync: options.sync)
+        try impl.delete(key, sync: options.sync)
     }
 
     public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws {

@@ -57,7 +57,14 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// Files in `lost/` at open, from this open and earlier ones.
     public var lostFiles: Int = 0
     public var liveSnapshots: Int
+    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
+    /// with "+faults" under test fault injection.
     public var ioBackend: String
+    /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
+    /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync);
+    /// "none" when opened read-only. Unsynced groups are one pwrite either
+    /// way.
+    public var walIOBackend: String = ""
 
     // MARK: Block cache and batched reads (h2-cache)
     /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
@@ -101,7 +108,7 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
-        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walIOBackend)")
         lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "
                      + "(\(recoveryDroppedBytes) B); \(lostFiles) files in lost/")
         // Block cache and batched reads (h2-cache)
@@ -146,6 +153,7 @@ extension DBImpl {
         s.recoveryDrops = stats.recoveryDrops.current
         s.recoveryDroppedBytes = stats.recoveryDroppedBytes.current
         s.lostFiles = recovery.lostFiles
+        s.walIOBackend = walIOPath
         fillBlockCacheStats(&s)
         return s
     }
