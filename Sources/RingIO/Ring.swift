@@ -214,7 +214,7 @@ public final class Ring: @unchecked Sendable {
     /// leaves that to the submitting thread).
     public func waitForCompletion() throws(IOError) {
         if !splitRoles {
-            if sqReady > 0 { try submitAll(waitCount: 1); return }
+            if sqReady > 0 { _ = try submitAll(waitCount: 1); return }
             if !backlog.isEmpty { return }
         }
         try checkNotFailed()

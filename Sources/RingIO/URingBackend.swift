@@ -40,8 +40,11 @@ public final class URingBackend: IOBackend {
             recycle(ring)
             return result
         } catch {
-            if ring.operationsInFlight > 0 { Quarantine.keep(ring) }
-            throw error
+            guard ring.operationsInFlight > 0 else { throw error }
+            Quarantine.keep(ring)
+            var inFlight = error
+            inFlight.memoryMayStillBeInUse = true
+            throw inFlight
         }
     }
 

@@ -124,6 +124,7 @@ public struct Options: Sendable {
     /// so only `@testable` tests can set it.
     var faultPlan: FaultPlan?
 
+    /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}
 
     // MARK: - Limits (docs/ARCHITECTURE.md §Limits). Writes over a limit
@@ -150,6 +151,7 @@ public struct WriteOptions: Sendable {
     /// reached the kernel (survives a process crash, not a power loss).
     public var sync: Bool
 
+    /// Options for one write; `sync` defaults to false, as in RocksDB.
     public init(sync: Bool = false) { self.sync = sync }
 }
 
@@ -166,6 +168,7 @@ public struct ReadOptions: Sendable {
     /// Without io_uring (the POSIX backend) the "prefetch" is read at once.
     public var asyncPrefetch: Bool
 
+    /// Options for one read or iterator.
     public init(snapshot: Snapshot? = nil, fillCache: Bool = true, asyncPrefetch: Bool = true) {
         self.snapshot = snapshot
         self.fillCache = fillCache
