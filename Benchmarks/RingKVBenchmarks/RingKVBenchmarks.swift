@@ -82,7 +82,7 @@ let benchmarks: @Sendable () -> Void = {
         let putReused = FixtureSlot()
         let label = withMetrics ? ", metrics exported every 10 ms" : ""
         Benchmark("put no sync, 1000 per iteration, reused key and value\(label)",
-                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { benchmark, f in
+                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { (benchmark: Benchmark, f: Fixture) in
             var key = Fixture.key(0)
             var value = [UInt8](repeating: 0x65, count: 100)
             var rng = PickRandom(seed: 3)
@@ -98,13 +98,13 @@ let benchmarks: @Sendable () -> Void = {
                     try f.db.put(key, value)
                 }
             }
-        } setup: {
+        } setup: { () throws -> Fixture in
             var options = Options()
             if withMetrics {
                 options.metricsFactory = TestMetrics()
                 options.metricsIntervalMillis = 10
             }
-            putReused.keep(try Fixture(options: options))
+            return putReused.keep(try Fixture(options: options))
         } teardown: {
             putReused.close()
         }
