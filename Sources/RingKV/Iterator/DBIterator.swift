@@ -44,6 +44,8 @@ public final class DBIterator {
     /// `key` and `value` as built for the current position.
     @exclusivity(unchecked) private var keyArray: [UInt8]?
     @exclusivity(unchecked) private var valueArray: [UInt8]?
+    /// Whether the iterator stands on a key (false before the first
+    /// positioning and after moving off either end).
     @exclusivity(unchecked) public private(set) var isValid = false
 
     init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
@@ -121,6 +123,7 @@ public final class DBIterator {
         try findNextVisible(skippingCurrent: false)
     }
 
+    /// `seek(to:)` with the UTF-8 bytes of `target`.
     public func seek(to target: String) throws { try seek(to: Array(target.utf8)) }
 
     /// Positions at the last key (the last below the upper bound, when set).
@@ -147,6 +150,7 @@ public final class DBIterator {
         try findPrevVisible()
     }
 
+    /// `seek(forPrev:)` with the UTF-8 bytes of `target`.
     public func seek(forPrev target: String) throws { try seek(forPrev: Array(target.utf8)) }
 
     /// Moves to the next key. Requires `isValid`.

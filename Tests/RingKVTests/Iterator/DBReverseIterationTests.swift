@@ -173,6 +173,8 @@ import Testing
         options.createIfMissing = true
         let (db, model) = try Self.layeredDB(dir, options: options)
         defer { try? db.close() }
+        // The snapshot is taken before the writer starts: it reads `model`.
+        let snap = db.snapshot()
         let stop = Atomic<Bool>(false)
         let writer = BackgroundThread {
             var round = 0
@@ -190,10 +192,8 @@ import Testing
             writer.join()
         }
         func randomKey(_ rng: inout SeededRandom) -> [UInt8] { Self.key(Int.random(in: 0..<3_300, using: &rng)) }
-        let snapshotModel = model
-        let snap = db.snapshot()
         for round in 0..<6 {
-            try IteratorWalk.check(db, model: snapshotModel, options: ReadOptions(snapshot: snap), steps: 400,
+            try IteratorWalk.check(db, model: model, options: ReadOptions(snapshot: snap), steps: 400,
                                    rng: &rng, randomKey: randomKey, context: "seed \(seed) round \(round)")
         }
     }
