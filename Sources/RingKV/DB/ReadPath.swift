@@ -61,10 +61,11 @@ extension DBImpl {
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        let open = { [tableCache, blockCache] (file: FileMetaData) throws -> TableIterator in
+        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws -> TableIterator in
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
                                                                  readAhead: .adaptive, prefetch: view.asyncPrefetch,
-                                                                 bounds: view.bounds)
+                                                                 bounds: view.bounds,
+                                                                 blocksReadCounter: stats.iteratorBlocksRead)
         }
         for file in view.version.files[0] { children.append(try open(file)) }
         for level in 1..<Version.numLevels where !view.version.files[level].isEmpty {

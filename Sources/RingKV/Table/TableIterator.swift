@@ -126,10 +126,14 @@ final class TableIterator: InternalIterator {
     /// Data blocks read from the file (alone, in windows, or prefetched;
     /// not cache hits): what the bounds tests count.
     private(set) var blocksRead = 0
+    /// The engine-wide count the same reads are added to (user iterators:
+    /// `DBStats.iteratorBlocksRead`).
+    private let blocksReadCounter: Counter?
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
-         prefetch: Bool = true, bounds: IterationBounds = .unbounded) {
+         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) {
         self.reader = reader
+        self.blocksReadCounter = blocksReadCounter
         self.bounds = bounds
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
@@ -247,7 +251,7 @@ final class TableIterator: InternalIterator {
         }
         guard startsWindow else {
             singleReads += 1
-            blocksRead += 1
+            countBlocksRead(1)
             let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
@@ -323,7 +327,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
-        blocksRead += plan.handles.count
+        countBlocksRead(plan.handles.count)
         window = Window(result: result, handles: plan.handles, start: plan.start, end: plan.end, position: 1)
         // A user scan prefetches from its second window on: one that ends
         // within its first window never pays for a second.
@@ -367,7 +371,7 @@ final class TableIterator: InternalIterator {
         for h in handles { _ = try reader.planRead(h, into: &readPlan) }
         let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
-        blocksRead += handles.count
+        countBlocksRead(handles.count)
         prefetch = nil
         window = Window(result: result, handles: handles, start: start, end: end, position: handles.count - 1)
         let block = try reader.decodeBlock(result, span: handles.count - 1)
@@ -384,7 +388,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let read = try readPlan.submit(backend: reader.backend)
         prefetchReads += 1
-        blocksRead += plan.handles.count
+        countBlocksRead(plan.handles.count)
         prefetch = Prefetch(read: read, plan: plan, origin: origin, ahead: ahead)
     }
 
@@ -442,6 +446,11 @@ final class TableIterator: InternalIterator {
             try loadDataBlock()
             try data?.seekToLast()
         }
+    }
+
+    private func countBlocksRead(_ count: Int) {
+        blocksRead += count
+        blocksReadCounter?.add(UInt64(count))
     }
 
     /// Invalid, with no block loaded.
