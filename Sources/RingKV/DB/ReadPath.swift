@@ -67,7 +67,9 @@ extension DBImpl {
                                                                  bounds: view.bounds,
                                                                  blocksReadCounter: stats.iteratorBlocksRead)
         }
-        for file in view.version.files[0] { children.append(try open(file)) }
+        // An L0 table wholly outside the bounds holds nothing the iterator
+        // may yield: it is not opened at all.
+        for file in view.version.files[0] where !view.bounds.excludes(file) { children.append(try open(file)) }
         for level in 1..<Version.numLevels where !view.version.files[level].isEmpty {
             children.append(LevelIterator(files: view.version.files[level], bounds: view.bounds, open: open))
         }

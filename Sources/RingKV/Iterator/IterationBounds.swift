@@ -12,8 +12,6 @@ struct IterationBounds: Sendable {
 
     static let unbounded = IterationBounds(lower: nil, upper: nil)
 
-    var isUnbounded: Bool { lower == nil && upper == nil }
-
     /// `userKey` >= upper: at or past the exclusive upper bound.
     @inline(__always)
     func isAtOrPastUpper(_ userKey: UnsafeRawBufferPointer) -> Bool {
@@ -28,9 +26,9 @@ struct IterationBounds: Sendable {
         return lower.withUnsafeBytes { compareBytes(userKey, $0) < 0 }
     }
 
-    /// True when the range holds no key at all (lower >= upper).
-    var isEmpty: Bool {
-        guard let lower, let upper else { return false }
-        return compareBytes(lower, upper) >= 0
+    /// True when every key of `file` lies outside the range.
+    func excludes(_ file: FileMetaData) -> Bool {
+        file.smallestUserKey.withUnsafeBytes { isAtOrPastUpper($0) }
+            || file.largestUserKey.withUnsafeBytes { isBeforeLower($0) }
     }
 }

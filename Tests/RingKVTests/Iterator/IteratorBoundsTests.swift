@@ -85,4 +85,39 @@ import Testing
             #expect(blocks <= 2, "reverse \(reverse): \(blocks) blocks for 10 keys")
         }
     }
+
+    /// L0 tables (which overlap in general) wholly outside the bounds are
+    /// not opened: a ten-key range inside one of four L0 tables reads one
+    /// block, forward and backward.
+    @Test func l0TablesOutsideTheBoundsAreNotRead() throws {
+        let dir = try TempDir()
+        var options = openOptions(memtableBytes: 4 << 20)
+        options.l0CompactionTrigger = 100
+        options.l0SlowdownTrigger = 200
+        options.l0StopTrigger = 300
+        var rng = SeededRandom(seed: 8)
+        do {
+            let db = try DB(path: dir.sub("db"), options: options)
+            for table in 0..<4 {
+                for i in table * 2_000..<(table + 1) * 2_000 {
+                    try db.put(Self.key(i), (0..<200).map { _ in UInt8.random(in: 0...255, using: &rng) })
+                }
+                try db.flush()
+            }
+            #expect(db.stats().levels[0].files == 4)
+            try db.close()
+        }
+        let db = try DB(path: dir.sub("db"), options: options)
+        defer { try? db.close() }
+        let narrow = ReadOptions(fillCache: false, lowerBound: Self.key(3_000), upperBound: Self.key(3_010))
+        for reverse in [false, true] {
+            var seen = 0
+            let blocks = try Self.blocksRead(db, narrow) { it in
+                if reverse { try it.seekToLast() } else { try it.seekToFirst() }
+                while it.isValid { seen += 1; if reverse { try it.prev() } else { try it.next() } }
+            }
+            #expect(seen == 10)
+            #expect(blocks == 1, "reverse \(reverse): \(blocks) blocks")
+        }
+    }
 }
