@@ -216,6 +216,49 @@ let benchmarks: @Sendable () -> Void = {
         stepper.close()
     }
 
+    // The same, backward: a prev step copies the value into the iterator's
+    // reused buffer (it must move past the key's entries), still with no
+    // allocation.
+    let backStepper = FixtureSlot()
+    let backCursor = IteratorBox()
+    Benchmark("allocs: iterator prev step, block cache warm",
+              configuration: .init(metrics: [.mallocCountTotal, .wallClock])) { benchmark, _ in
+        for _ in benchmark.scaledIterations {
+            guard let it = backCursor.iterator else { return }
+            if !it.isValid { try it.seekToLast() }
+            blackHole(it.withKey { $0.count } &+ it.withValue { $0.count })
+            try it.prev()
+        }
+    } setup: {
+        let f = backStepper.keep(try Fixture(records: records))
+        let it = try f.db.makeIterator()
+        try it.seekToLast()
+        backCursor.iterator = it
+        return f
+    } teardown: {
+        backCursor.iterator = nil
+        backStepper.close()
+    }
+
+    let backScan = FixtureSlot()
+    Benchmark("iterator seek(forPrev:) + 100 prev") { benchmark, f in
+        var rng = PickRandom(seed: 4)
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator()
+            try it.seek(forPrev: f.keys[100 + rng.below(f.keys.count - 100)])
+            var n = 0
+            while it.isValid && n < 100 {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+        }
+    } setup: {
+        backScan.keep(try Fixture(records: records))
+    } teardown: {
+        backScan.close()
+    }
+
     let scan = FixtureSlot()
     Benchmark("iterator seek + 100 next") { benchmark, f in
         var rng = PickRandom(seed: 4)
@@ -262,6 +305,28 @@ let benchmarks: @Sendable () -> Void = {
         } teardown: {
             full.close()
         }
+    }
+
+    // The same cold full scan backward (seekToLast + prev): backward steps
+    // read each block alone (no read-ahead window behind the cursor).
+    let fullBack = FixtureSlot()
+    Benchmark("full scan 100k x 1000 B, direct reads, reverse",
+              configuration: .init(metrics: [.wallClock, .throughput], maxIterations: 20)) { benchmark, f in
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator(options: ReadOptions(fillCache: false))
+            try it.seekToLast()
+            var n = 0
+            while it.isValid {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+            precondition(n == records, "the reverse scan saw \(n) of \(records) records")
+        }
+    } setup: {
+        fullBack.keep(try Fixture(options: coldOptions, records: records, valueSizeBytes: 1000, incompressible: true))
+    } teardown: {
+        fullBack.close()
     }
 
     // MARK: - Checksums and compression (4 KiB blocks)
