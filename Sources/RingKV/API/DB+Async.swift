@@ -17,7 +17,7 @@ extension DB {
     /// The newest value of `key`, or nil; suspends (never blocks) on disk reads.
     /// - Throws: `CancellationError`, `DBError`.
     public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) async throws -> [UInt8]? {
-        try await multiGet([key], options: options)[0]
+        try await impl.readingAsync { try await impl.getAsync(key, options: options) }
     }
 
     /// The newest value of `key` as UTF-8 text, or nil (async).

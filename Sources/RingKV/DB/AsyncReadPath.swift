@@ -36,3 +36,56 @@ extension DBImpl {
         return state.values
     }
 }
+
+/// The async single-key path: `withValue`'s walk (PointLookup.swift:
+/// memtables, L0 newest first, one table per deeper level; filter, index,
+/// cache via the same `memtableAnswer`, `locateBlock` and `answer`) with
+/// the one block fetch that differs — a cache miss reads its block through
+/// the ring and suspends.
+extension DBImpl {
+    func getAsync(_ key: [UInt8], options: ReadOptions) async throws -> [UInt8]? {
+        try Task.checkCancellation()
+        guard let ring = asyncReadRing else {
+            return try await BlockingWorkPool.shared.run { [self] in try reading { try get(key, options: options) } }
+        }
+        let view = try readView(options)
+        if let answer = try key.withUnsafeBytes({ try memtableAnswer($0, view: view, { Array($0) }) }) {
+            return answer.value
+        }
+        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
+        let version = view.version
+        for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+        }
+        for level in 1..<Version.numLevels {
+            guard let file = key.withUnsafeBytes({ version.fileContaining(level: level, userKey: $0) }) else { continue }
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+        }
+        return nil
+    }
+
+    /// `probe` (PointLookup.swift) with an async block read.
+    private func probeAsync(_ file: FileMetaData, key: [UInt8], hash: UInt64, view: ReadView,
+                            ring: AsyncReadRing) async throws -> Answer<[UInt8]>? {
+        guard let location = try key.withUnsafeBytes({ try locateBlock(file, key: $0, hash: hash, view: view) })
+        else { return nil }
+        let (table, handle, cacheKey) = (location.table, location.handle, location.cacheKey)
+        let block: Block
+        if let hit = blockCache.lookup(cacheKey) {
+            block = hit
+        } else {
+            stats.lookupReadBatches.add(1)
+            stats.lookupBlocksRead.add(1)
+            var plan = AlignedReadPlan()
+            let span = try table.planRead(handle, into: &plan)
+            block = try table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
+            if view.fillCache { blockCache.insert(cacheKey, block) }
+        }
+        return try key.withUnsafeBytes { key in
+            try withExtendedLifetime(block) {
+                try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key,
+                                      snapshot: view.sequence), { Array($0) })
+            }
+        }
+    }
+}
