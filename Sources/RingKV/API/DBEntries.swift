@@ -25,7 +25,7 @@ public struct DBEntries: AsyncSequence, Sendable {
     }
 
     /// Yields the rows of one chunk, then suspends for the next.
-    public struct Iterator: AsyncIteratorProtocol {
+    public struct Iterator: AsyncIteratorProtocol, Sendable {
         let cursor: EntriesCursor
         private var chunk: [Element] = []
         private var position = 0

@@ -69,23 +69,15 @@ extension DBImpl {
                             ring: AsyncReadRing) async throws -> Answer<[UInt8]>? {
         guard let location = try key.withUnsafeBytes({ try locateBlock(file, key: $0, hash: hash, view: view) })
         else { return nil }
-        let (table, handle, cacheKey) = (location.table, location.handle, location.cacheKey)
         let block: Block
-        if let hit = blockCache.lookup(cacheKey) {
+        if let hit = cachedBlock(location) {
             block = hit
         } else {
-            stats.lookupReadBatches.add(1)
-            stats.lookupBlocksRead.add(1)
             var plan = AlignedReadPlan()
-            let span = try table.planRead(handle, into: &plan)
-            block = try table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
-            if view.fillCache { blockCache.insert(cacheKey, block) }
+            let span = try location.table.planRead(location.handle, into: &plan)
+            block = try location.table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
+            if view.fillCache { blockCache.insert(location.cacheKey, block) }
         }
-        return try key.withUnsafeBytes { key in
-            try withExtendedLifetime(block) {
-                try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key,
-                                      snapshot: view.sequence), { Array($0) })
-            }
-        }
+        return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, { Array($0) }) }
     }
 }

@@ -78,26 +78,37 @@ extension DBImpl {
     private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         guard let location = try locateBlock(file, key: key, hash: hash, view: view) else { return nil }
-        let (table, handle, cacheKey) = (location.table, location.handle, location.cacheKey)
         let block: Block
-        if let hit = blockCache.lookup(cacheKey) {
+        if let hit = cachedBlock(location) {
             block = hit
         } else {
-            // One read of one block: counted as a lookup batch, as multiGet's are.
-            stats.lookupReadBatches.add(1)
-            stats.lookupBlocksRead.add(1)
             guard view.fillCache else {
-                return try table.withBlockRead(handle) { layout in
-                    try answer(table.find(in: layout, blockOffset: handle.offset, userKey: key,
-                                          snapshot: view.sequence), body)
+                return try location.table.withBlockRead(location.handle) { layout in
+                    try answer(location.table.find(in: layout, blockOffset: location.handle.offset, userKey: key,
+                                                   snapshot: view.sequence), body)
                 }
             }
-            block = try table.readBlock(handle)
-            blockCache.insert(cacheKey, block)
+            block = try location.table.readBlock(location.handle)
+            blockCache.insert(location.cacheKey, block)
         }
-        return try withExtendedLifetime(block) {
-            try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key, snapshot: view.sequence),
-                       body)
+        return try answer(in: block, at: location, key: key, view: view, body)
+    }
+
+    /// The cached block `location` names; nil after counting the miss (one
+    /// read of one block: a lookup batch, as multiGet's rounds are).
+    func cachedBlock(_ location: BlockLocation) -> Block? {
+        if let hit = blockCache.lookup(location.cacheKey) { return hit }
+        stats.lookupReadBatches.add(1)
+        stats.lookupBlocksRead.add(1)
+        return nil
+    }
+
+    /// Searches `block` (the one `location` names) for `key`.
+    func answer<R>(in block: Block, at location: BlockLocation, key: UnsafeRawBufferPointer, view: ReadView,
+                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+        try withExtendedLifetime(block) {
+            try answer(location.table.find(in: block.layout, blockOffset: location.handle.offset, userKey: key,
+                                           snapshot: view.sequence), body)
         }
     }
 

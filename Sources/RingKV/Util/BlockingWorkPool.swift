@@ -13,6 +13,8 @@ final class BlockingWorkPool: @unchecked Sendable {
     /// it drains), so a long queue is FIFO without O(n) removals.
     private var head = 0
     private var threads: [BackgroundThread] = []
+    /// Threads waiting for a job.
+    private var idle = 0
     private let threadCount: Int
 
     /// The process-wide pool; its threads start at first use and live as
@@ -28,7 +30,9 @@ final class BlockingWorkPool: @unchecked Sendable {
     func submit(_ job: @escaping @Sendable () -> Void) {
         monitor.withLock {
             jobs.append(job)
-            if threads.count < threadCount && jobs.count - head > 0 {
+            // A new thread only when the waiting threads cannot take
+            // every queued job.
+            if jobs.count - head > idle && threads.count < threadCount {
                 threads.append(BackgroundThread { [self] in work() })
             }
             monitor.broadcast()
@@ -46,7 +50,11 @@ final class BlockingWorkPool: @unchecked Sendable {
     private func work() {
         while true {
             let job: @Sendable () -> Void = monitor.withLock {
-                while head == jobs.count { monitor.wait() }
+                while head == jobs.count {
+                    idle += 1
+                    monitor.wait()
+                    idle -= 1
+                }
                 let job = jobs[head]
                 head += 1
                 if head == jobs.count {
