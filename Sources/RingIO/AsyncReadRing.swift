@@ -78,14 +78,6 @@ public final class AsyncReadRing: @unchecked Sendable {
         var failure: IOError?
     }
 
-    /// With this many reads in flight, a new batch does not submit itself:
-    /// the completion thread submits what queued up after each harvest,
-    /// so many tasks' reads share one `io_uring_enter` (one doorbell; on a
-    /// virtual disk each costs a VM exit). Below it, a batch is submitted
-    /// at once (latency at low concurrency). Measured in
-    /// docs/ARCHITECTURE.md §Async API.
-    static let deferSubmissionsInFlight = 8
-
     /// user_data = batch id << 32 | transfer index; batches hold < 2^32 reads.
     private static let idShift: UInt64 = 32
     private static let wakeUserData = UInt64.max
@@ -188,10 +180,7 @@ public final class AsyncReadRing: @unchecked Sendable {
             batch.continuation = continuation
             batch.isWaiting = true
             s.waiting.append(batch)
-            // Deep queue: leave the batch to the completion thread, which
-            // submits everything queued after its next harvest (some read
-            // is in flight, so one will come) in one io_uring_enter.
-            if s.submitting || s.inFlight >= AsyncReadRing.deferSubmissionsInFlight { return (false, nil) }
+            if s.submitting { return (false, nil) }
             s.submitting = true
             return (true, nil)
         }
