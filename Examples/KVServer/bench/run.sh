@@ -14,20 +14,21 @@ ROOT=../..
 SERVER=.build/release/KVServer
 KVCTL=${KVCTL:-$ROOT/.build/debug/kvctl}
 DB=$(mktemp -d /tmp/kvserver-bench-XXXXXX)/db
+# Random base64 values: LZ4 cannot shrink them much, so the database
+# is far larger than the 8 MiB cache.
 python3 -c "
-import sys
-v = 'x' * 1000
+import base64, os
 with open('$DB.tsv', 'w') as f:
-    for i in range($KEYS): f.write('key%08d\t%s\n' % (i, v))
+    for i in range($KEYS): f.write('key%08d\t%s\n' % (i, base64.b64encode(os.urandom(750)).decode()))
 "
-"$KVCTL" --db "$DB" load "$DB.tsv" >/dev/null
+"$KVCTL" --db "$DB" --create load "$DB.tsv" >/dev/null
 "$KVCTL" --db "$DB" compact >/dev/null
 rm "$DB.tsv"
 du -sh "$DB"
 
 serve() { # mode, then the wrk arguments
   local mode=$1; shift
-  "$SERVER" --db "$DB" --port 8089 --mode "$mode" --direct-reads --cache-mb 8 >/dev/null &
+  "$SERVER" --db "$DB" --port 8089 --mode "$mode" --direct-reads --cache-mb 8 >/dev/null 2>&1 &
   local pid=$!
   for _ in $(seq 100); do curl -s -o /dev/null http://127.0.0.1:8089/kv/x && break; sleep 0.1; done
   wrk -t2 -c"$CONNECTIONS" -d"$DURATION" "$@" http://127.0.0.1:8089 | grep -E "Requests/sec|Latency" | tr -s ' ' | paste -sd' '
