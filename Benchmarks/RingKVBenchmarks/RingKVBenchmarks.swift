@@ -2,6 +2,7 @@ import Benchmark
 import CLZ4
 import CRingSupport
 import Glibc
+import MetricsTestKit
 import RingKV
 
 // Micro-benchmarks through RingKV's public API (DB, WriteBatch, iterators),
@@ -71,28 +72,42 @@ let benchmarks: @Sendable () -> Void = {
     // place (as kvbench does): the malloc count per iteration over 1000 is
     // the engine's per put (issue #11 asks for at most 2). The harness
     // itself counts about 2 per iteration (measured with the puts left out).
-    let putReused = FixtureSlot()
-    Benchmark("put no sync, 1000 per iteration, reused key and value",
-              configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { benchmark, f in
-        var key = Fixture.key(0)
-        var value = [UInt8](repeating: 0x65, count: 100)
-        var rng = PickRandom(seed: 3)
-        for _ in benchmark.scaledIterations {
-            for _ in 0..<1000 {
-                var n = rng.below(1 << 30)
-                // The key's digits, rewritten in place.
-                for i in stride(from: key.count - 1, through: 3, by: -1) {
-                    key[i] = UInt8(ascii: "0") + UInt8(n % 10)
-                    n /= 10
+    // The same with a metrics backend: `Options.metricsFactory` set (swift-
+    // metrics' test factory) and the exporter publishing every 10 ms, 100
+    // times its default rate. Issue #14 asks that metrics cost nothing
+    // measurable when no backend is bootstrapped; the put path never calls
+    // swift-metrics at all (the exporter reads stats() on its own thread),
+    // so both rows should show the same mallocs and time per put.
+    for withMetrics in [false, true] {
+        let putReused = FixtureSlot()
+        let label = withMetrics ? ", metrics exported every 10 ms" : ""
+        Benchmark("put no sync, 1000 per iteration, reused key and value\(label)",
+                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { (benchmark: Benchmark, f: Fixture) in
+            var key = Fixture.key(0)
+            var value = [UInt8](repeating: 0x65, count: 100)
+            var rng = PickRandom(seed: 3)
+            for _ in benchmark.scaledIterations {
+                for _ in 0..<1000 {
+                    var n = rng.below(1 << 30)
+                    // The key's digits, rewritten in place.
+                    for i in stride(from: key.count - 1, through: 3, by: -1) {
+                        key[i] = UInt8(ascii: "0") + UInt8(n % 10)
+                        n /= 10
+                    }
+                    value[0] &+= 1
+                    try f.db.put(key, value)
                 }
-                value[0] &+= 1
-                try f.db.put(key, value)
             }
+        } setup: { () throws -> Fixture in
+            var options = Options()
+            if withMetrics {
+                options.metricsFactory = TestMetrics()
+                options.metricsIntervalMillis = 10
+            }
+            return putReused.keep(try Fixture(options: options))
+        } teardown: {
+            putReused.close()
         }
-    } setup: {
-        putReused.keep(try Fixture())
-    } teardown: {
-        putReused.close()
     }
 
     // MARK: - Reads (100k records of 100 B, flushed to a table)
@@ -201,6 +216,49 @@ let benchmarks: @Sendable () -> Void = {
         stepper.close()
     }
 
+    // The same, backward: a prev step copies the value into the iterator's
+    // reused buffer (it must move past the key's entries), still with no
+    // allocation.
+    let backStepper = FixtureSlot()
+    let backCursor = IteratorBox()
+    Benchmark("allocs: iterator prev step, block cache warm",
+              configuration: .init(metrics: [.mallocCountTotal, .wallClock])) { benchmark, _ in
+        for _ in benchmark.scaledIterations {
+            guard let it = backCursor.iterator else { return }
+            if !it.isValid { try it.seekToLast() }
+            blackHole(it.withKey { $0.count } &+ it.withValue { $0.count })
+            try it.prev()
+        }
+    } setup: {
+        let f = backStepper.keep(try Fixture(records: records))
+        let it = try f.db.makeIterator()
+        try it.seekToLast()
+        backCursor.iterator = it
+        return f
+    } teardown: {
+        backCursor.iterator = nil
+        backStepper.close()
+    }
+
+    let backScan = FixtureSlot()
+    Benchmark("iterator seek(forPrev:) + 100 prev") { benchmark, f in
+        var rng = PickRandom(seed: 4)
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator()
+            try it.seek(forPrev: f.keys[100 + rng.below(f.keys.count - 100)])
+            var n = 0
+            while it.isValid && n < 100 {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+        }
+    } setup: {
+        backScan.keep(try Fixture(records: records))
+    } teardown: {
+        backScan.close()
+    }
+
     let scan = FixtureSlot()
     Benchmark("iterator seek + 100 next") { benchmark, f in
         var rng = PickRandom(seed: 4)
@@ -247,6 +305,28 @@ let benchmarks: @Sendable () -> Void = {
         } teardown: {
             full.close()
         }
+    }
+
+    // The same cold full scan backward (seekToLast + prev): backward steps
+    // read each block alone (no read-ahead window behind the cursor).
+    let fullBack = FixtureSlot()
+    Benchmark("full scan 100k x 1000 B, direct reads, reverse",
+              configuration: .init(metrics: [.wallClock, .throughput], maxIterations: 20)) { benchmark, f in
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator(options: ReadOptions(fillCache: false))
+            try it.seekToLast()
+            var n = 0
+            while it.isValid {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+            precondition(n == records, "the reverse scan saw \(n) of \(records) records")
+        }
+    } setup: {
+        fullBack.keep(try Fixture(options: coldOptions, records: records, valueSizeBytes: 1000, incompressible: true))
+    } teardown: {
+        fullBack.close()
     }
 
     // MARK: - Checksums and compression (4 KiB blocks)
