@@ -79,7 +79,10 @@ final class EntriesCursor: @unchecked Sendable {
         if let iterator {
             it = iterator
         } else {
-            it = try db.makeIterator(options: options)
+            // `to` as the iterator's upper bound too: no block past it is read.
+            var bounded = options
+            if let to, bounded.upperBound.map({ compareBytes(to, $0) < 0 }) ?? true { bounded.upperBound = to }
+            it = try db.makeIterator(options: bounded)
             try it.seek(to: from)
             iterator = it
         }
