@@ -244,7 +244,10 @@ public final class Ring: @unchecked Sendable {
         defer { lastSubmitWasSplit = enters > 1 && submitted > 0 }
         while true {
             let ready = sqReady
-            let missing = waitCount - backlog.count - cqReady
+            // Completion-side state is read only when waiting: with
+            // `splitRoles` the submitter (waitCount 0) must not touch it
+            // while the harvesting thread advances the CQ head.
+            let missing = waitCount > 0 ? waitCount - backlog.count - cqReady : 0
             if ready == 0 && missing <= 0 { return submitted }
             submitCalls += 1
             if ready > 0 { enters += 1 }

@@ -68,6 +68,15 @@ public struct WriteBatch: Sendable {
         rep.append(contentsOf: bytes)
     }
 
+    /// Appends `other`'s operations after this batch's, as one atomic
+    /// batch (the async write queue merges the writes waiting for it).
+    mutating func append(contentsOf other: WriteBatch) {
+        rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
+        largestKeyBytes = max(largestKeyBytes, other.largestKeyBytes)
+        largestValueBytes = max(largestValueBytes, other.largestValueBytes)
+        count += other.count
+    }
+
     /// Checks the encoded size and the largest key and value against the
     /// limits in `Options`.
     func validate() throws {

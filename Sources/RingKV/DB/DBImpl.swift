@@ -22,6 +22,8 @@ final class DBImpl: @unchecked Sendable {
     let events: EngineEvents
     /// What recovery did at open (replayed logs, dropped bytes, `lost/`).
     let recovery: RecoveryReport
+    /// Async writes waiting for their merged commit (AsyncWriteQueue.swift).
+    let asyncWrites = AsyncWriteQueue()
     /// nil only for a read-only open of a database without a LOCK file.
     private let lock: FileLock?
 
@@ -241,6 +243,15 @@ final class DBImpl: @unchecked Sendable {
         defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
         if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
         return try body()
+    }
+
+    /// `reading` for async bodies (DB+Async.swift): close waits for the
+    /// read to finish, suspensions included, before it closes the tables.
+    func readingAsync<R>(_ body: () async throws -> R) async throws -> R {
+        activeReads.add(1, ordering: .sequentiallyConsistent)
+        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
+        return try await body()
     }
 
     /// Test-only: the process "dies" here, short of the kernel losing the

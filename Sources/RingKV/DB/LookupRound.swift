@@ -29,6 +29,11 @@ final class LookupRound {
     /// Per span: its table, cache key and handle, and its place in `plan`
     /// (isExact false) or in `exact`.
     private var sources: [(table: TableReader, key: BlockCacheKey, handle: BlockHandle, place: Int, isExact: Bool)] = []
+    /// Buffered files' blocks are read into memory of their own; false puts
+    /// every block into `plan` (one buffer: what `AsyncReadRing` needs).
+    private let exactReads: Bool
+
+    init(exactReads: Bool = true) { self.exactReads = exactReads }
 
     deinit {
         guard !leakExact else { return }
@@ -38,7 +43,7 @@ final class LookupRound {
     /// The span that reads `handle` of `table`, planned on first request.
     func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
         if let span = spanOfBlock[key] { return span }
-        if table.file.isDirect {
+        if table.file.isDirect || !exactReads {
             let place = try table.planRead(handle, into: &plan)
             sources.append((table, key, handle, place, false))
         } else {
@@ -54,6 +59,18 @@ final class LookupRound {
     /// order.
     func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
         let planned = plan.isEmpty ? nil : try plan.execute(backend: backend)
+        return try finish(planned, backend: backend, cache: cache)
+    }
+
+    /// `readAll` that suspends on `ring` instead of blocking. The round
+    /// must have been made with `exactReads` false (one plan, one batch).
+    func readAllAsync(ring: AsyncReadRing, cache: BlockCache?) async throws -> [Block] {
+        precondition(exact.isEmpty, "an async round reads every block through its plan")
+        let planned = plan.isEmpty ? nil : try await plan.executeAsync(ring: ring)
+        return try decodeAll(planned, cache: cache)
+    }
+
+    private func finish(_ planned: AlignedReadResult?, backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
         if !exact.isEmpty {
             do throws(IOError) {
                 if exact.count == 1 {
@@ -66,6 +83,11 @@ final class LookupRound {
                 throw DBError.io(error)
             }
         }
+        return try decodeAll(planned, cache: cache)
+    }
+
+    /// Verifies, decodes and caches every span once its bytes are read.
+    private func decodeAll(_ planned: AlignedReadResult?, cache: BlockCache?) throws -> [Block] {
         var blocks: [Block] = []
         blocks.reserveCapacity(sources.count)
         for source in sources {

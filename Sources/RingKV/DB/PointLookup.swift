@@ -19,18 +19,7 @@ extension DBImpl {
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions,
                       _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let view = try readView(options)
-        switch view.mem.find(key, snapshot: view.sequence) {
-        case .found(let value): return try withExtendedLifetime(view) { try body(value) }
-        case .deleted: return nil
-        case .notFound: break
-        }
-        if let imm = view.imm {
-            switch imm.find(key, snapshot: view.sequence) {
-            case .found(let value): return try withExtendedLifetime(view) { try body(value) }
-            case .deleted: return nil
-            case .notFound: break
-            }
-        }
+        if let answer = try memtableAnswer(key, view: view, body) { return answer.value }
         let hash = BloomHash.hash64(key)
         let version = view.version
         for file in version.files[0] where file.contains(userKey: key) {
@@ -46,40 +35,86 @@ extension DBImpl {
     /// A table's final answer: the body's result, or nil for a deletion.
     struct Answer<R> { var value: R? }
 
-    /// Looks `key` up in one table: filter, index, block (cache, else one
-    /// read), search. nil when the table has no visible entry for the key.
-    private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
-                          _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+    /// The memtables' answer for `key` (nil: neither holds an entry).
+    func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, view: ReadView,
+                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+        // No array of the two memtables: this runs on every get.
+        if let answer = try memtableAnswer(view.mem, key, view: view, body) { return answer }
+        if let imm = view.imm { return try memtableAnswer(imm, key, view: view, body) }
+        return nil
+    }
+
+    private func memtableAnswer<R>(_ memtable: MemTable, _ key: UnsafeRawBufferPointer, view: ReadView,
+                                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+        switch memtable.find(key, snapshot: view.sequence) {
+        case .found(let value): return Answer(value: try withExtendedLifetime(view) { try body(value) })
+        case .deleted: return Answer(value: nil)
+        case .notFound: return nil
+        }
+    }
+
+    /// Where `file` may hold `key`: its reader, and the data block to
+    /// search (after the filter and the index); nil when it holds no entry.
+    func locateBlock(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64,
+                     view: ReadView) throws -> BlockLocation? {
         stats.tableLookups.add(1)
         let table = try tableCache.reader(for: file.number)
         guard table.mayContain(userKeyHash: hash) else { return nil }
         guard let handle = try table.locate(userKey: key, snapshot: view.sequence) else { return nil }
-        let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
+        return BlockLocation(table: table, handle: handle,
+                             cacheKey: BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset))
+    }
+
+    /// A table and the data block of it that may hold a key (a struct, not
+    /// a tuple: unspecialized code looks tuple metadata up at run time).
+    struct BlockLocation {
+        let table: TableReader
+        let handle: BlockHandle
+        let cacheKey: BlockCacheKey
+    }
+
+    /// Looks `key` up in one table: filter, index, block (cache, else one
+    /// read), search. nil when the table has no visible entry for the key.
+    private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
+                          _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+        guard let location = try locateBlock(file, key: key, hash: hash, view: view) else { return nil }
         let block: Block
-        if let hit = blockCache.lookup(cacheKey) {
+        if let hit = cachedBlock(location) {
             block = hit
         } else {
-            // One read of one block: counted as a lookup batch, as multiGet's are.
-            stats.lookupReadBatches.add(1)
-            stats.lookupBlocksRead.add(1)
             guard view.fillCache else {
-                return try table.withBlockRead(handle) { layout in
-                    try answer(table.find(in: layout, blockOffset: handle.offset, userKey: key,
-                                          snapshot: view.sequence), body)
+                return try location.table.withBlockRead(location.handle) { layout in
+                    try answer(location.table.find(in: layout, blockOffset: location.handle.offset, userKey: key,
+                                                   snapshot: view.sequence), body)
                 }
             }
-            block = try table.readBlock(handle)
-            blockCache.insert(cacheKey, block)
+            block = try location.table.readBlock(location.handle)
+            blockCache.insert(location.cacheKey, block)
         }
-        return try withExtendedLifetime(block) {
-            try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key, snapshot: view.sequence),
-                       body)
+        return try answer(in: block, at: location, key: key, view: view, body)
+    }
+
+    /// The cached block `location` names; nil after counting the miss (one
+    /// read of one block: a lookup batch, as multiGet's rounds are).
+    func cachedBlock(_ location: BlockLocation) -> Block? {
+        if let hit = blockCache.lookup(location.cacheKey) { return hit }
+        stats.lookupReadBatches.add(1)
+        stats.lookupBlocksRead.add(1)
+        return nil
+    }
+
+    /// Searches `block` (the one `location` names) for `key`.
+    func answer<R>(in block: Block, at location: BlockLocation, key: UnsafeRawBufferPointer, view: ReadView,
+                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+        try withExtendedLifetime(block) {
+            try answer(location.table.find(in: block.layout, blockOffset: location.handle.offset, userKey: key,
+                                           snapshot: view.sequence), body)
         }
     }
 
     /// Calls `body` on a found value (its memory alive during the call).
     @inline(__always)
-    private func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+    func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         switch result {
         case .found(let value):
             stats.userBytesRead.add(UInt64(value.count))

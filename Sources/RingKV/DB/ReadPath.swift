@@ -79,47 +79,69 @@ extension DBImpl {
     // MARK: - The batched lookup
 
     /// The newest visible value of each key (nil: absent or deleted), in
-    /// the order of `keys`.
+    /// the order of `keys`. The async driver (`lookupAsync`,
+    /// DB/AsyncReadPath.swift) runs the same rounds and reads each with
+    /// `AsyncReadRing` instead.
     func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws -> [[UInt8]?]
     where Keys.Element == [UInt8], Keys.Index == Int {
+        var state = startLookup(keys, view: view)
+        while let round = try nextRound(&state, view: view, exactReads: true) {
+            let blocks = try round.readAll(backend: backend, cache: view.fillCache ? blockCache : nil)
+            try settleRound(&state, blocks: blocks, view: view)
+        }
+        return state.values
+    }
+
+    /// Sorts and deduplicates `keys` and answers what the memtables hold.
+    func startLookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) -> LookupState
+    where Keys.Element == [UInt8], Keys.Index == Int {
         // Distinct keys in ascending order; `slotOfInput[i]` is key i's slot.
-        var progress: [KeyProgress] = []
-        var slotOfInput = [Int](repeating: 0, count: keys.count)
+        var state = LookupState()
+        state.slotOfInput = [Int](repeating: 0, count: keys.count)
         if keys.count == 1 {
-            progress.append(KeyProgress(key: keys[keys.startIndex]))
+            state.progress.append(KeyProgress(key: keys[keys.startIndex]))
         } else {
-            progress.reserveCapacity(keys.count)
+            state.progress.reserveCapacity(keys.count)
             let order = keys.indices.sorted { compareBytes(keys[$0], keys[$1]) < 0 }
             for i in order {
-                if progress.last?.key != keys[i] { progress.append(KeyProgress(key: keys[i])) }
-                slotOfInput[i - keys.startIndex] = progress.count - 1
+                if state.progress.last?.key != keys[i] { state.progress.append(KeyProgress(key: keys[i])) }
+                state.slotOfInput[i - keys.startIndex] = state.progress.count - 1
             }
         }
+        for slot in state.progress.indices where !resolveInMemtables(&state.progress[slot], view: view) {
+            state.progress[slot].hash = BloomHash.hash64(state.progress[slot].key)
+            state.pending.append(slot)
+        }
+        return state
+    }
 
-        var pending: [Int] = []
-        for slot in progress.indices where !resolveInMemtables(&progress[slot], view: view) {
-            progress[slot].hash = BloomHash.hash64(progress[slot].key)
-            pending.append(slot)
+    /// Walks every pending key on until it is resolved or needs a block
+    /// that is not cached; returns the round reading those blocks, or nil
+    /// when no key needs one (the lookup is done). `exactReads` false puts
+    /// every block into the round's one aligned plan (the async read needs
+    /// all requests in one buffer).
+    func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool) throws -> LookupRound? {
+        state.waiters.removeAll(keepingCapacity: true)
+        if state.pending.isEmpty { return nil }
+        let round = LookupRound(exactReads: exactReads)
+        for slot in state.pending {
+            if let (table, span) = try advance(&state.progress[slot], view: view, round: round) {
+                state.waiters.append((slot, table, span))
+            }
         }
+        state.pending.removeAll(keepingCapacity: true)
+        return state.waiters.isEmpty ? nil : round
+    }
 
-        while !pending.isEmpty {
-            let round = LookupRound()
-            var waiters: [(slot: Int, table: TableReader, span: Int)] = []
-            for slot in pending {
-                if let (table, span) = try advance(&progress[slot], view: view, round: round) {
-                    waiters.append((slot, table, span))
-                }
-            }
-            if waiters.isEmpty { break }
-            let blocks = try round.readAll(backend: backend, cache: view.fillCache ? blockCache : nil)
-            stats.lookupReadBatches.add(1)
-            stats.lookupBlocksRead.add(UInt64(blocks.count))
-            pending.removeAll(keepingCapacity: true)
-            for w in waiters where try !settle(&progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
-                pending.append(w.slot)
-            }
+    /// Searches the blocks a round read; keys still unresolved go on to
+    /// their next table in the next round.
+    func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws {
+        stats.lookupReadBatches.add(1)
+        stats.lookupBlocksRead.add(UInt64(blocks.count))
+        for w in state.waiters where try !settle(&state.progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
+            state.pending.append(w.slot)
         }
-        return slotOfInput.map { progress[$0].value }
+        state.waiters.removeAll(keepingCapacity: true)
     }
 
     /// Answers `p` from the memtables when they hold an entry for its key.
@@ -175,6 +197,19 @@ extension DBImpl {
             return false
         }
     }
+}
+
+/// A batched lookup between rounds (`DBImpl.lookup`).
+struct LookupState {
+    fileprivate var progress: [KeyProgress] = []
+    fileprivate var slotOfInput: [Int] = []
+    /// Slots still unresolved, for the next round.
+    fileprivate var pending: [Int] = []
+    /// The keys waiting on the current round: slot, table, span.
+    fileprivate var waiters: [(slot: Int, table: TableReader, span: Int)] = []
+
+    /// The answers, in the order of the lookup's keys.
+    var values: [[UInt8]?] { slotOfInput.map { progress[$0].value } }
 }
 
 /// One distinct user key of a lookup and where its search stands.

@@ -102,6 +102,25 @@ struct AlignedReadPlan {
         return AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: spans)
     }
 
+    /// `execute` for Swift concurrency: the reads go to `ring` (one shared
+    /// ring and completion thread, `AsyncReadRing`) and the task suspends
+    /// until the last completes; no thread waits. Buffered and O_DIRECT
+    /// requests alike.
+    /// - Throws: `CancellationError` when the task was cancelled before the
+    ///   reads were submitted; `DBError.io` when the ring failed.
+    func executeAsync(ring: AsyncReadRing) async throws -> AlignedReadResult {
+        let (buffer, bufferOffsets, requests) = prepare()
+        let reads: [ReadRequest]
+        do {
+            // The ring holds `buffer` until the kernel is done with it, and
+            // keeps it forever if the ring fails.
+            reads = try await ring.read(requests, buffer: buffer)
+        } catch let error as IOError {
+            throw wrap(error)
+        }
+        return AlignedReadResult(buffer: buffer, bufferOffsets: bufferOffsets, reads: reads, spans: spans)
+    }
+
     /// Submits every request with one `backend.submitReads` and returns
     /// without waiting; `PendingAlignedRead.wait()` gives the same result
     /// `execute` would have. The pending read owns the buffer, so dropping

@@ -70,4 +70,20 @@ import RingKV
         #expect(throws: DBError.self) { try db.put("k", "v") }
         #expect(throws: DBError.self) { try db.get("k") }
     }
+
+    /// The README's async snippet, as written.
+    @Test func readmeAsyncExampleRuns() async throws {
+        let dir = try TempDir()
+        var options = Options()
+        options.createIfMissing = true
+        let db = try DB(path: dir.sub("example-db"), options: options)
+        try await db.put(Array("k".utf8), Array("v".utf8), options: WriteOptions(sync: true))
+        let value: [UInt8]? = try await db.get(Array("k".utf8))
+        let values: [[UInt8]?] = try await db.multiGet([Array("k".utf8), Array("x".utf8)])
+        var rows: [[UInt8]] = []
+        for try await (key, value) in db.entries(from: Array("a".utf8), to: Array("z".utf8)) { rows.append(key + value) }
+        #expect(value == Array("v".utf8))
+        #expect(values == [Array("v".utf8), nil])
+        #expect(rows == [Array("kv".utf8)])
+    }
 }

@@ -1,0 +1,25 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// An HTTP key-value service on RingKV's async API (Hummingbird 2). Its own
+// package: `swift build -c release` here; tools/test does not build it.
+let package = Package(
+    name: "KVServer",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        // Named: a path dependency is otherwise known by its folder name.
+        .package(name: "RingKV", path: "../.."),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+    ],
+    targets: [
+        .executableTarget(
+            name: "KVServer",
+            dependencies: [
+                .product(name: "RingKV", package: "RingKV"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

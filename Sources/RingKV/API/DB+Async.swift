@@ -1,0 +1,85 @@
+/// The async API (docs/ARCHITECTURE.md §Async API): the same names as the
+/// synchronous methods, chosen by the compiler in an async context, so
+/// `try await db.get(k)` suspends where `try db.get(k)` would block.
+///
+/// - Reads suspend on io_uring completions (`AsyncReadRing`): a read that
+///   misses the block cache holds no thread while the device works.
+///   Memtable and cache hits answer without suspending.
+/// - Writes suspend until their group committed; a pool thread, not the
+///   caller's, runs the commit (DB/AsyncWriteQueue.swift).
+/// - Cancellation: a task cancelled before its operation was submitted
+///   gets `CancellationError` and nothing happened; once submitted (a
+///   read's blocks handed to the ring, a write taken into a commit) the
+///   operation completes and the task gets its outcome.
+extension DB {
+    // MARK: - Async reads
+
+    /// The newest value of `key`, or nil; suspends (never blocks) on disk reads.
+    /// - Throws: `CancellationError`, `DBError`.
+    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) async throws -> [UInt8]? {
+        try await impl.readingAsync { try await impl.getAsync(key, options: options) }
+    }
+
+    /// The newest value of `key` as UTF-8 text, or nil (async).
+    public func get(_ key: String, options: ReadOptions = ReadOptions()) async throws -> String? {
+        try await get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The value of each key (nil: absent), in the order of `keys`; every
+    /// round's cache-missing blocks go to the ring as one batch and the
+    /// task suspends until they are read.
+    /// - Throws: `CancellationError`, `DBError`.
+    public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) async throws -> [[UInt8]?] {
+        if keys.isEmpty { return [] }
+        return try await impl.readingAsync { try await impl.lookupAsync(keys, options: options) }
+    }
+
+    // MARK: - Async writes
+
+    /// Writes `value` under `key`; returns once its group committed (and,
+    /// with `sync`, is on disk).
+    /// - Throws: `CancellationError` (before submission), `DBError`.
+    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.put(key, value)
+        try await write(batch, options: options)
+    }
+
+    /// `put` of UTF-8 text (async).
+    public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) async throws {
+        try await put(Array(key.utf8), Array(value.utf8), options: options)
+    }
+
+    /// Deletes `key`; returns once its group committed.
+    /// - Throws: `CancellationError` (before submission), `DBError`.
+    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.delete(key)
+        try await write(batch, options: options)
+    }
+
+    /// `delete` of a UTF-8 key (async).
+    public func delete(_ key: String, options: WriteOptions = WriteOptions()) async throws {
+        try await delete(Array(key.utf8), options: options)
+    }
+
+    /// Applies `batch` atomically; returns once its group committed.
+    /// - Throws: `CancellationError` (before submission), `DBError`.
+    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws {
+        try impl.checkWritable()
+        try batch.validate()
+        if batch.isEmpty { return }
+        try await impl.asyncWrites.write(batch, sync: options.sync, into: impl)
+    }
+
+    // MARK: - Async iteration
+
+    /// The entries with `from <= key < to` (no `to`: to the end), in key
+    /// order, read in chunks off the cooperative pool. The iterator's view
+    /// (memtables, tables, sequence) is taken at the first `next()`; pass
+    /// a snapshot in `options` to fix it earlier.
+    public func entries(from: [UInt8] = [], to: [UInt8]? = nil,
+                        options: ReadOptions = ReadOptions()) -> DBEntries {
+        DBEntries(db: self, from: from, to: to, options: options)
+    }
+}

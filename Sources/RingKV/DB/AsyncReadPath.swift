@@ -1,0 +1,83 @@
+import RingIO
+
+/// The async read path (docs/ARCHITECTURE.md §Async API). The walk is the
+/// batched lookup's (DB/ReadPath.swift: memtables, then rounds over the
+/// tables with filters, index and block cache); only a round's block
+/// fetch differs: its blocks go to `AsyncReadRing.shared` and the task
+/// suspends until the ring's completion thread resumes it. Memtable and
+/// cache hits finish without suspending.
+///
+/// A database whose backend is not io_uring (the POSIX fallback, the
+/// test-only FaultPlan) runs the synchronous path on `BlockingWorkPool`
+/// instead, so its faults and fallbacks apply and still no cooperative
+/// thread blocks.
+extension DBImpl {
+    /// The ring async reads go through; nil when they run on the pool.
+    var asyncReadRing: AsyncReadRing? {
+        backend is URingBackend ? AsyncReadRing.shared : nil
+    }
+
+    /// `multiGet` (and `get`, as a one-key lookup) that suspends on block
+    /// reads. Throws `CancellationError` when the task is cancelled before
+    /// it starts or before a round's reads are submitted.
+    func lookupAsync(_ keys: [[UInt8]], options: ReadOptions) async throws -> [[UInt8]?] {
+        try Task.checkCancellation()
+        guard let ring = asyncReadRing else {
+            return try await BlockingWorkPool.shared.run { [self] in
+                try reading { try multiGet(keys, options: options) }
+            }
+        }
+        let view = try readView(options)
+        var state = startLookup(keys, view: view)
+        while let round = try nextRound(&state, view: view, exactReads: false) {
+            let blocks = try await round.readAllAsync(ring: ring, cache: view.fillCache ? blockCache : nil)
+            try settleRound(&state, blocks: blocks, view: view)
+        }
+        return state.values
+    }
+}
+
+/// The async single-key path: `withValue`'s walk (PointLookup.swift:
+/// memtables, L0 newest first, one table per deeper level; filter, index,
+/// cache via the same `memtableAnswer`, `locateBlock` and `answer`) with
+/// the one block fetch that differs — a cache miss reads its block through
+/// the ring and suspends.
+extension DBImpl {
+    func getAsync(_ key: [UInt8], options: ReadOptions) async throws -> [UInt8]? {
+        try Task.checkCancellation()
+        guard let ring = asyncReadRing else {
+            return try await BlockingWorkPool.shared.run { [self] in try reading { try get(key, options: options) } }
+        }
+        let view = try readView(options)
+        if let answer = try key.withUnsafeBytes({ try memtableAnswer($0, view: view, { Array($0) }) }) {
+            return answer.value
+        }
+        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
+        let version = view.version
+        for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+        }
+        for level in 1..<Version.numLevels {
+            guard let file = key.withUnsafeBytes({ version.fileContaining(level: level, userKey: $0) }) else { continue }
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+        }
+        return nil
+    }
+
+    /// `probe` (PointLookup.swift) with an async block read.
+    private func probeAsync(_ file: FileMetaData, key: [UInt8], hash: UInt64, view: ReadView,
+                            ring: AsyncReadRing) async throws -> Answer<[UInt8]>? {
+        guard let location = try key.withUnsafeBytes({ try locateBlock(file, key: $0, hash: hash, view: view) })
+        else { return nil }
+        let block: Block
+        if let hit = cachedBlock(location) {
+            block = hit
+        } else {
+            var plan = AlignedReadPlan()
+            let span = try location.table.planRead(location.handle, into: &plan)
+            block = try location.table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
+            if view.fillCache { blockCache.insert(location.cacheKey, block) }
+        }
+        return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, { Array($0) }) }
+    }
+}
