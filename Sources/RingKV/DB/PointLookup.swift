@@ -19,14 +19,14 @@ extension DBImpl {
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions,
                       _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let view = try readView(options)
-        switch view.mem.find(key, snapshot: view.sequence) {
-        case .found(let value): return try withExtendedLifetime(view) { try body(value) }
-        case .deleted: return nil
-        case .notFound: break
-        }
-        if let imm = view.imm {
-            switch imm.find(key, snapshot: view.sequence) {
-            case .found(let value): return try withExtendedLifetime(view) { try body(value) }
+        // The largest visible range tombstone covering `key` so far
+        // (RangeDeletionLookup.swift).
+        var covering: SequenceNumber = 0
+        for memtable in [view.mem, view.imm] {
+            guard let memtable else { continue }
+            covering = max(covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+            switch memtable.find(key, snapshot: view.sequence).applying(coveringSequence: covering) {
+            case .found(let value, _): return try withExtendedLifetime(view) { try body(value) }
             case .deleted: return nil
             case .notFound: break
             }
@@ -34,11 +34,15 @@ extension DBImpl {
         let hash = BloomHash.hash64(key)
         let version = view.version
         for file in version.files[0] where file.contains(userKey: key) {
-            if let answer = try probe(file, key: key, hash: hash, view: view, body) { return answer.value }
+            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+                return answer.value
+            }
         }
         for level in 1..<Version.numLevels {
             guard let file = version.fileContaining(level: level, userKey: key) else { continue }
-            if let answer = try probe(file, key: key, hash: hash, view: view, body) { return answer.value }
+            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+                return answer.value
+            }
         }
         return nil
     }
@@ -49,9 +53,12 @@ extension DBImpl {
     /// Looks `key` up in one table: filter, index, block (cache, else one
     /// read), search. nil when the table has no visible entry for the key.
     private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
+                          covering: inout SequenceNumber,
                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         stats.tableLookups.add(1)
         let table = try tableCache.reader(for: file.number)
+        covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+        let covering = covering
         guard table.mayContain(userKeyHash: hash) else { return nil }
         guard let handle = try table.locate(userKey: key, snapshot: view.sequence) else { return nil }
         let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
@@ -65,15 +72,15 @@ extension DBImpl {
             guard view.fillCache else {
                 return try table.withBlockRead(handle) { layout in
                     try answer(table.find(in: layout, blockOffset: handle.offset, userKey: key,
-                                          snapshot: view.sequence), body)
+                                          snapshot: view.sequence).applying(coveringSequence: covering), body)
                 }
             }
             block = try table.readBlock(handle)
             blockCache.insert(cacheKey, block)
         }
         return try withExtendedLifetime(block) {
-            try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key, snapshot: view.sequence),
-                       body)
+            try answer(table.find(in: block.layout, blockOffset: handle.offset, userKey: key, snapshot: view.sequence)
+                        .applying(coveringSequence: covering), body)
         }
     }
 
@@ -81,7 +88,7 @@ extension DBImpl {
     @inline(__always)
     private func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         switch result {
-        case .found(let value):
+        case .found(let value, _):
             stats.userBytesRead.add(UInt64(value.count))
             return Answer(value: try body(value))
         case .deleted:

@@ -12,6 +12,8 @@
 public final class DBIterator {
     private let merged: MergingIterator
     private let sequence: SequenceNumber
+    /// Every range tombstone visible at `sequence` (memtables and tables).
+    private let rangeTombstones: RangeTombstoneIndex
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
     /// The current user key (valid when `isValid`), or while stepping the
@@ -28,9 +30,11 @@ public final class DBIterator {
     @exclusivity(unchecked) private var valueArray: [UInt8]?
     @exclusivity(unchecked) public private(set) var isValid = false
 
-    init(children: [any InternalIterator], sequence: SequenceNumber, keepAlive: Any) {
+    init(children: [any InternalIterator], sequence: SequenceNumber, keepAlive: Any,
+         rangeTombstones: RangeTombstoneIndex = .empty) {
         merged = MergingIterator(children)
         self.sequence = sequence
+        self.rangeTombstones = rangeTombstones
         self.keepAlive = keepAlive
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
     }
@@ -114,13 +118,22 @@ public final class DBIterator {
                 // The newest visible version of a new user key decides it.
                 setKey(user)
                 hasDecided = true
-                if type != ValueType.deletion.rawValue {
+                if isLive(user, sequence: entrySequence, type: type) {
                     isValid = true
                     return
                 }
             }
             try merged.next()
         }
+    }
+
+    /// Whether the newest visible entry of `user` shows the key: not a
+    /// deletion, and not older than a visible range tombstone covering it.
+    /// Direction-free, so a backward step can decide keys the same way.
+    @inline(__always)
+    private func isLive(_ user: UnsafeRawBufferPointer, sequence entrySequence: SequenceNumber, type: UInt8) -> Bool {
+        type != ValueType.deletion.rawValue
+            && !rangeTombstones.hides(user, sequence: entrySequence, snapshot: sequence)
     }
 
     private func setKey(_ user: UnsafeRawBufferPointer) {

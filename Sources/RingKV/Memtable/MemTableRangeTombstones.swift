@@ -1,0 +1,49 @@
+import Synchronization
+
+/// The range tombstones of one memtable, kept apart from the skiplist (as
+/// RocksDB keeps a separate range-deletion memtable): few, whole ranges,
+/// each written by one `deleteRange` (docs/ARCHITECTURE.md §Range deletion).
+///
+/// Writers append under the mutex; readers ask `coveringSequence`, which
+/// (re)builds the `RangeTombstoneIndex` on first use after an append. The
+/// count is an atomic so the common case — no tombstone — costs readers
+/// one relaxed load and no lock.
+final class MemTableRangeTombstones: Sendable {
+    private struct State {
+        var tombstones: [RangeTombstone] = []
+        /// nil when `tombstones` changed since it was built.
+        var index: RangeTombstoneIndex? = .empty
+    }
+
+    /// Guards the list and the index built from it.
+    private let state = Mutex(State())
+    private let count = Atomic<Int>(0)
+
+    var isEmpty: Bool { count.load(ordering: .acquiring) == 0 }
+
+    func add(_ tombstone: RangeTombstone) {
+        state.withLock {
+            $0.tombstones.append(tombstone)
+            $0.index = nil
+        }
+        count.add(1, ordering: .releasing)
+    }
+
+    /// See `RangeTombstoneIndex.coveringSequence`.
+    func coveringSequence(_ userKey: UnsafeRawBufferPointer, atOrBelow snapshot: SequenceNumber) -> SequenceNumber {
+        if isEmpty { return 0 }
+        let index = state.withLock { s -> RangeTombstoneIndex in
+            if let built = s.index { return built }
+            let built = RangeTombstoneIndex(s.tombstones)
+            s.index = built
+            return built
+        }
+        return index.coveringSequence(userKey, atOrBelow: snapshot)
+    }
+
+    /// Every tombstone added so far (for flushes and iterators).
+    var all: [RangeTombstone] {
+        if isEmpty { return [] }
+        return state.withLock { $0.tombstones }
+    }
+}
