@@ -5,11 +5,19 @@
 // usage: crashwriter DB_PATH SEED THREADS sync|nosync
 //
 // Operation `op` of thread `t` is one atomic batch: put key(t, op) =
-// value(t, op), and for op % 4 == 3 also delete key(t, op - 3).
+// value(t, op), and for op % 4 == 3 also delete key(t, op - 3). Each batch
+// also puts rangeKey(t, op); for op % 8 == 7 the batch is followed by a
+// `deleteRange` (its own WAL record) over rangeKey(t, op - 7 ... op - 3),
+// and the ack comes after both.
 import Glibc
 import RingKV
 
 func key(_ thread: Int, _ op: Int) -> [UInt8] { Array("t\(thread)-k\(op)".utf8) }
+/// Keys of one group of 8 ops share a prefix, so one range covers five of them.
+func rangeKey(_ thread: Int, _ op: Int) -> [UInt8] { Array("t\(thread)-r\(op / 8)-\(op % 8)".utf8) }
+func rangeDeletion(_ thread: Int, _ op: Int) -> (from: [UInt8], to: [UInt8]) {
+    (Array("t\(thread)-r\(op / 8)-0".utf8), Array("t\(thread)-r\(op / 8)-5".utf8))
+}
 func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
     Array("v\(seed)-\(thread)-\(op)-".utf8) + [UInt8](repeating: UInt8(op & 0xff), count: (op * 7) % 300)
 }
@@ -62,8 +70,13 @@ final class Shared: @unchecked Sendable {
             var batch = WriteBatch()
             batch.put(key(thread, op), value(thread, op, seed))
             if op % 4 == 3 { batch.delete(key(thread, op - 3)) }
+            batch.put(rangeKey(thread, op), value(thread, op, seed))
             do {
                 try db.write(batch, options: WriteOptions(sync: sync))
+                if op % 8 == 7 {
+                    let range = rangeDeletion(thread, op)
+                    try db.deleteRange(from: range.from, to: range.to, options: WriteOptions(sync: sync))
+                }
             } catch {
                 report("error \(error)")
                 exit(4)
