@@ -98,13 +98,21 @@ struct DeleteRange: ParsableCommand {
     @Argument(help: "The first key deleted (escaped, or hex with --hex).") var from: String
     @Argument(help: "The end of the range, not deleted (escaped, or hex with --hex).") var to: String
     @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
+    @Flag(help: "Print how long the deleteRange call took (open and close excluded) on stderr.") var timing = false
 
     func run() throws {
         let fromBytes = try global.bytes(from, "FROM")
         let toBytes = try global.bytes(to, "TO")
         let db = try global.openDatabase()
         do {
-            try db.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
+            let clock = ContinuousClock()
+            let elapsed = try clock.measure {
+                try db.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
+            }
+            if timing {
+                let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+                StandardStreams.error("deleteRange took \(Int(micros.rounded())) µs")
+            }
         } catch {
             try? db.close()
             throw error
