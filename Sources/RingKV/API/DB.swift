@@ -59,6 +59,7 @@ public final class DB: Sendable {
         try impl.write(batch, sync: options.sync)
     }
 
+    /// `deleteRange(from:to:options:)` with the UTF-8 bytes of `from` and `to`.
     public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) throws {
         try deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
     }

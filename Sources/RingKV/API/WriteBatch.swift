@@ -59,6 +59,7 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
+    /// `deleteRange(from:to:)` with the UTF-8 bytes of `from` and `to`.
     public mutating func deleteRange(from: String, to: String) { deleteRange(from: Array(from.utf8), to: Array(to.utf8)) }
 
     public mutating func clear() {

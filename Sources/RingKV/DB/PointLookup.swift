@@ -22,14 +22,16 @@ extension DBImpl {
         // The largest visible range tombstone covering `key` so far
         // (RangeDeletionLookup.swift).
         var covering: SequenceNumber = 0
-        for memtable in [view.mem, view.imm] {
-            guard let memtable else { continue }
-            covering = max(covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
-            switch memtable.find(key, snapshot: view.sequence).applying(coveringSequence: covering) {
+        // (No array of the two memtables: this path allocates nothing.)
+        var memtable: MemTable? = view.mem
+        while let current = memtable {
+            covering = max(covering, current.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+            switch current.find(key, snapshot: view.sequence).applying(coveringSequence: covering) {
             case .found(let value, _): return try withExtendedLifetime(view) { try body(value) }
             case .deleted: return nil
             case .notFound: break
             }
+            memtable = current === view.mem ? view.imm : nil
         }
         let hash = BloomHash.hash64(key)
         let version = view.version
@@ -57,7 +59,9 @@ extension DBImpl {
                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         stats.tableLookups.add(1)
         let table = try tableCache.reader(for: file.number)
-        covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+        if table.hasRangeTombstones {
+            covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+        }
         let covering = covering
         guard table.mayContain(userKeyHash: hash) else { return nil }
         guard let handle = try table.locate(userKey: key, snapshot: view.sequence) else { return nil }

@@ -118,10 +118,12 @@ extension DBImpl {
     private func resolveInMemtables(_ p: inout KeyProgress, view: ReadView) -> Bool {
         p.key.withUnsafeBytes { key in
             var answer = BlockSearchResult.notFound
-            for memtable in [view.mem, view.imm] {
-                guard let memtable, case .notFound = answer else { continue }
-                p.covering = max(p.covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
-                answer = memtable.find(key, snapshot: view.sequence).applying(coveringSequence: p.covering)
+            var memtable: MemTable? = view.mem
+            while let current = memtable {
+                p.covering = max(p.covering, current.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+                answer = current.find(key, snapshot: view.sequence).applying(coveringSequence: p.covering)
+                guard case .notFound = answer else { break }
+                memtable = current === view.mem ? view.imm : nil
             }
             switch answer {
             case .found(let value, _):
@@ -145,9 +147,11 @@ extension DBImpl {
         while let file = p.nextTable(in: view.version) {
             stats.tableLookups.add(1)
             let table = try tableCache.reader(for: file.number)
-            p.covering = max(p.covering, p.key.withUnsafeBytes {
-                table.rangeTombstones.coveringSequence($0, atOrBelow: view.sequence)
-            })
+            if table.hasRangeTombstones {
+                p.covering = max(p.covering, p.key.withUnsafeBytes {
+                    table.rangeTombstones.coveringSequence($0, atOrBelow: view.sequence)
+                })
+            }
             guard table.mayContain(userKeyHash: p.hash) else { continue }
             guard let handle = try p.key.withUnsafeBytes({ try table.locate(userKey: $0, snapshot: view.sequence) })
             else { continue }

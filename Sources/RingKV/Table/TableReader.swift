@@ -49,6 +49,9 @@ package final class TableReader: Sendable {
     /// held for the reader's life like the index and filter.
     package let rangeTombstoneList: [RangeTombstone]
     let rangeTombstones: RangeTombstoneIndex
+    /// `!rangeTombstoneList.isEmpty`: lets a lookup skip the index (and
+    /// its retains) in the common case.
+    let hasRangeTombstones: Bool
 
     package var path: String { file.path }
 
@@ -69,6 +72,7 @@ package final class TableReader: Sendable {
         self.dataEndOffset = dataEndOffset
         self.rangeTombstoneList = rangeTombstones
         self.rangeTombstones = RangeTombstoneIndex(rangeTombstones)
+        self.hasRangeTombstones = !rangeTombstones.isEmpty
     }
 
     /// Reads and checks the footer, then index, filter and properties in one
