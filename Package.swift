@@ -26,6 +26,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        // `swift package generate-documentation --target RingKV` (DocC); a
+        // plugin only, nothing of it is linked into the library.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .systemLibrary(
@@ -94,10 +97,13 @@ let package = Package(
         // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.
         .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKVFuzzTargets"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
-        .executableTarget(name: "crashwriter", dependencies: ["RingKV"], swiftSettings: strict),
+        .executableTarget(name: "crashwriter", dependencies: ["RingKV", "CRingSupport"], swiftSettings: strict),
+        // Runs a command where io_uring_setup fails with EPERM (a seccomp
+        // filter, as under Docker's default profile): the fallback drill.
+        .executableTarget(name: "no-io-uring", dependencies: ["CRingSupport"], swiftSettings: strict),
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport"], swiftSettings: strict),
+        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: [
             "RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

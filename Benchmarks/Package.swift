@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(name: "RingKV", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
     ],
     targets: [
         // The benchmark plugin finds targets whose folder sits in a folder
@@ -21,6 +22,7 @@ let package = Package(
                 .product(name: "RingIO", package: "RingKV"),
                 .product(name: "RingKVBenchmarkSupport", package: "RingKV"),
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             path: "RingKVBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -170,3 +170,53 @@ int rk_uring_probe(void) {
 }
 
 int rk_errno(void) { return errno; }
+
+int rk_ring_submit_limited(rk_ring *r, unsigned max) {
+    // io_uring_submit hands the kernel every SQE between sqe_head and
+    // sqe_tail. Hiding the ones past `max` for the duration of the call
+    // leaves them prepared for the next submit, exactly as if the kernel
+    // had consumed only part of the submission.
+    struct io_uring_sq *sq = &r->ring.sq;
+    unsigned tail = sq->sqe_tail;
+    if (tail - sq->sqe_head > max) sq->sqe_tail = sq->sqe_head + max;
+    int rc = io_uring_submit(&r->ring);
+    sq->sqe_tail = tail;
+    return rc;
+}
+
+static unsigned add_range(uintptr_t *addrs, size_t *lens, unsigned n, unsigned max, uint64_t addr, uint64_t len) {
+    if (n < max && addr != 0 && len != 0) {
+        addrs[n] = (uintptr_t)addr;
+        lens[n] = (size_t)len;
+        return n + 1;
+    }
+    return n;
+}
+
+unsigned rk_ring_pending_ranges(const rk_ring *r, uintptr_t *addrs, size_t *lens, unsigned max) {
+    // Every SQE the kernel has not consumed: flushed ones from *khead to
+    // *ktail, then the prepared ones up to sqe_tail (the SQ array maps
+    // ring slots to SQE indices one to one, as liburing sets it up).
+    const struct io_uring_sq *sq = &r->ring.sq;
+    unsigned shift = (r->ring.flags & IORING_SETUP_SQE128) ? 1 : 0;
+    unsigned n = 0;
+    for (unsigned i = *sq->khead; i != sq->sqe_tail; i++) {
+        const struct io_uring_sqe *sqe = &sq->sqes[(i & sq->ring_mask) << shift];
+        switch (sqe->opcode) {
+        case IORING_OP_READ: case IORING_OP_WRITE:
+        case IORING_OP_READ_FIXED: case IORING_OP_WRITE_FIXED:
+            n = add_range(addrs, lens, n, max, sqe->addr, sqe->len);
+            break;
+        case IORING_OP_READV: case IORING_OP_WRITEV: {
+            const struct iovec *iov = (const struct iovec *)(uintptr_t)sqe->addr;
+            for (unsigned k = 0; iov && k < sqe->len; k++) {
+                n = add_range(addrs, lens, n, max, (uint64_t)(uintptr_t)iov[k].iov_base, iov[k].iov_len);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    return n;
+}

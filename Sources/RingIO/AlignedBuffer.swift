@@ -33,6 +33,14 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
 
     deinit { pointer.deallocate() }
 
+    /// Gives the memory up without freeing it: for a buffer the kernel may
+    /// still read or write (a ring failed with I/O in flight). It stays
+    /// allocated for the process's life, recorded in `Quarantine`.
+    public consuming func quarantine() {
+        Quarantine.keep(address: pointer, bytes: capacity)
+        discard self
+    }
+
     public var bytes: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: pointer, count: capacity)
     }

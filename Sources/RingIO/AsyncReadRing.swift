@@ -90,7 +90,7 @@ public final class AsyncReadRing: @unchecked Sendable {
 
     /// A ring of `entries` SQEs and its completion thread.
     public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
-        ring = try Ring(entries: entries)
+        ring = try Ring(entries: entries, splitRoles: true)
         maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
         state = Locked(State())
         self.shortTransfers = shortTransfers

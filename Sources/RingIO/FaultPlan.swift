@@ -27,13 +27,21 @@ public final class FaultPlan: Sendable {
         // reported short (see `shortTransfers`).
         case read, write, fsync, fallocate, open, create, rename, remove, createDirectory, syncDirectory
         case shortRead, shortWrite
+        // The ring seam (RingFaults.swift), consulted by `Ring` itself, so
+        // every ring user meets them: io_uring_setup refused (`ringSetup`,
+        // errno EPERM as in a container), io_uring_enter answering
+        // EAGAIN/EBUSY having taken nothing (`ringBusy`), taking only part
+        // of the prepared SQEs (`ringPartialSubmit`, no errno), or failing
+        // after the kernel took them (`ringFailure`: I/O in flight).
+        case ringSetup, ringBusy, ringPartialSubmit, ringFailure
 
         /// Operations that change what is on disk: the ones a power cut
         /// stops.
         public var changesDisk: Bool {
             switch self {
             case .write, .fsync, .fallocate, .create, .rename, .remove, .createDirectory, .syncDirectory: return true
-            case .read, .open, .shortRead, .shortWrite: return false
+            case .read, .open, .shortRead, .shortWrite,
+                 .ringSetup, .ringBusy, .ringPartialSubmit, .ringFailure: return false
             }
         }
     }
@@ -106,6 +114,11 @@ public final class FaultPlan: Sendable {
     /// Files created through the plan's backend and how much of each was
     /// synced; `simulateCrash` drops the rest.
     public let durability = DurabilityTracker()
+
+    /// Memory that SQEs pointed at when a `ringFailure` rule failed their
+    /// submission: what the kernel may still read or write
+    /// (`touchMemoryInFlightAtFailures`, RingFaults.swift).
+    public let memoryInFlightAtFailures = InFlightMemoryLog()
 
     public init(_ rules: [Rule] = []) {
         state.withLock { $0.rules = rules.map { ($0, 0) } }
@@ -216,6 +229,7 @@ public final class FaultInjectingBackend: IOBackend {
     public let base: any IOBackend
     public let plan: FaultPlan
     public var name: String { base.name + "+faults" }
+    public var usesIOUring: Bool { base.usesIOUring }
 
     public init(base: any IOBackend, plan: FaultPlan) {
         self.base = base

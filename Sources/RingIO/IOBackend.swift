@@ -39,6 +39,9 @@ public struct WriteRequest {
 public protocol IOBackend: AnyObject, Sendable {
     /// "io_uring" or "posix".
     var name: String { get }
+    /// Whether this backend's I/O goes through io_uring (then the engine's
+    /// WAL may take a ring of its own too).
+    var usesIOUring: Bool { get }
     /// Reads until `buffer` is full or end of file; returns the bytes read.
     func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int
     /// `read` for one request a caller waits on alone (a point lookup's
@@ -85,6 +88,8 @@ public protocol IOBackend: AnyObject, Sendable {
 }
 
 extension IOBackend {
+    public var usesIOUring: Bool { false }
+
     public func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File {
         try File.open(path, mode, direct: direct)
     }
@@ -124,14 +129,38 @@ extension IOBackend {
 
 public enum IOBackends {
     /// io_uring when the kernel allows it; otherwise the POSIX backend, with
-    /// a notice saying why (ENOSYS: no support; EPERM: disabled by sysctl).
-    public static func makeDefault(notice: (String) -> Void = { printNotice($0) },
-                                   shortTransfers: ShortTransferHook? = nil) -> any IOBackend {
-        let probe = Ring.probe()
-        if probe == 0, let backend = try? URingBackend(shortTransfers: shortTransfers) { return backend }
-        let reason = probe == 0 ? "ring creation failed" : IOError(operation: "io_uring_setup", errno: probe).description
-        notice("RingIO: io_uring unavailable (\(reason)); using the POSIX pread/pwrite backend")
-        return PosixBackend(shortTransfers: shortTransfers)
+    /// a notice saying why (ENOSYS: no support; EPERM: refused by seccomp —
+    /// Docker's default profile — or by `kernel.io_uring_disabled`).
+    /// `faults` (test-only) reaches every ring the backend creates; its
+    /// `ringSetup` rules refuse io_uring here as a container would.
+    public static func makeDefault(notice: (String) -> Void = { noticeOnce($0) },
+                                   shortTransfers: ShortTransferHook? = nil,
+                                   faults: FaultPlan? = nil) -> any IOBackend {
+        do {
+            return try URingBackend(shortTransfers: shortTransfers, faults: faults)
+        } catch {
+            notice(fallbackNotice(error))
+            return PosixBackend(shortTransfers: shortTransfers)
+        }
+    }
+
+    /// The one line a user sees when io_uring is refused.
+    public static func fallbackNotice(_ error: IOError) -> String {
+        "RingIO: io_uring unavailable (\(error.operation) failed: \(error.message), errno \(error.errno)); "
+            + "using plain syscalls (pread/pwrite/fdatasync) for every path"
+    }
+
+    private static let noticed = Locked(false)
+
+    /// Prints `message` on stderr the first time it is called in this
+    /// process, and never again: a process that opens several databases
+    /// (or whose WAL meets the same refusal) sees one notice.
+    public static func noticeOnce(_ message: String) {
+        let first = noticed.withLock { done -> Bool in
+            defer { done = true }
+            return !done
+        }
+        if first { printNotice(message) }
     }
 
     /// Runs one `ReadRequest` through `backend.readAlone`, storing its

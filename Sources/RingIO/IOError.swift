@@ -15,6 +15,11 @@ public struct IOError: Error, Sendable, Equatable, CustomStringConvertible {
     public var offset: UInt64?
     /// Extra words for the reader, e.g. "filesystem refuses O_DIRECT".
     public var detail: String?
+    /// Set when the ring failed with some of this call's operations still
+    /// in the kernel's hands: the memory they read from or write into may
+    /// still be used, so the caller must never free or reuse it (hand it to
+    /// `Quarantine`). The ring itself is already quarantined.
+    public var memoryMayStillBeInUse = false
 
     public init(operation: String, errno: Int32, path: String? = nil, offset: UInt64? = nil, detail: String? = nil) {
         self.operation = operation

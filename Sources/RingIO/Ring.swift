@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CRingSupport
+import Synchronization
 
 /// Flags for one submission queue entry (IOSQE_*).
 public struct SQEFlags: OptionSet, Sendable {
@@ -29,28 +30,68 @@ public struct Completion: Sendable, Equatable {
 
 /// An io_uring instance: submission and completion queues, registered
 /// buffers and files. Not thread-safe: one thread uses a ring at a time
-/// (the `RingPool` hands rings out; the WAL writer owns one).
+/// (the `RingPool` hands rings out; the WAL writer owns one) — except that
+/// a ring made with `splitRoles` may have one submitting thread and one
+/// harvesting thread at once (`AsyncReadRing`).
+///
+/// Submission is all or nothing: `submit` returns only when the kernel has
+/// taken every prepared SQE (retrying EINTR, EAGAIN/EBUSY and partial
+/// submissions), or throws; `waitForCompletion` first submits what is
+/// still prepared, so a wait can never wait for an SQE nobody submitted.
+/// After any other io_uring_enter failure the ring is *failed*: every later
+/// call throws the same error, and what it was given may still be in
+/// flight (`operationsInFlight`) — its owner must then leak the memory
+/// those operations use rather than free it (`Quarantine`), and never
+/// reuse the ring.
 public final class Ring: @unchecked Sendable {
     // @unchecked Sendable: a Ring is only ever used by the thread that holds
-    // it; the pool transfers it between threads under its mutex.
+    // it (the pool transfers it between threads under its mutex); with
+    // `splitRoles`, SQ-side state is touched only by the submitting thread
+    // and CQ-side state only by the harvesting one, as io_uring allows, and
+    // the shared counters are atomics.
     private let raw: OpaquePointer
     /// Number of submission queue entries.
     public let sqEntries: Int
     public let cqEntries: Int
     public let isSQPoll: Bool
+    /// One thread submits while another harvests (see the type's comment):
+    /// the submitting side then never touches the CQ.
+    public let splitRoles: Bool
     private var userDataScratch: [UInt64]
     private var resultScratch: [Int32]
+    /// Completions taken off the CQ while `submit` waited out an
+    /// EAGAIN/EBUSY (to make room), handed out first by `harvest`.
+    private var backlog: [Completion] = []
+    /// SQEs the kernel took and whose completions were not harvested yet.
+    private let inFlight = Atomic<Int>(0)
+    /// Set by an io_uring_enter failure that is not retried (first one wins).
+    private let failure = Locked<IOError?>(nil)
+    /// Test-only fault injection (RingFaults.swift); nil in production.
+    private let faults: FaultPlan?
+    /// What `faults` rules' `pathContains` match (the WAL: its log's path).
+    private let faultLabel: String?
     /// Counts calls of `submit*` (for tests and benchmarks that show
     /// batching). Each is at most one io_uring_enter; liburing skips the
     /// syscall when an SQPOLL thread is awake, so this is an upper bound.
     public private(set) var submitCalls = 0
+    /// True when the last `submit` needed more than one io_uring_enter to
+    /// hand over what was prepared: a link chain (write → fsync) may have
+    /// been cut in two, so the caller must not rely on the link's ordering.
+    public private(set) var lastSubmitWasSplit = false
 
     /// - Parameters:
     ///   - entries: SQ size (the kernel rounds up to a power of two).
     ///   - sqPollIdleMillis: > 0 starts a kernel SQPOLL thread that idles
     ///     after that many ms.
-    public init(entries: Int = 256, sqPollIdleMillis: Int = 0) throws(IOError) {
+    ///   - splitRoles: one thread submits while another harvests.
+    ///   - faults: test-only ring-seam rules (RingFaults.swift).
+    ///   - faultLabel: the "path" those rules' `pathContains` match.
+    public init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false,
+                faults: FaultPlan? = nil, faultLabel: String? = nil) throws(IOError) {
         precondition(entries > 0 && entries <= 32768, "ring entries out of range")
+        if let code = faults?.check(.ringSetup, path: faultLabel) {
+            throw IOError(operation: "io_uring_setup", errno: code, detail: "injected fault")
+        }
         var err: Int32 = 0
         guard let r = rk_ring_create(UInt32(entries), UInt32(sqPollIdleMillis), &err) else {
             throw IOError(operation: "io_uring_setup", errno: err,
@@ -60,6 +101,9 @@ public final class Ring: @unchecked Sendable {
         sqEntries = Int(rk_ring_sq_entries(r))
         cqEntries = Int(rk_ring_cq_entries(r))
         isSQPoll = rk_ring_is_sqpoll(r)
+        self.splitRoles = splitRoles
+        self.faults = faults
+        self.faultLabel = faultLabel
         userDataScratch = Array(repeating: 0, count: cqEntries)
         resultScratch = Array(repeating: 0, count: cqEntries)
     }
@@ -69,6 +113,13 @@ public final class Ring: @unchecked Sendable {
     /// Whether io_uring can be used on this machine (0) or the errno that
     /// io_uring_setup returned (ENOSYS: no kernel support; EPERM: disabled).
     public static func probe() -> Int32 { rk_uring_probe() }
+
+    /// SQEs the kernel took whose completions were not harvested yet. After
+    /// a failure, memory these operations use must not be freed.
+    public var operationsInFlight: Int { inFlight.load(ordering: .acquiring) }
+
+    /// The error that failed this ring, if one did.
+    public var failedWith: IOError? { failure.withLock { $0 } }
 
     public var sqSpaceLeft: Int { Int(rk_ring_sq_space_left(raw)) }
     public var sqReady: Int { Int(rk_ring_sq_ready(raw)) }
@@ -132,49 +183,193 @@ public final class Ring: @unchecked Sendable {
 
     // MARK: - Submitting
 
-    /// Submits everything prepared; one io_uring_enter (none with SQPOLL when
-    /// the poller is awake). Retries EINTR; on EAGAIN/EBUSY (completion queue
-    /// full) the caller must harvest and call again, so those come back as 0.
+    /// How many times in a row io_uring_enter may take nothing (EAGAIN,
+    /// EBUSY) before `submit` gives up and fails the ring: with a pause of
+    /// up to 1 ms between attempts, about a second of a kernel that keeps
+    /// refusing.
+    static let maxRefusals = 1000
+
+    /// Submits everything prepared and returns how many SQEs that was. Returns
+    /// only when the kernel took all of them: retries EINTR; resubmits the
+    /// rest of a partial submission; on EAGAIN/EBUSY makes room — takes
+    /// ready completions off the CQ into a backlog `harvest` hands out
+    /// first, or waits for one when the CQ is empty and I/O is in flight
+    /// (a harvesting thread does that itself with `splitRoles`) — and tries
+    /// again, up to `maxRefusals` times. Throws (and fails the ring) on
+    /// any other error.
     @discardableResult
     public func submit() throws(IOError) -> Int {
-        try enter { rk_ring_submit(raw) }
+        try submitAll(waitCount: 0)
     }
 
-    /// Submits and waits until at least `waitCount` completions are ready.
+    /// Submits everything prepared (as `submit`) and waits until at least
+    /// `waitCount` completions are ready (or in the backlog).
     @discardableResult
     public func submitAndWait(_ waitCount: Int) throws(IOError) -> Int {
-        try enter { rk_ring_submit_and_wait(raw, UInt32(waitCount)) }
+        try submitAll(waitCount: waitCount)
     }
 
-    private func enter(_ call: () -> Int32) throws(IOError) -> Int {
+    /// Blocks until at least one completion is ready. Submits whatever is
+    /// still prepared first (a harvesting thread of a `splitRoles` ring
+    /// leaves that to the submitting thread).
+    public func waitForCompletion() throws(IOError) {
+        if !splitRoles {
+            if sqReady > 0 { _ = try submitAll(waitCount: 1); return }
+            if !backlog.isEmpty { return }
+        }
+        try checkNotFailed()
+        var refusals = 0
         while true {
-            submitCalls += 1
-            let rc = call()
-            if rc >= 0 { return Int(rc) }
+            let rc = faultsAt(submitting: false) ?? rk_ring_wait(raw)
+            if rc == 0 { return }
             switch -rc {
             case EINTR: continue
-            case EAGAIN, EBUSY: return 0
-            default: throw IOError(operation: "io_uring_enter", errno: -rc)
+            case EAGAIN, EBUSY:
+                refusals += 1
+                if refusals > Ring.maxRefusals { throw fail(IOError(operation: "io_uring_wait_cqe", errno: -rc)) }
+                if !splitRoles { stashCompletions() }
+                if !backlog.isEmpty || cqReady > 0 { return }
+                pause(refusals)
+            default:
+                throw fail(IOError(operation: "io_uring_wait_cqe", errno: -rc))
             }
         }
     }
 
-    /// Blocks until at least one completion is ready.
-    public func waitForCompletion() throws(IOError) {
+    private func submitAll(waitCount: Int) throws(IOError) -> Int {
+        try checkNotFailed()
+        var submitted = 0
+        var enters = 0
+        var refusals = 0
+        defer { lastSubmitWasSplit = enters > 1 && submitted > 0 }
         while true {
-            let rc = rk_ring_wait(raw)
-            if rc == 0 { return }
-            if -rc == EINTR || -rc == EAGAIN { continue }
-            throw IOError(operation: "io_uring_wait_cqe", errno: -rc)
+            let ready = sqReady
+            let missing = waitCount - backlog.count - cqReady
+            if ready == 0 && missing <= 0 { return submitted }
+            submitCalls += 1
+            if ready > 0 { enters += 1 }
+            // With nothing left to submit this only waits.
+            let rc = faultsAt(submitting: ready > 0, ready: ready)
+                ?? (missing > 0 ? rk_ring_submit_and_wait(raw, UInt32(missing)) : rk_ring_submit(raw))
+            if rc > 0 {
+                submitted += Int(rc)
+                inFlight.add(Int(rc), ordering: .releasing)
+                refusals = 0
+                // SQPOLL: liburing reports what it queued for the poller,
+                // which takes it without an io_uring_enter.
+                if isSQPoll && missing <= 0 { return submitted }
+                continue
+            }
+            if rc == 0 && (ready == 0 || isSQPoll) { continue }  // waited (or queued for the poller)
+            if rc < 0 && -rc == EINTR { continue }
+            if rc < 0 && -rc != EAGAIN && -rc != EBUSY {
+                throw fail(IOError(operation: "io_uring_enter", errno: -rc))
+            }
+            // EAGAIN: the kernel is short of something completions free;
+            // EBUSY: the CQ (or its overflow list) is full; 0 with SQEs
+            // ready: it took nothing without saying why. Make room, retry.
+            refusals += 1
+            if refusals > Ring.maxRefusals {
+                throw fail(IOError(operation: "io_uring_enter", errno: rc == 0 ? EAGAIN : -rc,
+                                   detail: "the kernel refused \(Ring.maxRefusals) times in a row"))
+            }
+            if !splitRoles {
+                stashCompletions()
+                if backlog.isEmpty && operationsInFlight > 0 {
+                    // Nothing ready yet: wait for a completion (an enter
+                    // that submits nothing needs no SQ resources).
+                    let waited = faultsAt(submitting: false) ?? rk_ring_wait(raw)
+                    if waited < 0 && -waited != EINTR && -waited != EAGAIN && -waited != EBUSY {
+                        throw fail(IOError(operation: "io_uring_wait_cqe", errno: -waited))
+                    }
+                    stashCompletions()
+                    continue
+                }
+            }
+            pause(refusals)
         }
+    }
+
+    /// Moves every ready completion into the backlog (frees CQ slots).
+    private func stashCompletions() {
+        harvestFromCQ { backlog.append($0) }
+    }
+
+    /// Yields, then sleeps up to 1 ms, between refused attempts.
+    private func pause(_ attempt: Int) {
+        if attempt < 8 {
+            sched_yield()
+        } else {
+            var request = timespec(tv_sec: 0, tv_nsec: min(attempt, 1000) * 1000)
+            nanosleep(&request, nil)
+        }
+    }
+
+    private func checkNotFailed() throws(IOError) {
+        if let failedWith { throw failedWith }
+    }
+
+    /// Records `error` as the ring's failure (the first one stays).
+    private func fail(_ error: IOError) -> IOError {
+        failure.withLock { if $0 == nil { $0 = error } }
+        return failedWith ?? error
+    }
+
+    /// The test-only ring seam: nil lets the real call through; otherwise
+    /// the return code to report instead (for `ringPartialSubmit` and
+    /// `ringFailure`, after really submitting part or all of the SQEs).
+    private func faultsAt(submitting: Bool, ready: Int = 0) -> Int32? {
+        guard let faults else { return nil }
+        if let code = faults.check(.ringBusy, path: faultLabel) { return -code }
+        if submitting && ready >= 2 && faults.triggers(.ringPartialSubmit, path: faultLabel) {
+            return rk_ring_submit_limited(raw, UInt32(ready / 2))
+        }
+        if let code = faults.check(.ringFailure, path: faultLabel) {
+            if submitting {
+                faults.memoryInFlightAtFailures.append(pendingRanges())
+                let rc = rk_ring_submit(raw)
+                if rc > 0 { inFlight.add(Int(rc), ordering: .releasing) }
+            }
+            return -code
+        }
+        return nil
+    }
+
+    /// The memory the not yet consumed SQEs point at.
+    private func pendingRanges() -> [InFlightMemoryLog.Range] {
+        let capacity = 4 * sqEntries
+        var addresses = [UInt](repeating: 0, count: capacity)
+        var lengths = [Int](repeating: 0, count: capacity)
+        let n = addresses.withUnsafeMutableBufferPointer { a in
+            lengths.withUnsafeMutableBufferPointer { l in
+                // UInt and Int have the layouts of uintptr_t and size_t.
+                Int(rk_ring_pending_ranges(raw, a.baseAddress, UnsafeMutableRawPointer(l.baseAddress!)
+                    .assumingMemoryBound(to: Int.self), UInt32(capacity)))
+            }
+        }
+        return (0..<n).map { InFlightMemoryLog.Range(address: addresses[$0], count: lengths[$0]) }
     }
 
     // MARK: - Harvesting
 
-    /// Hands every ready completion to `body` (in batches: peek many, then
-    /// advance the CQ once) and returns how many there were.
+    /// Hands every ready completion to `body` (the backlog first, then the
+    /// CQ in batches: peek many, then advance the CQ once) and returns how
+    /// many there were.
     @discardableResult
     public func harvest(_ body: (Completion) throws -> Void) rethrows -> Int {
+        var total = 0
+        if !backlog.isEmpty {
+            let stashed = backlog
+            backlog.removeAll(keepingCapacity: true)
+            inFlight.subtract(stashed.count, ordering: .relaxed)
+            for c in stashed { try body(c) }
+            total = stashed.count
+        }
+        return try total + harvestFromCQ(body, countAsHarvested: true)
+    }
+
+    @discardableResult
+    private func harvestFromCQ(_ body: (Completion) throws -> Void, countAsHarvested: Bool = false) rethrows -> Int {
         var total = 0
         while true {
             let n = userDataScratch.withUnsafeMutableBufferPointer { ud in
@@ -183,6 +378,7 @@ public final class Ring: @unchecked Sendable {
                 }
             }
             if n == 0 { return total }
+            if countAsHarvested { inFlight.subtract(n, ordering: .relaxed) }
             for i in 0..<n {
                 try body(Completion(userData: userDataScratch[i], result: resultScratch[i]))
             }

@@ -3,6 +3,7 @@
 /// many threads can have I/O in flight at once without sharing a ring.
 public final class URingBackend: IOBackend {
     public let name = "io_uring"
+    public var usesIOUring: Bool { true }
     public let ringEntries: Int
     /// Rings not in use right now; guarded by the mutex.
     private let idle = Locked<[Ring]>([])
@@ -14,12 +15,16 @@ public final class URingBackend: IOBackend {
 
     /// Test-only short-transfer injection (nil in production).
     let shortTransfers: ShortTransferHook?
+    /// Test-only ring-seam rules, handed to every ring (nil in production).
+    let faults: FaultPlan?
 
-    public init(ringEntries: Int = 256, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
+    public init(ringEntries: Int = 256, shortTransfers: ShortTransferHook? = nil,
+                faults: FaultPlan? = nil) throws(IOError) {
         self.ringEntries = ringEntries
         self.shortTransfers = shortTransfers
+        self.faults = faults
         // Fail now, not on the first read, when io_uring is unusable.
-        let first = try Ring(entries: ringEntries)
+        let first = try Ring(entries: ringEntries, faults: faults)
         idle.withLock { $0.append(first) }
     }
 
@@ -27,16 +32,26 @@ public final class URingBackend: IOBackend {
     public func withRing<R>(_ body: (Ring) throws(IOError) -> R) throws(IOError) -> R {
         let ring = try takeRing()
         // A ring whose operation failed may still have requests in flight
-        // or completions queued: it is dropped, never handed to the next user.
-        let result = try body(ring)
-        recycle(ring)
-        return result
+        // or completions queued: it is never handed to the next user. With
+        // operations in flight it is kept forever (their buffers are the
+        // caller's to keep: see Ring's comment).
+        do {
+            let result = try body(ring)
+            recycle(ring)
+            return result
+        } catch {
+            guard ring.operationsInFlight > 0 else { throw error }
+            Quarantine.keep(ring)
+            var inFlight = error
+            inFlight.memoryMayStillBeInUse = true
+            throw inFlight
+        }
     }
 
     /// A ring from the pool, or a new one when every pooled ring is busy.
     func takeRing() throws(IOError) -> Ring {
         if let pooled = idle.withLock({ $0.popLast() }) { return pooled }
-        return try Ring(entries: ringEntries)
+        return try Ring(entries: ringEntries, faults: faults)
     }
 
     /// Returns a ring with nothing in flight and an empty CQ to the pool.

@@ -4,11 +4,18 @@
 //
 // usage: crashwriter DB_PATH SEED THREADS sync|nosync
 //
-// Operation `op` of thread `t` is one atomic batch: put key(t, op) =
-// value(t, op), and for op % 4 == 3 also delete key(t, op - 3). Each batch
-// also puts rangeKey(t, op); for op % 8 == 7 the batch is followed by a
-// `deleteRange` (its own WAL record) over rangeKey(t, op - 7 ... op - 3),
-// and the ack comes after both.
+// Operation `op` of thread `t` is one atomic write: put key(t, op) =
+// value(t, op) (a plain `put`), and for op % 4 == 3 a batch that also
+// deletes key(t, op - 3). Then it puts rangeKey(t, op), and for
+// op % 8 == 7 it writes a `deleteRange` over rangeKey(t, op - 7 ... op - 3);
+// the ack comes after all of them.
+//
+// With RINGKV_DENY_IO_URING=1 in the environment it first installs a
+// seccomp filter that makes io_uring_setup fail with EPERM, as Docker's
+// default profile does, so the database runs on the plain-syscall
+// fallback against the kernel's real refusal; it reports the I/O paths
+// the database chose ("io <backend> <wal>") before the first write.
+import CRingSupport
 import Glibc
 import RingKV
 
@@ -28,6 +35,13 @@ guard args.count == 5, let seed = Int(args[2]), let threads = Int(args[3]) else 
     exit(2)
 }
 let sync = args[4] == "sync"
+if let deny = getenv("RINGKV_DENY_IO_URING"), String(cString: deny) == "1" {
+    let rc = rk_deny_io_uring_setup()
+    if rc != 0 {
+        print("open failed: seccomp refused (errno \(-rc))")
+        exit(3)
+    }
+}
 var options = Options()
 options.createIfMissing = true
 options.memtableSizeBytes = 256 << 10  // small: flushes happen while we are killed
@@ -67,12 +81,16 @@ final class Shared: @unchecked Sendable {
     func writer(_ thread: Int) -> Never {
         var op = 0
         while true {
-            var batch = WriteBatch()
-            batch.put(key(thread, op), value(thread, op, seed))
-            if op % 4 == 3 { batch.delete(key(thread, op - 3)) }
-            batch.put(rangeKey(thread, op), value(thread, op, seed))
             do {
-                try db.write(batch, options: WriteOptions(sync: sync))
+                if op % 4 == 3 {
+                    var batch = WriteBatch()
+                    batch.put(key(thread, op), value(thread, op, seed))
+                    batch.delete(key(thread, op - 3))
+                    try db.write(batch, options: WriteOptions(sync: sync))
+                } else {
+                    try db.put(key(thread, op), value(thread, op, seed), options: WriteOptions(sync: sync))
+                }
+                try db.put(rangeKey(thread, op), value(thread, op, seed), options: WriteOptions(sync: sync))
                 if op % 8 == 7 {
                     let range = rangeDeletion(thread, op)
                     try db.deleteRange(from: range.from, to: range.to, options: WriteOptions(sync: sync))
@@ -112,4 +130,7 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
     return handles
 }
 
-for h in startWriters(Shared(db: db, seed: seed, sync: sync), count: threads) { pthread_join(h, nil) }
+let shared = Shared(db: db, seed: seed, sync: sync)
+let stats = db.stats()
+shared.report("io \(stats.ioBackend) \(stats.walIOBackend)")
+for h in startWriters(shared, count: threads) { pthread_join(h, nil) }

@@ -20,13 +20,32 @@ enum BenchMode: String, CaseIterable, Sendable {
     case threads
     /// glibc POSIX aio: aio_read for every read, then aio_suspend.
     case aio
+    // The write drill (`--write`, WriteDrill.swift): appends.
+    /// pwrite(2), one call per write.
+    case pwrite
+    /// io_uring write SQEs, `--batch` per io_uring_enter.
+    case uringWrite = "uring-write"
+    /// io_uring write_fixed from a registered buffer.
+    case uringWriteFixed = "uring-write-fixed"
+
+    var isWrite: Bool { self == .pwrite || self == .uringWrite || self == .uringWriteFixed }
+
+    /// Whether the mode needs io_uring (skipped, with a notice, where
+    /// io_uring_setup is refused).
+    var needsIOUring: Bool {
+        switch self {
+        case .uring, .uringFixed, .uringFixedFile, .uringSQPoll, .uringWrite, .uringWriteFixed: return true
+        case .sync, .threads, .aio, .pwrite: return false
+        }
+    }
 
     /// What the `syscalls` column counts for this mode.
     var countedCalls: String {
         switch self {
-        case .uring, .uringFixed, .uringFixedFile, .uringSQPoll: return "io_uring_enter"
+        case .uring, .uringFixed, .uringFixedFile, .uringSQPoll, .uringWrite, .uringWriteFixed: return "io_uring_enter"
         case .sync, .threads: return "pread"
         case .aio: return "aio_read+aio_suspend"
+        case .pwrite: return "pwrite+fdatasync"
         }
     }
 }
@@ -56,9 +75,10 @@ enum ModeSelection: ExpressibleByArgument, Sendable {
         }
     }
 
-    var modes: [BenchMode] {
+    /// The modes of the read drill, or of the write drill with `write`.
+    func modes(write: Bool) -> [BenchMode] {
         switch self {
-        case .all: return BenchMode.allCases
+        case .all: return BenchMode.allCases.filter { $0.isWrite == write }
         case .one(let mode): return [mode]
         }
     }

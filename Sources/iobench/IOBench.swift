@@ -9,14 +9,24 @@ import RingIO
 struct IOBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "iobench",
-        abstract: "Issue the same N random block reads through io_uring, pread, a thread pool and POSIX aio.",
+        abstract: "Issue the same N random block reads through io_uring, pread, a thread pool and POSIX aio; "
+            + "with --write, the same N appends through pwrite, io_uring write and write_fixed.",
         discussion: """
-            The test file is created once (or reused when its size and header match) with a pattern in \
+            Reads: the test file is created once (or reused when its size and header match) with a pattern in \
             which every 8-byte word holds its offset xor a seed, so every read is verified. CPU is \
             getrusage(RUSAGE_SELF) user+sys over wall time, as a percentage of one core; it includes \
             io_uring and glibc aio helper threads. 'syscalls' counts io_uring_enter calls made through \
             Ring.submit* (uring modes), pread calls (sync, threads) or aio_read+aio_suspend calls (aio; \
             glibc's helper threads issue one pread64 per request on top).
+
+            Writes (--write): N appends of --block-size bytes to a fresh preallocated file (--file), buffered \
+            unless --direct, --batch at a time, each batch followed by fdatasync with --sync (through \
+            io_uring in the same io_uring_enter, linked to a single write). Reports wall and CPU time \
+            and context switches per write (io-wq workers included). Modes: pwrite, uring-write, \
+            uring-write-fixed. Example: iobench --write -n 20000 --block-size 1024 --repeat 5.
+
+            Where io_uring_setup is refused (seccomp, kernel.io_uring_disabled), the io_uring modes \
+            are skipped with one notice and the others run.
             """)
 
     @Option(help: "Benchmark file path.")
@@ -55,7 +65,29 @@ struct IOBench: ParsableCommand {
     @Flag(help: "Print one JSON object per run instead of the table.")
     var json = false
 
+    @Flag(help: "The write drill: N appends instead of N random reads.")
+    var write = false
+
+    @Option(help: "Write drill: appends per submission (pwrite: calls in a row).")
+    var batch = 1
+
+    @Flag(help: "Write drill: fdatasync after each batch.")
+    var sync = false
+
+    @Flag(help: "Write drill: O_DIRECT appends (--block-size a multiple of 4096).")
+    var direct = false
+
     func validate() throws {
+        if write {
+            guard blockSize > 0 && (!direct || blockSize % 4096 == 0) else {
+                throw ValidationError("--block-size must be positive (a multiple of 4096 with --direct)")
+            }
+            guard batch > 0 && batch <= 4096 else { throw ValidationError("--batch must be 1 ... 4096") }
+            guard reads > 0 && repeatCount > 0 else { throw ValidationError("-n and --repeat must be positive") }
+            if case .one(let m) = mode, !m.isWrite { throw ValidationError("--write takes pwrite, uring-write or uring-write-fixed") }
+            return
+        }
+        if case .one(let m) = mode, m.isWrite { throw ValidationError("\(m.rawValue) is a mode of the write drill (--write)") }
         guard blockSize > 0 && blockSize % 4096 == 0 else { throw ValidationError("--block-size must be a multiple of 4096") }
         guard fileSizeMegabytes > 0 else { throw ValidationError("--file-size-mb must be positive") }
         guard (fileSizeMegabytes << 20) % blockSize == 0 && (fileSizeMegabytes << 20) / blockSize >= 2 else {
@@ -69,6 +101,7 @@ struct IOBench: ParsableCommand {
     }
 
     func run() throws {
+        if write { return try runWriteDrill() }
         let sizeBytes = UInt64(fileSizeMegabytes) << 20
         let reused = try PatternFile.prepare(path: file, sizeBytes: sizeBytes, log: notice)
         let plan = ReadPlan(count: reads, fileSizeBytes: sizeBytes, blockSizeBytes: blockSize, seed: seed)
@@ -82,7 +115,7 @@ struct IOBench: ParsableCommand {
         let destination = AlignedBuffer(capacity: plan.totalBytes)
         let ctx = BenchContext(file: handle, plan: plan, buffer: destination.pointer,
                                queueDepth: queueDepth ?? reads, threads: threads, sqPollIdleMillis: sqpollIdleMs)
-        let modes = mode.modes
+        let modes = IOBench.available(mode.modes(write: false))
         let config: [(String, String)] = [
             ("file", Report.quoted(file)), ("file_bytes", String(sizeBytes)), ("reads", String(reads)),
             ("block_size", String(blockSize)), ("seed", String(seed)), ("direct", String(!buffered)),
@@ -129,6 +162,53 @@ struct IOBench: ParsableCommand {
         case .sync: return try runSync(ctx, run: run)
         case .threads: return try runThreads(ctx, run: run)
         case .aio: return try runAIO(ctx, run: run)
+        case .pwrite, .uringWrite, .uringWriteFixed: preconditionFailure("a write mode in the read drill")
+        }
+    }
+
+    /// `modes` without the io_uring ones when io_uring_setup is refused
+    /// here (one notice says so).
+    static func available(_ modes: [BenchMode]) -> [BenchMode] {
+        let refusal = Ring.probe()
+        guard refusal != 0 else { return modes }
+        let skipped = modes.filter(\.needsIOUring)
+        if !skipped.isEmpty {
+            notice(IOBackends.fallbackNotice(IOError(operation: "io_uring_setup", errno: refusal))
+                   + "; skipping " + skipped.map(\.rawValue).joined(separator: ", "))
+        }
+        return modes.filter { !$0.needsIOUring }
+    }
+
+    private func runWriteDrill() throws {
+        let drill = WriteDrill(path: file == "/tmp/iobench-pattern.dat" ? "/tmp/iobench-writes.dat" : file,
+                               count: reads, blockBytes: blockSize, batch: batch, sync: sync, direct: direct)
+        let modes = IOBench.available(mode.modes(write: true))
+        if !json {
+            print("iobench --write: \(reads) appends of \(blockSize) B, \(batch) per submission, "
+                  + "\(direct ? "O_DIRECT" : "buffered"), \(sync ? "fdatasync per batch" : "no sync"), "
+                  + "file \(drill.path), \(repeatCount) run(s) per mode")
+        }
+        var samples: [BenchMode: [RunSample]] = [:]
+        for run in 1...repeatCount {
+            for m in modes {
+                let sample = try drill.run(m, run: run)
+                samples[m, default: []].append(sample)
+                if json {
+                    let config: [(String, String)] = [
+                        ("drill", Report.quoted("write")), ("writes", String(reads)), ("block_size", String(blockSize)),
+                        ("batch", String(batch)), ("sync", String(sync)), ("direct", String(direct)),
+                        ("context_switches", String(sample.measurement.contextSwitches)),
+                    ]
+                    print(Report.json(sample, config: config, reads: reads, blockSizeBytes: blockSize))
+                }
+            }
+        }
+        try? FileSystem.remove(drill.path)
+        if !json {
+            print(WriteDrill.table(modes.map { ModeSummary(mode: $0, runs: samples[$0] ?? [], reads: reads,
+                                                           blockSizeBytes: blockSize) }))
+            print("every write read back and verified; CPU and context switches are the whole process's "
+                  + "(io_uring's io-wq worker threads included)")
         }
     }
 }

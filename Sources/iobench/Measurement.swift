@@ -8,6 +8,9 @@ struct Measurement: Sendable {
     var wallNanos: UInt64
     var userMicros: Int
     var systemMicros: Int
+    /// Voluntary plus involuntary context switches of the process's
+    /// threads (io-wq workers included) during the run.
+    var contextSwitches = 0
 
     var wallSeconds: Double { Double(wallNanos) / 1e9 }
     var cpuMicros: Int { userMicros + systemMicros }
@@ -25,13 +28,14 @@ func measure(_ body: () throws -> Void) rethrows -> Measurement {
     let cpuAfter = processCPU()
     return Measurement(wallNanos: wallAfter - wallBefore,
                        userMicros: cpuAfter.user - cpuBefore.user,
-                       systemMicros: cpuAfter.system - cpuBefore.system)
+                       systemMicros: cpuAfter.system - cpuBefore.system,
+                       contextSwitches: cpuAfter.switches - cpuBefore.switches)
 }
 
 /// A timed section whose start and end are not in one closure (the thread
 /// pool starts timing when its workers are parked at the start line).
 struct MeasurementStart {
-    private let cpu: (user: Int, system: Int)
+    private let cpu: (user: Int, system: Int, switches: Int)
     private let wall: UInt64
     init() {
         cpu = processCPU()
@@ -41,7 +45,7 @@ struct MeasurementStart {
         let wallAfter = monotonicNanos()
         let cpuAfter = processCPU()
         return Measurement(wallNanos: wallAfter - wall, userMicros: cpuAfter.user - cpu.user,
-                           systemMicros: cpuAfter.system - cpu.system)
+                           systemMicros: cpuAfter.system - cpu.system, contextSwitches: cpuAfter.switches - cpu.switches)
     }
 }
 
@@ -51,11 +55,12 @@ func monotonicNanos() -> UInt64 {
     return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }
 
-private func processCPU() -> (user: Int, system: Int) {
+private func processCPU() -> (user: Int, system: Int, switches: Int) {
     var usage = rusage()
     getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
     return (usage.ru_utime.tv_sec * 1_000_000 + usage.ru_utime.tv_usec,
-            usage.ru_stime.tv_sec * 1_000_000 + usage.ru_stime.tv_usec)
+            usage.ru_stime.tv_sec * 1_000_000 + usage.ru_stime.tv_usec,
+            usage.ru_nvcsw + usage.ru_nivcsw)
 }
 
 /// One run of one mode.

@@ -58,10 +58,11 @@ enum PatternFile {
         defer { try? file.close() }
         guard (try? file.size()) == sizeBytes else { return false }
         // Through io_uring like everything else, so `--mode uring` runs
-        // show no pread64 of ours under strace.
+        // show no pread64 of ours under strace (pread where io_uring is
+        // refused).
         let header = AlignedBuffer(capacity: 40)
-        guard let backend = try? URingBackend(ringEntries: 2),
-              (try? backend.read(fd: file.fd, into: UnsafeMutableRawBufferPointer(start: header.pointer, count: 40),
+        let backend: any IOBackend = (try? URingBackend(ringEntries: 2)) ?? PosixBackend()
+        guard (try? backend.read(fd: file.fd, into: UnsafeMutableRawBufferPointer(start: header.pointer, count: 40),
                                  offset: 0)) == 40
         else { return false }
         let fields = (0..<5).map { UInt64(littleEndian: header.pointer.load(fromByteOffset: $0 * 8, as: UInt64.self)) }
@@ -69,7 +70,7 @@ enum PatternFile {
     }
 
     private static func create(path: String, sizeBytes: UInt64) throws(IOError) {
-        let backend = try URingBackend(ringEntries: 16)
+        let backend: any IOBackend = (try? URingBackend(ringEntries: 16)) ?? PosixBackend()
         let file = try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
         defer { try? file.close() }
         try backend.preallocate(fd: file.fd, offset: 0, length: sizeBytes)

@@ -42,7 +42,9 @@ extension CLIError {
                       status: .corruption)
         case .io(let e):
             var message = e.description
-            if e.errno == EACCES || e.errno == EPERM || e.errno == EROFS {
+            // io_uring's EPERM (seccomp, kernel.io_uring_disabled) is not
+            // about the file; the engine falls back to plain syscalls there.
+            if (e.errno == EACCES || e.errno == EPERM || e.errno == EROFS) && !e.operation.hasPrefix("io_uring") {
                 message += " (check the permissions of \(e.path ?? "the database directory"))"
             }
             self.init(message: message, status: .failure)

@@ -71,3 +71,35 @@ public func copyDatabaseFiles(from: String, to: String) throws {
         }
     }
 }
+
+/// Runs `body` on a thread of its own and waits at most `seconds` for it:
+/// true when it returned in time. A test of code that could hang asserts
+/// on this instead of hanging the suite (a body that never returns is left
+/// blocked on its detached thread until the process exits).
+public func completes(within seconds: Double, _ body: @escaping @Sendable () -> Void) -> Bool {
+    let finished = Locked(false)
+    final class Job {
+        let run: () -> Void
+        init(_ run: @escaping () -> Void) { self.run = run }
+    }
+    let job = Unmanaged.passRetained(Job {
+        body()
+        finished.withLock { $0 = true }
+    })
+    var thread = pthread_t()
+    let rc = pthread_create(&thread, nil, { raw in
+        Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue().run()
+        return nil
+    }, job.toOpaque())
+    precondition(rc == 0, "pthread_create failed: \(rc)")
+    pthread_detach(thread)
+    var start = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    while true {
+        if finished.withLock({ $0 }) { return true }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        if Double(now.tv_sec - start.tv_sec) + Double(now.tv_nsec - start.tv_nsec) / 1e9 > seconds { return false }
+        usleep(1000)
+    }
+}

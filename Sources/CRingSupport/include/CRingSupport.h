@@ -76,6 +76,21 @@ int rk_ring_unregister_files(rk_ring *r);
 /// 0 when io_uring is usable here, else a positive errno (ENOSYS, EPERM, ...).
 int rk_uring_probe(void);
 
+// MARK: - test seams (RingIO's FaultPlan ring rules)
+
+/// io_uring_submit, offering the kernel at most `max` of the SQEs prepared
+/// since the last submission; the rest stay prepared and go with the next
+/// submit — what a partial submission by the kernel looks like to the caller.
+int rk_ring_submit_limited(rk_ring *r, unsigned max);
+/// The memory ranges the prepared, not yet consumed SQEs point at (reads,
+/// writes, fixed reads/writes, vectored ones per iovec): what the kernel may
+/// touch once they are submitted. Writes up to `max` pairs; returns how many.
+unsigned rk_ring_pending_ranges(const rk_ring *r, uintptr_t *addrs, size_t *lens, unsigned max);
+/// Installs a seccomp filter in the calling process (and its future
+/// children) that makes io_uring_setup fail with EPERM, as Docker's default
+/// profile does. For test child processes only. 0 or -errno.
+int rk_deny_io_uring_setup(void);
+
 // MARK: - CRC32C (Castagnoli), SSE4.2 when the CPU has it.
 
 uint32_t rk_crc32c_extend(uint32_t crc, const void *data, size_t len);
@@ -87,6 +102,19 @@ uint64_t rk_atomic_load_acquire_u64(const uint64_t *p);
 void rk_atomic_store_release_u64(uint64_t *p, uint64_t v);
 uint32_t rk_atomic_load_acquire_u32(const uint32_t *p);
 void rk_atomic_store_release_u32(uint32_t *p, uint32_t v);
+uint32_t rk_atomic_exchange_u32(uint32_t *p, uint32_t v);
+bool rk_atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired);
+/// A spin-wait hint (x86 `pause`).
+void rk_cpu_relax(void);
+
+// MARK: - futex on a 32-bit word (process-private)
+
+/// Sleeps while *word == expected, at most `timeout_ns` (< 0: no limit;
+/// measured on CLOCK_MONOTONIC). 0 when woken, else -errno (EAGAIN: the
+/// word differed; ETIMEDOUT; EINTR).
+int rk_futex_wait(uint32_t *word, uint32_t expected, int64_t timeout_ns);
+/// Wakes up to `count` threads sleeping on `word`; returns how many.
+int rk_futex_wake(uint32_t *word, int count);
 
 // MARK: - errno helpers
 

@@ -22,24 +22,33 @@ public final class DB: Sendable {
 
     // MARK: - Writes
 
+    /// Sets `key` to `value`, replacing any earlier value.
+    ///
+    /// Acknowledged once the write reached the kernel (it survives a crash of
+    /// the process); with `WriteOptions(sync: true)` only after its group's
+    /// fdatasync (it survives a power loss). Concurrent writers share one WAL
+    /// write and one fdatasync (group commit). Throws `DBError.invalidArgument`
+    /// for a key over `Options.maxKeySizeBytes` or a value over
+    /// `Options.maxValueSizeBytes`, `DBError.readOnly` when the database takes
+    /// no writes.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
         try impl.checkWritable()
-        var batch = WriteBatch()
-        batch.put(key, value)
-        try impl.write(batch, sync: options.sync)
+        try impl.put(key, value, sync: options.sync)
     }
 
+    /// Sets `key` to `value`, both stored as their UTF-8 bytes.
     public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws {
         try put(Array(key.utf8), Array(value.utf8), options: options)
     }
 
+    /// Removes `key` (writes a deletion marker; deleting an absent key is not
+    /// an error). Durability as for `put(_:_:options:)`.
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
         try impl.checkWritable()
-        var batch = WriteBatch()
-        batch.delete(key)
-        try impl.write(batch, sync: options.sync)
+        try impl.delete(key, sync: options.sync)
     }
 
+    /// Removes `key`, given as its UTF-8 bytes.
     public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws {
         try delete(Array(key.utf8), options: options)
     }
@@ -73,10 +82,15 @@ public final class DB: Sendable {
 
     // MARK: - Reads
 
+    /// The newest value of `key` visible to `options.snapshot` (the latest
+    /// state when nil), or nil when it is absent or deleted. See
+    /// `withValue(forKey:options:_:)` for a read without a copy.
     public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
         try impl.reading { try impl.get(key, options: options) }
     }
 
+    /// The value of `key` (given as UTF-8), decoded as UTF-8 (invalid bytes
+    /// become U+FFFD), or nil when absent.
     public func get(_ key: String, options: ReadOptions = ReadOptions()) throws -> String? {
         try get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
     }
@@ -158,6 +172,8 @@ public final class DB: Sendable {
         try impl.compactAll()
     }
 
+    /// Counters and sizes of the engine now (cheap: relaxed atomic loads and a
+    /// look at the current version).
     public func stats() -> DBStats { impl.makeStats() }
 
     /// Waits for in-flight writes and reads, stops background work,

@@ -24,6 +24,7 @@ public enum DBError: Error, Sendable, CustomStringConvertible {
     /// reopened). Reads keep working. `reason` says which.
     case readOnly(reason: String)
 
+    /// A one-line message naming what failed, where and why.
     public var description: String {
         switch self {
         case .io(let e): return e.description

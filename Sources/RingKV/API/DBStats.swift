@@ -1,22 +1,35 @@
 /// A point-in-time picture of the engine (`DB.stats()`).
 public struct DBStats: Sendable, CustomStringConvertible {
+    /// One level of the LSM tree: how many tables it holds and their bytes.
     public struct Level: Sendable {
+        /// 0 for L0 (overlapping tables), 1… for the sorted levels.
         public var level: Int
+        /// Tables in the level.
         public var files: Int
+        /// Their total size on disk.
         public var bytes: UInt64
     }
+    /// Every level, L0 first.
     public var levels: [Level]
+    /// Memory held by the active memtable.
     public var memtableBytes: Int
+    /// Memory held by the memtable being flushed (0 when none is).
     public var immutableMemtableBytes: Int
+    /// Sequence number of the newest visible write.
     public var lastSequence: UInt64
     /// WAL groups written, and how many carried an fdatasync.
     public var walGroups: UInt64
+    /// WAL groups that ended with an fdatasync (a member asked for `sync`).
     public var walSyncedGroups: UInt64
+    /// Bytes appended to WAL files (record headers included).
     public var walBytes: UInt64
     /// Batches committed (each group holds one or more).
     public var writeBatches: UInt64
+    /// Memtables written to L0 tables.
     public var flushes: UInt64
+    /// Flush attempts that failed (each is retried with back-off).
     public var flushFailures: UInt64
+    /// Table bytes written by flushes.
     public var flushBytesWritten: UInt64
     /// The most L0 tables the database had at once since it was opened
     /// (the count at open, then after each flush installed a table) — how
@@ -25,24 +38,31 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// Writers that had to wait (for a flush, or for compaction with L0 at
     /// `l0StopTrigger`), and for how long in total.
     public var stalls: UInt64
+    /// Total time writers spent stalled.
     public var stallMicros: UInt64
     /// Writes slowed by 1 ms because L0 reached `l0SlowdownTrigger`.
     public var slowdowns: UInt64
+    /// Total time writers spent slowed down.
     public var slowdownMicros: UInt64
     /// Installed compactions (trivial moves — a table moved down a level
     /// by a manifest edit alone — included), failed attempts (retried).
     public var compactions: UInt64
+    /// Compactions that moved a table down a level by a manifest edit alone.
     public var trivialMoves: UInt64
+    /// Compaction attempts that failed (retried with back-off).
     public var compactionFailures: UInt64
     /// Time spent in installed compactions, and the table bytes they read
     /// and wrote.
     public var compactionMicros: UInt64
+    /// Table bytes read by installed compactions.
     public var compactionBytesRead: UInt64
+    /// Table bytes written by installed compactions.
     public var compactionBytesWritten: UInt64
     /// Table bytes written (flush + compaction) per byte flushed: how many
     /// times each byte reaching L0 is rewritten, plus one. 0 before the
     /// first flush.
     public var writeAmplification: Double
+    /// Table files held open by the table cache.
     public var openTables: Int
 
     // MARK: Recovery at open
@@ -53,26 +73,38 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// copied to the database's `lost/` directory first (never dropped
     /// silently; `kvctl verify` lists them).
     public var recoveryDrops: UInt64 = 0
+    /// Bytes in those stretches.
     public var recoveryDroppedBytes: UInt64 = 0
     /// Files in `lost/` at open, from this open and earlier ones.
     public var lostFiles: Int = 0
+    /// Snapshots taken and not yet released.
     public var liveSnapshots: Int
+    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
+    /// with "+faults" under test fault injection.
     public var ioBackend: String
+    /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
+    /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync);
+    /// "none" when opened read-only. Unsynced groups are one pwrite either
+    /// way.
+    public var walIOBackend: String = ""
 
     // MARK: Block cache and batched reads (h2-cache)
     /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
     public var blockCacheCapacityBytes: Int = 0
+    /// Bytes the block cache holds now (blocks plus their bookkeeping).
     public var blockCacheUsageBytes: Int = 0
     /// Data blocks in the block cache.
     public var blockCacheEntries: Int = 0
     /// Block cache lookups that found / did not find their block.
     public var blockCacheHits: UInt64 = 0
+    /// Block cache lookups that had to read the block.
     public var blockCacheMisses: UInt64 = 0
     /// Blocks dropped to make room.
     public var blockCacheEvictions: UInt64 = 0
     /// `readBatch` calls made by get/multiGet (one per lookup round), and
     /// the data blocks they read.
     public var lookupReadBatches: UInt64 = 0
+    /// Data blocks read from table files by get/multiGet.
     public var lookupBlocksRead: UInt64 = 0
     /// hits / (hits + misses), 0 before the first lookup.
     public var blockCacheHitRate: Double {
@@ -88,6 +120,7 @@ public struct DBStats: Sendable, CustomStringConvertible {
         return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 
+    /// A multi-line human-readable report (what `kvctl stats` prints).
     public var description: String {
         var lines = ["level  files        bytes"]
         for l in levels where l.files > 0 {
@@ -101,7 +134,7 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
-        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend)")
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walIOBackend)")
         lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "
                      + "(\(recoveryDroppedBytes) B); \(lostFiles) files in lost/")
         // Block cache and batched reads (h2-cache)
@@ -146,6 +179,7 @@ extension DBImpl {
         s.recoveryDrops = stats.recoveryDrops.current
         s.recoveryDroppedBytes = stats.recoveryDroppedBytes.current
         s.lostFiles = recovery.lostFiles
+        s.walIOBackend = walIOPath
         fillBlockCacheStats(&s)
         return s
     }

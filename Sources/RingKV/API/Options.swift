@@ -62,10 +62,14 @@ public struct Options: Sendable {
     /// this much (a larger batch gets a buffer of its own). At least 4096.
     /// Default 1 MiB.
     public var walBufferSizeBytes = 1 << 20
-    /// The WAL file is grown with fallocate in steps of this size so that
+    /// The WAL file is grown with fallocate in steps of this size, so that
     /// fdatasync does not have to journal a size change on every commit.
-    /// Default 64 MiB.
-    public var walPreallocateBytes: UInt64 = 64 << 20
+    /// 0 (default): 1.1 × `memtableSizeBytes` (at least 64 KiB), as RocksDB
+    /// sizes its WAL preallocation — about one memtable's worth of log, so
+    /// a small memtable does not reserve a large file (two logs exist while
+    /// a memtable is flushed). A fallocate that fails (a full disk) fails
+    /// the write before any of its bytes are written.
+    public var walPreallocateBytes: UInt64 = 0
     /// Longest a group-commit leader waits for writers that are about to
     /// queue (those the previous group just released) before submitting.
     /// Only waits when recent groups had more concurrent writers than are
@@ -120,6 +124,7 @@ public struct Options: Sendable {
     /// so only `@testable` tests can set it.
     var faultPlan: FaultPlan?
 
+    /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}
 
     // MARK: - Limits (docs/ARCHITECTURE.md §Limits). Writes over a limit
@@ -146,6 +151,7 @@ public struct WriteOptions: Sendable {
     /// reached the kernel (survives a process crash, not a power loss).
     public var sync: Bool
 
+    /// Options for one write; `sync` defaults to false, as in RocksDB.
     public init(sync: Bool = false) { self.sync = sync }
 }
 
@@ -162,6 +168,7 @@ public struct ReadOptions: Sendable {
     /// Without io_uring (the POSIX backend) the "prefetch" is read at once.
     public var asyncPrefetch: Bool
 
+    /// Options for one read or iterator.
     public init(snapshot: Snapshot? = nil, fillCache: Bool = true, asyncPrefetch: Bool = true) {
         self.snapshot = snapshot
         self.fillCache = fillCache
@@ -170,6 +177,14 @@ public struct ReadOptions: Sendable {
 }
 
 extension Options {
+    /// The WAL's preallocation step: `walPreallocateBytes`, or when that is
+    /// 0, 1.1 × `memtableSizeBytes` rounded up to 4 KiB, at least 64 KiB.
+    var walPreallocationStepBytes: UInt64 {
+        if walPreallocateBytes > 0 { return walPreallocateBytes }
+        let step = UInt64(memtableSizeBytes) + UInt64(memtableSizeBytes) / 10
+        return max(64 << 10, (step + 4095) & ~4095)
+    }
+
     /// A fresh memtable whose arena grows in steps suited to the memtable
     /// size (small memtables would otherwise fill in one arena block).
     func makeMemTable() -> MemTable {

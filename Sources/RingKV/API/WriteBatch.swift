@@ -12,8 +12,11 @@ public struct WriteBatch: Sendable {
     package static let headerSize = 12
 
     private(set) var rep: [UInt8]
-    /// Number of operations.
-    public private(set) var count = 0
+    /// Number of operations (also kept in `rep`'s header, whose sequence
+    /// field stays 0 until the leader encodes the batch into the WAL).
+    public private(set) var count = 0 {
+        didSet { WriteBatch.setHeader(&rep, sequence: 0, count: count) }
+    }
     private var largestKeyBytes = 0
     private var largestValueBytes = 0
     /// A `deleteRange` with `from > to` was added: `validate` refuses the batch.
@@ -105,6 +108,18 @@ public struct WriteBatch: Sendable {
             throw DBError.invalidArgument(
                 "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes before "
                     + "the start (the end is exclusive; an empty range is from == to)")
+        }
+    }
+
+    /// Checks one put or delete against the same limits as `validate`,
+    /// without building a batch.
+    static func validateSingle(keyBytes: Int, valueBytes: Int) throws {
+        if keyBytes > Options.maxKeySizeBytes {
+            throw DBError.invalidArgument("key of \(keyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
+        }
+        if valueBytes > Options.maxValueSizeBytes {
+            throw DBError.invalidArgument(
+                "value of \(valueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
         }
     }
 

@@ -20,4 +20,12 @@ final class CompactionFaults: Sendable {
         }
         return false
     }
+
+    /// Runs after each step of a manual compaction (tests: to act while the
+    /// rest of it has not run yet). Called without mu.
+    private let manualStepHook = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func setAfterManualStep(_ hook: (@Sendable () -> Void)?) { manualStepHook.withLock { $0 = hook } }
+
+    func afterManualStep() { manualStepHook.withLock { $0 }?() }
 }

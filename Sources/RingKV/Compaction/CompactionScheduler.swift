@@ -187,6 +187,11 @@ extension DBImpl {
             switch result {
             case .success(let outcome?):
                 record(outcome, of: picked, nanos: elapsed)
+                // Each step may have brought L0 below the stop trigger:
+                // writers stalled on it go on now, not when the whole
+                // manual compaction is done.
+                mu.withLock { wakeAll() }
+                compactionFaults.afterManualStep()
                 deleteObsoleteFiles()
                 return true
             case .success(nil):

@@ -48,35 +48,42 @@ final class DBImpl: @unchecked Sendable {
     /// `walFailure` is set as well, so the write path and flushes — the
     /// only users of `wal` — never run (guarded by mu).
     private var currentLog: WALWriter?
-    /// Writers waiting to join a group, the next leader first (guarded by mu).
-    var writers: [PendingWrite] = []
+    /// The writer queue (WritePath.swift), linked through
+    /// `PendingWrite.next`: first in line, last, and how many (guarded by mu).
+    var queueHead: PendingWrite?
+    var queueTail: PendingWrite?
+    var queuedCount = 0
+    /// One thread is designated to lead a group (guarded by mu): from the
+    /// moment it is chosen until it hands leadership on. Only it touches
+    /// the WAL, switches memtables or inserts into the memtable.
+    var leaderActive = false
+    /// Groups whose log bytes are reserved but not all written yet: 0 or 1
+    /// (guarded by mu).
+    var groupsInFlight: Int { currentLog.map { $0.hasFreeSlot ? 0 : 1 } ?? 0 }
+    /// How the WAL writes synced groups (`DBStats.walIOBackend`); "none"
+    /// when opened read-only.
+    var walIOPath: String { currentLog?.ioPath ?? "none" }
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
     /// Highest sequence handed to a group, visible or still in flight
     /// (guarded by mu).
     var allocatedSequence: SequenceNumber
-    /// Groups are numbered in sequence order; they complete (memtable
-    /// insert, visibility, wake-up) strictly in that order (guarded by mu).
-    var nextGroupTicket: UInt64 = 1
-    var completedGroupTicket: UInt64 = 0
-    var groupsInFlight: Int { Int(nextGroupTicket - 1 - completedGroupTicket) }
     /// The queue head while it gathers a group, and the queue length that
     /// completes the group; the writer reaching it takes the group over
     /// and clears `gatherer` (guarded by mu).
     var gatherer: PendingWrite?
     /// How well waiting writers' spins have been paying off (0…16; racy
     /// updates are fine, it is a hint) and a counter for the occasional
-    /// probe spin at 0 (`WritePath.spinUntilDone`).
+    /// probe spin at 0 (WriterWait.swift).
     let spinScore = Atomic<Int>(8)
     let spinProbes = Atomic<Int>(0)
     var gatherTarget = 0
-    /// Threads inside `commit` now, and a slowly decaying peak of it: how
-    /// many writers a leader may expect to gather (guarded by mu).
+    /// Writers queued or in a group being committed, and a slowly decaying
+    /// peak of it: how many writers a leader may expect to gather (guarded
+    /// by mu).
     var activeWriters = 0
     /// (In 1/64ths, so it can decay smoothly.)
     var recentPeakWritersX64 = 64
-    /// In-flight groups written without fdatasync (guarded by mu).
-    var unsyncedGroupsInFlight = 0
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -125,12 +132,18 @@ final class DBImpl: @unchecked Sendable {
         self.path = path
         self.options = options
         let shortTransfers = options.faultPlan?.shortTransfers
+        // Where io_uring is refused every path falls back to plain
+        // syscalls: one line on stderr per process, one warning per open.
+        var refusal: String?
         let base: any IOBackend = options.forcePosixIO
-            ? PosixBackend(shortTransfers: shortTransfers) : IOBackends.makeDefault(shortTransfers: shortTransfers)
+            ? PosixBackend(shortTransfers: shortTransfers)
+            : IOBackends.makeDefault(notice: { refusal = $0; IOBackends.noticeOnce($0) },
+                                     shortTransfers: shortTransfers, faults: options.faultPlan)
         backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
         let openStarted = MonotonicClock.nanos()
         let metrics = MetricsExporter.make(options: options, path: path)
         events = EngineEvents(path: path, logger: options.logger, metrics: metrics)
+        if let refusal { events.ioUringUnavailable(refusal) }
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
         versions = recovered.versions
@@ -187,7 +200,7 @@ final class DBImpl: @unchecked Sendable {
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
         wakeAll()
-        while !writers.isEmpty || groupsInFlight > 0 || compaction.manualRunning { mu.wait() }
+        while queueHead != nil || leaderActive || compaction.manualRunning { mu.wait() }
         wakeAll()
         let threads = workers
         workers = []

@@ -1,28 +1,130 @@
-import Synchronization
+import Glibc
+import RingIO
 
-/// One caller of `DB.write` waiting in the writer queue. Fields other than
-/// the inputs are guarded by the DB's `mu`.
+/// One caller of a write waiting in the writer queue (WritePath.swift).
+///
+/// Each thread has one, made on its first write and reused by every later
+/// one (`forCurrentThread`), so a write allocates nothing here: the
+/// payload holds references to the caller's arrays, which the leader
+/// encodes straight into the WAL buffer and the memtable. A thread runs
+/// one write at a time, so its record is never in two queues.
+///
+/// Fields other than `state` are guarded by the DB's `mu` while the writer
+/// is queued; once the leader took its group out of the queue they belong
+/// to that leader until it stores `done`, and to the writer's own thread
+/// after that (the store releases, the writer's load acquires).
 final class PendingWrite {
-    /// Encoded batch (header filled in by the leader).
-    var rep: [UInt8]
-    let count: Int
-    let sync: Bool
-    /// A request to switch the memtable (DB.flush), carrying no data.
-    let forceSwitch: Bool
-    /// Set (release) by the leader that committed this writer's group;
-    /// atomic so a writer that spins instead of sleeping
-    /// (`Options.groupCommitSpinMicros`) can read it without the DB's mu.
-    let doneFlag = Atomic<Bool>(false)
-    var done: Bool { doneFlag.load(ordering: .acquiring) }
-    var error: DBError?
-    /// Signalled when this writer is done or has become the queue head, so
-    /// a group completion wakes its members, not every waiting thread.
-    let wakeUp = Monitor.Condition()
-
-    init(rep: [UInt8], count: Int, sync: Bool, forceSwitch: Bool = false) {
-        self.rep = rep
-        self.count = count
-        self.sync = sync
-        self.forceSwitch = forceSwitch
+    /// What the write carries.
+    enum Payload {
+        case none
+        /// An encoded `WriteBatch` (its header is not filled in: the
+        /// sequence goes straight into the WAL record) and its op count.
+        case batch(rep: [UInt8], count: Int)
+        /// `DB.put` / `DB.delete`: one operation, no batch built.
+        case put(key: [UInt8], value: [UInt8])
+        case delete(key: [UInt8])
+        /// `DB.flush`: switch the memtable; carries no data.
+        case switchMemtable
     }
+
+    var payload = Payload.none
+    var sync = false
+    /// Bytes of the WAL record payload (a write batch: header + ops).
+    var payloadBytes = 0
+    /// Operations (sequence numbers) the write uses.
+    var operationCount = 0
+    /// First sequence number, set by the leader.
+    var firstSequence: SequenceNumber = 0
+    var error: DBError?
+    /// The writer behind this one in the queue (guarded by mu).
+    var next: PendingWrite?
+
+    // MARK: - State (atomic; see WritePath.swift for the protocol)
+
+    enum State: UInt32 {
+        /// In the queue, waiting to be committed or to lead.
+        case queued = 0
+        /// First in line with the WAL free: this writer leads a group.
+        case lead = 1
+        /// Committed (or failed: `error`); the writer returns.
+        case done = 2
+        /// A leader waiting briefly for more writers to join its group.
+        case gathering = 3
+    }
+
+    /// The state in the low byte; `sleepingBit` while its thread sleeps on
+    /// the word, so a change needs a futex wake-up only then.
+    let word = WaitWord(State.done.rawValue)
+    static let sleepingBit: UInt32 = 1 << 8
+
+    var state: State { State(rawValue: word.load() & 0xff) ?? .queued }
+
+    var isSwitch: Bool {
+        if case .switchMemtable = payload { return true }
+        return false
+    }
+
+    /// Moves the writer to `state` and wakes its thread if it sleeps.
+    /// Everything written to the record before is visible to the thread
+    /// once it sees the new state.
+    func move(to state: State) {
+        if word.exchange(state.rawValue) & PendingWrite.sleepingBit != 0 { word.wakeAll() }
+    }
+
+    // MARK: - Reuse
+
+    /// Fills the record for a new write (the caller's thread, not queued).
+    func prepare(_ payload: Payload, sync: Bool) {
+        self.payload = payload
+        self.sync = sync
+        error = nil
+        next = nil
+        switch payload {
+        case .none, .switchMemtable:
+            payloadBytes = 0
+            operationCount = 0
+        case .batch(let rep, let count):
+            payloadBytes = rep.count
+            operationCount = count
+        case .put(let key, let value):
+            payloadBytes = WriteGroupEncoding.singleOperationBytes(keyBytes: key.count, valueBytes: value.count,
+                                                                   isPut: true)
+            operationCount = 1
+        case .delete(let key):
+            payloadBytes = WriteGroupEncoding.singleOperationBytes(keyBytes: key.count, valueBytes: 0, isPut: false)
+            operationCount = 1
+        }
+        word.store(State.queued.rawValue)
+    }
+
+    /// Drops the references to the caller's arrays, so the caller can
+    /// change them in place again without a copy.
+    func clear() {
+        payload = .none
+        error = nil
+        next = nil
+    }
+
+    /// This thread's record (see the type's comment).
+    static func forCurrentThread() -> PendingWrite {
+        let key = PendingWrite.threadKey
+        if let raw = pthread_getspecific(key) {
+            return Unmanaged<PendingWrite>.fromOpaque(raw).takeUnretainedValue()
+        }
+        let writer = PendingWrite()
+        // The thread-specific slot holds one reference, released by the
+        // key's destructor when the thread exits.
+        pthread_setspecific(key, Unmanaged.passRetained(writer).toOpaque())
+        return writer
+    }
+
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        let rc = pthread_key_create(&key) { raw in
+            guard let raw else { return }
+            Unmanaged<PendingWrite>.fromOpaque(raw).release()
+        }
+        precondition(rc == 0, "pthread_key_create failed: \(rc)")
+        return key
+    }()
 }

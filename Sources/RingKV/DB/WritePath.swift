@@ -1,24 +1,44 @@
-import Glibc
-import RingIO
-
-/// Group commit (docs/ARCHITECTURE.md §Write path). Callers queue up; the
-/// first in line is the leader: it makes room (memtable switch, stalls),
-/// takes every queued batch that fits one WAL buffer, assigns their
-/// sequence numbers, writes them with one WAL group (one io_uring_enter:
-/// write_fixed linked to fdatasync), inserts them into the memtable in
-/// order, publishes the new last sequence, and wakes the group. Batches
-/// that arrive meanwhile queue behind it and form the next group.
+/// Group commit (docs/ARCHITECTURE.md §Write path). Writers queue up; one
+/// at a time *leads*: it makes room (memtable switch, stalls), takes a
+/// prefix of the queue that fits one WAL buffer, assigns sequence numbers,
+/// has the WAL encode and write the group (`WALWriter.writeGroup`: a pwrite
+/// when no writer of the group asked for sync; write_fixed linked to
+/// fdatasync in one io_uring_enter when one did), inserts the group into
+/// the memtable, publishes the new last sequence, hands leadership to the
+/// next writer in line and marks its members done. Writers that arrive
+/// meanwhile queue and form the next group.
+///
+/// Each writer's state is an atomic word (`PendingWrite.State`): `queued`
+/// until a leader marks it `done` or makes it leader (`lead`). A queued
+/// writer waits without the DB mutex (WriterWait.swift: a short spin,
+/// then yields, then a futex sleep), so a writer whose group commits
+/// quickly needs no system call, and a leader makes a wake-up call only
+/// for a writer that sleeps. Invariant (under `mu`): `leaderActive` is
+/// true exactly while one thread is designated to lead; only it touches
+/// the WAL, switches memtables or inserts into the memtable.
 extension DBImpl {
+    // MARK: - Entry points
+
     func write(_ batch: WriteBatch, sync: Bool) throws {
         try batch.validate()
         if batch.isEmpty { return }
-        try commit(PendingWrite(rep: batch.rep, count: batch.count, sync: sync))
+        try commitOnThisThread(.batch(rep: batch.rep, count: batch.count), sync: sync)
+    }
+
+    func put(_ key: [UInt8], _ value: [UInt8], sync: Bool) throws {
+        try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
+        try commitOnThisThread(.put(key: key, value: value), sync: sync)
+    }
+
+    func delete(_ key: [UInt8], sync: Bool) throws {
+        try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: 0)
+        try commitOnThisThread(.delete(key: key), sync: sync)
     }
 
     /// Switches the memtable (if it holds anything) and waits until it is
     /// flushed to an L0 table.
     func flushMemtable() throws {
-        try commit(PendingWrite(rep: [], count: 0, sync: false, forceSwitch: true))
+        try commitOnThisThread(.switchMemtable, sync: false)
         mu.lock()
         defer { mu.unlock() }
         while imm != nil {
@@ -28,356 +48,278 @@ extension DBImpl {
         }
     }
 
+    private func commitOnThisThread(_ payload: PendingWrite.Payload, sync: Bool) throws {
+        let writer = PendingWrite.forCurrentThread()
+        writer.prepare(payload, sync: sync)
+        defer { writer.clear() }
+        try commit(writer)
+    }
+
+    // MARK: - Queue and leadership
+
     private func commit(_ writer: PendingWrite) throws {
-        // Writers to wake, signalled after `mu` is released (the deferred
-        // blocks run in reverse order) so they do not wake into a held lock.
-        var wake: [PendingWrite] = []
-        defer { for member in wake { member.wakeUp.signal() } }
         mu.lock()
-        defer { mu.unlock() }
-        try checkOpen()
-        if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
-        writers.append(writer)
+        if closed || closing {
+            mu.unlock()
+            throw DBError.closed
+        }
+        if let failure = walFailure {
+            mu.unlock()
+            throw DBError.readOnly(reason: failure.description)
+        }
+        enqueue(writer)
         activeWriters += 1
         recentPeakWritersX64 = max(recentPeakWritersX64, activeWriters * 64)
-        defer { activeWriters -= 1 }
-        // The arrival that completes a gathering leader's group leads it
-        // itself, at once, instead of waking the gatherer and sleeping: one
-        // wake-up less between the last writer arriving and the submission.
-        var takesOver = false
-        if let head = gatherer, writers.count >= gatherTarget {
-            takesOver = queueFitsOneGroup()
-            if takesOver { gatherer = nil } else { head.wakeUp.signal() }
+        var leads = false
+        var tookOver = false
+        if let head = gatherer, queuedCount >= gatherTarget {
+            // The arrival that completes a gathering leader's group leads
+            // it itself, at once, instead of waking the gatherer: one
+            // wake-up less between the last writer arriving and the
+            // submission. The gatherer becomes a member.
+            gatherer = nil
+            if queueFitsOneGroup() {
+                head.move(to: .queued)
+                leads = true
+                tookOver = true
+            } else {
+                head.move(to: .lead)
+            }
+        } else if !leaderActive && queueHead === writer {
+            leaderActive = true
+            leads = true
         }
-        while !takesOver {
-            // Lead when first in line and a WAL slot is free; otherwise wait
-            // to be committed by a leader.
-            var spun = options.groupCommitSpinMicros == 0
-            while !writer.done && !(writers.first === writer && wal.hasFreeSlot) {
-                // A writer behind the queue head keeps its thread running a
-                // little first: the group that will carry it usually commits
-                // within the spin, and then it needs no wake-up (on 2 cores,
-                // the 8 wake-ups per group were about a third of the cycle).
-                if !spun && writers.first !== writer {
-                    spun = true
-                    mu.unlock()
-                    spinUntilDone(writer)
-                    mu.lock()
-                    continue
-                }
-                writer.wakeUp.wait(mu)
-            }
-            if writer.done {
-                if let error = writer.error { throw error }
-                return
-            }
+        if !leads {
+            mu.unlock()
+            if try waitForTurn(writer) { return }
+            mu.lock()
+        }
+        try lead(writer, tookOver: tookOver)
+    }
+
+    /// Waits without `mu` until a leader committed `writer` (true; throws
+    /// the group's error) or made it leader (false).
+    private func waitForTurn(_ writer: PendingWrite) throws -> Bool {
+        switch awaitChange(of: writer, from: .queued) {
+        case .done:
+            if let error = writer.error { throw error }
+            return true
+        case .lead:
+            return false
+        case .queued, .gathering:
+            preconditionFailure("writer left its wait in state \(writer.state)")
+        }
+    }
+
+    /// Leads one group, `leader`'s. Called with `mu` held and `leader`
+    /// designated; returns (or throws) with `mu` released and leadership
+    /// handed on. With `tookOver`, the gatherer already made room.
+    private func lead(_ leader: PendingWrite, tookOver: Bool) throws {
+        var ready = tookOver
+        while !ready {
             do {
-                try makeRoomForWrite(force: writer.forceSwitch)
+                try makeRoomForWrite(force: leader.isSwitch)
             } catch let e as DBError {
-                writers.removeFirst()
-                finish([writer], error: e, wake: &wake)
+                removeHead(leader)
+                activeWriters -= 1
+                handOverLeadership()
+                mu.unlock()
                 throw e
             }
-            if writer.forceSwitch {
-                writers.removeFirst()
-                finish([writer], error: nil, wake: &wake)
+            if leader.isSwitch {
+                removeHead(leader)
+                activeWriters -= 1
+                handOverLeadership()
+                mu.unlock()
                 return
             }
-            // False when an arriving writer took the group over: this one
-            // is now a member of it and waits like the others.
-            if gatherGroup(writer) { break }
+            // Only synced groups wait for company: an unsynced group costs
+            // a pwrite, far less than the wait.
+            if !leader.sync || gatherGroup(leader) {
+                ready = true
+            } else {
+                // Taken over: a member of the arrival's group now.
+                mu.unlock()
+                if try waitForTurn(leader) { return }
+                mu.lock()
+            }
         }
-        let group = takeGroup()
-        let anySync = group.contains { $0.sync }
-        // A synced group must not overtake an unsynced one still in flight:
-        // its fdatasync would not cover that group's bytes.
-        while (anySync && unsyncedGroupsInFlight > 0) || !wal.hasFreeSlot { mu.wait() }
+        try commitGroup(leader: leader)
+    }
+
+    /// Takes the group, writes it, publishes it and wakes its members.
+    /// Called with `mu` held by the designated leader; returns with `mu`
+    /// released. Throws the group's error (every member gets it too).
+    private func commitGroup(leader: PendingWrite) throws {
+        let (first, count) = takeGroup()
         var sequence = allocatedSequence + 1
-        var payloads: [[UInt8]] = []
-        payloads.reserveCapacity(group.count)
-        for member in group {
-            WriteBatch.setHeader(&member.rep, sequence: sequence, count: member.count)
-            sequence += UInt64(member.count)
-            payloads.append(member.rep)
+        var bytes = 0
+        var anySync = false
+        var member: PendingWrite? = first
+        while let w = member {
+            w.firstSequence = sequence
+            sequence += UInt64(w.operationCount)
+            bytes += WriteGroupEncoding.recordBytes(w)
+            anySync = anySync || w.sync
+            member = w.next
         }
         allocatedSequence = sequence - 1
-        let lastInGroup = sequence - 1
-        let ticket = nextGroupTicket
-        nextGroupTicket += 1
         let log = wal
-        let reservation = log.reserve(length: WALWriter.framedLength(payloads))
         let memtable = mem
-        if !anySync { unsyncedGroupsInFlight += 1 }
-        if log.hasFreeSlot { writers.first?.wakeUp.signal() }  // it may lead the next group
+        let reservation = log.reserve(length: bytes, sync: anySync)
         mu.unlock()
-        // The memtable is filled while the kernel writes and syncs the
-        // group: its entries carry sequences above `lastSequence`, so no
-        // reader sees them until the group is durable and published below.
-        // (One group in flight — WALWriter.slotCount — keeps the memtable
-        // at one inserter.) After a WAL failure they stay unpublished: the
+        // The memtable is filled once the bytes are on their way (while
+        // the kernel syncs a synced group): its entries carry sequences
+        // above `lastSequence`, so no reader sees them until the group is
+        // published below. After a WAL failure they stay unpublished: the
         // DB refuses writes and flushes from then on, so they never reach
         // a table, and reopening replays only what the log holds.
         var failure: DBError?
         do {
-            try log.writeGroup(payloads, sync: anySync, reservation: reservation) {
-                do {
-                    for payload in payloads { try MemTableInserter.apply(payload, to: memtable) }
-                } catch {
-                    failure = error as? DBError ?? DBError.invalidArgument("\(error)")
+            try log.writeGroup(sync: anySync, reservation: reservation, encode: { destination in
+                var at = 0
+                var m: PendingWrite? = first
+                while let w = m {
+                    at += WriteGroupEncoding.encode(w, into: destination + at)
+                    m = w.next
                 }
-            }
+            }, duringIO: {
+                var m: PendingWrite? = first
+                while let w = m, failure == nil {
+                    do { try MemTableInserter.apply(w, to: memtable) } catch {
+                        failure = error as? DBError ?? DBError.invalidArgument("\(error)")
+                    }
+                    m = w.next
+                }
+            })
         } catch let e as DBError {
             failure = failure ?? e
         } catch {
             failure = failure ?? DBError.invalidArgument("\(error)")
         }
         mu.lock()
-        // Groups become visible strictly in ticket (= sequence) order.
-        while completedGroupTicket + 1 != ticket { mu.wait() }
-        if failure == nil, let earlier = walFailure { failure = earlier }
-        completedGroupTicket = ticket
         log.release(reservation)
-        if !anySync { unsyncedGroupsInFlight -= 1 }
         if let failure {
             walFailure = walFailure ?? failure
         } else {
-            lastSequence = lastInGroup
+            lastSequence = sequence - 1
             stats.walGroups.add(1)
             if anySync { stats.walSyncedGroups.add(1) }
-            stats.writes.add(UInt64(group.count))
-            stats.walBytes.add(UInt64(reservation.length))
+            stats.writes.add(UInt64(count))
+            stats.walBytes.add(UInt64(bytes))
         }
-        finish(group, error: failure, wake: &wake)
+        activeWriters -= count
+        handOverLeadership()
+        mu.unlock()
+        // Members are woken after mu is released, so none wakes into a
+        // held lock; each is read before it is marked done (its thread may
+        // reuse the record at once).
+        member = first
+        while let w = member {
+            member = w.next
+            w.next = nil
+            if w !== leader {
+                w.error = failure
+                w.move(to: .done)
+            }
+        }
         if let failure { throw failure }
     }
 
+    /// The leader is done with its turn: the next writer in line (if any)
+    /// leads. Also wakes whoever waits on the monitor (close, flush).
+    /// Caller holds `mu`.
+    private func handOverLeadership() {
+        leaderActive = false
+        if let head = queueHead {
+            leaderActive = true
+            head.move(to: .lead)
+        }
+        mu.broadcast()
+    }
+
     /// Waits briefly for the writers that were just woken by the previous
-    /// group to queue again, so that with N concurrent writers a group holds
-    /// about N batches instead of alternating halves (docs/ARCHITECTURE.md
-    /// §Write path). Waits only when recent groups saw more concurrent
-    /// writers than are queued, never longer than
+    /// group to queue again, so that with N concurrent synced writers a
+    /// group holds about N batches instead of alternating halves
+    /// (docs/ARCHITECTURE.md §Write path). Waits only when recent groups
+    /// saw more concurrent writers than are queued, never longer than
     /// `groupCommitMaxDelayMicros`; a single writer never waits. Returns
-    /// false when the writer that completed the group took it over (see
-    /// `commit`); `leader` is then no longer first in line.
+    /// false when the writer that completed the group took it over
+    /// (`commit`): `leader` is then a member. Caller holds `mu`, held
+    /// again on return.
     private func gatherGroup(_ leader: PendingWrite) -> Bool {
         let expected = min((recentPeakWritersX64 + 63) / 64, 64)
         // The peak decays slowly (by 1/64 per group), so a burst that ended
         // soon stops costing the remaining writers their gather wait.
         recentPeakWritersX64 = max(activeWriters * 64, recentPeakWritersX64 - recentPeakWritersX64 / 64)
-        guard options.groupCommitMaxDelayMicros > 0, writers.count < expected else { return true }
-        let deadline = MonotonicClock.nanos() + UInt64(options.groupCommitMaxDelayMicros) * 1000
+        guard options.groupCommitMaxDelayMicros > 0, queuedCount < expected, !closing else { return true }
         gatherer = leader
         gatherTarget = expected
-        while writers.count < expected {
-            let now = MonotonicClock.nanos()
-            if now >= deadline || closing { break }
-            leader.wakeUp.wait(mu, nanoseconds: deadline - now)
-            if gatherer !== leader { return false }
+        leader.word.store(PendingWrite.State.gathering.rawValue)
+        mu.unlock()
+        _ = awaitChange(of: leader, from: .gathering, spin: false,
+                        timeoutNanos: UInt64(options.groupCommitMaxDelayMicros) * 1000)
+        mu.lock()
+        // Arrivals change the state only under mu and while `gatherer` is
+        // this leader, so what it holds now is final.
+        if gatherer === leader { gatherer = nil }
+        switch leader.state {
+        case .gathering, .lead:
+            leader.word.store(PendingWrite.State.lead.rawValue)
+            return true
+        case .queued, .done:
+            return false
         }
-        gatherer = nil
-        return true
     }
 
     /// Whether every queued writer fits in one group (`takeGroup` would
     /// take them all): only then may the last arrival lead it.
     private func queueFitsOneGroup() -> Bool {
+        guard let head = queueHead else { return false }
         var bytes = 0
-        for next in writers {
-            if next.forceSwitch { return false }
-            bytes += next.rep.count
+        var member: PendingWrite? = head
+        while let w = member {
+            if w.isSwitch { return false }
+            bytes += WriteGroupEncoding.recordBytes(w)
+            member = w.next
         }
-        return bytes <= max(options.walBufferSizeBytes - 4096, writers[0].rep.count)
+        return bytes <= max(options.walBufferSizeBytes - 4096, WriteGroupEncoding.recordBytes(head))
     }
 
-    /// Yields the CPU in a loop until `writer` is done or
-    /// `groupCommitSpinMicros` passed. Called without `mu`.
-    ///
-    /// Adaptive: `spinScore` rises when spins end with the write done and
-    /// falls faster when they time out, and at zero writers sleep at once
-    /// (one in 64 still tries, so a faster disk is noticed again). On a
-    /// disk whose fdatasync outlasts the spin, waiting writers thus stop
-    /// burning CPU for nothing.
-    private func spinUntilDone(_ writer: PendingWrite) {
-        let score = spinScore.load(ordering: .relaxed)
-        if score == 0 && spinProbes.add(1, ordering: .relaxed).newValue % 64 != 0 { return }
-        let until = MonotonicClock.nanos() + UInt64(options.groupCommitSpinMicros) * 1000
-        while !writer.done {
-            if MonotonicClock.nanos() >= until {
-                spinScore.store(max(score - 2, 0), ordering: .relaxed)
-                return
-            }
-            sched_yield()
-        }
-        spinScore.store(min(score + 1, 16), ordering: .relaxed)
+    private func enqueue(_ writer: PendingWrite) {
+        writer.next = nil
+        if let tail = queueTail { tail.next = writer } else { queueHead = writer }
+        queueTail = writer
+        queuedCount += 1
     }
 
-    /// Removes from the queue the leader and the writers behind it, up to
-    /// one WAL buffer of bytes (at least the leader), stopping before a
-    /// memtable switch request.
-    private func takeGroup() -> [PendingWrite] {
+    private func removeHead(_ writer: PendingWrite) {
+        precondition(queueHead === writer, "only the queue head leaves the queue alone")
+        queueHead = writer.next
+        if queueHead == nil { queueTail = nil }
+        writer.next = nil
+        queuedCount -= 1
+    }
+
+    /// Removes from the queue the head and the writers behind it, up to one
+    /// WAL buffer of bytes (at least the head), stopping before a memtable
+    /// switch request. Returns the first member and the member count; the
+    /// members stay linked through `next`, the last one's is nil.
+    private func takeGroup() -> (first: PendingWrite, count: Int) {
+        guard let first = queueHead else { preconditionFailure("a leader with an empty queue") }
+        var last = first
         var count = 1
-        var bytes = writers[0].rep.count
+        var bytes = WriteGroupEncoding.recordBytes(first)
         let limit = max(options.walBufferSizeBytes - 4096, bytes)
-        for next in writers.dropFirst() {
-            if next.forceSwitch || bytes + next.rep.count > limit { break }
-            bytes += next.rep.count
+        while let next = last.next, !next.isSwitch, bytes + WriteGroupEncoding.recordBytes(next) <= limit {
+            bytes += WriteGroupEncoding.recordBytes(next)
+            last = next
             count += 1
         }
-        let group = Array(writers.prefix(count))
-        writers.removeFirst(count)
-        return group
-    }
-
-    /// Marks `group` done, adds its members and the next queue head to
-    /// `wake`, and wakes whoever waits on the monitor (close, flush, slot
-    /// waits).
-    private func finish(_ group: [PendingWrite], error: DBError?, wake: inout [PendingWrite]) {
-        for member in group {
-            member.error = error
-            member.doneFlag.store(true, ordering: .releasing)
-        }
-        wake += group
-        if let head = writers.first { wake.append(head) }
-        mu.broadcast()
-    }
-
-    /// Ensures the active memtable has room: switches it (and the WAL) when
-    /// full or when `force`, and waits while the previous one is still
-    /// being flushed or L0 is at its stop trigger (write stalls); a write
-    /// is slowed by 1 ms once when L0 is at its slowdown trigger
-    /// (Compaction/WriteStall.swift). Called by the leader with `mu` held.
-    private func makeRoomForWrite(force: Bool) throws {
-        var force = force
-        var allowSlowdown = !force
-        var stallStarted: UInt64?
-        defer {
-            if let stallStarted {
-                let waited = MonotonicClock.nanos() - stallStarted
-                stats.stalls.add(1)
-                stats.stallNanos.add(waited)
-                events.stalled(durationNanos: waited, l0Files: versions.current.fileCount(0),
-                               reason: level0Stopped ? "L0 at its stop trigger" : "previous memtable still flushing")
-            }
-        }
-        while true {
-            if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
-            if allowSlowdown && level0NeedsSlowdown {
-                allowSlowdown = false
-                slowDownWriterLocked()
-                continue
-            }
-            // An empty memtable always takes the batch, however small
-            // `memtableSizeBytes` is (its arena alone may exceed it).
-            if !force && (mem.approximateMemoryUsageBytes < options.memtableSizeBytes || mem.entryCount == 0) {
-                return
-            }
-            if force && mem.entryCount == 0 { return }
-            if groupsInFlight > 0 {
-                // The WAL is switched only with no group in flight.
-                mu.wait()
-                continue
-            }
-            if imm != nil {
-                if let failure = backgroundFailure { throw failure }
-                if closing { throw DBError.closed }
-                stallStarted = stallStarted ?? MonotonicClock.nanos()
-                mu.wait()
-                continue
-            }
-            if level0Stopped {
-                try checkLevel0StopLocked()
-                stallStarted = stallStarted ?? MonotonicClock.nanos()
-                mu.wait()
-                continue
-            }
-            if wal.hasUnsyncedWrites {
-                // The old log's unsynced tail must be durable before any
-                // write goes to the new log: a later synced group's
-                // fdatasync covers only the new file, so a power loss could
-                // otherwise keep later writes and lose earlier ones (no
-                // prefix of the acknowledged history). One fdatasync per
-                // switch; mu is released meanwhile (this writer leads the
-                // queue, so nobody else touches the log).
-                let log = wal
-                mu.unlock()
-                var failure: DBError?
-                do { try log.syncUnsyncedWrites() } catch { failure = error as? DBError ?? DBError.invalidArgument("\(error)") }
-                mu.lock()
-                if let failure {
-                    // As after any failed WAL fsync: no retry, read-only.
-                    walFailure = walFailure ?? failure
-                    throw failure
-                }
-                continue
-            }
-            let number = versions.newFileNumber()
-            let newLog = try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
-            try? wal.close()
-            wal = newLog
-            imm = mem
-            mem = options.makeMemTable()
-            force = false
-            wakeAll()
-        }
-    }
-}
-
-/// Applies an encoded write batch to a memtable (one inserter at a time).
-package enum MemTableInserter {
-    static func apply(_ rep: [UInt8], to memtable: MemTable) throws {
-        _ = try rep.withUnsafeBytes { raw in
-            try apply(raw, to: memtable, path: "write batch")
-        }
-    }
-
-    /// Applies a batch read back from a WAL. It is checked completely
-    /// before anything is inserted: the decoding, the sequence range (it
-    /// must start after `previous`, the last sequence replayed before it,
-    /// and stay below 2^56), so damaged-but-checksummed bytes become a
-    /// corruption error, never a half-applied batch or a memtable trap.
-    /// Returns the last sequence number the batch used.
-    @discardableResult
-    package static func applyRecovered(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
-                               after previous: SequenceNumber) throws -> SequenceNumber {
-        do {
-            let (first, count) = try WriteBatch.header(raw)
-            try WriteBatch.forEach(raw) { _, _, _ in }
-            guard count > 0, first > previous, first <= InternalKey.maxSequenceNumber - UInt64(count) else {
-                throw DecodeError(reason: "write batch sequence \(first) (+\(count)) does not follow \(previous)",
-                                  offset: 0)
-            }
-        } catch let e as DecodeError {
-            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
-        }
-        return try apply(raw, to: memtable, path: path)
-    }
-
-    /// Returns the last sequence number the batch used.
-    @discardableResult
-    static func apply(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String) throws -> SequenceNumber {
-        do {
-            var sequence = try WriteBatch.header(raw).sequence
-            try WriteBatch.forEach(raw) { type, key, value in
-                memtable.add(sequence: sequence, type: type, key: key, value: value)
-                sequence += 1
-            }
-            return sequence - 1
-        } catch let e as DecodeError {
-            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
-        }
-    }
-}
-
-extension WALWriter {
-    /// Creates log `number` in `dbPath` and makes its directory entry durable
-    /// (a synced write into a file whose name could vanish is not durable).
-    static func create(dbPath: String, number: UInt64, options: Options, backend: any IOBackend) throws -> WALWriter {
-        let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
-                                bufferCount: max(options.walBufferCount, 2),
-                                bufferSizeBytes: options.walBufferSizeBytes,
-                                preallocateStepBytes: options.walPreallocateBytes,
-                                backend: backend, faults: options.faultPlan)
-        try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
-        return log
+        queueHead = last.next
+        if queueHead == nil { queueTail = nil }
+        last.next = nil
+        queuedCount -= count
+        return (first, count)
     }
 }

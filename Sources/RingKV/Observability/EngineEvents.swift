@@ -35,6 +35,12 @@ final class EngineEvents: Sendable {
         ])
     }
 
+    /// io_uring_setup was refused (seccomp, `kernel.io_uring_disabled`):
+    /// every path of this database uses plain syscalls.
+    func ioUringUnavailable(_ notice: String) {
+        logger.warning("io_uring unavailable; using plain syscalls", metadata: ["reason": .string(notice)])
+    }
+
     /// Recovery dropped `bytes` bytes of `file` from `offset` on.
     func recoveryDropped(file: String, offset: UInt64, bytes: UInt64, reason: String, keptAt: String?) {
         logger.warning("recovery dropped bytes", metadata: [

@@ -109,6 +109,13 @@ final class AlignedChunkWriter {
             // so their buffers outlive the in-flight writes.
             try backend.writeBatch(requests)
         } catch {
+            if error.memoryMayStillBeInUse {
+                // The kernel may still read these chunks: they are never
+                // freed or refilled (the writer is abandoned after a
+                // failure anyway).
+                for chunk in full { Quarantine.keep(chunk) }
+                full.removeAll()
+            }
             throw DBError.io(error.at(path: file.path))
         }
         for chunk in full where spare.count < chunksPerBatch {

@@ -94,6 +94,8 @@ struct AlignedReadPlan {
                     try backend.readBatch(&reads)
                 }
             } catch {
+                // The kernel may still write into `buffer`: never free it.
+                if error.memoryMayStillBeInUse { Quarantine.keep(buffer) }
                 throw wrap(error)
             }
         }

@@ -4,57 +4,81 @@ import Glibc
 import RingIO
 import Synchronization
 
-/// Appends group-committed records to one WAL file through its own ring.
+/// Appends group-committed records to one WAL file (docs/ARCHITECTURE.md
+/// §Write path). The leader of a group encodes its records straight into
+/// one of this log's 4 KiB-aligned buffers (`writeGroup`'s `encode`), then:
 ///
-/// Owns `bufferCount` registered, 4 KiB-aligned buffers. A group is copied
-/// into the next buffer (round robin) and submitted as `write_fixed`,
-/// linked (IOSQE_IO_LINK) to an `fsync(DATASYNC)` when any writer of the
-/// group asked for `sync` — both SQEs go to the kernel in one
-/// io_uring_enter. When the file must grow, a `fallocate` SQE is linked in
-/// front of the write in the same submission.
+/// - **unsynced group** (`sync: false`): one `pwrite(2)`. The bytes are in
+///   the kernel when it returns, so the acknowledged write survives a crash
+///   of the process. A plain syscall, because io_uring has no non-blocking
+///   buffered write on ext4: it punts each one to an io-wq worker (measured
+///   with `iobench --mode write`: ARCHITECTURE.md §I/O choices).
+/// - **synced group** (`sync: true`), io_uring available: `write_fixed` on
+///   the registered buffer linked (IOSQE_IO_LINK) to `fsync(DATASYNC)`, both
+///   in one io_uring_enter; the leader fills the memtable meanwhile.
+/// - **synced group**, io_uring refused (seccomp, `io_uring_disabled`) or
+///   `Options.forcePosixIO`: `pwrite` then `fdatasync`.
 ///
-/// Two groups may be in flight at once (pipelining): each uses its own
-/// *slot* — a ring with its own registered buffers — and its own reserved
-/// file range. `reserve`/`release` are called with the DB's `mu` held;
-/// `writeGroup` runs without it, one thread per slot.
+/// The file grows in its own call before a group needs the space: an
+/// fallocate that fails (ENOSPC) fails the group before any of its bytes
+/// reach the file, so a write reported failed is never durable. Steps are
+/// `preallocateStepBytes` (by default 1.1 × the memtable size, as RocksDB
+/// sizes its WAL preallocation).
+///
+/// One group is written at a time (the write path's one WAL slot);
+/// `reserve` runs with the DB's `mu` held, `writeGroup` without it, by the
+/// leader holding the slot.
 final class WALWriter: @unchecked Sendable {
-    // @unchecked Sendable: slot state is touched only by the thread that
-    // reserved the slot; offsets and the free list only under the DB's mu.
+    // @unchecked Sendable: offsets and the slot flag are guarded by the DB's
+    // mu; buffers, ring and counters are touched only by the leader that
+    // holds the slot (one at a time, handed over under mu).
     let path: String
     let number: UInt64
-    // Measured (kvbench load, 8 threads, sync): two slots split the queue into
-    // smaller groups whose fdatasyncs the filesystem serialises anyway, so
-    // one group in flight is faster here (20.8k vs 12.6k ops/s). The write
-    // path relies on it: the leader fills the memtable while its group is
-    // in flight, and the memtable takes one inserter at a time.
-    static let slotCount = 1
     private let file: File
-    /// One ring per slot; slot i owns registered buffers
-    /// [i * buffersPerSlot, (i + 1) * buffersPerSlot) of `buffers`.
-    private let rings: [Ring]
-    private let buffers: AlignedBuffer
+    /// Synced groups go through this ring; nil: plain syscalls throughout.
+    private let ring: Ring?
+    /// Whether the ring registered `buffers` (write_fixed); false when the
+    /// registration was refused (e.g. a low RLIMIT_MEMLOCK in a container):
+    /// then plain writes on the ring.
+    private let fixedBuffers: Bool
+    /// pwrite/fdatasync/fallocate: unsynced groups, growth, and every
+    /// group when there is no ring.
+    private let posix: PosixBackend
+    /// `bufferCount` buffers of `bufferSizeBytes`, back to back; owned here
+    /// (optional only so a failed ring's leak can take it out).
+    private var buffers: AlignedBuffer?
+    private let bufferBase: UnsafeMutableRawPointer
     private let bufferSizeBytes: Int
-    private let buffersPerSlot: Int
-    /// Next buffer to use within each slot (touched by the slot's owner).
-    private var nextBuffer: [Int]
-    /// Slots not in use (guarded by the DB's mu).
-    private var freeSlots: [Int]
+    private let bufferCount: Int
+    /// Next buffer to fill (touched by the slot's holder).
+    private var nextBuffer = 0
+    /// A group holds the slot (guarded by the DB's mu).
+    private var slotTaken = false
     /// Where the next group goes (guarded by the DB's mu).
     private(set) var offsetBytes: UInt64 = 0
-    /// The file is allocated (and zero-filled) up to here (guarded by mu).
+    /// The file is allocated up to here (guarded by the DB's mu).
     private var allocatedBytes: UInt64 = 0
-    private let preallocateStepBytes: UInt64
+    let preallocateStepBytes: UInt64
+    /// Zeros are written up to here (guarded by the DB's mu).
+    private var zeroedBytes: UInt64 = 0
+    private var zeros: AlignedBuffer?
+    private var zerosBase: UnsafeMutableRawPointer?
+    /// Set when the ring failed with I/O in flight: the memory those
+    /// operations use is leaked in deinit instead of freed.
+    private var quarantined = false
+    /// Test-only fault injection and crash simulation (nil in production).
+    private let faults: FaultPlan?
 
-    /// A file range and slot handed to one group.
+    /// A file range handed to one group.
     struct Reservation {
-        var slot: Int
         var offset: UInt64
         var length: Int
-        /// When non-zero, this group grows the file first.
-        var growFrom: UInt64
-        var growBy: UInt64
-        /// When non-zero, this group also writes zeros here, ahead of the
-        /// log's end (see `zeroFillStepBytes`).
+        /// When non-zero, the file is grown from `growFrom` by this much
+        /// before the group is written.
+        var growFrom: UInt64 = 0
+        var growBy: UInt64 = 0
+        /// When non-zero, this (synced) group also writes zeros here, ahead
+        /// of the log's end (see `zeroFillStepBytes`).
         var zeroFrom: UInt64 = 0
         var zeroBy: Int = 0
         /// When set, the group starts with a sync-point record claiming
@@ -70,31 +94,91 @@ final class WALWriter: @unchecked Sendable {
     /// The last offset a sync-point record claimed (guarded by the DB's mu).
     private var claimedSyncedBytes: UInt64 = 0
 
-    /// The log is kept zero-*written* (not just fallocated) up to 1 MiB
-    /// ahead of its end. fallocate leaves unwritten extents, and every
-    /// fdatasync after writing into one must commit an extent conversion
-    /// through the journal; overwriting blocks that were already written
-    /// needs only the data flush. Measured on this VM's ext4: 8 KiB
-    /// write + fdatasync 266-323 µs into fallocated space, 129-188 µs into
-    /// zero-written space.
+    /// Ahead of synced groups the log is kept zero-*written* (not just
+    /// fallocated) up to 1 MiB past its end. fallocate leaves unwritten
+    /// extents, and every fdatasync after writing into one must commit an
+    /// extent conversion through the journal; overwriting blocks that were
+    /// already written needs only the data flush. Measured on this VM's
+    /// ext4: 8 KiB write + fdatasync 266-323 µs into fallocated space,
+    /// 129-188 µs into zero-written space. Unsynced groups skip it: the
+    /// zeros would double the bytes they copy into the page cache, for an
+    /// fdatasync that does not come.
     static let zeroFillStepBytes = 1 << 20
-    /// Zeros are written up to here (guarded by the DB's mu).
-    private var zeroedBytes: UInt64 = 0
-    private let zeros: AlignedBuffer
 
-    var hasFreeSlot: Bool { !freeSlots.isEmpty }
+    /// Whether `reserve` may take the slot.
+    var hasFreeSlot: Bool { !slotTaken }
 
     /// Set when the last group was written without fdatasync. Written by
     /// the group's leader in `writeGroup`, read with the DB's mu held and
-    /// no group in flight (the leader re-took mu after writing).
+    /// no group in flight.
     private(set) var hasUnsyncedWrites = false
 
-    /// Takes a slot and the next `length` bytes of the log. Call with the
-    /// DB's mu held and `hasFreeSlot` true.
-    func reserve(length: Int) -> Reservation {
-        precondition(!freeSlots.isEmpty, "WAL reserve without a free slot")
-        let slot = freeSlots.removeLast()
-        let offset = offsetBytes
+    /// "io_uring" (synced groups through the ring) or "posix".
+    var ioPath: String { ring == nil ? "posix" : "io_uring" }
+
+    /// Opens (creates) the file through `backend`, so a test backend can
+    /// fail the open or track the file for crash simulation. Takes a ring of
+    /// its own when `useRing` and io_uring allows it; when io_uring_setup is
+    /// refused, `notice` says so and the log uses plain syscalls.
+    init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int, preallocateStepBytes: UInt64,
+         backend: any IOBackend, useRing: Bool, faults: FaultPlan? = nil,
+         notice: (String) -> Void = { IOBackends.noticeOnce($0) }) throws {
+        precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
+        self.path = path
+        self.number = number
+        self.faults = faults
+        self.bufferCount = bufferCount
+        self.bufferSizeBytes = AlignedBuffer.roundUp(bufferSizeBytes)
+        self.preallocateStepBytes = UInt64(max(AlignedBuffer.roundUp(Int(clamping: preallocateStepBytes)), 4096))
+        posix = PosixBackend(shortTransfers: faults?.shortTransfers)
+        file = try ioCall(path) { () throws(IOError) in
+            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+        }
+        let owned = AlignedBuffer(capacity: bufferCount * self.bufferSizeBytes)
+        bufferBase = owned.pointer
+        buffers = .some(owned)
+        var ring: Ring?
+        var fixed = false
+        if useRing {
+            do {
+                let r = try Ring(entries: 8, faults: faults, faultLabel: path)
+                let size = self.bufferSizeBytes
+                let base = bufferBase
+                let regions = (0..<bufferCount).map {
+                    UnsafeMutableRawBufferPointer(start: base + $0 * size, count: size)
+                }
+                fixed = (try? r.registerBuffers(regions)) != nil
+                ring = r
+            } catch {
+                notice(IOBackends.fallbackNotice(error))
+            }
+        }
+        self.ring = ring
+        fixedBuffers = fixed
+    }
+
+    deinit {
+        try? file.close()
+        if quarantined {
+            // The kernel may still read these (see `failRing`).
+            buffers.take()?.quarantine()
+            zeros.take()?.quarantine()
+            if let ring { Quarantine.keep(ring) }
+        }
+    }
+
+    func close() throws {
+        try ioCall(path) { () throws(IOError) in try file.close() }
+    }
+
+    // MARK: - Reserving (DB mu held)
+
+    /// Takes the slot and the next `length` bytes of the log (plus a
+    /// sync-point record's when one is due: `reservation.length` may exceed
+    /// `length`). Call with the DB's mu held and `hasFreeSlot` true.
+    func reserve(length: Int, sync: Bool) -> Reservation {
+        precondition(!slotTaken, "WAL reserve without a free slot")
+        slotTaken = true
         // A group written after a sync completed first says so: recovery
         // then knows damage before that offset is not a torn tail.
         var length = length
@@ -104,225 +188,113 @@ final class WALWriter: @unchecked Sendable {
             claimedSyncedBytes = syncPoint
             length += LogRecord.syncPointRecordSize
         }
-        offsetBytes += UInt64(length)
-        var growFrom: UInt64 = 0, growBy: UInt64 = 0
-        if offsetBytes > allocatedBytes {
-            growFrom = allocatedBytes
-            growBy = max(preallocateStepBytes, offsetBytes - allocatedBytes)
-            allocatedBytes += growBy
-        }
-        var reservation = Reservation(slot: slot, offset: offset, length: length, growFrom: growFrom, growBy: growBy)
+        var reservation = Reservation(offset: offsetBytes, length: length)
         reservation.syncPoint = syncPoint
+        offsetBytes += UInt64(length)
+        if offsetBytes > allocatedBytes {
+            reservation.growFrom = allocatedBytes
+            reservation.growBy = max(preallocateStepBytes, offsetBytes - allocatedBytes)
+            allocatedBytes += reservation.growBy
+        }
         let step = UInt64(WALWriter.zeroFillStepBytes)
-        if zeroedBytes < offsetBytes + step / 4 {
-            reservation.zeroFrom = max(zeroedBytes, offsetBytes)
-            reservation.zeroBy = Int(step)
-            zeroedBytes = reservation.zeroFrom + step
+        if sync && zeroedBytes < offsetBytes + step / 4 {
+            let from = max(zeroedBytes, offsetBytes)
+            let by = min(step, allocatedBytes > from ? allocatedBytes - from : 0)
+            if by > 0 {
+                reservation.zeroFrom = from
+                reservation.zeroBy = Int(by)
+                zeroedBytes = from + by
+            }
         }
         return reservation
     }
 
-    /// Returns a slot after its group completed. Call with the DB's mu held.
-    func release(_ reservation: Reservation) { freeSlots.append(reservation.slot) }
+    /// Gives the slot back after its group completed (DB mu held).
+    func release(_ reservation: Reservation) { slotTaken = false }
 
-    static func framedLength(_ payloads: [[UInt8]]) -> Int {
-        payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count }
-    }
+    // MARK: - Writing (the slot's holder, without mu)
 
-    /// Test-only fault injection and crash simulation (nil in production).
-    private let faults: FaultPlan?
-
-    /// Opens (creates) the file through `backend`, so a test backend can
-    /// fail the open or track the file for crash simulation.
-    init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int,
-         preallocateStepBytes: UInt64, backend: any IOBackend, faults: FaultPlan? = nil) throws {
-        self.faults = faults
-        precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
-        self.path = path
-        self.number = number
-        buffersPerSlot = max(bufferCount / WALWriter.slotCount, 1)
-        self.bufferSizeBytes = AlignedBuffer.roundUp(bufferSizeBytes)
-        self.preallocateStepBytes = max(preallocateStepBytes, 1 << 20)
-        nextBuffer = Array(repeating: 0, count: WALWriter.slotCount)
-        zeros = AlignedBuffer(capacity: WALWriter.zeroFillStepBytes)
-        freeSlots = Array((0..<WALWriter.slotCount).reversed())
-        file = try ioCall(path) { () throws(IOError) in
-            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
-        }
-        buffers = AlignedBuffer(capacity: WALWriter.slotCount * buffersPerSlot * self.bufferSizeBytes)
-        let base = buffers.pointer
-        let size = self.bufferSizeBytes
-        let perSlot = buffersPerSlot
-        var rings: [Ring] = []
-        for slot in 0..<WALWriter.slotCount {
-            let ring = try ioCall(path) { () throws(IOError) in try Ring(entries: 8) }
-            let regions = (0..<perSlot).map {
-                UnsafeMutableRawBufferPointer(start: base + (slot * perSlot + $0) * size, count: size)
-            }
-            try ioCall(path) { () throws(IOError) in try ring.registerBuffers(regions) }
-            rings.append(ring)
-        }
-        self.rings = rings
-    }
-
-    deinit { try? file.close() }
-
-    func close() throws {
-        try ioCall(path) { () throws(IOError) in try file.close() }
-    }
-
-    private enum Tag: UInt64 { case fallocate = 1, write, fsync, zeroFill }
-
-    /// Writes `payloads` as consecutive records; with `sync`, returns only
-    /// after fdatasync completed. Throws `DBError.io` on any failure — the
-    /// caller must then stop using this log (no fsync retry).
+    /// Writes one group: grows the file if the reservation says so, writes
+    /// the sync-point record when one is due, lets `encode` write the
+    /// group's records (the `length` passed to `reserve`) into the buffer
+    /// it is given, and writes them — with `sync`, returning
+    /// only after fdatasync completed. Throws `DBError.io` on any failure;
+    /// the caller must then stop using this log (no fsync retry).
     ///
-    /// `duringIO` runs once the group is submitted, while the kernel writes
-    /// and syncs it (the leader inserts the group into the memtable there;
-    /// it becomes visible only after this returns). It does not run when
-    /// the submission itself fails.
-    func writeGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
-                    duringIO: () -> Void = {}) throws {
+    /// `duringIO` runs once the bytes are on their way: after the pwrite of
+    /// an unsynced group, or while the kernel writes and syncs a synced one
+    /// (the leader inserts the group into the memtable there; it becomes
+    /// visible only after this returns). It does not run when the write
+    /// fails before that.
+    func writeGroup(sync: Bool, reservation: Reservation, encode: (UnsafeMutableRawPointer) -> Void,
+                    duringIO: () -> Void) throws {
+        let length = reservation.length
+        precondition(length > 0, "WAL group without records")
         if let faults {
             // Injected failures take the place of the kernel's answer.
             if let code = faults.check(.write, path: path) {
-                throw DBError.io(IOError(operation: "io_uring write_fixed", errno: code, path: path,
+                throw DBError.io(IOError(operation: "write", errno: code, path: path,
                                          offset: reservation.offset, detail: "injected fault"))
             }
-            if reservation.growBy > 0, let code = faults.check(.fallocate, path: path) {
-                throw DBError.io(IOError(operation: "io_uring fallocate", errno: code, path: path,
-                                         offset: reservation.growFrom, detail: "injected fault"))
-            }
-            if sync, let code = faults.check(.fsync, path: path) {
-                try submitGroup(payloads, sync: false, reservation: reservation, duringIO: duringIO)
-                faults.durability.noteLogWritten(fd: file.fd,
-                                                 endOffset: reservation.offset + UInt64(reservation.length))
-                throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path,
-                                         detail: "injected fault"))
-            }
         }
-        try submitGroup(payloads, sync: sync, reservation: reservation, duringIO: duringIO)
-        // A synced group's fdatasync covers every earlier group too.
-        hasUnsyncedWrites = !sync
-        if sync { noteSynced(through: reservation.offset + UInt64(reservation.length)) }
-        if let faults {
-            // Crash simulation: what a power loss would keep of this log.
-            let end = reservation.offset + UInt64(reservation.length)
-            faults.durability.noteLogWritten(fd: file.fd, endOffset: end)
-            if sync { faults.durability.noteLogSynced(fd: file.fd, endOffset: end) }
-        }
-    }
+        if reservation.growBy > 0 { try grow(from: reservation.growFrom, by: reservation.growBy) }
 
-    private func submitGroup(_ payloads: [[UInt8]], sync: Bool, reservation: Reservation,
-                             duringIO: () -> Void) throws {
-        let total = reservation.length
-        let syncPointBytes = reservation.syncPoint == nil ? 0 : LogRecord.syncPointRecordSize
-        precondition(total == WALWriter.framedLength(payloads) + syncPointBytes, "WAL reservation does not match the group")
-        if total == 0 {
-            duringIO()
-            return
-        }
-        let ring = rings[reservation.slot]
-        let growBy = reservation.growBy
-        // A group larger than one registered buffer gets a temporary buffer
-        // and a plain (non-fixed) write.
-        let oversized = total > bufferSizeBytes
-        // The index is the slot ring's own registration index; the memory
-        // is that buffer's place in the shared allocation.
-        let bufferIndex = nextBuffer[reservation.slot]
-        let destination = oversized
-            ? UnsafeMutableRawPointer.allocate(byteCount: total, alignment: AlignedBuffer.alignment)
-            : buffers.pointer + (reservation.slot * buffersPerSlot + bufferIndex) * bufferSizeBytes
-        defer { if oversized { destination.deallocate() } }
-        var at = 0
+        // A group larger than one buffer gets a temporary one (a plain
+        // write, never a fixed one).
+        var temporary: AlignedBuffer? = length > bufferSizeBytes ? AlignedBuffer(capacity: length) : nil
+        let bufferIndex = nextBuffer
+        let destination = temporary?.pointer ?? bufferBase + bufferIndex * bufferSizeBytes
+        nextBuffer = (nextBuffer + 1) % bufferCount
         if let syncPoint = reservation.syncPoint {
             LogRecord.encodeSyncPoint(syncPoint, into: destination)
-            at = syncPointBytes
+            encode(destination + LogRecord.syncPointRecordSize)
+        } else {
+            encode(destination)
         }
-        for payload in payloads {
-            payload.withUnsafeBytes { LogRecord.encode($0, into: destination + at) }
-            at += LogRecord.headerSize + payload.count
-        }
-        nextBuffer[reservation.slot] = (nextBuffer[reservation.slot] + 1) % buffersPerSlot
+        let bytes = UnsafeRawBufferPointer(start: destination, count: length)
+        var keepTemporary = false
+        defer { if keepTemporary { temporary.take()?.quarantine() } }
 
-        let writeOffset = reservation.offset
-        var expected = 0
-        if growBy > 0 {
-            precondition(ring.prepFallocate(fd: file.fd, offset: reservation.growFrom, length: growBy,
-                                            userData: Tag.fallocate.rawValue, flags: .link), "WAL ring full")
-            expected += 1
-        }
-        if reservation.zeroBy > 0 {
-            // Not linked: it lands beyond this group's bytes.
-            precondition(ring.prepWrite(fd: file.fd, buffer: zeros.pointer, length: reservation.zeroBy,
-                                        offset: reservation.zeroFrom, userData: Tag.zeroFill.rawValue),
-                         "WAL ring full")
-            expected += 1
-        }
-        let writeFlags: SQEFlags = sync ? .link : []
-        let prepared = oversized
-            ? ring.prepWrite(fd: file.fd, buffer: destination, length: total, offset: writeOffset,
-                             userData: Tag.write.rawValue, flags: writeFlags)
-            : ring.prepWriteFixed(fd: file.fd, buffer: destination, length: total, offset: writeOffset,
-                                  bufferIndex: bufferIndex, userData: Tag.write.rawValue, flags: writeFlags)
-        precondition(prepared, "WAL ring full")
-        expected += 1
-        if sync {
-            precondition(ring.prepFsync(fd: file.fd, dataOnly: true, userData: Tag.fsync.rawValue), "WAL ring full")
-            expected += 1
-        }
-        var written = 0
-        var synced = !sync
-        var failure: IOError?
-        do {
-            try ring.submit()
+        if !sync {
+            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
             duringIO()
-            var seen = 0
-            while seen < expected {
-                seen += ring.harvest { c in
-                    switch Tag(rawValue: c.userData) {
-                    case .zeroFill:
-                        if c.result < 0 {
-                            failure = failure ?? IOError(operation: "io_uring write (zero fill)", errno: -c.result,
-                                                         path: path, offset: reservation.zeroFrom)
-                        }
-                    case .fallocate:
-                        if c.result < 0 {
-                            failure = failure ?? IOError(operation: "io_uring fallocate", errno: -c.result,
-                                                         path: path, offset: reservation.growFrom)
-                        }
-                    case .write:
-                        if c.result < 0 {
-                            failure = failure ?? IOError(operation: "io_uring write_fixed", errno: -c.result,
-                                                         path: path, offset: writeOffset)
-                        } else {
-                            written = Int(c.result)
-                            // Test-only: report it short; the rest is
-                            // rewritten and synced on its own below.
-                            if written > 1, let faults, faults.triggers(.shortWrite, path: path) { written /= 2 }
-                        }
-                    case .fsync:
-                        if c.result == 0 { synced = true } else if c.result != -ECANCELED {
-                            failure = failure ?? IOError(operation: "io_uring fdatasync", errno: -c.result, path: path)
-                        }
-                    case nil:
-                        break
-                    }
+            hasUnsyncedWrites = true
+            faults?.durability.noteLogWritten(fd: file.fd, endOffset: reservation.offset + UInt64(length))
+            return
+        }
+        if let faults, let code = faults.check(.fsync, path: path) {
+            // The bytes go out, the sync "fails".
+            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
+            duringIO()
+            hasUnsyncedWrites = true
+            faults.durability.noteLogWritten(fd: file.fd, endOffset: reservation.offset + UInt64(length))
+            throw DBError.io(IOError(operation: "fdatasync", errno: code, path: path, detail: "injected fault"))
+        }
+        if let ring {
+            do {
+                try writeAndSync(ring, bytes, reservation: reservation,
+                                 bufferIndex: temporary == nil && fixedBuffers ? bufferIndex : nil, duringIO: duringIO)
+            } catch {
+                if ring.failedWith != nil && ring.operationsInFlight > 0 {
+                    keepTemporary = true
+                    quarantined = true
                 }
-                if seen < expected { try ring.waitForCompletion() }
+                throw error
             }
-        } catch {
-            failure = error.at(path: path)
+        } else {
+            try zeroFill(reservation)
+            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
+            duringIO()
+            try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) }
         }
-        if let failure { throw DBError.io(failure) }
-        // A short write broke the link (the fsync came back -ECANCELED):
-        // finish the remainder and sync on their own.
-        if written < total {
-            try finishShortWrite(ring, from: destination + written, count: total - written,
-                                 offset: writeOffset + UInt64(written))
-            synced = !sync
+        // A synced group's fdatasync covers every earlier group too.
+        hasUnsyncedWrites = false
+        noteSynced(through: reservation.offset + UInt64(length))
+        if let faults {
+            let end = reservation.offset + UInt64(length)
+            faults.durability.noteLogWritten(fd: file.fd, endOffset: end)
+            faults.durability.noteLogSynced(fd: file.fd, endOffset: end)
         }
-        if !synced { try syncNow(ring) }
     }
 
     /// fdatasync of everything written so far, when the last group was not
@@ -331,9 +303,9 @@ final class WALWriter: @unchecked Sendable {
     func syncUnsyncedWrites() throws {
         guard hasUnsyncedWrites else { return }
         if let code = faults?.check(.fsync, path: path) {
-            throw DBError.io(IOError(operation: "io_uring fdatasync", errno: code, path: path, detail: "injected fault"))
+            throw DBError.io(IOError(operation: "fdatasync", errno: code, path: path, detail: "injected fault"))
         }
-        try syncNow(rings[0])
+        try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) }
         hasUnsyncedWrites = false
         noteSynced(through: offsetBytes)
         faults?.durability.noteLogSynced(fd: file.fd, endOffset: offsetBytes)
@@ -350,35 +322,113 @@ final class WALWriter: @unchecked Sendable {
         }
     }
 
-    private func finishShortWrite(_ ring: Ring, from pointer: UnsafeMutableRawPointer, count: Int, offset: UInt64) throws {
-        var done = 0
-        while done < count {
-            precondition(ring.prepWrite(fd: file.fd, buffer: pointer + done, length: count - done,
-                                        offset: offset + UInt64(done), userData: Tag.write.rawValue), "WAL ring full")
-            let result = try singleResult(ring)
-            if result <= 0 {
-                throw DBError.io(IOError(operation: "io_uring write", errno: result < 0 ? -result : EIO,
-                                         path: path, offset: offset + UInt64(done)))
-            }
-            done += Int(result)
+    // MARK: - Pieces
+
+    /// Allocates [from, from + by) of the file, in a call of its own that
+    /// completes before any byte of the group is written.
+    private func grow(from: UInt64, by: UInt64) throws {
+        if let code = faults?.check(.fallocate, path: path) {
+            throw DBError.io(IOError(operation: "fallocate", errno: code, path: path, offset: from,
+                                     detail: "injected fault"))
         }
+        try ioCall(path) { () throws(IOError) in try posix.preallocate(fd: file.fd, offset: from, length: by) }
     }
 
-    private func syncNow(_ ring: Ring) throws {
-        precondition(ring.prepFsync(fd: file.fd, dataOnly: true, userData: Tag.fsync.rawValue), "WAL ring full")
-        let result = try singleResult(ring)
-        if result < 0 { throw DBError.io(IOError(operation: "io_uring fdatasync", errno: -result, path: path)) }
-    }
-
-    private func singleResult(_ ring: Ring) throws -> Int32 {
+    /// Writes the reservation's zeros (plain pwrite; the ring path sends
+    /// them with the group instead).
+    private func zeroFill(_ reservation: Reservation) throws {
+        guard reservation.zeroBy > 0 else { return }
+        let zeros = zerosPointer()
         try ioCall(path) { () throws(IOError) in
-            try ring.submitAndWait(1)
-            var result: Int32?
-            while result == nil {
-                ring.harvest { result = $0.result }
-                if result == nil { try ring.waitForCompletion() }
-            }
-            return result ?? 0
+            try posix.write(fd: file.fd, from: UnsafeRawBufferPointer(start: zeros, count: reservation.zeroBy),
+                            offset: reservation.zeroFrom)
         }
+    }
+
+    private func zerosPointer() -> UnsafeMutableRawPointer {
+        if let zerosBase { return zerosBase }
+        let buffer = AlignedBuffer(capacity: WALWriter.zeroFillStepBytes)
+        let base = buffer.pointer
+        zerosBase = base
+        zeros = .some(buffer)
+        return base
+    }
+
+    private enum Tag: UInt64 { case write = 1, fsync, zeroFill }
+
+    /// One io_uring_enter: [zero fill] + write (fixed when `bufferIndex`)
+    /// linked to fdatasync. Runs `duringIO` after the submission.
+    private func writeAndSync(_ ring: Ring, _ bytes: UnsafeRawBufferPointer, reservation: Reservation,
+                              bufferIndex: Int?, duringIO: () -> Void) throws {
+        let base = bytes.baseAddress!  // a group is never empty
+        let offset = reservation.offset
+        var expected = 0
+        if reservation.zeroBy > 0 {
+            // Not linked: it lands beyond this group's bytes.
+            precondition(ring.prepWrite(fd: file.fd, buffer: zerosPointer(), length: reservation.zeroBy,
+                                        offset: reservation.zeroFrom, userData: Tag.zeroFill.rawValue),
+                         "WAL ring full")
+            expected += 1
+        }
+        let prepared = bufferIndex.map {
+            ring.prepWriteFixed(fd: file.fd, buffer: base, length: bytes.count, offset: offset, bufferIndex: $0,
+                                userData: Tag.write.rawValue, flags: .link)
+        } ?? ring.prepWrite(fd: file.fd, buffer: base, length: bytes.count, offset: offset,
+                            userData: Tag.write.rawValue, flags: .link)
+        precondition(prepared && ring.prepFsync(fd: file.fd, dataOnly: true, userData: Tag.fsync.rawValue),
+                     "WAL ring full")
+        expected += 2
+        var written = 0
+        var synced = false
+        var failure: IOError?
+        do {
+            try ring.submit()
+            // A submission the kernel took in two parts may have cut the
+            // write → fsync link: the fsync could then run first.
+            let linkCut = ring.lastSubmitWasSplit
+            duringIO()
+            var seen = 0
+            while seen < expected {
+                seen += ring.harvest { c in
+                    switch Tag(rawValue: c.userData) {
+                    case .zeroFill:
+                        if c.result < 0 {
+                            failure = failure ?? IOError(operation: "io_uring write (zero fill)", errno: -c.result,
+                                                         path: path, offset: reservation.zeroFrom)
+                        }
+                    case .write:
+                        if c.result < 0 {
+                            failure = failure ?? IOError(operation: "io_uring write", errno: -c.result,
+                                                         path: path, offset: offset)
+                        } else {
+                            written = Int(c.result)
+                            // Test-only: report it short; the rest is
+                            // rewritten and synced on its own below.
+                            if written > 1, let faults, faults.triggers(.shortWrite, path: path) { written /= 2 }
+                        }
+                    case .fsync:
+                        if c.result == 0 { synced = !linkCut } else if c.result != -ECANCELED {
+                            failure = failure ?? IOError(operation: "io_uring fdatasync", errno: -c.result, path: path)
+                        }
+                    case nil:
+                        break
+                    }
+                }
+                if seen < expected { try ring.waitForCompletion() }
+            }
+        } catch {
+            failure = failure ?? error.at(path: path)
+        }
+        if let failure { throw DBError.io(failure) }
+        // A short write broke the link (the fsync came back -ECANCELED):
+        // write the rest and sync on their own.
+        if written < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
+            try ioCall(path) { () throws(IOError) in
+                try posix.write(fd: file.fd, from: rest, offset: offset + UInt64(written))
+            }
+            synced = false
+        }
+        if !synced { try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) } }
     }
 }

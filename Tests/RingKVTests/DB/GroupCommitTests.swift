@@ -58,4 +58,37 @@ import Testing
         }
         try db.close()
     }
+
+    /// A writer spinning while it waits that becomes first in line (the
+    /// group before it committed without it) leads at once: it sees its
+    /// state change, where the old spin watched only for "done" and waited
+    /// out the whole spin (issue #15 item 11). WAL buffers of one page and
+    /// 3 KB values make every group a single write, so each waiting writer
+    /// becomes queue head in turn; with the longest spin allowed (1 s) no
+    /// write may take anywhere near it.
+    @Test func spinningWriterThatBecomesQueueHeadLeadsAtOnce() throws {
+        let dir = try TempDir()
+        var options = openOptions()
+        options.groupCommitSpinMicros = 1_000_000
+        options.groupCommitMaxDelayMicros = 0
+        options.walBufferSizeBytes = 4096
+        let db = try DB(path: dir.sub("db"), options: options)
+        let value = [UInt8](repeating: 0x33, count: 3000)
+        let slowest = Locked<UInt64>(0)
+        let workers = (0..<4).map { t in
+            BackgroundThread {
+                for i in 0..<20 {
+                    let started = MonotonicClock.nanos()
+                    try? db.put(bytes("t\(t)-\(i)"), value, options: WriteOptions(sync: true))
+                    let took = MonotonicClock.nanos() - started
+                    slowest.withLock { $0 = max($0, took) }
+                }
+            }
+        }
+        for worker in workers { worker.join() }
+        let slowestMillis = slowest.withLock { $0 } / 1_000_000
+        #expect(slowestMillis < 500, "a write took \(slowestMillis) ms: a spinning writer waited out its spin")
+        #expect(db.stats().writeBatches == 80)
+        try db.close()
+    }
 }

@@ -1,3 +1,5 @@
+import Glibc
+import RingIO
 import Testing
 @testable import RingKV
 
@@ -5,19 +7,34 @@ import Testing
 /// with flushes, reopens, snapshots and iterators checked on the way.
 @Suite struct ModelTests {
     @Test func randomOperationsMatchADictionaryAcrossFlushAndReopen() throws {
+        try run(options: openOptions(memtableBytes: 64 << 10), operations: 100_000)
+    }
+
+    /// The same where io_uring_setup is refused (EPERM, as in a container
+    /// or with `kernel.io_uring_disabled=2`): every path — WAL, flushes,
+    /// compactions, reads — runs on plain syscalls.
+    @Test func randomOperationsMatchADictionaryWithIOUringRefused() throws {
+        var options = openOptions(memtableBytes: 64 << 10)
+        options.faultPlan = FaultPlan([.init(kind: .ringSetup, nth: 1, errno: EPERM, sticky: true)])
+        try run(options: options, operations: 30_000) { db in
+            let stats = db.stats()
+            #expect(stats.ioBackend == "posix+faults" && stats.walIOBackend == "posix")
+        }
+    }
+
+    private func run(options: Options, operations: Int, check: (DB) throws -> Void = { _ in }) throws {
         let seed = testSeed()
         var rng = SeededRandom(seed: seed)
         let dir = try TempDir()
         let path = dir.sub("db")
-        let options = openOptions(memtableBytes: 64 << 10)
         var db: DB? = try DB(path: path, options: options)
+        if let db { try check(db) }
         var model: [[UInt8]: [UInt8]] = [:]
         var snapshots: [(Snapshot, [[UInt8]: [UInt8]])] = []
         let keySpace = 2000
         func randomKey(_ rng: inout SeededRandom) -> [UInt8] {
             bytes("key\(Int.random(in: 0..<keySpace, using: &rng))")
         }
-        let operations = 100_000
         for step in 0..<operations {
             guard let handle = db else { break }
             let roll = Int.random(in: 0..<1000, using: &rng)

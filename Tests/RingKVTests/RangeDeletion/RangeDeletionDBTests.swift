@@ -30,6 +30,14 @@ import Testing
         #expect(middle.map(\.key) == Array(expectedMiddle), "\(context): seek into the range")
     }
 
+    /// Runs `body` on a new database in a temporary directory, then closes it.
+    static func withDB(_ body: (DB) throws -> Void) throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        try body(db)
+        try db.close()
+    }
+
     static func load(_ db: DB, round: Int = 0) throws -> [[UInt8]?] {
         for i in 0..<keyCount { try db.put(key(i), value(i, round)) }
         return (0..<keyCount).map { value($0, round) }
@@ -47,48 +55,46 @@ import Testing
     /// from the memtable, then after a flush (L0), then after compaction.
     @Test(arguments: Placement.allCases)
     func deletedRangeIsHiddenWhereverDataAndTombstoneLive(data: Placement) throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        let loaded = try Self.load(db)
-        switch data {
-        case .memtable: break
-        case .level0: try db.flush()
-        case .deeper: try db.compactRange()
+        try Self.withDB { db in
+            let loaded = try Self.load(db)
+            switch data {
+            case .memtable: break
+            case .level0: try db.flush()
+            case .deeper: try db.compactRange()
+            }
+            var before: Snapshot? = db.snapshot()
+            try db.deleteRange(from: Self.key(20), to: Self.key(60))
+            let model = Self.deleting(loaded, 20..<60)
+            try Self.expectMatches(db, model, "data in \(data), tombstone in the memtable")
+            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot before the deleteRange")
+            try db.flush()
+            try Self.expectMatches(db, model, "data in \(data), tombstone in L0")
+            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot, tombstone in L0")
+            try db.compactRange()
+            try Self.expectMatches(db, model, "after compactRange with a snapshot held")
+            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot after compactRange")
+            before = nil
+            try db.compactRange()
+            try Self.expectMatches(db, model, "after compactRange without snapshots")
         }
-        var before: Snapshot? = db.snapshot()
-        try db.deleteRange(from: Self.key(20), to: Self.key(60))
-        let model = Self.deleting(loaded, 20..<60)
-        try Self.expectMatches(db, model, "data in \(data), tombstone in the memtable")
-        try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot before the deleteRange")
-        try db.flush()
-        try Self.expectMatches(db, model, "data in \(data), tombstone in L0")
-        try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot, tombstone in L0")
-        try db.compactRange()
-        try Self.expectMatches(db, model, "after compactRange with a snapshot held")
-        try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot after compactRange")
-        before = nil
-        try db.compactRange()
-        try Self.expectMatches(db, model, "after compactRange without snapshots")
-        try db.close()
     }
 
     @Test func writesAfterTheTombstoneAreVisibleAndOlderOnesAreNot() throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        var model = try Self.load(db)
-        try db.flush()
-        try db.deleteRange(from: Self.key(0), to: Self.key(Self.keyCount))
-        model = Array(repeating: nil, count: Self.keyCount)
-        for i in stride(from: 0, to: Self.keyCount, by: 7) {
-            try db.put(Self.key(i), Self.value(i, 1))
-            model[i] = Self.value(i, 1)
+        try Self.withDB { db in
+            var model = try Self.load(db)
+            try db.flush()
+            try db.deleteRange(from: Self.key(0), to: Self.key(Self.keyCount))
+            model = Array(repeating: nil, count: Self.keyCount)
+            for i in stride(from: 0, to: Self.keyCount, by: 7) {
+                try db.put(Self.key(i), Self.value(i, 1))
+                model[i] = Self.value(i, 1)
+            }
+            try Self.expectMatches(db, model, "rewritten after deleteRange, all in the memtable")
+            try db.flush()
+            try Self.expectMatches(db, model, "rewritten after deleteRange, flushed")
+            try db.compactRange()
+            try Self.expectMatches(db, model, "rewritten after deleteRange, compacted")
         }
-        try Self.expectMatches(db, model, "rewritten after deleteRange, all in the memtable")
-        try db.flush()
-        try Self.expectMatches(db, model, "rewritten after deleteRange, flushed")
-        try db.compactRange()
-        try Self.expectMatches(db, model, "rewritten after deleteRange, compacted")
-        try db.close()
     }
 
     @Test func walReplayRestoresTheTombstone() throws {
@@ -118,79 +124,75 @@ import Testing
     }
 
     @Test func compactionWithoutSnapshotsReclaimsTheRangeAndDropsTheTombstone() throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        for i in 0..<5000 { try db.put(bytes("k\(100_000 + i)"), [UInt8](repeating: UInt8(i & 0xff), count: 200)) }
-        try db.compactRange()
-        let full = db.stats().levels.reduce(0) { $0 + $1.bytes }
-        try db.deleteRange(from: bytes("k"), to: bytes("l"))
-        try db.compactRange()
-        #expect(try db.scan().isEmpty)
-        let version = db.impl.versions.current
-        #expect(version.totalFileCount == 0, "every entry and the tombstone dropped: \(version.debugDescription)")
-        #expect(db.stats().levels.reduce(0) { $0 + $1.bytes } < full / 100)
-        try db.close()
+        try Self.withDB { db in
+            for i in 0..<5000 { try db.put(bytes("k\(100_000 + i)"), [UInt8](repeating: UInt8(i & 0xff), count: 200)) }
+            try db.compactRange()
+            let full = db.stats().levels.reduce(0) { $0 + $1.bytes }
+            try db.deleteRange(from: bytes("k"), to: bytes("l"))
+            try db.compactRange()
+            #expect(try db.scan().isEmpty)
+            let version = db.impl.versions.current
+            #expect(version.totalFileCount == 0, "every entry and the tombstone dropped: \(version.debugDescription)")
+            #expect(db.stats().levels.reduce(0) { $0 + $1.bytes } < full / 100)
+        }
     }
 
     @Test func tombstoneIsKeptWhileASnapshotNeedsIt() throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        let loaded = try Self.load(db)
-        var snap: Snapshot? = db.snapshot()
-        try db.deleteRange(from: Self.key(0), to: Self.key(100))
-        try db.compactRange()
-        let tombstones = try db.impl.tableRangeTombstones(db.impl.versions.current)
-        #expect(tombstones.count == 1)
-        try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: snap!), "snapshot")
-        snap = nil
-        try db.compactRange()
-        #expect(try db.impl.tableRangeTombstones(db.impl.versions.current).isEmpty)
-        try Self.expectMatches(db, Self.deleting(loaded, 0..<100), "after release and compactRange")
-        try db.close()
+        try Self.withDB { db in
+            let loaded = try Self.load(db)
+            var snap: Snapshot? = db.snapshot()
+            try db.deleteRange(from: Self.key(0), to: Self.key(100))
+            try db.compactRange()
+            let tombstones = try db.impl.tableRangeTombstones(db.impl.versions.current)
+            #expect(tombstones.count == 1)
+            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: snap!), "snapshot")
+            snap = nil
+            try db.compactRange()
+            #expect(try db.impl.tableRangeTombstones(db.impl.versions.current).isEmpty)
+            try Self.expectMatches(db, Self.deleting(loaded, 0..<100), "after release and compactRange")
+        }
     }
 
     @Test func invertedRangeIsRejectedAndEmptyRangeWritesNothing() throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        try db.put("b", "1")
-        #expect(throws: DBError.self) { try db.deleteRange(from: bytes("c"), to: bytes("a")) }
-        var batch = WriteBatch()
-        batch.put("x", "1")
-        batch.deleteRange(from: "z", to: "y")
-        #expect(throws: DBError.self) { try db.write(batch) }
-        #expect(try db.get("x") == nil, "a refused batch applies nothing")
-        let sequence = db.impl.mu.withLock { db.impl.lastSequence }
-        try db.deleteRange(from: "b", to: "b")
-        #expect(db.impl.mu.withLock { db.impl.lastSequence } == sequence, "an empty range writes nothing")
-        #expect(try db.get("b") == "1")
-        try db.deleteRange(from: "b", to: "b\u{0}")
-        #expect(try db.get("b") == nil, "the end is exclusive, the start inclusive")
-        try db.close()
+        try Self.withDB { db in
+            try db.put("b", "1")
+            #expect(throws: DBError.self) { try db.deleteRange(from: bytes("c"), to: bytes("a")) }
+            var batch = WriteBatch()
+            batch.put("x", "1")
+            batch.deleteRange(from: "z", to: "y")
+            #expect(throws: DBError.self) { try db.write(batch) }
+            #expect(try db.get("x") == nil, "a refused batch applies nothing")
+            let sequence = db.impl.mu.withLock { db.impl.lastSequence }
+            try db.deleteRange(from: "b", to: "b")
+            #expect(db.impl.mu.withLock { db.impl.lastSequence } == sequence, "an empty range writes nothing")
+            #expect(try db.get("b") == "1")
+            try db.deleteRange(from: "b", to: "b\u{0}")
+            #expect(try db.get("b") == nil, "the end is exclusive, the start inclusive")
+        }
     }
 
     @Test func overlappingTombstonesAcrossLevelsAndSnapshots() throws {
-        let dir = try TempDir()
-        let db = try DB(path: dir.sub("db"), options: openOptions())
-        var model = try Self.load(db)
-        try db.compactRange()
-        try db.deleteRange(from: Self.key(10), to: Self.key(50))
-        model = Self.deleting(model, 10..<50)
-        try db.flush()
-        var middle: Snapshot? = db.snapshot()
-        let atMiddle = model
-        for i in 30..<70 { try db.put(Self.key(i), Self.value(i, 3)); model[i] = Self.value(i, 3) }
-        try db.deleteRange(from: Self.key(40), to: Self.key(90))
-        model = Self.deleting(model, 40..<90)
-        try Self.expectMatches(db, model, "three layers")
-        try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot")
-        try db.flush()
-        try Self.expectMatches(db, model, "three layers flushed")
-        try db.compactRange()
-        try Self.expectMatches(db, model, "three layers compacted")
-        try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot compacted")
-        middle = nil
-        try db.compactRange()
-        try Self.expectMatches(db, model, "compacted without snapshots")
-        try db.close()
+        try Self.withDB { db in
+            var model = try Self.load(db)
+            try db.compactRange()
+            try db.deleteRange(from: Self.key(10), to: Self.key(50))
+            model = Self.deleting(model, 10..<50)
+            try db.flush()
+            var middle: Snapshot? = db.snapshot()
+            let atMiddle = model
+            for i in 30..<70 { try db.put(Self.key(i), Self.value(i, 3)); model[i] = Self.value(i, 3) }
+            try db.deleteRange(from: Self.key(40), to: Self.key(90))
+            model = Self.deleting(model, 40..<90)
+            try Self.expectMatches(db, model, "three layers")
+            try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot")
+            try db.flush()
+            try Self.expectMatches(db, model, "three layers flushed")
+            try db.compactRange()
+            try Self.expectMatches(db, model, "three layers compacted")
+            try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot compacted")
+            middle = nil
+            try db.compactRange()
+            try Self.expectMatches(db, model, "compacted without snapshots")
+        }
     }
 }

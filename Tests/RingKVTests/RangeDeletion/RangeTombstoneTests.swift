@@ -98,13 +98,13 @@ import Testing
 
     @Test func memtableKeepsTombstonesApartFromItsEntries() throws {
         let memtable = MemTable()
-        try MemTableInserter.apply({
-            var b = WriteBatch()
-            b.put(bytes("b"), bytes("1"))
-            b.deleteRange(from: bytes("a"), to: bytes("c"))
-            b.put(bytes("b"), bytes("2"))
-            return b.encoded(sequence: 10)
-        }(), to: memtable)
+        var batch = WriteBatch()
+        batch.put(bytes("b"), bytes("1"))
+        batch.deleteRange(from: bytes("a"), to: bytes("c"))
+        batch.put(bytes("b"), bytes("2"))
+        try batch.encoded(sequence: 10).withUnsafeBytes {
+            _ = try MemTableInserter.apply($0, to: memtable, path: "test batch")
+        }
         #expect(memtable.entryCount == 3)
         #expect(memtable.rangeTombstones.all == [Self.t("a", "c", 11)])
         #expect(bytes("b").withUnsafeBytes { memtable.get($0, snapshot: 20) } == .found(bytes("2")),
@@ -116,16 +116,23 @@ import Testing
 
     // MARK: - Table block
 
+    static func writeTable(_ path: String, backend: any IOBackend, entries: [([UInt8], [UInt8])],
+                           tombstones: [RangeTombstone]) throws -> TableProperties {
+        let file = try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
+        defer { try? file.close() }
+        let builder = TableBuilder(file: file, backend: backend, options: TableBuilderOptions())
+        for (key, value) in entries { try builder.add(key, value) }
+        builder.addRangeTombstones(tombstones)
+        return try builder.finish()
+    }
+
     @Test func tableWritesAndReadsItsRangeDeletionBlock() throws {
         try TableTestSupport.withTemporaryDirectory { dir in
             let backend = try TableTestSupport.makeBackend()
             let withTombstones = dir + "/000001.sst"
-            let file = try File.open(withTombstones, [.readWrite, .create, .truncate], direct: .preferred)
-            let builder = TableBuilder(file: file, backend: backend, options: TableBuilderOptions())
-            try builder.add(InternalKey.make(bytes("k"), 5, .value), bytes("v"))
-            builder.addRangeTombstones([Self.t("m", "q", 7), Self.t("a", "c", 3)])
-            let properties = try builder.finish()
-            try file.close()
+            let properties = try Self.writeTable(withTombstones, backend: backend,
+                                                 entries: [(InternalKey.make(bytes("k"), 5, .value), bytes("v"))],
+                                                 tombstones: [Self.t("m", "q", 7), Self.t("a", "c", 3)])
             #expect(properties.smallestKey == InternalKey.make(bytes("a"), 3, .deletion))
             #expect(properties.largestKey == InternalKey.make(bytes("q"), 0, .deletion))
             #expect(properties.smallestSequence == 3 && properties.largestSequence == 7)
@@ -148,11 +155,7 @@ import Testing
         try TableTestSupport.withTemporaryDirectory { dir in
             let backend = try TableTestSupport.makeBackend()
             let path = dir + "/000003.sst"
-            let file = try File.open(path, [.readWrite, .create, .truncate], direct: .preferred)
-            let builder = TableBuilder(file: file, backend: backend, options: TableBuilderOptions())
-            builder.addRangeTombstones([Self.t("a", "z", 4)])
-            let properties = try builder.finish()
-            try file.close()
+            let properties = try Self.writeTable(path, backend: backend, entries: [], tombstones: [Self.t("a", "z", 4)])
             #expect(properties.entryCount == 0 && properties.rangeDeletionCount == 1)
             let reader = try TableTestSupport.openTable(path: path, backend: backend)
             #expect(reader.rangeTombstoneList == [Self.t("a", "z", 4)])

@@ -1,0 +1,92 @@
+import Glibc
+import RingIO
+
+/// How a queued writer waits for its group (docs/ARCHITECTURE.md §Write
+/// path, "Waiting"): adaptively, as RocksDB's write thread does.
+///
+/// 1. Poll the state word with a CPU pause, about a microsecond: an
+///    unsynced group (a pwrite and a few memtable inserts) often commits
+///    within it, and then the writer needed no system call at all.
+/// 2. Yield the CPU in a loop, up to `groupCommitSpinMicros`: a synced
+///    group's fdatasync usually completes within it. But a yield that took
+///    long means another thread wanted this CPU (a reader, a flush): after
+///    three such, stop and sleep, so waiting writers do not steal the CPU
+///    of threads with work to do. The phase is adaptive (`spinScore`):
+///    when spins keep running out, writers skip it (one in 64 still tries).
+/// 3. Sleep on the word (futex) until the leader changes it; the leader
+///    makes the wake-up system call only for a writer that sleeps.
+///
+/// `groupCommitSpinMicros = 0` skips 1 and 2.
+extension DBImpl {
+    /// Polls of phase 1 (a pause each: roughly 1–4 µs in all).
+    static let pausePolls = 128
+    /// A yield longer than this ran another thread.
+    static let slowYieldNanos: UInt64 = 3_000
+    static let slowYieldsBeforeSleeping = 3
+
+    /// Waits without `mu` until `writer`'s state is no longer `from`
+    /// (spinning first when `spin`), or until `timeoutNanos` passed; returns
+    /// the state then (still `from` only after the timeout).
+    func awaitChange(of writer: PendingWrite, from: PendingWrite.State, spin: Bool = true,
+                     timeoutNanos: UInt64? = nil) -> PendingWrite.State {
+        let spinMicros = options.groupCommitSpinMicros
+        if spin && spinMicros > 0 {
+            for _ in 0..<DBImpl.pausePolls {
+                if writer.state != from { return writer.state }
+                WaitWord.relax()
+            }
+            if let changed = yieldUntilChange(of: writer, from: from, budgetNanos: UInt64(spinMicros) * 1000) {
+                return changed
+            }
+        }
+        return sleepUntilChange(of: writer, from: from, timeoutNanos: timeoutNanos)
+    }
+
+    /// Phase 2; nil when it gave up (budget spent, CPU wanted, or skipped).
+    private func yieldUntilChange(of writer: PendingWrite, from: PendingWrite.State,
+                                  budgetNanos: UInt64) -> PendingWrite.State? {
+        let score = spinScore.load(ordering: .relaxed)
+        if score == 0 && spinProbes.add(1, ordering: .relaxed).newValue % 64 != 0 { return nil }
+        let deadline = MonotonicClock.nanos() + budgetNanos
+        var slowYields = 0
+        while true {
+            let state = writer.state
+            if state != from {
+                spinScore.store(min(score + 1, 16), ordering: .relaxed)
+                return state
+            }
+            let before = MonotonicClock.nanos()
+            sched_yield()
+            let after = MonotonicClock.nanos()
+            if after - before > DBImpl.slowYieldNanos { slowYields += 1 }
+            if after >= deadline || slowYields >= DBImpl.slowYieldsBeforeSleeping {
+                spinScore.store(max(score - 2, 0), ordering: .relaxed)
+                return nil
+            }
+        }
+    }
+
+    /// Phase 3: sleeps on the word, announcing it with the sleeping bit.
+    private func sleepUntilChange(of writer: PendingWrite, from: PendingWrite.State,
+                                  timeoutNanos: UInt64?) -> PendingWrite.State {
+        let deadline = timeoutNanos.map { MonotonicClock.nanos() + $0 }
+        let sleeping = from.rawValue | PendingWrite.sleepingBit
+        while true {
+            let word = writer.word.load()
+            if word & 0xff != from.rawValue { return writer.state }
+            if word & PendingWrite.sleepingBit == 0
+                && !writer.word.compareExchange(expected: from.rawValue, desired: sleeping) { continue }
+            var left: UInt64?
+            if let deadline {
+                let now = MonotonicClock.nanos()
+                if now >= deadline {
+                    // Clear the bit again (unless the state moved meanwhile).
+                    _ = writer.word.compareExchange(expected: sleeping, desired: from.rawValue)
+                    return writer.state
+                }
+                left = deadline - now
+            }
+            writer.word.wait(whileEqualTo: sleeping, timeoutNanos: left)
+        }
+    }
+}
