@@ -38,6 +38,28 @@ import Testing
         try db.close()
     }
 
+    /// Checks `model`, and `atSnapshot` at `snapshot`, as written, after a
+    /// flush (the tombstone in L0) and after compactRange with the
+    /// snapshot held; then releases the snapshot, compacts again (covered
+    /// entries and tombstones dropped) and checks `model` once more.
+    static func expectThroughFlushAndCompaction(_ db: DB, _ model: [[UInt8]?], snapshot: inout Snapshot?,
+                                                atSnapshot: [[UInt8]?], _ context: String) throws {
+        let stages: [(name: String, step: (DB) throws -> Void)] = [
+            ("as written", { _ in }), ("flushed", { try $0.flush() }),
+            ("compacted with the snapshot held", { try $0.compactRange() }),
+        ]
+        for stage in stages {
+            try stage.step(db)
+            try expectMatches(db, model, "\(context), \(stage.name)")
+            guard let held = snapshot else { preconditionFailure("the snapshot is released only below") }
+            try expectMatches(db, atSnapshot, options: ReadOptions(snapshot: held),
+                              "\(context), at the snapshot, \(stage.name)")
+        }
+        snapshot = nil
+        try db.compactRange()
+        try expectMatches(db, model, "\(context), compacted without snapshots")
+    }
+
     static func load(_ db: DB, round: Int = 0) throws -> [[UInt8]?] {
         for i in 0..<keyCount { try db.put(key(i), value(i, round)) }
         return (0..<keyCount).map { value($0, round) }
@@ -64,18 +86,8 @@ import Testing
             }
             var before: Snapshot? = db.snapshot()
             try db.deleteRange(from: Self.key(20), to: Self.key(60))
-            let model = Self.deleting(loaded, 20..<60)
-            try Self.expectMatches(db, model, "data in \(data), tombstone in the memtable")
-            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot before the deleteRange")
-            try db.flush()
-            try Self.expectMatches(db, model, "data in \(data), tombstone in L0")
-            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot, tombstone in L0")
-            try db.compactRange()
-            try Self.expectMatches(db, model, "after compactRange with a snapshot held")
-            try Self.expectMatches(db, loaded, options: ReadOptions(snapshot: before!), "snapshot after compactRange")
-            before = nil
-            try db.compactRange()
-            try Self.expectMatches(db, model, "after compactRange without snapshots")
+            try Self.expectThroughFlushAndCompaction(db, Self.deleting(loaded, 20..<60), snapshot: &before,
+                                                     atSnapshot: loaded, "data in \(data)")
         }
     }
 
@@ -183,16 +195,7 @@ import Testing
             for i in 30..<70 { try db.put(Self.key(i), Self.value(i, 3)); model[i] = Self.value(i, 3) }
             try db.deleteRange(from: Self.key(40), to: Self.key(90))
             model = Self.deleting(model, 40..<90)
-            try Self.expectMatches(db, model, "three layers")
-            try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot")
-            try db.flush()
-            try Self.expectMatches(db, model, "three layers flushed")
-            try db.compactRange()
-            try Self.expectMatches(db, model, "three layers compacted")
-            try Self.expectMatches(db, atMiddle, options: ReadOptions(snapshot: middle!), "middle snapshot compacted")
-            middle = nil
-            try db.compactRange()
-            try Self.expectMatches(db, model, "compacted without snapshots")
+            try Self.expectThroughFlushAndCompaction(db, model, snapshot: &middle, atSnapshot: atMiddle, "three layers")
         }
     }
 }
