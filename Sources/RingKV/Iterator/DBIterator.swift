@@ -14,6 +14,10 @@ public final class DBIterator {
     private let sequence: SequenceNumber
     /// Every range tombstone visible at `sequence` (memtables and tables).
     private let rangeTombstones: RangeTombstoneIndex
+    /// `!rangeTombstones.isEmpty`, so a step without tombstones pays one
+    /// branch and never touches the index (docs/ARCHITECTURE.md §Range
+    /// deletion, "Cost when unused").
+    private let hasRangeTombstones: Bool
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
     /// The current user key (valid when `isValid`), or while stepping the
@@ -35,6 +39,7 @@ public final class DBIterator {
         merged = MergingIterator(children)
         self.sequence = sequence
         self.rangeTombstones = rangeTombstones
+        hasRangeTombstones = !rangeTombstones.isEmpty
         self.keepAlive = keepAlive
         keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
     }
@@ -133,7 +138,7 @@ public final class DBIterator {
     @inline(__always)
     private func isLive(_ user: UnsafeRawBufferPointer, sequence entrySequence: SequenceNumber, type: UInt8) -> Bool {
         type != ValueType.deletion.rawValue
-            && !rangeTombstones.hides(user, sequence: entrySequence, snapshot: sequence)
+            && !(hasRangeTombstones && rangeTombstones.hides(user, sequence: entrySequence, snapshot: sequence))
     }
 
     private func setKey(_ user: UnsafeRawBufferPointer) {
