@@ -35,7 +35,7 @@ package struct RangeTombstone: Equatable, Sendable {
     ///     version u8 (1) | count varint
     ///     then per tombstone, in `storageOrder`:
     ///       start varint length ++ bytes | end varint length ++ bytes | sequence varint
-    static func encodeBlock(_ tombstones: [RangeTombstone]) -> [UInt8] {
+    package static func encodeBlock(_ tombstones: [RangeTombstone]) -> [UInt8] {
         var out = ByteWriter(capacity: 16 + tombstones.reduce(0) { $0 + $1.start.count + $1.end.count + 12 })
         out.append(blockVersion)
         out.appendVarint(tombstones.count)
@@ -50,7 +50,7 @@ package struct RangeTombstone: Equatable, Sendable {
     /// Decodes and checks a block from disk: version, every length, each
     /// tombstone non-empty (`start < end`), a 56-bit sequence, the stored
     /// order, and nothing after the last tombstone.
-    static func decodeBlock(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> [RangeTombstone] {
+    package static func decodeBlock(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> [RangeTombstone] {
         var r = ByteReader(raw)
         let version = try r.readByte()
         guard version == blockVersion else {
