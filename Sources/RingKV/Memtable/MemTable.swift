@@ -92,8 +92,9 @@ package final class MemTable: @unchecked Sendable {
         return .found(MemTableEntry.value(following: internalKey), sequence: sequence)
     }
 
-    /// Bytes of arena memory held (grows one arena block at a time).
-    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes }
+    /// Bytes of arena memory held (grows one arena block at a time), plus
+    /// the range tombstones' approximate bytes.
+    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes + rangeTombstones.memoryUsageBytes }
 
     /// Entries added so far (deletions and range deletions included).
     package var entryCount: Int { count.load(ordering: .relaxed) }

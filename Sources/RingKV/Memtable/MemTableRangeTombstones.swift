@@ -18,6 +18,12 @@ final class MemTableRangeTombstones: Sendable {
     /// Guards the list and the index built from it.
     private let state = Mutex(State())
     private let count = Atomic<Int>(0)
+    private let bytes = Atomic<Int>(0)
+
+    /// Per-tombstone overhead counted besides its keys: the list slot, two
+    /// array headers and the sequence (so many tiny ranges still fill the
+    /// memtable and get flushed).
+    static let overheadBytes = 96
 
     var isEmpty: Bool { count.load(ordering: .acquiring) == 0 }
 
@@ -26,8 +32,12 @@ final class MemTableRangeTombstones: Sendable {
             $0.tombstones.append(tombstone)
             $0.index = nil
         }
+        bytes.add(tombstone.start.count + tombstone.end.count + Self.overheadBytes, ordering: .relaxed)
         count.add(1, ordering: .releasing)
     }
+
+    /// Approximate memory the tombstones hold; part of the memtable's size.
+    var memoryUsageBytes: Int { bytes.load(ordering: .relaxed) }
 
     /// See `RangeTombstoneIndex.coveringSequence`.
     func coveringSequence(_ userKey: UnsafeRawBufferPointer, atOrBelow snapshot: SequenceNumber) -> SequenceNumber {

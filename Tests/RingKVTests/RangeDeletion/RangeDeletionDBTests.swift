@@ -135,6 +135,25 @@ import Testing
         try again.close()
     }
 
+    @Test func readOnlyOpenAppliesATombstoneStillInTheWAL() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        var model: [[UInt8]?]
+        do {
+            let db = try DB(path: path, options: openOptions())
+            model = try Self.load(db)
+            try db.flush()
+            try db.deleteRange(from: Self.key(50), to: Self.key(150), options: WriteOptions(sync: true))
+            model = Self.deleting(model, 50..<150)
+            try db.close()
+        }
+        var options = openOptions()
+        options.readOnly = true
+        let db = try DB(path: path, options: options)
+        try Self.expectMatches(db, model, "read-only open, tombstone replayed into the memtable")
+        try db.close()
+    }
+
     @Test func compactionWithoutSnapshotsReclaimsTheRangeAndDropsTheTombstone() throws {
         try Self.withDB { db in
             for i in 0..<5000 { try db.put(bytes("k\(100_000 + i)"), [UInt8](repeating: UInt8(i & 0xff), count: 200)) }

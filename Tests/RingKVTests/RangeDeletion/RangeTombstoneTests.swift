@@ -106,6 +106,8 @@ import Testing
             _ = try MemTableInserter.apply($0, to: memtable, path: "test batch")
         }
         #expect(memtable.entryCount == 3)
+        #expect(memtable.rangeTombstones.memoryUsageBytes == 2 + MemTableRangeTombstones.overheadBytes,
+                "tombstones count towards the memtable's size")
         #expect(memtable.rangeTombstones.all == [Self.t("a", "c", 11)])
         #expect(bytes("b").withUnsafeBytes { memtable.get($0, snapshot: 20) } == .found(bytes("2")),
                 "the skiplist holds only puts")
