@@ -1,3 +1,4 @@
+import RingIO
 import Synchronization
 
 /// The range tombstones of one memtable, kept apart from the skiplist (as
@@ -15,8 +16,9 @@ final class MemTableRangeTombstones: Sendable {
         var index: RangeTombstoneIndex? = .empty
     }
 
-    /// Guards the list and the index built from it.
-    private let state = Mutex(State())
+    /// Guards the list and the index built from it (`Locked`, not
+    /// `Mutex`: ThreadSanitizer sees pthread mutexes only).
+    private let state = Locked(State())
     private let count = Atomic<Int>(0)
     private let bytes = Atomic<Int>(0)
 

@@ -1,4 +1,4 @@
-import Synchronization
+import RingIO
 
 /// An immutable snapshot of which tables make up the database, level by
 /// level. Readers take the current `Version` from the `VersionSet` and keep
@@ -21,7 +21,7 @@ package final class Version: Sendable {
     private let levelSizesBytes: [UInt64]
     /// The range tombstones of all tables, gathered on first need by the
     /// read path (`DBImpl.tableRangeTombstones`); guards only the memo.
-    let tableRangeTombstones = Mutex<[RangeTombstone]?>(nil)
+    let tableRangeTombstones = Locked<[RangeTombstone]?>(nil)
 
     init(files: [[FileMetaData]]) {
         precondition(files.count == Version.numLevels, "a Version has exactly \(Version.numLevels) levels")
