@@ -82,7 +82,7 @@ let benchmarks: @Sendable () -> Void = {
         let putReused = FixtureSlot()
         let label = withMetrics ? ", metrics exported every 10 ms" : ""
         Benchmark("put no sync, 1000 per iteration, reused key and value\(label)",
-                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { benchmark, f in
+                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) { (benchmark: Benchmark, f: Fixture) in
             var key = Fixture.key(0)
             var value = [UInt8](repeating: 0x65, count: 100)
             var rng = PickRandom(seed: 3)
@@ -98,13 +98,13 @@ let benchmarks: @Sendable () -> Void = {
                     try f.db.put(key, value)
                 }
             }
-        } setup: {
+        } setup: { () throws -> Fixture in
             var options = Options()
             if withMetrics {
                 options.metricsFactory = TestMetrics()
                 options.metricsIntervalMillis = 10
             }
-            putReused.keep(try Fixture(options: options))
+            return putReused.keep(try Fixture(options: options))
         } teardown: {
             putReused.close()
         }
@@ -216,6 +216,49 @@ let benchmarks: @Sendable () -> Void = {
         stepper.close()
     }
 
+    // The same, backward: a prev step copies the value into the iterator's
+    // reused buffer (it must move past the key's entries), still with no
+    // allocation.
+    let backStepper = FixtureSlot()
+    let backCursor = IteratorBox()
+    Benchmark("allocs: iterator prev step, block cache warm",
+              configuration: .init(metrics: [.mallocCountTotal, .wallClock])) { benchmark, _ in
+        for _ in benchmark.scaledIterations {
+            guard let it = backCursor.iterator else { return }
+            if !it.isValid { try it.seekToLast() }
+            blackHole(it.withKey { $0.count } &+ it.withValue { $0.count })
+            try it.prev()
+        }
+    } setup: {
+        let f = backStepper.keep(try Fixture(records: records))
+        let it = try f.db.makeIterator()
+        try it.seekToLast()
+        backCursor.iterator = it
+        return f
+    } teardown: {
+        backCursor.iterator = nil
+        backStepper.close()
+    }
+
+    let backScan = FixtureSlot()
+    Benchmark("iterator seek(forPrev:) + 100 prev") { benchmark, f in
+        var rng = PickRandom(seed: 4)
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator()
+            try it.seek(forPrev: f.keys[100 + rng.below(f.keys.count - 100)])
+            var n = 0
+            while it.isValid && n < 100 {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+        }
+    } setup: {
+        backScan.keep(try Fixture(records: records))
+    } teardown: {
+        backScan.close()
+    }
+
     let scan = FixtureSlot()
     Benchmark("iterator seek + 100 next") { benchmark, f in
         var rng = PickRandom(seed: 4)
@@ -262,6 +305,28 @@ let benchmarks: @Sendable () -> Void = {
         } teardown: {
             full.close()
         }
+    }
+
+    // The same cold full scan backward (seekToLast + prev): backward steps
+    // read each block alone (no read-ahead window behind the cursor).
+    let fullBack = FixtureSlot()
+    Benchmark("full scan 100k x 1000 B, direct reads, reverse",
+              configuration: .init(metrics: [.wallClock, .throughput], maxIterations: 20)) { benchmark, f in
+        for _ in benchmark.scaledIterations {
+            let it = try f.db.makeIterator(options: ReadOptions(fillCache: false))
+            try it.seekToLast()
+            var n = 0
+            while it.isValid {
+                blackHole(it.value.count)
+                try it.prev()
+                n += 1
+            }
+            precondition(n == records, "the reverse scan saw \(n) of \(records) records")
+        }
+    } setup: {
+        fullBack.keep(try Fixture(options: coldOptions, records: records, valueSizeBytes: 1000, incompressible: true))
+    } teardown: {
+        fullBack.close()
     }
 
     // MARK: - Checksums and compression (4 KiB blocks)

@@ -21,6 +21,9 @@ public struct BenchConfig: Sendable {
     /// one `multiGet`, counted as N operations (as ../shared/peers'
     /// ycsb_rocksdb.c counts MultiGet).
     public var batch: Int
+    /// `--reverse-scans`: scans (workload E) walk backward from their start
+    /// key (`seek(forPrev:)` + `prev`) instead of forward.
+    public var reverseScans = false
 
     /// The largest `--batch`.
     public static let maxBatch = 64

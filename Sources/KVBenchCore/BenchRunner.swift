@@ -225,7 +225,7 @@ public final class BenchRunner: Sendable {
                 case .scan:
                     YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
-                    try BenchRunner.scan(db, from: key, length: length)
+                    try BenchRunner.scan(db, from: key, length: length, reverse: config.reverseScans)
                 case .readModifyWrite:
                     // As YCSB: the read and the update are also measured as
                     // such, the whole as "rmw".
@@ -260,13 +260,15 @@ public final class BenchRunner: Sendable {
     /// A YCSB scan: seek, then step over `length` entries, touching each key
     /// and value (as ycsb_rocksdb.c's scan does; no rows are collected),
     /// through the zero-copy accessors: a step allocates nothing.
-    static func scan(_ db: DB, from key: [UInt8], length: Int) throws {
+    /// Up to `length` rows from `key` on (`reverse`: from the last key <=
+    /// `key` downwards), touching each key and value in place.
+    static func scan(_ db: DB, from key: [UInt8], length: Int, reverse: Bool = false) throws {
         let it = try db.makeIterator()
-        try it.seek(to: key)
+        if reverse { try it.seek(forPrev: key) } else { try it.seek(to: key) }
         var remaining = length
         while remaining > 0 && it.isValid {
             _ = it.withKey { $0.count } &+ it.withValue { $0.count }
-            try it.next()
+            if reverse { try it.prev() } else { try it.next() }
             remaining -= 1
         }
     }

@@ -40,6 +40,9 @@ struct KVBench: ParsableCommand {
     @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "
                                + "the latency of each multiGet is reported as \"multiget\"."))
     var batch: Int = 1
+    @Flag(name: .customLong("reverse-scans"),
+          help: "Scans (workload e) walk backward: seek(forPrev:) then prev, instead of seek then next.")
+    var reverseScans = false
 
     func validate() throws {
         guard Workload(rawValue: workload) != nil else {
@@ -67,11 +70,12 @@ struct KVBench: ParsableCommand {
 
     func run() throws {
         // validate() checked the raw values.
-        let config = BenchConfig(workload: Workload(rawValue: workload) ?? .load, records: records,
+        var config = BenchConfig(workload: Workload(rawValue: workload) ?? .load, records: records,
                                  operations: operations, valueSizeBytes: valueSize, threads: threads,
                                  distribution: distribution.flatMap(KeyDistribution.init(rawValue:)),
                                  sync: sync == "always", seed: seed, directReads: directReads,
                                  cacheMB: cacheMB, memtableMB: memtableMB, batch: batch)
+        config.reverseScans = reverseScans
         let result: RunResult
         do {
             let database = try DB(path: db, options: config.makeOptions())

@@ -2,26 +2,36 @@ import ArgumentParser
 import RingKV
 
 /// Writes `key<TAB>value` (or `key`) lines for every pair the iterator
-/// yields in [start, end) with the prefix, streaming: one pair in memory
-/// at a time, output flushed every 64 KiB.
+/// yields in [start, end) with the prefix, in key order or (`reverse`)
+/// descending, streaming: one pair in memory at a time, output flushed
+/// every 64 KiB. The range and prefix become the iterator's bounds, so no
+/// block outside them is read in either direction.
 struct PairPrinter {
     let text: ByteText
     let keysOnly: Bool
+    var reverse = false
 
     /// Returns the number of lines written.
     @discardableResult
     func run(_ db: DB, from: [UInt8]?, to: [UInt8]?, prefix: [UInt8]?, limit: Int?) throws -> Int {
         let out = StandardOutput()
-        let it = try db.makeIterator()
-        var start = from ?? []
-        if let prefix, lexicographicallyPrecedes(start, prefix) { start = prefix }
-        try it.seek(to: start)
+        var options = ReadOptions()
+        options.lowerBound = from
+        if let prefix, options.lowerBound.map({ lexicographicallyPrecedes($0, prefix) }) ?? true {
+            options.lowerBound = prefix
+        }
+        options.upperBound = to
+        if let prefix, let end = Self.prefixEnd(prefix),
+           options.upperBound.map({ lexicographicallyPrecedes(end, $0) }) ?? true {
+            options.upperBound = end
+        }
+        let it = try db.makeIterator(options: options)
+        if reverse { try it.seekToLast() } else { try it.seekToFirst() }
         var count = 0
         var line: [UInt8] = []
         while it.isValid {
             if let limit, count >= limit { break }
             let key = it.key
-            if let to, !lexicographicallyPrecedes(key, to) { break }
             if let prefix, !key.starts(with: prefix) { break }
             line.removeAll(keepingCapacity: true)
             text.append(key, to: &line)
@@ -32,7 +42,7 @@ struct PairPrinter {
             line.append(UInt8(ascii: "\n"))
             try out.write(line)
             count += 1
-            try it.next()
+            if reverse { try it.prev() } else { try it.next() }
         }
         try out.flush()
         return count
@@ -41,6 +51,16 @@ struct PairPrinter {
     private func lexicographicallyPrecedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         a.lexicographicallyPrecedes(b)
     }
+
+    /// The smallest key after every key starting with `prefix` (the prefix
+    /// with its last non-0xff byte incremented and the rest dropped); nil
+    /// when there is none (empty or all 0xff).
+    static func prefixEnd(_ prefix: [UInt8]) -> [UInt8]? {
+        guard let last = prefix.lastIndex(where: { $0 != 0xff }) else { return nil }
+        var end = Array(prefix[...last])
+        end[last] += 1
+        return end
+    }
 }
 
 struct Scan: ParsableCommand {
@@ -48,12 +68,15 @@ struct Scan: ParsableCommand {
         abstract: "Print key<TAB>value lines in key order.",
         discussion: """
             Streams through the database iterator (the result is never held in memory). \
-            --from is inclusive, --to exclusive; with --prefix only keys starting with it.
+            --from is inclusive, --to exclusive; with --prefix only keys starting with it. \
+            --reverse prints the same range in descending key order (from the last key \
+            below --to down to --from; --limit then keeps the last N keys of the range).
 
             Examples:
               kvctl --db /tmp/db scan
               kvctl --db /tmp/db scan --from user100 --to user200 --limit 50
               kvctl --db /tmp/db scan --prefix 'user' --keys-only
+              kvctl --db /tmp/db scan --reverse --to user200 --limit 10
               kvctl --db /tmp/db --hex scan --prefix 00
             """)
 
@@ -63,6 +86,7 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("Only keys starting with P.", valueName: "P")) var prefix: String?
     @Option(help: ArgumentHelp("At most N lines.", valueName: "N")) var limit: Int?
     @Flag(name: .customLong("keys-only"), help: "Print keys only.") var keysOnly = false
+    @Flag(help: "Descending key order.") var reverse = false
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be >= 0") }
@@ -73,7 +97,7 @@ struct Scan: ParsableCommand {
         let toBytes = try to.map { try global.bytes($0, "--to") }
         let prefixBytes = try prefix.map { try global.bytes($0, "--prefix") }
         let db = try global.openDatabase(readOnly: true)
-        try PairPrinter(text: global.text, keysOnly: keysOnly)
+        try PairPrinter(text: global.text, keysOnly: keysOnly, reverse: reverse)
             .run(db, from: fromBytes, to: toBytes, prefix: prefixBytes, limit: limit)
         try db.close()
     }

@@ -36,6 +36,45 @@ struct ScanLoadExportTests {
         #expect(r.status == 3)
     }
 
+    @Test func reverseScanHonoursFromToPrefixLimitAndKeysOnly() throws {
+        let dir = try TempDir()
+        let db = dir.sub("db")
+        try loadSample(db)
+        var r = try Kvctl.run(["--db", db, "scan", "--reverse"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(lines(r.out).count == 102)
+        #expect(lines(r.out).first == "other2\to2")
+        #expect(lines(r.out).last == "k000\tv0")
+        #expect(lines(r.out) == lines(try Kvctl.run(["--db", db, "scan"]).out).reversed())
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--from", "k010", "--to", "k013"])
+        #expect(lines(r.out) == ["k012\tv12", "k011\tv11", "k010\tv10"])
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--prefix", "other", "--keys-only"])
+        #expect(lines(r.out) == ["other2", "other1"])
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--prefix", "k09", "--limit", "3"])
+        #expect(lines(r.out) == ["k099\tv99", "k098\tv98", "k097\tv97"])
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--to", "k050", "--prefix", "k0", "--limit", "2", "--keys-only"])
+        #expect(lines(r.out) == ["k049", "k048"])
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--from", "k098", "--prefix", "k0", "--keys-only"])
+        #expect(lines(r.out) == ["k099", "k098"])
+        r = try Kvctl.run(["--db", db, "scan", "--reverse", "--limit", "0"])
+        #expect(r.status == 0 && r.out.isEmpty)
+    }
+
+    /// A prefix ending in 0xff bytes has no end key but still bounds the scan.
+    @Test func reverseScanOfAPrefixOfFFBytes() throws {
+        let dir = try TempDir()
+        let db = dir.sub("db")
+        for key in ["fe", "ff00", "ff01", "ffff", "ffffff"] {
+            #expect(try Kvctl.run(["--db", db, "--create", "--hex", "put", key, "01"]).status == 0)
+        }
+        var r = try Kvctl.run(["--db", db, "--hex", "scan", "--reverse", "--prefix", "ffff", "--keys-only"])
+        #expect(lines(r.out) == ["ffffff", "ffff"], "\(r.err)")
+        r = try Kvctl.run(["--db", db, "--hex", "scan", "--reverse", "--prefix", "ff", "--keys-only"])
+        #expect(lines(r.out) == ["ffffff", "ffff", "ff01", "ff00"], "\(r.err)")
+        r = try Kvctl.run(["--db", db, "--hex", "scan", "--prefix", "ff", "--keys-only", "--limit", "2"])
+        #expect(lines(r.out) == ["ff00", "ff01"], "\(r.err)")
+    }
+
     @Test func exportPrintsEveryPairAndHonoursPrefix() throws {
         let dir = try TempDir()
         let db = dir.sub("db")

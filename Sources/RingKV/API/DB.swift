@@ -128,27 +128,35 @@ public final class DB: Sendable {
     public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
         try impl.reading {
             let view = try impl.readView(options)
-            return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, keepAlive: view,
-                              rangeTombstones: try impl.rangeTombstoneIndex(for: view))
+            return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, bounds: view.bounds,
+                              keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view))
         }
     }
 
     /// Up to `limit` pairs with `from <= key < to` (`to` nil: to the end),
-    /// in key order.
-    public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max,
+    /// in ascending key order; `reverse`: in descending order, from the
+    /// last key below `to` down to `from` inclusive (the newest `limit`
+    /// keys of the range). The range is also intersected with
+    /// `options.lowerBound`/`upperBound`, and no block past it is read.
+    public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max, reverse: Bool = false,
                      options: ReadOptions = ReadOptions()) throws -> [(key: [UInt8], value: [UInt8])] {
-        try impl.reading { try scanRows(from: from, to: to, limit: limit, options: options) }
+        try impl.reading { try scanRows(from: from, to: to, limit: limit, reverse: reverse, options: options) }
     }
 
-    private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int,
+    private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int, reverse: Bool,
                           options: ReadOptions) throws -> [(key: [UInt8], value: [UInt8])] {
-        let it = try makeIterator(options: options)
-        try it.seek(to: from)
+        // The range becomes the iterator's bounds, so neither direction
+        // reads a block outside it.
+        var bounded = options
+        if options.lowerBound.map({ compareBytes(from, $0) > 0 }) ?? true { bounded.lowerBound = from }
+        if let to, options.upperBound.map({ compareBytes(to, $0) < 0 }) ?? true { bounded.upperBound = to }
         var rows: [(key: [UInt8], value: [UInt8])] = []
+        guard limit > 0 else { return rows }
+        let it = try makeIterator(options: bounded)
+        if reverse { try it.seekToLast() } else { try it.seekToFirst() }
         while it.isValid && rows.count < limit {
-            if let to, compareBytes(it.key, to) >= 0 { break }
             rows.append((it.key, it.value))
-            try it.next()
+            if reverse { try it.prev() } else { try it.next() }
         }
         return rows
     }

@@ -106,6 +106,10 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var lookupReadBatches: UInt64 = 0
     /// Data blocks read from table files by get/multiGet.
     public var lookupBlocksRead: UInt64 = 0
+    /// Data blocks read from table files by iterators and scans (alone or
+    /// in read-ahead windows; not cache hits). Bounds keep it from
+    /// counting blocks outside them.
+    public var iteratorBlocksRead: UInt64 = 0
     /// hits / (hits + misses), 0 before the first lookup.
     public var blockCacheHitRate: Double {
         let total = blockCacheHits + blockCacheMisses
@@ -140,7 +144,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
         // Block cache and batched reads (h2-cache)
         lines.append("block cache \(blockCacheUsageBytes)/\(blockCacheCapacityBytes) B, \(blockCacheEntries) blocks, "
             + "hits \(blockCacheHits), misses \(blockCacheMisses), evictions \(blockCacheEvictions); "
-            + "lookup read batches \(lookupReadBatches), blocks read \(lookupBlocksRead)")
+            + "lookup read batches \(lookupReadBatches), blocks read \(lookupBlocksRead); "
+            + "iterator blocks read \(iteratorBlocksRead)")
         return lines.joined(separator: "\n")
     }
 }
@@ -195,6 +200,7 @@ extension DBImpl {
         s.blockCacheEvictions = cache.evictions
         s.lookupReadBatches = stats.lookupReadBatches.current
         s.lookupBlocksRead = stats.lookupBlocksRead.current
+        s.iteratorBlocksRead = stats.iteratorBlocksRead.current
     }
 }
 

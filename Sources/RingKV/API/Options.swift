@@ -167,12 +167,27 @@ public struct ReadOptions: Sendable {
     /// the cursor reaches it (synchronous read-ahead; for comparisons).
     /// Without io_uring (the POSIX backend) the "prefetch" is read at once.
     public var asyncPrefetch: Bool
+    /// Iterators and scans: the smallest user key they may yield
+    /// (inclusive); nil: no lower bound. `seekToFirst` starts here, a `seek`
+    /// below it clamps to it, and moving backward stops before reading a
+    /// block or table wholly below it.
+    public var lowerBound: [UInt8]?
+    /// Iterators and scans: the end of the keys they may yield
+    /// (exclusive, like RocksDB's `iterate_upper_bound`); nil: no upper
+    /// bound. `seekToLast` starts at the last key below it, a
+    /// `seek(forPrev:)` at or above it clamps below it, and moving forward
+    /// stops before reading a data block or table wholly at or past it.
+    public var upperBound: [UInt8]?
 
-    /// Options for one read or iterator.
-    public init(snapshot: Snapshot? = nil, fillCache: Bool = true, asyncPrefetch: Bool = true) {
+    /// Options for one read or iterator (bounds: see `lowerBound` and
+    /// `upperBound`).
+    public init(snapshot: Snapshot? = nil, fillCache: Bool = true, asyncPrefetch: Bool = true,
+                lowerBound: [UInt8]? = nil, upperBound: [UInt8]? = nil) {
         self.snapshot = snapshot
         self.fillCache = fillCache
         self.asyncPrefetch = asyncPrefetch
+        self.lowerBound = lowerBound
+        self.upperBound = upperBound
     }
 }
 

@@ -27,6 +27,8 @@ extension DBImpl {
         var fillCache: Bool
         /// Table iterators prefetch their next window asynchronously.
         var asyncPrefetch = true
+        /// Iterators: the user-key range they may read and yield.
+        var bounds = IterationBounds.unbounded
     }
 
     func readView(_ options: ReadOptions) throws -> ReadView {
@@ -35,7 +37,8 @@ extension DBImpl {
         try checkOpen()
         return ReadView(mem: mem, imm: imm, version: versions.current,
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
-                        asyncPrefetch: options.asyncPrefetch)
+                        asyncPrefetch: options.asyncPrefetch,
+                        bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound))
     }
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is
@@ -53,17 +56,22 @@ extension DBImpl {
     /// memtables, each L0 table, then one `LevelIterator` per deeper level
     /// (which opens only the table under its cursor). Table iterators read
     /// through the block cache with adaptive read-ahead (and asynchronous
-    /// prefetch unless the read options turn it off).
+    /// prefetch unless the read options turn it off), and stop before
+    /// blocks and tables outside the view's bounds.
     func iterators(for view: ReadView) throws -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        let open = { [tableCache, blockCache] (file: FileMetaData) throws -> TableIterator in
+        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws -> TableIterator in
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
-                                                                 readAhead: .adaptive, prefetch: view.asyncPrefetch)
+                                                                 readAhead: .adaptive, prefetch: view.asyncPrefetch,
+                                                                 bounds: view.bounds,
+                                                                 blocksReadCounter: stats.iteratorBlocksRead)
         }
-        for file in view.version.files[0] { children.append(try open(file)) }
+        // An L0 table wholly outside the bounds holds nothing the iterator
+        // may yield: it is not opened at all.
+        for file in view.version.files[0] where !view.bounds.excludes(file) { children.append(try open(file)) }
         for level in 1..<Version.numLevels where !view.version.files[level].isEmpty {
-            children.append(LevelIterator(files: view.version.files[level], open: open))
+            children.append(LevelIterator(files: view.version.files[level], bounds: view.bounds, open: open))
         }
         return children
     }

@@ -64,4 +64,7 @@ final class StatsCounters: Sendable {
     let lookupReadBatches = Counter()
     /// Data blocks those batches read (identical blocks counted once).
     let lookupBlocksRead = Counter()
+    /// Data blocks user iterators and scans read from table files (alone
+    /// or in read-ahead windows and prefetches; not cache hits).
+    let iteratorBlocksRead = Counter()
 }

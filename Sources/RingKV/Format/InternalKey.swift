@@ -50,6 +50,28 @@ package enum InternalKey {
         UInt64(littleEndian: ikey.loadUnaligned(fromByteOffset: ikey.count - trailerSize, as: UInt64.self))
     }
 
+    /// Calls `body` with userKey ++ fixed64(trailer), built in temporary
+    /// memory (no heap allocation for keys up to the stack's limit).
+    static func withEncoded<R>(_ userKey: UnsafeRawBufferPointer, trailer: UInt64,
+                               _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let count = userKey.count + trailerSize
+        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+            // Assumes: buffer holds userKey.count + 8 bytes.
+            if let src = userKey.baseAddress, userKey.count > 0 {
+                buffer.baseAddress!.copyMemory(from: src, byteCount: userKey.count)
+            }
+            buffer.storeBytes(of: trailer.littleEndian, toByteOffset: userKey.count, as: UInt64.self)
+            return try body(UnsafeRawBufferPointer(buffer))
+        }
+    }
+
+    /// The smallest internal key of `userKey` (sorts before all its
+    /// versions): seeking it forward finds the key's newest entry; seeking
+    /// it for prev finds the last entry of an earlier user key.
+    static let firstTrailer = packTrailer(maxSequenceNumber, typeForSeek)
+    /// The largest internal key of `userKey` (sorts after all its versions).
+    static let lastTrailer: UInt64 = 0
+
     /// Orders by user key ascending (bytewise), then trailer descending, so
     /// the newest version of a key comes first.
     @inline(__always)

@@ -1,17 +1,32 @@
-/// The user-facing iterator: walks user keys in ascending byte order as of
-/// one sequence number, showing each key's newest visible value and hiding
-/// deleted keys. Holds the memtables and version it reads, so files and
-/// memory it uses stay alive until it goes away.
+/// The user-facing iterator: walks user keys in byte order — ascending
+/// with `next`, descending with `prev`, in any mix — as of one sequence
+/// number, showing each key's newest visible value and hiding deleted
+/// keys. Holds the memtables and version it reads, so files and memory it
+/// uses stay alive until it goes away.
+///
+/// Bounds (`ReadOptions.lowerBound` inclusive, `upperBound` exclusive):
+/// the iterator never yields a key outside them; `seekToFirst` and
+/// `seekToLast` start at them, `seek(to:)` below the lower bound clamps up
+/// to it, `seek(forPrev:)` at or above the upper bound clamps below it;
+/// and no data block or table wholly outside them is read.
+///
+/// Direction: a step in the direction of the previous one costs one step
+/// of one source; changing direction (`prev` after `next` or a forward
+/// seek, and the reverse) re-seeks every source (memtables, each L0
+/// table, each level) at the current key, like one `seek`.
 ///
 /// Stepping allocates nothing: the current user key is copied into a
-/// buffer the iterator reuses, and the value is read where it lies. `key`
-/// and `value` build arrays when asked (once per position); `withKey` and
+/// buffer the iterator reuses; moving forward the value is read where it
+/// lies, moving backward (where the sources move past the current key's
+/// entries to find it) it is copied into a reused buffer too. `key` and
+/// `value` build arrays when asked (once per position); `withKey` and
 /// `withValue` lend the bytes instead.
 ///
 /// Not thread-safe: one thread uses an iterator at a time.
 public final class DBIterator {
     private let merged: MergingIterator
     private let sequence: SequenceNumber
+    private let bounds: IterationBounds
     /// Every range tombstone visible at `sequence` (memtables and tables).
     private let rangeTombstones: RangeTombstoneIndex
     /// `!rangeTombstones.isEmpty`, so a step without tombstones pays one
@@ -20,38 +35,48 @@ public final class DBIterator {
     private let hasRangeTombstones: Bool
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
-    /// The current user key (valid when `isValid`), or while stepping the
-    /// last key decided (returned or found deleted), whose older versions
-    /// are skipped.
+    /// Forward: `merged` stands on the current key's newest visible entry.
+    /// Backward: `merged` stands on the entry before all of the current
+    /// key's entries (or is invalid), and the value is in `valueBuffer`.
     // Exclusivity checks are off for the fields a step touches (the
     // profile of workload E showed swift_beginAccess): an iterator is used
     // by one thread at a time and no method re-enters another.
-    @exclusivity(unchecked) private var keyBuffer: UnsafeMutableRawPointer
-    @exclusivity(unchecked) private var keyCapacity = 64
-    @exclusivity(unchecked) private var keyCount = 0
+    @exclusivity(unchecked) private var reverse = false
+    /// The current user key (valid when `isValid`), or while stepping the
+    /// last key decided, whose other versions are skipped.
+    @exclusivity(unchecked) private var keyBuffer: ByteBuffer
+    /// The current value while moving backward.
+    @exclusivity(unchecked) private var valueBuffer: ByteBuffer
     /// `key` and `value` as built for the current position.
     @exclusivity(unchecked) private var keyArray: [UInt8]?
     @exclusivity(unchecked) private var valueArray: [UInt8]?
+    /// Whether the iterator stands on a key (false before the first
+    /// positioning and after moving off either end).
     @exclusivity(unchecked) public private(set) var isValid = false
 
-    init(children: [any InternalIterator], sequence: SequenceNumber, keepAlive: Any,
-         rangeTombstones: RangeTombstoneIndex = .empty) {
-        merged = MergingIterator(children)
-        self.sequence = sequence
+    init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
+         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty) {
         self.rangeTombstones = rangeTombstones
         hasRangeTombstones = !rangeTombstones.isEmpty
+        merged = MergingIterator(children)
+        self.sequence = sequence
+        self.bounds = bounds
         self.keepAlive = keepAlive
-        keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+        keyBuffer = ByteBuffer(capacity: 64)
+        valueBuffer = ByteBuffer(capacity: 0)
     }
 
-    deinit { keyBuffer.deallocate() }
+    deinit {
+        keyBuffer.deallocate()
+        valueBuffer.deallocate()
+    }
 
     /// The current key (a fresh array, built once per position); empty when
     /// not valid.
     public var key: [UInt8] {
         guard isValid else { return [] }
         if let keyArray { return keyArray }
-        let built = Array(currentKey)
+        let built = Array(keyBuffer.bytes)
         keyArray = built
         return built
     }
@@ -61,7 +86,7 @@ public final class DBIterator {
     public var value: [UInt8] {
         guard isValid else { return [] }
         if let valueArray { return valueArray }
-        let built = Array(merged.value)
+        let built = Array(currentValue)
         valueArray = built
         return built
     }
@@ -70,60 +95,136 @@ public final class DBIterator {
     /// inside `body` (the next move reuses them). Requires `isValid`.
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(isValid, "withKey on an invalid DBIterator")
-        return try body(currentKey)
+        return try body(keyBuffer.bytes)
     }
 
-    /// Zero-copy: lends the current value to `body` where it lies (a block
-    /// or the memtable). Valid only inside `body`. Requires `isValid`.
+    /// Zero-copy: lends the current value to `body` where it lies (a block,
+    /// the memtable, or the iterator's own buffer after a backward move).
+    /// Valid only inside `body`. Requires `isValid`.
     public func withValue<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         precondition(isValid, "withValue on an invalid DBIterator")
-        return try withExtendedLifetime(self) { try body(merged.value) }
+        return try withExtendedLifetime(self) { try body(currentValue) }
     }
 
+    // MARK: - Positioning
+
+    /// Positions at the first key (the lower bound, when set).
     public func seekToFirst() throws {
+        if let lower = bounds.lower { return try seek(to: lower) }
+        reverse = false
         try merged.seekToFirst()
         try findNextVisible(skippingCurrent: false)
     }
 
-    /// Positions at the first key >= `target`.
+    /// Positions at the first key >= `target` (clamped up to the lower
+    /// bound).
     public func seek(to target: [UInt8]) throws {
-        try target.withUnsafeBytes { target in
-            try TableReader.withLookupKey(target, sequence) { try merged.seek($0) }
+        var start = target
+        if let lower = bounds.lower, compareBytes(target, lower) < 0 { start = lower }
+        reverse = false
+        try start.withUnsafeBytes { start in
+            try InternalKey.withEncoded(start, trailer: InternalKey.packTrailer(min(sequence, InternalKey.maxSequenceNumber),
+                                                                               InternalKey.typeForSeek)) {
+                try merged.seek($0)
+            }
         }
         try findNextVisible(skippingCurrent: false)
     }
 
+    /// `seek(to:)` with the UTF-8 bytes of `target`.
     public func seek(to target: String) throws { try seek(to: Array(target.utf8)) }
 
+    /// Positions at the last key (the last below the upper bound, when set).
+    public func seekToLast() throws {
+        reverse = true
+        if let upper = bounds.upper {
+            try upper.withUnsafeBytes { upper in
+                try InternalKey.withEncoded(upper, trailer: InternalKey.firstTrailer) { try merged.seekForPrev($0) }
+            }
+        } else {
+            try merged.seekToLast()
+        }
+        try findPrevVisible()
+    }
+
+    /// Positions at the last key <= `target` (at or above the upper bound:
+    /// the last key below it).
+    public func seek(forPrev target: [UInt8]) throws {
+        if target.withUnsafeBytes({ bounds.isAtOrPastUpper($0) }) { return try seekToLast() }
+        reverse = true
+        try target.withUnsafeBytes { target in
+            try InternalKey.withEncoded(target, trailer: InternalKey.lastTrailer) { try merged.seekForPrev($0) }
+        }
+        try findPrevVisible()
+    }
+
+    /// `seek(forPrev:)` with the UTF-8 bytes of `target`.
+    public func seek(forPrev target: String) throws { try seek(forPrev: Array(target.utf8)) }
+
+    /// Moves to the next key. Requires `isValid`.
     public func next() throws {
         precondition(isValid, "next() on an invalid DBIterator")
+        if reverse {
+            // The sources stand before the current key: re-seek them at
+            // its first entry; the skip below passes over its versions.
+            reverse = false
+            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) { try merged.seek($0) }
+        }
         try findNextVisible(skippingCurrent: true)
+    }
+
+    /// Moves to the previous key. Requires `isValid`.
+    public func prev() throws {
+        precondition(isValid, "prev() on an invalid DBIterator")
+        if !reverse {
+            // The sources stand on the current key: re-seek them at the
+            // last entry before its first one.
+            reverse = true
+            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) {
+                try merged.seekForPrev($0)
+            }
+        }
+        try findPrevVisible()
     }
 
     // MARK: - Stepping
 
-    private var currentKey: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: keyBuffer, count: keyCount) }
+    private var currentValue: UnsafeRawBufferPointer { reverse ? valueBuffer.bytes : merged.value }
 
-    /// Advances `merged` to the next entry visible at `sequence` that is
-    /// not deleted and whose user key differs from the last decided one
-    /// (`skippingCurrent`: the key in `keyBuffer`).
+    /// The current entry of `merged`, checked to carry a trailer.
+    @inline(__always)
+    private func currentEntry() throws -> (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8) {
+        let ikey = merged.key
+        guard ikey.count >= InternalKey.trailerSize else {
+            throw DBError.corruption(path: "iterator", offset: 0, reason: "internal key shorter than its trailer")
+        }
+        let (entrySequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(ikey))
+        return (InternalKey.userKey(ikey), entrySequence, type)
+    }
+
+    /// Whether a visible entry makes its key live: not a deletion, and not
+    /// older than a visible range tombstone covering its key. The one place
+    /// a key's newest visible entry is judged, in both directions.
+    @inline(__always)
+    private func isLive(_ entry: (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8)) -> Bool {
+        entry.type != ValueType.deletion.rawValue
+            && !(hasRangeTombstones && rangeTombstones.hides(entry.user, sequence: entry.sequence, snapshot: sequence))
+    }
+
+    /// Advances `merged` to the newest visible entry of the next user key
+    /// that is live and below the upper bound. `skippingCurrent`: keys <=
+    /// the one in `keyBuffer` are passed over.
     private func findNextVisible(skippingCurrent: Bool) throws {
         var hasDecided = skippingCurrent
-        isValid = false
-        keyArray = nil
-        valueArray = nil
+        clearPosition()
         while merged.isValid {
-            let ikey = merged.key
-            guard ikey.count >= InternalKey.trailerSize else {
-                throw DBError.corruption(path: "iterator", offset: 0, reason: "internal key shorter than its trailer")
-            }
-            let (entrySequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(ikey))
-            let user = InternalKey.userKey(ikey)
-            if entrySequence <= sequence && !(hasDecided && compareBytes(user, currentKey) == 0) {
+            let entry = try currentEntry()
+            if bounds.isAtOrPastUpper(entry.user) { return }
+            if entry.sequence <= sequence && !(hasDecided && compareBytes(entry.user, keyBuffer.bytes) <= 0) {
                 // The newest visible version of a new user key decides it.
-                setKey(user)
+                keyBuffer.set(entry.user)
                 hasDecided = true
-                if isLive(user, sequence: entrySequence, type: type) {
+                if isLive(entry) {
                     isValid = true
                     return
                 }
@@ -132,22 +233,32 @@ public final class DBIterator {
         }
     }
 
-    /// Whether the newest visible entry of `user` shows the key: not a
-    /// deletion, and not older than a visible range tombstone covering it.
-    /// Direction-free, so a backward step can decide keys the same way.
-    @inline(__always)
-    private func isLive(_ user: UnsafeRawBufferPointer, sequence entrySequence: SequenceNumber, type: UInt8) -> Bool {
-        type != ValueType.deletion.rawValue
-            && !(hasRangeTombstones && rangeTombstones.hides(user, sequence: entrySequence, snapshot: sequence))
+    /// Moves `merged` backward past every entry of the previous live user
+    /// key at or above the lower bound, keeping that key and its newest
+    /// visible value. Going backward a key's versions come oldest first, so
+    /// the last visible one seen before a smaller key decides it.
+    private func findPrevVisible() throws {
+        clearPosition()
+        var haveCandidate = false
+        while merged.isValid {
+            let entry = try currentEntry()
+            if bounds.isBeforeLower(entry.user) { break }
+            if entry.sequence <= sequence && !bounds.isAtOrPastUpper(entry.user) {
+                if haveCandidate && compareBytes(entry.user, keyBuffer.bytes) < 0 { break }
+                haveCandidate = isLive(entry)
+                if haveCandidate {
+                    keyBuffer.set(entry.user)
+                    valueBuffer.set(merged.value)
+                }
+            }
+            try merged.prev()
+        }
+        isValid = haveCandidate
     }
 
-    private func setKey(_ user: UnsafeRawBufferPointer) {
-        if user.count > keyCapacity {
-            keyBuffer.deallocate()
-            keyCapacity = max(user.count, keyCapacity * 2)
-            keyBuffer = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
-        }
-        if let base = user.baseAddress, user.count > 0 { keyBuffer.copyMemory(from: base, byteCount: user.count) }
-        keyCount = user.count
+    private func clearPosition() {
+        isValid = false
+        keyArray = nil
+        valueArray = nil
     }
 }

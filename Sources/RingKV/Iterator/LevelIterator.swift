@@ -9,19 +9,26 @@
 /// The tables stay on disk for as long as the read view that listed them
 /// is held (the `DBIterator` holds it), so a table is opened lazily even if
 /// compaction replaced it meanwhile.
+///
+/// Both directions; with bounds, a table whose smallest user key is >= the
+/// upper bound (forward) or whose largest is < the lower bound (reverse)
+/// is never opened: the cursor stops before it.
 final class LevelIterator: InternalIterator {
     private let files: [FileMetaData]
     /// Opens a table iterator (through the table cache, with the read
     /// options' cache and read-ahead settings).
     private let open: (FileMetaData) throws -> TableIterator
+    private let bounds: IterationBounds
     /// Index in `files` of the table `current` walks.
     // Exclusivity unchecked: one thread uses the iterator, no re-entry.
     @exclusivity(unchecked) private var fileIndex = 0
     @exclusivity(unchecked) private var current: TableIterator?
 
     /// `files`: one level's tables in key order, none overlapping.
-    init(files: [FileMetaData], open: @escaping (FileMetaData) throws -> TableIterator) {
+    init(files: [FileMetaData], bounds: IterationBounds = .unbounded,
+         open: @escaping (FileMetaData) throws -> TableIterator) {
         self.files = files
+        self.bounds = bounds
         self.open = open
     }
 
@@ -38,14 +45,57 @@ final class LevelIterator: InternalIterator {
     }
 
     func seekToFirst() throws {
-        try openTable(0)
+        try openTable(0, forward: true)
         try current?.seekToFirst()
         try skipExhaustedTables()
+    }
+
+    func seekToLast() throws {
+        try openTable(files.count - 1, forward: false)
+        try current?.seekToLast()
+        try skipExhaustedTablesBackward()
     }
 
     /// The first table whose largest key is >= `target` holds the first
     /// entry >= `target`, if any table does.
     func seek(_ target: UnsafeRawBufferPointer) throws {
+        try openTable(firstFile(endingAtOrAfter: target), forward: true)
+        try current?.seek(target)
+        try skipExhaustedTables()
+    }
+
+    /// The table that would hold `target` (the first whose largest key is
+    /// >= it) holds the last entry <= `target` unless it starts after
+    /// `target`; then the table before it ends with that entry.
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+        let index = firstFile(endingAtOrAfter: target)
+        if index < files.count, files[index].smallest.withUnsafeBytes({ InternalKey.compare($0, target) }) <= 0 {
+            try openTable(index, forward: false)
+            try current?.seekForPrev(target)
+        } else {
+            try openTable(index - 1, forward: false)
+            try current?.seekToLast()
+        }
+        try skipExhaustedTablesBackward()
+    }
+
+    func next() throws {
+        precondition(isValid, "LevelIterator.next on an invalid iterator")
+        try current.unsafelyUnwrapped.next()
+        try skipExhaustedTables()
+    }
+
+    func prev() throws {
+        precondition(isValid, "LevelIterator.prev on an invalid iterator")
+        try current.unsafelyUnwrapped.prev()
+        try skipExhaustedTablesBackward()
+    }
+
+    // MARK: - Tables
+
+    /// Index of the first table whose largest key is >= `target`
+    /// (`files.count` when none is).
+    private func firstFile(endingAtOrAfter target: UnsafeRawBufferPointer) -> Int {
         var low = 0, high = files.count
         while low < high {
             let mid = (low + high) / 2
@@ -55,25 +105,21 @@ final class LevelIterator: InternalIterator {
                 high = mid
             }
         }
-        try openTable(low)
-        try current?.seek(target)
-        try skipExhaustedTables()
+        return low
     }
 
-    func next() throws {
-        precondition(isValid, "LevelIterator.next on an invalid iterator")
-        try current.unsafelyUnwrapped.next()
-        try skipExhaustedTables()
-    }
-
-    // MARK: - Tables
-
-    /// Makes `files[index]` the current table (none past the end). Reuses
-    /// the open iterator when it already walks that table.
-    private func openTable(_ index: Int) throws {
-        guard index < files.count else {
+    /// Makes `files[index]` the current table (none outside the level, or
+    /// when the bounds exclude the whole table in the direction of travel:
+    /// `forward`, it starts at or past the upper bound; else it ends below
+    /// the lower bound). Reuses the open iterator when it already walks
+    /// that table.
+    private func openTable(_ index: Int, forward: Bool) throws {
+        let excluded = index >= 0 && index < files.count
+            && (forward ? files[index].smallestUserKey.withUnsafeBytes { bounds.isAtOrPastUpper($0) }
+                        : files[index].largestUserKey.withUnsafeBytes { bounds.isBeforeLower($0) })
+        guard index >= 0, index < files.count, !excluded else {
             current = nil
-            fileIndex = files.count
+            fileIndex = forward ? files.count : -1
             return
         }
         if current != nil && fileIndex == index { return }
@@ -85,8 +131,17 @@ final class LevelIterator: InternalIterator {
     /// While the current table is exhausted, moves to the next one's start.
     private func skipExhaustedTables() throws {
         while let c = current, !c.isValid {
-            try openTable(fileIndex + 1)
+            try openTable(fileIndex + 1, forward: true)
             try current?.seekToFirst()
+        }
+    }
+
+    /// While the current table is exhausted backwards, moves to the
+    /// previous one's end.
+    private func skipExhaustedTablesBackward() throws {
+        while let c = current, !c.isValid {
+            try openTable(fileIndex - 1, forward: false)
+            try current?.seekToLast()
         }
     }
 }

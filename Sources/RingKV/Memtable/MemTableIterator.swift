@@ -1,6 +1,8 @@
-/// Forward cursor over a memtable's entries in `InternalKey.compare` order.
+/// Cursor over a memtable's entries in `InternalKey.compare` order.
 /// It may run while the inserter adds entries: it sees every entry linked
 /// before it stepped past that position, and never a partially built one.
+/// The skiplist has forward links only, so `prev` and `seekToLast` search
+/// from the top (O(log n) per step, as in LevelDB).
 ///
 /// `key` and `value` point into the memtable's arena, which this iterator
 /// keeps alive by holding the memtable. One iterator is used by one thread.
@@ -28,6 +30,15 @@ final class MemTableIterator: InternalIterator {
     func next() {
         guard let node else { preconditionFailure("MemTableIterator.next() on an invalid iterator") }
         position(at: SkipList.next(node, level: 0))
+    }
+
+    func seekToLast() {
+        position(at: memTable.list.last())
+    }
+
+    func prev() {
+        guard node != nil else { preconditionFailure("MemTableIterator.prev() on an invalid iterator") }
+        position(at: memTable.list.lastBefore(SkipList.Target(internalKey: key)))
     }
 
     @inline(__always)

@@ -138,6 +138,39 @@ final class SkipList {
         }
     }
 
+    /// The last node, or nil when empty: walks right as far as possible
+    /// at each level, top down (O(log n); nodes have no back links).
+    func last() -> UnsafeMutableRawPointer? {
+        var x = head
+        var level = currentHeight.load(ordering: .relaxed) - 1
+        while true {
+            if let n = SkipList.next(x, level: level) {
+                x = n
+            } else if level == 0 {
+                return x == head ? nil : x
+            } else {
+                level -= 1
+            }
+        }
+    }
+
+    /// The last node whose key is < `target`, or nil (O(log n): this is how
+    /// a reverse step finds its predecessor without back links). A node an
+    /// inserter links meanwhile is found or not, never half-built.
+    func lastBefore(_ target: Target) -> UnsafeMutableRawPointer? {
+        var x = head
+        var level = currentHeight.load(ordering: .relaxed) - 1
+        while true {
+            if let n = SkipList.next(x, level: level), SkipList.compare(n, target) < 0 {
+                x = n
+            } else if level == 0 {
+                return x == head ? nil : x
+            } else {
+                level -= 1
+            }
+        }
+    }
+
     // MARK: - Insert (one inserter at a time)
 
     /// Links a new node holding the entry (userKey, trailer, value). The same

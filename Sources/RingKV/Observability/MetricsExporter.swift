@@ -77,6 +77,7 @@ final class MetricsExporter: Sendable {
             counter("block_cache_evictions_total") { $0.blockCacheEvictions },
             counter("read_batches_total") { $0.lookupReadBatches },
             counter("blocks_read_total") { $0.lookupBlocksRead },
+            counter("iterator_blocks_read_total") { $0.iteratorBlocksRead },
         ]
         gauges = [
             gauge("l0_files") { Double($0.levels.first?.files ?? 0) },

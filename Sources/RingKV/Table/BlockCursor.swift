@@ -134,6 +134,47 @@ struct BlockCursor: ~Copyable {
         try parseEntry(at: nextOffset)
     }
 
+    /// Positions at the last entry: the last restart point, then forward
+    /// to the entry that ends the entry area.
+    mutating func seekToLast() throws(DecodeError) {
+        keyCount = 0
+        try parseEntry(at: try layout.restartPoint(layout.restartCount - 1))
+        while isValid && nextOffset < limit { try parseEntry(at: nextOffset) }
+    }
+
+    /// Moves to the entry before the current one (invalid before the
+    /// first). Entries are prefix-compressed forwards only, so this finds
+    /// the last restart point before the current entry (binary search) and
+    /// decodes forward from it to the entry that ends where the current
+    /// one starts: O(log restarts + restart interval) per step.
+    mutating func prev() throws(DecodeError) {
+        let original = current
+        guard original > 0 else {
+            current = limit
+            keyCount = 0
+            return
+        }
+        // The last restart slot whose offset is < original.
+        var left = 0
+        var right = layout.restartCount - 1
+        while left < right {
+            let mid = (left + right + 1) / 2
+            if try layout.restartPoint(mid) < original { left = mid } else { right = mid - 1 }
+        }
+        keyCount = 0
+        try parseEntry(at: try layout.restartPoint(left))
+        while isValid && nextOffset < original { try parseEntry(at: nextOffset) }
+        guard isValid, nextOffset == original else {
+            throw fail(original, "no entry ends where entry \(original) starts (restart points disagree with the entries)")
+        }
+    }
+
+    /// Makes the cursor invalid (past the last entry).
+    mutating func moveToEnd() {
+        current = limit
+        keyCount = 0
+    }
+
     /// Binary search over the restart points (whose keys are compared in
     /// place in the block) for the last one whose key is < target, then a
     /// linear scan to the first key >= target.

@@ -45,6 +45,18 @@ package final class BlockIterator: InternalIterator {
         do throws(DecodeError) { try cursor.next() } catch { throw block.corruption(error) }
     }
 
+    package func seekToLast() throws {
+        do throws(DecodeError) { try cursor.seekToLast() } catch { throw block.corruption(error) }
+    }
+
+    package func prev() throws {
+        precondition(isValid, "BlockIterator.prev on an invalid iterator")
+        do throws(DecodeError) { try cursor.prev() } catch { throw block.corruption(error) }
+    }
+
+    /// Makes the iterator invalid (past its last entry).
+    func moveToEnd() { cursor.moveToEnd() }
+
     /// Positions at the first entry whose internal key is >= `target`.
     func seek(_ target: UnsafeRawBufferPointer) throws {
         do throws(DecodeError) { try cursor.seek(target) } catch { throw block.corruption(error) }

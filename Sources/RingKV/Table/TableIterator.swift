@@ -38,6 +38,17 @@ enum ReadAhead: Sendable, Equatable {
 /// outside both windows drops the prefetch (its handle drains the read; the
 /// bytes are never used). An error of a prefetched read surfaces when the
 /// cursor reaches a block that read carried, as the iterator's error.
+///
+/// Both directions: `prev` steps back within the block, then to the
+/// previous block. Once the cursor has moved back through
+/// `sequentialTrigger` consecutive blocks, a block that is not cached is
+/// read together with the uncached blocks before it (a backward window,
+/// growing like the forward one; no asynchronous prefetch behind it). Bounds (`IterationBounds`) stop the cursor before it loads
+/// a block wholly outside them, judged by the index: block i's separator
+/// is >= every key of block i and < every key of block i+1, so when its
+/// user key is >= upper, block i+1 and later hold nothing in range, and
+/// when block i-1's separator is < lower, block i-1 and earlier do not
+/// either. Read-ahead windows end at the same block.
 final class TableIterator: InternalIterator {
     /// Consecutive block moves before adaptive read-ahead starts.
     static let sequentialTrigger = 2
@@ -84,6 +95,7 @@ final class TableIterator: InternalIterator {
     let cache: BlockCache?
     let fillCache: Bool
     let readAhead: ReadAhead
+    let bounds: IterationBounds
     private let index: BlockIterator
     private var data: BlockIterator?
     /// The data iterator `data` uses whenever it is set.
@@ -100,6 +112,10 @@ final class TableIterator: InternalIterator {
     private var lastLoadedEnd: UInt64?
     /// Block loads in a row that each started where the previous ended.
     private var sequentialLoads = 0
+    /// Block loads in a row that each ended where the previous one started
+    /// (a backward scan), and the start of the block loaded last.
+    private var backwardLoads = 0
+    private var lastLoadedStart: UInt64?
     /// Batched reads this iterator issued (tests and stats).
     private(set) var windowReads = 0
     /// Single-block reads this iterator issued.
@@ -107,10 +123,18 @@ final class TableIterator: InternalIterator {
     /// Windows submitted asynchronously, and those the cursor then used.
     private(set) var prefetchReads = 0
     private(set) var prefetchesUsed = 0
+    /// Data blocks read from the file (alone, in windows, or prefetched;
+    /// not cache hits): what the bounds tests count.
+    private(set) var blocksRead = 0
+    /// The engine-wide count the same reads are added to (user iterators:
+    /// `DBStats.iteratorBlocksRead`).
+    private let blocksReadCounter: Counter?
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
-         prefetch: Bool = true) {
+         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) {
         self.reader = reader
+        self.blocksReadCounter = blocksReadCounter
+        self.bounds = bounds
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
         self.readAhead = readAhead
@@ -152,6 +176,29 @@ final class TableIterator: InternalIterator {
         try skipExhaustedBlocks()
     }
 
+    func seekToLast() throws {
+        try index.seekToLast()
+        try loadDataBlock()
+        try data?.seekToLast()
+        try skipExhaustedBlocksBackward()
+    }
+
+    /// The block whose separator is the first >= `target` holds the last
+    /// entry <= `target`, or the block before it does.
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+        try index.seek(target, using: reader.indexSearch)
+        guard index.isValid else { return try seekToLast() }
+        try loadDataBlock()
+        try data?.seekForPrev(target)
+        try skipExhaustedBlocksBackward()
+    }
+
+    func prev() throws {
+        precondition(isValid, "TableIterator.prev on an invalid iterator")
+        try data!.prev()
+        try skipExhaustedBlocksBackward()
+    }
+
     /// The handle of the data block under the cursor (for tools and tests).
     var currentBlockHandle: BlockHandle? { isValid ? dataHandle : nil }
 
@@ -187,6 +234,8 @@ final class TableIterator: InternalIterator {
     private func fetch(_ handle: BlockHandle) throws -> Block {
         sequentialLoads = lastLoadedEnd == handle.offset ? sequentialLoads + 1 : 0
         lastLoadedEnd = handle.offset + handle.sizeWithTrailer
+        backwardLoads = lastLoadedStart == handle.offset + handle.sizeWithTrailer ? backwardLoads + 1 : 0
+        lastLoadedStart = handle.offset
 
         if let block = try takeFromWindow(handle) { return block }
         if let block = try takeFromPrefetch(handle) { return block }
@@ -197,13 +246,18 @@ final class TableIterator: InternalIterator {
         switch readAhead {
         case .none: startsWindow = false
         case .adaptive: startsWindow = sequentialLoads >= TableIterator.sequentialTrigger
+                                        || backwardLoads >= TableIterator.sequentialTrigger
         case .compaction: startsWindow = true
         }
         guard startsWindow else {
             singleReads += 1
+            countBlocksRead(1)
             let block = try reader.readBlock(handle)
             if fillCache { cache?.insert(key, block) }
             return block
+        }
+        if readAhead == .adaptive && backwardLoads >= TableIterator.sequentialTrigger {
+            return try openBackwardWindow(at: handle)
         }
         return try openWindow(at: handle)
     }
@@ -273,6 +327,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let result = try readPlan.execute(backend: reader.backend)
         windowReads += 1
+        countBlocksRead(plan.handles.count)
         window = Window(result: result, handles: plan.handles, start: plan.start, end: plan.end, position: 1)
         // A user scan prefetches from its second window on: one that ends
         // within its first window never pays for a second.
@@ -286,6 +341,44 @@ final class TableIterator: InternalIterator {
         return block
     }
 
+    /// A backward scan's window: `last` (the block the cursor enters) and
+    /// the uncached blocks before it that start within the window size of
+    /// its end, back to the lower bound, read with one `readBatch`. No
+    /// prefetch behind it: backward scans are short in practice (the
+    /// measurement in docs/ARCHITECTURE.md §Iteration decided the window).
+    private func openBackwardWindow(at last: BlockHandle) throws -> Block {
+        let behind = reader.indexBlock.makeIterator()
+        try behind.seek(index.key, using: reader.indexSearch)
+        guard behind.isValid, try reader.decodeIndexValue(behind.value) == last else {
+            throw DBError.corruption(path: reader.path, offset: last.offset,
+                                     reason: "index entry for block \(last) not found again by its own key")
+        }
+        let end = last.offset + last.sizeWithTrailer
+        var handles = [last]
+        var start = last.offset
+        while true {
+            try behind.prev()
+            guard behind.isValid, !bounds.isBeforeLower(InternalKey.userKey(behind.key)) else { break }
+            let h = try reader.decodeIndexValue(behind.value)
+            guard h.offset + UInt64(windowBytes) >= end else { break }
+            start = h.offset
+            let cached = cache?.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) ?? false
+            if !cached { handles.append(h) }
+        }
+        handles.reverse()
+        windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes)
+        var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
+        for h in handles { _ = try reader.planRead(h, into: &readPlan) }
+        let result = try readPlan.execute(backend: reader.backend)
+        windowReads += 1
+        countBlocksRead(handles.count)
+        prefetch = nil
+        window = Window(result: result, handles: handles, start: start, end: end, position: handles.count - 1)
+        let block = try reader.decodeBlock(result, span: handles.count - 1)
+        if fillCache { cache?.insert(fileNumber: reader.fileNumber, handle: last, block) }
+        return block
+    }
+
     /// Submits the read of the window starting at `ahead` (when prefetch is
     /// on and some block of it is not cached) without waiting for it.
     private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws {
@@ -295,6 +388,7 @@ final class TableIterator: InternalIterator {
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
         let read = try readPlan.submit(backend: reader.backend)
         prefetchReads += 1
+        countBlocksRead(plan.handles.count)
         prefetch = Prefetch(read: read, plan: plan, origin: origin, ahead: ahead)
     }
 
@@ -319,18 +413,49 @@ final class TableIterator: InternalIterator {
             let cached = cache?.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: h.offset)) ?? false
             if (isFirst && readFirst) || !cached { plan.handles.append(h) }
             isFirst = false
+            if bounds.isAtOrPastUpper(InternalKey.userKey(ahead.key)) {
+                // Later blocks lie wholly at or past the upper bound: no
+                // window (nor prefetch after it) reads them.
+                ahead.moveToEnd()
+                break
+            }
             try ahead.next()
         }
         if readAhead == .adaptive { windowBytes = min(windowBytes * 2, TableIterator.adaptiveMaxWindowBytes) }
         return plan
     }
 
-    /// While the data cursor is past its block, moves to the next block.
+    /// While the data cursor is past its block, moves to the next block;
+    /// stops (invalid) instead when the upper bound excludes it.
     private func skipExhaustedBlocks() throws {
         while let d = data, !d.isValid {
+            if bounds.isAtOrPastUpper(InternalKey.userKey(index.key)) { return stop() }
             try index.next()
             try loadDataBlock()
             try data?.seekToFirst()
         }
+    }
+
+    /// While the data cursor is before its block, moves to the previous
+    /// block's last entry; stops (invalid) instead when the lower bound
+    /// excludes it.
+    private func skipExhaustedBlocksBackward() throws {
+        while let d = data, !d.isValid {
+            try index.prev()
+            if index.isValid && bounds.isBeforeLower(InternalKey.userKey(index.key)) { return stop() }
+            try loadDataBlock()
+            try data?.seekToLast()
+        }
+    }
+
+    private func countBlocksRead(_ count: Int) {
+        blocksRead += count
+        blocksReadCounter?.add(UInt64(count))
+    }
+
+    /// Invalid, with no block loaded.
+    private func stop() {
+        data = nil
+        dataHandle = nil
     }
 }

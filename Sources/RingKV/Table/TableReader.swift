@@ -400,10 +400,13 @@ package final class TableReader: Sendable {
     ///   - prefetch: submit the next read-ahead window asynchronously while
     ///     the current one is consumed (false: read each window when the
     ///     cursor reaches it).
+    ///   - bounds: user-key range outside which no data block is read.
+    ///   - blocksReadCounter: also counts the data blocks read here.
     func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
-                      readAhead: ReadAhead = .adaptive, prefetch: Bool = true) -> TableIterator {
+                      readAhead: ReadAhead = .adaptive, prefetch: Bool = true,
+                      bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) -> TableIterator {
         TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache,
-                      readAhead: readAhead, prefetch: prefetch)
+                      readAhead: readAhead, prefetch: prefetch, bounds: bounds, blocksReadCounter: blocksReadCounter)
     }
 
     // MARK: - Helpers

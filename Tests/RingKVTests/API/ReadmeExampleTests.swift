@@ -27,8 +27,19 @@ import RingKV
         try it.seek(to: Array("a".utf8))
         var seen: [[UInt8]] = []
         while it.isValid { seen.append(it.key); try it.next() }
+
+        // Backward, within bounds (lower inclusive, upper exclusive): no block
+        // outside them is read.
+        let bounded = ReadOptions(lowerBound: Array("a".utf8), upperBound: Array("m".utf8))
+        let back = try db.makeIterator(options: bounded)
+        try back.seekToLast()                     // or seek(forPrev:): the last key <= target
+        var backward: [[UInt8]] = []
+        while back.isValid { backward.append(back.key); try back.prev() }
+        let newest = try db.scan(from: Array("a".utf8), to: Array("m".utf8), limit: 10, reverse: true)
         try db.close()
         #expect(seen == [Array("a".utf8), Array("k".utf8)])
+        #expect(backward == [Array("k".utf8), Array("a".utf8)])
+        #expect(newest.map(\.key) == backward)
     }
 
     @Test func secondOpenOfALockedDatabaseFailsClearly() throws {

@@ -66,9 +66,12 @@ import Testing
             case 975..<980:
                 iterators.append(HeldIterator(iterator: try handle.makeIterator(), expected: model, openedAt: step))
                 if iterators.count > 2 { try checkAndDrop(iterators.removeFirst(), seed: seed) }
-            case 980..<990:
+            case 980..<985:
                 let from = randomKey(&rng)
                 try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
+            case 985..<990:
+                try ModelSteps.walkIterator(handle, model: model, snapshots: snapshots, rng: &rng, randomKey: randomKey,
+                                            context: "seed \(seed) step \(step)")
             case 990..<994:
                 #expect(F.levelsDoNotOverlap(handle.impl.versions.current), "seed \(seed) step \(step) overlap")
             case 994..<998:
@@ -130,5 +133,18 @@ import Testing
         }
         #expect(ok && seen == held.expected.count,
                 "seed \(seed): iterator opened at step \(held.openedAt) saw \(seen) rows, expected \(held.expected.count)")
+        // And backward, over the same (possibly since compacted) tables.
+        try it.seekToLast()
+        var back = 0
+        var previous: [UInt8]? = nil
+        while it.isValid {
+            if held.expected[it.key] != it.value { ok = false }
+            if let previous, compareBytes(it.key, previous) >= 0 { ok = false }
+            previous = it.key
+            back += 1
+            try it.prev()
+        }
+        #expect(ok && back == held.expected.count,
+                "seed \(seed): iterator opened at step \(held.openedAt) saw \(back) rows backward, expected \(held.expected.count)")
     }
 }

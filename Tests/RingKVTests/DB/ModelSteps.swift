@@ -53,6 +53,21 @@ enum ModelSteps {
         try db.write(batch)
     }
 
+    /// A fresh iterator walked both ways with random bounds
+    /// (`IteratorWalk`), reading the latest state or, half the time, one of
+    /// `snapshots` with the model of its moment.
+    static func walkIterator(_ db: DB, model: Model, snapshots: [(Snapshot, Model)], rng: inout SeededRandom,
+                             randomKey: (inout SeededRandom) -> [UInt8], context: String) throws {
+        var readOptions = ReadOptions()
+        var expected = model
+        if Bool.random(using: &rng), let (snap, old) = snapshots.randomElement(using: &rng) {
+            readOptions.snapshot = snap
+            expected = old
+        }
+        try IteratorWalk.check(db, model: expected, options: readOptions, steps: 60, rng: &rng,
+                               randomKey: randomKey, context: context)
+    }
+
     /// `scan(from:limit: 20)` returns exactly the model's next 20 keys, with
     /// their values.
     static func expectScanMatches(_ db: DB, from: [UInt8], model: Model, context: String) throws {

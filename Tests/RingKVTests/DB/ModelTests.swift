@@ -4,7 +4,8 @@ import Testing
 @testable import RingKV
 
 /// Random operations against RingKV and a Swift dictionary side by side,
-/// with flushes, reopens, snapshots and iterators checked on the way.
+/// with flushes, reopens, snapshots and iterators (both directions, random
+/// bounds: `IteratorWalk`) checked on the way.
 @Suite struct ModelTests {
     @Test func randomOperationsMatchADictionaryAcrossFlushAndReopen() throws {
         try run(options: openOptions(memtableBytes: 64 << 10), operations: 100_000)
@@ -64,9 +65,12 @@ import Testing
                     let k = randomKey(&rng)
                     #expect(try handle.get(k, options: ReadOptions(snapshot: snap)) == old[k], "seed \(seed) step \(step)")
                 }
-            case 980..<990:
+            case 980..<985:
                 let from = randomKey(&rng)
                 try ModelSteps.expectScanMatches(handle, from: from, model: model, context: "seed \(seed) step \(step)")
+            case 985..<990:
+                try ModelSteps.walkIterator(handle, model: model, snapshots: snapshots, rng: &rng, randomKey: randomKey,
+                                            context: "seed \(seed) step \(step)")
             case 990..<996:
                 try handle.flush()
             default:

@@ -24,6 +24,9 @@ import Testing
         let expected = (0..<keyCount).compactMap { i in model[i].map { (key(i), $0) } }
         #expect(rows.map(\.key) == expected.map(\.0), "\(context): scan keys")
         #expect(rows.map(\.value) == expected.map(\.1), "\(context): scan values")
+        let backward = try db.scan(reverse: true, options: options)
+        #expect(backward.map(\.key) == expected.map(\.0).reversed(), "\(context): reverse scan keys")
+        #expect(backward.map(\.value) == expected.map(\.1).reversed(), "\(context): reverse scan values")
         // A seek that lands inside a deleted range skips to the next live key.
         let middle = try db.scan(from: key(keyCount / 2), limit: 3, options: options)
         let expectedMiddle = (keyCount / 2..<keyCount).filter { model[$0] != nil }.prefix(3).map(key)

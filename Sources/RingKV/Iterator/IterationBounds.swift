@@ -1,0 +1,34 @@
+/// The user-key range an iterator may yield: [lower, upper), either end
+/// open when nil (`ReadOptions.lowerBound` / `upperBound`).
+///
+/// Table and level iterators use it to stop *before* reading what lies
+/// outside: a data block whose index separator proves all its keys are out
+/// of range is never fetched, and a level's table wholly outside is never
+/// opened. The DB iterator checks every key it yields against it too, so
+/// the internal iterators' checks only save I/O and never decide results.
+struct IterationBounds: Sendable {
+    var lower: [UInt8]?
+    var upper: [UInt8]?
+
+    static let unbounded = IterationBounds(lower: nil, upper: nil)
+
+    /// `userKey` >= upper: at or past the exclusive upper bound.
+    @inline(__always)
+    func isAtOrPastUpper(_ userKey: UnsafeRawBufferPointer) -> Bool {
+        guard let upper else { return false }
+        return upper.withUnsafeBytes { compareBytes(userKey, $0) >= 0 }
+    }
+
+    /// `userKey` < lower: before the inclusive lower bound.
+    @inline(__always)
+    func isBeforeLower(_ userKey: UnsafeRawBufferPointer) -> Bool {
+        guard let lower else { return false }
+        return lower.withUnsafeBytes { compareBytes(userKey, $0) < 0 }
+    }
+
+    /// True when every key of `file` lies outside the range.
+    func excludes(_ file: FileMetaData) -> Bool {
+        file.smallestUserKey.withUnsafeBytes { isAtOrPastUpper($0) }
+            || file.largestUserKey.withUnsafeBytes { isBeforeLower($0) }
+    }
+}
