@@ -63,6 +63,19 @@ import Testing
         try expectMatches(db, model, "\(context), compacted without snapshots")
     }
 
+    /// Loads a database at `path`, flushes it, runs `write` (which updates
+    /// the model), closes it without a flush (so `write`'s records stay in
+    /// the WAL) and returns the model.
+    static func loadFlushWriteAndClose(_ path: String,
+                                       _ write: (DB, inout [[UInt8]?]) throws -> Void) throws -> [[UInt8]?] {
+        let db = try DB(path: path, options: openOptions())
+        var model = try load(db)
+        try db.flush()
+        try write(db, &model)
+        try db.close()
+        return model
+    }
+
     static func load(_ db: DB, round: Int = 0) throws -> [[UInt8]?] {
         for i in 0..<keyCount { try db.put(key(i), value(i, round)) }
         return (0..<keyCount).map { value($0, round) }
@@ -115,11 +128,7 @@ import Testing
     @Test func walReplayRestoresTheTombstone() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
-        var model: [[UInt8]?]
-        do {
-            let db = try DB(path: path, options: openOptions())
-            model = try Self.load(db)
-            try db.flush()
+        let model = try Self.loadFlushWriteAndClose(path) { db, model in
             var batch = WriteBatch()
             batch.deleteRange(from: Self.key(5), to: Self.key(15))
             batch.put(Self.key(7), Self.value(7, 2))
@@ -128,7 +137,6 @@ import Testing
             model = Self.deleting(Self.deleting(model, 5..<15), 100..<150)
             model[7] = Self.value(7, 2)
             try Self.expectMatches(db, model, "before close")
-            try db.close()
         }
         let db = try DB(path: path, options: openOptions())
         try Self.expectMatches(db, model, "after reopen (WAL replayed into an L0 table)")
@@ -141,14 +149,9 @@ import Testing
     @Test func readOnlyOpenAppliesATombstoneStillInTheWAL() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
-        var model: [[UInt8]?]
-        do {
-            let db = try DB(path: path, options: openOptions())
-            model = try Self.load(db)
-            try db.flush()
+        let model = try Self.loadFlushWriteAndClose(path) { db, model in
             try db.deleteRange(from: Self.key(50), to: Self.key(150), options: WriteOptions(sync: true))
             model = Self.deleting(model, 50..<150)
-            try db.close()
         }
         var options = openOptions()
         options.readOnly = true
