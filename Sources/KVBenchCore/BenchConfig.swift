@@ -24,6 +24,9 @@ public struct BenchConfig: Sendable {
     /// `--reverse-scans`: scans (workload E) walk backward from their start
     /// key (`seek(forPrev:)` + `prev`) instead of forward.
     public var reverseScans = false
+    /// `--sync-read-ahead`: iterators read their read-ahead windows when
+    /// the cursor reaches them (`ReadOptions.asyncPrefetch = false`).
+    public var syncReadAhead = false
 
     /// The largest `--batch`.
     public static let maxBatch = 64

@@ -225,7 +225,8 @@ public final class BenchRunner: Sendable {
                 case .scan:
                     YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
-                    try BenchRunner.scan(db, from: key, length: length, reverse: config.reverseScans)
+                    try BenchRunner.scan(db, from: key, length: length, reverse: config.reverseScans,
+                                         asyncPrefetch: !config.syncReadAhead)
                 case .readModifyWrite:
                     // As YCSB: the read and the update are also measured as
                     // such, the whole as "rmw".
@@ -262,8 +263,11 @@ public final class BenchRunner: Sendable {
     /// through the zero-copy accessors: a step allocates nothing.
     /// Up to `length` rows from `key` on (`reverse`: from the last key <=
     /// `key` downwards), touching each key and value in place.
-    static func scan(_ db: DB, from key: [UInt8], length: Int, reverse: Bool = false) throws {
-        let it = try db.makeIterator()
+    static func scan(_ db: DB, from key: [UInt8], length: Int, reverse: Bool = false,
+                     asyncPrefetch: Bool = true) throws {
+        var options = ReadOptions()
+        options.asyncPrefetch = asyncPrefetch
+        let it = try db.makeIterator(options: options)
         if reverse { try it.seek(forPrev: key) } else { try it.seek(to: key) }
         var remaining = length
         while remaining > 0 && it.isValid {

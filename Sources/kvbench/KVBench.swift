@@ -43,6 +43,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("reverse-scans"),
           help: "Scans (workload e) walk backward: seek(forPrev:) then prev, instead of seek then next.")
     var reverseScans = false
+    @Flag(name: .customLong("sync-read-ahead"),
+          help: "Iterators read each read-ahead window when the cursor reaches it (ReadOptions.asyncPrefetch = false).")
+    var syncReadAhead = false
 
     func validate() throws {
         guard Workload(rawValue: workload) != nil else {
@@ -76,6 +79,7 @@ struct KVBench: ParsableCommand {
                                  sync: sync == "always", seed: seed, directReads: directReads,
                                  cacheMB: cacheMB, memtableMB: memtableMB, batch: batch)
         config.reverseScans = reverseScans
+        config.syncReadAhead = syncReadAhead
         let result: RunResult
         do {
             let database = try DB(path: db, options: config.makeOptions())

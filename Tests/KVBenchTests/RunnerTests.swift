@@ -108,6 +108,24 @@ struct RunnerTests {
         try db.close()
     }
 
+    /// `--reverse-scans` and `--sync-read-ahead` change how E's scans walk,
+    /// not what they count.
+    @Test(arguments: [(false, true), (true, false), (true, true)])
+    func scanVariantsRunWorkloadE(reverse: Bool, syncReadAhead: Bool) throws {
+        let dir = try TempDir()
+        let load = BenchConfig(workload: .load, records: 2000, operations: 0, valueSizeBytes: 100, threads: 1)
+        let db = try DB(path: dir.sub("db"), options: load.makeOptions())
+        _ = try BenchRunner(db: db, config: load).run()
+        try db.flush()
+        var config = BenchConfig(workload: .e, records: 2000, operations: 300, valueSizeBytes: 100, threads: 2, seed: 4)
+        config.reverseScans = reverse
+        config.syncReadAhead = syncReadAhead
+        let r = try BenchRunner(db: db, config: config).run()
+        #expect(r.operations == 300)
+        #expect((r.latencies[.scan]?.count ?? 0) > 250)
+        try db.close()
+    }
+
     @Test func writeFailureStopsTheRunWithAnError() throws {
         let dir = try TempDir()
         let config = BenchConfig(workload: .load, records: 100, operations: 0, valueSizeBytes: 10)
