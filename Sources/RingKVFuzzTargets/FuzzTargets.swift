@@ -23,8 +23,14 @@ public enum FuzzTargets {
     }
 
     /// Data/index block contents, and the stored-block codec (trailer, CRC,
-    /// LZ4) with a correct CRC so decompression is exercised.
+    /// LZ4) with a correct CRC so decompression is exercised; the input is
+    /// also tried as range deletion block contents (and indexed and probed
+    /// when it decodes).
     static func block(_ data: UnsafeRawBufferPointer) {
+        if let tombstones = try? RangeTombstone.decodeBlock(data) {
+            let index = RangeTombstoneIndex(tombstones)
+            for t in tombstones { _ = index.coveringSequence(t.start, atOrBelow: t.sequence) }
+        }
         guard let first = data.first else { return }
         let rest = UnsafeRawBufferPointer(rebasing: data.dropFirst())
         let type: BlockCompression = first & 1 == 0 ? .uncompressed : .lz4

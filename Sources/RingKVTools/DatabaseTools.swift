@@ -18,6 +18,9 @@ public enum DatabaseTools {
     public enum OperationKind: String, Sendable {
         case put = "PUT"
         case delete = "DEL"
+        /// A range deletion: a WAL operation or a table's range deletion
+        /// block, never a data block entry.
+        case deleteRange = "DELRANGE"
 
         init?(_ type: UInt8) {
             switch type {

@@ -33,6 +33,17 @@ public struct TableSummary: Sendable {
     public var indexBlock: TableBlockLocation
     public var filterBlock: TableBlockLocation?
     public var propertiesBlock: TableBlockLocation
+    /// Table format version 2 only (docs/FORMAT.md §Range deletion block).
+    public var rangeDeletionBlock: TableBlockLocation?
+    /// The range deletion block's tombstones, in stored order.
+    public var rangeTombstones: [RangeTombstoneSummary]
+}
+
+/// One range tombstone: deletes keys in [start, end) older than `sequence`.
+public struct RangeTombstoneSummary: Sendable, Equatable {
+    public var start: [UInt8]
+    public var end: [UInt8]
+    public var sequence: UInt64
 }
 
 /// One data block, as stored.
@@ -74,7 +85,11 @@ public final class TableDump {
             smallestKey: DatabaseTools.splitInternalKey(p.smallestKey)?.userKey,
             largestKey: DatabaseTools.splitInternalKey(p.largestKey)?.userKey,
             indexBlock: location(footer.index), filterBlock: footer.filter.map(location),
-            propertiesBlock: location(footer.properties))
+            propertiesBlock: location(footer.properties),
+            rangeDeletionBlock: p.rangeDeletionHandle.map(location),
+            rangeTombstones: reader.rangeTombstoneList.map {
+                RangeTombstoneSummary(start: $0.start, end: $0.end, sequence: $0.sequence)
+            })
     }
 
     /// Calls `body` once per data block in file order, with the block's

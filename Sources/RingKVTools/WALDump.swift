@@ -9,6 +9,8 @@ public struct WALOperationSummary: Sendable {
     public var key: [UInt8]
     /// 0 for deletes.
     public var valueSizeBytes: Int
+    /// The exclusive end of a range deletion (`key` is its start); nil otherwise.
+    public var endKey: [UInt8]? = nil
 }
 
 /// One record of a WAL: a framed, checksummed write batch.
@@ -103,9 +105,15 @@ extension DatabaseTools {
                 let first = try WriteBatch.header(raw).sequence
                 var operations: [WALOperationSummary] = []
                 try WriteBatch.forEach(raw) { type, key, value in
-                    let kind: OperationKind = type == .value ? .put : .delete
-                    operations.append(WALOperationSummary(sequence: first &+ UInt64(operations.count), kind: kind,
-                                                          key: Array(key), valueSizeBytes: value.count))
+                    let sequence = first &+ UInt64(operations.count)
+                    switch type {
+                    case .rangeDeletion:
+                        operations.append(WALOperationSummary(sequence: sequence, kind: .deleteRange, key: Array(key),
+                                                              valueSizeBytes: 0, endKey: Array(value)))
+                    case .value, .deletion:
+                        operations.append(WALOperationSummary(sequence: sequence, kind: type == .value ? .put : .delete,
+                                                              key: Array(key), valueSizeBytes: value.count))
+                    }
                 }
                 return WALRecordSummary(offset: offset, payloadSizeBytes: payload.count, sequence: first,
                                         operations: operations)

@@ -6,7 +6,9 @@
 //
 // Operation `op` of thread `t` is one atomic write: put key(t, op) =
 // value(t, op) (a plain `put`), and for op % 4 == 3 a batch that also
-// deletes key(t, op - 3).
+// deletes key(t, op - 3). Then it puts rangeKey(t, op), and for
+// op % 8 == 7 it writes a `deleteRange` over rangeKey(t, op - 7 ... op - 3);
+// the ack comes after all of them.
 //
 // With RINGKV_DENY_IO_URING=1 in the environment it first installs a
 // seccomp filter that makes io_uring_setup fail with EPERM, as Docker's
@@ -18,6 +20,11 @@ import Glibc
 import RingKV
 
 func key(_ thread: Int, _ op: Int) -> [UInt8] { Array("t\(thread)-k\(op)".utf8) }
+/// Keys of one group of 8 ops share a prefix, so one range covers five of them.
+func rangeKey(_ thread: Int, _ op: Int) -> [UInt8] { Array("t\(thread)-r\(op / 8)-\(op % 8)".utf8) }
+func rangeDeletion(_ thread: Int, _ op: Int) -> (from: [UInt8], to: [UInt8]) {
+    (Array("t\(thread)-r\(op / 8)-0".utf8), Array("t\(thread)-r\(op / 8)-5".utf8))
+}
 func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
     Array("v\(seed)-\(thread)-\(op)-".utf8) + [UInt8](repeating: UInt8(op & 0xff), count: (op * 7) % 300)
 }
@@ -82,6 +89,11 @@ final class Shared: @unchecked Sendable {
                     try db.write(batch, options: WriteOptions(sync: sync))
                 } else {
                     try db.put(key(thread, op), value(thread, op, seed), options: WriteOptions(sync: sync))
+                }
+                try db.put(rangeKey(thread, op), value(thread, op, seed), options: WriteOptions(sync: sync))
+                if op % 8 == 7 {
+                    let range = rangeDeletion(thread, op)
+                    try db.deleteRange(from: range.from, to: range.to, options: WriteOptions(sync: sync))
                 }
             } catch {
                 report("error \(error)")

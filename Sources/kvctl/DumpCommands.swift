@@ -14,6 +14,16 @@ private func operationLine(_ text: ByteText, sequence: UInt64, kind: DatabaseToo
     return line
 }
 
+/// `  seq N  DELRANGE  'start' .. 'end'` (end exclusive).
+private func rangeDeletionLine(_ text: ByteText, sequence: UInt64, start: [UInt8], end: [UInt8]) -> [UInt8] {
+    var line = Array("  seq \(sequence)  \(DatabaseTools.OperationKind.deleteRange.rawValue)  '".utf8)
+    text.append(start, to: &line)
+    line += Array("' .. '".utf8)
+    text.append(end, to: &line)
+    line += Array("' (end exclusive)\n".utf8)
+    return line
+}
+
 struct DumpWAL: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dump-wal",
@@ -49,6 +59,10 @@ struct DumpWAL: ParsableCommand {
             try out.line("record \(i + 1) at offset \(record.offset): sequence \(record.sequence), "
                          + "\(Format.count(record.operations.count, "operation")), \(record.payloadSizeBytes) payload bytes")
             for op in record.operations {
+                if let end = op.endKey {
+                    try out.write(rangeDeletionLine(global.text, sequence: op.sequence, start: op.key, end: end))
+                    continue
+                }
                 try out.write(operationLine(global.text, sequence: op.sequence, kind: op.kind, key: op.key,
                                             valueSizeBytes: op.valueSizeBytes))
             }
@@ -111,6 +125,13 @@ struct DumpSST: ParsableCommand {
             }
             try out.line("  index block \(s.indexBlock); filter block \(s.filterBlock.map { "\($0)" } ?? "none"); "
                          + "properties block \(s.propertiesBlock)")
+            if let block = s.rangeDeletionBlock {
+                try out.line("  range deletion block \(block): "
+                             + Format.count(s.rangeTombstones.count, "range tombstone"))
+                for t in s.rangeTombstones {
+                    try out.write(rangeDeletionLine(text, sequence: t.sequence, start: t.start, end: t.end))
+                }
+            }
             try dump.forEachBlock { block, entries in
                 if blocks {
                     try out.line("block \(block.index) at offset \(block.location.offset): \(block.location.sizeBytes) "

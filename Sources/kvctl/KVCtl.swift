@@ -34,7 +34,7 @@ struct KVCtl: ParsableCommand {
               kvctl dump-sst /tmp/db/000005.sst --blocks
             """,
         subcommands: [
-            Put.self, Get.self, Delete.self, Scan.self, Load.self, Export.self,
+            Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Export.self,
             Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
         ])
 

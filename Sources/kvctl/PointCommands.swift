@@ -80,6 +80,47 @@ struct Get: ParsableCommand {
     }
 }
 
+struct DeleteRange: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete-range",
+        abstract: "Delete every key from FROM (inclusive) to TO (exclusive) with one range tombstone.",
+        discussion: """
+            Writes one WAL record whatever the range holds; the space is reclaimed as \
+            compaction reaches the range (kvctl compact reclaims it now). FROM equal to TO \
+            deletes nothing; FROM after TO is an error.
+
+            Examples:
+              kvctl --db /tmp/db delete-range user1000 user2000
+              kvctl --db /tmp/db --hex delete-range 00 ff --sync
+            """)
+
+    @ParentCommand var global: KVCtl
+    @Argument(help: "The first key deleted (escaped, or hex with --hex).") var from: String
+    @Argument(help: "The end of the range, not deleted (escaped, or hex with --hex).") var to: String
+    @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
+    @Flag(help: "Print how long the deleteRange call took (open and close excluded) on stderr.") var timing = false
+
+    func run() throws {
+        let fromBytes = try global.bytes(from, "FROM")
+        let toBytes = try global.bytes(to, "TO")
+        let db = try global.openDatabase()
+        do {
+            let clock = ContinuousClock()
+            let elapsed = try clock.measure {
+                try db.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
+            }
+            if timing {
+                let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
+                StandardStreams.error("deleteRange took \(Int(micros.rounded())) µs")
+            }
+        } catch {
+            try? db.close()
+            throw error
+        }
+        try db.close()
+    }
+}
+
 struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete KEY (deleting an absent key is not an error).",

@@ -63,6 +63,24 @@ extension DB {
         try await delete(Array(key.utf8), options: options)
     }
 
+    /// Deletes every key in `from..<to` with one range tombstone
+    /// (`deleteRange(from:to:options:)`); returns once its group committed.
+    /// `from == to` writes nothing.
+    /// - Throws: `CancellationError` (before submission), `DBError`
+    ///   (`invalidArgument` when `to` comes before `from`).
+    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+        var batch = WriteBatch()
+        batch.deleteRange(from: from, to: to)
+        try batch.validate()
+        if from == to { return }
+        try await write(batch, options: options)
+    }
+
+    /// `deleteRange` of UTF-8 keys (async).
+    public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) async throws {
+        try await deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
+    }
+
     /// Applies `batch` atomically; returns once its group committed.
     /// - Throws: `CancellationError` (before submission), `DBError`.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws {

@@ -53,6 +53,26 @@ public final class DB: Sendable {
         try delete(Array(key.utf8), options: options)
     }
 
+    /// Deletes every key `k` with `from <= k < to` by writing one range
+    /// tombstone: one WAL record and microseconds whatever the range holds
+    /// (docs/ARCHITECTURE.md §Range deletion). Snapshots taken before still
+    /// see the keys; the space is reclaimed as compaction reaches them.
+    /// `from == to` is an empty range: nothing is written. `from > to`
+    /// throws `DBError.invalidArgument` (as RocksDB's DeleteRange).
+    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) throws {
+        try impl.checkWritable()
+        var batch = WriteBatch()
+        batch.deleteRange(from: from, to: to)
+        try batch.validate()
+        if from == to { return }
+        try impl.write(batch, sync: options.sync)
+    }
+
+    /// `deleteRange(from:to:options:)` with the UTF-8 bytes of `from` and `to`.
+    public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) throws {
+        try deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
+    }
+
     /// Applies every operation of `batch` atomically: after a crash either
     /// all of them are there or none.
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
@@ -109,7 +129,7 @@ public final class DB: Sendable {
         try impl.reading {
             let view = try impl.readView(options)
             return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, bounds: view.bounds,
-                              keepAlive: view)
+                              keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view))
         }
     }
 

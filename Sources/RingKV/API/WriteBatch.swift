@@ -5,9 +5,9 @@
 ///     sequence: fixed64   first sequence number (set at commit)
 ///     count:    fixed32   number of operations
 ///     then per operation:
-///       type:  u8         1 = put, 0 = delete
-///       key:   varint length + bytes
-///       value: varint length + bytes   (puts only)
+///       type:  u8         1 = put, 0 = delete, 2 = range deletion
+///       key:   varint length + bytes   (range deletion: the start)
+///       value: varint length + bytes   (puts; range deletion: the exclusive end)
 public struct WriteBatch: Sendable {
     package static let headerSize = 12
 
@@ -19,6 +19,8 @@ public struct WriteBatch: Sendable {
     }
     private var largestKeyBytes = 0
     private var largestValueBytes = 0
+    /// A `deleteRange` with `from > to` was added: `validate` refuses the batch.
+    private var invertedRange: (from: [UInt8], to: [UInt8])?
 
     public init() {
         rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
@@ -46,9 +48,27 @@ public struct WriteBatch: Sendable {
 
     public mutating func delete(_ key: String) { delete(Array(key.utf8)) }
 
+    /// Deletes every key `k` with `from <= k < to` that exists when the
+    /// batch is written, as one range tombstone (one operation, whatever
+    /// the range holds). `from == to` is an empty range that deletes
+    /// nothing; `from > to` makes `DB.write` throw `invalidArgument`, as
+    /// RocksDB's DeleteRange does.
+    public mutating func deleteRange(from: [UInt8], to: [UInt8]) {
+        rep.append(ValueType.rangeDeletion.rawValue)
+        appendLengthPrefixed(from)
+        appendLengthPrefixed(to)
+        largestKeyBytes = max(largestKeyBytes, from.count, to.count)
+        if invertedRange == nil && compareBytes(from, to) > 0 { invertedRange = (from, to) }
+        count += 1
+    }
+
+    /// `deleteRange(from:to:)` with the UTF-8 bytes of `from` and `to`.
+    public mutating func deleteRange(from: String, to: String) { deleteRange(from: Array(from.utf8), to: Array(to.utf8)) }
+
     public mutating func clear() {
         rep.removeSubrange(WriteBatch.headerSize...)
         count = 0
+        invertedRange = nil
         largestKeyBytes = 0
         largestValueBytes = 0
     }
@@ -75,6 +95,7 @@ public struct WriteBatch: Sendable {
         largestKeyBytes = max(largestKeyBytes, other.largestKeyBytes)
         largestValueBytes = max(largestValueBytes, other.largestValueBytes)
         count += other.count
+        if invertedRange == nil { invertedRange = other.invertedRange }
     }
 
     /// Checks the encoded size and the largest key and value against the
@@ -92,6 +113,11 @@ public struct WriteBatch: Sendable {
         if largestValueBytes > Options.maxValueSizeBytes {
             throw DBError.invalidArgument(
                 "value of \(largestValueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
+        }
+        if let (from, to) = invertedRange {
+            throw DBError.invalidArgument(
+                "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes before "
+                    + "the start (the end is exclusive; an empty range is from == to)")
         }
     }
 
@@ -141,7 +167,7 @@ public struct WriteBatch: Sendable {
                 throw DecodeError(reason: "unknown write batch operation \(tag)", offset: reader.position - 1)
             }
             let key = try reader.readLengthPrefixed()
-            let value = type == .value ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
+            let value = type != .deletion ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
             try body(type, key, value)
             seen += 1
         }

@@ -64,6 +64,17 @@ struct CompactionJob {
         do {
             let merged = MergingIterator(try inputIterators())
             try merged.seekToFirst()
+            var ranges = CompactionRangeTombstones(inputs: try inputRangeTombstones(),
+                                                   smallestSnapshot: smallestSnapshot,
+                                                   deeperLevels: compaction.deeperLevels)
+            outcome.entriesDropped += UInt64(ranges.droppedCount)
+            let newOutput = { () throws -> TableOutput in
+                let number = db.versions.newFileNumber()
+                db.mu.withLock { _ = db.pendingOutputs.insert(number) }
+                allocated.append(number)
+                ranges.startOutput()
+                return try TableOutput(number: number, dbPath: db.path, backend: db.backend, options: db.options)
+            }
             var filter = CompactionEntryFilter(smallestSnapshot: smallestSnapshot,
                                                deeperLevels: compaction.deeperLevels)
             var grandparents = GrandparentOverlap(grandparents: compaction.grandparents,
@@ -83,29 +94,32 @@ struct CompactionJob {
                 let userKey = InternalKey.userKey(key)
                 let decision = filter.consider(userKey: userKey, sequence: sequence, type: type)
                 if filter.startedNewUserKey { userKeyStarted = false }
-                if decision == .drop {
+                if decision == .drop || ranges.hides(userKey, sequence: sequence) {
                     outcome.entriesDropped += 1
                     try merged.next()
                     continue
                 }
                 if !userKeyStarted {
                     // Outputs are cut only between user keys: at L1+ one key
-                    // must live in one table.
+                    // must live in one table; and never inside a range
+                    // tombstone the output holds (CompactionRangeTombstones).
+                    if let output = current { ranges.attach(startingBefore: userKey, inclusive: false, to: output) }
                     let stop = grandparents.shouldStopBefore(userKey: userKey)
-                    if let output = current, stop || output.estimatedFileSizeBytes >= targetBytes {
+                    if let output = current, stop || output.estimatedFileSizeBytes >= targetBytes,
+                       ranges.canCut(before: userKey) {
                         current = nil
                         finished.append(try finish(output))
                     }
                     userKeyStarted = true
                 }
-                if current == nil {
-                    let number = db.versions.newFileNumber()
-                    db.mu.withLock { _ = db.pendingOutputs.insert(number) }
-                    allocated.append(number)
-                    current = try TableOutput(number: number, dbPath: db.path, backend: db.backend, options: db.options)
-                }
+                if current == nil { current = try newOutput() }
+                if let output = current { ranges.attach(startingBefore: userKey, inclusive: true, to: output) }
                 try current?.add(key, merged.value)
                 try merged.next()
+            }
+            if ranges.hasPending {
+                if current == nil { current = try newOutput() }
+                if let output = current { ranges.attach(startingBefore: nil, inclusive: true, to: output) }
             }
             if let output = current {
                 current = nil
@@ -150,6 +164,11 @@ struct CompactionJob {
     /// readers (compaction reads do not go through a block cache).
     private func inputIterators() throws -> [any InternalIterator] {
         try compaction.allInputs.map { try db.tableCache.reader(for: $0.number).makeIterator(readAhead: .compaction) }
+    }
+
+    /// The range tombstones of every input table.
+    private func inputRangeTombstones() throws -> [RangeTombstone] {
+        try compaction.allInputs.flatMap { try db.tableCache.reader(for: $0.number).rangeTombstoneList }
     }
 
     private func finish(_ output: TableOutput) throws -> FileMetaData {

@@ -37,6 +37,9 @@ final class TableOutput {
 
     var entryCount: UInt64 { builder.entryCount }
 
+    /// See `TableBuilder.addRangeTombstones`.
+    func addRangeTombstones(_ tombstones: [RangeTombstone]) { builder.addRangeTombstones(tombstones) }
+
     /// Size the file would have if finished now (meta blocks aside).
     var estimatedFileSizeBytes: UInt64 { builder.estimatedFileSizeBytes }
 

@@ -49,26 +49,36 @@ extension DBImpl {
             return try await BlockingWorkPool.shared.run { [self] in try reading { try get(key, options: options) } }
         }
         let view = try readView(options)
-        if let answer = try key.withUnsafeBytes({ try memtableAnswer($0, view: view, { Array($0) }) }) {
+        // Range tombstones over `key` seen so far (see `withValue`).
+        var covering: SequenceNumber = 0
+        if let answer = try key.withUnsafeBytes({ try memtableAnswer($0, view: view, covering: &covering, { Array($0) }) }) {
             return answer.value
         }
         let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
         let version = view.version
         for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
-            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
+                                                 covering: &covering) { return answer.value }
         }
         for level in 1..<Version.numLevels {
             guard let file = key.withUnsafeBytes({ version.fileContaining(level: level, userKey: $0) }) else { continue }
-            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring) { return answer.value }
+            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
+                                                 covering: &covering) { return answer.value }
         }
         return nil
     }
 
     /// `probe` (PointLookup.swift) with an async block read.
     private func probeAsync(_ file: FileMetaData, key: [UInt8], hash: UInt64, view: ReadView,
-                            ring: AsyncReadRing) async throws -> Answer<[UInt8]>? {
-        guard let location = try key.withUnsafeBytes({ try locateBlock(file, key: $0, hash: hash, view: view) })
-        else { return nil }
+                            ring: AsyncReadRing, covering: inout SequenceNumber) async throws -> Answer<[UInt8]>? {
+        var tombstones = covering
+        guard let location = try key.withUnsafeBytes({
+            try locateBlock(file, key: $0, hash: hash, view: view, covering: &tombstones)
+        }) else {
+            covering = tombstones
+            return nil
+        }
+        covering = tombstones
         let block: Block
         if let hit = cachedBlock(location) {
             block = hit
@@ -78,6 +88,6 @@ extension DBImpl {
             block = try location.table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
             if view.fillCache { blockCache.insert(location.cacheKey, block) }
         }
-        return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, { Array($0) }) }
+        return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, covering: tombstones, { Array($0) }) }
     }
 }

@@ -13,8 +13,8 @@ enum FlushJob {
         var keepPending = false
         defer { if !keepPending { db.mu.withLock { _ = db.pendingOutputs.remove(number) } } }
         var edit = VersionEdit()
-        let table = try TableFiles.build(from: memtable.makeIterator(), number: number, dbPath: db.path,
-                                         backend: db.backend, options: db.options)
+        let table = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
+                                         number: number, dbPath: db.path, backend: db.backend, options: db.options)
         if let table {
             edit.addFile(level: 0, table)
             db.stats.flushBytesWritten.add(table.fileSizeBytes)
@@ -38,15 +38,17 @@ enum FlushJob {
 
 /// Writing one sorted run of entries to a table file.
 enum TableFiles {
-    /// Writes every entry of `iterator` to table `number` (O_DIRECT when the
-    /// filesystem allows), syncs it and its directory entry. Returns nil and
-    /// leaves no file when the iterator is empty.
-    static func build(from iterator: any InternalIterator, number: UInt64, dbPath: String,
-                      backend: any IOBackend, options: Options) throws -> FileMetaData? {
+    /// Writes every entry of `iterator` and every range tombstone to table
+    /// `number` (O_DIRECT when the filesystem allows), syncs it and its
+    /// directory entry. Returns nil and leaves no file when both are empty.
+    static func build(from iterator: any InternalIterator, rangeTombstones: [RangeTombstone] = [], number: UInt64,
+                      dbPath: String, backend: any IOBackend, options: Options) throws -> FileMetaData? {
         try iterator.seekToFirst()
-        guard iterator.isValid else { return nil }
+        let tombstones = rangeTombstones.filter { compareBytes($0.start, $0.end) < 0 }
+        guard iterator.isValid || !tombstones.isEmpty else { return nil }
         let output = try TableOutput(number: number, dbPath: dbPath, backend: backend, options: options)
         do {
+            output.addRangeTombstones(tombstones)
             while iterator.isValid {
                 try output.add(iterator.key, iterator.value)
                 try iterator.next()

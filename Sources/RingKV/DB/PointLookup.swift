@@ -19,15 +19,23 @@ extension DBImpl {
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions,
                       _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         let view = try readView(options)
-        if let answer = try memtableAnswer(key, view: view, body) { return answer.value }
+        // The largest visible range tombstone covering `key` so far
+        // (RangeDeletionLookup.swift): newer sources are asked first, and
+        // an entry below it in an older source is deleted.
+        var covering: SequenceNumber = 0
+        if let answer = try memtableAnswer(key, view: view, covering: &covering, body) { return answer.value }
         let hash = BloomHash.hash64(key)
         let version = view.version
         for file in version.files[0] where file.contains(userKey: key) {
-            if let answer = try probe(file, key: key, hash: hash, view: view, body) { return answer.value }
+            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+                return answer.value
+            }
         }
         for level in 1..<Version.numLevels {
             guard let file = version.fileContaining(level: level, userKey: key) else { continue }
-            if let answer = try probe(file, key: key, hash: hash, view: view, body) { return answer.value }
+            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+                return answer.value
+            }
         }
         return nil
     }
@@ -36,18 +44,21 @@ extension DBImpl {
     struct Answer<R> { var value: R? }
 
     /// The memtables' answer for `key` (nil: neither holds an entry).
-    func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, view: ReadView,
+    /// Raises `covering` by the memtables' range tombstones over `key`.
+    func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, view: ReadView, covering: inout SequenceNumber,
                            _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         // No array of the two memtables: this runs on every get.
-        if let answer = try memtableAnswer(view.mem, key, view: view, body) { return answer }
-        if let imm = view.imm { return try memtableAnswer(imm, key, view: view, body) }
+        if let answer = try memtableAnswer(view.mem, key, view: view, covering: &covering, body) { return answer }
+        if let imm = view.imm { return try memtableAnswer(imm, key, view: view, covering: &covering, body) }
         return nil
     }
 
     private func memtableAnswer<R>(_ memtable: MemTable, _ key: UnsafeRawBufferPointer, view: ReadView,
+                                   covering: inout SequenceNumber,
                                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
-        switch memtable.find(key, snapshot: view.sequence) {
-        case .found(let value): return Answer(value: try withExtendedLifetime(view) { try body(value) })
+        covering = max(covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+        switch memtable.find(key, snapshot: view.sequence).applying(coveringSequence: covering) {
+        case .found(let value, _): return Answer(value: try withExtendedLifetime(view) { try body(value) })
         case .deleted: return Answer(value: nil)
         case .notFound: return nil
         }
@@ -55,10 +66,15 @@ extension DBImpl {
 
     /// Where `file` may hold `key`: its reader, and the data block to
     /// search (after the filter and the index); nil when it holds no entry.
+    /// Raises `covering` by the table's range tombstones over `key` first
+    /// (they apply to older tables even when this one holds no entry).
     func locateBlock(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64,
-                     view: ReadView) throws -> BlockLocation? {
+                     view: ReadView, covering: inout SequenceNumber) throws -> BlockLocation? {
         stats.tableLookups.add(1)
         let table = try tableCache.reader(for: file.number)
+        if table.hasRangeTombstones {
+            covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+        }
         guard table.mayContain(userKeyHash: hash) else { return nil }
         guard let handle = try table.locate(userKey: key, snapshot: view.sequence) else { return nil }
         return BlockLocation(table: table, handle: handle,
@@ -76,8 +92,11 @@ extension DBImpl {
     /// Looks `key` up in one table: filter, index, block (cache, else one
     /// read), search. nil when the table has no visible entry for the key.
     private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
+                          covering: inout SequenceNumber,
                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
-        guard let location = try locateBlock(file, key: key, hash: hash, view: view) else { return nil }
+        guard let location = try locateBlock(file, key: key, hash: hash, view: view, covering: &covering)
+        else { return nil }
+        let covering = covering
         let block: Block
         if let hit = cachedBlock(location) {
             block = hit
@@ -85,13 +104,13 @@ extension DBImpl {
             guard view.fillCache else {
                 return try location.table.withBlockRead(location.handle) { layout in
                     try answer(location.table.find(in: layout, blockOffset: location.handle.offset, userKey: key,
-                                                   snapshot: view.sequence), body)
+                                                   snapshot: view.sequence).applying(coveringSequence: covering), body)
                 }
             }
             block = try location.table.readBlock(location.handle)
             blockCache.insert(location.cacheKey, block)
         }
-        return try answer(in: block, at: location, key: key, view: view, body)
+        return try answer(in: block, at: location, key: key, view: view, covering: covering, body)
     }
 
     /// The cached block `location` names; nil after counting the miss (one
@@ -104,11 +123,13 @@ extension DBImpl {
     }
 
     /// Searches `block` (the one `location` names) for `key`.
+    /// An entry older than `covering` is deleted by a range tombstone.
     func answer<R>(in block: Block, at location: BlockLocation, key: UnsafeRawBufferPointer, view: ReadView,
+                   covering: SequenceNumber,
                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         try withExtendedLifetime(block) {
             try answer(location.table.find(in: block.layout, blockOffset: location.handle.offset, userKey: key,
-                                           snapshot: view.sequence), body)
+                                           snapshot: view.sequence).applying(coveringSequence: covering), body)
         }
     }
 
@@ -116,7 +137,7 @@ extension DBImpl {
     @inline(__always)
     func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         switch result {
-        case .found(let value):
+        case .found(let value, _):
             stats.userBytesRead.add(UInt64(value.count))
             return Answer(value: try body(value))
         case .deleted:

@@ -147,10 +147,16 @@ extension DBImpl {
     /// Answers `p` from the memtables when they hold an entry for its key.
     private func resolveInMemtables(_ p: inout KeyProgress, view: ReadView) -> Bool {
         p.key.withUnsafeBytes { key in
-            var answer = view.mem.find(key, snapshot: view.sequence)
-            if case .notFound = answer, let imm = view.imm { answer = imm.find(key, snapshot: view.sequence) }
+            var answer = BlockSearchResult.notFound
+            var memtable: MemTable? = view.mem
+            while let current = memtable {
+                p.covering = max(p.covering, current.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
+                answer = current.find(key, snapshot: view.sequence).applying(coveringSequence: p.covering)
+                guard case .notFound = answer else { break }
+                memtable = current === view.mem ? view.imm : nil
+            }
             switch answer {
-            case .found(let value):
+            case .found(let value, _):
                 // The view holds the memtable, so the arena bytes are alive.
                 p.value = Array(value)
                 return true
@@ -171,6 +177,11 @@ extension DBImpl {
         while let file = p.nextTable(in: view.version) {
             stats.tableLookups.add(1)
             let table = try tableCache.reader(for: file.number)
+            if table.hasRangeTombstones {
+                p.covering = max(p.covering, p.key.withUnsafeBytes {
+                    table.rangeTombstones.coveringSequence($0, atOrBelow: view.sequence)
+                })
+            }
             guard table.mayContain(userKeyHash: p.hash) else { continue }
             guard let handle = try p.key.withUnsafeBytes({ try table.locate(userKey: $0, snapshot: view.sequence) })
             else { continue }
@@ -186,7 +197,19 @@ extension DBImpl {
 
     /// Searches `block` for `p`'s key; true when that resolved it.
     private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws -> Bool {
-        switch try p.key.withUnsafeBytes({ try table.search(block, userKey: $0, snapshot: view.sequence) }) {
+        let covering = p.covering
+        // The value is copied while the block is known to be alive.
+        let result: TableLookupResult = try withExtendedLifetime(block) {
+            try p.key.withUnsafeBytes {
+                switch try table.find(in: block.layout, blockOffset: block.fileOffset, userKey: $0,
+                                      snapshot: view.sequence).applying(coveringSequence: covering) {
+                case .found(let value, _): return .found(Array(value))
+                case .deleted: return .deleted
+                case .notFound: return .notFound
+                }
+            }
+        }
+        switch result {
         case .found(let value):
             stats.userBytesRead.add(UInt64(value.count))
             p.value = value
@@ -218,6 +241,8 @@ private struct KeyProgress {
     /// `BloomHash.hash64(key)`, computed once for every filter probe.
     var hash: UInt64 = 0
     var value: [UInt8]?
+    /// The largest visible range tombstone covering `key` seen so far.
+    var covering: SequenceNumber = 0
     /// The next table to try: level, and in L0 the next index (newest first).
     private var level = 0
     private var l0Index = 0

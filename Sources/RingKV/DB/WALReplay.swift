@@ -82,8 +82,9 @@ struct WALReplay {
 
     private func flush(_ memtable: MemTable, into outcome: inout Outcome) throws {
         guard memtable.entryCount > 0, let allocate else { return }
-        if let meta = try TableFiles.build(from: memtable.makeIterator(), number: allocate.allocate(), dbPath: dbPath,
-                                           backend: backend, options: options) {
+        if let meta = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
+                                           number: allocate.allocate(), dbPath: dbPath, backend: backend,
+                                           options: options) {
             outcome.tables.append(meta)
         }
     }

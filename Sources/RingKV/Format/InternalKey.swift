@@ -7,6 +7,10 @@ package typealias SequenceNumber = UInt64
 package enum ValueType: UInt8 {
     case deletion = 0
     case value = 1
+    /// A write batch operation only (docs/FORMAT.md §WAL payload): a range
+    /// tombstone, never an internal key's type; tables keep range
+    /// tombstones in their range deletion block.
+    case rangeDeletion = 2
 }
 
 package enum InternalKey {

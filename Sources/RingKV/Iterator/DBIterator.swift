@@ -27,6 +27,12 @@ public final class DBIterator {
     private let merged: MergingIterator
     private let sequence: SequenceNumber
     private let bounds: IterationBounds
+    /// Every range tombstone visible at `sequence` (memtables and tables).
+    private let rangeTombstones: RangeTombstoneIndex
+    /// `!rangeTombstones.isEmpty`, so a step without tombstones pays one
+    /// branch and never touches the index (docs/ARCHITECTURE.md §Range
+    /// deletion, "Cost when unused").
+    private let hasRangeTombstones: Bool
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
     /// Forward: `merged` stands on the current key's newest visible entry.
@@ -49,7 +55,9 @@ public final class DBIterator {
     @exclusivity(unchecked) public private(set) var isValid = false
 
     init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
-         keepAlive: Any) {
+         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty) {
+        self.rangeTombstones = rangeTombstones
+        hasRangeTombstones = !rangeTombstones.isEmpty
         merged = MergingIterator(children)
         self.sequence = sequence
         self.bounds = bounds
@@ -194,11 +202,14 @@ public final class DBIterator {
         return (InternalKey.userKey(ikey), entrySequence, type)
     }
 
-    /// Whether a visible entry makes its key live. The one place a key's
-    /// newest visible entry is judged, in both directions (a range
-    /// tombstone check belongs here).
+    /// Whether a visible entry makes its key live: not a deletion, and not
+    /// older than a visible range tombstone covering its key. The one place
+    /// a key's newest visible entry is judged, in both directions.
     @inline(__always)
-    private func isLive(type: UInt8) -> Bool { type != ValueType.deletion.rawValue }
+    private func isLive(_ entry: (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8)) -> Bool {
+        entry.type != ValueType.deletion.rawValue
+            && !(hasRangeTombstones && rangeTombstones.hides(entry.user, sequence: entry.sequence, snapshot: sequence))
+    }
 
     /// Advances `merged` to the newest visible entry of the next user key
     /// that is live and below the upper bound. `skippingCurrent`: keys <=
@@ -213,7 +224,7 @@ public final class DBIterator {
                 // The newest visible version of a new user key decides it.
                 keyBuffer.set(entry.user)
                 hasDecided = true
-                if isLive(type: entry.type) {
+                if isLive(entry) {
                     isValid = true
                     return
                 }
@@ -234,7 +245,7 @@ public final class DBIterator {
             if bounds.isBeforeLower(entry.user) { break }
             if entry.sequence <= sequence && !bounds.isAtOrPastUpper(entry.user) {
                 if haveCandidate && compareBytes(entry.user, keyBuffer.bytes) < 0 { break }
-                haveCandidate = isLive(type: entry.type)
+                haveCandidate = isLive(entry)
                 if haveCandidate {
                     keyBuffer.set(entry.user)
                     valueBuffer.set(merged.value)

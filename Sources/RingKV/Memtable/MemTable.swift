@@ -27,6 +27,8 @@ package final class MemTable: @unchecked Sendable {
     private let arena: Arena
     let list: SkipList
     private let count = Atomic<Int>(0)
+    /// Range deletions, kept apart from the skiplist (Sendable by itself).
+    let rangeTombstones = MemTableRangeTombstones()
 
     /// `arenaBlockSizeBytes` is the memory-usage granularity: see
     /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`.
@@ -47,8 +49,15 @@ package final class MemTable: @unchecked Sendable {
     /// Adds one entry. The caller serializes calls to `add`, never adds the
     /// same (key, sequence, type) twice, and keeps key and value within
     /// `MemTableEntry.maxLengthBytes` (the write path validates user input).
+    /// A `.rangeDeletion` carries the range's start as `key` and its
+    /// exclusive end as `value` and goes to `rangeTombstones`.
     package func add(sequence: SequenceNumber, type: ValueType, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         precondition(sequence <= InternalKey.maxSequenceNumber, "sequence \(sequence) exceeds 56 bits")
+        if type == .rangeDeletion {
+            rangeTombstones.add(RangeTombstone(start: Array(key), end: Array(value), sequence: sequence))
+            count.add(1, ordering: .relaxed)
+            return
+        }
         precondition(key.count <= MemTableEntry.maxLengthBytes && value.count <= MemTableEntry.maxLengthBytes,
                      "memtable entry of \(key.count)+\(value.count) bytes is too large")
         list.insert(userKey: key, trailer: InternalKey.packTrailer(sequence, type), value: value)
@@ -57,10 +66,11 @@ package final class MemTable: @unchecked Sendable {
 
     // MARK: - Reads (any thread)
 
-    /// The newest entry for `userKey` with sequence <= `snapshot`.
+    /// The newest entry for `userKey` with sequence <= `snapshot` (range
+    /// tombstones not applied: see `rangeTombstones`).
     package func get(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> LookupResult {
         switch find(userKey, snapshot: snapshot) {
-        case .found(let value): return .found(Array(value))
+        case .found(let value, _): return .found(Array(value))
         case .deleted: return .deleted
         case .notFound: return .notFound
         }
@@ -71,21 +81,22 @@ package final class MemTable: @unchecked Sendable {
     func find(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> BlockSearchResult {
         // Trailers sort descending, so (snapshot, typeForSeek) is the first
         // possible internal key of `userKey` visible at `snapshot`.
-        let sequence = min(snapshot, InternalKey.maxSequenceNumber)
+        let seekSequence = min(snapshot, InternalKey.maxSequenceNumber)
         let target = SkipList.Target(userKey: userKey,
-                                     trailer: InternalKey.packTrailer(sequence, InternalKey.typeForSeek))
+                                     trailer: InternalKey.packTrailer(seekSequence, InternalKey.typeForSeek))
         guard let node = list.seek(target) else { return .notFound }
         let internalKey = SkipList.internalKey(node)
         guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
-        let (_, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
-        if type == ValueType.deletion.rawValue { return .deleted }
-        return .found(MemTableEntry.value(following: internalKey))
+        let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
+        if type == ValueType.deletion.rawValue { return .deleted(sequence: sequence) }
+        return .found(MemTableEntry.value(following: internalKey), sequence: sequence)
     }
 
-    /// Bytes of arena memory held (grows one arena block at a time).
-    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes }
+    /// Bytes of arena memory held (grows one arena block at a time), plus
+    /// the range tombstones' approximate bytes.
+    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes + rangeTombstones.memoryUsageBytes }
 
-    /// Entries added so far (deletions included).
+    /// Entries added so far (deletions and range deletions included).
     package var entryCount: Int { count.load(ordering: .relaxed) }
 
     /// An iterator over every entry in internal-key order. It keeps this

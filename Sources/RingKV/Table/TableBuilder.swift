@@ -48,6 +48,8 @@ package final class TableBuilder {
     private var compressionScratch: [UInt8] = []
     private var isClosed = false
     private var failure: DBError?
+    /// Written into the range deletion block at `finish`.
+    private var rangeTombstones: [RangeTombstone] = []
 
     package init(file: File, backend: any IOBackend, options: TableBuilderOptions) {
         precondition(options.blockSizeBytes > 0, "blockSizeBytes must be positive")
@@ -115,6 +117,18 @@ package final class TableBuilder {
         try internalKey.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
     }
 
+    /// Adds range tombstones (any order, each `start < end`) for the range
+    /// deletion block; the table's key bounds and sequence range grow to
+    /// cover them (docs/FORMAT.md §Range deletion block).
+    package func addRangeTombstones(_ tombstones: [RangeTombstone]) {
+        precondition(!isClosed, "TableBuilder.addRangeTombstones after finish() or abandon()")
+        precondition(tombstones.allSatisfy { compareBytes($0.start, $0.end) < 0 }, "empty range tombstone")
+        rangeTombstones.append(contentsOf: tombstones)
+    }
+
+    /// Entries and range tombstones added so far.
+    var isEmpty: Bool { properties.entryCount == 0 && rangeTombstones.isEmpty }
+
     /// Writes the rest of the table, pads, writes the footer and fsyncs.
     package func finish() throws -> TableProperties {
         precondition(!isClosed, "TableBuilder.finish called twice or after abandon()")
@@ -130,13 +144,21 @@ package final class TableBuilder {
 
             var filterHandle: BlockHandle?
             if let filter { filterHandle = try writeBlock(filter.finish(), compression: .uncompressed) }
+            if !rangeTombstones.isEmpty {
+                properties.rangeDeletionHandle = try writeBlock(RangeTombstone.encodeBlock(rangeTombstones),
+                                                                compression: options.compression)
+                properties.rangeDeletionCount = UInt64(rangeTombstones.count)
+                extendBoundsForRangeTombstones()
+            }
             let propertiesHandle = try writeBlock(properties.encode(), compression: .uncompressed)
             let indexHandle = try writeBlock(indexBlock.finish(), compression: options.compression)
 
             let footerEnd = writer.offset + UInt64(TableFooter.sizeBytes)
             let fileSize = UInt64(AlignedBuffer.roundUp(Int(footerEnd)))
             try writer.appendZeros(Int(fileSize - footerEnd))
-            let footer = TableFooter(index: indexHandle, filter: filterHandle, properties: propertiesHandle)
+            let footer = TableFooter(index: indexHandle, filter: filterHandle, properties: propertiesHandle,
+                                     formatVersion: rangeTombstones.isEmpty ? TableFooter.formatVersion
+                                                                            : TableFooter.rangeDeletionFormatVersion)
             try writer.append(footer.encode())
             try writer.finish()
             do throws(IOError) { try backend.sync(fd: file.fd, dataOnly: false) } catch { throw DBError.io(error.at(path: path)) }
@@ -149,6 +171,34 @@ package final class TableBuilder {
     func abandon() {
         isClosed = true
         writer.abandon()
+    }
+
+    /// Widens the key bounds and the sequence range to the tombstones:
+    /// smallest becomes at most (start, sequence) of each, largest at least
+    /// (end, 0) — `end` is exclusive, but user-key bounds are inclusive, so
+    /// the table claims `end` too; compaction cuts outputs accordingly.
+    private func extendBoundsForRangeTombstones() {
+        var hasEntries = properties.entryCount > 0
+        for t in rangeTombstones {
+            let low = InternalKey.make(t.start, t.sequence, .deletion)
+            let high = InternalKey.make(t.end, 0, .deletion)
+            if !hasEntries {
+                properties.smallestKey = low
+                properties.largestKey = high
+                properties.smallestSequence = t.sequence
+                properties.largestSequence = t.sequence
+                hasEntries = true
+                continue
+            }
+            if low.withUnsafeBytes({ l in properties.smallestKey.withUnsafeBytes { InternalKey.compare(l, $0) < 0 } }) {
+                properties.smallestKey = low
+            }
+            if high.withUnsafeBytes({ h in properties.largestKey.withUnsafeBytes { InternalKey.compare(h, $0) > 0 } }) {
+                properties.largestKey = high
+            }
+            properties.smallestSequence = min(properties.smallestSequence, t.sequence)
+            properties.largestSequence = max(properties.largestSequence, t.sequence)
+        }
     }
 
     // MARK: - Blocks

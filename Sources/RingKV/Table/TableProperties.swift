@@ -14,6 +14,9 @@
 ///     bloomBitsPerKey    varint  0 = no filter
 ///     smallestKey        varint length ++ internal key bytes
 ///     largestKey         varint length ++ internal key bytes
+///     rangeDeletionOffset varint  } only in tables whose footer says
+///     rangeDeletionSize   varint  } format version 2
+///     rangeDeletionCount  varint  }
 ///     (later versions may append fields; readers ignore trailing bytes)
 ///
 /// `fileSizeBytes` is not stored (the file is its own witness); readers fill it in.
@@ -32,6 +35,9 @@ package struct TableProperties: Equatable, Sendable {
     package var largestSequence: SequenceNumber = 0
     package var bloomBitsPerKey: Int = 0
     package var fileSizeBytes: UInt64 = 0
+    /// The range deletion block (table format version 2), else nil.
+    package var rangeDeletionHandle: BlockHandle?
+    package var rangeDeletionCount: UInt64 = 0
 
     package func encode() -> [UInt8] {
         var out = ByteWriter(capacity: 64 + smallestKey.count + largestKey.count)
@@ -47,6 +53,11 @@ package struct TableProperties: Equatable, Sendable {
         out.appendVarint(bloomBitsPerKey)
         out.appendLengthPrefixed(smallestKey)
         out.appendLengthPrefixed(largestKey)
+        if let h = rangeDeletionHandle {
+            out.appendVarint(h.offset)
+            out.appendVarint(h.size)
+            out.appendVarint(rangeDeletionCount)
+        }
         return out.bytes
     }
 
@@ -68,6 +79,10 @@ package struct TableProperties: Equatable, Sendable {
         p.bloomBitsPerKey = try r.readLength(limit: 1 << 16)
         p.smallestKey = Array(try r.readLengthPrefixed())
         p.largestKey = Array(try r.readLengthPrefixed())
+        if !r.isAtEnd {
+            p.rangeDeletionHandle = BlockHandle(offset: try r.readVarint64(), size: try r.readVarint64())
+            p.rangeDeletionCount = try r.readVarint64()
+        }
         return p
     }
 }

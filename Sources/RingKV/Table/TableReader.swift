@@ -12,9 +12,11 @@ enum TableLookupResult: Equatable, Sendable {
 
 /// A point lookup's answer in one block, the value in place in the
 /// block's memory (valid while the block is kept alive).
+/// Found values and deletions carry the entry's sequence, which range
+/// tombstones are compared against.
 enum BlockSearchResult {
-    case found(UnsafeRawBufferPointer)
-    case deleted
+    case found(UnsafeRawBufferPointer, sequence: SequenceNumber)
+    case deleted(sequence: SequenceNumber)
     case notFound
 }
 
@@ -43,11 +45,19 @@ package final class TableReader: Sendable {
     let filter: BloomFilter?
     /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
     package let dataEndOffset: UInt64
+    /// The range deletion block's tombstones (empty for format version 1),
+    /// held for the reader's life like the index and filter.
+    package let rangeTombstoneList: [RangeTombstone]
+    let rangeTombstones: RangeTombstoneIndex
+    /// `!rangeTombstoneList.isEmpty`: lets a lookup skip the index (and
+    /// its retains) in the common case.
+    let hasRangeTombstones: Bool
 
     package var path: String { file.path }
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
-                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64) throws {
+                 properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64,
+                 rangeTombstones: [RangeTombstone]) throws {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
@@ -60,6 +70,9 @@ package final class TableReader: Sendable {
         }
         self.filter = filter
         self.dataEndOffset = dataEndOffset
+        self.rangeTombstoneList = rangeTombstones
+        self.rangeTombstones = RangeTombstoneIndex(rangeTombstones)
+        self.hasRangeTombstones = !rangeTombstones.isEmpty
     }
 
     /// Reads and checks the footer, then index, filter and properties in one
@@ -112,8 +125,44 @@ package final class TableReader: Sendable {
         }
         guard let index else { preconditionFailure("readStored visits every handle") }
         properties.fileSizeBytes = fileSize
+        let tombstones = try readRangeTombstones(io: io, footer: footer, properties: properties, limit: footerOffset)
+        let dataEndWithTombstones = min(dataEnd, properties.rangeDeletionHandle?.offset ?? dataEnd)
         return try TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
-                           properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEnd)
+                           properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEndWithTombstones,
+                           rangeTombstones: tombstones)
+    }
+
+    /// The range deletion block of a format-version-2 table (one more read,
+    /// only for such tables); checks that version and handle agree.
+    static func readRangeTombstones(io: TableFileIO, footer: TableFooter, properties: TableProperties,
+                                    limit: UInt64) throws -> [RangeTombstone] {
+        let path = io.path
+        guard footer.formatVersion == TableFooter.rangeDeletionFormatVersion else {
+            guard properties.rangeDeletionHandle == nil else {
+                throw DBError.corruption(path: path, offset: footer.properties.offset, reason:
+                    "properties name a range deletion block, but the footer says table format version 1")
+            }
+            return []
+        }
+        guard let handle = properties.rangeDeletionHandle else {
+            throw DBError.corruption(path: path, offset: footer.properties.offset, reason:
+                "table format version 2 without a range deletion handle in its properties")
+        }
+        try io.check(handle, within: limit, what: "range deletion block")
+        var tombstones: [RangeTombstone] = []
+        try io.readStored([handle]) { _, stored in
+            try BlockCodec.withDecodedContents(stored, path: path, offset: handle.offset) { raw in
+                do throws(DecodeError) { tombstones = try RangeTombstone.decodeBlock(raw) } catch {
+                    throw DBError.corruption(path: path, offset: handle.offset,
+                                             reason: "range deletion block: \(error.reason)")
+                }
+            }
+        }
+        guard UInt64(tombstones.count) == properties.rangeDeletionCount else {
+            throw DBError.corruption(path: path, offset: handle.offset, reason:
+                "properties say \(properties.rangeDeletionCount) range tombstones, the block holds \(tombstones.count)")
+        }
+        return tombstones
     }
 
     // MARK: - Point lookup, step by step
@@ -192,7 +241,7 @@ package final class TableReader: Sendable {
             try find(in: block.layout, blockOffset: block.fileOffset, userKey: userKey, snapshot: snapshot)
         }
         switch found {
-        case .found(let value): return .found(Array(value))
+        case .found(let value, _): return .found(Array(value))
         case .deleted: return .deleted
         case .notFound: return .notFound
         }
@@ -212,9 +261,10 @@ package final class TableReader: Sendable {
                 guard cursor.isValid else { return .notFound }
                 let key = cursor.key
                 guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
-                switch InternalKey.unpackTrailer(InternalKey.trailer(key)).type {
-                case ValueType.value.rawValue: return .found(cursor.value)
-                case ValueType.deletion.rawValue: return .deleted
+                let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+                switch type {
+                case ValueType.value.rawValue: return .found(cursor.value, sequence: sequence)
+                case ValueType.deletion.rawValue: return .deleted(sequence: sequence)
                 case let other: throw corrupt("unknown value type \(other)")
                 }
             }

@@ -15,6 +15,9 @@ extension TableReader {
         try io.readStored(metaHandles) { i, stored in
             try BlockCodec.withDecodedContents(stored, path: path, offset: metaHandles[i].offset) { _ in }
         }
+        // The range deletion block: CRC, encoding, each range non-empty, order, count.
+        _ = try TableReader.readRangeTombstones(io: io, footer: footer, properties: properties,
+                                               limit: fileSizeBytes - UInt64(TableFooter.sizeBytes))
 
         var handles: [BlockHandle] = []
         let index = indexBlock.makeIterator()

@@ -1,3 +1,5 @@
+import RingIO
+
 /// An immutable snapshot of which tables make up the database, level by
 /// level. Readers take the current `Version` from the `VersionSet` and keep
 /// it for as long as they read; every table it names stays on disk while
@@ -17,6 +19,9 @@ package final class Version: Sendable {
     package let files: [[FileMetaData]]
     /// Sum of `fileSizeBytes` per level.
     private let levelSizesBytes: [UInt64]
+    /// The range tombstones of all tables, gathered on first need by the
+    /// read path (`DBImpl.tableRangeTombstones`); guards only the memo.
+    let tableRangeTombstones = Locked<[RangeTombstone]?>(nil)
 
     init(files: [[FileMetaData]]) {
         precondition(files.count == Version.numLevels, "a Version has exactly \(Version.numLevels) levels")

@@ -54,8 +54,12 @@ extension VersionEdit {
     /// The database format this build writes and the newest it reads
     /// (docs/FORMAT.md §Format version). 2: the WAL files may hold
     /// sync-point records (record type 2), which a version-1 reader would
-    /// take for damage; the edit encoding is the same as in 1.
-    static let currentFormatVersion: UInt64 = 2
+    /// take for damage; the edit encoding is the same as in 1. 3: WAL
+    /// batches may hold range deletions (operation type 2) and tables may
+    /// have a range deletion block (table format version 2), which a
+    /// version-2 reader would refuse mid-replay or, worse, a table at a
+    /// time; it refuses the whole database at open instead.
+    static let currentFormatVersion: UInt64 = 3
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).

@@ -57,6 +57,39 @@ import Testing
         #expect(db.stats().walGroups < UInt64(count) + 4, "async writes share groups")
     }
 
+    /// An async deleteRange hides its keys from async and sync reads, in
+    /// the memtable and after a flush (the tombstone then lives in a table
+    /// and the keys in an older one), while a snapshot taken before still
+    /// sees them; an inverted range throws.
+    @Test func asyncDeleteRangeIsHonouredByAsyncReads() async throws {
+        let dir = try TempDir("ringkv-async")
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        for i in 0..<100 { try await db.put(bytes("k\(100 + i)"), bytes("v\(i)")) }
+        try db.flush()
+        let before = db.snapshot()
+        try await db.deleteRange(from: "k120", to: "k150")
+        for flushTombstone in [false, true] {
+            if flushTombstone { try db.flush() }
+            for i in 0..<100 {
+                let key = bytes("k\(100 + i)")
+                let expected: [UInt8]? = (20..<50).contains(i) ? nil : bytes("v\(i)")
+                let viaAsync = try await db.get(key)
+                #expect(viaAsync == expected, "k\(100 + i), tombstone flushed: \(flushTombstone)")
+                #expect(try Sync.get(db, key) == expected)
+                let old = try await db.get(key, options: ReadOptions(snapshot: before))
+                #expect(old == bytes("v\(i)"))
+            }
+            let keys = (0..<100).map { bytes("k\(100 + $0)") }
+            let batched = try await db.multiGet(keys)
+            #expect(batched.compactMap { $0 }.count == 70)
+            var seen = 0
+            for try await _ in db.entries(from: bytes("k100"), to: bytes("k200")) { seen += 1 }
+            #expect(seen == 70)
+        }
+        await #expect(throws: DBError.self) { try await db.deleteRange(from: "k9", to: "k1") }
+        try Sync.close(db)
+    }
+
     @Test func asyncSyncedWriteSurvivesReopen() async throws {
         let dir = try TempDir("ringkv-async")
         do {

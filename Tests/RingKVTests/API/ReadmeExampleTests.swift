@@ -19,6 +19,8 @@ import RingKV
         batch.put(Array("a".utf8), Array("1".utf8))
         batch.delete(Array("b".utf8))
         try db.write(batch, options: WriteOptions(sync: true))   // atomic
+        try db.put(Array("c1".utf8), Array("gone".utf8))
+        try db.deleteRange(from: Array("c".utf8), to: Array("d".utf8))   // [c, d): one range tombstone
 
         let snap = db.snapshot()
         let it = try db.makeIterator(options: ReadOptions(snapshot: snap))

@@ -47,8 +47,11 @@ import Testing
                 let k = randomKey(&rng)
                 try handle.delete(k)
                 model[k] = nil
-            case 760..<800:
+            case 760..<788:
                 try ModelSteps.writeRandomBatch(handle, step: step, model: &model, rng: &rng, randomKey: randomKey)
+            case 788..<800:
+                try ModelSteps.deleteRandomRange(handle, step: step, model: &model, rng: &rng, keySpace: keySpace,
+                                                 keyAt: compactionKey, inBatch: roll >= 796)
             case 800..<950:
                 let k = randomKey(&rng)
                 #expect(try handle.get(k) == model[k], "seed \(seed) step \(step) key \(String(decoding: k, as: UTF8.self))")

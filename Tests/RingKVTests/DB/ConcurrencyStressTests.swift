@@ -4,8 +4,8 @@ import Synchronization
 import Testing
 @testable import RingKV
 
-/// Eight threads of mixed puts, deletes, gets, scans, multiGets and
-/// snapshots while the memtable is small enough that flushes run all the
+/// Eight threads of mixed puts, deletes, range deletions, gets, scans,
+/// multiGets and snapshots while the memtable is small enough that flushes run all the
 /// time. Run under ThreadSanitizer by tools/test-tsan. Each thread owns its
 /// key range, so it can check its own reads exactly.
 @Suite struct ConcurrencyStressTests {
@@ -36,9 +36,18 @@ import Testing
                             let v = bytes("v\(step)")
                             try db.put(key(i), v, options: WriteOptions(sync: step % 50 == 0))
                             mine[i] = v
-                        case 4:
+                        case 4 where Bool.random(using: &rng):
                             try db.delete(key(i))
                             mine[i] = nil
+                        case 4:
+                            // A range deletion inside this thread's keys
+                            // (bytewise: "t0-1" .. "t0-13" covers "t0-10" too).
+                            var from = key(i), to = key(i + Int.random(in: 0...20, using: &rng))
+                            if compareBytes(from, to) > 0 { swap(&from, &to) }
+                            try db.deleteRange(from: from, to: to)
+                            for j in mine.keys where compareBytes(key(j), from) >= 0 && compareBytes(key(j), to) < 0 {
+                                mine[j] = nil
+                            }
                         case 5...6:
                             if try db.get(key(i)) != mine[i] { failures.record("t\(t) step \(step): get key \(i)") }
                         case 7:

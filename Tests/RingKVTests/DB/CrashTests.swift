@@ -8,6 +8,9 @@ import Testing
 /// and checks every acknowledged write.
 @Suite struct CrashTests {
     static func key(_ thread: Int, _ op: Int) -> [UInt8] { bytes("t\(thread)-k\(op)") }
+    /// crashwriter's range-deleted keys: op % 8 in 0...4 are deleted by
+    /// the deleteRange that follows op - op % 8 + 7.
+    static func rangeKey(_ thread: Int, _ op: Int) -> [UInt8] { bytes("t\(thread)-r\(op / 8)-\(op % 8)") }
     static func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
         bytes("v\(seed)-\(thread)-\(op)-") + [UInt8](repeating: UInt8(op & 0xff), count: (op * 7) % 300)
     }
@@ -55,6 +58,15 @@ import Testing
                     let deletedForSure = op % 4 == 0 && deleter <= lastOp
                     let deletedMaybe = op % 4 == 0 && deleter > lastOp
                     let got = try db.get(Self.key(thread, op))
+                    // The range deletion is acknowledged with op `rangeDeleter`.
+                    let rangeDeleter = op - op % 8 + 7
+                    let rangeGot = try db.get(Self.rangeKey(thread, op))
+                    if op % 8 <= 4 && rangeDeleter <= lastOp {
+                        #expect(rangeGot == nil, "seed \(seed) cycle \(cycle): t\(thread) op \(op) range-deleted")
+                    } else if op % 8 > 4 || rangeGot != nil {
+                        #expect(rangeGot == Self.value(thread, op, runSeed),
+                                "seed \(seed) cycle \(cycle): acknowledged range key t\(thread) op \(op) lost or wrong")
+                    }
                     if deletedForSure {
                         #expect(got == nil, "seed \(seed) cycle \(cycle): t\(thread) op \(op) should be deleted")
                     } else if !deletedMaybe || got != nil {

@@ -25,6 +25,34 @@ enum ModelSteps {
         try db.write(batch)
     }
 
+    /// A range deletion over a random stretch of the key space (key `i` up
+    /// to key `i + 0...60`, whichever sorts first as the start), through
+    /// `deleteRange` or, with `inBatch`, inside a batch between puts.
+    static func deleteRandomRange(_ db: DB, step: Int, model: inout Model, rng: inout SeededRandom, keySpace: Int,
+                                  keyAt: (Int) -> [UInt8], inBatch: Bool) throws {
+        let first = Int.random(in: 0..<keySpace, using: &rng)
+        var from = keyAt(first), to = keyAt(first + Int.random(in: 0...60, using: &rng))
+        if compareBytes(from, to) > 0 { swap(&from, &to) }
+        let deleted = { (model: inout Model) in
+            for k in model.keys where compareBytes(k, from) >= 0 && compareBytes(k, to) < 0 { model[k] = nil }
+        }
+        guard inBatch else {
+            try db.deleteRange(from: from, to: to)
+            deleted(&model)
+            return
+        }
+        var batch = WriteBatch()
+        let before = keyAt(Int.random(in: 0..<keySpace, using: &rng))
+        let after = keyAt(Int.random(in: 0..<keySpace, using: &rng))
+        batch.put(before, bytes("r\(step)"))
+        model[before] = bytes("r\(step)")
+        batch.deleteRange(from: from, to: to)
+        deleted(&model)
+        batch.put(after, bytes("s\(step)"))
+        model[after] = bytes("s\(step)")
+        try db.write(batch)
+    }
+
     /// A fresh iterator walked both ways with random bounds
     /// (`IteratorWalk`), reading the latest state or, half the time, one of
     /// `snapshots` with the model of its moment.

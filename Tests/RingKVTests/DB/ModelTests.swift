@@ -49,8 +49,11 @@ import Testing
                 let k = randomKey(&rng)
                 try handle.delete(k)
                 model[k] = nil
-            case 700..<760:
+            case 700..<745:
                 try ModelSteps.writeRandomBatch(handle, step: step, model: &model, rng: &rng, randomKey: randomKey)
+            case 745..<760:
+                try ModelSteps.deleteRandomRange(handle, step: step, model: &model, rng: &rng, keySpace: keySpace,
+                                                 keyAt: { bytes("key\($0)") }, inBatch: roll >= 755)
             case 760..<960:
                 let k = randomKey(&rng)
                 #expect(try handle.get(k) == model[k], "seed \(seed) step \(step) key \(String(decoding: k, as: UTF8.self))")
