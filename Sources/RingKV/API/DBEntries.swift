@@ -8,6 +8,7 @@
 /// When the loop breaks, the iterator is dropped with the unread rest: no
 /// further read is made.
 public struct DBEntries: AsyncSequence, Sendable {
+    /// One entry: its key and its value, copied out of the engine.
     public typealias Element = (key: [UInt8], value: [UInt8])
 
     let db: DB
@@ -20,6 +21,7 @@ public struct DBEntries: AsyncSequence, Sendable {
     /// A chunk also ends after this many key and value bytes.
     static let maxChunkBytes = 256 << 10
 
+    /// An iterator over the range; each makes its own read view at its first `next()`.
     public func makeAsyncIterator() -> Iterator {
         Iterator(cursor: EntriesCursor(db: db, from: from, to: to, options: options))
     }
@@ -33,7 +35,9 @@ public struct DBEntries: AsyncSequence, Sendable {
 
         init(cursor: EntriesCursor) { self.cursor = cursor }
 
-        public mutating func next() async throws -> Element? {
+        /// The next entry in key order, or nil past the end of the range.
+    /// Throws `CancellationError` when the task was cancelled, or `DBError`.
+    public mutating func next() async throws -> Element? {
             if position == chunk.count {
                 if finished { return nil }
                 try Task.checkCancellation()

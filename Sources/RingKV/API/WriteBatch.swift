@@ -22,10 +22,13 @@ public struct WriteBatch: Sendable {
     /// A `deleteRange` with `from > to` was added: `validate` refuses the batch.
     private var invertedRange: (from: [UInt8], to: [UInt8])?
 
+    /// An empty batch.
     public init() {
         rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
     }
 
+    /// Adds "set `key` to `value`". Limits (`Options.maxKeySizeBytes`, …) are
+    /// checked when the batch is written.
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
         rep.append(ValueType.value.rawValue)
         appendLengthPrefixed(key)
@@ -35,10 +38,12 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
+    /// `put` of the UTF-8 bytes of `key` and `value`.
     public mutating func put(_ key: String, _ value: String) {
         put(Array(key.utf8), Array(value.utf8))
     }
 
+    /// Adds "remove `key`" (a deletion marker).
     public mutating func delete(_ key: [UInt8]) {
         rep.append(ValueType.deletion.rawValue)
         appendLengthPrefixed(key)
@@ -46,6 +51,7 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
+    /// `delete` of the UTF-8 bytes of `key`.
     public mutating func delete(_ key: String) { delete(Array(key.utf8)) }
 
     /// Deletes every key `k` with `from <= k < to` that exists when the
@@ -65,6 +71,7 @@ public struct WriteBatch: Sendable {
     /// `deleteRange(from:to:)` with the UTF-8 bytes of `from` and `to`.
     public mutating func deleteRange(from: String, to: String) { deleteRange(from: Array(from.utf8), to: Array(to.utf8)) }
 
+    /// Removes every operation, keeping the allocated storage for reuse.
     public mutating func clear() {
         rep.removeSubrange(WriteBatch.headerSize...)
         count = 0
@@ -76,6 +83,7 @@ public struct WriteBatch: Sendable {
     /// Encoded size in bytes (what the WAL will carry).
     public var approximateSizeBytes: Int { rep.count }
 
+    /// Whether the batch holds no operation.
     public var isEmpty: Bool { count == 0 }
 
     private mutating func appendLengthPrefixed(_ bytes: [UInt8]) {
