@@ -98,6 +98,17 @@ public enum Quarantine {
     /// Keeps `object` (a ring, a buffer owner) alive for the process's life.
     public static func keep(_ object: AnyObject) { held.withLock { $0.objects.append(object) } }
 
+    /// Keeps any value alive for the process's life — an array whose
+    /// storage a failed ring may still write into or read from: the box
+    /// holds a reference to that storage, so the caller's later changes to
+    /// its own copy go to new storage (copy on write).
+    public static func keep<Value>(value: Value) { keep(Box(value)) }
+
+    private final class Box<Value> {
+        let value: Value
+        init(_ value: Value) { self.value = value }
+    }
+
     /// Records raw memory of `bytes` at `address` whose owner will not free it.
     public static func keep(address: UnsafeMutableRawPointer, bytes: Int) {
         held.withLock { h in

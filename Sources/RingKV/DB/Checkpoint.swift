@@ -122,7 +122,19 @@ extension DBImpl {
     private func copyFile(_ source: String, to destination: String, lengthBytes: UInt64?) throws {
         let chunkBytes = 1 << 20
         let buffer = AlignedBuffer(capacity: chunkBytes)
-        try ioCall(source) { () throws(IOError) in
+        do throws(IOError) {
+            try copyChunks(source, to: destination, lengthBytes: lengthBytes, through: buffer)
+        } catch {
+            // A failed ring may still use the buffer: never freed then.
+            if error.memoryMayStillBeInUse { buffer.quarantine() }
+            throw DBError.io(error.at(path: error.path ?? source))
+        }
+    }
+
+    private func copyChunks(_ source: String, to destination: String, lengthBytes: UInt64?,
+                            through buffer: borrowing AlignedBuffer) throws(IOError) {
+        let chunkBytes = buffer.capacity
+        do {
             let input = try backend.openFile(source, .read, direct: .off)
             defer { try? input.close() }
             let output = try backend.openFile(destination, [.write, .create, .truncate], direct: .off)

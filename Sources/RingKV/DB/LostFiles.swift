@@ -31,6 +31,7 @@ package enum LostFiles {
     static func save(_ tail: DroppedTail, of source: String, dbPath: String, backend: any IOBackend) throws -> String {
         let directory = directory(dbPath)
         let path = directory + "/" + name(source: source, offset: tail.offset)
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
         do {
             if !FileSystem.isDirectory(directory) {
                 try backend.createDirectory(directory)
@@ -40,7 +41,6 @@ package enum LostFiles {
             defer { try? input.close() }
             let output = try backend.openFile(path, [.write, .create, .truncate], direct: .off)
             defer { try? output.close() }
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
             var at = tail.offset
             while at < tail.endOffset {
                 let want = Int(min(UInt64(chunk.count), tail.endOffset - at))
@@ -58,6 +58,8 @@ package enum LostFiles {
             try backend.sync(fd: output.fd, dataOnly: false)
             try backend.syncDirectory(directory)
         } catch let error as IOError {
+            // A failed ring may still use `chunk`'s storage: kept then.
+            if error.memoryMayStillBeInUse { Quarantine.keep(value: chunk) }
             throw DBError.io(error.at(path: error.path ?? path))
         }
         return path

@@ -302,6 +302,7 @@ package final class LogReader {
         do {
             n = try bytes.withUnsafeMutableBytes { try backend.read(fd: file.fd, into: $0, offset: UInt64(offset)) }
         } catch let error as IOError {
+            if error.memoryMayStillBeInUse { Quarantine.keep(value: bytes) }
             throw DBError.io(error.at(path: path))
         }
         guard n == length else {

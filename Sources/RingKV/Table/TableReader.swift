@@ -310,6 +310,11 @@ package final class TableReader: Sendable {
                                               into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
                                               offset: start, direct: file.isDirect)
         } catch {
+            if error.memoryMayStillBeInUse {
+                // The kernel may still write into it: never freed.
+                ownsBuffer = false
+                Quarantine.keep(address: buffer, bytes: lengthBytes)
+            }
             throw DBError.io(error.at(path: path))
         }
         guard bytesRead >= skip + wanted else {

@@ -21,6 +21,7 @@ package enum CurrentFile {
             let n = try bytes.withUnsafeMutableBytes { try backend.read(fd: file.fd, into: $0, offset: 0) }
             bytes.removeLast(bytes.count - n)
         } catch let e as IOError {
+            if e.memoryMayStillBeInUse { Quarantine.keep(value: bytes) }
             throw DBError.io(e.at(path: path))
         }
         guard bytes.count <= maxSizeBytes else {
@@ -62,6 +63,7 @@ package enum CurrentFile {
             switched = true
             try backend.syncDirectory(dbPath)
         } catch let e as IOError {
+            if e.memoryMayStillBeInUse { Quarantine.keep(value: content) }
             if !switched { try? backend.removeFile(tempPath) }
             throw DBError.io(e.at(path: switched ? dbPath : tempPath))
         }

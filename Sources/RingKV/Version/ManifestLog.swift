@@ -45,6 +45,7 @@ struct ManifestLog {
             try w.bytes.withUnsafeBytes { try backend.write(fd: file.fd, from: $0, offset: offsetBytes) }
             try backend.sync(fd: file.fd, dataOnly: true)
         } catch let e as IOError {
+            if e.memoryMayStillBeInUse { Quarantine.keep(value: w.bytes) }
             let error = e.at(path: path)
             failure = error.description
             throw DBError.io(error)

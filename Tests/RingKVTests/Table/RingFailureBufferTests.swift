@@ -52,6 +52,42 @@ import Testing
         plan.touchMemoryInFlightAtFailures()
     }
 
+    /// A lone O_DIRECT block read (the point-lookup path) whose ring fails
+    /// with the read in flight keeps its buffer.
+    @Test func loneDirectBlockReadInFlightAtARingFailureIsKept() throws {
+        let dir = try TempDir()
+        guard !TableTestSupport.isOnTmpfs(dir.path) else { return }  // no O_DIRECT on tmpfs
+        let path = dir.sub("t.sst")
+        let entries = ReadTestSupport.tableEntries(0..<200, tag: "r", firstSequence: 1)
+        _ = try TableTestSupport.writeTable(path: path, entries: entries, backend: try URingBackend(), direct: .required)
+        // Opening the table submits reads of its own (footer, index,
+        // filter): the failure is aimed at the first submission after them.
+        var opened: (FaultPlan, TableReader)?
+        for nth in 2...8 where opened == nil {
+            let plan = FaultPlan([.init(kind: .ringFailure, nth: nth, errno: ENXIO)])
+            if let reader = try? TableTestSupport.openTable(path: path, backend: try URingBackend(faults: plan),
+                                                            direct: .required) {
+                opened = (plan, reader)
+            }
+        }
+        guard let (plan, reader) = opened else {
+            Issue.record("the table did not open with a ring failure at submissions 2...8")
+            return
+        }
+        let keptBefore = Quarantine.keptCount
+        do {
+            let index = reader.indexBlock.makeIterator()
+            try index.seekToFirst()
+            let handle = try reader.decodeIndexValue(index.value)
+            #expect { _ = try reader.readBlock(handle) } throws: { error in
+                guard case DBError.io(let io) = error else { return false }
+                return io.memoryMayStillBeInUse
+            }
+        }
+        #expect(Quarantine.keptCount >= keptBefore + 2, "the block buffer and the ring")
+        plan.touchMemoryInFlightAtFailures()
+    }
+
     /// Without operations in flight (EAGAIN before the kernel took
     /// anything) the submission is retried and the write completes.
     @Test func ringRefusingTheSubmissionIsRetried() throws {
