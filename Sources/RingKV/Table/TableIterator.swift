@@ -28,7 +28,8 @@ enum ReadAhead: Sendable, Equatable {
 /// it, so a corrupt block ahead of the cursor fails only the read that
 /// needs it.
 ///
-/// Asynchronous prefetch (`prefetch`, on by default): whenever a window
+/// Asynchronous prefetch (`prefetch`, on by default; user scans of
+/// buffered tables read synchronously, see `init`): whenever a window
 /// becomes current, the read of the *next* window (the blocks after it,
 /// uncached ones only) is submitted with `IOBackend.submitReads` and left
 /// in flight while the caller consumes the current one; the cursor
@@ -138,7 +139,12 @@ final class TableIterator: InternalIterator {
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
         self.readAhead = readAhead
-        self.prefetchEnabled = prefetch && readAhead != .none
+        // A user scan of a buffered table reads its windows with pread:
+        // io_uring punts a buffered read it cannot finish from the page
+        // cache to a worker thread, and short scans paid for it (YCSB E,
+        // docs/ARCHITECTURE.md "E's scans and asynchronous prefetch").
+        // O_DIRECT tables and compaction inputs keep the prefetch.
+        self.prefetchEnabled = prefetch && readAhead != .none && (readAhead == .compaction || reader.file.isDirect)
         self.index = reader.indexBlock.makeIterator()
         self.windowBytes = readAhead == .compaction ? TableIterator.compactionWindowBytes
                                                     : TableIterator.adaptiveInitialWindowBytes
