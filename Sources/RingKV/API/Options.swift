@@ -161,9 +161,12 @@ public struct ReadOptions: Sendable {
     public var snapshot: Snapshot?
     /// Put blocks this read loads into the block cache. Default true.
     public var fillCache: Bool
-    /// Iterators: once a table is read sequentially, submit the read of its
-    /// next read-ahead window asynchronously (io_uring) while the current
-    /// window is consumed. Default true. false reads each window only when
+    /// Iterators: once an O_DIRECT table (`Options.directReads`) is read
+    /// sequentially, submit the read of its next read-ahead window
+    /// asynchronously (io_uring) while the current window is consumed.
+    /// Buffered tables always read their windows with pread (io_uring
+    /// would hand uncached buffered reads to a worker thread: measured
+    /// slower for short scans). Default true. false reads each window only when
     /// the cursor reaches it (synchronous read-ahead; for comparisons).
     /// Without io_uring (the POSIX backend) the "prefetch" is read at once.
     public var asyncPrefetch: Bool
