@@ -22,12 +22,7 @@ struct AsyncReadRingTests {
 
     @Test(arguments: [File.DirectIO.preferred, .off])
     func thousandsOfConcurrentTasksReadTheRightBytesOnAFewThreads(direct: File.DirectIO) async throws {
-        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/pattern"
-        try writePatternFile(path, sizeBytes: Self.fileBytes)
-        let file = try File.open(path, .read, direct: direct)
-        defer { try? file.close() }
+        let pattern = try PatternFixture(sizeBytes: Self.fileBytes, direct: direct)
         let ring = try AsyncReadRing(entries: 64)
         defer { ring.shutdown() }
         let tasks = 3000
@@ -36,7 +31,7 @@ struct AsyncReadRingTests {
         let resumedOn = try await withThrowingTaskGroup(of: UInt.self) { group in
             for i in 0..<tasks {
                 group.addTask {
-                    let (offset, buffer, r) = try await Self.read(ring, fd: file.fd, page: (i * 7919) % (pagesInFile - 2),
+                    let (offset, buffer, r) = try await Self.read(ring, fd: pattern.file.fd, page: (i * 7919) % (pagesInFile - 2),
                                                                   pages: 1 + i % 2)
                     #expect(r.error == nil && r.bytesRead == r.length)
                     let bytes = UnsafeRawBufferPointer(start: buffer.pointer, count: r.bytesRead)
@@ -56,35 +51,25 @@ struct AsyncReadRingTests {
     }
 
     @Test func shortReadsAreResubmittedUntilComplete() async throws {
-        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/pattern"
-        try writePatternFile(path, sizeBytes: 1 << 20)
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
         // Every completion is reported as half of what moved.
         let ring = try AsyncReadRing(entries: 8, shortTransfers: { _, _, moved in max(moved / 2, 1) })
         defer { ring.shutdown() }
-        let (offset, buffer, r) = try await Self.read(ring, fd: file.fd, page: 3, pages: 16)
+        let (offset, buffer, r) = try await Self.read(ring, fd: pattern.file.fd, page: 3, pages: 16)
         #expect(r.error == nil && r.bytesRead == 16 * 4096)
         #expect(firstPatternMismatch(UnsafeRawBufferPointer(start: buffer.pointer, count: r.bytesRead),
                                      fileOffset: offset) == nil)
     }
 
     @Test func endOfFileStopsShortAndABadDescriptorFailsOnlyItsRequest() async throws {
-        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/pattern"
-        try writePatternFile(path, sizeBytes: 1 << 20)
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
         let ring = try AsyncReadRing(entries: 8)
         defer { ring.shutdown() }
         let buffer = SharedAlignedBuffer(capacity: 3 * 8192)
         let done = try await ring.read([
-            ReadRequest(fd: file.fd, offset: UInt64((1 << 20) - 4096), length: 8192, buffer: buffer.pointer),
+            ReadRequest(fd: pattern.file.fd, offset: UInt64((1 << 20) - 4096), length: 8192, buffer: buffer.pointer),
             ReadRequest(fd: -1, offset: 0, length: 8192, buffer: buffer.pointer + 8192),
-            ReadRequest(fd: file.fd, offset: 0, length: 8192, buffer: buffer.pointer + 16384),
+            ReadRequest(fd: pattern.file.fd, offset: 0, length: 8192, buffer: buffer.pointer + 16384),
         ], buffer: buffer)
         #expect(done[0].error == nil && done[0].bytesRead == 4096)
         #expect(done[1].error?.errno == EBADF)
@@ -92,18 +77,13 @@ struct AsyncReadRingTests {
     }
 
     @Test func aTaskCancelledBeforeSubmittingThrowsCancellationError() async throws {
-        let dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
-        defer { try? FileSystem.removeTree(dir) }
-        let path = dir + "/pattern"
-        try writePatternFile(path, sizeBytes: 1 << 20)
-        let file = try File.open(path, .read)
-        defer { try? file.close() }
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
         let ring = try AsyncReadRing(entries: 8)
         defer { ring.shutdown() }
         let task = Task {
             // Wait until cancelled, then read: nothing may be submitted.
             while !Task.isCancelled { await Task.yield() }
-            return try await Self.read(ring, fd: file.fd, page: 0).2.bytesRead
+            return try await Self.read(ring, fd: pattern.file.fd, page: 0).2.bytesRead
         }
         task.cancel()
         await #expect(throws: CancellationError.self) { _ = try await task.value }
@@ -116,6 +96,29 @@ struct AsyncReadRingTests {
         await #expect(throws: IOError.self) {
             _ = try await ring.read([ReadRequest(fd: 0, offset: 0, length: 4096, buffer: buffer.pointer)], buffer: buffer)
         }
+    }
+}
+
+/// A pattern file (`writePatternFile`) in a temporary directory, open for
+/// reading; closed and removed when the fixture goes.
+final class PatternFixture: Sendable {
+    let dir: String
+    let file: File
+
+    init(sizeBytes: Int, direct: File.DirectIO = .off) throws {
+        dir = try FileSystem.makeTemporaryDirectory(prefix: "ringio-async")
+        do {
+            try writePatternFile(dir + "/pattern", sizeBytes: sizeBytes)
+            file = try File.open(dir + "/pattern", .read, direct: direct)
+        } catch {
+            try? FileSystem.removeTree(dir)
+            throw error
+        }
+    }
+
+    deinit {
+        try? file.close()
+        try? FileSystem.removeTree(dir)
     }
 }
 
