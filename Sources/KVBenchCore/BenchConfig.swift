@@ -54,10 +54,14 @@ public struct BenchConfig: Sendable {
 
     /// The engine options the flags map to (`--direct-reads`, `--cache-mb`,
     /// `--memtable-mb`); everything else keeps the engine's defaults.
+    /// `--direct-reads` sets `directTableWrites` too, as ycsb_rocksdb's
+    /// `--direct` sets RocksDB's `use_direct_reads` and
+    /// `use_direct_io_for_flush_and_compaction`.
     public func makeOptions() -> Options {
         var options = Options()
         options.createIfMissing = true
         options.directReads = directReads
+        options.directTableWrites = directReads
         options.blockCacheSizeBytes = cacheMB << 20
         options.memtableSizeBytes = memtableMB << 20
         return options

@@ -34,7 +34,7 @@ struct KVBench: ParsableCommand {
     @Option(help: "Generator seed; thread i uses seed + i.") var seed: UInt64 = 1
     @Flag(help: "Print exactly one JSON object on stdout (nothing else).") var json = false
     @Option(help: "Write a self-contained report page (FILE.html) or picture (FILE.svg).") var report: String?
-    @Flag(name: .customLong("direct-reads"), help: "Read table blocks with O_DIRECT.") var directReads = false
+    @Flag(name: .customLong("direct-reads"), help: "Read table blocks, and write flush and compaction outputs, with O_DIRECT.") var directReads = false
     @Option(name: .customLong("cache-mb"), help: "Block cache size in MiB.") var cacheMB: Int = 64
     @Option(name: .customLong("memtable-mb"), help: "Memtable size in MiB.") var memtableMB: Int = 64
     @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "

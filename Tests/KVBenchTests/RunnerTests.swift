@@ -10,7 +10,7 @@ struct RunnerTests {
                                  cacheMB: 8, memtableMB: 4)
         let options = config.makeOptions()
         #expect(options.createIfMissing)
-        #expect(options.directReads)
+        #expect(options.directReads && options.directTableWrites)
         #expect(options.blockCacheSizeBytes == 8 << 20)
         #expect(options.memtableSizeBytes == 4 << 20)
         #expect(config.writeOptions.sync)

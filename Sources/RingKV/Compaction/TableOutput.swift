@@ -1,7 +1,8 @@
 import RingIO
 
-/// One table being written by a flush or a compaction: the file (O_DIRECT
-/// when the filesystem allows) and its `TableBuilder` (aligned chunks,
+/// One table being written by a flush or a compaction: the file (buffered,
+/// or O_DIRECT when `Options.directTableWrites` is set and the filesystem
+/// allows) and its `TableBuilder` (aligned chunks,
 /// several writes in flight). `finish` fsyncs and closes the file;
 /// `abandon` stops and removes it. The directory entry is the caller's to
 /// sync (once for all outputs of a job).
@@ -22,7 +23,8 @@ final class TableOutput {
         self.path = path
         self.backend = backend
         file = try ioCall(path) { () throws(IOError) in
-            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .preferred)
+            try backend.openFile(path, [.readWrite, .create, .truncate],
+                                 direct: options.directTableWrites ? .preferred : .off)
         }
         builder = TableBuilder(file: file, backend: backend, options: TableOutput.builderOptions(options))
     }
@@ -36,6 +38,9 @@ final class TableOutput {
     }
 
     var entryCount: UInt64 { builder.entryCount }
+
+    /// Whether the output file was opened with O_DIRECT.
+    var isDirect: Bool { file.isDirect }
 
     /// See `TableBuilder.addRangeTombstones`.
     func addRangeTombstones(_ tombstones: [RangeTombstone]) { builder.addRangeTombstones(tombstones) }
