@@ -39,17 +39,17 @@ public final class AsyncReadRing: @unchecked Sendable {
         // @unchecked Sendable: every `var` is read and written only with
         // `state`'s lock held (the submitter prepares under it, the
         // completion thread completes under it, `cancel` checks under it).
-        let id: UInt64
         var queue: TransferQueue
         let buffer: SharedAlignedBuffer
         var continuation: UnsafeContinuation<Outcome, Never>?
+        /// Its index in `State.slots` while waiting or running, else -1.
+        var slot = -1
         /// Some SQE of this batch was prepared: it can no longer be cancelled.
         var started = false
         /// In `State.waiting`.
         var isWaiting = false
 
-        init(id: UInt64, queue: TransferQueue, buffer: SharedAlignedBuffer) {
-            self.id = id
+        init(queue: TransferQueue, buffer: SharedAlignedBuffer) {
             self.queue = queue
             self.buffer = buffer
         }
@@ -67,18 +67,49 @@ public final class AsyncReadRing: @unchecked Sendable {
     private struct State {
         /// Batches with transfers to prepare, oldest first.
         var waiting: [Batch] = []
-        /// Batches with SQEs in the kernel or in the SQ, by id.
-        var running: [UInt64: Batch] = [:]
+        /// Every batch waiting or running, at its `slot`; nil: a free slot.
+        /// A slot is taken at enqueue and freed when the batch finishes,
+        /// is cancelled or fails — after its last completion, so no CQE
+        /// names a slot that was reused. (An array indexed by the
+        /// user_data's upper half, not a dictionary by id: the completion
+        /// thread looks a batch up per CQE, and hashing cost more.)
+        var slots: [Batch?] = []
+        var freeSlots: [Int] = []
+        /// Slots in use (batches waiting or running).
+        var liveBatches = 0
         var submitting = false
         /// SQEs prepared and not yet completed.
         var inFlight = 0
-        var nextID: UInt64 = 1
         var stopping = false
         /// Set when the ring failed: every later batch fails with it.
         var failure: IOError?
+
+        /// Gives `batch` a slot (its transfers' user_data name it).
+        mutating func admit(_ batch: Batch) {
+            let slot: Int
+            if let free = freeSlots.popLast() {
+                slot = free
+                slots[slot] = batch
+            } else {
+                slot = slots.count
+                slots.append(batch)
+            }
+            precondition(UInt64(slot) < UInt64(UInt32.max), "AsyncReadRing: too many batches at once")
+            batch.slot = slot
+            batch.queue.userDataBase = UInt64(slot) << AsyncReadRing.idShift
+            liveBatches += 1
+        }
+
+        /// Frees `batch`'s slot: it has nothing in flight any more.
+        mutating func release(_ batch: Batch) {
+            slots[batch.slot] = nil
+            freeSlots.append(batch.slot)
+            batch.slot = -1
+            liveBatches -= 1
+        }
     }
 
-    /// user_data = batch id << 32 | transfer index; batches hold < 2^32 reads.
+    /// user_data = batch slot << 32 | transfer index; batches hold < 2^32 reads.
     private static let idShift: UInt64 = 32
     private static let wakeUserData = UInt64.max
 
@@ -121,20 +152,19 @@ public final class AsyncReadRing: @unchecked Sendable {
     ///   read of the batch was submitted (none is then started); `IOError`
     ///   when the ring itself failed or was shut down.
     public func read(_ requests: [ReadRequest], buffer: SharedAlignedBuffer) async throws -> [ReadRequest] {
-        precondition(requests.allSatisfy { buffer.contains($0.buffer, length: $0.length) },
-                     "AsyncReadRing: every request must point into its buffer")
         precondition(UInt64(requests.count) < (1 << AsyncReadRing.idShift), "AsyncReadRing: batch too large")
         if requests.isEmpty { return requests }
         try Task.checkCancellation()
-        let batch = state.withLock { s in
-            let id = s.nextID
-            s.nextID += 1
-            let transfers = requests.map {
-                Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
-            }
-            return Batch(id: id, queue: TransferQueue(transfers, shortTransfers: shortTransfers,
-                                                      userDataBase: id << AsyncReadRing.idShift), buffer: buffer)
+        // Plain loops, no closures: this runs once per read, and in a debug
+        // build every generic closure costs a metadata lookup.
+        var transfers: [Transfer] = []
+        transfers.reserveCapacity(requests.count)
+        for r in requests {
+            precondition(buffer.contains(r.buffer, length: r.length),
+                         "AsyncReadRing: every request must point into its buffer")
+            transfers.append(Transfer(isWrite: false, fd: r.fd, buffer: r.buffer, length: r.length, offset: r.offset))
         }
+        let batch = Batch(queue: TransferQueue(transfers, shortTransfers: shortTransfers), buffer: buffer)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 enqueue(batch, continuation)
@@ -145,9 +175,9 @@ public final class AsyncReadRing: @unchecked Sendable {
         switch outcome {
         case .done(let transfers):
             var results = requests
-            for (i, t) in transfers.enumerated() {
-                results[i].bytesRead = t.done
-                results[i].error = t.error
+            for i in 0..<transfers.count {
+                results[i].bytesRead = transfers[i].done
+                results[i].error = transfers[i].error
             }
             return results
         case .cancelled:
@@ -179,6 +209,7 @@ public final class AsyncReadRing: @unchecked Sendable {
             if s.stopping { return (false, IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN)) }
             batch.continuation = continuation
             batch.isWaiting = true
+            s.admit(batch)
             s.waiting.append(batch)
             if s.submitting { return (false, nil) }
             s.submitting = true
@@ -196,6 +227,7 @@ public final class AsyncReadRing: @unchecked Sendable {
         let continuation = state.withLock { s -> UnsafeContinuation<Outcome, Never>? in
             guard batch.isWaiting, !batch.started, let c = batch.continuation else { return nil }
             s.waiting.removeAll { $0 === batch }
+            s.release(batch)
             batch.isWaiting = false
             batch.continuation = nil
             return c
@@ -206,64 +238,67 @@ public final class AsyncReadRing: @unchecked Sendable {
     /// Runs with the submitter role: prepares waiting batches up to the
     /// in-flight limit, submits them in one `io_uring_enter`, and repeats
     /// until nothing is left to submit; then gives the role up.
+    ///
+    /// Each round takes the lock once: it prepares every waiting batch's
+    /// SQEs under it (a batch's queue is shared with the completion
+    /// thread, which completes its transfers under the lock) and keeps,
+    /// in order, the batches with transfers left (no room, or the SQ is
+    /// full until this round's submit).
     private func drainSubmissions() {
         while true {
-            let (batches, room, wake) = state.withLock { s -> ([Batch], Int, Bool) in
+            let round = state.withLock { s -> DrainRound in
                 let room = maxInFlight - s.inFlight
                 if s.failure != nil || s.waiting.isEmpty || room <= 0 {
-                    if !s.stopping || s.failure != nil { s.submitting = false; return ([], 0, false) }
-                    return ([], 0, true)
+                    if !s.stopping || s.failure != nil { s.submitting = false; return .done }
+                    return .wake
                 }
-                let taken = s.waiting
-                s.waiting.removeAll(keepingCapacity: true)
-                for b in taken { b.isWaiting = false }
-                return (taken, room, false)
+                var prepared = 0
+                var kept = 0
+                for i in 0..<s.waiting.count {
+                    let batch = s.waiting[i]
+                    let count = batch.queue.prepare(on: ring, limit: room - prepared)
+                    if count > 0 { batch.started = true }
+                    prepared += count
+                    if batch.queue.hasUnprepared {
+                        s.waiting[kept] = batch  // kept <= i: in place, order kept
+                        kept += 1
+                    } else {
+                        batch.isWaiting = false
+                    }
+                }
+                s.waiting.removeLast(s.waiting.count - kept)
+                s.inFlight += prepared
+                if kept > 0 && prepared == 0 {
+                    // No room: the completion thread resumes submitting
+                    // once completions free some.
+                    s.submitting = false
+                    return .done
+                }
+                return .submit
             }
-            if wake {
+            switch round {
+            case .done:
+                return
+            case .wake:
                 // Shutting down: post a no-op so the completion thread
                 // wakes, sees `stopping`, and exits once nothing runs.
                 _ = ring.prepNop(userData: AsyncReadRing.wakeUserData)
                 do { try ring.submit() } catch { fail(with: error) }
                 state.withLock { $0.submitting = false }
                 return
-            }
-            if batches.isEmpty { return }
-            var prepared = 0
-            var leftover: [Batch] = []
-            for batch in batches {
-                // Prepare under the lock: the batch's queue is shared with
-                // the completion thread, which completes its transfers.
-                let (count, rest) = state.withLock { _ -> (Int, Bool) in
-                    let count = batch.queue.prepare(on: ring, limit: room - prepared)
-                    if count > 0 { batch.started = true }
-                    return (count, batch.queue.hasUnprepared)
+            case .submit:
+                do {
+                    try submitPrepared()
+                } catch {
+                    fail(with: error)
+                    state.withLock { $0.submitting = false }
+                    return
                 }
-                prepared += count
-                if rest { leftover.append(batch) }
-            }
-            state.withLock { s in
-                s.inFlight += prepared
-                for batch in batches where batch.started { s.running[batch.id] = batch }
-                for batch in leftover.reversed() {
-                    batch.isWaiting = true
-                    s.waiting.insert(batch, at: 0)
-                }
-            }
-            do {
-                try submitPrepared()
-            } catch {
-                fail(with: error)
-                state.withLock { $0.submitting = false }
-                return
-            }
-            if !leftover.isEmpty && prepared == 0 {
-                // No room: the completion thread resumes submitting once
-                // completions free some.
-                state.withLock { $0.submitting = false }
-                return
             }
         }
     }
+
+    private enum DrainRound { case submit, wake, done }
 
     /// Submits every prepared SQE. The kernel may take fewer than offered
     /// (EAGAIN/EBUSY come back from `Ring.submit` as 0 submitted): the rest
@@ -299,12 +334,12 @@ public final class AsyncReadRing: @unchecked Sendable {
             let (becomeSubmitter, exit) = state.withLock { s -> (Bool, Bool) in
                 ring.harvest { c in
                     if c.userData == AsyncReadRing.wakeUserData { return }
-                    let id = c.userData >> AsyncReadRing.idShift
-                    guard let batch = s.running[id] else { return }
+                    let slot = Int(c.userData >> AsyncReadRing.idShift)
+                    guard slot < s.slots.count, let batch = s.slots[slot] else { return }
                     s.inFlight -= 1
                     batch.queue.complete(c)
                     if batch.queue.isFinished {
-                        s.running[id] = nil
+                        s.release(batch)
                         if let cont = batch.continuation { finished.append((cont, .done(batch.queue.transfers))) }
                         batch.continuation = nil
                     } else if batch.queue.hasUnprepared && !batch.isWaiting {
@@ -312,13 +347,15 @@ public final class AsyncReadRing: @unchecked Sendable {
                         s.waiting.append(batch)
                     }
                 }
-                let exit = s.stopping && s.running.isEmpty && s.waiting.isEmpty
+                let exit = s.stopping && s.liveBatches == 0
                 if !exit && !s.submitting && !s.waiting.isEmpty && s.inFlight < maxInFlight {
                     s.submitting = true
                     return (true, false)
                 }
                 return (false, exit)
             }
+            // Resumed after the lock is released: a resume enqueues the task
+            // on its executor, which may wake a thread.
             for (continuation, outcome) in finished { continuation.resume(returning: outcome) }
             if becomeSubmitter { drainSubmissions() }
             if exit { return }
@@ -330,8 +367,11 @@ public final class AsyncReadRing: @unchecked Sendable {
     private func fail(with error: IOError) {
         let failed = state.withLock { s -> [UnsafeContinuation<Outcome, Never>] in
             if s.failure == nil { s.failure = error }
-            let batches = Array(s.running.values) + s.waiting
-            s.running = [:]
+            var batches: [Batch] = []
+            for case let batch? in s.slots { batches.append(batch) }
+            s.slots = []
+            s.freeSlots = []
+            s.liveBatches = 0
             s.waiting = []
             var continuations: [UnsafeContinuation<Outcome, Never>] = []
             for batch in batches {

@@ -34,8 +34,9 @@ struct TransferQueue {
     private(set) var inFlight = 0
     private let shortTransfers: ShortTransferHook?
     /// Added to a transfer's index to form its SQE's user_data, so several
-    /// queues can share one ring (`AsyncReadRing`); 0 for a ring of its own.
-    private let userDataBase: UInt64
+    /// queues can share one ring (`AsyncReadRing`, which sets it when the
+    /// queue gets a slot, before any SQE is prepared); 0 for a ring of its own.
+    var userDataBase: UInt64
 
     init(_ transfers: [Transfer], shortTransfers: ShortTransferHook? = nil, userDataBase: UInt64 = 0) {
         self.transfers = transfers

@@ -83,9 +83,7 @@ extension DBImpl {
         if let hit = cachedBlock(location) {
             block = hit
         } else {
-            var plan = AlignedReadPlan()
-            let span = try location.table.planRead(location.handle, into: &plan)
-            block = try location.table.decodeBlock(try await plan.executeAsync(ring: ring), span: span)
+            block = try await location.table.readBlockAsync(location.handle, ring: ring)
             if view.fillCache { blockCache.insert(location.cacheKey, block) }
         }
         return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, covering: tombstones, { Array($0) }) }

@@ -285,48 +285,72 @@ package final class TableReader: Sendable {
     /// the pages holding the block are read and the block copied out.
     private func readDecoded<R>(_ handle: BlockHandle,
                                 _ body: (UnsafeMutableRawPointer, Int) throws -> R) throws -> R {
-        try io.check(handle, within: dataEndOffset, what: "data block")
-        let wanted = Int(handle.sizeWithTrailer)
-        let start: UInt64, lengthBytes: Int, alignment: Int
-        if file.isDirect {
-            let page = UInt64(AlignedBuffer.alignment)
-            start = handle.offset & ~(page - 1)
-            lengthBytes = Int(((handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)) - start)
-            alignment = AlignedBuffer.alignment
-        } else {
-            start = handle.offset
-            lengthBytes = max(wanted, 1)
-            alignment = 16
-        }
-        let skip = Int(handle.offset - start)
+        let read = try loneRead(handle)
         // Not zero-filled: only the bytes the read returned are looked at.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: lengthBytes, alignment: alignment)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: read.lengthBytes, alignment: read.alignment)
         var ownsBuffer = true
         defer { if ownsBuffer { buffer.deallocate() } }
         let bytesRead: Int
         do throws(IOError) {
             // Synchronous: the buffer is not freed before the read returned.
             bytesRead = try backend.readAlone(fd: file.fd,
-                                              into: UnsafeMutableRawBufferPointer(start: buffer, count: lengthBytes),
-                                              offset: start, direct: file.isDirect)
+                                              into: UnsafeMutableRawBufferPointer(start: buffer, count: read.lengthBytes),
+                                              offset: read.start, direct: file.isDirect)
         } catch {
             if error.memoryMayStillBeInUse {
                 // The kernel may still write into it: never freed.
                 ownsBuffer = false
-                Quarantine.keep(address: buffer, bytes: lengthBytes)
+                Quarantine.keep(address: buffer, bytes: read.lengthBytes)
             }
             throw DBError.io(error.at(path: path))
         }
-        guard bytesRead >= skip + wanted else {
-            throw DBError.corruption(path: path, offset: handle.offset, reason:
-                "truncated: \(wanted) bytes wanted at offset \(handle.offset), the file ends at \(start + UInt64(bytesRead))")
-        }
-        // Assumes: [skip, skip + wanted) was read (checked above).
-        let stored = UnsafeRawBufferPointer(start: buffer + skip, count: wanted)
-        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset,
-                                                             storedIsOwned: skip == 0 && alignment == 16)
+        let (storage, count) = try decodeLoneRead(read, from: UnsafeRawPointer(buffer), bytesRead: bytesRead,
+                                                  storedIsOwned: read.skip == 0 && read.alignment == 16)
         if storage == buffer { ownsBuffer = false }
         return try body(storage, count)
+    }
+
+    /// The one read that fetches data block `handle` alone: `lengthBytes`
+    /// at `start` of the file into memory aligned to `alignment`, the
+    /// block `skip` bytes into it (see `readDecoded`).
+    struct LoneRead {
+        let handle: BlockHandle
+        let start: UInt64
+        let lengthBytes: Int
+        let alignment: Int
+        /// The block's bytes, trailer included.
+        let wantedBytes: Int
+        var skip: Int { Int(handle.offset - start) }
+    }
+
+    /// Checks `handle` against the file's layout and places its lone read.
+    func loneRead(_ handle: BlockHandle) throws -> LoneRead {
+        try io.check(handle, within: dataEndOffset, what: "data block")
+        let wanted = Int(handle.sizeWithTrailer)
+        if file.isDirect {
+            let page = UInt64(AlignedBuffer.alignment)
+            let start = handle.offset & ~(page - 1)
+            let end = (handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)
+            return LoneRead(handle: handle, start: start, lengthBytes: Int(end - start),
+                            alignment: AlignedBuffer.alignment, wantedBytes: wanted)
+        }
+        return LoneRead(handle: handle, start: handle.offset, lengthBytes: max(wanted, 1), alignment: 16,
+                        wantedBytes: wanted)
+    }
+
+    /// Checks that `read` returned its block (`bytesRead` bytes at `base`),
+    /// verifies the CRC and decompresses: `BlockCodec.decodeContents`.
+    func decodeLoneRead(_ read: LoneRead, from base: UnsafeRawPointer, bytesRead: Int,
+                        storedIsOwned: Bool) throws -> (storage: UnsafeMutableRawPointer, count: Int) {
+        let offset = read.handle.offset
+        guard bytesRead >= read.skip + read.wantedBytes else {
+            throw DBError.corruption(path: path, offset: offset, reason:
+                "truncated: \(read.wantedBytes) bytes wanted at offset \(offset), "
+                + "the file ends at \(read.start + UInt64(bytesRead))")
+        }
+        // Assumes: [skip, skip + wanted) was read (checked above).
+        let stored = UnsafeRawBufferPointer(start: base + read.skip, count: read.wantedBytes)
+        return try BlockCodec.decodeContents(stored, path: path, offset: offset, storedIsOwned: storedIsOwned)
     }
 
     // MARK: - Exact reads of a buffered file, batched by the caller
