@@ -15,9 +15,10 @@ final class AsyncReadThroughputTests: XCTestCase {
     static let keyCount = Int(ProcessInfoLite.environment("RINGKV_ASYNC_KEYS") ?? "") ?? 40_000
     static let asyncGetsPerTask = 4
     /// The ratio asserted (RINGKV_ASYNC_MIN_RATIO). Issue #14 asks for 2;
-    /// a debug build on this 2-core VM measures 1.4-2.2 (the async side is
-    /// CPU-bound: docs/ARCHITECTURE.md §Async API), so the default suite
-    /// asserts a clear win, 1.25, and RINGKV_ASYNC_MIN_RATIO=2 checks the goal.
+    /// a debug build on this 2-core VM measures 1.6-2.6 while others build
+    /// (the async side is CPU-bound: docs/ARCHITECTURE.md §Async API), so
+    /// the default suite asserts a clear win, 1.25, and
+    /// RINGKV_ASYNC_MIN_RATIO=2 checks the goal.
     static let minimumRatio = Double(ProcessInfoLite.environment("RINGKV_ASYNC_MIN_RATIO") ?? "") ?? 1.25
     static let underSanitizer = ["TSAN_OPTIONS", "ASAN_OPTIONS", "LSAN_OPTIONS"].contains {
         ProcessInfoLite.environment($0) != nil
