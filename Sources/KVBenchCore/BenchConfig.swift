@@ -27,6 +27,8 @@ public struct BenchConfig: Sendable {
     /// `--sync-read-ahead`: iterators read their read-ahead windows when
     /// the cursor reaches them (`ReadOptions.asyncPrefetch = false`).
     public var syncReadAhead = false
+    /// `--posix-io`: `Options.forcePosixIO` (pread/pwrite/fdatasync, no io_uring).
+    public var posixIO = false
 
     /// The largest `--batch`.
     public static let maxBatch = 64
@@ -64,6 +66,7 @@ public struct BenchConfig: Sendable {
         options.directTableWrites = directReads
         options.blockCacheSizeBytes = cacheMB << 20
         options.memtableSizeBytes = memtableMB << 20
+        options.forcePosixIO = posixIO
         return options
     }
 

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Page-aligned memory for O_DIRECT and registered (fixed) io_uring buffers.
-/// Single owner: the memory is freed exactly once, in `deinit`.
+/// Page-aligned memory for O_DIRECT and registered (fixed) io_uring buffers
+/// (`PageMemory`: large ones are mapped, so freeing returns them to the
+/// kernel). Single owner: the memory is freed exactly once, in `deinit`.
 public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
     // @unchecked Sendable: the buffer owns its memory alone (~Copyable), so a
     // transfer moves ownership; nobody else holds the pointer after a move.
@@ -16,8 +17,7 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
     public init(capacity: Int) {
         precondition(capacity >= 0, "AlignedBuffer capacity must be non-negative")
         let rounded = AlignedBuffer.roundUp(Swift.max(capacity, 1))
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment)
-        memset(pointer, 0, rounded)
+        pointer = PageMemory.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment, zeroed: true)
         self.capacity = rounded
     }
 
@@ -27,11 +27,11 @@ public struct AlignedBuffer: ~Copyable, @unchecked Sendable {
     public init(uninitializedCapacity capacity: Int) {
         precondition(capacity >= 0, "AlignedBuffer capacity must be non-negative")
         let rounded = AlignedBuffer.roundUp(Swift.max(capacity, 1))
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment)
+        pointer = PageMemory.allocate(byteCount: rounded, alignment: AlignedBuffer.alignment, zeroed: false)
         self.capacity = rounded
     }
 
-    deinit { pointer.deallocate() }
+    deinit { PageMemory.free(pointer, byteCount: capacity) }
 
     /// Gives the memory up without freeing it: for a buffer the kernel may
     /// still read or write (a ring failed with I/O in flight). It stays

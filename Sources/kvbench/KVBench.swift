@@ -46,6 +46,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("sync-read-ahead"),
           help: "Iterators read each read-ahead window when the cursor reaches it (ReadOptions.asyncPrefetch = false).")
     var syncReadAhead = false
+    @Flag(name: .customLong("posix-io"),
+          help: "Plain pread/pwrite/fdatasync everywhere instead of io_uring (Options.forcePosixIO), to compare the two.")
+    var posixIO = false
 
     func validate() throws {
         guard Workload(rawValue: workload) != nil else {
@@ -80,6 +83,7 @@ struct KVBench: ParsableCommand {
                                  cacheMB: cacheMB, memtableMB: memtableMB, batch: batch)
         config.reverseScans = reverseScans
         config.syncReadAhead = syncReadAhead
+        config.posixIO = posixIO
         let result: RunResult
         do {
             let database = try DB(path: db, options: config.makeOptions())

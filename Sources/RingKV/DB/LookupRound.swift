@@ -37,7 +37,9 @@ final class LookupRound {
 
     deinit {
         guard !leakExact else { return }
-        for i in firstOwned..<exact.count { exact[i].buffer.deallocate() }
+        for i in firstOwned..<exact.count {
+            BlockMemory.free(BlockMemory.allocation(at: exact[i].buffer, minimumBytes: exact[i].length))
+        }
     }
 
     /// The span that reads `handle` of `table`, planned on first request.

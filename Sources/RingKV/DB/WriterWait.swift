@@ -7,6 +7,7 @@ import RingIO
 /// 1. Poll the state word with a CPU pause, about a microsecond: an
 ///    unsynced group (a pwrite and a few memtable inserts) often commits
 ///    within it, and then the writer needed no system call at all.
+///    Synced writers skip it (their group waits for an fdatasync).
 /// 2. Yield the CPU in a loop, up to `groupCommitSpinMicros`: a synced
 ///    group's fdatasync usually completes within it. But a yield that took
 ///    long means another thread wanted this CPU (a reader, a flush): after
@@ -31,7 +32,10 @@ extension DBImpl {
                      timeoutNanos: UInt64? = nil) -> PendingWrite.State {
         let spinMicros = options.groupCommitSpinMicros
         if spin && spinMicros > 0 {
-            for _ in 0..<DBImpl.pausePolls {
+            // A synced writer waits for an fdatasync (100 µs and more):
+            // pausing for a microsecond only burns the CPU the leader and
+            // the other writers need.
+            for _ in 0..<(writer.sync ? 0 : DBImpl.pausePolls) {
                 if writer.state != from { return writer.state }
                 WaitWord.relax()
             }

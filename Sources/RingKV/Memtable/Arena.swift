@@ -1,3 +1,4 @@
+import RingIO
 import Synchronization
 
 /// Bump allocator over large blocks of raw memory, for the memtable's
@@ -20,8 +21,8 @@ final class Arena {
 
     // MARK: - Inserter-only state
 
-    /// Every block this arena owns; freed in `deinit`.
-    private var blocks: [UnsafeMutableRawPointer] = []
+    /// Every block this arena owns and its size; freed in `deinit`.
+    private var blocks: [(pointer: UnsafeMutableRawPointer, byteCount: Int)] = []
     /// Next free byte of the current block (nil before the first block).
     private var cursor: UnsafeMutableRawPointer?
     private var remainingBytes = 0
@@ -38,7 +39,7 @@ final class Arena {
     }
 
     deinit {
-        for block in blocks { block.deallocate() }
+        for block in blocks { PageMemory.free(block.pointer, byteCount: block.byteCount) }
     }
 
     /// Bytes of raw memory this arena holds (every block it reserved).
@@ -74,8 +75,11 @@ final class Arena {
     }
 
     private func newBlock(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
-        let block = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: max(alignment, 16))
-        blocks.append(block)
+        // Through `PageMemory`: 1 MiB blocks are mapped, so a flushed
+        // memtable's memory goes back to the kernel instead of staying in
+        // the malloc arena of the thread that filled it.
+        let block = PageMemory.allocate(byteCount: byteCount, alignment: max(alignment, 16), zeroed: false)
+        blocks.append((block, byteCount))
         reservedBytes.add(byteCount, ordering: .relaxed)
         return block
     }

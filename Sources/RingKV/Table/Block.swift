@@ -12,7 +12,7 @@ package final class Block: @unchecked Sendable {
     // block is published and freed only in deinit; every other stored
     // property is a `let` of a Sendable type (the layout's pointer is into
     // `storage`, read-only).
-    private let storage: UnsafeMutableRawPointer
+    private let storage: BlockAllocation
     /// Where entries and restarts lie in `storage`.
     let layout: BlockLayout
     /// The file and block offset this block came from, for error messages.
@@ -27,28 +27,30 @@ package final class Block: @unchecked Sendable {
     package var count: Int { layout.count }
     var contents: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: layout.base, count: layout.count) }
 
-    /// Bytes of memory held, for cache accounting.
-    var memoryBytes: Int { layout.count + 96 }
+    /// Bytes of memory held, for cache accounting: the allocation (size
+    /// class included, as RocksDB charges malloc's usable size) and the
+    /// object.
+    var memoryBytes: Int { storage.capacity + 96 }
 
-    private init(storage: UnsafeMutableRawPointer, layout: BlockLayout, path: String, fileOffset: UInt64) {
+    private init(storage: BlockAllocation, layout: BlockLayout, path: String, fileOffset: UInt64) {
         self.storage = storage
         self.layout = layout
         self.path = path
         self.fileOffset = fileOffset
     }
 
-    deinit { storage.deallocate() }
+    deinit { BlockMemory.free(storage) }
 
-    /// Takes ownership of `count` bytes at `storage` (allocated with
-    /// `UnsafeMutableRawPointer.allocate`). On a thrown error the memory is
-    /// freed here, so the caller never frees it.
-    package static func make(takingOwnershipOf storage: UnsafeMutableRawPointer, count: Int,
+    /// Takes ownership of the first `count` bytes of `storage`. On a thrown
+    /// error the memory is freed here, so the caller never frees it.
+    static func make(takingOwnershipOf storage: BlockAllocation, count: Int,
                      path: String, fileOffset: UInt64) throws -> Block {
+        precondition(storage.capacity >= count, "block storage of \(storage.capacity) bytes holds \(count)")
         let layout: BlockLayout
         do throws(DecodeError) {
-            layout = try BlockLayout(base: UnsafeRawPointer(storage), count: count)
+            layout = try BlockLayout(base: UnsafeRawPointer(storage.pointer), count: count)
         } catch {
-            storage.deallocate()
+            BlockMemory.free(storage)
             throw DBError.corruption(path: path, offset: fileOffset, reason: error.reason)
         }
         return Block(storage: storage, layout: layout, path: path, fileOffset: fileOffset)
@@ -56,9 +58,9 @@ package final class Block: @unchecked Sendable {
 
     /// A block holding a copy of `bytes`.
     package static func make(copying bytes: UnsafeRawBufferPointer, path: String, fileOffset: UInt64) throws -> Block {
-        let storage = UnsafeMutableRawPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        let storage = BlockMemory.allocate(minimumBytes: bytes.count)
         if let src = bytes.baseAddress, bytes.count > 0 {
-            storage.copyMemory(from: src, byteCount: bytes.count)
+            storage.pointer.copyMemory(from: src, byteCount: bytes.count)
         }
         return try make(takingOwnershipOf: storage, count: bytes.count, path: path, fileOffset: fileOffset)
     }

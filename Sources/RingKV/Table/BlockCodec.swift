@@ -72,20 +72,19 @@ package enum BlockCodec {
     static func withDecodedContents<R>(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64,
                                        _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         let (storage, count) = try decodeContents(stored, path: path, offset: offset)
-        defer { storage.deallocate() }
-        return try body(UnsafeRawBufferPointer(start: storage, count: count))
+        defer { BlockMemory.free(storage) }
+        return try body(UnsafeRawBufferPointer(start: storage.pointer, count: count))
     }
 
     /// Checks the CRC, then copies or decompresses the payload into fresh
     /// memory the caller owns (and must deallocate).
     ///
-    /// `storedIsOwned`: `stored` lies at the start of memory the caller
-    /// allocated with `UnsafeMutableRawPointer.allocate`; an uncompressed
-    /// payload is then returned in place (storage == stored's base, no
-    /// copy) and that memory becomes the result. The caller frees `stored`
-    /// only when the result is elsewhere (or when this throws).
+    /// `owner`: the caller's memory, which `stored` lies at the start of;
+    /// an uncompressed payload is then returned in place (storage ==
+    /// owner, no copy) and that memory becomes the result. The caller frees
+    /// its memory only when the result is elsewhere (or when this throws).
     static func decodeContents(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64,
-                               storedIsOwned: Bool = false) throws -> (storage: UnsafeMutableRawPointer, count: Int) {
+                               owner: BlockAllocation? = nil) throws -> (storage: BlockAllocation, count: Int) {
         func corruption(_ reason: String) -> DBError { .corruption(path: path, offset: offset, reason: reason) }
         guard stored.count >= trailerSizeBytes else { throw corruption("stored block shorter than its trailer") }
         let payloadBytes = stored.count - trailerSizeBytes
@@ -97,12 +96,16 @@ package enum BlockCodec {
         }
         switch BlockCompression(rawValue: type) {
         case .uncompressed:
-            if storedIsOwned, let base = stored.baseAddress {
+            if let owner {
+                precondition(UnsafeRawPointer(owner.pointer) == stored.baseAddress && owner.capacity >= stored.count,
+                             "an owned stored block lies at the start of its owner's memory")
                 // The payload is the first payloadBytes of the caller's memory.
-                return (UnsafeMutableRawPointer(mutating: base), payloadBytes)
+                return (owner, payloadBytes)
             }
-            let storage = UnsafeMutableRawPointer.allocate(byteCount: max(payloadBytes, 1), alignment: 16)
-            if let src = payload.baseAddress, payloadBytes > 0 { storage.copyMemory(from: src, byteCount: payloadBytes) }
+            let storage = BlockMemory.allocate(minimumBytes: payloadBytes)
+            if let src = payload.baseAddress, payloadBytes > 0 {
+                storage.pointer.copyMemory(from: src, byteCount: payloadBytes)
+            }
             return (storage, payloadBytes)
         case .lz4:
             var reader = ByteReader(payload)
@@ -116,10 +119,10 @@ package enum BlockCodec {
                 throw corruption("LZ4 block claims \(rawBytes) bytes from \(reader.remaining) compressed bytes")
             }
             let compressed = UnsafeRawBufferPointer(rebasing: payload[reader.position...])
-            let storage = UnsafeMutableRawPointer.allocate(byteCount: max(rawBytes, 1), alignment: 16)
-            let out = UnsafeMutableRawBufferPointer(start: storage, count: rawBytes)
+            let storage = BlockMemory.allocate(minimumBytes: rawBytes)
+            let out = UnsafeMutableRawBufferPointer(start: storage.pointer, count: rawBytes)
             guard LZ4.decompress(compressed, into: out) != nil else {
-                storage.deallocate()
+                BlockMemory.free(storage)
                 throw corruption("LZ4 block does not decompress to \(rawBytes) bytes")
             }
             return (storage, rawBytes)

@@ -29,7 +29,7 @@ extension TableReader {
         // The decoded block is a copy (or a decompression) out of `buffer`,
         // which the ring's batch owns with us: never taken over.
         let (storage, count) = try decodeLoneRead(read, from: UnsafeRawPointer(buffer.pointer),
-                                                  bytesRead: done.bytesRead, storedIsOwned: false)
+                                                  bytesRead: done.bytesRead, owner: nil)
         return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
     }
 }

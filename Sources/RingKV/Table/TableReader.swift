@@ -284,12 +284,18 @@ package final class TableReader: Sendable {
     /// An O_DIRECT file needs page-aligned offsets, lengths and memory, so
     /// the pages holding the block are read and the block copied out.
     private func readDecoded<R>(_ handle: BlockHandle,
-                                _ body: (UnsafeMutableRawPointer, Int) throws -> R) throws -> R {
+                                _ body: (BlockAllocation, Int) throws -> R) throws -> R {
         let read = try loneRead(handle)
         // Not zero-filled: only the bytes the read returned are looked at.
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: read.lengthBytes, alignment: read.alignment)
+        // A buffered read's memory may become the block: from `BlockMemory`.
+        let allocation = file.isDirect
+            ? BlockAllocation.plain(UnsafeMutableRawPointer.allocate(byteCount: read.lengthBytes,
+                                                                     alignment: read.alignment),
+                                    capacity: read.lengthBytes)
+            : BlockMemory.allocate(minimumBytes: read.lengthBytes)
+        let buffer = allocation.pointer
         var ownsBuffer = true
-        defer { if ownsBuffer { buffer.deallocate() } }
+        defer { if ownsBuffer { BlockMemory.free(allocation) } }
         let bytesRead: Int
         do throws(IOError) {
             // Synchronous: the buffer is not freed before the read returned.
@@ -305,8 +311,8 @@ package final class TableReader: Sendable {
             throw DBError.io(error.at(path: path))
         }
         let (storage, count) = try decodeLoneRead(read, from: UnsafeRawPointer(buffer), bytesRead: bytesRead,
-                                                  storedIsOwned: read.skip == 0 && read.alignment == 16)
-        if storage == buffer { ownsBuffer = false }
+                                                  owner: read.skip == 0 && !file.isDirect ? allocation : nil)
+        if storage.pointer == buffer { ownsBuffer = false }
         return try body(storage, count)
     }
 
@@ -339,9 +345,10 @@ package final class TableReader: Sendable {
     }
 
     /// Checks that `read` returned its block (`bytesRead` bytes at `base`),
-    /// verifies the CRC and decompresses: `BlockCodec.decodeContents`.
+    /// verifies the CRC and decompresses: `BlockCodec.decodeContents`
+    /// (`owner`: the memory at `base`, which may become the block).
     func decodeLoneRead(_ read: LoneRead, from base: UnsafeRawPointer, bytesRead: Int,
-                        storedIsOwned: Bool) throws -> (storage: UnsafeMutableRawPointer, count: Int) {
+                        owner: BlockAllocation?) throws -> (storage: BlockAllocation, count: Int) {
         let offset = read.handle.offset
         guard bytesRead >= read.skip + read.wantedBytes else {
             throw DBError.corruption(path: path, offset: offset, reason:
@@ -350,7 +357,7 @@ package final class TableReader: Sendable {
         }
         // Assumes: [skip, skip + wanted) was read (checked above).
         let stored = UnsafeRawBufferPointer(start: base + read.skip, count: read.wantedBytes)
-        return try BlockCodec.decodeContents(stored, path: path, offset: offset, storedIsOwned: storedIsOwned)
+        return try BlockCodec.decodeContents(stored, path: path, offset: offset, owner: owner)
     }
 
     // MARK: - Exact reads of a buffered file, batched by the caller
@@ -362,7 +369,9 @@ package final class TableReader: Sendable {
     func exactRead(_ handle: BlockHandle) throws -> ReadRequest {
         try io.check(handle, within: dataEndOffset, what: "data block")
         let wanted = Int(handle.sizeWithTrailer)
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(wanted, 1), alignment: 16)
+        // `finishExactRead` (or the round that drops it) finds the
+        // allocation again from the pointer and `length`.
+        let buffer = BlockMemory.allocate(minimumBytes: wanted).pointer
         return ReadRequest(fd: file.fd, offset: handle.offset, length: wanted, buffer: buffer)
     }
 
@@ -370,8 +379,9 @@ package final class TableReader: Sendable {
     /// (it becomes the block when uncompressed, else it is freed; freed too
     /// when this throws).
     func finishExactRead(_ read: ReadRequest, _ handle: BlockHandle) throws -> Block {
+        let allocation = BlockMemory.allocation(at: read.buffer, minimumBytes: read.length)
         var ownsBuffer = true
-        defer { if ownsBuffer { read.buffer.deallocate() } }
+        defer { if ownsBuffer { BlockMemory.free(allocation) } }
         if let error = read.error { throw DBError.io(error.at(path: path)) }
         guard read.bytesRead >= read.length else {
             throw DBError.corruption(path: path, offset: handle.offset, reason:
@@ -379,8 +389,9 @@ package final class TableReader: Sendable {
                 + "the file ends at \(handle.offset + UInt64(read.bytesRead))")
         }
         let stored = UnsafeRawBufferPointer(start: read.buffer, count: read.length)
-        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset, storedIsOwned: true)
-        if storage == read.buffer { ownsBuffer = false }
+        let (storage, count) = try BlockCodec.decodeContents(stored, path: path, offset: handle.offset,
+                                                             owner: allocation)
+        if storage.pointer == read.buffer { ownsBuffer = false }
         return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
     }
 
@@ -396,9 +407,9 @@ package final class TableReader: Sendable {
     /// no `Block` object is made.
     func withBlockRead<R>(_ handle: BlockHandle, _ body: (BlockLayout) throws -> R) throws -> R {
         try readDecoded(handle) { storage, count in
-            defer { storage.deallocate() }
+            defer { BlockMemory.free(storage) }
             let layout: BlockLayout
-            do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage), count: count) } catch {
+            do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage.pointer), count: count) } catch {
                 throw DBError.corruption(path: path, offset: handle.offset, reason: error.reason)
             }
             return try body(layout)

@@ -1,0 +1,62 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Large, page-aligned allocations straight from the kernel (anonymous
+/// `mmap`), returned to it by `munmap` when freed.
+///
+/// Why not malloc: glibc raises its mmap threshold to the size of the
+/// largest block freed so far (up to 32 MiB), so after the first 1 MiB
+/// buffer is freed every later one comes from the calling thread's malloc
+/// arena — and a flush or compaction thread that frees its read-ahead
+/// windows and memtable blocks leaves them there, interleaved with small
+/// long-lived allocations, where no other thread can reuse them. Measured
+/// (YCSB C right after a 1M × 1000 B load, which compacts while it reads):
+/// peak RSS 284 MB with malloc, of which the arenas held ~180 MB free
+/// (`malloc_stats`); docs/ARCHITECTURE.md §Memory.
+public enum PageMemory {
+    /// Allocations at least this large are mapped; smaller ones use malloc
+    /// (a system call and page faults per allocation cost more than they
+    /// save there).
+    public static let mapThresholdBytes = 256 << 10
+
+    /// Whether an allocation of `byteCount` bytes is mapped (`allocate`
+    /// and `free` must agree on it).
+    @inline(__always)
+    public static func isMapped(_ byteCount: Int) -> Bool { byteCount >= mapThresholdBytes }
+
+    /// `byteCount` bytes aligned to `alignment` (at most the page size when
+    /// mapped). Mapped memory is zero-filled by the kernel; `zeroed` says
+    /// whether the caller needs zeros from the malloc path too.
+    public static func allocate(byteCount: Int, alignment: Int, zeroed: Bool) -> UnsafeMutableRawPointer {
+        if isMapped(byteCount) {
+            let raw = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            if let raw, raw != MAP_FAILED { return raw }
+            // No mapping to be had (the process's map count or address
+            // space is exhausted): malloc, which traps if memory is gone.
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
+            memset(pointer, 0, byteCount)
+            fallbacks.withLock { $0.insert(UInt(bitPattern: pointer)) }
+            return pointer
+        }
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
+        if zeroed { memset(pointer, 0, byteCount) }
+        return pointer
+    }
+
+    /// Frees what `allocate(byteCount:…)` returned, with the same count.
+    public static func free(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+        if isMapped(byteCount) {
+            let fellBack = fallbacks.withLock { $0.remove(UInt(bitPattern: pointer)) != nil }
+            if !fellBack {
+                munmap(pointer, byteCount)
+                return
+            }
+        }
+        pointer.deallocate()
+    }
+
+    /// Large allocations that malloc served because mmap failed (rare:
+    /// looked up only when a large block is freed).
+    private static let fallbacks = Locked(Set<UInt>())
+}
