@@ -4,8 +4,11 @@ import Testing
 
 /// `BlockMemory`: every allocation holds what was asked, a freed slot is
 /// what the next request of its class gets on any thread, and slabs grow
-/// only with the blocks held at once.
-@Suite struct BlockMemoryTests {
+/// only with the blocks held at once. Serialized: `slabBytesMapped` counts
+/// every class's slabs, and `everyAllocationHoldsWhatWasAsked`, run in
+/// parallel, maps slabs of many classes while the slab test counts (it
+/// failed 3 runs in 4 of this suite alone; passed alone every time).
+@Suite(.serialized) struct BlockMemoryTests {
     @Test func everyAllocationHoldsWhatWasAsked() {
         for minimum in [0, 1, 511, 512, 513, 4096, 5000, BlockMemory.maxSlotBytes, BlockMemory.maxSlotBytes + 1] {
             let allocation = BlockMemory.allocate(minimumBytes: minimum)
