@@ -19,7 +19,7 @@ const uint8_t RK_SQE_ASYNC = IOSQE_ASYNC;
 const uint32_t RK_FSYNC_DATASYNC = IORING_FSYNC_DATASYNC;
 const int RK_O_DIRECT = O_DIRECT;
 
-rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, bool coop_taskrun, int *err) {
+rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, int *err) {
     rk_ring *r = calloc(1, sizeof(*r));
     if (!r) { *err = ENOMEM; return NULL; }
     struct io_uring_params p;
@@ -29,15 +29,7 @@ rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, bool coop_tas
         p.sq_thread_idle = sqpoll_idle_ms;
         r->sqpoll = true;
     }
-    if (coop_taskrun) p.flags |= IORING_SETUP_COOP_TASKRUN;
-    struct io_uring_params asked = p;
     int rc = io_uring_queue_init_params(entries, &r->ring, &p);
-    if (rc == -EINVAL && coop_taskrun) {
-        // Before 5.19: the flag is unknown; the ring works without it.
-        p = asked;
-        p.flags &= ~IORING_SETUP_COOP_TASKRUN;
-        rc = io_uring_queue_init_params(entries, &r->ring, &p);
-    }
     if (rc < 0) { free(r); *err = -rc; return NULL; }
     *err = 0;
     return r;

@@ -121,13 +121,7 @@ public final class AsyncReadRing: @unchecked Sendable {
 
     /// A ring of `entries` SQEs and its completion thread.
     public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
-        // COOP_TASKRUN: a read's completion is posted by the thread that
-        // submitted it, at its next kernel entry, instead of by an IPI that
-        // interrupts it (measured: docs/ARCHITECTURE.md §Async API). The
-        // submitters are cooperative threads that enter the kernel every
-        // few microseconds under load (submits, futex waits), and a
-        // sleeping one is woken to post, so no completion waits long.
-        ring = try Ring(entries: entries, splitRoles: true, cooperativeTaskRun: true)
+        ring = try Ring(entries: entries, splitRoles: true)
         maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
         state = Locked(State())
         self.shortTransfers = shortTransfers

@@ -84,21 +84,16 @@ public final class Ring: @unchecked Sendable {
     ///   - sqPollIdleMillis: > 0 starts a kernel SQPOLL thread that idles
     ///     after that many ms.
     ///   - splitRoles: one thread submits while another harvests.
-    ///   - cooperativeTaskRun: IORING_SETUP_COOP_TASKRUN: a completion is
-    ///     posted when its submitting thread next enters the kernel, with
-    ///     no interrupt (IPI) of that thread while it runs user code; a
-    ///     sleeping submitter is still woken to post it.
     ///   - faults: test-only ring-seam rules (RingFaults.swift).
     ///   - faultLabel: the "path" those rules' `pathContains` match.
     public init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false,
-                cooperativeTaskRun: Bool = false,
                 faults: FaultPlan? = nil, faultLabel: String? = nil) throws(IOError) {
         precondition(entries > 0 && entries <= 32768, "ring entries out of range")
         if let code = faults?.check(.ringSetup, path: faultLabel) {
             throw IOError(operation: "io_uring_setup", errno: code, detail: "injected fault")
         }
         var err: Int32 = 0
-        guard let r = rk_ring_create(UInt32(entries), UInt32(sqPollIdleMillis), cooperativeTaskRun, &err) else {
+        guard let r = rk_ring_create(UInt32(entries), UInt32(sqPollIdleMillis), &err) else {
             throw IOError(operation: "io_uring_setup", errno: err,
                           detail: sqPollIdleMillis > 0 ? "SQPOLL requested" : nil)
         }

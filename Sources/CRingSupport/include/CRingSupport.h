@@ -20,10 +20,7 @@ typedef struct rk_ring rk_ring;
 
 /// Creates a ring with `entries` SQEs. `sqpoll_idle_ms` > 0 enables SQPOLL.
 /// Returns NULL and sets *err to a positive errno on failure.
-/// coop_taskrun: IORING_SETUP_COOP_TASKRUN (no IPI to the submitting
-/// thread to post a completion; it posts at its next kernel entry), dropped
-/// silently on kernels older than 5.19, which refuse it.
-rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, bool coop_taskrun, int *err);
+rk_ring *rk_ring_create(unsigned entries, unsigned sqpoll_idle_ms, int *err);
 void rk_ring_destroy(rk_ring *ring);
 int rk_ring_fd(const rk_ring *ring);
 unsigned rk_ring_sq_entries(const rk_ring *ring);
