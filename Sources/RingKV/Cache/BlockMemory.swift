@@ -100,6 +100,14 @@ enum BlockMemory {
         classes[index].withLock { $0.free.append(allocation.pointer) }
     }
 
+    /// Slabs mapped so far for the size class that serves `minimumBytes`
+    /// (0 for sizes that are plain allocations).
+    static func slabCount(servingMinimumBytes minimumBytes: Int) -> Int {
+        let wanted = max(minimumBytes, 1)
+        guard wanted <= maxSlotBytes else { return 0 }
+        return classes[(wanted + classBytes - 1) / classBytes].withLock { $0.slabs }
+    }
+
     /// Mapped slab bytes so far (tests, the memory breakdown).
     static var slabBytesMapped: Int {
         classes.reduce(0) { total, sizeClass in total + sizeClass.withLock { $0.slabs } * slabBytes }
