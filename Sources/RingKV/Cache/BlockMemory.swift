@@ -52,13 +52,19 @@ enum BlockMemory {
     private static let classCount = maxSlotBytes / classBytes
     private static let classes = (0...classCount).map { _ in Locked(SizeClass()) }
 
+    /// The size class whose slots serve `minimumBytes` (at least 1 byte),
+    /// or nil when that many bytes are a plain allocation.
+    private static func classIndex(servingMinimumBytes minimumBytes: Int) -> Int? {
+        let wanted = max(minimumBytes, 1)
+        return wanted <= maxSlotBytes ? (wanted + classBytes - 1) / classBytes : nil
+    }
+
     /// At least `minimumBytes` bytes, uninitialized.
     static func allocate(minimumBytes: Int) -> BlockAllocation {
-        let wanted = max(minimumBytes, 1)
-        guard wanted <= maxSlotBytes else {
+        guard let index = classIndex(servingMinimumBytes: minimumBytes) else {
+            let wanted = max(minimumBytes, 1)
             return .plain(UnsafeMutableRawPointer.allocate(byteCount: wanted, alignment: alignment), capacity: wanted)
         }
-        let index = (wanted + classBytes - 1) / classBytes
         let slotBytes = index * classBytes
         let pointer = classes[index].withLock { sizeClass -> UnsafeMutableRawPointer in
             if let slot = sizeClass.free.popLast() { return slot }
@@ -81,10 +87,10 @@ enum BlockMemory {
     /// caller that kept only the pointer and the size it asked for (a
     /// `ReadRequest`'s buffer and length).
     static func allocation(at pointer: UnsafeMutableRawPointer, minimumBytes: Int) -> BlockAllocation {
-        let wanted = max(minimumBytes, 1)
-        guard wanted <= maxSlotBytes else { return .plain(pointer, capacity: wanted) }
-        return BlockAllocation(pointer: pointer, capacity: (wanted + classBytes - 1) / classBytes * classBytes,
-                               isSlot: true)
+        guard let index = classIndex(servingMinimumBytes: minimumBytes) else {
+            return .plain(pointer, capacity: max(minimumBytes, 1))
+        }
+        return BlockAllocation(pointer: pointer, capacity: index * classBytes, isSlot: true)
     }
 
     /// Gives `allocation` back: a slot to its class's free list, plain
@@ -103,13 +109,7 @@ enum BlockMemory {
     /// Slabs mapped so far for the size class that serves `minimumBytes`
     /// (0 for sizes that are plain allocations).
     static func slabCount(servingMinimumBytes minimumBytes: Int) -> Int {
-        let wanted = max(minimumBytes, 1)
-        guard wanted <= maxSlotBytes else { return 0 }
-        return classes[(wanted + classBytes - 1) / classBytes].withLock { $0.slabs }
-    }
-
-    /// Mapped slab bytes so far (tests, the memory breakdown).
-    static var slabBytesMapped: Int {
-        classes.reduce(0) { total, sizeClass in total + sizeClass.withLock { $0.slabs } * slabBytes }
+        guard let index = classIndex(servingMinimumBytes: minimumBytes) else { return 0 }
+        return classes[index].withLock { $0.slabs }
     }
 }

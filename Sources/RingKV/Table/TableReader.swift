@@ -290,7 +290,7 @@ package final class TableReader: Sendable {
         // A buffered read's memory may become the block: from `BlockMemory`.
         let allocation = file.isDirect
             ? BlockAllocation.plain(UnsafeMutableRawPointer.allocate(byteCount: read.lengthBytes,
-                                                                     alignment: read.alignment),
+                                                                     alignment: AlignedBuffer.alignment),
                                     capacity: read.lengthBytes)
             : BlockMemory.allocate(minimumBytes: read.lengthBytes)
         let buffer = allocation.pointer
@@ -317,13 +317,12 @@ package final class TableReader: Sendable {
     }
 
     /// The one read that fetches data block `handle` alone: `lengthBytes`
-    /// at `start` of the file into memory aligned to `alignment`, the
+    /// at `start` of the file (page-aligned for an O_DIRECT file), the
     /// block `skip` bytes into it (see `readDecoded`).
     struct LoneRead {
         let handle: BlockHandle
         let start: UInt64
         let lengthBytes: Int
-        let alignment: Int
         /// The block's bytes, trailer included.
         let wantedBytes: Int
         var skip: Int { Int(handle.offset - start) }
@@ -337,11 +336,9 @@ package final class TableReader: Sendable {
             let page = UInt64(AlignedBuffer.alignment)
             let start = handle.offset & ~(page - 1)
             let end = (handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)
-            return LoneRead(handle: handle, start: start, lengthBytes: Int(end - start),
-                            alignment: AlignedBuffer.alignment, wantedBytes: wanted)
+            return LoneRead(handle: handle, start: start, lengthBytes: Int(end - start), wantedBytes: wanted)
         }
-        return LoneRead(handle: handle, start: handle.offset, lengthBytes: max(wanted, 1), alignment: 16,
-                        wantedBytes: wanted)
+        return LoneRead(handle: handle, start: handle.offset, lengthBytes: max(wanted, 1), wantedBytes: wanted)
     }
 
     /// Checks that `read` returned its block (`bytesRead` bytes at `base`),
