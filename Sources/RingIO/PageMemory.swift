@@ -36,7 +36,7 @@ public enum PageMemory {
             // space is exhausted): malloc, which traps if memory is gone.
             let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)
             memset(pointer, 0, byteCount)
-            fallbacks.withLock { $0.insert(UInt(bitPattern: pointer)) }
+            _ = fallbacks.withLock { $0.insert(UInt(bitPattern: pointer)) }
             return pointer
         }
         let pointer = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: alignment)

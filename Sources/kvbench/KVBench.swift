@@ -91,7 +91,14 @@ struct KVBench: ParsableCommand {
             // Engine shape at the end (stderr: stdout holds only the result).
             let stats = database.stats()
             printError("kvbench: L0 files \(stats.levels[0].files) at the end, peak \(stats.peakL0Files) during the run; "
-                       + "stalls \(stats.stalls), slowdowns \(stats.slowdowns)")
+                       + "stalls \(stats.stalls), slowdowns \(stats.slowdowns); \(stats.compactions) compactions "
+                       + "(\(stats.compactionBytesWritten >> 20) MiB written, \(stats.compactionMicros / 1000) ms)")
+            let lookups = stats.blockCacheHits + stats.blockCacheMisses
+            if lookups > 0 {
+                let hitPercent = (Double(stats.blockCacheHits) * 1000 / Double(lookups)).rounded() / 10
+                printError("kvbench: block cache \(stats.blockCacheHits) hits, \(stats.blockCacheMisses) misses "
+                           + "(\(hitPercent) % hits), \(stats.blockCacheEntries) blocks in \(stats.blockCacheUsageBytes) bytes")
+            }
             if stats.walGroups > 0 {
                 let perGroup = Double(stats.writeBatches) / Double(stats.walGroups)
                 printError("kvbench: \(stats.writeBatches) write batches in \(stats.walGroups) WAL groups "

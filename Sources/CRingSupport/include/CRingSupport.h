@@ -104,6 +104,10 @@ uint32_t rk_atomic_load_acquire_u32(const uint32_t *p);
 void rk_atomic_store_release_u32(uint32_t *p, uint32_t v);
 uint32_t rk_atomic_exchange_u32(uint32_t *p, uint32_t v);
 bool rk_atomic_cas_u32(uint32_t *p, uint32_t expected, uint32_t desired);
+/// Relaxed load and OR (single writer, lock-free readers: the memtable
+/// filter). Inline, so that Swift callers pay no call.
+static inline uint64_t rk_atomic_load_relaxed_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void rk_atomic_or_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_fetch_or(p, v, __ATOMIC_RELAXED); }
 /// A spin-wait hint (x86 `pause`).
 void rk_cpu_relax(void);
 

@@ -215,6 +215,7 @@ extension Options {
     /// A fresh memtable whose arena grows in steps suited to the memtable
     /// size (small memtables would otherwise fill in one arena block).
     func makeMemTable() -> MemTable {
-        MemTable(arenaBlockSizeBytes: MemTable.arenaBlockSizeBytes(forWriteBufferSizeBytes: memtableSizeBytes))
+        MemTable(arenaBlockSizeBytes: MemTable.arenaBlockSizeBytes(forWriteBufferSizeBytes: memtableSizeBytes),
+                 filterBytes: MemTableFilter.byteCount(forMemtableBytes: memtableSizeBytes))
     }
 }

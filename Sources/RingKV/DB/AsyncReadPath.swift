@@ -51,10 +51,12 @@ extension DBImpl {
         let view = try readView(options)
         // Range tombstones over `key` seen so far (see `withValue`).
         var covering: SequenceNumber = 0
-        if let answer = try key.withUnsafeBytes({ try memtableAnswer($0, view: view, covering: &covering, { Array($0) }) }) {
+        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
+        if let answer = try key.withUnsafeBytes({
+            try memtableAnswer($0, hash: hash, view: view, covering: &covering, { Array($0) })
+        }) {
             return answer.value
         }
-        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
         let version = view.version
         for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
             if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,

@@ -23,8 +23,10 @@ extension DBImpl {
         // (RangeDeletionLookup.swift): newer sources are asked first, and
         // an entry below it in an older source is deleted.
         var covering: SequenceNumber = 0
-        if let answer = try memtableAnswer(key, view: view, covering: &covering, body) { return answer.value }
         let hash = BloomHash.hash64(key)
+        if let answer = try memtableAnswer(key, hash: hash, view: view, covering: &covering, body) {
+            return answer.value
+        }
         let version = view.version
         for file in version.files[0] where file.contains(userKey: key) {
             if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
@@ -45,19 +47,24 @@ extension DBImpl {
 
     /// The memtables' answer for `key` (nil: neither holds an entry).
     /// Raises `covering` by the memtables' range tombstones over `key`.
-    func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, view: ReadView, covering: inout SequenceNumber,
+    func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
+                           covering: inout SequenceNumber,
                            _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         // No array of the two memtables: this runs on every get.
-        if let answer = try memtableAnswer(view.mem, key, view: view, covering: &covering, body) { return answer }
-        if let imm = view.imm { return try memtableAnswer(imm, key, view: view, covering: &covering, body) }
+        if let answer = try memtableAnswer(view.mem, key, hash: hash, view: view, covering: &covering, body) {
+            return answer
+        }
+        if let imm = view.imm {
+            return try memtableAnswer(imm, key, hash: hash, view: view, covering: &covering, body)
+        }
         return nil
     }
 
-    private func memtableAnswer<R>(_ memtable: MemTable, _ key: UnsafeRawBufferPointer, view: ReadView,
-                                   covering: inout SequenceNumber,
+    private func memtableAnswer<R>(_ memtable: MemTable, _ key: UnsafeRawBufferPointer, hash: UInt64,
+                                   view: ReadView, covering: inout SequenceNumber,
                                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
         covering = max(covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
-        switch memtable.find(key, snapshot: view.sequence).applying(coveringSequence: covering) {
+        switch memtable.find(key, hash: hash, snapshot: view.sequence).applying(coveringSequence: covering) {
         case .found(let value, _): return Answer(value: try withExtendedLifetime(view) { try body(value) })
         case .deleted: return Answer(value: nil)
         case .notFound: return nil

@@ -108,9 +108,9 @@ extension DBImpl {
                 state.slotOfInput[i - keys.startIndex] = state.progress.count - 1
             }
         }
-        for slot in state.progress.indices where !resolveInMemtables(&state.progress[slot], view: view) {
+        for slot in state.progress.indices {
             state.progress[slot].hash = BloomHash.hash64(state.progress[slot].key)
-            state.pending.append(slot)
+            if !resolveInMemtables(&state.progress[slot], view: view) { state.pending.append(slot) }
         }
         return state
     }
@@ -151,7 +151,8 @@ extension DBImpl {
             var memtable: MemTable? = view.mem
             while let current = memtable {
                 p.covering = max(p.covering, current.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
-                answer = current.find(key, snapshot: view.sequence).applying(coveringSequence: p.covering)
+                answer = current.find(key, hash: p.hash, snapshot: view.sequence)
+                    .applying(coveringSequence: p.covering)
                 guard case .notFound = answer else { break }
                 memtable = current === view.mem ? view.imm : nil
             }

@@ -26,15 +26,20 @@ package final class MemTable: @unchecked Sendable {
 
     private let arena: Arena
     let list: SkipList
+    /// The user keys in `list` (nil: none kept; every lookup searches).
+    private let filter: MemTableFilter?
     private let count = Atomic<Int>(0)
     /// Range deletions, kept apart from the skiplist (Sendable by itself).
     let rangeTombstones = MemTableRangeTombstones()
 
     /// `arenaBlockSizeBytes` is the memory-usage granularity: see
-    /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`.
-    package init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed) {
+    /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`. `filterBytes` > 0
+    /// keeps a `MemTableFilter` of about that size.
+    package init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed,
+                 filterBytes: Int = 0) {
         arena = Arena(blockSizeBytes: arenaBlockSizeBytes)
         list = SkipList(arena: arena, seed: seed)
+        filter = filterBytes > 0 ? MemTableFilter(byteCount: filterBytes) : nil
     }
 
     /// An arena block size that keeps `approximateMemoryUsageBytes` (which
@@ -60,6 +65,8 @@ package final class MemTable: @unchecked Sendable {
         }
         precondition(key.count <= MemTableEntry.maxLengthBytes && value.count <= MemTableEntry.maxLengthBytes,
                      "memtable entry of \(key.count)+\(value.count) bytes is too large")
+        // The filter first: a reader that finds the entry finds its bits.
+        filter?.add(hash: BloomHash.hash64(key))
         list.insert(userKey: key, trailer: InternalKey.packTrailer(sequence, type), value: value)
         count.add(1, ordering: .relaxed)
     }
@@ -79,6 +86,13 @@ package final class MemTable: @unchecked Sendable {
     /// `get` without the copy (the read path's `get` and `withValue`): a
     /// found value points into the arena, valid while this memtable lives.
     func find(_ userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) -> BlockSearchResult {
+        find(userKey, hash: BloomHash.hash64(userKey), snapshot: snapshot)
+    }
+
+    /// `find` with the key's `BloomHash.hash64` already computed: a key
+    /// the filter rules out costs no skiplist search.
+    func find(_ userKey: UnsafeRawBufferPointer, hash: UInt64, snapshot: SequenceNumber) -> BlockSearchResult {
+        if let filter, !filter.mayContain(hash: hash) { return .notFound }
         // Trailers sort descending, so (snapshot, typeForSeek) is the first
         // possible internal key of `userKey` visible at `snapshot`.
         let seekSequence = min(snapshot, InternalKey.maxSequenceNumber)
@@ -95,6 +109,9 @@ package final class MemTable: @unchecked Sendable {
     /// Bytes of arena memory held (grows one arena block at a time), plus
     /// the range tombstones' approximate bytes.
     package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes + rangeTombstones.memoryUsageBytes }
+
+    /// Bytes of the key filter (not counted against the memtable size).
+    var filterBytes: Int { filter?.memoryBytes ?? 0 }
 
     /// Entries added so far (deletions and range deletions included).
     package var entryCount: Int { count.load(ordering: .relaxed) }

@@ -53,7 +53,9 @@ private func runOnThreads(_ bodies: [@Sendable () -> Void]) {
             let prefix = (0..<Int.random(in: 0...10, using: &rng)).map { _ in UInt8.random(in: 97...100, using: &rng) }
             return prefix + withUnsafeBytes(of: UInt32(i).bigEndian, Array.init)
         }
-        let memTable = MemTable(seed: rng.next())
+        // With a key filter that really filters (about 20 bits per key):
+        // a reader must never be told "absent" for a published key.
+        let memTable = MemTable(seed: rng.next(), filterBytes: 256 << 10)
         let progress = SharedProgress()
         let readerSeeds = (0..<3).map { _ in rng.next() }
 
