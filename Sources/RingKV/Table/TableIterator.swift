@@ -143,8 +143,11 @@ final class TableIterator: InternalIterator {
         // io_uring punts a buffered read it cannot finish from the page
         // cache to a worker thread, and short scans paid for it (YCSB E,
         // docs/ARCHITECTURE.md "E's scans and asynchronous prefetch").
-        // O_DIRECT tables and compaction inputs keep the prefetch.
-        self.prefetchEnabled = prefetch && readAhead != .none && (readAhead == .compaction || reader.file.isDirect)
+        // Compaction inputs too, when buffered: the kernel's read-ahead
+        // serves their sequential preads, and the prefetch only cost a 1 MiB
+        // buffer per input and io-wq work (docs/ARCHITECTURE.md §Memory).
+        // O_DIRECT tables keep the prefetch.
+        self.prefetchEnabled = prefetch && readAhead != .none && reader.file.isDirect
         self.index = reader.indexBlock.makeIterator()
         self.windowBytes = readAhead == .compaction ? TableIterator.compactionWindowBytes
                                                     : TableIterator.adaptiveInitialWindowBytes
