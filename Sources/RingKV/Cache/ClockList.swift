@@ -23,7 +23,7 @@ struct ClockList {
     private(set) var evictionCount: UInt64 = 0
     private var slots: [Slot] = []
     private var freeSlots: [Int32] = []
-    private var index: [BlockCacheKey: Int32] = [:]
+    private var index = BlockIndex()
     /// The slot the next sweep looks at first.
     private var hand = 0
 
@@ -37,12 +37,12 @@ struct ClockList {
     /// The block for `key`, marked referenced; nil when absent. Read-only
     /// on the list: safe under a shared lock.
     func get(_ key: BlockCacheKey) -> Block? {
-        guard let slot = index[key], let block = slots[Int(slot)].block else { return nil }
+        guard let slot = index.slot(for: key), let block = slots[Int(slot)].block else { return nil }
         block.markReferenced()
         return block
     }
 
-    func contains(_ key: BlockCacheKey) -> Bool { index[key] != nil }
+    func contains(_ key: BlockCacheKey) -> Bool { index.slot(for: key) != nil }
 
     /// Inserts or replaces `key`, then evicts until the charges
     /// fit. A block larger than the whole capacity is not kept (and an
@@ -51,7 +51,7 @@ struct ClockList {
     mutating func insert(_ key: BlockCacheKey, _ block: Block, chargeBytes: Int) -> [Block] {
         precondition(chargeBytes >= 0, "cache charge must be non-negative")
         var dropped: [Block] = []
-        if let old = index[key] { if let b = remove(slot: Int(old)) { dropped.append(b) } }
+        if let old = index.slot(for: key) { if let b = remove(slot: Int(old)) { dropped.append(b) } }
         guard chargeBytes <= capacityBytes else { return dropped }
         while usageBytes + chargeBytes > capacityBytes, let victim = nextVictim() {
             if let b = remove(slot: victim) { dropped.append(b) }
@@ -67,7 +67,7 @@ struct ClockList {
             slot = slots.count
             slots.append(Slot(key: key, block: block, chargeBytes: chargeBytes))
         }
-        index[key] = Int32(slot)
+        index.set(key, Int32(slot))
         usageBytes += chargeBytes
         return dropped
     }
@@ -100,7 +100,7 @@ struct ClockList {
     private mutating func remove(slot: Int) -> Block? {
         let old = slots[slot]
         guard let block = old.block else { return nil }
-        index[old.key] = nil
+        index.remove(old.key)
         usageBytes -= old.chargeBytes
         slots[slot].block = nil
         freeSlots.append(Int32(slot))
