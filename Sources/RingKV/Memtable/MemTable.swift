@@ -25,6 +25,8 @@ package final class MemTable: @unchecked Sendable {
     static let defaultSeed: UInt64 = 0x5EED_0F_5C1B_115D
 
     private let arena: Arena
+    /// Values longer than `MemTableEntry.inlineValueMaxBytes`.
+    private let valueArena: Arena
     let list: SkipList
     /// The user keys in `list` (nil: none kept; every lookup searches).
     private let filter: MemTableFilter?
@@ -38,7 +40,8 @@ package final class MemTable: @unchecked Sendable {
     package init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed,
                  filterBytes: Int = 0) {
         arena = Arena(blockSizeBytes: arenaBlockSizeBytes)
-        list = SkipList(arena: arena, seed: seed)
+        valueArena = Arena(blockSizeBytes: arenaBlockSizeBytes)
+        list = SkipList(arena: arena, valueArena: valueArena, seed: seed)
         filter = filterBytes > 0 ? MemTableFilter(byteCount: filterBytes) : nil
     }
 
@@ -108,7 +111,9 @@ package final class MemTable: @unchecked Sendable {
 
     /// Bytes of arena memory held (grows one arena block at a time), plus
     /// the range tombstones' approximate bytes.
-    package var approximateMemoryUsageBytes: Int { arena.memoryUsageBytes + rangeTombstones.memoryUsageBytes }
+    package var approximateMemoryUsageBytes: Int {
+        arena.memoryUsageBytes + valueArena.memoryUsageBytes + rangeTombstones.memoryUsageBytes
+    }
 
     /// Bytes of the key filter (not counted against the memtable size).
     var filterBytes: Int { filter?.memoryBytes ?? 0 }

@@ -49,6 +49,9 @@ final class SkipList {
     }
 
     private let arena: Arena
+    /// Where values longer than `MemTableEntry.inlineValueMaxBytes` go, so
+    /// that nodes stay small and close together.
+    private let valueArena: Arena
     /// Sentinel with `maxHeight` links and no entry; never compared.
     private let head: UnsafeMutableRawPointer
     /// Height of the tallest node so far. Relaxed: a reader that sees an old
@@ -62,8 +65,9 @@ final class SkipList {
     /// Scratch for `insert`: the rightmost node before the new one per level.
     private let previous: UnsafeMutablePointer<UnsafeMutableRawPointer>
 
-    init(arena: Arena, seed: UInt64) {
+    init(arena: Arena, valueArena: Arena, seed: UInt64) {
         self.arena = arena
+        self.valueArena = valueArena
         self.random = SplitMix64(seed: seed)
         let linkBytes = SkipList.maxHeight * 8
         let raw = arena.allocate(byteCount: linkBytes)
@@ -205,10 +209,17 @@ final class SkipList {
         // Build the node completely before any reader can reach it.
         let linkBytes = height * 8
         let entryBytes = MemTableEntry.encodedSizeBytes(userKeyBytes: userKey.count, valueBytes: value.count)
+        var outOfLine: UnsafeMutableRawPointer?
+        if MemTableEntry.storesValueApart(value.count), let base = value.baseAddress {
+            let copy = valueArena.allocate(byteCount: value.count)
+            copy.copyMemory(from: base, byteCount: value.count)
+            outOfLine = copy
+        }
         let raw = arena.allocate(byteCount: linkBytes + entryBytes)
         raw.bindMemory(to: UInt64.self, capacity: height)
         let node = raw + linkBytes
-        MemTableEntry.encode(to: node, userKey: userKey, trailer: trailer, value: value)
+        MemTableEntry.encode(to: node, userKey: userKey, trailer: trailer, value: value,
+                             outOfLineValue: outOfLine.map { UnsafeRawPointer($0) })
         for l in 0..<height {
             // The new node is unreachable yet, so the order of these stores
             // is free; release keeps the code to one primitive.

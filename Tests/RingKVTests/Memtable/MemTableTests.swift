@@ -163,6 +163,25 @@ private typealias T = MemTableTestSupport
         #expect(entries.allSatisfy { Array($0.value.dropFirst(5)) == Array($0.key.dropFirst(3).dropLast(8)) })
     }
 
+    /// Values up to `inlineValueMaxBytes` live in the node, longer ones in
+    /// the value arena: both sides of the boundary read back, by get and
+    /// by iteration, and a node with its value apart is small.
+    @Test func valuesOnBothSidesOfTheInlineLimitRoundTrip() {
+        let m = MemTable(arenaBlockSizeBytes: 4096)
+        let limit = MemTableEntry.inlineValueMaxBytes
+        let sizes = [0, 1, limit - 1, limit, limit + 1, limit + 2, 1000, 5000]
+        func value(_ i: Int, _ size: Int) -> [UInt8] { (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ i &* 31) } }
+        for (i, size) in sizes.enumerated() {
+            T.add(m, SequenceNumber(i + 1), .value, T.bytes("k\(i)"), value(i, size))
+        }
+        for (i, size) in sizes.enumerated() {
+            #expect(T.get(m, T.bytes("k\(i)")) == .found(value(i, size)), "value of \(size) bytes")
+        }
+        #expect(T.allEntries(m).map(\.value) == sizes.enumerated().map { value($0.offset, $0.element) })
+        #expect(MemTableEntry.encodedSizeBytes(userKeyBytes: 24, valueBytes: 1000) == 1 + 32 + 2 + 8)
+        #expect(MemTableEntry.encodedSizeBytes(userKeyBytes: 24, valueBytes: limit) == 1 + 32 + 1 + limit)
+    }
+
     @Test func memoryUsageGrowsWithTheDataAdded() {
         let m = MemTable(arenaBlockSizeBytes: 4096)
         let before = m.approximateMemoryUsageBytes
