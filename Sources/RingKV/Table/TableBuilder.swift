@@ -46,6 +46,9 @@ package final class TableBuilder {
     /// index entry can use a short separator between the two blocks.
     private var pendingHandle: BlockHandle?
     private var compressionScratch: [UInt8] = []
+    /// Data blocks in a row that LZ4 did not shrink enough (see
+    /// `dataBlockCompression`).
+    private var incompressibleStreak = 0
     private var isClosed = false
     private var failure: DBError?
     /// Written into the range deletion block at `finish`.
@@ -143,15 +146,15 @@ package final class TableBuilder {
             properties.largestKey = lastKey
 
             var filterHandle: BlockHandle?
-            if let filter { filterHandle = try writeBlock(filter.finish(), compression: .uncompressed) }
+            if let filter { filterHandle = try writeBlock(filter.finish(), compression: .uncompressed).handle }
             if !rangeTombstones.isEmpty {
                 properties.rangeDeletionHandle = try writeBlock(RangeTombstone.encodeBlock(rangeTombstones),
-                                                                compression: options.compression)
+                                                                compression: options.compression).handle
                 properties.rangeDeletionCount = UInt64(rangeTombstones.count)
                 extendBoundsForRangeTombstones()
             }
-            let propertiesHandle = try writeBlock(properties.encode(), compression: .uncompressed)
-            let indexHandle = try writeBlock(indexBlock.finish(), compression: options.compression)
+            let propertiesHandle = try writeBlock(properties.encode(), compression: .uncompressed).handle
+            let indexHandle = try writeBlock(indexBlock.finish(), compression: options.compression).handle
 
             let footerEnd = writer.offset + UInt64(TableFooter.sizeBytes)
             let fileSize = UInt64(AlignedBuffer.roundUp(Int(footerEnd)))
@@ -203,22 +206,42 @@ package final class TableBuilder {
 
     // MARK: - Blocks
 
+    /// After 8 data blocks in a row that LZ4 could not shrink by 1/8 (random
+    /// or already compressed values), only every 16th is tried: the others
+    /// are stored as they are without the attempt, which on incompressible
+    /// data cost the whole of LZ4's work for nothing (`LZ4_compress` was
+    /// 3–4 % of the CPU of YCSB load and A, in flushes and compactions).
+    /// One block that compresses ends the streak. The file format does not
+    /// change: any block may be stored uncompressed.
+    static let incompressibleStreakLimit = 8
+    static let incompressibleProbeInterval = 16
+
+    private var dataBlockCompression: BlockCompression {
+        let streak = incompressibleStreak - TableBuilder.incompressibleStreakLimit
+        return streak >= 0 && streak % TableBuilder.incompressibleProbeInterval != 0 ? .uncompressed : options.compression
+    }
+
     private func flushDataBlock() throws {
-        let handle = try writeBlock(dataBlock.finish(), compression: options.compression)
+        let attempted = dataBlockCompression
+        let (handle, stored) = try writeBlock(dataBlock.finish(), compression: attempted)
+        // A skipped attempt counts as a failed one, so the probes come round.
+        incompressibleStreak = stored == .uncompressed ? incompressibleStreak + 1 : 0
         dataBlock.reset()
         properties.dataBlockCount += 1
         properties.dataSizeBytes += handle.sizeWithTrailer
         pendingHandle = handle
     }
 
-    /// Compresses when worth it, appends payload + trailer; returns the handle.
-    private func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws -> BlockHandle {
+    /// Compresses when worth it, appends payload + trailer; returns the
+    /// handle and how the block was stored.
+    private func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws
+        -> (handle: BlockHandle, stored: BlockCompression) {
         let offset = writer.offset
         return try contents.withUnsafeBytes { raw in
             try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { payload, type in
                 try writer.append(payload)
                 try BlockCodec.withTrailer(payload, type) { try writer.append($0) }
-                return BlockHandle(offset: offset, size: UInt64(payload.count))
+                return (BlockHandle(offset: offset, size: UInt64(payload.count)), type)
             }
         }
     }
