@@ -51,6 +51,10 @@ public protocol IOBackend: AnyObject, Sendable {
                    direct: Bool) throws(IOError) -> Int
     /// Writes all of `buffer` at `offset`.
     func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError)
+    /// `writeBatch` for a caller that needs nothing in flight: `direct`
+    /// says the descriptor is O_DIRECT. A backend may pick the cheaper
+    /// syscall (see URingBackend). Defaults to `writeBatch`.
+    func writeBatchAlone(_ requests: [WriteRequest], direct: Bool) throws(IOError)
     /// Keeps up to the ring size of writes in flight; throws the first error
     /// after every write has completed or failed.
     func writeBatch(_ requests: [WriteRequest]) throws(IOError)
@@ -115,6 +119,10 @@ extension IOBackend {
     public func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
                           direct: Bool) throws(IOError) -> Int {
         try read(fd: fd, into: buffer, offset: offset)
+    }
+
+    public func writeBatchAlone(_ requests: [WriteRequest], direct: Bool) throws(IOError) {
+        try writeBatch(requests)
     }
 }
 

@@ -95,6 +95,16 @@ public final class URingBackend: IOBackend {
         try writeBatch([WriteRequest(fd: fd, offset: offset, buffer: buffer)])
     }
 
+    /// Buffered: plain `pwrite`s. ext4 has no non-blocking buffered write,
+    /// so io_uring hands each one to an io-wq worker thread — threads that
+    /// compete with the clients for the CPU while a flush or compaction
+    /// writes its table (docs/ARCHITECTURE.md §Flush). O_DIRECT: the ring.
+    public func writeBatchAlone(_ requests: [WriteRequest], direct: Bool) throws(IOError) {
+        if direct { return try writeBatch(requests) }
+        let posix = PosixBackend(shortTransfers: shortTransfers)
+        for r in requests { try posix.write(fd: r.fd, from: r.buffer, offset: r.offset) }
+    }
+
     public func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
         var transfers = requests.compactMap { r -> Transfer? in
             guard let base = r.buffer.baseAddress, r.buffer.count > 0 else { return nil }

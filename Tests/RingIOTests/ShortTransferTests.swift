@@ -68,6 +68,35 @@ import Testing
         }
     }
 
+    /// `writeBatchAlone` (table chunks): plain pwrites for a buffered
+    /// file, the ring for O_DIRECT; both finish every short write.
+    @Test(arguments: [File.DirectIO.off, .preferred])
+    func writeBatchAloneFinishesEveryShortWrite(direct: File.DirectIO) throws {
+        let plan = FaultPlan([FaultPlan.Rule(shortTransfer: .shortWrite, sticky: true)])
+        for backend in try Self.backends(plan) {
+            try withTemporaryDirectory { dir in
+                let file = try File.open(dir + "/alone", [.readWrite, .create, .truncate], direct: direct)
+                defer { try? file.close() }
+                let source = AlignedBuffer(capacity: Self.fileBytes)
+                fillPattern(source.bytes, fileOffset: 0)
+                let before = plan.injectedCount
+                let quarter = Self.fileBytes / 4
+                try backend.writeBatchAlone((0..<4).map { i in
+                    WriteRequest(fd: file.fd, offset: UInt64(i * quarter),
+                                 buffer: UnsafeRawBufferPointer(rebasing: source.bytes[i * quarter..<(i + 1) * quarter]))
+                }, direct: file.isDirect)
+                #expect(plan.injectedCount > before, "\(backend.name): no write was reported short")
+                let check = try File.open(dir + "/alone", .read, direct: .off)
+                defer { try? check.close() }
+                var onDisk = [UInt8](repeating: 0, count: Self.fileBytes)
+                let n = onDisk.withUnsafeMutableBytes { pread(check.fd, $0.baseAddress, $0.count, 0) }
+                #expect(n == Self.fileBytes)
+                #expect(onDisk.withUnsafeBytes { firstPatternMismatch($0, fileOffset: 0) } == nil,
+                        "\(backend.name) direct \(file.isDirect)")
+            }
+        }
+    }
+
     @Test func aShortReadAtTheEndOfTheFileStillStopsThere() throws {
         let plan = FaultPlan([FaultPlan.Rule(shortTransfer: .shortRead, sticky: true)])
         for backend in try Self.backends(plan) {

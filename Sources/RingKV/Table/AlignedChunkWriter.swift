@@ -8,7 +8,8 @@ import RingIO
 /// builder pads before the footer to make it so).
 ///
 /// Full chunks wait until `chunksPerBatch` of them are ready and then go out
-/// as one `writeBatch` (several writes in flight on the ring); their
+/// together (`IOBackend.writeBatchAlone`: several writes in flight on the
+/// ring for an O_DIRECT file, plain `pwrite`s for a buffered one); their
 /// buffers are reused afterwards.
 final class AlignedChunkWriter {
     /// One chunk of output: an aligned buffer and how much of it is filled.
@@ -107,7 +108,7 @@ final class AlignedChunkWriter {
         do throws(IOError) {
             // The chunks stay referenced by `full` until writeBatch returns,
             // so their buffers outlive the in-flight writes.
-            try backend.writeBatch(requests)
+            try backend.writeBatchAlone(requests, direct: file.isDirect)
         } catch {
             if error.memoryMayStillBeInUse {
                 // The kernel may still read these chunks: they are never
