@@ -11,6 +11,15 @@ import Testing
 @Suite("Short reads and writes, injected") struct ShortTransferTests {
     static let fileBytes = 1 << 20
 
+    /// The file's bytes as four 256 KiB write requests from `source`.
+    static func quarters(_ file: borrowing File, _ source: borrowing AlignedBuffer) -> [WriteRequest] {
+        let quarter = fileBytes / 4
+        return (0..<4).map { i in
+            WriteRequest(fd: file.fd, offset: UInt64(i * quarter),
+                         buffer: UnsafeRawBufferPointer(rebasing: source.bytes[i * quarter..<(i + 1) * quarter]))
+        }
+    }
+
     static func backends(_ plan: FaultPlan) throws -> [any IOBackend] {
         [try URingBackend(ringEntries: 8, shortTransfers: plan.shortTransfers),
          PosixBackend(shortTransfers: plan.shortTransfers)]
@@ -29,10 +38,7 @@ import Testing
                 let before = plan.injectedCount
                 // Four 256 KiB writes in one batch, then one plain write over the first 64 KiB.
                 let quarter = Self.fileBytes / 4
-                try backend.writeBatch((0..<4).map { i in
-                    WriteRequest(fd: file.fd, offset: UInt64(i * quarter),
-                                 buffer: UnsafeRawBufferPointer(rebasing: source.bytes[i * quarter..<(i + 1) * quarter]))
-                })
+                try backend.writeBatch(Self.quarters(file, source))
                 try backend.write(fd: file.fd, from: UnsafeRawBufferPointer(rebasing: source.bytes[0..<65536]), offset: 0)
                 let afterWrites = plan.injectedCount
                 #expect(afterWrites > before, "\(backend.name): no write was reported short")
@@ -80,11 +86,7 @@ import Testing
                 let source = AlignedBuffer(capacity: Self.fileBytes)
                 fillPattern(source.bytes, fileOffset: 0)
                 let before = plan.injectedCount
-                let quarter = Self.fileBytes / 4
-                try backend.writeBatchAlone((0..<4).map { i in
-                    WriteRequest(fd: file.fd, offset: UInt64(i * quarter),
-                                 buffer: UnsafeRawBufferPointer(rebasing: source.bytes[i * quarter..<(i + 1) * quarter]))
-                }, direct: file.isDirect)
+                try backend.writeBatchAlone(Self.quarters(file, source), direct: file.isDirect)
                 #expect(plan.injectedCount > before, "\(backend.name): no write was reported short")
                 let check = try File.open(dir + "/alone", .read, direct: .off)
                 defer { try? check.close() }
