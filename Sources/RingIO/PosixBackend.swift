@@ -16,11 +16,6 @@ public final class PosixBackend: IOBackend {
         self.shortTransfers = shortTransfers
     }
 
-    /// `n` bytes moved, or fewer when a test injects a short transfer.
-    private func moved(_ n: Int, isWrite: Bool, fd: Int32) -> Int {
-        shortTransfers?(isWrite, fd, n) ?? n
-    }
-
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
         try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, shortTransfers: shortTransfers)
     }
@@ -40,6 +35,12 @@ public final class PosixBackend: IOBackend {
     }
 
     public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
+        try PosixBackend.pwriteFully(fd: fd, from: buffer, offset: offset, shortTransfers: shortTransfers)
+    }
+
+    /// pwrite all of `buffer` (short writes resumed).
+    static func pwriteFully(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64,
+                            shortTransfers: ShortTransferHook?) throws(IOError) {
         guard let base = buffer.baseAddress else { return }
         var done = 0
         while done < buffer.count {
@@ -48,7 +49,7 @@ public final class PosixBackend: IOBackend {
             if n == 0 {
                 throw IOError(operation: "pwrite", errno: EIO, offset: at, detail: "kernel accepted zero bytes")
             }
-            done += moved(n, isWrite: true, fd: fd)
+            done += shortTransfers?(true, fd, n) ?? n
         }
     }
 

@@ -101,8 +101,9 @@ public final class URingBackend: IOBackend {
     /// writes its table (docs/ARCHITECTURE.md §Flush). O_DIRECT: the ring.
     public func writeBatchAlone(_ requests: [WriteRequest], direct: Bool) throws(IOError) {
         if direct { return try writeBatch(requests) }
-        let posix = PosixBackend(shortTransfers: shortTransfers)
-        for r in requests { try posix.write(fd: r.fd, from: r.buffer, offset: r.offset) }
+        for r in requests {
+            try PosixBackend.pwriteFully(fd: r.fd, from: r.buffer, offset: r.offset, shortTransfers: shortTransfers)
+        }
     }
 
     public func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
