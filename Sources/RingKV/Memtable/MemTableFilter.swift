@@ -50,25 +50,29 @@ final class MemTableFilter: @unchecked Sendable {
     /// Records a key by its `BloomHash.hash64` (the inserter only).
     @inline(__always)
     func add(hash: UInt64) {
-        let block = words + (Int(truncatingIfNeeded: hash >> 40) & blockMask) * 8
-        var h = UInt32(truncatingIfNeeded: hash)
-        let delta = (h >> 17) | (h << 15)
-        for _ in 0..<MemTableFilter.probes {
-            let bit = Int(h & 511)
-            rk_atomic_or_relaxed_u64(block + (bit >> 6), 1 << UInt64(bit & 63))
-            h &+= delta
+        _ = forEachBit(of: hash) { word, mask in
+            rk_atomic_or_relaxed_u64(word, mask)
+            return true
         }
     }
 
     /// False when no key with this hash was added.
     @inline(__always)
     func mayContain(hash: UInt64) -> Bool {
+        forEachBit(of: hash) { word, mask in rk_atomic_load_relaxed_u64(word) & mask != 0 }
+    }
+
+    /// Calls `body` with the word and bit mask of each of the key's bits
+    /// (all in one block picked by the hash's high bits), stopping when it
+    /// returns false; returns whether it never did.
+    @inline(__always)
+    private func forEachBit(of hash: UInt64, _ body: (UnsafeMutablePointer<UInt64>, UInt64) -> Bool) -> Bool {
         let block = words + (Int(truncatingIfNeeded: hash >> 40) & blockMask) * 8
         var h = UInt32(truncatingIfNeeded: hash)
         let delta = (h >> 17) | (h << 15)
         for _ in 0..<MemTableFilter.probes {
             let bit = Int(h & 511)
-            if rk_atomic_load_relaxed_u64(block + (bit >> 6)) & (1 << UInt64(bit & 63)) == 0 { return false }
+            if !body(block + (bit >> 6), 1 << UInt64(bit & 63)) { return false }
             h &+= delta
         }
         return true
