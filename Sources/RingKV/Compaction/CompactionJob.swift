@@ -164,9 +164,10 @@ struct CompactionJob {
     /// (compaction reads do not go through a block cache): one iterator per
     /// L0 input (L0 tables overlap), and one `LevelIterator` per sorted
     /// level, which opens one table at a time. Each open table iterator
-    /// holds a 1 MiB read-ahead window and a 1 MiB prefetch, so an L1→L2
-    /// compaction over 11 tables holds 4 MiB of buffers instead of 22
-    /// (docs/ARCHITECTURE.md §Memory).
+    /// holds a 1 MiB read-ahead window (plus a 1 MiB prefetch when the
+    /// table is O_DIRECT), so an L1→L2 compaction over 11 buffered tables
+    /// holds 2 MiB of buffers (22 with an iterator and a prefetch per
+    /// table, as before; docs/ARCHITECTURE.md §Memory).
     func inputIterators() throws -> [any InternalIterator] {
         let tableCache = db.tableCache
         let open: (FileMetaData) throws -> TableIterator = {

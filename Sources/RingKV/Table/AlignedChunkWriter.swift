@@ -106,8 +106,8 @@ final class AlignedChunkWriter {
                          buffer: UnsafeRawBufferPointer(start: chunk.buffer.pointer, count: chunk.filledBytes))
         }
         do throws(IOError) {
-            // The chunks stay referenced by `full` until writeBatch returns,
-            // so their buffers outlive the in-flight writes.
+            // The chunks stay referenced by `full` until the writes return,
+            // so their buffers outlive any write in flight on the ring.
             try backend.writeBatchAlone(requests, direct: file.isDirect)
         } catch {
             if error.memoryMayStillBeInUse {
