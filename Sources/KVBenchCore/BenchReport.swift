@@ -1,5 +1,5 @@
 /// The numbers of one run as a table (for people) or as the JSON object of
-/// the DESIGN.md contract (for scripts).
+/// docs/BENCHMARKS.md §JSON (for scripts).
 public enum BenchReport {
     /// Percentiles in the table and in the report page.
     public static let tablePercentiles: [(label: String, percentile: Double)] = [
@@ -37,7 +37,7 @@ public enum BenchReport {
         return lines.joined(separator: "\n")
     }
 
-    /// Exactly the DESIGN.md object: engine, workload, records, operations,
+    /// Exactly the object of docs/BENCHMARKS.md §JSON: engine, workload, records, operations,
     /// threads, seconds, ops_per_sec, found, and latency_us with count, p50,
     /// p99, p999 and max (microseconds) per operation type. One line.
     public static func json(_ result: RunResult) -> String {

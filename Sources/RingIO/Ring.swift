@@ -30,7 +30,7 @@ public struct Completion: Sendable, Equatable {
 
 /// An io_uring instance: submission and completion queues, registered
 /// buffers and files. Not thread-safe: one thread uses a ring at a time
-/// (the `RingPool` hands rings out; the WAL writer owns one) — except that
+/// (`URingBackend`'s pool hands rings out; the WAL writer owns one) — except that
 /// a ring made with `splitRoles` may have one submitting thread and one
 /// harvesting thread at once (`AsyncReadRing`).
 ///

@@ -11,7 +11,7 @@ import RingIO
 /// io_uring in the same io_uring_enter: linked to a single write, drained
 /// behind several). Buffered by default (the WAL's page-cache writes);
 /// `--direct` opens the file O_DIRECT. It re-measures the WAL's choice
-/// (docs/ARCHITECTURE.md §I/O choices): buffered io_uring writes are
+/// (docs/ARCHITECTURE.md §Write path): buffered io_uring writes are
 /// punted to io-wq worker threads on ext4 — a context switch pair per
 /// write — where pwrite copies into the page cache and returns.
 struct WriteDrill {

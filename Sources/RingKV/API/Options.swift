@@ -3,7 +3,8 @@ import Logging
 import RingIO
 
 /// Database options. Defaults match what LevelDB/RocksDB users expect
-/// (DESIGN.md §Defaults); each field says when you would change it.
+/// (and the RocksDB side of `tools/sbs`); each field says when you would
+/// change it.
 public struct Options: Sendable {
     /// Create the directory and an empty database when none exists. Default false.
     public var createIfMissing = false

@@ -1,6 +1,6 @@
 /// An ordered set of puts and deletes applied atomically by `DB.write`.
 ///
-/// Encoding (docs/FORMAT.md §Write batch), also the WAL record payload:
+/// Encoding (docs/FORMAT.md §WAL payload), also the WAL record payload:
 ///
 ///     sequence: fixed64   first sequence number (set at commit)
 ///     count:    fixed32   number of operations

@@ -55,7 +55,7 @@ final class TableIterator: InternalIterator {
     static let sequentialTrigger = 2
     /// Small, and no prefetch behind the first window: most user scans are
     /// short (YCSB E: 1–100 rows), and every byte read ahead past a scan's
-    /// end is copied for nothing (see docs/ARCHITECTURE.md §Iterator read-ahead).
+    /// end is copied for nothing (see docs/ARCHITECTURE.md §Iteration).
     static let adaptiveInitialWindowBytes = 16 << 10
     static let adaptiveMaxWindowBytes = 256 << 10
     static let compactionWindowBytes = 1 << 20
@@ -142,7 +142,7 @@ final class TableIterator: InternalIterator {
         // A user scan of a buffered table reads its windows with pread:
         // io_uring punts a buffered read it cannot finish from the page
         // cache to a worker thread, and short scans paid for it (YCSB E,
-        // docs/ARCHITECTURE.md "E's scans and asynchronous prefetch").
+        // docs/ARCHITECTURE.md §Iteration).
         // Compaction inputs too, when buffered: the kernel's read-ahead
         // serves their sequential preads, and the prefetch only cost a 1 MiB
         // buffer per input and io-wq work (docs/ARCHITECTURE.md §Memory).

@@ -76,7 +76,8 @@ package final class TableReader: Sendable {
     }
 
     /// Reads and checks the footer, then index, filter and properties in one
-    /// batch. Works for O_DIRECT and buffered files alike (all reads aligned).
+    /// batch. Works for O_DIRECT and buffered files alike (`AlignedReadPlan`
+    /// places each read as its file needs).
     package static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws -> TableReader {
         let path = file.path
         let fileSize: UInt64

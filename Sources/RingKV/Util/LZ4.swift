@@ -1,7 +1,7 @@
 import CLZ4
 
 /// LZ4 block compression (the raw block format, no frame header); the
-/// uncompressed length is stored by the caller (docs/FORMAT.md §Blocks).
+/// uncompressed length is stored by the caller (docs/FORMAT.md §Stored block).
 enum LZ4 {
     /// Worst-case compressed size for `count` input bytes.
     static func maxCompressedLength(_ count: Int) -> Int {

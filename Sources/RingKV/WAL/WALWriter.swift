@@ -12,7 +12,7 @@ import Synchronization
 ///   the kernel when it returns, so the acknowledged write survives a crash
 ///   of the process. A plain syscall, because io_uring has no non-blocking
 ///   buffered write on ext4: it punts each one to an io-wq worker (measured
-///   with `iobench --mode write`: ARCHITECTURE.md §I/O choices).
+///   with `iobench --write`: docs/ARCHITECTURE.md §Write path).
 /// - **synced group** (`sync: true`), io_uring available: `write_fixed` on
 ///   the registered buffer linked (IOSQE_IO_LINK) to `fsync(DATASYNC)`, both
 ///   in one io_uring_enter; the leader fills the memtable meanwhile.

@@ -1,6 +1,6 @@
 /// Encodes the writes of a group straight into the WAL's buffer: one log
 /// record (docs/FORMAT.md §Log records) per write, whose payload is a write
-/// batch (§Write batch) carrying the sequence number the leader assigned.
+/// batch (§WAL payload) carrying the sequence number the leader assigned.
 /// `DB.put` and `DB.delete` build no `WriteBatch`: their one operation is
 /// encoded here from the caller's key and value, so a write copies its
 /// bytes once, into the buffer the kernel reads.
