@@ -24,7 +24,8 @@ final class DBImpl: @unchecked Sendable {
     let recovery: RecoveryReport
     /// Async writes waiting for their merged commit (AsyncWriteQueue.swift).
     let asyncWrites = AsyncWriteQueue()
-    /// nil only for a read-only open of a database without a LOCK file.
+    /// nil only for a read-only open where no LOCK file exists and none
+    /// can be created (DatabaseRecovery.takeLock).
     private let lock: FileLock?
 
     let mu = Monitor()
@@ -150,6 +151,7 @@ final class DBImpl: @unchecked Sendable {
         if let refusal { events.ioUringUnavailable(refusal) }
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
+        if let reason = recovered.unlockedBecause { events.openedWithoutLock(reason) }
         versions = recovered.versions
         tableCache = recovered.tableCache
         blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
