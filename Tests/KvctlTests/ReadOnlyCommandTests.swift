@@ -130,7 +130,7 @@ struct ReadOnlyCommandTests {
         chmod(dir.path, 0o755)
         chmod(path, 0o777)
         let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
-        let put = try Kvctl.run(raw: [bytes("--db"), bytes(path), bytes("put"), bytes("k1"), bytes("changed")], via: nobody)
+        let put = try Kvctl.run(raw: ["--db", path, "put", "k1", "changed"].map(bytes), via: nobody)
         #expect(put.status == 0, "\(put.err)")
         #expect(try Kvctl.run(["--db", path, "get", "k1"]).out == "changed\n")
     }
