@@ -15,12 +15,16 @@ public final class FileLock: Sendable {
 
     /// Takes the lock without waiting; throws EWOULDBLOCK when held in a
     /// conflicting mode. Exclusive: creates the file if needed. Shared:
-    /// opens an existing file read-only (ENOENT when there is none), so a
-    /// read-only open writes nothing.
-    public init(path: String, shared: Bool = false) throws(IOError) {
+    /// opens the file read-only; when it is missing, creates it empty if
+    /// `createIfMissing`, else throws ENOENT.
+    ///
+    /// flock needs no write access, so an exclusive lock on a file this
+    /// user may only read (created by a reader running as another user)
+    /// is taken through a read-only descriptor.
+    public init(path: String, shared: Bool = false, createIfMissing: Bool = false) throws(IOError) {
         self.path = path
         isShared = shared
-        file = try File.open(path, shared ? .read : [.readWrite, .create])
+        file = try FileLock.openFile(path, shared: shared, createIfMissing: createIfMissing)
         // A child process spawned by this one (posix_spawn: clone, then
         // exec) holds a copy of every descriptor until its exec closes the
         // O_CLOEXEC ones, and with it this flock. So a lock released just
@@ -37,6 +41,21 @@ public final class FileLock: Sendable {
             try? file.close()
             throw IOError(operation: "flock", errno: code, path: path,
                           detail: code == EWOULDBLOCK ? "the database is locked by another process or handle" : nil)
+        }
+    }
+
+    private static func openFile(_ path: String, shared: Bool, createIfMissing: Bool) throws(IOError) -> File {
+        if shared {
+            do {
+                return try File.open(path, .read)
+            } catch where error.errno == ENOENT && createIfMissing {
+                return try File.open(path, [.read, .create])
+            }
+        }
+        do {
+            return try File.open(path, [.readWrite, .create])
+        } catch where error.errno == EACCES && FileSystem.exists(path) {
+            return try File.open(path, .read)
         }
     }
 

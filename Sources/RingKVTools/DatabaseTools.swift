@@ -37,23 +37,19 @@ public enum DatabaseTools {
 
     /// Takes the LOCK of the existing database at `dbPath` shared, without
     /// waiting, as a read-only open does (`Options.readOnly`): other
-    /// readers may hold it too, a writer may not. nil when there is no LOCK
-    /// file (nothing is created: the tools write nothing). Throws
-    /// `.notFound` when there is no directory or no CURRENT file, `.locked`
-    /// when a writer holds it.
+    /// readers may hold it too, a writer may not. A missing LOCK file is
+    /// created empty (the one thing the tools write), so a writer is kept
+    /// out of a directory that had none; nil where it cannot be created (a
+    /// read-only filesystem, no write permission). Throws `.notFound` when
+    /// there is no directory or no CURRENT file, `.locked` when a writer
+    /// holds it.
     static func lockExisting(dbPath: String) throws -> FileLock? {
         guard FileSystem.isDirectory(dbPath) else {
             if FileSystem.exists(dbPath) { throw DBError.invalidArgument("\(dbPath) exists and is not a directory") }
             throw DBError.notFound(path: dbPath)
         }
         guard FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.notFound(path: dbPath) }
-        guard FileSystem.exists(FileNames.lock(dbPath)) else { return nil }
-        do {
-            return try FileLock(path: FileNames.lock(dbPath), shared: true)
-        } catch {
-            if error.errno == EWOULDBLOCK { throw DBError.locked(path: dbPath) }
-            throw DBError.io(error)
-        }
+        return try DatabaseRecovery.takeLock(dbPath, shared: true).0
     }
 
     /// The files of `dbPath` that RingKV owns, sorted by number.

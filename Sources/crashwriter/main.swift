@@ -4,11 +4,15 @@
 //
 // usage: crashwriter DB_PATH SEED THREADS sync|nosync
 //
-// Operation `op` of thread `t` is one atomic write: put key(t, op) =
-// value(t, op) (a plain `put`), and for op % 4 == 3 a batch that also
-// deletes key(t, op - 3). Then it puts rangeKey(t, op), and for
-// op % 8 == 7 it writes a `deleteRange` over rangeKey(t, op - 7 ... op - 3);
-// the ack comes after all of them.
+// Operation `op` of thread `t` is up to three atomic writes, one after
+// another: put key(t, op) = value(t, op) (a plain `put`, or for
+// op % 4 == 3 a batch that also deletes key(t, op - 3)); put rangeKey(t, op);
+// and for op % 8 == 7 a `deleteRange` over rangeKey(t, op - 7 ... op - 3).
+// The ack comes after all of them, and a thread starts its next operation
+// only after its ack. So after a kill every acknowledged operation must
+// have taken effect in full, and only the one after a thread's last ack can
+// have taken effect in part — a prefix of its writes (the exact oracle:
+// Tests/RingKVTests/DB/CrashOracle.swift, which mirrors these operations).
 //
 // With RINGKV_DENY_IO_URING=1 in the environment it first installs a
 // seccomp filter that makes io_uring_setup fail with EPERM, as Docker's

@@ -105,5 +105,33 @@ struct ReadOnlyCommandTests {
         try reader.close()
         #expect(try Kvctl.run(["--db", path, "put", "k1", "changed"]).status == 0)
     }
-}
 
+    /// A read-only open creates a missing LOCK file (issue #21 item 3),
+    /// owned by its user and readable by others only. A writer running as
+    /// another user, who may write the directory but not that file, still
+    /// opens the database: flock needs only read access, so it takes the
+    /// exclusive lock through a read-only descriptor. Runs kvctl as nobody
+    /// through setpriv when the tests run as root; skipped otherwise.
+    @Test func aLockFileAnotherUserCreatedDoesNotKeepAWriterOut() throws {
+        guard geteuid() == 0, FileSystem.exists("/usr/bin/setpriv") else { return }
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        do {
+            let db = try DB(path: path, options: libraryOptions())
+            for i in 0..<100 { try db.put("k\(i)", "v\(i)") }
+            try db.close()
+        }
+        try FileSystem.remove(path + "/LOCK")
+        var options = Options()
+        options.readOnly = true
+        try DB(path: path, options: options).close()
+        #expect(FileSystem.exists(path + "/LOCK"), "the read-only open created no LOCK")
+        chmod(path + "/LOCK", 0o644)
+        chmod(dir.path, 0o755)
+        chmod(path, 0o777)
+        let nobody = ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        let put = try Kvctl.run(raw: ["--db", path, "put", "k1", "changed"].map(bytes), via: nobody)
+        #expect(put.status == 0, "\(put.err)")
+        #expect(try Kvctl.run(["--db", path, "get", "k1"]).out == "changed\n")
+    }
+}

@@ -13,7 +13,8 @@ public final class DB: Sendable {
     /// Opens (or with `createIfMissing`, creates) the database at `path`.
     /// Takes an exclusive lock on `path/LOCK`; a second open fails with
     /// `DBError.locked`. With `Options.readOnly` the lock is shared with
-    /// other read-only opens and nothing is written.
+    /// other read-only opens and nothing is written (but a missing LOCK
+    /// file, created empty).
     public init(path: String, options: Options = Options()) throws {
         impl = try DBImpl(path: path, options: options)
     }

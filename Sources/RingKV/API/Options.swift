@@ -103,8 +103,11 @@ public struct Options: Sendable {
     /// counted in `stats()`). The LOCK is taken shared: any number of
     /// read-only opens at once, in any processes, but none while a writer
     /// has the database open, and no writer while one is open (both get
-    /// `DBError.locked`). `put`, `delete`, `write`, `flush` and
-    /// `compactRange` throw `DBError.readOnly`. The database must exist
+    /// `DBError.locked`). A directory without a LOCK file (a checkpoint, a
+    /// copy) gets an empty one, the only write; where it cannot be created
+    /// (read-only filesystem, no write permission, full disk) the open goes
+    /// on without a lock and logs a warning. `put`, `delete`, `write`,
+    /// `flush` and `compactRange` throw `DBError.readOnly`. The database must exist
     /// (`createIfMissing` does not apply). Memory: the whole unflushed
     /// WAL, as one memtable. Default false.
     public var readOnly = false

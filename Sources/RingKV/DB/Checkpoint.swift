@@ -19,7 +19,11 @@ import RingIO
 ///    captured length; older ones whole — they are complete), a MANIFEST
 ///    holding one snapshot edit of the captured state and a CURRENT naming
 ///    it are written, and every file and both directories are fsynced.
-/// A failure removes the partial checkpoint directory and throws.
+/// A failure removes the partial checkpoint directory and throws. Close
+/// waits for a checkpoint in progress, which gives up at its next file or
+/// 1 MiB chunk (`DBError.closed`, nothing left at the target); the sweep
+/// of obsolete files that follows a checkpoint never runs after close, nor
+/// for a database opened read-only.
 extension DBImpl {
     func checkpoint(to target: String) throws {
         try checkOpen()
@@ -31,7 +35,9 @@ extension DBImpl {
         guard FileSystem.isDirectory(parent) else {
             throw DBError.invalidArgument("the parent of checkpoint directory \(target) is not a directory")
         }
-        try ioCall(target) { () throws(IOError) in try FileSystem.createDirectory(target) }
+        // Through the backend: the fault plan's power cut and crash
+        // simulation see the new directory like every other change.
+        try ioCall(target) { () throws(IOError) in try backend.createDirectory(target) }
 
         let capture: CheckpointCapture
         do {
@@ -41,12 +47,16 @@ extension DBImpl {
             throw error
         }
         defer {
-            mu.withLock { fileDeletionsPaused -= 1 }
+            mu.withLock {
+                fileDeletionsPaused -= 1
+                mu.broadcast()  // close may be waiting for the checkpoint
+            }
             deleteObsoleteFiles()
         }
         do {
             for level in capture.version.files {
                 for file in level {
+                    try stopIfClosing()
                     try linkOrCopy(FileNames.table(path, file.number), to: FileNames.table(target, file.number))
                 }
             }
@@ -54,6 +64,7 @@ extension DBImpl {
                 let length = number == capture.currentLogNumber ? capture.currentLogLengthBytes : nil
                 try copyFile(FileNames.log(path, number), to: FileNames.log(target, number), lengthBytes: length)
             }
+            try stopIfClosing()
             try VersionSet.writeCheckpointManifest(dbPath: target, number: capture.manifestNumber,
                                                    snapshot: capture.snapshot, backend: backend)
             try ioCall(target) { () throws(IOError) in
@@ -80,6 +91,12 @@ extension DBImpl {
     /// resumes them).
     private func captureForCheckpoint() throws -> CheckpointCapture {
         mu.lock()
+        // Under mu with the pause: close either sees this checkpoint and
+        // waits for it, or has begun and the checkpoint does not start.
+        if closing || closed {
+            mu.unlock()
+            throw DBError.closed
+        }
         fileDeletionsPaused += 1
         // A group in flight has reserved log bytes it has not written yet;
         // a sweep that started before the pause may still delete files.
@@ -95,7 +112,10 @@ extension DBImpl {
         do {
             names = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
         } catch {
-            mu.withLock { fileDeletionsPaused -= 1 }
+            mu.withLock {
+                fileDeletionsPaused -= 1
+                mu.broadcast()
+            }
             throw error
         }
         let logs = names.compactMap(FileNames.parse)
@@ -104,6 +124,12 @@ extension DBImpl {
         return CheckpointCapture(snapshot: state.edit, version: state.version, manifestNumber: state.manifestNumber,
                                  logNumbers: logs, currentLogNumber: currentLog,
                                  currentLogLengthBytes: currentLength)
+    }
+
+    /// Throws `.closed` once close has begun: close waits for the
+    /// checkpoint, which gives up instead of making it wait for a long copy.
+    private func stopIfClosing() throws {
+        if isShuttingDown { throw DBError.closed }
     }
 
     /// A hard link when source and target share a filesystem, else a copy.
@@ -122,17 +148,20 @@ extension DBImpl {
     private func copyFile(_ source: String, to destination: String, lengthBytes: UInt64?) throws {
         let chunkBytes = 1 << 20
         let buffer = AlignedBuffer(capacity: chunkBytes)
+        let finished: Bool
         do throws(IOError) {
-            try copyChunks(source, to: destination, lengthBytes: lengthBytes, through: buffer)
+            finished = try copyChunks(source, to: destination, lengthBytes: lengthBytes, through: buffer)
         } catch {
             // A failed ring may still use the buffer: never freed then.
             if error.memoryMayStillBeInUse { buffer.quarantine() }
             throw DBError.io(error.at(path: error.path ?? source))
         }
+        if !finished { throw DBError.closed }
     }
 
+    /// Returns false when it stopped part way because close began.
     private func copyChunks(_ source: String, to destination: String, lengthBytes: UInt64?,
-                            through buffer: borrowing AlignedBuffer) throws(IOError) {
+                            through buffer: borrowing AlignedBuffer) throws(IOError) -> Bool {
         let chunkBytes = buffer.capacity
         do {
             let input = try backend.openFile(source, .read, direct: .off)
@@ -143,6 +172,7 @@ extension DBImpl {
             if let lengthBytes { total = lengthBytes } else { total = try input.size() }
             var offset: UInt64 = 0
             while offset < total {
+                if isShuttingDown { return false }
                 let want = Int(min(UInt64(chunkBytes), total - offset))
                 let chunk = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: want)
                 let got = try backend.read(fd: input.fd, into: chunk, offset: offset)
@@ -152,6 +182,7 @@ extension DBImpl {
                 offset += UInt64(got)
             }
             try backend.sync(fd: output.fd, dataOnly: false)
+            return true
         }
     }
 }

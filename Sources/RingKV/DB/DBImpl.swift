@@ -24,7 +24,8 @@ final class DBImpl: @unchecked Sendable {
     let recovery: RecoveryReport
     /// Async writes waiting for their merged commit (AsyncWriteQueue.swift).
     let asyncWrites = AsyncWriteQueue()
-    /// nil only for a read-only open of a database without a LOCK file.
+    /// nil only for a read-only open where no LOCK file exists and none
+    /// can be created (DatabaseRecovery.takeLock).
     private let lock: FileLock?
 
     let mu = Monitor()
@@ -100,10 +101,12 @@ final class DBImpl: @unchecked Sendable {
     /// as obsolete (guarded by mu).
     var pendingOutputs: Set<UInt64> = []
     /// Checkpoints in progress: while > 0 no obsolete file is deleted, so
-    /// the tables and logs a checkpoint copies stay (guarded by mu).
+    /// the tables and logs a checkpoint copies stay; close waits for it to
+    /// reach 0 (guarded by mu).
     var fileDeletionsPaused = 0
     /// `deleteObsoleteFiles` sweeps running now; a checkpoint waits for
-    /// them before it relies on the pause (guarded by mu).
+    /// them before it relies on the pause, and close before it closes the
+    /// version set and releases the LOCK (guarded by mu).
     var deletionSweepsRunning = 0
     /// Running compactions, a pending compactRange, failure back-off
     /// (guarded by mu).
@@ -148,6 +151,7 @@ final class DBImpl: @unchecked Sendable {
         if let refusal { events.ioUringUnavailable(refusal) }
         let recovered = try DatabaseRecovery.open(path: path, options: options, backend: backend)
         lock = recovered.lock
+        if let reason = recovered.unlockedBecause { events.openedWithoutLock(reason) }
         versions = recovered.versions
         tableCache = recovered.tableCache
         blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
@@ -213,6 +217,12 @@ final class DBImpl: @unchecked Sendable {
         while activeReads.load(ordering: .sequentiallyConsistent) > 0 { usleep(50) }
         mu.lock()
         defer { mu.unlock() }
+        // A checkpoint gives up at its next chunk once it sees
+        // `shuttingDown`; a sweep (a checkpoint's last step, or one begun
+        // before close) must end while this version set and the LOCK are
+        // still ours: swept after a reopen, it would delete the new
+        // database's MANIFEST and tables. None starts once `closed` is set.
+        while fileDeletionsPaused > 0 || deletionSweepsRunning > 0 { mu.wait() }
         closed = true
         wakeAll()
         try? currentLog?.close()
@@ -355,7 +365,10 @@ final class DBImpl: @unchecked Sendable {
 
     /// Removes WAL files older than the manifest's log number, tables no
     /// version references, old manifests, and (at open) temp files.
-    /// Called without `mu`.
+    /// Called without `mu`. Never for a database opened read-only (it
+    /// changes nothing on disk), nor once closed (the version set it would
+    /// trust may be stale: the directory may have been opened again), nor
+    /// while a checkpoint is in progress.
     ///
     /// Order matters: the listing comes first, then the pending outputs,
     /// then the live set. A table in the listing was pending before it was
@@ -367,7 +380,7 @@ final class DBImpl: @unchecked Sendable {
     /// descriptor until they let go).
     func deleteObsoleteFiles(includingTemp: Bool = false) {
         let started = mu.withLock { () -> Bool in
-            if fileDeletionsPaused > 0 { return false }
+            if options.readOnly || closed || fileDeletionsPaused > 0 { return false }
             deletionSweepsRunning += 1
             return true
         }
@@ -379,7 +392,7 @@ final class DBImpl: @unchecked Sendable {
             }
         }
         guard let names = try? FileSystem.listDirectory(path) else { return }
-        let (currentWal, pending) = mu.withLock { (wal.number, pendingOutputs) }
+        let (currentWal, pending) = mu.withLock { (currentLog?.number, pendingOutputs) }
         let live = versions.liveFileNumbers()
         let logNumber = versions.logNumber
         let manifest = versions.manifestFileNumber

@@ -18,12 +18,16 @@ import RingIO
 /// open); after it, the new state is complete.
 ///
 /// A read-only open (`Options.readOnly`) runs the reading phase only, with
-/// the WAL replayed into one memtable and no table written: it writes
-/// nothing at all, and takes the LOCK shared.
-enum DatabaseRecovery {
+/// the WAL replayed into one memtable and no table written, and takes the
+/// LOCK shared. The only thing it may write is that LOCK file, empty, when
+/// the directory has none (a checkpoint, a copy): a writer must still be
+/// kept out while it reads (`takeLock`).
+package enum DatabaseRecovery {
     struct Opened {
-        /// nil: opened read-only where no LOCK file exists.
+        /// nil: opened read-only where no LOCK file exists and none can be
+        /// created (`unlockedBecause` says why).
         var lock: FileLock?
+        var unlockedBecause: String?
         var versions: VersionSet
         var tableCache: TableCache
         /// nil when opened read-only.
@@ -56,7 +60,7 @@ enum DatabaseRecovery {
 
     static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
         try prepareDirectory(path, options: options, backend: backend)
-        let lock = try takeLock(path, shared: options.readOnly)
+        let (lock, unlockedBecause) = try takeLock(path, shared: options.readOnly)
         var state = try read(path: path, options: options, backend: backend)
         let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
                                     directReads: options.directReads)
@@ -68,22 +72,42 @@ enum DatabaseRecovery {
             contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
             let versions = VersionSet.readOnly(contents, manifestNumber: current.manifestNumber, dbPath: path,
                                                backend: backend, recovery: current.recovery)
-            return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: nil,
-                          lastSequence: contents.lastSequence, report: state.report, memtable: state.replay.memtable)
+            return Opened(lock: lock, unlockedBecause: unlockedBecause, versions: versions, tableCache: tableCache,
+                          wal: nil, lastSequence: contents.lastSequence, report: state.report,
+                          memtable: state.replay.memtable)
         }
         let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
-        return Opened(lock: lock, versions: versions, tableCache: tableCache, wal: wal,
+        return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
                       lastSequence: versions.lastSequence, report: state.report, memtable: nil)
     }
 
-    /// Takes the LOCK: exclusive to write (creating the file), shared to
-    /// read only — then without creating it: a database nobody ever opened
-    /// for writing since LOCK was lost has no writer to exclude.
-    private static func takeLock(_ path: String, shared: Bool) throws -> FileLock? {
+    /// Takes the LOCK: exclusive to write, shared to read only; the file
+    /// is created when missing either way, as LevelDB's LOCK is by every
+    /// open: a reader of a directory without one (a checkpoint, a copy)
+    /// still keeps a writer from deleting files under it, and two readers
+    /// still share. Where the file cannot be created — a read-only
+    /// filesystem (EROFS), a directory this user may read but not write
+    /// (EACCES, EPERM), a full disk (ENOSPC, EDQUOT) — a read-only open goes
+    /// on without a lock and says why: no writer can work through a
+    /// read-only mount or on a full disk (its open creates files before it
+    /// deletes any), and refusing would make such a directory unreadable.
+    /// (A writer through another, writable mount of it, or running as a
+    /// user who may write there, is then not excluded — as with RocksDB's
+    /// read-only mode, which never locks.) kvctl's `stats` and `verify`
+    /// take it the same way, shared.
+    package static func takeLock(_ path: String, shared: Bool) throws -> (FileLock?, unlockedBecause: String?) {
         let lockPath = FileNames.lock(path)
-        if shared && !FileSystem.exists(lockPath) { return nil }
         do {
-            return try FileLock(path: lockPath, shared: shared)
+            return (try FileLock(path: lockPath, shared: shared, createIfMissing: true), nil)
+        } catch where shared && [EROFS, EACCES, EPERM, ENOSPC, EDQUOT].contains(error.errno)
+                        && !FileSystem.exists(lockPath) {
+            let cause = switch error.errno {
+            case EROFS: "read-only filesystem"
+            case ENOSPC, EDQUOT: "no space"
+            default: "permission denied"
+            }
+            return (nil, "\(lockPath) is missing and cannot be created (\(cause)); "
+                + "a writer opening the database meanwhile is not excluded")
         } catch {
             if error.errno == EWOULDBLOCK { throw DBError.locked(path: path) }
             throw DBError.io(error)

@@ -35,6 +35,12 @@ final class EngineEvents: Sendable {
         ])
     }
 
+    /// A read-only open that could not create the missing LOCK file
+    /// (DatabaseRecovery.takeLock).
+    func openedWithoutLock(_ reason: String) {
+        logger.warning("opened read-only without a lock", metadata: ["reason": .string(reason)])
+    }
+
     /// io_uring_setup was refused (seccomp, `kernel.io_uring_disabled`):
     /// every path of this database uses plain syscalls.
     func ioUringUnavailable(_ notice: String) {

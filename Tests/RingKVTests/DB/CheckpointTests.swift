@@ -31,6 +31,66 @@ import Testing
         #expect(try db.get(bytes("k0")) == bytes("later"))
     }
 
+    /// Issue #21 item 1: a read-only database has no WAL writer and never
+    /// sweeps. Its checkpoint must not trap on the missing log, nor delete
+    /// the files a writing open would sweep (an old MANIFEST, an old log,
+    /// an orphan table — what a crash between a MANIFEST switch and the
+    /// sweep leaves): the source stays byte for byte and name for name.
+    @Test func aCheckpointOfAReadOnlyDatabaseChangesNothingInTheSource() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        var expected: [String: String] = [:]
+        do {
+            let db = try DB(path: path, options: openOptions(memtableBytes: 16 << 10))
+            for i in 0..<500 {
+                try db.put("k\(i)", "v\(i)-" + String(repeating: "x", count: i % 40))
+                expected["k\(i)"] = "v\(i)-" + String(repeating: "x", count: i % 40)
+            }
+            try db.flush()
+            try db.deleteRange(from: bytes("k10"), to: bytes("k20"))
+            for key in expected.keys where key >= "k10" && key < "k20" { expected[key] = nil }
+            try db.close()
+        }
+        do {
+            // A second writing open: a new MANIFEST (MANIFEST-000001 goes).
+            let db = try DB(path: path, options: openOptions(memtableBytes: 16 << 10))
+            // Left in the WAL only: the read-only open replays it into memory.
+            for i in 500..<560 {
+                try db.put("k\(i)", "w\(i)")
+                expected["k\(i)"] = "w\(i)"
+            }
+            try db.close()
+        }
+        // What a sweep would take: an older MANIFEST, a log below the
+        // MANIFEST's log number, a table no version names.
+        let names = try FileSystem.listDirectory(path)
+        let manifest = try #require(names.first { $0.hasPrefix("MANIFEST-") })
+        let table = try #require(names.first { $0.hasSuffix(".sst") })
+        try writeWholeFile(path + "/MANIFEST-000001", try readWholeFile(path + "/" + manifest))
+        try writeWholeFile(path + "/000001.log", [UInt8](repeating: 0, count: 4096))
+        try writeWholeFile(path + "/099999.sst", try readWholeFile(path + "/" + table))
+        #expect(manifest != "MANIFEST-000001")
+        let before = try ReadOnlyOpenTests.snapshot(path)
+
+        var options = Options()
+        options.readOnly = true
+        let source = try DB(path: path, options: options)
+        try source.checkpoint(to: dir.sub("cp"))
+        try source.checkpoint(to: dir.sub("cp2"))
+        #expect(try ReadOnlyOpenTests.contents(source) == expected)
+        try source.close()
+        #expect(ReadOnlyLockTests.changedFiles(before, try ReadOnlyOpenTests.snapshot(path)) == [],
+                "the checkpoint changed the read-only source")
+
+        for target in ["cp", "cp2"] {
+            let copy = try DB(path: dir.sub(target))
+            #expect(try ReadOnlyOpenTests.contents(copy) == expected, "\(target)")
+            try copy.put("only-in-copy", "1")
+            try copy.close()
+        }
+        #expect(ReadOnlyLockTests.changedFiles(before, try ReadOnlyOpenTests.snapshot(path)) == [])
+    }
+
     @Test func anExistingTargetIsRefusedAndLeftAlone() throws {
         let dir = try TempDir()
         let db = try DB(path: dir.sub("db"), options: openOptions())

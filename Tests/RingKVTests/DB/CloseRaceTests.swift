@@ -62,3 +62,94 @@ import Testing
         }
     }
 }
+
+/// A checkpoint racing `close()` and a reopen (issue #21 item 2): the
+/// checkpoint's deferred obsolete-file sweep used to run after close, with
+/// the closed database's version set, and delete the reopened database's
+/// new MANIFEST and tables.
+@Suite struct CheckpointCloseRaceTests {
+    static func contents(_ db: DB) throws -> [String: String] {
+        var state: [String: String] = [:]
+        for row in try db.scan() {
+            state[String(decoding: row.key, as: UTF8.self)] = String(decoding: row.value, as: UTF8.self)
+        }
+        return state
+    }
+
+    @Test func aCheckpointRacingCloseAndAReopenDeletesNothingOfTheReopenedDatabase() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let target = dir.sub("cp")
+        // The checkpoint's first read of the live log (nothing else reads
+        // a log while the database is open) is held up for a second: a
+        // slow copy to another filesystem.
+        let plan = FaultPlan([FaultPlan.Rule(kind: .read, delayMillis: 1000, pathContains: ".log")])
+        var options = openOptions(memtableBytes: 32 << 10)
+        options.faultPlan = plan
+        let db = try DB(path: path, options: options)
+        var beforeClose: [String: String] = [:]
+        for i in 0..<400 {
+            try db.put("k\(i)", "v\(i)-" + String(repeating: "x", count: 100))
+            beforeClose["k\(i)"] = "v\(i)-" + String(repeating: "x", count: 100)
+        }
+        let outcome = Locked<Result<Void, DBError>?>(nil)
+        let checkpointer = BackgroundThread {
+            do {
+                try db.checkpoint(to: target)
+                outcome.withLock { $0 = .success(()) }
+            } catch {
+                outcome.withLock { $0 = .failure(error as? DBError ?? .invalidArgument("\(error)")) }
+            }
+        }
+        while plan.injectedCount == 0 && outcome.withLock({ $0 == nil }) { usleep(100) }
+        #expect(plan.injectedCount == 1, "the checkpoint never reached its copy of the log")
+        // Another thread closes while the checkpoint copies; then the
+        // application opens the directory again: a new MANIFEST and WAL,
+        // then new L0 tables.
+        let closer = BackgroundThread { try? db.close() }
+        closer.join()
+        var expected = beforeClose
+        let reopened = try DB(path: path, options: openOptions(memtableBytes: 32 << 10))
+        for i in 400..<800 {
+            try reopened.put("k\(i)", "w\(i)-" + String(repeating: "y", count: 100))
+            expected["k\(i)"] = "w\(i)-" + String(repeating: "y", count: 100)
+        }
+        try reopened.flush()
+        let tables = reopened.impl.versions.current.fileNumbers
+        let manifest = reopened.impl.versions.manifestFileNumber
+        #expect(!tables.isEmpty)
+        checkpointer.join()
+
+        // Nothing of the reopened database was deleted by the checkpoint.
+        for table in tables.sorted() {
+            #expect(FileSystem.exists(FileNames.table(path, table)), "table \(table) of the reopened database deleted")
+        }
+        #expect(FileSystem.exists(FileNames.manifest(path, manifest)), "the reopened database's MANIFEST deleted")
+        let current = String(decoding: try readWholeFile(FileNames.current(path)), as: UTF8.self)
+            .split(separator: "\n").first.map(String.init) ?? ""
+        #expect(FileSystem.exists(path + "/" + current), "CURRENT names \(current), which is missing")
+        #expect(try Self.contents(reopened) == expected)
+        try reopened.close()
+        let again = try DB(path: path, options: openOptions())
+        #expect(try Self.contents(again) == expected, "acknowledged writes lost")
+        try again.close()
+
+        // The checkpoint either failed cleanly (the database closed under
+        // it: nothing at the target) or is a consistent copy.
+        print("checkpoint racing close: \(outcome.withLock { $0 }.map { "\($0)" } ?? "unfinished")")
+        switch outcome.withLock({ $0 }) {
+        case .success?:
+            let copy = try DB(path: target, options: openOptions())
+            #expect(try Self.contents(copy) == beforeClose)
+            try copy.close()
+        case .failure(let error)?:
+            guard case .closed = error else {
+                Issue.record("the checkpoint failed with \(error), not .closed")
+                return
+            }
+            #expect(!FileSystem.exists(target), "a failed checkpoint left its directory")
+        case nil:
+            Issue.record("the checkpoint did not finish")
+        }
+    }
+}

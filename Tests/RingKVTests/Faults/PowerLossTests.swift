@@ -19,10 +19,22 @@ import Testing
 /// exactly the state after some prefix of the batches written since the
 /// last check — a prefix that includes every batch acknowledged with
 /// `sync: true` (and all before it) and every batch before a returned
-/// `flush()` or `compactRange()`.
+/// `flush()` or `compactRange()`. Batches put, delete and delete ranges.
+///
+/// Now and then a round takes a checkpoint: if the call returned, the
+/// checkpoint directory, opened after the power cut, holds exactly the
+/// state when it was called. And now and then a round starts with a
+/// read-only open of what the crash left: it changes nothing in the
+/// directory and sees the state the writing open then recovers.
 @Suite struct PowerLossTests {
     typealias State = [String: String]
-    typealias Step = [(key: String, value: String?)]
+    enum Op {
+        case put(String, String)
+        case delete(String)
+        /// Keys `from <= k < to`, byte order.
+        case deleteRange(from: String, to: String)
+    }
+    typealias Step = [Op]
 
     static func options(_ plan: FaultPlan?) -> Options {
         // Small memtable and level targets: memtable switches, flushes and
@@ -40,7 +52,24 @@ import Testing
     }
 
     static func apply(_ step: Step, to state: inout State) {
-        for op in step { state[op.key] = op.value }
+        for op in step {
+            switch op {
+            case .put(let key, let value):
+                state[key] = value
+            case .delete(let key):
+                state[key] = nil
+            case .deleteRange(let from, let to):
+                for key in state.keys where !key.utf8.lexicographicallyPrecedes(from.utf8)
+                    && key.utf8.lexicographicallyPrecedes(to.utf8) {
+                    state[key] = nil
+                }
+            }
+        }
+    }
+
+    /// Names and contents of every file under `path` (subdirectories too).
+    static func files(_ path: String) throws -> [String: [UInt8]] {
+        try ReadOnlyOpenTests.snapshot(path)
     }
 
     /// Everything the database holds, by scan.
@@ -87,12 +116,30 @@ import Testing
             for step in steps[0..<durableSteps] { PowerLossTests.apply(step, to: &state) }
             return state
         }
+
+        /// The state after every batch so far (all acknowledged).
+        var latestState: State {
+            var state = baseline
+            for step in steps { PowerLossTests.apply(step, to: &state) }
+            return state
+        }
+    }
+
+    /// A checkpoint whose call returned, and the state it must hold.
+    struct TakenCheckpoint {
+        var path: String
+        var state: State
     }
 
     /// Totals over all rounds, to show the simulation exercised something.
     struct Totals {
         var cutsInOpen = 0, cutsAfterOpen = 0, undoneChanges = 0, damagedBytes: UInt64 = 0
         var lostSteps = 0, recoveryDrops: UInt64 = 0
+        var rangeDeletions = 0
+        /// Checkpoints that returned (each opened after the cut) and that
+        /// the cut failed (nothing left at their path).
+        var checkpointsVerified = 0, checkpointsCut = 0
+        var readOnlyOpens = 0
     }
 
     @Test func everyRoundOpensWithEverySyncedWriteAndAPrefixOfTheHistory() throws {
@@ -105,6 +152,7 @@ import Testing
         var totals = Totals()
         var created = false
         var counter = 0
+        var checkpointCount = 0
         var lastCrash = "none"
         // How many disk-changing operations the last clean open and the last
         // round took: where the cuts are aimed.
@@ -132,6 +180,17 @@ import Testing
             // Tables written through the page cache (the default) in half
             // the rounds, with O_DIRECT in the other half.
             options.directTableWrites = round % 4 >= 2
+            // A third of the rounds first open what the crash left read-only.
+            var readOnlyState: State?
+            if created && Int.random(in: 0..<3, using: &rng) == 0 {
+                do {
+                    readOnlyState = try readOnlyOpen(path, context: context)
+                    totals.readOnlyOpens += 1
+                } catch {
+                    Issue.record("\(context): read-only open failed: \(error); last crash: \(lastCrash)")
+                    return
+                }
+            }
             let db: DB
             do {
                 db = try DB(path: path, options: options)
@@ -161,15 +220,49 @@ import Testing
                 return
             }
             totals.lostSteps += history.steps.count - matched
+            if let readOnlyState, readOnlyState != state {
+                Issue.record("""
+                    \(context): the read-only open saw another state than the writing open recovered: \
+                    \(Self.difference(readOnlyState, state)); last crash: \(lastCrash)
+                    """)
+                return
+            }
             history = History(baseline: state)
             if round == rounds {
                 try db.close()
                 break
             }
-            try write(db, plan: plan, history: &history, counter: &counter, rng: &rng)
+            var taken: [TakenCheckpoint] = []
+            try write(db, plan: plan, history: &history, counter: &counter, rng: &rng,
+                      nextCheckpointPath: {
+                          checkpointCount += 1
+                          return dir.sub("cp\(checkpointCount)")
+                      }, taken: &taken, totals: &totals)
             if plan.isPowerCut { totals.cutsAfterOpen += 1 } else { roundSteps = max(plan.mutationCount, 1) }
             db.impl.abandonForCrashTest()
             lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
+            // Every checkpoint whose call returned survived the power cut
+            // whole: it opens, with the defaults, as the state at its call.
+            for checkpoint in taken {
+                let copy: DB
+                do {
+                    copy = try DB(path: checkpoint.path)
+                } catch {
+                    Issue.record("\(context): checkpoint \(checkpoint.path) does not open: \(error); \(lastCrash)")
+                    return
+                }
+                let held = try Self.contents(copy)
+                try copy.close()
+                guard held == checkpoint.state else {
+                    Issue.record("""
+                        \(context): checkpoint \(checkpoint.path) is not the state at its call: \
+                        \(Self.difference(held, checkpoint.state)); last crash: \(lastCrash)
+                        """)
+                    return
+                }
+                totals.checkpointsVerified += 1
+                try FileSystem.removeTree(checkpoint.path)
+            }
         }
         // The simulation must actually have cut, dropped and undone things,
         // or it tested nothing (checked only for runs long enough to be sure).
@@ -178,28 +271,57 @@ import Testing
             #expect(totals.cutsInOpen > 0 && totals.cutsAfterOpen > 0, "seed \(seed): \(totals)")
             #expect(totals.undoneChanges > 0 && totals.damagedBytes > 0, "seed \(seed): \(totals)")
             #expect(totals.lostSteps > 0 && totals.recoveryDrops > 0, "seed \(seed): \(totals)")
+            #expect(totals.rangeDeletions > 0 && totals.checkpointsVerified > 0 && totals.readOnlyOpens > 0,
+                    "seed \(seed): \(totals)")
         }
     }
 
-    /// One round's work: random puts, deletes and batches, a quarter of
-    /// them synced, now and then a flush or a full compaction. Stops at the
-    /// first failure, which only the power cut may cause; the failed batch
-    /// may or may not be durable.
-    func write(_ db: DB, plan: FaultPlan, history: inout History, counter: inout Int,
-               rng: inout SeededRandom) throws {
+    /// Opens `path` read-only (no power cut: only counting what it would
+    /// change) and returns what it holds; the directory must be exactly as
+    /// before, byte for byte.
+    func readOnlyOpen(_ path: String, context: String) throws -> State {
+        let before = try Self.files(path)
+        let counter = FaultPlan()
+        var options = Self.options(counter)
+        options.readOnly = true
+        let db = try DB(path: path, options: options)
+        let state = try Self.contents(db)
+        try db.close()
+        #expect(counter.mutationCount == 0, "\(context): the read-only open changed the disk")
+        let changed = ReadOnlyLockTests.changedFiles(before, try Self.files(path))
+        #expect(changed.isEmpty, "\(context): the read-only open changed \(changed)")
+        return state
+    }
+
+    /// One round's work: random puts, deletes, range deletions and
+    /// batches, a quarter of them synced, now and then a flush, a full
+    /// compaction or a checkpoint (to the path `nextCheckpointPath` names;
+    /// those that returned go to `taken`). Stops at the first failure,
+    /// which only the power cut may cause; the failed batch may or may not
+    /// be durable.
+    func write(_ db: DB, plan: FaultPlan, history: inout History, counter: inout Int, rng: inout SeededRandom,
+               nextCheckpointPath: () -> String, taken: inout [TakenCheckpoint], totals: inout Totals) throws {
         for _ in 0..<Int.random(in: 20...220, using: &rng) {
             var batch = WriteBatch()
             var step: Step = []
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 let key = "k\(Int.random(in: 0..<48, using: &rng))"
-                if Int.random(in: 0..<5, using: &rng) == 0 {
+                switch Int.random(in: 0..<20, using: &rng) {
+                case 0..<4:
                     batch.delete(key)
-                    step.append((key, nil))
-                } else {
+                    step.append(.delete(key))
+                case 4:
+                    // A range of a few keys ("k1" < "k10" < "k2": byte order).
+                    let other = "k\(Int.random(in: 0..<48, using: &rng))"
+                    let (from, to) = key.utf8.lexicographicallyPrecedes(other.utf8) ? (key, other) : (other, key)
+                    batch.deleteRange(from: from, to: to)
+                    step.append(.deleteRange(from: from, to: to))
+                    totals.rangeDeletions += 1
+                default:
                     counter += 1
                     let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
                     batch.put(key, value)
-                    step.append((key, value))
+                    step.append(.put(key, value))
                 }
             }
             let sync = Int.random(in: 0..<4, using: &rng) == 0
@@ -212,6 +334,21 @@ import Testing
             }
             if sync { history.durableSteps = history.steps.count }
             let maintenance = Int.random(in: 0..<120, using: &rng)
+            if maintenance == 3 {
+                // The checkpoint holds every batch so far; it does not make
+                // them durable in the source.
+                let state = history.latestState
+                let target = nextCheckpointPath()
+                do {
+                    try db.checkpoint(to: target)
+                    taken.append(TakenCheckpoint(path: target, state: state))
+                } catch {
+                    #expect(plan.isPowerCut, "a checkpoint failed without a power cut: \(error)")
+                    #expect(!FileSystem.exists(target), "a failed checkpoint left \(target)")
+                    totals.checkpointsCut += 1
+                    return
+                }
+            }
             if maintenance < 3 {
                 do {
                     // A returned flush or compaction made every earlier batch durable.
