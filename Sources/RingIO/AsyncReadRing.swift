@@ -187,6 +187,10 @@ public final class AsyncReadRing: @unchecked Sendable {
         }
     }
 
+    /// Reads in flight now, and the most there may be (tests).
+    var readsInFlight: Int { state.withLock { $0.inFlight } }
+    var maxReadsInFlight: Int { maxInFlight }
+
     /// Stops the completion thread once every running batch completed;
     /// later reads fail. The process-wide instance is never shut down.
     public func shutdown() {
@@ -203,10 +207,15 @@ public final class AsyncReadRing: @unchecked Sendable {
 
     // MARK: - Submission side
 
+    /// Runs on the reading task (the continuation's body).
     private func enqueue(_ batch: Batch, _ continuation: UnsafeContinuation<Outcome, Never>) {
-        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, IOError?) in
-            if let failure = s.failure { return (false, failure) }
-            if s.stopping { return (false, IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN)) }
+        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, Outcome?) in
+            // Under the lock `cancel` takes: a cancellation that landed
+            // before this point is seen here (the task's flag is set before
+            // its handler runs), one after it finds the batch waiting.
+            if Task.isCancelled { return (false, .cancelled) }
+            if let failure = s.failure { return (false, .failed(failure)) }
+            if s.stopping { return (false, .failed(IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN))) }
             batch.continuation = continuation
             batch.isWaiting = true
             s.admit(batch)
@@ -216,7 +225,7 @@ public final class AsyncReadRing: @unchecked Sendable {
             return (true, nil)
         }
         if let refusal {
-            continuation.resume(returning: .failed(refusal))
+            continuation.resume(returning: refusal)
             return
         }
         if becomeSubmitter { drainSubmissions() }
