@@ -93,11 +93,14 @@ extension DB {
     // MARK: - Async iteration
 
     /// The entries with `from <= key < to` (no `to`: to the end), in key
-    /// order, read in chunks off the cooperative pool. The iterator's view
-    /// (memtables, tables, sequence) is taken at the first `next()`; pass
-    /// a snapshot in `options` to fix it earlier.
-    public func entries(from: [UInt8] = [], to: [UInt8]? = nil,
+    /// order — with `reverse`, in descending order from the last key below
+    /// `to` down to `from` — at most `limit` of them, read in chunks off
+    /// the cooperative pool. The iterator's view (memtables, tables,
+    /// sequence) is taken at the first `next()`; pass a snapshot in
+    /// `options` to fix it earlier. The range is also intersected with
+    /// `options.lowerBound`/`upperBound`, and no block past it is read.
+    public func entries(from: [UInt8] = [], to: [UInt8]? = nil, reverse: Bool = false, limit: Int = Int.max,
                         options: ReadOptions = ReadOptions()) -> DBEntries {
-        DBEntries(db: self, from: from, to: to, options: options)
+        DBEntries(db: self, from: from, to: to, reverse: reverse, limit: limit, options: options)
     }
 }
