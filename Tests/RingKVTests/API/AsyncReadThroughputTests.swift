@@ -32,7 +32,7 @@ final class AsyncReadThroughputTests: XCTestCase {
         options.directReads = true
         options.blockCacheSizeBytes = 16 << 10
         options.targetFileSizeBytes = 1 << 20
-        let db = try DB(path: dir.sub("db"), options: options)
+        let db = try await DB(path: dir.sub("db"), options: options)
         try Self.load(db, seed: seed)
         let version = db.impl.versions.current
         let tables = (0..<Version.numLevels).reduce(0) { $0 + version.fileCount($1) }
