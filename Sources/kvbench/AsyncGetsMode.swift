@@ -48,8 +48,11 @@ struct AsyncGetsMode {
         try loadIfNeeded(db)
         let iobench = Self.iobenchCommand(nextTo: dbPath)
         if iobench == nil { printError("kvbench: no iobench next to kvbench; its io_uring figure is skipped") }
-        // Warm-up: the ring, its completion thread and the cooperative pool exist from here.
-        _ = try asyncPhase(db, tasks: min(tasks, 1000), seed: config.seed ^ 0xA5A5)
+        // Warm-up, as large as a round: the ring, its threads, the
+        // cooperative pool and the heap the tasks need (20,000 task
+        // allocators grow malloc's arenas: mprotect and page faults that
+        // only a process's first round pays) exist from here.
+        _ = try asyncPhase(db, tasks: tasks, seed: config.seed ^ 0xA5A5)
         var results: [Round] = []
         for round in 0..<rounds {
             var r = Round()
