@@ -150,10 +150,7 @@ public final class AsyncReadRing: @unchecked Sendable {
     static let poolSlotBytes = 16 << 10
     static let poolSlotCount = 1024
     /// See `State.leavesSubmissionToCompletions`.
-    static let submitAloneBelowInFlight: Int = {
-        if let raw = getenv("RINGKV_RING_DEFER"), let n = Int(String(cString: raw)) { return n }
-        return 16
-    }()
+    static let submitAloneBelowInFlight = 16
 
     private let ring: Ring
     private let state: Locked<State>
