@@ -22,13 +22,21 @@ import Glibc
 /// At most `maxInFlight` (the CQ size) SQEs are in flight, so the
 /// completion queue cannot overflow; further batches wait in the queue.
 ///
-/// Every request must point into the batch's `SharedAlignedBuffer`. The
-/// ring holds a reference to it until the kernel is done: a task cancelled
-/// after its reads were submitted still waits for them (regular-file reads
-/// cannot be cancelled). If the ring itself fails (`io_uring_enter` or the
-/// wait returns an error other than EINTR), what is in flight is unknown:
-/// every batch then fails with that error and its buffer and the ring are
-/// leaked on purpose, never freed under the kernel.
+/// Two kinds of reads share the ring:
+/// - **Batches** (`read(_:buffer:)`): every request must point into the
+///   batch's `SharedAlignedBuffer`, which the ring holds a reference to
+///   until the kernel is done.
+/// - **Lone reads** (`readLone`, a point lookup's one block): a record in
+///   a preallocated table (LoneReads.swift) and, when it fits, a slot of
+///   the ring's registered buffer pool, taken when the read is prepared
+///   and given back after the caller's body has used the bytes — no
+///   allocation per read, no page pinning per read (READ_FIXED).
+/// A task cancelled after its reads were submitted still waits for them
+/// (regular-file reads cannot be cancelled). If the ring itself fails
+/// (`io_uring_enter` or the wait returns an error other than EINTR), what
+/// is in flight is unknown: every read then fails with that error, and
+/// its memory and the ring are leaked on purpose, never freed under the
+/// kernel.
 public final class AsyncReadRing: @unchecked Sendable {
     // @unchecked Sendable: `ring`'s submission side is used only by the
     // thread holding the submitter role and its completion side only by the
@@ -83,6 +91,26 @@ public final class AsyncReadRing: @unchecked Sendable {
         var stopping = false
         /// Set when the ring failed: every later batch fails with it.
         var failure: IOError?
+        /// Lone reads (LoneReads.swift).
+        var lones = LoneReadTable()
+        /// Free slots of the buffer pool (nil: no pool could be mapped).
+        var pool: ReadBufferPool?
+
+        /// Enough reads are in flight that a completion comes soon, and the
+        /// completion thread submits what queued meanwhile after harvesting
+        /// it — many tasks' reads in one io_uring_enter (one doorbell of
+        /// the device), none of the tasks making a system call. Below
+        /// this, the device might idle: a task submits at once.
+        var leavesSubmissionToCompletions: Bool { inFlight >= AsyncReadRing.submitAloneBelowInFlight }
+
+        /// Something waits that could be prepared now (room aside): a
+        /// batch, or a lone read that has a buffer or can take a slot.
+        var hasPreparableWork: Bool {
+            if !waiting.isEmpty { return true }
+            let head = lones.waitingHead
+            guard head >= 0 else { return false }
+            return lones[head].buffer != nil || pool?.hasFreeSlot == true
+        }
 
         /// Gives `batch` a slot (its transfers' user_data name it).
         mutating func admit(_ batch: Batch) {
@@ -94,7 +122,8 @@ public final class AsyncReadRing: @unchecked Sendable {
                 slot = slots.count
                 slots.append(batch)
             }
-            precondition(UInt64(slot) < UInt64(UInt32.max), "AsyncReadRing: too many batches at once")
+            // Bit 63 of user_data marks lone reads: batch slots stay below 2^31.
+            precondition(slot < Int(Int32.max), "AsyncReadRing: too many batches at once")
             batch.slot = slot
             batch.queue.userDataBase = UInt64(slot) << AsyncReadRing.idShift
             liveBatches += 1
@@ -112,10 +141,22 @@ public final class AsyncReadRing: @unchecked Sendable {
     /// user_data = batch slot << 32 | transfer index; batches hold < 2^32 reads.
     private static let idShift: UInt64 = 32
     private static let wakeUserData = UInt64.max
+    /// user_data of a lone read: this bit | its record's index.
+    private static let loneBit: UInt64 = 1 << 63
+    /// The buffer pool: slots of 16 KiB (a data block of the default 4 KiB
+    /// and its pages, with room for larger blocks), 1024 of them (16 MiB,
+    /// as many as may be in flight; a lone read that finds none free
+    /// waits for one).
+    static let poolSlotBytes = 16 << 10
+    static let poolSlotCount = 1024
+    /// See `State.leavesSubmissionToCompletions`.
+    static let submitAloneBelowInFlight = 16
 
     private let ring: Ring
     private let state: Locked<State>
     private let maxInFlight: Int
+    /// The buffer pool exists (set at init, like the pool).
+    private let hasPool: Bool
     private let shortTransfers: ShortTransferHook?
     private var completionThread = pthread_t()
 
@@ -123,7 +164,15 @@ public final class AsyncReadRing: @unchecked Sendable {
     public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
         ring = try Ring(entries: entries, splitRoles: true)
         maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
-        state = Locked(State())
+        var initial = State()
+        initial.pool = ReadBufferPool(slotBytes: Self.poolSlotBytes, slotCount: Self.poolSlotCount)
+        if let pool = initial.pool {
+            // Registration pins the pool's pages; where RLIMIT_MEMLOCK
+            // forbids it, reads into the pool are plain reads.
+            initial.pool?.isRegistered = (try? ring.registerBuffers([pool.bytes])) != nil
+        }
+        hasPool = initial.pool != nil
+        state = Locked(initial)
         self.shortTransfers = shortTransfers
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&completionThread, nil, { raw in
@@ -187,6 +236,54 @@ public final class AsyncReadRing: @unchecked Sendable {
         }
     }
 
+    /// Reads `length` bytes of `fd` at `offset` and calls `body` with the
+    /// bytes read (fewer at the end of the file), on the calling task once
+    /// the read is complete; returns what `body` returns. The bytes are
+    /// valid only inside `body`. Suspends instead of blocking a thread.
+    /// For O_DIRECT files `offset` and `length` must be page multiples.
+    /// - Throws: `CancellationError` when the task is cancelled before the
+    ///   read was submitted (it is then never started); the read's own
+    ///   `IOError`; an `IOError` when the ring failed or was shut down;
+    ///   whatever `body` throws.
+    public func readLone<R>(fd: Int32, offset: UInt64, length: Int,
+                            _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        precondition(length > 0, "AsyncReadRing.readLone: nothing to read")
+        // Too large for a pool slot: memory of its own.
+        let own: UnsafeMutableRawPointer? = length > Self.poolSlotBytes || !hasPool
+            ? PageMemory.allocate(byteCount: length, alignment: AlignedBuffer.alignment, zeroed: false) : nil
+        let (index, generation) = state.withLock { s -> (Int32, UInt32) in
+            let i = s.lones.reserve(fd: fd, offset: offset, length: length, buffer: own)
+            return (i, s.lones[i].generation)
+        }
+        let outcome = await withTaskCancellationHandler {
+            await withUnsafeContinuation { continuation in
+                enqueueLone(index, continuation)
+            }
+        } onCancel: {
+            cancelLone(index, generation: generation)
+        }
+        switch outcome {
+        case .done(let bytesRead, let error, let buffer, let poolSlot):
+            defer {
+                if poolSlot >= 0 { giveBack(poolSlot) }
+                if let own { PageMemory.free(own, byteCount: length) }
+            }
+            if let error { throw error }
+            return try body(UnsafeRawBufferPointer(start: buffer, count: bytesRead))
+        case .cancelled:
+            if let own { PageMemory.free(own, byteCount: length) }
+            throw CancellationError()
+        case .failed(let error):
+            // What the kernel still holds is unknown: the memory stays.
+            if let own { Quarantine.keep(address: own, bytes: length) }
+            throw error
+        }
+    }
+
+    /// Reads in flight now, and the most there may be (tests).
+    var readsInFlight: Int { state.withLock { $0.inFlight } }
+    var maxReadsInFlight: Int { maxInFlight }
+
     /// Stops the completion thread once every running batch completed;
     /// later reads fail. The process-wide instance is never shut down.
     public func shutdown() {
@@ -203,21 +300,85 @@ public final class AsyncReadRing: @unchecked Sendable {
 
     // MARK: - Submission side
 
+    /// Runs on the reading task (the continuation's body).
     private func enqueue(_ batch: Batch, _ continuation: UnsafeContinuation<Outcome, Never>) {
-        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, IOError?) in
-            if let failure = s.failure { return (false, failure) }
-            if s.stopping { return (false, IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN)) }
+        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, Outcome?) in
+            // Under the lock `cancel` takes: a cancellation that landed
+            // before this point is seen here (the task's flag is set before
+            // its handler runs), one after it finds the batch waiting.
+            if Task.isCancelled { return (false, .cancelled) }
+            if let failure = s.failure { return (false, .failed(failure)) }
+            if s.stopping { return (false, .failed(IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN))) }
             batch.continuation = continuation
             batch.isWaiting = true
             s.admit(batch)
             s.waiting.append(batch)
-            if s.submitting { return (false, nil) }
+            if s.submitting || s.leavesSubmissionToCompletions { return (false, nil) }
             s.submitting = true
             return (true, nil)
         }
         if let refusal {
-            continuation.resume(returning: .failed(refusal))
+            continuation.resume(returning: refusal)
             return
+        }
+        if becomeSubmitter { drainSubmissions() }
+    }
+
+    /// Runs on the reading task (the continuation's body): lone read
+    /// `index` joins the FIFO, or is cancelled or refused at once.
+    private func enqueueLone(_ index: Int32, _ continuation: UnsafeContinuation<LoneOutcome, Never>) {
+        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, LoneOutcome?) in
+            // As in `enqueue`: a cancellation before this point is seen here.
+            let refusal: LoneOutcome?
+            if Task.isCancelled {
+                refusal = .cancelled
+            } else if let failure = s.failure {
+                refusal = .failed(failure)
+            } else if s.stopping {
+                refusal = .failed(IOError(operation: "AsyncReadRing.readLone", errno: ESHUTDOWN))
+            } else {
+                refusal = nil
+            }
+            if let refusal {
+                s.lones.release(index)
+                return (false, refusal)
+            }
+            s.lones[index].continuation = continuation
+            s.lones.pushWaiting(index)
+            if s.submitting || s.leavesSubmissionToCompletions { return (false, nil) }
+            s.submitting = true
+            return (true, nil)
+        }
+        if let refusal {
+            continuation.resume(returning: refusal)
+            return
+        }
+        if becomeSubmitter { drainSubmissions() }
+    }
+
+    /// A task was cancelled: its lone read is dropped if it is still
+    /// waiting and was never prepared (and is still the same read).
+    private func cancelLone(_ index: Int32, generation: UInt32) {
+        let continuation = state.withLock { s -> UnsafeContinuation<LoneOutcome, Never>? in
+            let record = s.lones[index]
+            guard record.generation == generation, record.phase == .waiting, !record.started,
+                  let c = record.continuation else { return nil }
+            s.lones.removeWaiting(index)
+            s.lones.release(index)
+            return c
+        }
+        continuation?.resume(returning: .cancelled)
+    }
+
+    /// A lone read's task is done with pool slot `slot`; a read waiting for
+    /// a slot may now be prepared (this task submits it when nobody does).
+    private func giveBack(_ slot: Int32) {
+        let becomeSubmitter = state.withLock { s -> Bool in
+            s.pool?.give(slot)
+            guard s.lones.waitingCount > 0, !s.submitting, !s.leavesSubmissionToCompletions, s.failure == nil
+            else { return false }
+            s.submitting = true
+            return true
         }
         if becomeSubmitter { drainSubmissions() }
     }
@@ -248,11 +409,12 @@ public final class AsyncReadRing: @unchecked Sendable {
         while true {
             let round = state.withLock { s -> DrainRound in
                 let room = maxInFlight - s.inFlight
-                if s.failure != nil || s.waiting.isEmpty || room <= 0 {
+                if s.failure != nil || !s.hasPreparableWork || room <= 0 {
                     if !s.stopping || s.failure != nil { s.submitting = false; return .done }
                     return .wake
                 }
-                var prepared = 0
+                // Lone reads first, oldest first.
+                var prepared = prepareLones(&s, room: room)
                 var kept = 0
                 for i in 0..<s.waiting.count {
                     let batch = s.waiting[i]
@@ -268,9 +430,11 @@ public final class AsyncReadRing: @unchecked Sendable {
                 }
                 s.waiting.removeLast(s.waiting.count - kept)
                 s.inFlight += prepared
-                if kept > 0 && prepared == 0 {
-                    // No room: the completion thread resumes submitting
-                    // once completions free some.
+                if prepared == 0 {
+                    // No room (or every lone read waits for a pool slot):
+                    // the completion thread resumes submitting once
+                    // completions free some, or a task once it gives a
+                    // slot back.
                     s.submitting = false
                     return .done
                 }
@@ -299,6 +463,61 @@ public final class AsyncReadRing: @unchecked Sendable {
     }
 
     private enum DrainRound { case submit, wake, done }
+
+    /// Prepares waiting lone reads, oldest first, while there is room, a
+    /// buffer for each (its own, the slot a short read keeps for its rest,
+    /// or a free pool slot) and space in the SQ; returns how many.
+    private func prepareLones(_ s: inout State, room: Int) -> Int {
+        var prepared = 0
+        while prepared < room, s.lones.waitingHead >= 0 {
+            let i = s.lones.waitingHead
+            if s.lones[i].buffer == nil {
+                guard let slot = s.pool?.take(), let pool = s.pool else { break }
+                s.lones[i].buffer = pool.address(of: slot)
+                s.lones[i].poolSlot = slot
+            }
+            let r = s.lones[i]
+            guard let buffer = r.buffer else { break }
+            let userData = AsyncReadRing.loneBit | UInt64(i)
+            let fixed = r.poolSlot >= 0 && s.pool?.isRegistered == true
+            let ok = fixed
+                ? ring.prepReadFixed(fd: r.fd, buffer: buffer + r.done, length: r.length - r.done,
+                                     offset: r.offset + UInt64(r.done), bufferIndex: 0, userData: userData)
+                : ring.prepRead(fd: r.fd, buffer: buffer + r.done, length: r.length - r.done,
+                                offset: r.offset + UInt64(r.done), userData: userData)
+            if !ok { break }  // the SQ is full until this round's submit
+            s.lones.removeWaiting(i)
+            s.lones[i].phase = .inFlight
+            s.lones[i].started = true
+            prepared += 1
+        }
+        return prepared
+    }
+
+    /// Accounts one completion of lone read `index`; returns its outcome
+    /// when the read is over (its record is then free), nil while its rest
+    /// waits to be prepared again (short read, EINTR/EAGAIN).
+    private func completeLone(_ s: inout State, _ index: Int32, result: Int32) -> LoneOutcome? {
+        let r = s.lones[index]
+        if result < 0 {
+            let code = -result
+            if code == EINTR || code == EAGAIN {
+                s.lones.pushWaiting(index)
+                return nil
+            }
+            s.lones[index].error = IOError(operation: "io_uring read", errno: code, offset: r.offset + UInt64(r.done))
+        } else if result > 0 {
+            let moved = shortTransfers?(false, r.fd, Int(result)) ?? Int(result)
+            s.lones[index].done += moved
+            if r.done + moved < r.length {
+                s.lones.pushWaiting(index)
+                return nil
+            }
+        }  // 0: end of file, the read is over with what it has
+        let done = s.lones[index]
+        s.lones.release(index)
+        return .done(bytesRead: done.done, error: done.error, buffer: done.buffer, poolSlot: done.poolSlot)
+    }
 
     /// Submits every prepared SQE. The kernel may take fewer than offered
     /// (EAGAIN/EBUSY come back from `Ring.submit` as 0 submitted): the rest
@@ -331,9 +550,20 @@ public final class AsyncReadRing: @unchecked Sendable {
                 return
             }
             var finished: [(UnsafeContinuation<Outcome, Never>, Outcome)] = []
+            var finishedLones: [(UnsafeContinuation<LoneOutcome, Never>, LoneOutcome)] = []
             let (becomeSubmitter, exit) = state.withLock { s -> (Bool, Bool) in
                 ring.harvest { c in
                     if c.userData == AsyncReadRing.wakeUserData { return }
+                    if c.userData & AsyncReadRing.loneBit != 0 {
+                        let index = Int32(truncatingIfNeeded: c.userData & ~AsyncReadRing.loneBit)
+                        guard s.lones.contains(Int(index)), s.lones[index].phase == .inFlight else { return }
+                        s.inFlight -= 1
+                        let continuation = s.lones[index].continuation
+                        if let outcome = completeLone(&s, index, result: c.result), let continuation {
+                            finishedLones.append((continuation, outcome))
+                        }
+                        return
+                    }
                     let slot = Int(c.userData >> AsyncReadRing.idShift)
                     guard slot < s.slots.count, let batch = s.slots[slot] else { return }
                     s.inFlight -= 1
@@ -347,8 +577,8 @@ public final class AsyncReadRing: @unchecked Sendable {
                         s.waiting.append(batch)
                     }
                 }
-                let exit = s.stopping && s.liveBatches == 0
-                if !exit && !s.submitting && !s.waiting.isEmpty && s.inFlight < maxInFlight {
+                let exit = s.stopping && s.liveBatches == 0 && s.lones.liveCount == 0
+                if !exit && !s.submitting && s.hasPreparableWork && s.inFlight < maxInFlight {
                     s.submitting = true
                     return (true, false)
                 }
@@ -356,6 +586,7 @@ public final class AsyncReadRing: @unchecked Sendable {
             }
             // Resumed after the lock is released: a resume enqueues the task
             // on its executor, which may wake a thread.
+            for (continuation, outcome) in finishedLones { continuation.resume(returning: outcome) }
             for (continuation, outcome) in finished { continuation.resume(returning: outcome) }
             if becomeSubmitter { drainSubmissions() }
             if exit { return }
@@ -365,7 +596,8 @@ public final class AsyncReadRing: @unchecked Sendable {
     /// The ring failed: what the kernel still holds is unknown, so every
     /// batch fails and its buffer (and the ring) stay allocated forever.
     private func fail(with error: IOError) {
-        let failed = state.withLock { s -> [UnsafeContinuation<Outcome, Never>] in
+        let (failed, failedLones) = state.withLock { s -> ([UnsafeContinuation<Outcome, Never>],
+                                                           [UnsafeContinuation<LoneOutcome, Never>]) in
             if s.failure == nil { s.failure = error }
             var batches: [Batch] = []
             for case let batch? in s.slots { batches.append(batch) }
@@ -379,9 +611,19 @@ public final class AsyncReadRing: @unchecked Sendable {
                 if let c = batch.continuation { continuations.append(c) }
                 batch.continuation = nil
             }
+            // Lone reads waiting or in flight fail; their pool slots are
+            // never given back (the pool is as dead as the ring) and their
+            // own memory is quarantined by their tasks.
+            var lones: [UnsafeContinuation<LoneOutcome, Never>] = []
+            for index in s.lones.live where s.lones[index].phase == .waiting || s.lones[index].phase == .inFlight {
+                if s.lones[index].phase == .waiting { s.lones.removeWaiting(index) }
+                if let c = s.lones[index].continuation { lones.append(c) }
+                s.lones.release(index)
+            }
             _ = Unmanaged.passRetained(ring)
-            return continuations
+            return (continuations, lones)
         }
         for c in failed { c.resume(returning: .failed(error)) }
+        for c in failedLones { c.resume(returning: .failed(error)) }
     }
 }

@@ -218,6 +218,7 @@ public final class Ring: @unchecked Sendable {
             if !backlog.isEmpty { return }
         }
         try checkNotFailed()
+        BlockingCheck.willBlock("io_uring wait")
         var refusals = 0
         while true {
             let rc = faultsAt(submitting: false) ?? rk_ring_wait(raw)
@@ -238,6 +239,7 @@ public final class Ring: @unchecked Sendable {
 
     private func submitAll(waitCount: Int) throws(IOError) -> Int {
         try checkNotFailed()
+        if waitCount > 0 { BlockingCheck.willBlock("io_uring submit and wait") }
         var submitted = 0
         var enters = 0
         var refusals = 0

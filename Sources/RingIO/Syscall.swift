@@ -9,6 +9,7 @@ import CRingSupport
 func syscall<T: BinaryInteger>(
     _ operation: String, path: String? = nil, offset: UInt64? = nil, _ body: () -> T
 ) throws(IOError) -> T {
+    BlockingCheck.willBlock(operation)
     while true {
         let result = body()
         if result >= 0 { return result }

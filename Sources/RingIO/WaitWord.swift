@@ -37,6 +37,7 @@ package final class WaitWord: @unchecked Sendable {
     /// not stretch it). Returns at once when the word differs. May return
     /// spuriously: the caller re-checks the word in a loop.
     package func wait(whileEqualTo expected: UInt32, timeoutNanos: UInt64? = nil) {
+        BlockingCheck.willBlock("futex wait")
         let timeout = timeoutNanos.map { Int64(clamping: $0) } ?? -1
         _ = rk_futex_wait(word, expected, timeout)
     }

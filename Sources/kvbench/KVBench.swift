@@ -20,6 +20,7 @@ struct KVBench: ParsableCommand {
               kvbench --db /tmp/bench --workload c --records 100000 --report c.html
               kvbench --db /tmp/bench --workload c --records 100000 --batch 32 --direct-reads
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
+              kvbench --db /tmp/cold --async --tasks 20000 --records 60000 --cache-mb 1 --direct-reads
             """)
 
     @Option(help: "Database directory (created when missing).") var db: String
@@ -49,6 +50,12 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("posix-io"),
           help: "Plain pread/pwrite/fdatasync everywhere instead of io_uring (Options.forcePosixIO), to compare the two.")
     var posixIO = false
+    @Flag(name: .customLong("async"),
+          help: ArgumentHelp("Cold async reads: --tasks tasks at once through the async API against 2 threads of sync "
+                             + "gets, beside iobench's io_uring IOPS at queue depth 32 (AsyncGetsMode.swift)."))
+    var asyncMode = false
+    @Option(help: "--async: tasks started at once per round.") var tasks: Int = 20_000
+    @Option(help: "--async: rounds (async, sync and iobench in turn); medians are reported.") var rounds: Int = 3
 
     func validate() throws {
         guard Workload(rawValue: workload) != nil else {
@@ -69,6 +76,9 @@ struct KVBench: ParsableCommand {
             throw ValidationError("--batch must be 1...\(BenchConfig.maxBatch)")
         }
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
+        if asyncMode {
+            guard tasks >= 1 && rounds >= 1 else { throw ValidationError("--tasks and --rounds must be >= 1") }
+        }
         if let report, !(report.hasSuffix(".html") || report.hasSuffix(".svg")) {
             throw ValidationError("--report must name a .html or .svg file")
         }
@@ -84,6 +94,16 @@ struct KVBench: ParsableCommand {
         config.reverseScans = reverseScans
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
+        if asyncMode {
+            do {
+                try AsyncGetsMode(dbPath: db, config: config, tasks: tasks, rounds: rounds,
+                                  syncGetsPerThread: max(tasks / 4, 1000), json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
         let result: RunResult
         do {
             let database = try DB(path: db, options: config.makeOptions())

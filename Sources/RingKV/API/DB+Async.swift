@@ -5,13 +5,62 @@
 /// - Reads suspend on io_uring completions (`AsyncReadRing`): a read that
 ///   misses the block cache holds no thread while the device works.
 ///   Memtable and cache hits answer without suspending.
-/// - Writes suspend until their group committed; a pool thread, not the
-///   caller's, runs the commit (DB/AsyncWriteQueue.swift).
+/// - Writes suspend until their group committed; the database's commit
+///   driver thread, not the caller's, runs the commit
+///   (DB/AsyncWriteQueue.swift).
+/// - A table not open yet is opened on a `BlockingWorkPool` thread.
+/// - Open, close, flush, compactRange and checkpoint run on a thread of
+///   their own while the task suspends (`ThreadOffload`).
 /// - Cancellation: a task cancelled before its operation was submitted
 ///   gets `CancellationError` and nothing happened; once submitted (a
 ///   read's blocks handed to the ring, a write taken into a commit) the
-///   operation completes and the task gets its outcome.
+///   operation completes and the task gets its outcome. The lifecycle
+///   calls are not cancellable: once called they complete.
 extension DB {
+    // MARK: - Async lifecycle
+
+    /// Opens (or with `createIfMissing`, creates) the database at `path`,
+    /// as `init(path:options:)` does, on a thread of its own: recovery's
+    /// reads and writes never block the calling task's thread.
+    public convenience init(path: String, options: Options = Options()) async throws {
+        self.init(impl: try await ThreadOffload.run { try DB.openImpl(path: path, options: options) })
+    }
+
+    /// `close()` on a thread of its own; the task suspends until the
+    /// writes and reads in flight finished and the LOCK is released.
+    /// Idempotent.
+    public func close() async throws {
+        let impl = self.impl
+        if impl.mu.withLock({ impl.closed }) { return }
+        try await ThreadOffload.run { try impl.close() }
+    }
+
+    /// `flush()` on a thread of its own; the task suspends until the
+    /// memtable is in an L0 table.
+    public func flush() async throws {
+        try impl.checkWritable()
+        let impl = self.impl
+        try await ThreadOffload.run { try impl.flushMemtable() }
+    }
+
+    /// `compactRange()` on a thread of its own; the task suspends until
+    /// the compaction is done.
+    public func compactRange() async throws {
+        try impl.checkWritable()
+        let impl = self.impl
+        try await ThreadOffload.run {
+            try impl.flushMemtable()
+            try impl.compactAll()
+        }
+    }
+
+    /// `checkpoint(to:)` on a thread of its own; the task suspends until
+    /// the copy is complete and synced.
+    public func checkpoint(to path: String) async throws {
+        let impl = self.impl
+        try await ThreadOffload.run { try impl.checkpoint(to: path) }
+    }
+
     // MARK: - Async reads
 
     /// The newest value of `key`, or nil; suspends (never blocks) on disk reads.
@@ -93,11 +142,14 @@ extension DB {
     // MARK: - Async iteration
 
     /// The entries with `from <= key < to` (no `to`: to the end), in key
-    /// order, read in chunks off the cooperative pool. The iterator's view
-    /// (memtables, tables, sequence) is taken at the first `next()`; pass
-    /// a snapshot in `options` to fix it earlier.
-    public func entries(from: [UInt8] = [], to: [UInt8]? = nil,
+    /// order — with `reverse`, in descending order from the last key below
+    /// `to` down to `from` — at most `limit` of them, read in chunks off
+    /// the cooperative pool. The iterator's view (memtables, tables,
+    /// sequence) is taken at the first `next()`; pass a snapshot in
+    /// `options` to fix it earlier. The range is also intersected with
+    /// `options.lowerBound`/`upperBound`, and no block past it is read.
+    public func entries(from: [UInt8] = [], to: [UInt8]? = nil, reverse: Bool = false, limit: Int = Int.max,
                         options: ReadOptions = ReadOptions()) -> DBEntries {
-        DBEntries(db: self, from: from, to: to, options: options)
+        DBEntries(db: self, from: from, to: to, reverse: reverse, limit: limit, options: options)
     }
 }

@@ -1,5 +1,6 @@
 /// An open RingKV database. Every method is safe to call from many threads
-/// at once. Closing is idempotent and also happens on deinit.
+/// at once. Closing is idempotent and also happens on deinit (never on a
+/// task's thread: DB+Drop.swift).
 ///
 ///     var options = Options()
 ///     options.createIfMissing = true
@@ -15,11 +16,31 @@ public final class DB: Sendable {
     /// `DBError.locked`. With `Options.readOnly` the lock is shared with
     /// other read-only opens and nothing is written (but a missing LOCK
     /// file, created empty).
+    ///
+    /// A database dropped without `close()` inside a task is closed on a
+    /// thread of its own (DB+Drop.swift); an open of it waits for that.
     public init(path: String, options: Options = Options()) throws {
-        impl = try DBImpl(path: path, options: options)
+        impl = try DB.openImpl(path: path, options: options)
     }
 
-    deinit { try? impl.close() }
+    init(impl: DBImpl) { self.impl = impl }
+
+    static func openImpl(path: String, options: Options) throws -> DBImpl {
+        PendingCloses.shared.waitUntilClosed(path)
+        do {
+            return try DBImpl(path: path, options: options)
+        } catch DBError.locked(let lockPath) {
+            // Perhaps held by a dropped database of this process whose
+            // close is still running, under another spelling of the path.
+            guard PendingCloses.shared.waitForAll() else { throw DBError.locked(path: lockPath) }
+            return try DBImpl(path: path, options: options)
+        }
+    }
+
+    /// Closes the database if `close()` was not called (DB+Drop.swift):
+    /// right here, or — when the last reference went away in a task — on
+    /// a thread of its own; logged either way.
+    deinit { DB.closeDropped(impl) }
 
     // MARK: - Writes
 

@@ -5,7 +5,9 @@ import RingIO
 /// tables with filters, index and block cache); only a round's block
 /// fetch differs: its blocks go to `AsyncReadRing.shared` and the task
 /// suspends until the ring's completion thread resumes it. Memtable and
-/// cache hits finish without suspending.
+/// cache hits finish without suspending. A table that is not open yet is
+/// opened on a `BlockingWorkPool` thread while the task suspends (its
+/// footer, index and filter reads are blocking reads).
 ///
 /// A database whose backend is not io_uring (the POSIX fallback, the
 /// test-only FaultPlan) runs the synchronous path on `BlockingWorkPool`
@@ -29,11 +31,23 @@ extension DBImpl {
         }
         let view = try readView(options)
         var state = startLookup(keys, view: view)
-        while let round = try nextRound(&state, view: view, exactReads: false) {
-            let blocks = try await round.readAllAsync(ring: ring, cache: view.fillCache ? blockCache : nil)
-            try settleRound(&state, blocks: blocks, view: view)
+        while true {
+            let round = try nextRound(&state, view: view, exactReads: false, openTables: false)
+            if let round {
+                let blocks = try await round.readAllAsync(ring: ring, cache: view.fillCache ? blockCache : nil)
+                try settleRound(&state, blocks: blocks, view: view)
+            }
+            if !state.tablesToOpen.isEmpty {
+                let numbers = state.tablesToOpen
+                state.tablesToOpen.removeAll()
+                let readers = try await BlockingWorkPool.shared.run { [tableCache] in
+                    try numbers.map { try tableCache.reader(for: $0) }
+                }
+                for (number, reader) in zip(numbers, readers) { state.opened[number] = reader }
+            } else if round == nil {
+                return state.values
+            }
         }
-        return state.values
     }
 }
 
@@ -73,9 +87,10 @@ extension DBImpl {
     /// `probe` (PointLookup.swift) with an async block read.
     private func probeAsync(_ file: FileMetaData, key: [UInt8], hash: UInt64, view: ReadView,
                             ring: AsyncReadRing, covering: inout SequenceNumber) async throws -> Answer<[UInt8]>? {
+        let table = try await tableCache.readerAsync(for: file.number)
         var tombstones = covering
         guard let location = try key.withUnsafeBytes({
-            try locateBlock(file, key: $0, hash: hash, view: view, covering: &tombstones)
+            try locateBlock(file, in: table, key: $0, hash: hash, view: view, covering: &tombstones)
         }) else {
             covering = tombstones
             return nil

@@ -122,13 +122,16 @@ final class DBImpl: @unchecked Sendable {
     var isAbandoned: Bool { abandoned.load(ordering: .relaxed) }
     /// Set with `closing`; read without `mu` by running compactions, which
     /// give up early instead of delaying close.
-    private let shuttingDown = Atomic<Bool>(false)
+    let shuttingDown = Atomic<Bool>(false)
     var isShuttingDown: Bool { shuttingDown.load(ordering: .relaxed) }
     /// Reads in progress (`reading`): close waits for them before it drops
     /// the table cache and releases the LOCK. Paired with `shuttingDown`
     /// in sequentially consistent order, so a read either sees the flag
-    /// and backs out, or close sees the read and waits for it.
-    private let activeReads = Atomic<Int>(0)
+    /// and backs out, or close sees the read and waits for it
+    /// (`waitForActiveReads`, ReadsInFlight.swift).
+    let activeReads = Atomic<Int>(0)
+    /// Where close waits for the last read to finish (ReadsInFlight.swift).
+    let readsDrained = Monitor()
     /// Background threads, joined by close (guarded by mu).
     private var workers: [BackgroundThread] = []
 
@@ -214,7 +217,7 @@ final class DBImpl: @unchecked Sendable {
         for thread in threads { thread.join() }
         // Without mu: a read that began before close may still need it
         // (readView). Reads are short; new ones back out.
-        while activeReads.load(ordering: .sequentiallyConsistent) > 0 { usleep(50) }
+        waitForActiveReads()
         mu.lock()
         defer { mu.unlock() }
         // A checkpoint gives up at its next chunk once it sees
@@ -250,7 +253,7 @@ final class DBImpl: @unchecked Sendable {
     /// after close reads the tables it already holds open.)
     func reading<R>(_ body: () throws -> R) throws -> R {
         activeReads.add(1, ordering: .sequentiallyConsistent)
-        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        defer { readFinished() }
         if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
         return try body()
     }
@@ -259,7 +262,7 @@ final class DBImpl: @unchecked Sendable {
     /// read to finish, suspensions included, before it closes the tables.
     func readingAsync<R>(_ body: () async throws -> R) async throws -> R {
         activeReads.add(1, ordering: .sequentiallyConsistent)
-        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        defer { readFinished() }
         if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
         return try await body()
     }

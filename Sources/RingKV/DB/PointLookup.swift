@@ -77,8 +77,14 @@ extension DBImpl {
     /// (they apply to older tables even when this one holds no entry).
     func locateBlock(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64,
                      view: ReadView, covering: inout SequenceNumber) throws -> BlockLocation? {
+        try locateBlock(file, in: try tableCache.reader(for: file.number), key: key, hash: hash, view: view,
+                        covering: &covering)
+    }
+
+    /// `locateBlock` in `table`, the open reader of `file`.
+    func locateBlock(_ file: FileMetaData, in table: TableReader, key: UnsafeRawBufferPointer, hash: UInt64,
+                     view: ReadView, covering: inout SequenceNumber) throws -> BlockLocation? {
         stats.tableLookups.add(1)
-        let table = try tableCache.reader(for: file.number)
         if table.hasRangeTombstones {
             covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
         }

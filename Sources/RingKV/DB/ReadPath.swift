@@ -117,19 +117,32 @@ extension DBImpl {
 
     /// Walks every pending key on until it is resolved or needs a block
     /// that is not cached; returns the round reading those blocks, or nil
-    /// when no key needs one (the lookup is done). `exactReads` false puts
-    /// every block into the round's one aligned plan (the async read needs
-    /// all requests in one buffer).
-    func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool) throws -> LookupRound? {
+    /// when no key needs one. `exactReads` false puts every block into the
+    /// round's one aligned plan (the async read needs all requests in one
+    /// buffer). `openTables` false never opens a table (no I/O on the
+    /// caller's thread): a key whose next table is not open is parked,
+    /// the table's number goes to `state.tablesToOpen`, and the key stays
+    /// pending until the caller opened it (`LookupState.opened`). The
+    /// lookup is done when this returns nil with nothing to open.
+    func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool,
+                   openTables: Bool = true) throws -> LookupRound? {
         state.waiters.removeAll(keepingCapacity: true)
         if state.pending.isEmpty { return nil }
         let round = LookupRound(exactReads: exactReads)
+        var parked: [Int] = []
         for slot in state.pending {
-            if let (table, span) = try advance(&state.progress[slot], view: view, round: round) {
+            switch try advance(&state.progress[slot], view: view, round: round, opened: state.opened,
+                               openTables: openTables) {
+            case .resolved:
+                break
+            case .needsBlock(let table, let span):
                 state.waiters.append((slot, table, span))
+            case .needsTable(let number):
+                parked.append(slot)
+                if !state.tablesToOpen.contains(number) { state.tablesToOpen.append(number) }
             }
         }
-        state.pending.removeAll(keepingCapacity: true)
+        state.pending = parked
         return state.waiters.isEmpty ? nil : round
     }
 
@@ -169,15 +182,34 @@ extension DBImpl {
         }
     }
 
+    /// Where a key's walk stopped in a round.
+    private enum Step {
+        /// Answered (or no table has it).
+        case resolved
+        /// Waits for a block read in the round: the table and span to search.
+        case needsBlock(TableReader, Int)
+        /// Its next table is not open (`openTables` false).
+        case needsTable(UInt64)
+    }
+
     /// Walks `p`'s remaining tables until the key is resolved by a cached
-    /// block or needs a block read: then adds the read to `round` and
-    /// returns the table and span to search once it is done. Returns nil
-    /// when the key is resolved (or no table has it: `p` stays nil-valued).
-    private func advance(_ p: inout KeyProgress, view: ReadView,
-                         round: LookupRound) throws -> (TableReader, Int)? {
-        while let file = p.nextTable(in: view.version) {
+    /// block or needs a block read (then adds the read to `round`), or —
+    /// with `openTables` false — reaches a table that is neither open nor
+    /// in `opened` (then the key is parked on it).
+    private func advance(_ p: inout KeyProgress, view: ReadView, round: LookupRound,
+                         opened: [UInt64: TableReader], openTables: Bool) throws -> Step {
+        while let file = p.parked ?? p.nextTable(in: view.version) {
+            p.parked = nil
+            let table: TableReader
+            if openTables {
+                table = try tableCache.reader(for: file.number)
+            } else if let ready = try opened[file.number] ?? tableCache.cachedReader(for: file.number) {
+                table = ready
+            } else {
+                p.parked = file
+                return .needsTable(file.number)
+            }
             stats.tableLookups.add(1)
-            let table = try tableCache.reader(for: file.number)
             if table.hasRangeTombstones {
                 p.covering = max(p.covering, p.key.withUnsafeBytes {
                     table.rangeTombstones.coveringSequence($0, atOrBelow: view.sequence)
@@ -188,12 +220,12 @@ extension DBImpl {
             else { continue }
             let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
             if let block = blockCache.lookup(cacheKey) {
-                if try settle(&p, in: block, of: table, view: view) { return nil }
+                if try settle(&p, in: block, of: table, view: view) { return .resolved }
                 continue
             }
-            return (table, try round.span(for: cacheKey, handle: handle, of: table))
+            return .needsBlock(table, try round.span(for: cacheKey, handle: handle, of: table))
         }
-        return nil
+        return .resolved
     }
 
     /// Searches `block` for `p`'s key; true when that resolved it.
@@ -231,6 +263,12 @@ struct LookupState {
     fileprivate var pending: [Int] = []
     /// The keys waiting on the current round: slot, table, span.
     fileprivate var waiters: [(slot: Int, table: TableReader, span: Int)] = []
+    /// Tables parked keys wait for (`nextRound` with `openTables` false);
+    /// the caller opens them and adds them to `opened`.
+    var tablesToOpen: [UInt64] = []
+    /// Tables the caller opened for this lookup, used before the table
+    /// cache (which may have evicted them again meanwhile).
+    var opened: [UInt64: TableReader] = [:]
 
     /// The answers, in the order of the lookup's keys.
     var values: [[UInt8]?] { slotOfInput.map { progress[$0].value } }
@@ -244,6 +282,8 @@ private struct KeyProgress {
     var value: [UInt8]?
     /// The largest visible range tombstone covering `key` seen so far.
     var covering: SequenceNumber = 0
+    /// The table the key waits for to be opened; tried before `nextTable`.
+    var parked: FileMetaData?
     /// The next table to try: level, and in L0 the next index (newest first).
     private var level = 0
     private var l0Index = 0

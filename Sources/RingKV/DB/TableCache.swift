@@ -44,14 +44,10 @@ final class TableCache: Sendable {
         self.directReads = directReads
     }
 
+    /// The reader of `fileNumber`, opened (file, footer, index and filter
+    /// reads) when it is not open yet: blocking, never on a task's thread.
     func reader(for fileNumber: UInt64) throws -> TableReader {
-        let (hit, closed) = state.withReadLock { ($0.entries[fileNumber], $0.closed) }
-        if closed { throw DBError.closed }
-        if let entry = hit {
-            let now = epoch.load(ordering: .relaxed)
-            if entry.lastUse.load(ordering: .relaxed) != now { entry.lastUse.store(now, ordering: .relaxed) }
-            return entry.reader
-        }
+        if let open = try cachedReader(for: fileNumber) { return open }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
@@ -70,6 +66,24 @@ final class TableCache: Sendable {
             s.entries[fileNumber] = Entry(reader: reader, lastUse: now)
             return reader
         }
+    }
+
+    /// The reader of `fileNumber` if it is open; nil otherwise (nothing is
+    /// opened: no I/O, a shared lock).
+    func cachedReader(for fileNumber: UInt64) throws -> TableReader? {
+        let (hit, closed) = state.withReadLock { ($0.entries[fileNumber], $0.closed) }
+        if closed { throw DBError.closed }
+        guard let entry = hit else { return nil }
+        let now = epoch.load(ordering: .relaxed)
+        if entry.lastUse.load(ordering: .relaxed) != now { entry.lastUse.store(now, ordering: .relaxed) }
+        return entry.reader
+    }
+
+    /// `reader(for:)` for a task: a table not open yet is opened on a
+    /// `BlockingWorkPool` thread while the task suspends.
+    func readerAsync(for fileNumber: UInt64) async throws -> TableReader {
+        if let open = try cachedReader(for: fileNumber) { return open }
+        return try await BlockingWorkPool.shared.run { [self] in try reader(for: fileNumber) }
     }
 
     /// Drops a table that compaction made obsolete.

@@ -1,4 +1,5 @@
 import Glibc
+import RingIO
 
 /// A joinable OS thread running one closure (flush/compaction workers,
 /// tests' child writers). pthread directly: no Foundation in the engine.
@@ -27,6 +28,7 @@ final class BackgroundThread: @unchecked Sendable {
     func join() {
         if joined { return }
         joined = true
+        BlockingCheck.willBlock("thread join")
         pthread_join(handle, nil)
     }
 }

@@ -1,9 +1,13 @@
-/// A few OS threads (not the cooperative pool) for the blocking work that
-/// async callers hand off: the async write drains (DB/AsyncWriteQueue.swift),
-/// `entries` chunk refills, and async reads on a backend without io_uring.
-/// The number of threads is fixed, so thousands of waiting tasks add
-/// none: a task waits as a suspended continuation, resumed by the thread
-/// that ran its job.
+/// A few OS threads (not the cooperative pool) for the short blocking
+/// work that async callers hand off: `entries` chunk refills, table opens
+/// of async reads, and async reads on a backend without io_uring — jobs
+/// that each do a bounded amount of reading. Nothing that may wait for
+/// long runs here (a few such jobs would hold every thread): async commits
+/// have a driver thread per database (DB/AsyncWriteQueue.swift), and
+/// open, close, flush, compactRange and checkpoint a thread per call
+/// (`ThreadOffload`). The number of threads is fixed, so thousands of
+/// waiting tasks add none: a task waits as a suspended continuation,
+/// resumed by the thread that ran its job.
 final class BlockingWorkPool: @unchecked Sendable {
     // @unchecked Sendable: `jobs` and `threads` are read and written only
     // with `monitor` held; `threadCount` is immutable.

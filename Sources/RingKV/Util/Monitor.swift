@@ -1,4 +1,5 @@
 import Glibc
+import RingIO
 
 /// A mutex with a condition variable (pthread), for the places that must
 /// wait for a state change: the writer queue and background work. The
@@ -39,6 +40,7 @@ final class Monitor: @unchecked Sendable {
     /// Waits for a broadcast; the caller holds the lock and re-checks its
     /// condition in a loop.
     @inline(__always) func wait() {
+        BlockingCheck.willBlock("condition wait")
         waiters += 1
         pthread_cond_wait(condition, mutex)
         waiters -= 1
@@ -46,6 +48,7 @@ final class Monitor: @unchecked Sendable {
 
     /// Waits at most `nanoseconds` for a broadcast.
     func wait(nanoseconds: UInt64) {
+        BlockingCheck.willBlock("condition wait")
         var deadline = Monitor.deadline(after: nanoseconds)
         waiters += 1
         pthread_cond_timedwait(condition, mutex, &deadline)
@@ -76,9 +79,13 @@ final class Monitor: @unchecked Sendable {
         }
 
         /// The caller holds `monitor`'s lock and re-checks in a loop.
-        @inline(__always) func wait(_ monitor: Monitor) { pthread_cond_wait(condition, monitor.mutex) }
+        @inline(__always) func wait(_ monitor: Monitor) {
+            BlockingCheck.willBlock("condition wait")
+            pthread_cond_wait(condition, monitor.mutex)
+        }
 
         func wait(_ monitor: Monitor, nanoseconds: UInt64) {
+            BlockingCheck.willBlock("condition wait")
             var deadline = Monitor.deadline(after: nanoseconds)
             pthread_cond_timedwait(condition, monitor.mutex, &deadline)
         }

@@ -31,7 +31,7 @@ import Testing
 
     @Test func asyncWritesAreVisibleToSyncReads() async throws {
         let dir = try TempDir("ringkv-async")
-        let db = try DB(path: dir.sub("db"), options: openOptions())
+        let db = try await DB(path: dir.sub("db"), options: openOptions())
         try await db.put(bytes("a"), bytes("1"))
         try await db.put("b", "2")
         var batch = WriteBatch()
@@ -63,13 +63,13 @@ import Testing
     /// sees them; an inverted range throws.
     @Test func asyncDeleteRangeIsHonouredByAsyncReads() async throws {
         let dir = try TempDir("ringkv-async")
-        let db = try DB(path: dir.sub("db"), options: openOptions())
+        let db = try await DB(path: dir.sub("db"), options: openOptions())
         for i in 0..<100 { try await db.put(bytes("k\(100 + i)"), bytes("v\(i)")) }
-        try db.flush()
+        try await db.flush()
         let before = db.snapshot()
         try await db.deleteRange(from: "k120", to: "k150")
         for flushTombstone in [false, true] {
-            if flushTombstone { try db.flush() }
+            if flushTombstone { try await db.flush() }
             for i in 0..<100 {
                 let key = bytes("k\(100 + i)")
                 let expected: [UInt8]? = (20..<50).contains(i) ? nil : bytes("v\(i)")
@@ -93,7 +93,7 @@ import Testing
     @Test func asyncSyncedWriteSurvivesReopen() async throws {
         let dir = try TempDir("ringkv-async")
         do {
-            let db = try DB(path: dir.sub("db"), options: openOptions())
+            let db = try await DB(path: dir.sub("db"), options: openOptions())
             try await db.put(bytes("durable"), bytes("yes"), options: WriteOptions(sync: true))
             var batch = WriteBatch()
             batch.put(bytes("b1"), bytes("x"))
@@ -101,14 +101,14 @@ import Testing
             #expect(db.stats().walSyncedGroups >= 2)
             try Sync.close(db)
         }
-        let reopened = try DB(path: dir.sub("db"), options: openOptions())
+        let reopened = try await DB(path: dir.sub("db"), options: openOptions())
         #expect(try Sync.get(reopened, bytes("durable")) == bytes("yes"))
         #expect(try Sync.get(reopened, bytes("b1")) == bytes("x"))
     }
 
     @Test func invalidAndReadOnlyAsyncWritesThrow() async throws {
         let dir = try TempDir("ringkv-async")
-        let db = try DB(path: dir.sub("db"), options: openOptions())
+        let db = try await DB(path: dir.sub("db"), options: openOptions())
         let huge = [UInt8](repeating: 1, count: Options.maxKeySizeBytes + 1)
         await #expect(throws: DBError.self) { try await db.put(huge, bytes("v")) }
         try Sync.close(db)
@@ -118,7 +118,7 @@ import Testing
 
     @Test func cancelledTasksThrowCancellationErrorAndWriteNothing() async throws {
         let dir = try TempDir("ringkv-async")
-        let db = try DB(path: dir.sub("db"), options: openOptions())
+        let db = try await DB(path: dir.sub("db"), options: openOptions())
         try Sync.put(db, bytes("there"), bytes("1"))
         let write = Task {
             withUnsafeCurrentTask { $0?.cancel() }

@@ -78,7 +78,7 @@ import RingKV
         let dir = try TempDir()
         var options = Options()
         options.createIfMissing = true
-        let db = try DB(path: dir.sub("example-db"), options: options)
+        let db = try await DB(path: dir.sub("example-db"), options: options)
         try await db.put(Array("k".utf8), Array("v".utf8), options: WriteOptions(sync: true))
         let value: [UInt8]? = try await db.get(Array("k".utf8))
         let values: [[UInt8]?] = try await db.multiGet([Array("k".utf8), Array("x".utf8)])

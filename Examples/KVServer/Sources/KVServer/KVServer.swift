@@ -18,7 +18,7 @@ struct KVServer {
         options.createIfMissing = true
         options.directReads = config.directReads
         options.blockCacheSizeBytes = config.cacheMiB << 20
-        let db = try DB(path: config.dbPath, options: options)
+        let db = try await DB(path: config.dbPath, options: options)
         let store: any KVStore = config.mode == .async ? AsyncStore(db: db)
                                                          : PoolStore(db: db, threads: config.poolThreads)
 
@@ -57,7 +57,7 @@ struct KVServer {
                               configuration: .init(address: .hostname("127.0.0.1", port: config.port)))
         print("KVServer: \(config.mode) API on 127.0.0.1:\(config.port), database \(config.dbPath)")
         try await app.runService()
-        try db.close()
+        try await db.close()
     }
 }
 

@@ -1,0 +1,128 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import Testing
+@testable import RingIO
+import TestSupport
+
+/// `AsyncReadRing.readLone`: one read per task through the ring's record
+/// table and registered buffer pool (LoneReads.swift).
+@Suite struct AsyncLoneReadTests {
+    /// Reads `pages` pages at page `page`; returns whether the bytes are the pattern's.
+    static func read(_ ring: AsyncReadRing, fd: Int32, page: Int, pages: Int) async throws -> (Int, Bool) {
+        let offset = UInt64(page * 4096)
+        return try await ring.readLone(fd: fd, offset: offset, length: pages * 4096) { bytes in
+            (bytes.count, firstPatternMismatch(bytes, fileOffset: offset) == nil)
+        }
+    }
+
+    /// More tasks than pool slots (1024) and ring entries, O_DIRECT and
+    /// buffered, reads of one to three pages and of more than a slot
+    /// (memory of their own): every task gets its own bytes.
+    @Test(arguments: [File.DirectIO.preferred, .off])
+    func moreReadsThanPoolSlotsAllGetTheirBytes(direct: File.DirectIO) async throws {
+        let pattern = try PatternFixture(sizeBytes: 8 << 20, direct: direct)
+        let ring = try AsyncReadRing(entries: 64)
+        defer { ring.shutdown() }
+        let pagesInFile = (8 << 20) / 4096
+        let bad = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<3000 {
+                group.addTask {
+                    let pages = i % 500 == 0 ? 9 : 1 + i % 3  // 9 pages: 36 KiB, beyond a 16 KiB slot
+                    let (count, good) = try await Self.read(ring, fd: pattern.file.fd,
+                                                            page: (i * 7919) % (pagesInFile - 10), pages: pages)
+                    return count == pages * 4096 && good ? 0 : 1
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(bad == 0)
+        #expect(ring.readsInFlight == 0)
+    }
+
+    @Test func shortReadsAreResubmittedIntoTheSameSlot() async throws {
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
+        let ring = try AsyncReadRing(entries: 8, shortTransfers: { _, _, moved in max(moved / 2, 1) })
+        defer { ring.shutdown() }
+        let (count, good) = try await Self.read(ring, fd: pattern.file.fd, page: 5, pages: 3)
+        #expect(count == 3 * 4096 && good)
+    }
+
+    @Test func endOfFileStopsShortAndABadDescriptorThrows() async throws {
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
+        let ring = try AsyncReadRing(entries: 8)
+        defer { ring.shutdown() }
+        let (count, good) = try await Self.read(ring, fd: pattern.file.fd, page: 255, pages: 3)
+        #expect(count == 4096 && good)
+        await #expect(throws: IOError.self) { _ = try await Self.read(ring, fd: -1, page: 0, pages: 1) }
+        // The ring goes on after a failed read.
+        let (again, stillGood) = try await Self.read(ring, fd: pattern.file.fd, page: 1, pages: 1)
+        #expect(again == 4096 && stillGood)
+    }
+
+    /// What the body throws comes out of `readLone`, and the slot goes back.
+    @Test func aThrowingBodyGivesItsSlotBack() async throws {
+        struct Refused: Error {}
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
+        let ring = try AsyncReadRing(entries: 8)
+        defer { ring.shutdown() }
+        for _ in 0..<(AsyncReadRing.poolSlotCount + 10) {
+            await #expect(throws: Refused.self) {
+                try await ring.readLone(fd: pattern.file.fd, offset: 0, length: 4096) { _ in throw Refused() }
+            }
+        }
+        let (count, good) = try await Self.read(ring, fd: pattern.file.fd, page: 2, pages: 1)
+        #expect(count == 4096 && good)
+    }
+
+    /// As for batches (AsyncReadRingCancellationTests): reads of an empty
+    /// pipe hold every slot of the ring; a lone read cancelled at any point
+    /// before it could start throws `CancellationError`.
+    @Test func aCancellationRacingTheQueueIsNeverLost() async throws {
+        let seed = testSeed()
+        let pattern = try PatternFixture(sizeBytes: 1 << 20)
+        let ring = try AsyncReadRing(entries: 2)
+        defer { ring.shutdown() }
+        var pipeFDs: [Int32] = [0, 0]
+        #expect(pipe(&pipeFDs) == 0)
+        let pipeReadFD = pipeFDs[0]
+        let blockers = (0..<16).map { _ in
+            Task { try await ring.readLone(fd: pipeReadFD, offset: 0, length: 1) { $0.count } }
+        }
+        while ring.readsInFlight < ring.maxReadsInFlight { await Task.yield() }
+        var rng = SplitMix64(seed: seed)
+        var readers: [Task<Int, any Error>] = []
+        for trial in 0..<400 {
+            let aboutToQueue = Atomic<Bool>(false)
+            let reader = Task {
+                aboutToQueue.store(true, ordering: .releasing)
+                return try await ring.readLone(fd: pattern.file.fd, offset: UInt64(trial % 200) * 4096,
+                                               length: 4096) { $0.count }
+            }
+            let spins = Int(rng.next() % 200)
+            let fired = Atomic<Bool>(false)
+            let canceller = TestThread {
+                while !aboutToQueue.load(ordering: .acquiring) { rk_test_relax() }
+                for _ in 0..<spins { rk_test_relax() }
+                reader.cancel()
+                fired.store(true, ordering: .releasing)
+            }
+            while !fired.load(ordering: .acquiring) { await Task.yield() }
+            canceller.join()
+            readers.append(reader)
+        }
+        close(pipeFDs[1])
+        for blocker in blockers { _ = try await blocker.value }
+        var lost: [Int] = []
+        for (trial, reader) in readers.enumerated() {
+            do {
+                _ = try await reader.value
+                lost.append(trial)
+            } catch is CancellationError {
+            }
+        }
+        close(pipeFDs[0])
+        #expect(lost.isEmpty, "seed \(seed): lone reads cancelled before they could start ran anyway: \(lost)")
+    }
+}
