@@ -1,6 +1,6 @@
 import RingIO
 
-/// Async writes (docs/ARCHITECTURE.md §Async API, "How a write suspends").
+/// Async writes (docs/ARCHITECTURE.md §Write path, "Async writes").
 ///
 /// An async `put`/`delete`/`write` is validated on the caller's task and
 /// handed here with its continuation; the task suspends. Each database has
