@@ -2,8 +2,8 @@ import Glibc
 import RingIO
 import Synchronization
 
-/// The engine behind the public `DB`: the writer queue, the memtables, the
-/// WAL, the version set and the background worker.
+/// The engine behind the public `DB`: the memtables, the WAL, the version
+/// set, the commit pipeline and the background workers.
 ///
 /// Lock order: `mu` before the VersionSet's own lock. Every field marked
 /// "guarded by mu" is read and written only with `mu` held.
@@ -50,15 +50,9 @@ final class DBImpl: @unchecked Sendable {
     /// `walFailure` is set as well, so the write path and flushes — the
     /// only users of `wal` — never run (guarded by mu).
     private var currentLog: WALWriter?
-    /// The writer queue (WritePath.swift), linked through
-    /// `PendingWrite.next`: first in line, last, and how many (guarded by mu).
-    var queueHead: PendingWrite?
-    var queueTail: PendingWrite?
-    var queuedCount = 0
-    /// One thread is designated to lead a group (guarded by mu): from the
-    /// moment it is chosen until it hands leadership on. Only it touches
-    /// the WAL, switches memtables or inserts into the memtable.
-    var leaderActive = false
+    /// Group commit: the writer queue, leadership, groups and sequence
+    /// allocation (CommitPipeline.swift); shares `mu`.
+    let pipeline: CommitPipeline
     /// Groups whose log bytes are reserved but not all written yet: 0 or 1
     /// (guarded by mu).
     var groupsInFlight: Int { currentLog.map { $0.hasFreeSlot ? 0 : 1 } ?? 0 }
@@ -67,25 +61,6 @@ final class DBImpl: @unchecked Sendable {
     var walIOPath: String { currentLog?.ioPath ?? "none" }
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
-    /// Highest sequence handed to a group, visible or still in flight
-    /// (guarded by mu).
-    var allocatedSequence: SequenceNumber
-    /// The queue head while it gathers a group, and the queue length that
-    /// completes the group; the writer reaching it takes the group over
-    /// and clears `gatherer` (guarded by mu).
-    var gatherer: PendingWrite?
-    /// How well waiting writers' spins have been paying off (0…16; racy
-    /// updates are fine, it is a hint) and a counter for the occasional
-    /// probe spin at 0 (WriterWait.swift).
-    let spinScore = Atomic<Int>(8)
-    let spinProbes = Atomic<Int>(0)
-    var gatherTarget = 0
-    /// Writers queued or in a group being committed, and a slowly decaying
-    /// peak of it: how many writers a leader may expect to gather (guarded
-    /// by mu).
-    var activeWriters = 0
-    /// (In 1/64ths, so it can decay smoothly.)
-    var recentPeakWritersX64 = 64
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -154,7 +129,8 @@ final class DBImpl: @unchecked Sendable {
         mem = recovered.memtable ?? options.makeMemTable()
         currentLog = recovered.wal
         lastSequence = recovered.lastSequence
-        allocatedSequence = recovered.lastSequence
+        pipeline = CommitPipeline(mu: mu, configuration: CommitPipeline.Configuration(options),
+                                  lastSequence: recovered.lastSequence)
         recovery = recovered.report
         publish(recovery)
         stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
@@ -202,7 +178,7 @@ final class DBImpl: @unchecked Sendable {
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
         wakeAll()
-        while queueHead != nil || leaderActive || compaction.manualRunning { mu.wait() }
+        while !pipeline.isIdleLocked || compaction.manualRunning { mu.wait() }
         wakeAll()
         let threads = workers
         workers = []

@@ -1,7 +1,7 @@
 import Glibc
 import RingIO
 
-/// One caller of a write waiting in the writer queue (WritePath.swift).
+/// One caller of a write waiting in the writer queue (CommitPipeline.swift).
 ///
 /// Each thread has one, made on its first write and reused by every later
 /// one (`forCurrentThread`), so a write allocates nothing here: the
@@ -9,10 +9,10 @@ import RingIO
 /// encodes straight into the WAL buffer and the memtable. A thread runs
 /// one write at a time, so its record is never in two queues.
 ///
-/// Fields other than `state` are guarded by the DB's `mu` while the writer
-/// is queued; once the leader took its group out of the queue they belong
-/// to that leader until it stores `done`, and to the writer's own thread
-/// after that (the store releases, the writer's load acquires).
+/// Fields other than `state` are guarded by the pipeline's `mu` while the
+/// writer is queued; once the leader took its group out of the queue they
+/// belong to that leader until it stores `done`, and to the writer's own
+/// thread after that (the store releases, the writer's load acquires).
 final class PendingWrite {
     /// What the write carries.
     enum Payload {
@@ -39,7 +39,7 @@ final class PendingWrite {
     /// The writer behind this one in the queue (guarded by mu).
     var next: PendingWrite?
 
-    // MARK: - State (atomic; see WritePath.swift for the protocol)
+    // MARK: - State (atomic; see CommitPipeline.swift for the protocol)
 
     enum State: UInt32 {
         /// In the queue, waiting to be committed or to lead.
