@@ -1,7 +1,7 @@
 import RingIO
 
 /// The cache-missing blocks of one round of a batched lookup (`multiGet`,
-/// DB/ReadPath.swift), deduplicated, read with ONE `readBatch` across
+/// ReadPath.swift), deduplicated, read with ONE `readBatch` across
 /// every table they come from.
 ///
 /// A block of a buffered file is read at its exact bytes into memory of

@@ -5,7 +5,7 @@ extension DBImpl {
     /// full or when `force`, and waits while the previous one is still
     /// being flushed or L0 is at its stop trigger (write stalls); a write
     /// is slowed by 1 ms once when L0 is at its slowdown trigger
-    /// (Compaction/WriteStall.swift). Called by the leader with `mu` held.
+    /// (WriteStall.swift). Called by the leader with `mu` held.
     func makeRoomForWrite(force: Bool) throws {
         var force = force
         var allowSlowdown = !force
