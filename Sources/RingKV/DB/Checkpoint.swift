@@ -22,7 +22,7 @@ import RingIO
 /// A failure removes the partial checkpoint directory and throws.
 extension DBImpl {
     func checkpoint(to target: String) throws {
-        try checkOpen()
+        try mu.withLock { try checkOpenLocked() }
         let kind = try ioCall(target) { () throws(IOError) in try FileSystem.kind(of: target) }
         guard kind == nil else {
             throw DBError.invalidArgument("checkpoint directory \(target) already exists")

@@ -8,6 +8,7 @@ extension DBImpl {
 
     /// `makeStats` for a caller that holds `mu`.
     func makeStatsLocked() -> DBStats {
+        mu.assertHeld()
         let (memBytes, immBytes, sequence) =
             (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
         let version = versions.current

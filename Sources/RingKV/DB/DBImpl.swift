@@ -30,7 +30,7 @@ final class DBImpl: @unchecked Sendable {
     let mu = Monitor()
     /// Idle background threads wait here, not on `mu`'s own condition, so
     /// that the wake-ups of the write path (one per group) do not reach
-    /// them. `wakeAll()` wakes both.
+    /// them. `wakeAllLocked()` wakes both.
     let backgroundWake = Monitor.Condition()
     /// Active memtable (guarded by mu; its contents are lock-free).
     var mem: MemTable
@@ -159,7 +159,8 @@ final class DBImpl: @unchecked Sendable {
     /// Wakes every thread waiting on `mu`, background threads included:
     /// for state changes that may give them work (a memtable to flush, a
     /// new version, closing). Caller holds `mu`.
-    func wakeAll() {
+    func wakeAllLocked() {
+        mu.assertHeld()
         mu.broadcast()
         backgroundWake.broadcast()
     }
@@ -177,9 +178,9 @@ final class DBImpl: @unchecked Sendable {
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
-        wakeAll()
+        wakeAllLocked()
         while !pipeline.isIdleLocked || compaction.manualRunning { mu.wait() }
-        wakeAll()
+        wakeAllLocked()
         let threads = workers
         workers = []
         mu.unlock()
@@ -190,7 +191,7 @@ final class DBImpl: @unchecked Sendable {
         mu.lock()
         defer { mu.unlock() }
         closed = true
-        wakeAll()
+        wakeAllLocked()
         try? currentLog?.close()
         try? versions.close()
         // Table descriptors go with the handle's close, not its deinit;
@@ -243,7 +244,8 @@ final class DBImpl: @unchecked Sendable {
         try? close()
     }
 
-    func checkOpen() throws {
+    func checkOpenLocked() throws {
+        mu.assertHeld()
         if closed || closing { throw DBError.closed }
     }
 
@@ -268,7 +270,7 @@ final class DBImpl: @unchecked Sendable {
             if role.flushes, let memtable = imm, !flushRunning {
                 let now = MonotonicClock.nanos()
                 if now >= flushRetryAtNanos {
-                    flush(memtable)
+                    flushLocked(memtable)
                     continue
                 }
                 // A failing flush is not retried at close: the WAL still
@@ -291,7 +293,8 @@ final class DBImpl: @unchecked Sendable {
     /// Flushes `memtable` (the current `imm`) without `mu`; after a
     /// failure the next attempt waits 100 ms (the immutable memtable stays
     /// readable meanwhile). Caller holds `mu`, held again on return.
-    private func flush(_ memtable: MemTable) {
+    private func flushLocked(_ memtable: MemTable) {
+        mu.assertHeld()
         flushRunning = true
         let logNumber = wal.number
         mu.unlock()
@@ -312,7 +315,7 @@ final class DBImpl: @unchecked Sendable {
             stats.flushFailures.add(1)
             flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
             events.flushFailed(failure, retryInMillis: 100)
-            wakeAll()  // writers stalled on this flush see the failure
+            wakeAllLocked()  // writers stalled on this flush see the failure
             return
         }
         backgroundFailure = nil
@@ -323,7 +326,7 @@ final class DBImpl: @unchecked Sendable {
         events.flushed(tableNumber: flushedTable?.number, entries: memtable.entryCount,
                        tableBytes: flushedTable?.fileSizeBytes ?? 0, durationNanos: elapsed)
         imm = nil
-        wakeAll()  // stalled writers, flushMemtable, compaction workers (L0 grew)
+        wakeAllLocked()  // stalled writers, flushMemtable, compaction workers (L0 grew)
         mu.unlock()
         deleteObsoleteFiles()
         mu.lock()

@@ -34,7 +34,7 @@ extension DBImpl {
     func readView(_ options: ReadOptions) throws -> ReadView {
         mu.lock()
         defer { mu.unlock() }
-        try checkOpen()
+        try checkOpenLocked()
         return ReadView(mem: mem, imm: imm, version: versions.current,
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
                         asyncPrefetch: options.asyncPrefetch,

@@ -96,7 +96,10 @@ final class CommitPipeline: @unchecked Sendable {
 
     /// No writer is queued or leading (close waits for this). Caller
     /// holds `mu`.
-    var isIdleLocked: Bool { queueHead == nil && !leaderActive }
+    var isIdleLocked: Bool {
+        mu.assertHeld()
+        return queueHead == nil && !leaderActive
+    }
 
     // MARK: - Entry point
 
@@ -122,7 +125,7 @@ final class CommitPipeline: @unchecked Sendable {
             mu.unlock()
             throw error
         }
-        enqueue(writer)
+        enqueueLocked(writer)
         activeWriters += 1
         recentPeakWritersX64 = max(recentPeakWritersX64, activeWriters * 64)
         var leads = false
@@ -133,7 +136,7 @@ final class CommitPipeline: @unchecked Sendable {
             // wake-up less between the last writer arriving and the
             // submission. The gatherer becomes a member.
             gatherer = nil
-            if queueFitsOneGroup() {
+            if queueFitsOneGroupLocked() {
                 head.move(to: .queued)
                 leads = true
                 tookOver = true
@@ -149,7 +152,7 @@ final class CommitPipeline: @unchecked Sendable {
             if try waitForTurn(writer) { return }
             mu.lock()
         }
-        try lead(writer, tookOver: tookOver, in: env)
+        try leadLocked(writer, tookOver: tookOver, in: env)
     }
 
     /// Waits without `mu` until a leader committed `writer` (true; throws
@@ -169,21 +172,22 @@ final class CommitPipeline: @unchecked Sendable {
     /// Leads one group, `leader`'s. Called with `mu` held and `leader`
     /// designated; returns (or throws) with `mu` released and leadership
     /// handed on. With `tookOver`, the gatherer already made room.
-    private func lead<Env: CommitEnvironment>(_ leader: PendingWrite, tookOver: Bool,
+    private func leadLocked<Env: CommitEnvironment>(_ leader: PendingWrite, tookOver: Bool,
                                               in env: Env) throws(DBError) {
+        mu.assertHeld()
         var ready = tookOver
         while !ready {
             do {
                 try env.makeRoomLocked(forceSwitch: leader.isSwitch)
             } catch {
-                removeHead(leader)
+                removeHeadLocked(leader)
                 activeWriters -= 1
                 handOverLeadershipLocked()
                 mu.unlock()
                 throw error
             }
             if leader.isSwitch {
-                removeHead(leader)
+                removeHeadLocked(leader)
                 activeWriters -= 1
                 handOverLeadershipLocked()
                 mu.unlock()
@@ -191,7 +195,7 @@ final class CommitPipeline: @unchecked Sendable {
             }
             // Only synced groups wait for company: an unsynced group costs
             // a pwrite, far less than the wait.
-            if !leader.sync || gatherGroup(leader, closing: env.isClosingLocked) {
+            if !leader.sync || gatherGroupLocked(leader, closing: env.isClosingLocked) {
                 ready = true
             } else {
                 // Taken over: a member of the arrival's group now.
@@ -200,15 +204,16 @@ final class CommitPipeline: @unchecked Sendable {
                 mu.lock()
             }
         }
-        try commitGroup(leader: leader, in: env)
+        try commitGroupLocked(leader: leader, in: env)
     }
 
     /// Takes the group, numbers it, has `env` write and publish it, and
     /// wakes its members. Called with `mu` held by the designated leader;
     /// returns with `mu` released. Throws the group's error (every member
     /// gets it too).
-    private func commitGroup<Env: CommitEnvironment>(leader: PendingWrite, in env: Env) throws(DBError) {
-        let (first, count) = takeGroup()
+    private func commitGroupLocked<Env: CommitEnvironment>(leader: PendingWrite, in env: Env) throws(DBError) {
+        mu.assertHeld()
+        let (first, count) = takeGroupLocked()
         var sequence = allocatedSequence + 1
         var bytes = 0
         var anySync = false
@@ -253,6 +258,7 @@ final class CommitPipeline: @unchecked Sendable {
     /// leads. Also wakes whoever waits on the monitor (close, flush).
     /// Caller holds `mu`.
     private func handOverLeadershipLocked() {
+        mu.assertHeld()
         leaderActive = false
         if let head = queueHead {
             leaderActive = true
@@ -272,7 +278,8 @@ final class CommitPipeline: @unchecked Sendable {
     /// writer never waits. Returns false when the writer that completed
     /// the group took it over (`commit`): `leader` is then a member.
     /// Caller holds `mu`, held again on return.
-    private func gatherGroup(_ leader: PendingWrite, closing: Bool) -> Bool {
+    private func gatherGroupLocked(_ leader: PendingWrite, closing: Bool) -> Bool {
+        mu.assertHeld()
         let expected = min((recentPeakWritersX64 + 63) / 64, 64)
         // The peak decays slowly (by 1/64 per group), so a burst that ended
         // soon stops costing the remaining writers their gather wait.
@@ -301,7 +308,8 @@ final class CommitPipeline: @unchecked Sendable {
 
     /// Whether every queued writer fits in one group (`takeGroup` would
     /// take them all): only then may the last arrival lead it.
-    private func queueFitsOneGroup() -> Bool {
+    private func queueFitsOneGroupLocked() -> Bool {
+        mu.assertHeld()
         guard let head = queueHead else { return false }
         var bytes = 0
         var member: PendingWrite? = head
@@ -313,14 +321,16 @@ final class CommitPipeline: @unchecked Sendable {
         return bytes <= max(configuration.groupMaxBytes, WriteGroupEncoding.recordBytes(head))
     }
 
-    private func enqueue(_ writer: PendingWrite) {
+    private func enqueueLocked(_ writer: PendingWrite) {
+        mu.assertHeld()
         writer.next = nil
         if let tail = queueTail { tail.next = writer } else { queueHead = writer }
         queueTail = writer
         queuedCount += 1
     }
 
-    private func removeHead(_ writer: PendingWrite) {
+    private func removeHeadLocked(_ writer: PendingWrite) {
+        mu.assertHeld()
         precondition(queueHead === writer, "only the queue head leaves the queue alone")
         queueHead = writer.next
         if queueHead == nil { queueTail = nil }
@@ -332,7 +342,8 @@ final class CommitPipeline: @unchecked Sendable {
     /// `groupMaxBytes` of log records (at least the head), stopping before
     /// a memtable switch request. Returns the first member and the member
     /// count; the members stay linked through `next`, the last one's is nil.
-    private func takeGroup() -> (first: PendingWrite, count: Int) {
+    private func takeGroupLocked() -> (first: PendingWrite, count: Int) {
+        mu.assertHeld()
         guard let first = queueHead else { preconditionFailure("a leader with an empty queue") }
         var last = first
         var count = 1

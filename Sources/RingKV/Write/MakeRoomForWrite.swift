@@ -6,7 +6,8 @@ extension DBImpl {
     /// being flushed or L0 is at its stop trigger (write stalls); a write
     /// is slowed by 1 ms once when L0 is at its slowdown trigger
     /// (WriteStall.swift). Called by the leader with `mu` held.
-    func makeRoomForWrite(force: Bool) throws {
+    func makeRoomForWriteLocked(force: Bool) throws {
+        mu.assertHeld()
         var force = force
         var allowSlowdown = !force
         var stallStarted: UInt64?
@@ -78,7 +79,7 @@ extension DBImpl {
             imm = mem
             mem = options.makeMemTable()
             force = false
-            wakeAll()
+            wakeAllLocked()
         }
     }
 }

@@ -51,13 +51,15 @@ extension DBImpl: CommitEnvironment {
     }
 
     func admitWriteLocked() throws(DBError) {
+        mu.assertHeld()
         if closed || closing { throw DBError.closed }
         if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
     }
 
     func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
+        mu.assertHeld()
         do {
-            try makeRoomForWrite(force: forceSwitch)
+            try makeRoomForWriteLocked(force: forceSwitch)
         } catch let e as DBError {
             throw e
         } catch {
@@ -65,11 +67,15 @@ extension DBImpl: CommitEnvironment {
         }
     }
 
-    var isClosingLocked: Bool { closing }
+    var isClosingLocked: Bool {
+        mu.assertHeld()
+        return closing
+    }
 
     func beginGroupLocked(recordBytes: Int, sync: Bool) -> CommitGroup {
-        CommitGroup(log: wal, memtable: mem, reservation: wal.reserve(length: recordBytes, sync: sync),
-                    recordBytes: recordBytes, sync: sync)
+        mu.assertHeld()
+        return CommitGroup(log: wal, memtable: mem, reservation: wal.reserve(length: recordBytes, sync: sync),
+                           recordBytes: recordBytes, sync: sync)
     }
 
     /// The memtable is filled once the bytes are on their way (while the
@@ -106,6 +112,7 @@ extension DBImpl: CommitEnvironment {
     }
 
     func finishGroupLocked(_ group: CommitGroup, lastSequence: SequenceNumber, writers: Int, failure: DBError?) {
+        mu.assertHeld()
         group.log.release(group.reservation)
         if let failure {
             walFailure = walFailure ?? failure

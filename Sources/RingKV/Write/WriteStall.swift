@@ -21,6 +21,7 @@ extension DBImpl {
 
     /// Sleeps 1 ms with `mu` released and counts it. Caller holds `mu`.
     func slowDownWriterLocked() {
+        mu.assertHeld()
         mu.unlock()
         let started = MonotonicClock.nanos()
         var request = timespec(tv_sec: 0, tv_nsec: Int(DBImpl.slowdownSleepNanos))
@@ -41,6 +42,7 @@ extension DBImpl {
     /// Throws when a writer waiting for L0 to shrink should give up: the
     /// database is closing, or compaction keeps failing. Caller holds `mu`.
     func checkLevel0StopLocked() throws {
+        mu.assertHeld()
         if closing { throw DBError.closed }
         if compaction.consecutiveFailures >= DBImpl.stopFailureThreshold, let failure = compaction.failure {
             throw failure

@@ -68,7 +68,7 @@ import Testing
         db.impl.compactionFaults.setAfterManualStep(nil)
         db.impl.mu.withLock {
             db.impl.compaction.manualWaiting -= 1
-            db.impl.wakeAll()
+            db.impl.wakeAllLocked()
         }
         writer.join()
         #expect(returnedAfterFirstStep.withLock { $0 } == true,
