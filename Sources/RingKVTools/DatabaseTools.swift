@@ -39,14 +39,14 @@ public enum DatabaseTools {
     /// waiting, as a read-only open does (`Options.readOnly`): other
     /// readers may hold it too, a writer may not. nil when there is no LOCK
     /// file (nothing is created: the tools write nothing). Throws
-    /// `.notFound` when there is no directory or no CURRENT file, `.locked`
+    /// `.databaseNotFound` when there is no directory or no CURRENT file, `.locked`
     /// when a writer holds it.
     static func lockExisting(dbPath: String) throws -> FileLock? {
         guard FileSystem.isDirectory(dbPath) else {
-            if FileSystem.exists(dbPath) { throw DBError.invalidArgument("\(dbPath) exists and is not a directory") }
-            throw DBError.notFound(path: dbPath)
+            if FileSystem.exists(dbPath) { throw DBError.notADirectory(path: dbPath) }
+            throw DBError.databaseNotFound(path: dbPath)
         }
-        guard FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.notFound(path: dbPath) }
+        guard FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.databaseNotFound(path: dbPath) }
         guard FileSystem.exists(FileNames.lock(dbPath)) else { return nil }
         do {
             return try FileLock(path: FileNames.lock(dbPath), shared: true)

@@ -79,14 +79,14 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var lostFiles: Int = 0
     /// Snapshots taken and not yet released.
     public var liveSnapshots: Int
-    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
-    /// with "+faults" under test fault injection.
-    public var ioBackend: String
-    /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
-    /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync);
-    /// "none" when opened read-only. Unsynced groups are one pwrite either
+    /// How tables and logs are read and written: `.ioUring`, or `.posix`
+    /// where io_uring is refused or `Options.forcePosixIO` is set.
+    public var ioBackend: IOPath
+    /// How the WAL writes synced groups: `.ioUring` (write_fixed linked to
+    /// fdatasync on a ring of its own) or `.posix` (pwrite + fdatasync);
+    /// nil when opened read-only. Unsynced groups are one pwrite either
     /// way.
-    public var walIOBackend: String = ""
+    public var walIOBackend: IOPath?
 
     // MARK: Block cache and batched reads (h2-cache)
     /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
@@ -138,7 +138,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
-        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walIOBackend)")
+        let walPath = walIOBackend.map { "\($0)" } ?? "none"
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walPath)")
         lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "
                      + "(\(recoveryDroppedBytes) B); \(lostFiles) files in lost/")
         // Block cache and batched reads (h2-cache)

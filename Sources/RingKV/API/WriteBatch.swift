@@ -57,7 +57,7 @@ public struct WriteBatch: Sendable {
     /// Deletes every key `k` with `from <= k < to` that exists when the
     /// batch is written, as one range tombstone (one operation, whatever
     /// the range holds). `from == to` is an empty range that deletes
-    /// nothing; `from > to` makes `DB.write` throw `invalidArgument`, as
+    /// nothing; `from > to` makes `DB.write` throw `DBError.invalidRange`, as
     /// RocksDB's DeleteRange does.
     public mutating func deleteRange(from: [UInt8], to: [UInt8]) {
         rep.append(ValueType.rangeDeletion.rawValue)
@@ -107,38 +107,21 @@ public struct WriteBatch: Sendable {
     }
 
     /// Checks the encoded size and the largest key and value against the
-    /// limits in `Options`.
-    func validate() throws {
-        if rep.count > Options.maxBatchSizeBytes {
-            throw DBError.invalidArgument(
-                "write batch of \(rep.count) encoded bytes (\(count) operations) exceeds the "
-                    + "\(Options.maxBatchSizeBytes)-byte limit (Options.maxBatchSizeBytes); split it")
-        }
-        if largestKeyBytes > Options.maxKeySizeBytes {
-            throw DBError.invalidArgument(
-                "key of \(largestKeyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
-        }
+    /// limits in `Options`, and the ranges of `deleteRange`.
+    func validate() throws(DBError) {
+        if rep.count > Options.maxBatchSizeBytes { throw DBError.tooLarge(.batch, sizeBytes: rep.count) }
+        if largestKeyBytes > Options.maxKeySizeBytes { throw DBError.tooLarge(.key, sizeBytes: largestKeyBytes) }
         if largestValueBytes > Options.maxValueSizeBytes {
-            throw DBError.invalidArgument(
-                "value of \(largestValueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
+            throw DBError.tooLarge(.value, sizeBytes: largestValueBytes)
         }
-        if let (from, to) = invertedRange {
-            throw DBError.invalidArgument(
-                "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes before "
-                    + "the start (the end is exclusive; an empty range is from == to)")
-        }
+        if let (from, to) = invertedRange { throw DBError.invalidRange(from: from, to: to) }
     }
 
     /// Checks one put or delete against the same limits as `validate`,
     /// without building a batch.
-    static func validateSingle(keyBytes: Int, valueBytes: Int) throws {
-        if keyBytes > Options.maxKeySizeBytes {
-            throw DBError.invalidArgument("key of \(keyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
-        }
-        if valueBytes > Options.maxValueSizeBytes {
-            throw DBError.invalidArgument(
-                "value of \(valueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
-        }
+    static func validateSingle(keyBytes: Int, valueBytes: Int) throws(DBError) {
+        if keyBytes > Options.maxKeySizeBytes { throw DBError.tooLarge(.key, sizeBytes: keyBytes) }
+        if valueBytes > Options.maxValueSizeBytes { throw DBError.tooLarge(.value, sizeBytes: valueBytes) }
     }
 
     /// The encoded batch with `sequence` and the count filled in.
@@ -164,8 +147,8 @@ public struct WriteBatch: Sendable {
     /// Walks the operations of an encoded batch (from disk: fully checked).
     package static func forEach(
         _ rep: UnsafeRawBufferPointer,
-        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
-    ) throws {
+        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) throws(DecodeError) {
         var reader = ByteReader(rep, position: headerSize)
         let declared = try header(rep).count
         var seen = 0
@@ -176,7 +159,7 @@ public struct WriteBatch: Sendable {
             }
             let key = try reader.readLengthPrefixed()
             let value = type != .deletion ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
-            try body(type, key, value)
+            body(type, key, value)
             seen += 1
         }
         guard seen == declared else {

@@ -81,13 +81,7 @@ extension DBImpl {
     }
 
     private func runJob(_ picked: Compaction, smallestSnapshot: SequenceNumber) throws(DBError) -> CompactionJob.Outcome? {
-        do {
-            return try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
-        } catch let error as DBError {
-            throw error
-        } catch {
-            throw DBError.invalidArgument("unexpected error \(error)")
-        }
+        try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
     }
 
     private func record(_ outcome: CompactionJob.Outcome, of compaction: Compaction, nanos: UInt64) {
@@ -119,7 +113,7 @@ extension DBImpl {
     ///
     /// Waits for running automatic compactions, and keeps new ones from
     /// starting until it is done. The memtable must have been flushed.
-    func compactAll() throws {
+    func compactAll() throws(DBError) {
         mu.lock()
         compaction.manualWaiting += 1
         while compaction.manualRunning || !compaction.isIdle {
@@ -178,7 +172,7 @@ extension DBImpl {
     /// discarded the result. Failures are counted and thrown. Returns
     /// whether a compaction was installed.
     @discardableResult
-    private func runManual(_ make: (Version) -> Compaction?) throws -> Bool {
+    private func runManual(_ make: (Version) -> Compaction?) throws(DBError) -> Bool {
         while true {
             if isShuttingDown { throw DBError.closed }
             mu.lock()

@@ -30,7 +30,8 @@ extension DBImpl {
                        compactionBytesRead: stats.compactionBytesRead.current,
                        compactionBytesWritten: compactionWritten,
                        writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
-                       openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
+                       openTables: tableCache.openCount, liveSnapshots: snapshots.count,
+                       ioBackend: backend.usesIOUring ? .ioUring : .posix)
         s.peakL0Files = Int(stats.peakL0Files.current)
         s.recoveryBatchesReplayed = stats.recoveryBatchesReplayed.current
         s.recoveryDrops = stats.recoveryDrops.current

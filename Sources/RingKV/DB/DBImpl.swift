@@ -56,9 +56,9 @@ final class DBImpl: @unchecked Sendable {
     /// Groups whose log bytes are reserved but not all written yet: 0 or 1
     /// (guarded by mu).
     var groupsInFlight: Int { currentLog.map { $0.hasFreeSlot ? 0 : 1 } ?? 0 }
-    /// How the WAL writes synced groups (`DBStats.walIOBackend`); "none"
+    /// How the WAL writes synced groups (`DBStats.walIOBackend`); nil
     /// when opened read-only.
-    var walIOPath: String { currentLog?.ioPath ?? "none" }
+    var walIOPath: IOPath? { currentLog?.ioPath }
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
     /// Set when a WAL write or fsync failed: writes are refused until reopen
@@ -141,7 +141,7 @@ final class DBImpl: @unchecked Sendable {
         metrics?.start { [unowned self] in self.makeStats() }
         if options.readOnly {
             // Nothing is written: no sweep, no flush, no compaction.
-            walFailure = DBError.readOnly(reason: DBImpl.readOnlyReason)
+            walFailure = DBError.readOnly(.openedReadOnly)
             return
         }
         // Files no version references (a crash mid-flush, old WALs and
@@ -202,12 +202,10 @@ final class DBImpl: @unchecked Sendable {
         events.closed()
     }
 
-    static let readOnlyReason = "opened with Options.readOnly; writes, flush and compactRange are refused"
-
     /// Throws `.readOnly` for a database opened read-only (every public
     /// write entry point asks first).
-    func checkWritable() throws {
-        if options.readOnly { throw DBError.readOnly(reason: DBImpl.readOnlyReason) }
+    func checkWritable() throws(DBError) {
+        if options.readOnly { throw DBError.readOnly(.openedReadOnly) }
     }
 
     /// Runs a read (get, multiGet, scan, iterator creation) so that close
@@ -215,6 +213,14 @@ final class DBImpl: @unchecked Sendable {
     /// dropped the table cache and released the LOCK. Throws `.closed`
     /// once close has begun. (An iterator outlives its creation: one used
     /// after close reads the tables it already holds open.)
+    func reading<R>(_ body: () throws(DBError) -> R) throws(DBError) -> R {
+        activeReads.add(1, ordering: .sequentiallyConsistent)
+        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
+        return try body()
+    }
+
+    /// `reading` for a body whose errors are not all `DBError`.
     func reading<R>(_ body: () throws -> R) throws -> R {
         activeReads.add(1, ordering: .sequentiallyConsistent)
         defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
@@ -244,7 +250,7 @@ final class DBImpl: @unchecked Sendable {
         try? close()
     }
 
-    func checkOpenLocked() throws {
+    func checkOpenLocked() throws(DBError) {
         mu.assertHeld()
         if closed || closing { throw DBError.closed }
     }
@@ -303,10 +309,8 @@ final class DBImpl: @unchecked Sendable {
         var flushedTable: FileMetaData?
         do {
             flushedTable = try FlushJob.run(memtable, db: self, logNumber: logNumber)
-        } catch let e as DBError {
-            failure = e
         } catch {
-            failure = DBError.invalidArgument("unexpected error \(error)")
+            failure = error
         }
         mu.lock()
         flushRunning = false

@@ -44,7 +44,7 @@ final class TableCache: Sendable {
         self.directReads = directReads
     }
 
-    func reader(for fileNumber: UInt64) throws -> TableReader {
+    func reader(for fileNumber: UInt64) throws(DBError) -> TableReader {
         let (hit, closed) = state.withReadLock { ($0.entries[fileNumber], $0.closed) }
         if closed { throw DBError.closed }
         if let entry = hit {
@@ -57,7 +57,7 @@ final class TableCache: Sendable {
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
         let now = epoch.add(1, ordering: .relaxed).newValue
-        return try state.withWriteLock { s throws in
+        return try state.withWriteLock { s throws(DBError) in
             // Closed meanwhile: the new reader is dropped (its descriptor
             // closes with it) rather than kept by a closed database.
             if s.closed { throw DBError.closed }

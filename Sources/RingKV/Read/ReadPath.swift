@@ -31,7 +31,7 @@ extension DBImpl {
         var bounds = IterationBounds.unbounded
     }
 
-    func readView(_ options: ReadOptions) throws -> ReadView {
+    func readView(_ options: ReadOptions) throws(DBError) -> ReadView {
         mu.lock()
         defer { mu.unlock() }
         try checkOpenLocked()
@@ -43,11 +43,11 @@ extension DBImpl {
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is
     /// its one allocation.
-    func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
-        try key.withUnsafeBytes { key in try withValue(forKey: key, options: options) { Array($0) } }
+    func get(_ key: [UInt8], options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try key.withBytes { (key) throws(DBError) in try withValue(forKey: key, options: options) { Array($0) } }
     }
 
-    func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws -> [[UInt8]?] {
+    func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws(DBError) -> [[UInt8]?] {
         let view = try readView(options)
         return try lookup(keys, view: view)
     }
@@ -58,10 +58,10 @@ extension DBImpl {
     /// through the block cache with adaptive read-ahead (and asynchronous
     /// prefetch unless the read options turn it off), and stop before
     /// blocks and tables outside the view's bounds.
-    func iterators(for view: ReadView) throws -> [any InternalIterator] {
+    func iterators(for view: ReadView) throws(DBError) -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws -> TableIterator in
+        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws(DBError) -> TableIterator in
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
                                                                  readAhead: .adaptive, prefetch: view.asyncPrefetch,
                                                                  bounds: view.bounds,
@@ -82,7 +82,7 @@ extension DBImpl {
     /// the order of `keys`. The async driver (`lookupAsync`,
     /// DB/AsyncReadPath.swift) runs the same rounds and reads each with
     /// `AsyncReadRing` instead.
-    func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws -> [[UInt8]?]
+    func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws(DBError) -> [[UInt8]?]
     where Keys.Element == [UInt8], Keys.Index == Int {
         var state = startLookup(keys, view: view)
         while let round = try nextRound(&state, view: view, exactReads: true) {
@@ -120,7 +120,7 @@ extension DBImpl {
     /// when no key needs one (the lookup is done). `exactReads` false puts
     /// every block into the round's one aligned plan (the async read needs
     /// all requests in one buffer).
-    func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool) throws -> LookupRound? {
+    func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool) throws(DBError) -> LookupRound? {
         state.waiters.removeAll(keepingCapacity: true)
         if state.pending.isEmpty { return nil }
         let round = LookupRound(exactReads: exactReads)
@@ -135,7 +135,7 @@ extension DBImpl {
 
     /// Searches the blocks a round read; keys still unresolved go on to
     /// their next table in the next round.
-    func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws {
+    func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws(DBError) {
         stats.lookupReadBatches.add(1)
         stats.lookupBlocksRead.add(UInt64(blocks.count))
         for w in state.waiters where try !settle(&state.progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
@@ -174,7 +174,7 @@ extension DBImpl {
     /// returns the table and span to search once it is done. Returns nil
     /// when the key is resolved (or no table has it: `p` stays nil-valued).
     private func advance(_ p: inout KeyProgress, view: ReadView,
-                         round: LookupRound) throws -> (TableReader, Int)? {
+                         round: LookupRound) throws(DBError) -> (TableReader, Int)? {
         while let file = p.nextTable(in: view.version) {
             stats.tableLookups.add(1)
             let table = try tableCache.reader(for: file.number)
@@ -184,7 +184,7 @@ extension DBImpl {
                 })
             }
             guard table.mayContain(userKeyHash: p.hash) else { continue }
-            guard let handle = try p.key.withUnsafeBytes({ try table.locate(userKey: $0, snapshot: view.sequence) })
+            guard let handle = try p.key.withBytes({ (key) throws(DBError) in try table.locate(userKey: key, snapshot: view.sequence) })
             else { continue }
             let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
             if let block = blockCache.lookup(cacheKey) {
@@ -197,12 +197,12 @@ extension DBImpl {
     }
 
     /// Searches `block` for `p`'s key; true when that resolved it.
-    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws -> Bool {
+    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws(DBError) -> Bool {
         let covering = p.covering
         // The value is copied while the block is known to be alive.
-        let result: TableLookupResult = try withExtendedLifetime(block) {
-            try p.key.withUnsafeBytes {
-                switch try table.find(in: block.layout, blockOffset: block.fileOffset, userKey: $0,
+        let result: TableLookupResult = try withExtendedLifetime(block) { () throws(DBError) in
+            try p.key.withBytes { (key) throws(DBError) in
+                switch try table.find(in: block.layout, blockOffset: block.fileOffset, userKey: key,
                                       snapshot: view.sequence).applying(coveringSequence: covering) {
                 case .found(let value, _): return .found(Array(value))
                 case .deleted: return .deleted

@@ -9,25 +9,25 @@
 extension DBImpl {
     // MARK: - Entry points
 
-    func write(_ batch: WriteBatch, sync: Bool) throws {
+    func write(_ batch: WriteBatch, sync: Bool) throws(DBError) {
         try batch.validate()
         if batch.isEmpty { return }
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, in: self)
     }
 
-    func put(_ key: [UInt8], _ value: [UInt8], sync: Bool) throws {
+    func put(_ key: [UInt8], _ value: [UInt8], sync: Bool) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
         try pipeline.commit(.put(key: key, value: value), sync: sync, in: self)
     }
 
-    func delete(_ key: [UInt8], sync: Bool) throws {
+    func delete(_ key: [UInt8], sync: Bool) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: 0)
         try pipeline.commit(.delete(key: key), sync: sync, in: self)
     }
 
     /// Switches the memtable (if it holds anything) and waits until it is
     /// flushed to an L0 table.
-    func flushMemtable() throws {
+    func flushMemtable() throws(DBError) {
         try pipeline.commit(.switchMemtable, sync: false, in: self)
         mu.lock()
         defer { mu.unlock() }
@@ -53,18 +53,12 @@ extension DBImpl: CommitEnvironment {
     func admitWriteLocked() throws(DBError) {
         mu.assertHeld()
         if closed || closing { throw DBError.closed }
-        if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
+        if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
     }
 
     func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
         mu.assertHeld()
-        do {
-            try makeRoomForWriteLocked(force: forceSwitch)
-        } catch let e as DBError {
-            throw e
-        } catch {
-            throw DBError.invalidArgument("\(error)")
-        }
+        try makeRoomForWriteLocked(force: forceSwitch)
     }
 
     var isClosingLocked: Bool {
@@ -86,7 +80,7 @@ extension DBImpl: CommitEnvironment {
     /// a table, and reopening replays only what the log holds.
     func writeGroup(_ group: CommitGroup, first: PendingWrite) throws(DBError) {
         var failure: DBError?
-        do {
+        do throws(DBError) {
             try group.log.writeGroup(sync: group.sync, reservation: group.reservation, encode: { destination in
                 var at = 0
                 var m: PendingWrite? = first
@@ -97,16 +91,12 @@ extension DBImpl: CommitEnvironment {
             }, duringIO: {
                 var m: PendingWrite? = first
                 while let w = m, failure == nil {
-                    do { try MemTableInserter.apply(w, to: group.memtable) } catch {
-                        failure = error as? DBError ?? DBError.invalidArgument("\(error)")
-                    }
+                    do throws(DBError) { try MemTableInserter.apply(w, to: group.memtable) } catch { failure = error }
                     m = w.next
                 }
             })
-        } catch let e as DBError {
-            failure = failure ?? e
         } catch {
-            failure = failure ?? DBError.invalidArgument("\(error)")
+            failure = failure ?? error
         }
         if let failure { throw failure }
     }

@@ -41,7 +41,7 @@ extension DBImpl {
 
     /// Throws when a writer waiting for L0 to shrink should give up: the
     /// database is closing, or compaction keeps failing. Caller holds `mu`.
-    func checkLevel0StopLocked() throws {
+    func checkLevel0StopLocked() throws(DBError) {
         mu.assertHeld()
         if closing { throw DBError.closed }
         if compaction.consecutiveFailures >= DBImpl.stopFailureThreshold, let failure = compaction.failure {

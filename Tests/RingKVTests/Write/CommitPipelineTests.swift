@@ -73,7 +73,7 @@ import Testing
     @Test func aFailedLogWriteFailsEveryMemberOfItsGroupAndNoOther() throws {
         let h = PipelineHarness()
         h.env.hold()
-        h.env.failWrite(ofGroup: 1, with: .readOnly(reason: "injected"))
+        h.env.failWrite(ofGroup: 1, with: .io(IOError(operation: "write", errno: EIO, path: "fake.log")))
         h.start("A")
         h.waitUntilWriting()
         for (i, label) in ["B", "C", "D"].enumerated() {
@@ -83,14 +83,14 @@ import Testing
         h.env.release()
         h.joinAll()
         #expect(h.env.groupLabels == [["A"], ["B", "C", "D"]])
-        #expect(h.failures == ["B": "database is read-only: injected", "C": "database is read-only: injected",
-                               "D": "database is read-only: injected"])
+        let failure = "write failed on fake.log: Input/output error (errno 5)"
+        #expect(h.failures == ["B": failure, "C": failure, "D": failure])
         // The failed group is not published (its sequences stay invisible)
         // and the log refuses later writes, as the database does.
         #expect(h.env.publishedSequence == 1)
         h.start("E")
         h.joinAll()
-        #expect(h.failures["E"] == "database is read-only: injected")
+        #expect(h.failures["E"] == "database is read-only: a log write failed earlier: \(failure)")
     }
 
     @Test func aLeaderThatCannotMakeRoomFailsAloneAndHandsLeadershipOn() throws {
@@ -252,7 +252,7 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
 
     func admitWriteLocked() throws(DBError) {
         if closing { throw DBError.closed }
-        if let failure = state.withLock({ failed }) { throw failure }
+        if let failure = state.withLock({ failed }) { throw DBError.refusingWrites(after: failure) }
     }
 
     func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
