@@ -31,26 +31,21 @@ public final class DB: Sendable {
     /// for a key over `Options.maxKeySizeBytes` or a value over
     /// `Options.maxValueSizeBytes`, `DBError.readOnly` when the database
     /// takes no writes.
+    ///
+    /// Keys and values may also be `String`, `Data`, slices or any
+    /// `KeyValueBytes`, mixed freely (DB+Bytes.swift): `put("user:1", json)`.
     public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
-        try impl.put(key, value, sync: options.sync)
-    }
-
-    /// Sets `key` to `value`, both stored as their UTF-8 bytes.
-    public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws(DBError) {
-        try put(Array(key.utf8), Array(value.utf8), options: options)
+        try key.withBytes { (k) throws(DBError) in
+            try value.withBytes { (v) throws(DBError) in try impl.put(k, v, sync: options.sync) }
+        }
     }
 
     /// Removes `key` (writes a deletion marker; deleting an absent key is not
     /// an error). Durability as for `put(_:_:options:)`.
     public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
-        try impl.delete(key, sync: options.sync)
-    }
-
-    /// Removes `key`, given as its UTF-8 bytes.
-    public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws(DBError) {
-        try delete(Array(key.utf8), options: options)
+        try key.withBytes { (k) throws(DBError) in try impl.delete(k, sync: options.sync) }
     }
 
     /// Deletes every key `k` with `from <= k < to` by writing one range
@@ -66,11 +61,6 @@ public final class DB: Sendable {
         try batch.validate()
         if from == to { return }
         try impl.write(batch, sync: options.sync)
-    }
-
-    /// `deleteRange(from:to:options:)` with the UTF-8 bytes of `from` and `to`.
-    public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) throws(DBError) {
-        try deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
     }
 
     /// Applies every operation of `batch` atomically: after a crash either
@@ -90,9 +80,17 @@ public final class DB: Sendable {
     }
 
     /// The value of `key` (given as UTF-8), decoded as UTF-8 (invalid bytes
-    /// become U+FFFD), or nil when absent.
+    /// become U+FFFD), or nil when absent. (`let v: [UInt8]? = try
+    /// db.get("k")` gets the bytes.)
     public func get(_ key: String, options: ReadOptions = ReadOptions()) throws(DBError) -> String? {
-        try get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
+        try value(forKeyBytes: key, options: options).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `get` of any key type (DB+Bytes.swift), without a copy of the key.
+    func value(forKeyBytes key: some KeyValueBytes, options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try impl.reading { () throws(DBError) in
+            try key.withKeyValueBytes { (k) throws(DBError) in try impl.get(k, options: options) }
+        }
     }
 
     /// Zero-copy read: calls `body` with the newest visible value of `key`
@@ -107,11 +105,17 @@ public final class DB: Sendable {
     /// Errors are `DBError`s, or whatever `body` throws.
     public func withValue<R>(forKey key: [UInt8], options: ReadOptions = ReadOptions(),
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        try value(forKeyBytes: key, options: options, body)
+    }
+
+    /// `withValue` of any key type.
+    func value<R>(forKeyBytes key: some KeyValueBytes, options: ReadOptions,
+                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
         // The engine's path throws only DBError and takes a body that does
         // not throw: the body's own error is carried around it.
         var bodyError: (any Error)?
         let result = try impl.reading { () throws(DBError) in
-            try key.withBytes { (key) throws(DBError) in
+            try key.withKeyValueBytes { (key) throws(DBError) in
                 try impl.withValue(forKey: key, options: options) { (value) -> R? in
                     do { return try body(value) } catch {
                         bodyError = error

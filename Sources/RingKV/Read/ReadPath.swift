@@ -44,7 +44,11 @@ extension DBImpl {
     /// The single-key path (`PointLookup.swift`); the copy of the value is
     /// its one allocation.
     func get(_ key: [UInt8], options: ReadOptions) throws(DBError) -> [UInt8]? {
-        try key.withBytes { (key) throws(DBError) in try withValue(forKey: key, options: options) { Array($0) } }
+        try key.withBytes { (key) throws(DBError) in try get(key, options: options) }
+    }
+
+    func get(_ key: UnsafeRawBufferPointer, options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try withValue(forKey: key, options: options) { Array($0) }
     }
 
     func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws(DBError) -> [[UInt8]?] {

@@ -7,13 +7,9 @@ package enum MemTableInserter {
         let sequence = writer.firstSequence
         switch writer.payload {
         case .put(let key, let value):
-            key.withUnsafeBytes { k in
-                value.withUnsafeBytes { v in memtable.add(sequence: sequence, type: .value, key: k, value: v) }
-            }
+            memtable.add(sequence: sequence, type: .value, key: key, value: value)
         case .delete(let key):
-            key.withUnsafeBytes { k in
-                memtable.add(sequence: sequence, type: .deletion, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0))
-            }
+            memtable.add(sequence: sequence, type: .deletion, key: key, value: UnsafeRawBufferPointer(start: nil, count: 0))
         case .batch(let rep, _):
             _ = try rep.withBytes { (raw) throws(DBError) in
                 try apply(raw, to: memtable, path: "write batch", firstSequence: sequence)

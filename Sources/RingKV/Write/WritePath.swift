@@ -15,12 +15,13 @@ extension DBImpl {
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, in: self)
     }
 
-    func put(_ key: [UInt8], _ value: [UInt8], sync: Bool) throws(DBError) {
+    /// `key` and `value` are the caller's bytes, lent until this returns.
+    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sync: Bool) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
         try pipeline.commit(.put(key: key, value: value), sync: sync, in: self)
     }
 
-    func delete(_ key: [UInt8], sync: Bool) throws(DBError) {
+    func delete(_ key: UnsafeRawBufferPointer, sync: Bool) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: 0)
         try pipeline.commit(.delete(key: key), sync: sync, in: self)
     }

@@ -12,9 +12,7 @@ import Testing
 @Suite struct CommitPipelineTests {
     @Test func groupsAreWrittenInQueueOrderWithContiguousSequences() throws {
         let h = PipelineHarness()
-        h.env.hold()
-        h.start("A")
-        h.waitUntilWriting()
+        h.holdFirstGroup("A")
         h.start("B")
         h.waitUntilQueued(1)
         h.start("C", operations: 3)
@@ -52,9 +50,7 @@ import Testing
 
     @Test func aMemtableSwitchRequestEndsAGroupAndIsMadeByItsOwnLeader() throws {
         let h = PipelineHarness()
-        h.env.hold()
-        h.start("A")
-        h.waitUntilWriting()
+        h.holdFirstGroup("A")
         h.start("B")
         h.waitUntilQueued(1)
         h.start("switch", isSwitch: true)
@@ -72,14 +68,9 @@ import Testing
 
     @Test func aFailedLogWriteFailsEveryMemberOfItsGroupAndNoOther() throws {
         let h = PipelineHarness()
-        h.env.hold()
         h.env.failWrite(ofGroup: 1, with: .io(IOError(operation: "write", errno: EIO, path: "fake.log")))
-        h.start("A")
-        h.waitUntilWriting()
-        for (i, label) in ["B", "C", "D"].enumerated() {
-            h.start(label)
-            h.waitUntilQueued(i + 1)
-        }
+        h.holdFirstGroup("A")
+        h.startQueued(["B", "C", "D"])
         h.env.release()
         h.joinAll()
         #expect(h.env.groupLabels == [["A"], ["B", "C", "D"]])
@@ -95,9 +86,7 @@ import Testing
 
     @Test func aLeaderThatCannotMakeRoomFailsAloneAndHandsLeadershipOn() throws {
         let h = PipelineHarness()
-        h.env.hold()
-        h.start("A")
-        h.waitUntilWriting()
+        h.holdFirstGroup("A")
         h.start("B")
         h.waitUntilQueued(1)
         h.start("C")
@@ -114,14 +103,9 @@ import Testing
     @Test func theArrivalThatCompletesAGatheringGroupLeadsIt() throws {
         // A gather wait far longer than the test: B must not wait it out.
         let h = PipelineHarness(maxGatherDelayMicros: 30_000_000)
-        h.env.hold()
-        h.start("A", sync: true)
-        h.waitUntilWriting()
+        h.holdFirstGroup("A", sync: true)
         // Four writers active at once: later leaders expect four.
-        for (i, label) in ["B", "C", "D"].enumerated() {
-            h.start(label, sync: true)
-            h.waitUntilQueued(i + 1)
-        }
+        h.startQueued(["B", "C", "D"], sync: true)
         h.env.release()
         // B leads next, finds three queued of the four expected, gathers.
         h.waitUntil("B gathers") { h.pipeline.gatherer != nil }
@@ -135,13 +119,8 @@ import Testing
 
     @Test func aGatheringLeaderGoesAloneAfterTheMaxDelay() throws {
         let h = PipelineHarness(maxGatherDelayMicros: 2000)
-        h.env.hold()
-        h.start("A", sync: true)
-        h.waitUntilWriting()
-        for (i, label) in ["B", "C", "D"].enumerated() {
-            h.start(label, sync: true)
-            h.waitUntilQueued(i + 1)
-        }
+        h.holdFirstGroup("A", sync: true)
+        h.startQueued(["B", "C", "D"], sync: true)
         h.env.release()
         h.joinAll()
         #expect(h.failures.isEmpty, "\(h.failures)")
@@ -151,13 +130,8 @@ import Testing
 
     @Test func unsyncedLeadersNeverGather() throws {
         let h = PipelineHarness(maxGatherDelayMicros: 30_000_000)
-        h.env.hold()
-        h.start("A")
-        h.waitUntilWriting()
-        for (i, label) in ["B", "C", "D"].enumerated() {
-            h.start(label)
-            h.waitUntilQueued(i + 1)
-        }
+        h.holdFirstGroup("A")
+        h.startQueued(["B", "C", "D"])
         h.env.release()
         h.joinAll()
         #expect(h.env.groupLabels == [["A"], ["B", "C", "D"]])
@@ -166,9 +140,7 @@ import Testing
 
     @Test func closingLetsQueuedWritersFinishAndRefusesNewOnes() throws {
         let h = PipelineHarness(maxGatherDelayMicros: 30_000_000)
-        h.env.hold()
-        h.start("A", sync: true)
-        h.waitUntilWriting()
+        h.holdFirstGroup("A", sync: true)
         h.start("B", sync: true)
         h.waitUntilQueued(1)
         h.start("C", sync: true)
@@ -345,23 +317,45 @@ final class PipelineHarness: @unchecked Sendable {
     /// `operations` puts, or a memtable switch request).
     func start(_ label: String, sync: Bool = false, operations: Int = 1, valueBytes: Int = 1,
                isSwitch: Bool = false) {
-        let payload: PendingWrite.Payload
+        let key = Array(label.utf8)
         let value = [UInt8](repeating: 0x61, count: valueBytes)
-        if isSwitch {
-            payload = .switchMemtable
-        } else if operations == 1 {
-            payload = .put(key: Array(label.utf8), value: value)
-        } else {
-            var batch = WriteBatch()
-            for i in 0..<operations { batch.put(Array(label.utf8) + (i == 0 ? [] : [UInt8(i)]), value) }
-            payload = .batch(rep: batch.rep, count: batch.count)
-        }
-        threads[label] = BackgroundThread { [pipeline, env, results] in
+        var batch = WriteBatch()
+        for i in 0..<operations { batch.put(key + (i == 0 ? [] : [UInt8(i)]), value) }
+        threads[label] = BackgroundThread { [pipeline, env, results, batch] in
             do throws(DBError) {
-                try pipeline.commit(payload, sync: sync, in: env)
+                // A put lends its bytes for the commit, as DB.put does.
+                if isSwitch {
+                    try pipeline.commit(.switchMemtable, sync: sync, in: env)
+                } else if operations == 1 {
+                    try key.withBytes { (k) throws(DBError) in
+                        try value.withBytes { (v) throws(DBError) in
+                            try pipeline.commit(.put(key: k, value: v), sync: sync, in: env)
+                        }
+                    }
+                } else {
+                    try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, in: env)
+                }
             } catch {
                 results.withLock { $0[label] = error.description }
             }
+        }
+    }
+
+    /// Starts writer `label` with the log held: its group stays inside its
+    /// log write until `env.release()`, and the next writers queue.
+    func holdFirstGroup(_ label: String, sync: Bool = false) {
+        env.hold()
+        start(label, sync: sync)
+        waitUntilWriting()
+    }
+
+    /// Starts `labels` one after the other, each once the one before it
+    /// is queued (behind a group held in its log write).
+    func startQueued(_ labels: [String], sync: Bool = false) {
+        let before = pipeline.mu.withLock { pipeline.queuedCount }
+        for (i, label) in labels.enumerated() {
+            start(label, sync: sync)
+            waitUntilQueued(before + i + 1)
         }
     }
 
