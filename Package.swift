@@ -8,9 +8,12 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Linux only: the engine's disk I/O is io_uring (liburing, Linux 5.6+,
+// O_DIRECT, fdatasync), which macOS and the other Apple platforms do not
+// have, so no `platforms:` entry is declared — SwiftPM's platform list
+// names minimum Apple OS versions, and none of them builds this package.
 let package = Package(
     name: "RingKV",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RingKV", targets: ["RingKV"]),
         .library(name: "RingIO", targets: ["RingIO"]),

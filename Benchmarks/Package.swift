@@ -3,10 +3,10 @@ import PackageDescription
 
 // Micro-benchmarks of RingKV's public API (ordo-one/benchmark). A package of
 // its own so the root package's builds and CI never compile the benchmark
-// tooling. Run from this directory: `swift package benchmark`.
+// tooling. Run from this directory: `swift package benchmark`. Linux only,
+// as RingKV itself (io_uring).
 let package = Package(
     name: "RingKVBenchmarks",
-    platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "RingKV", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),

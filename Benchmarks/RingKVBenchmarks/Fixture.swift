@@ -51,6 +51,16 @@ final class Fixture: Sendable {
         return Array(("key" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits).utf8)
     }
 
+    /// Rewrites the digits of a `key(_:)` in place to those of `n`
+    /// (allocation-free: the put benchmarks count mallocs).
+    static func setDigits(of key: inout [UInt8], to n: Int) {
+        var n = n
+        for i in stride(from: key.count - 1, through: 3, by: -1) {
+            key[i] = UInt8(ascii: "0") + UInt8(n % 10)
+            n /= 10
+        }
+    }
+
     func close() {
         try? db.close()
         try? FileSystem.removeTree(path)

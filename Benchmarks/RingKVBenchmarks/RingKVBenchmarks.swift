@@ -1,6 +1,7 @@
 import Benchmark
 import CLZ4
 import CRingSupport
+import Foundation
 import Glibc
 import MetricsTestKit
 import RingKV
@@ -88,12 +89,7 @@ let benchmarks: @Sendable () -> Void = {
             var rng = PickRandom(seed: 3)
             for _ in benchmark.scaledIterations {
                 for _ in 0..<1000 {
-                    var n = rng.below(1 << 30)
-                    // The key's digits, rewritten in place.
-                    for i in stride(from: key.count - 1, through: 3, by: -1) {
-                        key[i] = UInt8(ascii: "0") + UInt8(n % 10)
-                        n /= 10
-                    }
+                    Fixture.setDigits(of: &key, to: rng.below(1 << 30))
                     value[0] &+= 1
                     try f.db.put(key, value)
                 }
@@ -107,6 +103,41 @@ let benchmarks: @Sendable () -> Void = {
             return putReused.keep(try Fixture(options: options))
         } teardown: {
             putReused.close()
+        }
+    }
+
+    // The same 1000 puts through the generic forms (DB+Bytes.swift): a
+    // String key (13 bytes: a small string, built without the heap) with
+    // the [UInt8] value, and a Data key and value changed in place. Both
+    // lend their bytes as the [UInt8] form does, so the mallocs per put
+    // should match that row's.
+    for form in ["String key, [UInt8] value", "Data key and value"] {
+        let slot = FixtureSlot()
+        Benchmark("put no sync, 1000 per iteration, \(form)",
+                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], maxIterations: 1000)) {
+            (benchmark: Benchmark, f: Fixture) in
+            var key = Fixture.key(0)
+            var value = [UInt8](repeating: 0x65, count: 100)
+            var dataKey = Data(key)
+            var dataValue = Data(value)
+            var rng = PickRandom(seed: 3)
+            for _ in benchmark.scaledIterations {
+                for _ in 0..<1000 {
+                    Fixture.setDigits(of: &key, to: rng.below(1 << 30))
+                    if form.hasPrefix("String") {
+                        value[0] &+= 1
+                        try f.db.put(String(decoding: key, as: UTF8.self), value)
+                    } else {
+                        for i in 3..<key.count { dataKey[i] = key[i] }
+                        dataValue[0] &+= 1
+                        try f.db.put(dataKey, dataValue)
+                    }
+                }
+            }
+        } setup: { () throws -> Fixture in
+            slot.keep(try Fixture())
+        } teardown: {
+            slot.close()
         }
     }
 

@@ -3,9 +3,9 @@ import PackageDescription
 
 // An HTTP key-value service on RingKV's async API (Hummingbird 2). Its own
 // package: `swift build -c release` here; tools/test does not build it.
+// Linux only, as RingKV itself (io_uring).
 let package = Package(
     name: "KVServer",
-    platforms: [.macOS(.v15)],
     dependencies: [
         // Named: a path dependency is otherwise known by its folder name.
         .package(name: "RingKV", path: "../.."),

@@ -40,15 +40,15 @@ public enum DatabaseTools {
     /// readers may hold it too, a writer may not. A missing LOCK file is
     /// created empty (the one thing the tools write), so a writer is kept
     /// out of a directory that had none; nil where it cannot be created (a
-    /// read-only filesystem, no write permission). Throws `.notFound` when
+    /// read-only filesystem, no write permission). Throws `.databaseNotFound` when
     /// there is no directory or no CURRENT file, `.locked` when a writer
     /// holds it.
     static func lockExisting(dbPath: String) throws -> FileLock? {
         guard FileSystem.isDirectory(dbPath) else {
-            if FileSystem.exists(dbPath) { throw DBError.invalidArgument("\(dbPath) exists and is not a directory") }
-            throw DBError.notFound(path: dbPath)
+            if FileSystem.exists(dbPath) { throw DBError.notADirectory(path: dbPath) }
+            throw DBError.databaseNotFound(path: dbPath)
         }
-        guard FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.notFound(path: dbPath) }
+        guard FileSystem.exists(FileNames.current(dbPath)) else { throw DBError.databaseNotFound(path: dbPath) }
         return try DatabaseRecovery.takeLock(dbPath, shared: true).0
     }
 

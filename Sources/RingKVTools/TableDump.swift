@@ -108,7 +108,10 @@ public final class TableDump {
         var start = 0
         while start < handles.count {
             let group = Array(handles[start..<min(start + TableReader.verifyBatchBlocks, handles.count)])
-            try io.readStored(group) { i, stored in
+            // Decoded first (the reader's path throws only DBError), then
+            // handed to `body` in order.
+            var decoded: [(TableBlockSummary, [TableEntrySummary])] = []
+            try io.readStored(group) { (i, stored) throws(DBError) in
                 let handle = group[i]
                 let type = stored[stored.count - BlockCodec.trailerSizeBytes]
                 let block = try BlockCodec.decode(stored, path: reader.path, offset: handle.offset)
@@ -129,8 +132,9 @@ public final class TableDump {
                 let summary = TableBlockSummary(
                     index: start + i, location: TableBlockLocation(offset: handle.offset, sizeBytes: handle.size),
                     compression: compression, contentSizeBytes: block.count, entryCount: entries.count)
-                try body(summary, entries)
+                decoded.append((summary, entries))
             }
+            for (summary, entries) in decoded { try body(summary, entries) }
             start += group.count
         }
     }

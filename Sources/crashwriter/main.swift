@@ -136,5 +136,5 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
 
 let shared = Shared(db: db, seed: seed, sync: sync)
 let stats = db.stats()
-shared.report("io \(stats.ioBackend) \(stats.walIOBackend)")
+shared.report("io \(stats.ioBackend) \(stats.walIOBackend.map { "\($0)" } ?? "none")")
 for h in startWriters(shared, count: threads) { pthread_join(h, nil) }

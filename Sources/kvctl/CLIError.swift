@@ -1,4 +1,3 @@
-import Glibc
 import RingIO
 import RingKV
 
@@ -32,7 +31,7 @@ extension CLIError {
     /// The one-line, actionable form of an engine error.
     init(_ error: DBError) {
         switch error {
-        case .notFound(let path):
+        case .databaseNotFound(let path):
             self.init(message: "no database at \(path) (pass --create to create one)", status: .failure)
         case .locked(let path):
             self.init(message: "database is locked: \(path) (another process or handle holds \(path)/LOCK)",
@@ -44,7 +43,7 @@ extension CLIError {
             var message = e.description
             // io_uring's EPERM (seccomp, kernel.io_uring_disabled) is not
             // about the file; the engine falls back to plain syscalls there.
-            if (e.errno == EACCES || e.errno == EPERM || e.errno == EROFS) && !e.operation.hasPrefix("io_uring") {
+            if [.permissionDenied, .notPermitted, .readOnlyFileSystem].contains(e.code) && e.ioPath == .posix {
                 message += " (check the permissions of \(e.path ?? "the database directory"))"
             }
             self.init(message: message, status: .failure)

@@ -83,51 +83,51 @@ extension DB {
         return try await impl.readingAsync { try await impl.lookupAsync(keys, options: options) }
     }
 
+    /// The newest value of `key` of any `KeyValueBytes` type (copied
+    /// once: a key cannot be lent across a suspension), or nil.
+    public func get<Key: KeyValueBytes>(_ key: Key, options: ReadOptions = ReadOptions()) async throws -> [UInt8]? {
+        let bytes: [UInt8] = key.withKeyValueBytes { Array($0) }
+        return try await get(bytes, options: options)
+    }
+
+    /// The value of each key (nil: absent), in the order of `keys`.
+    public func multiGet<Key: KeyValueBytes>(_ keys: [Key], options: ReadOptions = ReadOptions()) async throws
+        -> [[UInt8]?] {
+        let bytes: [[UInt8]] = keys.map { $0.withKeyValueBytes { Array($0) } }
+        return try await multiGet(bytes, options: options)
+    }
+
     // MARK: - Async writes
 
-    /// Writes `value` under `key`; returns once its group committed (and,
-    /// with `sync`, is on disk).
+    /// Writes `value` under `key` (any `KeyValueBytes` types, mixed);
+    /// returns once its group committed (and, with `sync`, is on disk).
     /// - Throws: `CancellationError` (before submission), `DBError`.
-    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+    public func put<Key: KeyValueBytes, Value: KeyValueBytes>(
+        _ key: Key, _ value: Value, options: WriteOptions = WriteOptions()
+    ) async throws {
         var batch = WriteBatch()
         batch.put(key, value)
         try await write(batch, options: options)
     }
 
-    /// `put` of UTF-8 text (async).
-    public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) async throws {
-        try await put(Array(key.utf8), Array(value.utf8), options: options)
-    }
-
     /// Deletes `key`; returns once its group committed.
-    /// - Throws: `CancellationError` (before submission), `DBError`.
-    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+    public func delete<Key: KeyValueBytes>(_ key: Key, options: WriteOptions = WriteOptions()) async throws {
         var batch = WriteBatch()
         batch.delete(key)
         try await write(batch, options: options)
     }
 
-    /// `delete` of a UTF-8 key (async).
-    public func delete(_ key: String, options: WriteOptions = WriteOptions()) async throws {
-        try await delete(Array(key.utf8), options: options)
-    }
-
-    /// Deletes every key in `from..<to` with one range tombstone
-    /// (`deleteRange(from:to:options:)`); returns once its group committed.
-    /// `from == to` writes nothing.
-    /// - Throws: `CancellationError` (before submission), `DBError`
-    ///   (`invalidArgument` when `to` comes before `from`).
-    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) async throws {
+    /// Deletes every key in `from..<to` with one range tombstone; `from ==
+    /// to` writes nothing.
+    public func deleteRange<From: KeyValueBytes, To: KeyValueBytes>(
+        from: From, to: To, options: WriteOptions = WriteOptions()
+    ) async throws {
         var batch = WriteBatch()
         batch.deleteRange(from: from, to: to)
         try batch.validate()
-        if from == to { return }
+        let empty = from.withKeyValueBytes { f in to.withKeyValueBytes { t in compareBytes(f, t) == 0 } }
+        if empty { return }
         try await write(batch, options: options)
-    }
-
-    /// `deleteRange` of UTF-8 keys (async).
-    public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) async throws {
-        try await deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
     }
 
     /// Applies `batch` atomically; returns once its group committed.

@@ -7,7 +7,7 @@
 ///     let db = try DB(path: "/data/db", options: options)
 ///     try db.put(Array("k".utf8), Array("v".utf8))
 ///
-/// Errors thrown are always `DBError`.
+/// Errors thrown are always `DBError` (typed: `catch` gets a `DBError`).
 public final class DB: Sendable {
     let impl: DBImpl
 
@@ -49,30 +49,25 @@ public final class DB: Sendable {
     /// Acknowledged once the write reached the kernel (it survives a crash of
     /// the process); with `WriteOptions(sync: true)` only after its group's
     /// fdatasync (it survives a power loss). Concurrent writers share one WAL
-    /// write and one fdatasync (group commit). Throws `DBError.invalidArgument`
+    /// write and one fdatasync (group commit). Throws `DBError.tooLarge`
     /// for a key over `Options.maxKeySizeBytes` or a value over
-    /// `Options.maxValueSizeBytes`, `DBError.readOnly` when the database takes
-    /// no writes.
-    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws {
+    /// `Options.maxValueSizeBytes`, `DBError.readOnly` when the database
+    /// takes no writes.
+    ///
+    /// Keys and values may also be `String`, `Data`, slices or any
+    /// `KeyValueBytes`, mixed freely (DB+Bytes.swift): `put("user:1", json)`.
+    public func put(_ key: [UInt8], _ value: [UInt8], options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
-        try impl.put(key, value, sync: options.sync)
-    }
-
-    /// Sets `key` to `value`, both stored as their UTF-8 bytes.
-    public func put(_ key: String, _ value: String, options: WriteOptions = WriteOptions()) throws {
-        try put(Array(key.utf8), Array(value.utf8), options: options)
+        try key.withBytes { (k) throws(DBError) in
+            try value.withBytes { (v) throws(DBError) in try impl.put(k, v, sync: options.sync) }
+        }
     }
 
     /// Removes `key` (writes a deletion marker; deleting an absent key is not
     /// an error). Durability as for `put(_:_:options:)`.
-    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws {
+    public func delete(_ key: [UInt8], options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
-        try impl.delete(key, sync: options.sync)
-    }
-
-    /// Removes `key`, given as its UTF-8 bytes.
-    public func delete(_ key: String, options: WriteOptions = WriteOptions()) throws {
-        try delete(Array(key.utf8), options: options)
+        try key.withBytes { (k) throws(DBError) in try impl.delete(k, sync: options.sync) }
     }
 
     /// Deletes every key `k` with `from <= k < to` by writing one range
@@ -80,8 +75,8 @@ public final class DB: Sendable {
     /// (docs/ARCHITECTURE.md §Range deletion). Snapshots taken before still
     /// see the keys; the space is reclaimed as compaction reaches them.
     /// `from == to` is an empty range: nothing is written. `from > to`
-    /// throws `DBError.invalidArgument` (as RocksDB's DeleteRange).
-    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) throws {
+    /// throws `DBError.invalidRange` (as RocksDB's DeleteRange).
+    public func deleteRange(from: [UInt8], to: [UInt8], options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
         var batch = WriteBatch()
         batch.deleteRange(from: from, to: to)
@@ -90,14 +85,9 @@ public final class DB: Sendable {
         try impl.write(batch, sync: options.sync)
     }
 
-    /// `deleteRange(from:to:options:)` with the UTF-8 bytes of `from` and `to`.
-    public func deleteRange(from: String, to: String, options: WriteOptions = WriteOptions()) throws {
-        try deleteRange(from: Array(from.utf8), to: Array(to.utf8), options: options)
-    }
-
     /// Applies every operation of `batch` atomically: after a crash either
     /// all of them are there or none.
-    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws {
+    public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
         try impl.checkWritable()
         try impl.write(batch, sync: options.sync)
     }
@@ -107,14 +97,22 @@ public final class DB: Sendable {
     /// The newest value of `key` visible to `options.snapshot` (the latest
     /// state when nil), or nil when it is absent or deleted. See
     /// `withValue(forKey:options:_:)` for a read without a copy.
-    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws -> [UInt8]? {
-        try impl.reading { try impl.get(key, options: options) }
+    public func get(_ key: [UInt8], options: ReadOptions = ReadOptions()) throws(DBError) -> [UInt8]? {
+        try impl.reading { () throws(DBError) in try impl.get(key, options: options) }
     }
 
     /// The value of `key` (given as UTF-8), decoded as UTF-8 (invalid bytes
-    /// become U+FFFD), or nil when absent.
-    public func get(_ key: String, options: ReadOptions = ReadOptions()) throws -> String? {
-        try get(Array(key.utf8), options: options).map { String(decoding: $0, as: UTF8.self) }
+    /// become U+FFFD), or nil when absent. (`let v: [UInt8]? = try
+    /// db.get("k")` gets the bytes.)
+    public func get(_ key: String, options: ReadOptions = ReadOptions()) throws(DBError) -> String? {
+        try value(forKeyBytes: key, options: options).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// `get` of any key type (DB+Bytes.swift), without a copy of the key.
+    func value(forKeyBytes key: some KeyValueBytes, options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try impl.reading { () throws(DBError) in
+            try key.withKeyValueBytes { (k) throws(DBError) in try impl.get(k, options: options) }
+        }
     }
 
     /// Zero-copy read: calls `body` with the newest visible value of `key`
@@ -129,13 +127,33 @@ public final class DB: Sendable {
     /// Errors are `DBError`s, or whatever `body` throws.
     public func withValue<R>(forKey key: [UInt8], options: ReadOptions = ReadOptions(),
                              _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        try impl.reading { try key.withUnsafeBytes { try impl.withValue(forKey: $0, options: options, body) } }
+        try value(forKeyBytes: key, options: options, body)
+    }
+
+    /// `withValue` of any key type.
+    func value<R>(forKeyBytes key: some KeyValueBytes, options: ReadOptions,
+                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        // The engine's path throws only DBError and takes a body that does
+        // not throw: the body's own error is carried around it.
+        var bodyError: (any Error)?
+        let result = try impl.reading { () throws(DBError) in
+            try key.withKeyValueBytes { (key) throws(DBError) in
+                try impl.withValue(forKey: key, options: options) { (value) -> R? in
+                    do { return try body(value) } catch {
+                        bodyError = error
+                        return nil
+                    }
+                }
+            }
+        }
+        if let bodyError { throw bodyError }
+        return result ?? nil
     }
 
     /// Looks up many keys at one consistent point in time; results are in
     /// the order of `keys`.
-    public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws -> [[UInt8]?] {
-        try impl.reading { try impl.multiGet(keys, options: options) }
+    public func multiGet(_ keys: [[UInt8]], options: ReadOptions = ReadOptions()) throws(DBError) -> [[UInt8]?] {
+        try impl.reading { () throws(DBError) in try impl.multiGet(keys, options: options) }
     }
 
     /// A consistent read view; pass it in `ReadOptions(snapshot:)`.
@@ -147,8 +165,8 @@ public final class DB: Sendable {
 
     /// Release iterators before `close()`: one used after close goes on
     /// reading the tables it holds open.
-    public func makeIterator(options: ReadOptions = ReadOptions()) throws -> DBIterator {
-        try impl.reading {
+    public func makeIterator(options: ReadOptions = ReadOptions()) throws(DBError) -> DBIterator {
+        try impl.reading { () throws(DBError) in
             let view = try impl.readView(options)
             return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, bounds: view.bounds,
                               keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view))
@@ -161,12 +179,12 @@ public final class DB: Sendable {
     /// keys of the range). The range is also intersected with
     /// `options.lowerBound`/`upperBound`, and no block past it is read.
     public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max, reverse: Bool = false,
-                     options: ReadOptions = ReadOptions()) throws -> [(key: [UInt8], value: [UInt8])] {
-        try impl.reading { try scanRows(from: from, to: to, limit: limit, reverse: reverse, options: options) }
+                     options: ReadOptions = ReadOptions()) throws(DBError) -> [(key: [UInt8], value: [UInt8])] {
+        try impl.reading { () throws(DBError) in try scanRows(from: from, to: to, limit: limit, reverse: reverse, options: options) }
     }
 
     private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int, reverse: Bool,
-                          options: ReadOptions) throws -> [(key: [UInt8], value: [UInt8])] {
+                          options: ReadOptions) throws(DBError) -> [(key: [UInt8], value: [UInt8])] {
         // The range becomes the iterator's bounds, so neither direction
         // reads a block outside it.
         var bounded = options
@@ -186,7 +204,7 @@ public final class DB: Sendable {
     // MARK: - Maintenance
 
     /// Writes the active memtable to an L0 table and waits for it.
-    public func flush() throws {
+    public func flush() throws(DBError) {
         try impl.checkWritable()
         try impl.flushMemtable()
     }
@@ -196,7 +214,7 @@ public final class DB: Sendable {
     /// one entry per live key and no deletion markers, except older
     /// versions a live snapshot still reads. Waits for running background
     /// compactions and holds new ones off until done.
-    public func compactRange() throws {
+    public func compactRange() throws(DBError) {
         try impl.checkWritable()
         try impl.flushMemtable()
         try impl.compactAll()

@@ -91,7 +91,7 @@ final class EntriesCursor: @unchecked Sendable {
 
     func next() async throws -> DBEntries.Element? {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            throw DBError.invalidArgument("next() called on a DBEntries iterator while another next() of it runs")
+            throw DBError.misuse("next() called on a DBEntries iterator while another next() of it runs")
         }
         defer { busy.store(false, ordering: .releasing) }
         if position == chunk.count {

@@ -1,46 +1,141 @@
-import RingIO
+@_exported import struct RingIO.Errno
+@_exported import struct RingIO.IOError
+@_exported import enum RingIO.IOPath
 
 /// The one error type of the RingKV API. Each case says what failed and
-/// where: the file, the offset, the errno. Nothing from disk or from a
-/// caller crashes the process; it arrives here instead.
-public enum DBError: Error, Sendable, CustomStringConvertible {
-    /// A system call or io_uring operation failed (file, offset, errno inside).
+/// where, as data to match on: the file, the offset, the errno, the limit,
+/// the key. Nothing from disk or from a caller crashes the process; it
+/// arrives here instead. `IOError`, its `Errno` and `IOPath` come with
+/// `import RingKV`.
+///
+///     do { try db.put("user:1", json) } catch DBError.readOnly(let why) { … }
+///     catch let error as DBError where error.isNoSpace { … }
+public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A system call or io_uring operation failed: `IOError` names the
+    /// operation, the file, the offset, the path it took (`ioPath`) and the
+    /// errno (`code`, e.g. `.noSpace`).
     case io(IOError)
-    /// Stored data failed a checksum or does not parse.
+    /// Stored data failed a checksum or does not parse: the file, the
+    /// offset of the damage, and what is wrong there.
     case corruption(path: String, offset: UInt64, reason: String)
-    /// The caller passed something the engine does not accept (too-large
-    /// key or value, bad option).
-    case invalidArgument(String)
-    /// The database directory does not exist and `createIfMissing` is false.
-    case notFound(path: String)
-    /// The database exists and `errorIfExists` is true.
+    /// A key, value or write batch is larger than the engine takes: which
+    /// limit (`SizeLimit.maxBytes` is the limit) and the size given.
+    case tooLarge(SizeLimit, sizeBytes: Int)
+    /// A `deleteRange` whose end comes before its start (the end is
+    /// exclusive; an empty range is `from == to`).
+    case invalidRange(from: [UInt8], to: [UInt8])
+    /// An `Options` value the engine cannot work with: the option's name,
+    /// the value given and what is allowed. Nothing was written.
+    case invalidOption(name: String, value: String, allowed: String)
+    /// A path that must be a directory is something else (the database
+    /// path, or the parent of a checkpoint's directory).
+    case notADirectory(path: String)
+    /// No database at `path` (no directory, or no CURRENT file in it) and
+    /// `createIfMissing` is false. A missing *key* is not an error: `get`
+    /// returns nil.
+    case databaseNotFound(path: String)
+    /// Something exists where it must not: the database, with
+    /// `errorIfExists`, or a checkpoint's target directory.
     case alreadyExists(path: String)
     /// Another process (or another open `DB`) holds the LOCK file.
     case locked(path: String)
-    /// The `DB` was closed.
+    /// The `DB` was closed (or is closing).
     case closed
-    /// The database refuses writes: it was opened with `Options.readOnly`,
-    /// or a write or fsync of the log failed earlier (then until it is
-    /// reopened). Reads keep working. `reason` says which.
-    case readOnly(reason: String)
+    /// The database refuses writes; reads keep working. The reason says
+    /// whether it was opened read-only or a log or MANIFEST write failed
+    /// (then until it is reopened), with that failure.
+    case readOnly(ReadOnlyReason)
+    /// The engine caught itself about to break one of its own invariants
+    /// (a version edit that does not apply to the current version) and
+    /// wrote nothing. A bug in RingKV, reported instead of a crash.
+    case internalError(String)
+    /// An API was used against its contract (say, a second `next()` on an
+    /// async iterator while one runs); nothing was read or written.
+    case misuse(String)
+
+    /// Which size limit a `.tooLarge` error hit.
+    public enum SizeLimit: Sendable, Equatable {
+        /// `Options.maxKeySizeBytes`.
+        case key
+        /// `Options.maxValueSizeBytes`.
+        case value
+        /// `Options.maxBatchSizeBytes` (a write batch, encoded).
+        case batch
+
+        /// The limit in bytes.
+        public var maxBytes: Int {
+            switch self {
+            case .key: return Options.maxKeySizeBytes
+            case .value: return Options.maxValueSizeBytes
+            case .batch: return Options.maxBatchSizeBytes
+            }
+        }
+    }
+
+    /// Why a database refuses writes (`DBError.readOnly`).
+    public enum ReadOnlyReason: Sendable, Equatable, CustomStringConvertible {
+        /// Opened with `Options.readOnly`.
+        case openedReadOnly
+        /// A write or fsync of the log failed (this error); no fsync is
+        /// retried, so nothing is written until the database is reopened.
+        indirect case logFailed(DBError)
+        /// A write or fsync of the MANIFEST failed (this error); no further
+        /// edit is logged until the database is reopened.
+        case manifestFailed(IOError)
+
+        public var description: String {
+            switch self {
+            case .openedReadOnly:
+                return "opened with Options.readOnly; writes, flush and compactRange are refused"
+            case .logFailed(let error): return "a log write failed earlier: \(error)"
+            case .manifestFailed(let error): return "an earlier MANIFEST write failed: \(error)"
+            }
+        }
+    }
 
     /// A one-line message naming what failed, where and why.
     public var description: String {
         switch self {
         case .io(let e): return e.description
         case .corruption(let path, let offset, let reason): return "corruption in \(path) at offset \(offset): \(reason)"
-        case .invalidArgument(let s): return "invalid argument: \(s)"
-        case .notFound(let path): return "database not found: \(path) (set createIfMissing to create it)"
-        case .alreadyExists(let path): return "database already exists: \(path)"
+        case .tooLarge(let limit, let size):
+            let what: String
+            switch limit {
+            case .key: what = "key of \(size) bytes"
+            case .value: what = "value of \(size) bytes"
+            case .batch: what = "write batch of \(size) encoded bytes"
+            }
+            return "\(what) exceeds the \(limit.maxBytes)-byte limit" + (limit == .batch ? "; split it" : "")
+        case .invalidRange(let from, let to):
+            return "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes "
+                + "before the start (the end is exclusive; an empty range is from == to)"
+        case .invalidOption(let name, let value, let allowed):
+            return "invalid option: Options.\(name) must be \(allowed); got \(value)"
+        case .notADirectory(let path): return "not a directory: \(path)"
+        case .databaseNotFound(let path): return "database not found: \(path) (set createIfMissing to create it)"
+        case .alreadyExists(let path): return "already exists: \(path)"
         case .locked(let path): return "database is locked: \(path) is held by another process or DB handle"
         case .closed: return "database is closed"
         case .readOnly(let reason): return "database is read-only: \(reason)"
+        case .internalError(let reason): return "internal error (a RingKV bug; nothing was written): \(reason)"
+        case .misuse(let reason): return "misuse: \(reason)"
         }
     }
 
-    /// True when the failure was a full disk or quota.
+    /// True when the failure was a full disk or quota, also behind a
+    /// refusal that followed it (`.readOnly(.logFailed(.io(…)))`).
     public var isNoSpace: Bool {
-        if case .io(let e) = self { return e.isNoSpace }
-        return false
+        switch self {
+        case .io(let e): return e.isNoSpace
+        case .readOnly(.logFailed(let cause)): return cause.isNoSpace
+        case .readOnly(.manifestFailed(let e)): return e.isNoSpace
+        default: return false
+        }
+    }
+
+    /// The error a write gets once the log failed with `failure`.
+    static func refusingWrites(after failure: DBError) -> DBError {
+        if case .readOnly = failure { return failure }
+        return .readOnly(.logFailed(failure))
     }
 }

@@ -79,14 +79,14 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var lostFiles: Int = 0
     /// Snapshots taken and not yet released.
     public var liveSnapshots: Int
-    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
-    /// with "+faults" under test fault injection.
-    public var ioBackend: String
-    /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
-    /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync);
-    /// "none" when opened read-only. Unsynced groups are one pwrite either
+    /// How tables and logs are read and written: `.ioUring`, or `.posix`
+    /// where io_uring is refused or `Options.forcePosixIO` is set.
+    public var ioBackend: IOPath
+    /// How the WAL writes synced groups: `.ioUring` (write_fixed linked to
+    /// fdatasync on a ring of its own) or `.posix` (pwrite + fdatasync);
+    /// nil when opened read-only. Unsynced groups are one pwrite either
     /// way.
-    public var walIOBackend: String = ""
+    public var walIOBackend: IOPath?
 
     // MARK: Block cache and batched reads (h2-cache)
     /// Block cache capacity (`Options.blockCacheSizeBytes`) and bytes held.
@@ -138,7 +138,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
-        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walIOBackend)")
+        let walPath = walIOBackend.map { "\($0)" } ?? "none"
+        lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walPath)")
         lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "
                      + "(\(recoveryDroppedBytes) B); \(lostFiles) files in lost/")
         // Block cache and batched reads (h2-cache)
@@ -149,58 +150,3 @@ public struct DBStats: Sendable, CustomStringConvertible {
         return lines.joined(separator: "\n")
     }
 }
-
-extension DBImpl {
-    func makeStats() -> DBStats {
-        mu.withLock { makeStatsLocked() }
-    }
-
-    /// `makeStats` for a caller that holds `mu`.
-    func makeStatsLocked() -> DBStats {
-        let (memBytes, immBytes, sequence) =
-            (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
-        let version = versions.current
-        let flushed = stats.flushBytesWritten.current
-        let compactionWritten = stats.compactionBytesWritten.current
-        let levels = (0..<Version.numLevels).map {
-            DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
-        }
-        var s = DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
-                       lastSequence: sequence, walGroups: stats.walGroups.current,
-                       walSyncedGroups: stats.walSyncedGroups.current, walBytes: stats.walBytes.current,
-                       writeBatches: stats.writes.current, flushes: stats.flushes.current,
-                       flushFailures: stats.flushFailures.current, flushBytesWritten: stats.flushBytesWritten.current,
-                       stalls: stats.stalls.current, stallMicros: stats.stallNanos.current / 1000,
-                       slowdowns: stats.slowdowns.current, slowdownMicros: stats.slowdownNanos.current / 1000,
-                       compactions: stats.compactions.current, trivialMoves: stats.trivialMoves.current,
-                       compactionFailures: stats.compactionFailures.current,
-                       compactionMicros: stats.compactionNanos.current / 1000,
-                       compactionBytesRead: stats.compactionBytesRead.current,
-                       compactionBytesWritten: compactionWritten,
-                       writeAmplification: flushed == 0 ? 0 : Double(flushed + compactionWritten) / Double(flushed),
-                       openTables: tableCache.openCount, liveSnapshots: snapshots.count, ioBackend: backend.name)
-        s.peakL0Files = Int(stats.peakL0Files.current)
-        s.recoveryBatchesReplayed = stats.recoveryBatchesReplayed.current
-        s.recoveryDrops = stats.recoveryDrops.current
-        s.recoveryDroppedBytes = stats.recoveryDroppedBytes.current
-        s.lostFiles = recovery.lostFiles
-        s.walIOBackend = walIOPath
-        fillBlockCacheStats(&s)
-        return s
-    }
-
-    // Block cache and batched reads (h2-cache)
-    private func fillBlockCacheStats(_ s: inout DBStats) {
-        let cache = blockCache.statistics
-        s.blockCacheCapacityBytes = cache.capacityBytes
-        s.blockCacheUsageBytes = cache.usageBytes
-        s.blockCacheEntries = cache.entryCount
-        s.blockCacheHits = cache.hits
-        s.blockCacheMisses = cache.misses
-        s.blockCacheEvictions = cache.evictions
-        s.lookupReadBatches = stats.lookupReadBatches.current
-        s.lookupBlocksRead = stats.lookupBlocksRead.current
-        s.iteratorBlocksRead = stats.iteratorBlocksRead.current
-    }
-}
-

@@ -141,7 +141,7 @@ public struct Options: Sendable {
     public init() {}
 
     // MARK: - Limits (docs/ARCHITECTURE.md §Limits). Writes over a limit
-    // fail with `DBError.invalidArgument` naming it; nothing is written.
+    // fail with `DBError.tooLarge` naming it; nothing is written.
 
     /// Largest accepted user key (64 KiB).
     public static let maxKeySizeBytes = 64 << 10

@@ -1,6 +1,6 @@
 /// The checks `DB.init` runs on `Options` before touching the disk: a
 /// value the engine cannot work with is refused with
-/// `DBError.invalidArgument` naming the option, the allowed range and the
+/// `DBError.invalidOption` naming the option, the allowed range and the
 /// value given — never clamped silently, never a trap later.
 extension Options {
     /// Fewest `maxOpenFiles` accepted: the table cache keeps at least 8
@@ -12,7 +12,7 @@ extension Options {
     /// sane unit of reading and caching).
     public static let maxBlockSizeBytes = 64 << 20
 
-    func validate() throws {
+    func validate() throws(DBError) {
         try Options.require(memtableSizeBytes >= 1, "memtableSizeBytes", memtableSizeBytes, "at least 1")
         try Options.require((1...Options.maxBlockSizeBytes).contains(blockSizeBytes), "blockSizeBytes",
                             blockSizeBytes, "between 1 and \(Options.maxBlockSizeBytes)")
@@ -39,7 +39,8 @@ extension Options {
                             "0 (metrics off) or more")
     }
 
-    private static func require(_ ok: Bool, _ name: String, _ value: some BinaryInteger, _ allowed: String) throws {
-        if !ok { throw DBError.invalidArgument("Options.\(name) must be \(allowed); got \(value)") }
+    private static func require(_ ok: Bool, _ name: String, _ value: some BinaryInteger,
+                                _ allowed: String) throws(DBError) {
+        if !ok { throw DBError.invalidOption(name: name, value: "\(value)", allowed: allowed) }
     }
 }

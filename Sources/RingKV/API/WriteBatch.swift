@@ -1,4 +1,6 @@
 /// An ordered set of puts and deletes applied atomically by `DB.write`.
+/// Keys and values are `[UInt8]` or any `KeyValueBytes` (`String`, `Data`,
+/// slices), mixed freely.
 ///
 /// Encoding (docs/FORMAT.md §WAL payload), also the WAL record payload:
 ///
@@ -30,6 +32,40 @@ public struct WriteBatch: Sendable {
     /// Adds "set `key` to `value`". Limits (`Options.maxKeySizeBytes`, …) are
     /// checked when the batch is written.
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) {
+        key.withUnsafeBytes { k in value.withUnsafeBytes { v in appendPut(k, v) } }
+    }
+
+    /// `put` with a key and a value of any `KeyValueBytes` type (`String`,
+    /// `Data`, a slice …), mixed freely: `batch.put("user:1", json)`.
+    public mutating func put<Key: KeyValueBytes, Value: KeyValueBytes>(_ key: Key, _ value: Value) {
+        key.withKeyValueBytes { k in value.withKeyValueBytes { v in appendPut(k, v) } }
+    }
+
+    /// Adds "remove `key`" (a deletion marker).
+    public mutating func delete(_ key: [UInt8]) {
+        key.withUnsafeBytes { appendDelete($0) }
+    }
+
+    /// `delete` of a key of any `KeyValueBytes` type.
+    public mutating func delete<Key: KeyValueBytes>(_ key: Key) {
+        key.withKeyValueBytes { appendDelete($0) }
+    }
+
+    /// Deletes every key `k` with `from <= k < to` that exists when the
+    /// batch is written, as one range tombstone (one operation, whatever
+    /// the range holds). `from == to` is an empty range that deletes
+    /// nothing; `from > to` makes `DB.write` throw `DBError.invalidRange`, as
+    /// RocksDB's DeleteRange does.
+    public mutating func deleteRange(from: [UInt8], to: [UInt8]) {
+        from.withUnsafeBytes { f in to.withUnsafeBytes { t in appendDeleteRange(f, t) } }
+    }
+
+    /// `deleteRange(from:to:)` with bounds of any `KeyValueBytes` types.
+    public mutating func deleteRange<From: KeyValueBytes, To: KeyValueBytes>(from: From, to: To) {
+        from.withKeyValueBytes { f in to.withKeyValueBytes { t in appendDeleteRange(f, t) } }
+    }
+
+    private mutating func appendPut(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
         rep.append(ValueType.value.rawValue)
         appendLengthPrefixed(key)
         appendLengthPrefixed(value)
@@ -38,38 +74,21 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
-    /// `put` of the UTF-8 bytes of `key` and `value`.
-    public mutating func put(_ key: String, _ value: String) {
-        put(Array(key.utf8), Array(value.utf8))
-    }
-
-    /// Adds "remove `key`" (a deletion marker).
-    public mutating func delete(_ key: [UInt8]) {
+    private mutating func appendDelete(_ key: UnsafeRawBufferPointer) {
         rep.append(ValueType.deletion.rawValue)
         appendLengthPrefixed(key)
         largestKeyBytes = max(largestKeyBytes, key.count)
         count += 1
     }
 
-    /// `delete` of the UTF-8 bytes of `key`.
-    public mutating func delete(_ key: String) { delete(Array(key.utf8)) }
-
-    /// Deletes every key `k` with `from <= k < to` that exists when the
-    /// batch is written, as one range tombstone (one operation, whatever
-    /// the range holds). `from == to` is an empty range that deletes
-    /// nothing; `from > to` makes `DB.write` throw `invalidArgument`, as
-    /// RocksDB's DeleteRange does.
-    public mutating func deleteRange(from: [UInt8], to: [UInt8]) {
+    private mutating func appendDeleteRange(_ from: UnsafeRawBufferPointer, _ to: UnsafeRawBufferPointer) {
         rep.append(ValueType.rangeDeletion.rawValue)
         appendLengthPrefixed(from)
         appendLengthPrefixed(to)
         largestKeyBytes = max(largestKeyBytes, from.count, to.count)
-        if invertedRange == nil && compareBytes(from, to) > 0 { invertedRange = (from, to) }
+        if invertedRange == nil && compareBytes(from, to) > 0 { invertedRange = (Array(from), Array(to)) }
         count += 1
     }
-
-    /// `deleteRange(from:to:)` with the UTF-8 bytes of `from` and `to`.
-    public mutating func deleteRange(from: String, to: String) { deleteRange(from: Array(from.utf8), to: Array(to.utf8)) }
 
     /// Removes every operation, keeping the allocated storage for reuse.
     public mutating func clear() {
@@ -86,7 +105,7 @@ public struct WriteBatch: Sendable {
     /// Whether the batch holds no operation.
     public var isEmpty: Bool { count == 0 }
 
-    private mutating func appendLengthPrefixed(_ bytes: [UInt8]) {
+    private mutating func appendLengthPrefixed(_ bytes: UnsafeRawBufferPointer) {
         var v = UInt64(bytes.count)
         while v >= 0x80 {
             rep.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -107,38 +126,21 @@ public struct WriteBatch: Sendable {
     }
 
     /// Checks the encoded size and the largest key and value against the
-    /// limits in `Options`.
-    func validate() throws {
-        if rep.count > Options.maxBatchSizeBytes {
-            throw DBError.invalidArgument(
-                "write batch of \(rep.count) encoded bytes (\(count) operations) exceeds the "
-                    + "\(Options.maxBatchSizeBytes)-byte limit (Options.maxBatchSizeBytes); split it")
-        }
-        if largestKeyBytes > Options.maxKeySizeBytes {
-            throw DBError.invalidArgument(
-                "key of \(largestKeyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
-        }
+    /// limits in `Options`, and the ranges of `deleteRange`.
+    func validate() throws(DBError) {
+        if rep.count > Options.maxBatchSizeBytes { throw DBError.tooLarge(.batch, sizeBytes: rep.count) }
+        if largestKeyBytes > Options.maxKeySizeBytes { throw DBError.tooLarge(.key, sizeBytes: largestKeyBytes) }
         if largestValueBytes > Options.maxValueSizeBytes {
-            throw DBError.invalidArgument(
-                "value of \(largestValueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
+            throw DBError.tooLarge(.value, sizeBytes: largestValueBytes)
         }
-        if let (from, to) = invertedRange {
-            throw DBError.invalidArgument(
-                "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes before "
-                    + "the start (the end is exclusive; an empty range is from == to)")
-        }
+        if let (from, to) = invertedRange { throw DBError.invalidRange(from: from, to: to) }
     }
 
     /// Checks one put or delete against the same limits as `validate`,
     /// without building a batch.
-    static func validateSingle(keyBytes: Int, valueBytes: Int) throws {
-        if keyBytes > Options.maxKeySizeBytes {
-            throw DBError.invalidArgument("key of \(keyBytes) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
-        }
-        if valueBytes > Options.maxValueSizeBytes {
-            throw DBError.invalidArgument(
-                "value of \(valueBytes) bytes exceeds the \(Options.maxValueSizeBytes)-byte limit")
-        }
+    static func validateSingle(keyBytes: Int, valueBytes: Int) throws(DBError) {
+        if keyBytes > Options.maxKeySizeBytes { throw DBError.tooLarge(.key, sizeBytes: keyBytes) }
+        if valueBytes > Options.maxValueSizeBytes { throw DBError.tooLarge(.value, sizeBytes: valueBytes) }
     }
 
     /// The encoded batch with `sequence` and the count filled in.
@@ -164,8 +166,8 @@ public struct WriteBatch: Sendable {
     /// Walks the operations of an encoded batch (from disk: fully checked).
     package static func forEach(
         _ rep: UnsafeRawBufferPointer,
-        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void
-    ) throws {
+        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+    ) throws(DecodeError) {
         var reader = ByteReader(rep, position: headerSize)
         let declared = try header(rep).count
         var seen = 0
@@ -176,7 +178,7 @@ public struct WriteBatch: Sendable {
             }
             let key = try reader.readLengthPrefixed()
             let value = type != .deletion ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
-            try body(type, key, value)
+            body(type, key, value)
             seen += 1
         }
         guard seen == declared else {

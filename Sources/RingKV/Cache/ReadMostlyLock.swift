@@ -29,14 +29,14 @@ final class ReadMostlyLock<Value>: @unchecked Sendable {
 
     /// `body` may only read: other readers run at the same time.
     @inline(__always)
-    func withReadLock<R>(_ body: (borrowing Value) throws -> R) rethrows -> R {
+    func withReadLock<R, E: Error>(_ body: (borrowing Value) throws(E) -> R) throws(E) -> R {
         pthread_rwlock_rdlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body(value)
     }
 
     @inline(__always)
-    func withWriteLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+    func withWriteLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_rwlock_wrlock(lock)
         defer { pthread_rwlock_unlock(lock) }
         return try body(&value)

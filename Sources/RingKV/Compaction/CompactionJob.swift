@@ -34,7 +34,7 @@ struct CompactionJob {
     /// Returns nil when the result was discarded because a snapshot older
     /// than `smallestSnapshot` appeared meanwhile (see `snapshotRaced`);
     /// the caller picks again.
-    func run() throws -> Outcome? {
+    func run() throws(DBError) -> Outcome? {
         let picker = CompactionPicker(options: db.options)
         if compaction.isTrivialMove(maxGrandparentOverlapBytes: picker.maxGrandparentOverlapBytes) {
             return try moveTrivially()
@@ -44,7 +44,7 @@ struct CompactionJob {
 
     // MARK: - Trivial move
 
-    private func moveTrivially() throws -> Outcome {
+    private func moveTrivially() throws(DBError) -> Outcome {
         let file = compaction.inputs[0]
         var edit = VersionEdit()
         edit.deleteFile(level: compaction.level, number: file.number)
@@ -56,19 +56,19 @@ struct CompactionJob {
 
     // MARK: - Merge
 
-    private func merge(maxGrandparentOverlapBytes: UInt64) throws -> Outcome? {
+    private func merge(maxGrandparentOverlapBytes: UInt64) throws(DBError) -> Outcome? {
         var outcome = Outcome(bytesRead: compaction.inputBytes)
         var allocated: [UInt64] = []
         var current: TableOutput?
         var finished: [FileMetaData] = []
-        do {
+        do throws(DBError) {
             let merged = MergingIterator(try inputIterators())
             try merged.seekToFirst()
             var ranges = CompactionRangeTombstones(inputs: try inputRangeTombstones(),
                                                    smallestSnapshot: smallestSnapshot,
                                                    deeperLevels: compaction.deeperLevels)
             outcome.entriesDropped += UInt64(ranges.droppedCount)
-            let newOutput = { () throws -> TableOutput in
+            let newOutput = { () throws(DBError) -> TableOutput in
                 let number = db.versions.newFileNumber()
                 db.mu.withLock { _ = db.pendingOutputs.insert(number) }
                 allocated.append(number)
@@ -143,7 +143,7 @@ struct CompactionJob {
         for f in compaction.outputLevelInputs { edit.deleteFile(level: compaction.outputLevel, number: f.number) }
         for f in finished { edit.addFile(level: compaction.outputLevel, f) }
         edit.setCompactPointer(level: compaction.level, internalKey: compaction.nextCompactPointer)
-        do {
+        do throws(DBError) {
             try db.versions.logAndApply(edit)
         } catch DBError.io(let e) {
             // The MANIFEST write or fsync failed: the edit may be on disk
@@ -168,9 +168,9 @@ struct CompactionJob {
     /// table is O_DIRECT), so an L1→L2 compaction over 11 buffered tables
     /// holds 2 MiB of buffers (22 with an iterator and a prefetch per
     /// table, as before; docs/ARCHITECTURE.md §Memory).
-    func inputIterators() throws -> [any InternalIterator] {
+    func inputIterators() throws(DBError) -> [any InternalIterator] {
         let tableCache = db.tableCache
-        let open: (FileMetaData) throws -> TableIterator = {
+        let open: (FileMetaData) throws(DBError) -> TableIterator = {
             try tableCache.reader(for: $0.number).makeIterator(readAhead: .compaction)
         }
         var sources: [any InternalIterator] = []
@@ -192,11 +192,13 @@ struct CompactionJob {
     }
 
     /// The range tombstones of every input table.
-    private func inputRangeTombstones() throws -> [RangeTombstone] {
-        try compaction.allInputs.flatMap { try db.tableCache.reader(for: $0.number).rangeTombstoneList }
+    private func inputRangeTombstones() throws(DBError) -> [RangeTombstone] {
+        var tombstones: [RangeTombstone] = []
+        for file in compaction.allInputs { tombstones += try db.tableCache.reader(for: file.number).rangeTombstoneList }
+        return tombstones
     }
 
-    private func finish(_ output: TableOutput) throws -> FileMetaData {
+    private func finish(_ output: TableOutput) throws(DBError) -> FileMetaData {
         if db.compactionFaults.consume() {
             output.abandon()
             throw DBError.io(IOError(operation: "write", errno: EIO, path: output.path,

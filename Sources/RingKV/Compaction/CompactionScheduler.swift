@@ -8,6 +8,7 @@ extension DBImpl {
     /// compaction runs or waits, the failure back-off has not expired, or
     /// every candidate conflicts with a running compaction. Caller holds `mu`.
     func pickCompactionLocked() -> Compaction? {
+        mu.assertHeld()
         if closing || compaction.manualRunning || compaction.manualWaiting > 0 { return nil }
         if compaction.retryAtNanos > MonotonicClock.nanos() { return nil }
         // Workers wake on every broadcast (each write group sends one), so
@@ -28,6 +29,7 @@ extension DBImpl {
 
     /// Nanoseconds until the failure back-off expires, or nil when none runs.
     func compactionRetryDelayNanosLocked() -> UInt64? {
+        mu.assertHeld()
         let now = MonotonicClock.nanos()
         return compaction.retryAtNanos > now ? compaction.retryAtNanos - now : nil
     }
@@ -37,6 +39,7 @@ extension DBImpl {
     /// 10 s); the inputs stay in place and are picked again. Caller holds
     /// `mu`; it is held again on return.
     func runCompactionLocked(_ picked: Compaction) {
+        mu.assertHeld()
         let (result, elapsed) = runRegisteredLocked(picked)
         var installed = false
         switch result {
@@ -53,7 +56,7 @@ extension DBImpl {
             let retry = compactionRetryDelayNanosLocked() ?? 0
             events.compactionFailed(error, retryInMillis: retry / 1_000_000)
         }
-        wakeAll()  // writers stalled on L0, compactRange waiting, other workers
+        wakeAllLocked()  // writers stalled on L0, compactRange waiting, other workers
         if installed {
             mu.unlock()
             deleteObsoleteFiles()
@@ -65,6 +68,7 @@ extension DBImpl {
     /// oldest snapshot, and unregisters it; returns the job's result and
     /// how long it took. Caller holds `mu`; it is held again on return.
     private func runRegisteredLocked(_ picked: Compaction) -> (Result<CompactionJob.Outcome?, DBError>, UInt64) {
+        mu.assertHeld()
         let id = compaction.register(picked)
         let smallestSnapshot = snapshots.oldest ?? lastSequence
         mu.unlock()
@@ -77,13 +81,7 @@ extension DBImpl {
     }
 
     private func runJob(_ picked: Compaction, smallestSnapshot: SequenceNumber) throws(DBError) -> CompactionJob.Outcome? {
-        do {
-            return try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
-        } catch let error as DBError {
-            throw error
-        } catch {
-            throw DBError.invalidArgument("unexpected error \(error)")
-        }
+        try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
     }
 
     private func record(_ outcome: CompactionJob.Outcome, of compaction: Compaction, nanos: UInt64) {
@@ -115,13 +113,13 @@ extension DBImpl {
     ///
     /// Waits for running automatic compactions, and keeps new ones from
     /// starting until it is done. The memtable must have been flushed.
-    func compactAll() throws {
+    func compactAll() throws(DBError) {
         mu.lock()
         compaction.manualWaiting += 1
         while compaction.manualRunning || !compaction.isIdle {
             if closing {
                 compaction.manualWaiting -= 1
-                wakeAll()
+                wakeAllLocked()
                 mu.unlock()
                 throw DBError.closed
             }
@@ -133,7 +131,7 @@ extension DBImpl {
         defer {
             mu.lock()
             compaction.manualRunning = false
-            wakeAll()
+            wakeAllLocked()
             mu.unlock()
         }
 
@@ -174,7 +172,7 @@ extension DBImpl {
     /// discarded the result. Failures are counted and thrown. Returns
     /// whether a compaction was installed.
     @discardableResult
-    private func runManual(_ make: (Version) -> Compaction?) throws -> Bool {
+    private func runManual(_ make: (Version) -> Compaction?) throws(DBError) -> Bool {
         while true {
             if isShuttingDown { throw DBError.closed }
             mu.lock()
@@ -190,7 +188,7 @@ extension DBImpl {
                 // Each step may have brought L0 below the stop trigger:
                 // writers stalled on it go on now, not when the whole
                 // manual compaction is done.
-                mu.withLock { wakeAll() }
+                mu.withLock { wakeAllLocked() }
                 compactionFaults.afterManualStep()
                 deleteObsoleteFiles()
                 return true

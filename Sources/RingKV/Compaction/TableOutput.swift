@@ -17,7 +17,7 @@ final class TableOutput {
     /// Set by a successful `finish` or by `abandon`.
     private var closed = false
 
-    init(number: UInt64, dbPath: String, backend: any IOBackend, options: Options) throws {
+    init(number: UInt64, dbPath: String, backend: any IOBackend, options: Options) throws(DBError) {
         let path = FileNames.table(dbPath, number)
         self.number = number
         self.path = path
@@ -49,13 +49,13 @@ final class TableOutput {
     var estimatedFileSizeBytes: UInt64 { builder.estimatedFileSizeBytes }
 
     /// Adds one entry; internal keys strictly increasing.
-    func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+    func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
         try builder.add(internalKey, value)
     }
 
     /// Writes the rest of the table, fsyncs and closes it. On failure the
     /// file is removed.
-    func finish() throws -> FileMetaData {
+    func finish() throws(DBError) -> FileMetaData {
         precondition(!closed, "TableOutput.finish after finish() or abandon()")
         do {
             let properties = try builder.finish()

@@ -26,15 +26,11 @@ import RingIO
 /// for a database opened read-only.
 extension DBImpl {
     func checkpoint(to target: String) throws {
-        try checkOpen()
+        try mu.withLock { try checkOpenLocked() }
         let kind = try ioCall(target) { () throws(IOError) in try FileSystem.kind(of: target) }
-        guard kind == nil else {
-            throw DBError.invalidArgument("checkpoint directory \(target) already exists")
-        }
+        guard kind == nil else { throw DBError.alreadyExists(path: target) }
         let parent = FileSystem.parentDirectory(of: target)
-        guard FileSystem.isDirectory(parent) else {
-            throw DBError.invalidArgument("the parent of checkpoint directory \(target) is not a directory")
-        }
+        guard FileSystem.isDirectory(parent) else { throw DBError.notADirectory(path: parent) }
         // Through the backend: the fault plan's power cut and crash
         // simulation see the new directory like every other change.
         try ioCall(target) { () throws(IOError) in try backend.createDirectory(target) }

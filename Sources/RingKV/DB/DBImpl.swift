@@ -2,8 +2,8 @@ import Glibc
 import RingIO
 import Synchronization
 
-/// The engine behind the public `DB`: the writer queue, the memtables, the
-/// WAL, the version set and the background worker.
+/// The engine behind the public `DB`: the memtables, the WAL, the version
+/// set, the commit pipeline and the background workers.
 ///
 /// Lock order: `mu` before the VersionSet's own lock. Every field marked
 /// "guarded by mu" is read and written only with `mu` held.
@@ -31,7 +31,7 @@ final class DBImpl: @unchecked Sendable {
     let mu = Monitor()
     /// Idle background threads wait here, not on `mu`'s own condition, so
     /// that the wake-ups of the write path (one per group) do not reach
-    /// them. `wakeAll()` wakes both.
+    /// them. `wakeAllLocked()` wakes both.
     let backgroundWake = Monitor.Condition()
     /// Active memtable (guarded by mu; its contents are lock-free).
     var mem: MemTable
@@ -51,42 +51,17 @@ final class DBImpl: @unchecked Sendable {
     /// `walFailure` is set as well, so the write path and flushes — the
     /// only users of `wal` — never run (guarded by mu).
     private var currentLog: WALWriter?
-    /// The writer queue (WritePath.swift), linked through
-    /// `PendingWrite.next`: first in line, last, and how many (guarded by mu).
-    var queueHead: PendingWrite?
-    var queueTail: PendingWrite?
-    var queuedCount = 0
-    /// One thread is designated to lead a group (guarded by mu): from the
-    /// moment it is chosen until it hands leadership on. Only it touches
-    /// the WAL, switches memtables or inserts into the memtable.
-    var leaderActive = false
+    /// Group commit: the writer queue, leadership, groups and sequence
+    /// allocation (CommitPipeline.swift); shares `mu`.
+    let pipeline: CommitPipeline
     /// Groups whose log bytes are reserved but not all written yet: 0 or 1
     /// (guarded by mu).
     var groupsInFlight: Int { currentLog.map { $0.hasFreeSlot ? 0 : 1 } ?? 0 }
-    /// How the WAL writes synced groups (`DBStats.walIOBackend`); "none"
+    /// How the WAL writes synced groups (`DBStats.walIOBackend`); nil
     /// when opened read-only.
-    var walIOPath: String { currentLog?.ioPath ?? "none" }
+    var walIOPath: IOPath? { currentLog?.ioPath }
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
-    /// Highest sequence handed to a group, visible or still in flight
-    /// (guarded by mu).
-    var allocatedSequence: SequenceNumber
-    /// The queue head while it gathers a group, and the queue length that
-    /// completes the group; the writer reaching it takes the group over
-    /// and clears `gatherer` (guarded by mu).
-    var gatherer: PendingWrite?
-    /// How well waiting writers' spins have been paying off (0…16; racy
-    /// updates are fine, it is a hint) and a counter for the occasional
-    /// probe spin at 0 (WriterWait.swift).
-    let spinScore = Atomic<Int>(8)
-    let spinProbes = Atomic<Int>(0)
-    var gatherTarget = 0
-    /// Writers queued or in a group being committed, and a slowly decaying
-    /// peak of it: how many writers a leader may expect to gather (guarded
-    /// by mu).
-    var activeWriters = 0
-    /// (In 1/64ths, so it can decay smoothly.)
-    var recentPeakWritersX64 = 64
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -161,7 +136,8 @@ final class DBImpl: @unchecked Sendable {
         mem = recovered.memtable ?? options.makeMemTable()
         currentLog = recovered.wal
         lastSequence = recovered.lastSequence
-        allocatedSequence = recovered.lastSequence
+        pipeline = CommitPipeline(mu: mu, configuration: CommitPipeline.Configuration(options),
+                                  lastSequence: recovered.lastSequence)
         recovery = recovered.report
         publish(recovery)
         stats.peakL0Files.raise(to: UInt64(versions.current.fileCount(0)))
@@ -172,7 +148,7 @@ final class DBImpl: @unchecked Sendable {
         metrics?.start { [unowned self] in self.makeStats() }
         if options.readOnly {
             // Nothing is written: no sweep, no flush, no compaction.
-            walFailure = DBError.readOnly(reason: DBImpl.readOnlyReason)
+            walFailure = DBError.readOnly(.openedReadOnly)
             return
         }
         // Files no version references (a crash mid-flush, old WALs and
@@ -190,7 +166,8 @@ final class DBImpl: @unchecked Sendable {
     /// Wakes every thread waiting on `mu`, background threads included:
     /// for state changes that may give them work (a memtable to flush, a
     /// new version, closing). Caller holds `mu`.
-    func wakeAll() {
+    func wakeAllLocked() {
+        mu.assertHeld()
         mu.broadcast()
         backgroundWake.broadcast()
     }
@@ -208,9 +185,9 @@ final class DBImpl: @unchecked Sendable {
         shuttingDown.store(true, ordering: .sequentiallyConsistent)
         // Wake writers stalled on L0 or on a flush (they give up) and idle
         // background threads (they exit).
-        wakeAll()
-        while queueHead != nil || leaderActive || compaction.manualRunning { mu.wait() }
-        wakeAll()
+        wakeAllLocked()
+        while !pipeline.isIdleLocked || compaction.manualRunning { mu.wait() }
+        wakeAllLocked()
         let threads = workers
         workers = []
         mu.unlock()
@@ -227,7 +204,7 @@ final class DBImpl: @unchecked Sendable {
         // database's MANIFEST and tables. None starts once `closed` is set.
         while fileDeletionsPaused > 0 || deletionSweepsRunning > 0 { mu.wait() }
         closed = true
-        wakeAll()
+        wakeAllLocked()
         try? currentLog?.close()
         try? versions.close()
         // Table descriptors go with the handle's close, not its deinit;
@@ -238,12 +215,10 @@ final class DBImpl: @unchecked Sendable {
         events.closed()
     }
 
-    static let readOnlyReason = "opened with Options.readOnly; writes, flush and compactRange are refused"
-
     /// Throws `.readOnly` for a database opened read-only (every public
     /// write entry point asks first).
-    func checkWritable() throws {
-        if options.readOnly { throw DBError.readOnly(reason: DBImpl.readOnlyReason) }
+    func checkWritable() throws(DBError) {
+        if options.readOnly { throw DBError.readOnly(.openedReadOnly) }
     }
 
     /// Runs a read (get, multiGet, scan, iterator creation) so that close
@@ -251,6 +226,14 @@ final class DBImpl: @unchecked Sendable {
     /// dropped the table cache and released the LOCK. Throws `.closed`
     /// once close has begun. (An iterator outlives its creation: one used
     /// after close reads the tables it already holds open.)
+    func reading<R>(_ body: () throws(DBError) -> R) throws(DBError) -> R {
+        activeReads.add(1, ordering: .sequentiallyConsistent)
+        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
+        return try body()
+    }
+
+    /// `reading` for a body whose errors are not all `DBError`.
     func reading<R>(_ body: () throws -> R) throws -> R {
         activeReads.add(1, ordering: .sequentiallyConsistent)
         defer { readFinished() }
@@ -280,7 +263,8 @@ final class DBImpl: @unchecked Sendable {
         try? close()
     }
 
-    func checkOpen() throws {
+    func checkOpenLocked() throws(DBError) {
+        mu.assertHeld()
         if closed || closing { throw DBError.closed }
     }
 
@@ -305,7 +289,7 @@ final class DBImpl: @unchecked Sendable {
             if role.flushes, let memtable = imm, !flushRunning {
                 let now = MonotonicClock.nanos()
                 if now >= flushRetryAtNanos {
-                    flush(memtable)
+                    flushLocked(memtable)
                     continue
                 }
                 // A failing flush is not retried at close: the WAL still
@@ -328,7 +312,8 @@ final class DBImpl: @unchecked Sendable {
     /// Flushes `memtable` (the current `imm`) without `mu`; after a
     /// failure the next attempt waits 100 ms (the immutable memtable stays
     /// readable meanwhile). Caller holds `mu`, held again on return.
-    private func flush(_ memtable: MemTable) {
+    private func flushLocked(_ memtable: MemTable) {
+        mu.assertHeld()
         flushRunning = true
         let logNumber = wal.number
         mu.unlock()
@@ -337,10 +322,8 @@ final class DBImpl: @unchecked Sendable {
         var flushedTable: FileMetaData?
         do {
             flushedTable = try FlushJob.run(memtable, db: self, logNumber: logNumber)
-        } catch let e as DBError {
-            failure = e
         } catch {
-            failure = DBError.invalidArgument("unexpected error \(error)")
+            failure = error
         }
         mu.lock()
         flushRunning = false
@@ -349,7 +332,7 @@ final class DBImpl: @unchecked Sendable {
             stats.flushFailures.add(1)
             flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
             events.flushFailed(failure, retryInMillis: 100)
-            wakeAll()  // writers stalled on this flush see the failure
+            wakeAllLocked()  // writers stalled on this flush see the failure
             return
         }
         backgroundFailure = nil
@@ -360,7 +343,7 @@ final class DBImpl: @unchecked Sendable {
         events.flushed(tableNumber: flushedTable?.number, entries: memtable.entryCount,
                        tableBytes: flushedTable?.fileSizeBytes ?? 0, durationNanos: elapsed)
         imm = nil
-        wakeAll()  // stalled writers, flushMemtable, compaction workers (L0 grew)
+        wakeAllLocked()  // stalled writers, flushMemtable, compaction workers (L0 grew)
         mu.unlock()
         deleteObsoleteFiles()
         mu.lock()

@@ -5,7 +5,7 @@ import RingIO
 enum FlushJob {
     /// Returns the new table (nil when the memtable held no entry).
     @discardableResult
-    static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws -> FileMetaData? {
+    static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws(DBError) -> FileMetaData? {
         let number = db.versions.newFileNumber()
         db.mu.withLock { _ = db.pendingOutputs.insert(number) }
         // After a failed MANIFEST write the edit may be on disk after all:
@@ -42,7 +42,7 @@ enum TableFiles {
     /// `number` (O_DIRECT when the filesystem allows), syncs it and its
     /// directory entry. Returns nil and leaves no file when both are empty.
     static func build(from iterator: any InternalIterator, rangeTombstones: [RangeTombstone] = [], number: UInt64,
-                      dbPath: String, backend: any IOBackend, options: Options) throws -> FileMetaData? {
+                      dbPath: String, backend: any IOBackend, options: Options) throws(DBError) -> FileMetaData? {
         try iterator.seekToFirst()
         let tombstones = rangeTombstones.filter { compareBytes($0.start, $0.end) < 0 }
         guard iterator.isValid || !tombstones.isEmpty else { return nil }

@@ -121,7 +121,7 @@ package enum DatabaseRecovery {
             .compactMap { FileNames.parse($0) }
         let currentPath = FileNames.current(path)
         guard try ioCall(currentPath, { () throws(IOError) in try FileSystem.kind(of: currentPath) }) != nil else {
-            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
+            guard options.createIfMissing && !options.readOnly else { throw DBError.databaseNotFound(path: path) }
             try checkNothingWithoutCurrent(owned, dbPath: path, backend: backend)
             // MANIFEST-000001 and log 2, as ever for a new database; an
             // interrupted creation's leftovers are overwritten.
@@ -203,9 +203,9 @@ package enum DatabaseRecovery {
         case .directory:
             return
         case .other:
-            throw DBError.invalidArgument("\(path) exists and is not a directory")
+            throw DBError.notADirectory(path: path)
         case nil:
-            guard options.createIfMissing && !options.readOnly else { throw DBError.notFound(path: path) }
+            guard options.createIfMissing && !options.readOnly else { throw DBError.databaseNotFound(path: path) }
         }
         var missing: [String] = []
         var directory = path

@@ -46,14 +46,14 @@ final class TableCache: Sendable {
 
     /// The reader of `fileNumber`, opened (file, footer, index and filter
     /// reads) when it is not open yet: blocking, never on a task's thread.
-    func reader(for fileNumber: UInt64) throws -> TableReader {
+    func reader(for fileNumber: UInt64) throws(DBError) -> TableReader {
         if let open = try cachedReader(for: fileNumber) { return open }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
         let now = epoch.add(1, ordering: .relaxed).newValue
-        return try state.withWriteLock { s throws in
+        return try state.withWriteLock { s throws(DBError) in
             // Closed meanwhile: the new reader is dropped (its descriptor
             // closes with it) rather than kept by a closed database.
             if s.closed { throw DBError.closed }
@@ -70,7 +70,7 @@ final class TableCache: Sendable {
 
     /// The reader of `fileNumber` if it is open; nil otherwise (nothing is
     /// opened: no I/O, a shared lock).
-    func cachedReader(for fileNumber: UInt64) throws -> TableReader? {
+    func cachedReader(for fileNumber: UInt64) throws(DBError) -> TableReader? {
         let (hit, closed) = state.withReadLock { ($0.entries[fileNumber], $0.closed) }
         if closed { throw DBError.closed }
         guard let entry = hit else { return nil }

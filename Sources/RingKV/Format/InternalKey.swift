@@ -52,10 +52,10 @@ package enum InternalKey {
 
     /// Calls `body` with userKey ++ fixed64(trailer), built in temporary
     /// memory (no heap allocation for keys up to the stack's limit).
-    static func withEncoded<R>(_ userKey: UnsafeRawBufferPointer, trailer: UInt64,
-                               _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    static func withEncoded<R, E: Error>(_ userKey: UnsafeRawBufferPointer, trailer: UInt64,
+                                         _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let count = userKey.count + trailerSize
-        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+        return try withTemporaryBytes(byteCount: count, alignment: 8) { (buffer) throws(E) in
             // Assumes: buffer holds userKey.count + 8 bytes.
             if let src = userKey.baseAddress, userKey.count > 0 {
                 buffer.baseAddress!.copyMemory(from: src, byteCount: userKey.count)

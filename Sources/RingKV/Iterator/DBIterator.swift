@@ -109,7 +109,7 @@ public final class DBIterator {
     // MARK: - Positioning
 
     /// Positions at the first key (the lower bound, when set).
-    public func seekToFirst() throws {
+    public func seekToFirst() throws(DBError) {
         if let lower = bounds.lower { return try seek(to: lower) }
         reverse = false
         try merged.seekToFirst()
@@ -118,28 +118,28 @@ public final class DBIterator {
 
     /// Positions at the first key >= `target` (clamped up to the lower
     /// bound).
-    public func seek(to target: [UInt8]) throws {
+    public func seek(to target: [UInt8]) throws(DBError) {
         var start = target
         if let lower = bounds.lower, compareBytes(target, lower) < 0 { start = lower }
         reverse = false
-        try start.withUnsafeBytes { start in
-            try InternalKey.withEncoded(start, trailer: InternalKey.packTrailer(min(sequence, InternalKey.maxSequenceNumber),
-                                                                               InternalKey.typeForSeek)) {
-                try merged.seek($0)
-            }
+        let trailer = InternalKey.packTrailer(min(sequence, InternalKey.maxSequenceNumber), InternalKey.typeForSeek)
+        try start.withBytes { (start) throws(DBError) in
+            try InternalKey.withEncoded(start, trailer: trailer) { (key) throws(DBError) in try merged.seek(key) }
         }
         try findNextVisible(skippingCurrent: false)
     }
 
     /// `seek(to:)` with the UTF-8 bytes of `target`.
-    public func seek(to target: String) throws { try seek(to: Array(target.utf8)) }
+    public func seek(to target: String) throws(DBError) { try seek(to: Array(target.utf8)) }
 
     /// Positions at the last key (the last below the upper bound, when set).
-    public func seekToLast() throws {
+    public func seekToLast() throws(DBError) {
         reverse = true
         if let upper = bounds.upper {
-            try upper.withUnsafeBytes { upper in
-                try InternalKey.withEncoded(upper, trailer: InternalKey.firstTrailer) { try merged.seekForPrev($0) }
+            try upper.withBytes { (upper) throws(DBError) in
+                try InternalKey.withEncoded(upper, trailer: InternalKey.firstTrailer) { (key) throws(DBError) in
+                    try merged.seekForPrev(key)
+                }
             }
         } else {
             try merged.seekToLast()
@@ -149,39 +149,43 @@ public final class DBIterator {
 
     /// Positions at the last key <= `target` (at or above the upper bound:
     /// the last key below it).
-    public func seek(forPrev target: [UInt8]) throws {
+    public func seek(forPrev target: [UInt8]) throws(DBError) {
         if target.withUnsafeBytes({ bounds.isAtOrPastUpper($0) }) { return try seekToLast() }
         reverse = true
-        try target.withUnsafeBytes { target in
-            try InternalKey.withEncoded(target, trailer: InternalKey.lastTrailer) { try merged.seekForPrev($0) }
+        try target.withBytes { (target) throws(DBError) in
+            try InternalKey.withEncoded(target, trailer: InternalKey.lastTrailer) { (key) throws(DBError) in
+                try merged.seekForPrev(key)
+            }
         }
         try findPrevVisible()
     }
 
     /// `seek(forPrev:)` with the UTF-8 bytes of `target`.
-    public func seek(forPrev target: String) throws { try seek(forPrev: Array(target.utf8)) }
+    public func seek(forPrev target: String) throws(DBError) { try seek(forPrev: Array(target.utf8)) }
 
     /// Moves to the next key. Requires `isValid`.
-    public func next() throws {
+    public func next() throws(DBError) {
         precondition(isValid, "next() on an invalid DBIterator")
         if reverse {
             // The sources stand before the current key: re-seek them at
             // its first entry; the skip below passes over its versions.
             reverse = false
-            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) { try merged.seek($0) }
+            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) { (key) throws(DBError) in
+                try merged.seek(key)
+            }
         }
         try findNextVisible(skippingCurrent: true)
     }
 
     /// Moves to the previous key. Requires `isValid`.
-    public func prev() throws {
+    public func prev() throws(DBError) {
         precondition(isValid, "prev() on an invalid DBIterator")
         if !reverse {
             // The sources stand on the current key: re-seek them at the
             // last entry before its first one.
             reverse = true
-            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) {
-                try merged.seekForPrev($0)
+            try InternalKey.withEncoded(keyBuffer.bytes, trailer: InternalKey.firstTrailer) { (key) throws(DBError) in
+                try merged.seekForPrev(key)
             }
         }
         try findPrevVisible()
@@ -193,7 +197,7 @@ public final class DBIterator {
 
     /// The current entry of `merged`, checked to carry a trailer.
     @inline(__always)
-    private func currentEntry() throws -> (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8) {
+    private func currentEntry() throws(DBError) -> (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8) {
         let ikey = merged.key
         guard ikey.count >= InternalKey.trailerSize else {
             throw DBError.corruption(path: "iterator", offset: 0, reason: "internal key shorter than its trailer")
@@ -214,7 +218,7 @@ public final class DBIterator {
     /// Advances `merged` to the newest visible entry of the next user key
     /// that is live and below the upper bound. `skippingCurrent`: keys <=
     /// the one in `keyBuffer` are passed over.
-    private func findNextVisible(skippingCurrent: Bool) throws {
+    private func findNextVisible(skippingCurrent: Bool) throws(DBError) {
         var hasDecided = skippingCurrent
         clearPosition()
         while merged.isValid {
@@ -237,7 +241,7 @@ public final class DBIterator {
     /// key at or above the lower bound, keeping that key and its newest
     /// visible value. Going backward a key's versions come oldest first, so
     /// the last visible one seen before a smaller key decides it.
-    private func findPrevVisible() throws {
+    private func findPrevVisible() throws(DBError) {
         clearPosition()
         var haveCandidate = false
         while merged.isValid {

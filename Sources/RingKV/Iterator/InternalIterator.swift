@@ -9,17 +9,17 @@
 protocol InternalIterator: AnyObject {
     var isValid: Bool { get }
     /// Positions at the first entry.
-    func seekToFirst() throws
+    func seekToFirst() throws(DBError)
     /// Positions at the last entry.
-    func seekToLast() throws
+    func seekToLast() throws(DBError)
     /// Positions at the first entry whose internal key is >= `target`.
-    func seek(_ target: UnsafeRawBufferPointer) throws
+    func seek(_ target: UnsafeRawBufferPointer) throws(DBError)
     /// Positions at the last entry whose internal key is <= `target`.
-    func seekForPrev(_ target: UnsafeRawBufferPointer) throws
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError)
     /// Advances; requires `isValid`.
-    func next() throws
+    func next() throws(DBError)
     /// Steps back; requires `isValid`. Invalid before the first entry.
-    func prev() throws
+    func prev() throws(DBError)
     var key: UnsafeRawBufferPointer { get }
     var value: UnsafeRawBufferPointer { get }
 }
@@ -28,7 +28,7 @@ extension InternalIterator {
     /// `seek`, then one step back unless it landed on `target` itself;
     /// past the end, the last entry. Right for any iterator whose `seek`
     /// and `seekToLast` see the same entries (blocks, tables, memtables).
-    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
         try seek(target)
         if !isValid {
             try seekToLast()

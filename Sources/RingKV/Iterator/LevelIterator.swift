@@ -17,7 +17,7 @@ final class LevelIterator: InternalIterator {
     private let files: [FileMetaData]
     /// Opens a table iterator (through the table cache, with the read
     /// options' cache and read-ahead settings).
-    private let open: (FileMetaData) throws -> TableIterator
+    private let open: (FileMetaData) throws(DBError) -> TableIterator
     private let bounds: IterationBounds
     /// Index in `files` of the table `current` walks.
     // Exclusivity unchecked: one thread uses the iterator, no re-entry.
@@ -26,7 +26,7 @@ final class LevelIterator: InternalIterator {
 
     /// `files`: one level's tables in key order, none overlapping.
     init(files: [FileMetaData], bounds: IterationBounds = .unbounded,
-         open: @escaping (FileMetaData) throws -> TableIterator) {
+         open: @escaping (FileMetaData) throws(DBError) -> TableIterator) {
         self.files = files
         self.bounds = bounds
         self.open = open
@@ -44,13 +44,13 @@ final class LevelIterator: InternalIterator {
         return current.unsafelyUnwrapped.value
     }
 
-    func seekToFirst() throws {
+    func seekToFirst() throws(DBError) {
         try openTable(0, forward: true)
         try current?.seekToFirst()
         try skipExhaustedTables()
     }
 
-    func seekToLast() throws {
+    func seekToLast() throws(DBError) {
         try openTable(files.count - 1, forward: false)
         try current?.seekToLast()
         try skipExhaustedTablesBackward()
@@ -58,7 +58,7 @@ final class LevelIterator: InternalIterator {
 
     /// The first table whose largest key is >= `target` holds the first
     /// entry >= `target`, if any table does.
-    func seek(_ target: UnsafeRawBufferPointer) throws {
+    func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
         try openTable(firstFile(endingAtOrAfter: target), forward: true)
         try current?.seek(target)
         try skipExhaustedTables()
@@ -67,7 +67,7 @@ final class LevelIterator: InternalIterator {
     /// The table that would hold `target` (the first whose largest key is
     /// >= it) holds the last entry <= `target` unless it starts after
     /// `target`; then the table before it ends with that entry.
-    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
         let index = firstFile(endingAtOrAfter: target)
         if index < files.count, files[index].smallest.withUnsafeBytes({ InternalKey.compare($0, target) }) <= 0 {
             try openTable(index, forward: false)
@@ -79,13 +79,13 @@ final class LevelIterator: InternalIterator {
         try skipExhaustedTablesBackward()
     }
 
-    func next() throws {
+    func next() throws(DBError) {
         precondition(isValid, "LevelIterator.next on an invalid iterator")
         try current.unsafelyUnwrapped.next()
         try skipExhaustedTables()
     }
 
-    func prev() throws {
+    func prev() throws(DBError) {
         precondition(isValid, "LevelIterator.prev on an invalid iterator")
         try current.unsafelyUnwrapped.prev()
         try skipExhaustedTablesBackward()
@@ -113,7 +113,7 @@ final class LevelIterator: InternalIterator {
     /// `forward`, it starts at or past the upper bound; else it ends below
     /// the lower bound). Reuses the open iterator when it already walks
     /// that table.
-    private func openTable(_ index: Int, forward: Bool) throws {
+    private func openTable(_ index: Int, forward: Bool) throws(DBError) {
         let excluded = index >= 0 && index < files.count
             && (forward ? files[index].smallestUserKey.withUnsafeBytes { bounds.isAtOrPastUpper($0) }
                         : files[index].largestUserKey.withUnsafeBytes { bounds.isBeforeLower($0) })
@@ -129,7 +129,7 @@ final class LevelIterator: InternalIterator {
     }
 
     /// While the current table is exhausted, moves to the next one's start.
-    private func skipExhaustedTables() throws {
+    private func skipExhaustedTables() throws(DBError) {
         while let c = current, !c.isValid {
             try openTable(fileIndex + 1, forward: true)
             try current?.seekToFirst()
@@ -138,7 +138,7 @@ final class LevelIterator: InternalIterator {
 
     /// While the current table is exhausted backwards, moves to the
     /// previous one's end.
-    private func skipExhaustedTablesBackward() throws {
+    private func skipExhaustedTablesBackward() throws(DBError) {
         while let c = current, !c.isValid {
             try openTable(fileIndex - 1, forward: false)
             try current?.seekToLast()

@@ -25,27 +25,27 @@ final class MergingIterator: InternalIterator {
     var key: UnsafeRawBufferPointer { children[heap[0]].key }
     var value: UnsafeRawBufferPointer { children[heap[0]].value }
 
-    func seekToFirst() throws {
+    func seekToFirst() throws(DBError) {
         for child in children { try child.seekToFirst() }
         rebuild(reverse: false)
     }
 
-    func seekToLast() throws {
+    func seekToLast() throws(DBError) {
         for child in children { try child.seekToLast() }
         rebuild(reverse: true)
     }
 
-    func seek(_ target: UnsafeRawBufferPointer) throws {
+    func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
         for child in children { try child.seek(target) }
         rebuild(reverse: false)
     }
 
-    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
         for child in children { try child.seekForPrev(target) }
         rebuild(reverse: true)
     }
 
-    func next() throws {
+    func next() throws(DBError) {
         precondition(isValid, "next() on an invalid MergingIterator")
         let top = heap[0]
         if reverse {
@@ -66,7 +66,7 @@ final class MergingIterator: InternalIterator {
         settleTop(top)
     }
 
-    func prev() throws {
+    func prev() throws(DBError) {
         precondition(isValid, "prev() on an invalid MergingIterator")
         let top = heap[0]
         if !reverse {

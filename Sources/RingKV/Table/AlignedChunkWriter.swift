@@ -41,7 +41,7 @@ final class AlignedChunkWriter {
         self.current = Chunk(capacity: chunkSizeBytes)
     }
 
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    func append(_ bytes: UnsafeRawBufferPointer) throws(DBError) {
         var rest = bytes
         while !rest.isEmpty {
             let room = chunkSizeBytes - current.filledBytes
@@ -55,12 +55,12 @@ final class AlignedChunkWriter {
         }
     }
 
-    func append(_ bytes: [UInt8]) throws {
-        try bytes.withUnsafeBytes { try append($0) }
+    func append(_ bytes: [UInt8]) throws(DBError) {
+        try bytes.withBytes { (raw) throws(DBError) in try append(raw) }
     }
 
     /// Appends `count` zero bytes (buffers are reused, so zeros are written explicitly).
-    func appendZeros(_ count: Int) throws {
+    func appendZeros(_ count: Int) throws(DBError) {
         var rest = count
         while rest > 0 {
             let n = min(chunkSizeBytes - current.filledBytes, rest)
@@ -73,7 +73,7 @@ final class AlignedChunkWriter {
     }
 
     /// Writes everything still buffered. The total must be 4096-aligned.
-    func finish() throws {
+    func finish() throws(DBError) {
         precondition(offset % UInt64(AlignedBuffer.alignment) == 0,
                      "table output must end on a \(AlignedBuffer.alignment)-byte boundary before finish")
         if current.filledBytes > 0 {
@@ -91,7 +91,7 @@ final class AlignedChunkWriter {
         current.filledBytes = 0
     }
 
-    private func retireCurrent() throws {
+    private func retireCurrent() throws(DBError) {
         current.fileOffset = offset - UInt64(current.filledBytes)
         full.append(current)
         current = spare.popLast() ?? Chunk(capacity: chunkSizeBytes)
@@ -99,7 +99,7 @@ final class AlignedChunkWriter {
         if full.count >= chunksPerBatch { try flushFull() }
     }
 
-    private func flushFull() throws {
+    private func flushFull() throws(DBError) {
         guard !full.isEmpty else { return }
         let requests = full.map { chunk in
             WriteRequest(fd: file.fd, offset: chunk.fileOffset,

@@ -79,7 +79,7 @@ struct AlignedReadPlan {
     /// plan is empty) and returns the bytes. A failed or short request is
     /// reported by `withBytes` for the spans it holds, so one bad block does
     /// not hide the others.
-    func execute(backend: any IOBackend) throws -> AlignedReadResult {
+    func execute(backend: any IOBackend) throws(DBError) -> AlignedReadResult {
         let (buffer, bufferOffsets, requestsToRead) = prepare()
         var reads = requestsToRead
         if !reads.isEmpty {
@@ -125,7 +125,7 @@ struct AlignedReadPlan {
     /// without waiting; `PendingAlignedRead.wait()` gives the same result
     /// `execute` would have. The pending read owns the buffer, so dropping
     /// it unharvested is safe (it drains).
-    func submit(backend: any IOBackend) throws -> PendingAlignedRead {
+    func submit(backend: any IOBackend) throws(DBError) -> PendingAlignedRead {
         let (buffer, bufferOffsets, reads) = prepare()
         let pending: PendingReads
         do throws(IOError) {
@@ -186,7 +186,7 @@ final class PendingAlignedRead {
     var isComplete: Bool { pending.isComplete }
 
     /// Blocks until every read completed and returns the bytes; idempotent.
-    func wait() throws -> AlignedReadResult {
+    func wait() throws(DBError) -> AlignedReadResult {
         if let result { return result }
         let reads: [ReadRequest]
         do throws(IOError) {
@@ -222,7 +222,7 @@ final class AlignedReadResult {
     /// Calls `body` with the bytes of span `index`, after checking that its
     /// request succeeded and reached the span's end (a read stops short
     /// only at end of file: the table is truncated).
-    func withBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    func withBytes<R>(_ index: Int, _ body: (UnsafeRawBufferPointer) throws(DBError) -> R) throws(DBError) -> R {
         let span = spans[index]
         let read = reads[span.request]
         let path = span.file.path

@@ -44,7 +44,7 @@ package final class Block: @unchecked Sendable {
     /// Takes ownership of the first `count` bytes of `storage`. On a thrown
     /// error the memory is freed here, so the caller never frees it.
     static func make(takingOwnershipOf storage: BlockAllocation, count: Int,
-                     path: String, fileOffset: UInt64) throws -> Block {
+                     path: String, fileOffset: UInt64) throws(DBError) -> Block {
         precondition(storage.capacity >= count, "block storage of \(storage.capacity) bytes holds \(count)")
         let layout: BlockLayout
         do throws(DecodeError) {
@@ -57,7 +57,7 @@ package final class Block: @unchecked Sendable {
     }
 
     /// A block holding a copy of `bytes`.
-    package static func make(copying bytes: UnsafeRawBufferPointer, path: String, fileOffset: UInt64) throws -> Block {
+    package static func make(copying bytes: UnsafeRawBufferPointer, path: String, fileOffset: UInt64) throws(DBError) -> Block {
         let storage = BlockMemory.allocate(minimumBytes: bytes.count)
         if let src = bytes.baseAddress, bytes.count > 0 {
             storage.pointer.copyMemory(from: src, byteCount: bytes.count)
@@ -66,8 +66,8 @@ package final class Block: @unchecked Sendable {
     }
 
     /// A block holding a copy of `bytes` that did not come from a file (tests, tools).
-    package static func make(copying bytes: [UInt8], path: String = "<memory>", fileOffset: UInt64 = 0) throws -> Block {
-        try bytes.withUnsafeBytes { try make(copying: $0, path: path, fileOffset: fileOffset) }
+    package static func make(copying bytes: [UInt8], path: String = "<memory>", fileOffset: UInt64 = 0) throws(DBError) -> Block {
+        try bytes.withBytes { (raw) throws(DBError) in try make(copying: raw, path: path, fileOffset: fileOffset) }
     }
 
     package func makeIterator() -> BlockIterator { BlockIterator(self) }
@@ -75,8 +75,8 @@ package final class Block: @unchecked Sendable {
     /// Runs `body` with a cursor over this block whose key buffer is on the
     /// stack; the block stays alive meanwhile.
     @inline(__always)
-    func withCursor<R>(_ body: (inout BlockCursor) throws -> R) rethrows -> R {
-        try withExtendedLifetime(self) { try BlockCursor.withCursor(layout, body) }
+    func withCursor<R, E: Error>(_ body: (inout BlockCursor) throws(E) -> R) throws(E) -> R {
+        try withExtendedLifetime(self) { () throws(E) in try BlockCursor.withCursor(layout, body) }
     }
 
     @inline(__always)

@@ -24,8 +24,8 @@ package enum BlockCodec {
     /// The payload for `contents`: LZ4 into `scratch` when `compression` is
     /// .lz4 and it saves enough, else `contents` itself. `body` receives
     /// the payload and its type.
-    package static func encode<R>(_ contents: UnsafeRawBufferPointer, compression: BlockCompression, scratch: inout [UInt8],
-                          _ body: (UnsafeRawBufferPointer, BlockCompression) throws -> R) rethrows -> R {
+    package static func encode<R, E: Error>(_ contents: UnsafeRawBufferPointer, compression: BlockCompression, scratch: inout [UInt8],
+                          _ body: (UnsafeRawBufferPointer, BlockCompression) throws(E) -> R) throws(E) -> R {
         if compression == .lz4, contents.count > 0 {
             var header = ByteWriter(capacity: 10)
             header.appendVarint(contents.count)
@@ -39,7 +39,9 @@ package enum BlockCodec {
                 return LZ4.compress(contents, into: rest).map { headerBytes + $0 }
             }
             if let payloadBytes, isWorthCompressing(rawBytes: contents.count, compressedBytes: payloadBytes) {
-                return try scratch.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[0..<payloadBytes]), .lz4) }
+                return try scratch.withBytes { (raw) throws(E) in
+                    try body(UnsafeRawBufferPointer(rebasing: raw[0..<payloadBytes]), .lz4)
+                }
             }
         }
         return try body(contents, .uncompressed)
@@ -52,25 +54,25 @@ package enum BlockCodec {
     }
 
     /// Calls `body` with the 5 trailer bytes for `payload` stored as `type`.
-    package static func withTrailer<R>(_ payload: UnsafeRawBufferPointer, _ type: BlockCompression,
-                               _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package static func withTrailer<R, E: Error>(_ payload: UnsafeRawBufferPointer, _ type: BlockCompression,
+                               _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         var bytes: (UInt8, UInt8, UInt8, UInt8, UInt8) = (type.rawValue, 0, 0, 0, 0)
         let crc = checksum(payload, type.rawValue)
         // Assumes: the 5-byte tuple is laid out contiguously; bytes 1...4 take the CRC.
         withUnsafeMutableBytes(of: &bytes) { $0.storeBytes(of: crc.littleEndian, toByteOffset: 1, as: UInt32.self) }
-        return try withUnsafeBytes(of: bytes) { try body($0) }
+        return try withBytes(of: bytes, body)
     }
 
     /// Decodes a stored block (`stored` = payload ++ trailer, exactly
     /// handle.size + 5 bytes) into a `Block`. Errors name `path` and `offset`.
-    package static func decode(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64) throws -> Block {
+    package static func decode(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64) throws(DBError) -> Block {
         let (storage, count) = try decodeContents(stored, path: path, offset: offset)
         return try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: offset)
     }
 
     /// Decodes a stored meta block (filter, properties) and lends its contents to `body`.
     static func withDecodedContents<R>(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64,
-                                       _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+                                       _ body: (UnsafeRawBufferPointer) throws(DBError) -> R) throws(DBError) -> R {
         let (storage, count) = try decodeContents(stored, path: path, offset: offset)
         defer { BlockMemory.free(storage) }
         return try body(UnsafeRawBufferPointer(start: storage.pointer, count: count))
@@ -84,7 +86,7 @@ package enum BlockCodec {
     /// owner, no copy) and that memory becomes the result. The caller frees
     /// its memory only when the result is elsewhere (or when this throws).
     static func decodeContents(_ stored: UnsafeRawBufferPointer, path: String, offset: UInt64,
-                               owner: BlockAllocation? = nil) throws -> (storage: BlockAllocation, count: Int) {
+                               owner: BlockAllocation? = nil) throws(DBError) -> (storage: BlockAllocation, count: Int) {
         func corruption(_ reason: String) -> DBError { .corruption(path: path, offset: offset, reason: reason) }
         guard stored.count >= trailerSizeBytes else { throw corruption("stored block shorter than its trailer") }
         let payloadBytes = stored.count - trailerSizeBytes

@@ -96,8 +96,9 @@ struct BlockCursor: ~Copyable {
     /// Runs `body` with a cursor over `layout` whose key buffer is on the
     /// stack (keys of up to 512 bytes need no heap memory).
     @inline(__always)
-    static func withCursor<R>(_ layout: BlockLayout, _ body: (inout BlockCursor) throws -> R) rethrows -> R {
-        try withUnsafeTemporaryAllocation(byteCount: 512, alignment: 8) { scratch in
+    static func withCursor<R, E: Error>(_ layout: BlockLayout,
+                                        _ body: (inout BlockCursor) throws(E) -> R) throws(E) -> R {
+        try withTemporaryBytes(byteCount: 512, alignment: 8) { (scratch) throws(E) in
             var cursor = BlockCursor(layout, scratch: scratch)
             return try body(&cursor)
         }

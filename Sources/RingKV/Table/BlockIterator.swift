@@ -36,20 +36,20 @@ package final class BlockIterator: InternalIterator {
         return cursor.value
     }
 
-    package func seekToFirst() throws {
+    package func seekToFirst() throws(DBError) {
         do throws(DecodeError) { try cursor.seekToFirst() } catch { throw block.corruption(error) }
     }
 
-    package func next() throws {
+    package func next() throws(DBError) {
         precondition(isValid, "BlockIterator.next on an invalid iterator")
         do throws(DecodeError) { try cursor.next() } catch { throw block.corruption(error) }
     }
 
-    package func seekToLast() throws {
+    package func seekToLast() throws(DBError) {
         do throws(DecodeError) { try cursor.seekToLast() } catch { throw block.corruption(error) }
     }
 
-    package func prev() throws {
+    package func prev() throws(DBError) {
         precondition(isValid, "BlockIterator.prev on an invalid iterator")
         do throws(DecodeError) { try cursor.prev() } catch { throw block.corruption(error) }
     }
@@ -58,12 +58,12 @@ package final class BlockIterator: InternalIterator {
     func moveToEnd() { cursor.moveToEnd() }
 
     /// Positions at the first entry whose internal key is >= `target`.
-    func seek(_ target: UnsafeRawBufferPointer) throws {
+    func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
         do throws(DecodeError) { try cursor.seek(target) } catch { throw block.corruption(error) }
     }
 
     /// `seek` through the block's `IndexSearch` (an index block's).
-    func seek(_ target: UnsafeRawBufferPointer, using search: IndexSearch?) throws {
+    func seek(_ target: UnsafeRawBufferPointer, using search: IndexSearch?) throws(DBError) {
         do throws(DecodeError) { try cursor.seek(target, using: search) } catch { throw block.corruption(error) }
     }
 }

@@ -75,7 +75,7 @@ package final class TableBuilder {
     var estimatedFileSizeBytes: UInt64 { writer.offset + UInt64(dataBlock.estimatedSizeBytes) }
 
     /// Adds one entry. `internalKey` must sort strictly after the previous one.
-    package func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws {
+    package func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
         precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
         if let failure { throw failure }
         precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
@@ -113,11 +113,11 @@ package final class TableBuilder {
         lastKey.append(contentsOf: internalKey)
 
         dataBlock.add(internalKey, value)
-        if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { try flushDataBlock() } }
+        if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { () throws(DBError) in try flushDataBlock() } }
     }
 
-    package func add(_ internalKey: [UInt8], _ value: [UInt8]) throws {
-        try internalKey.withUnsafeBytes { k in try value.withUnsafeBytes { v in try add(k, v) } }
+    package func add(_ internalKey: [UInt8], _ value: [UInt8]) throws(DBError) {
+        try internalKey.withBytes { (k) throws(DBError) in try value.withBytes { (v) throws(DBError) in try add(k, v) } }
     }
 
     /// Adds range tombstones (any order, each `start < end`) for the range
@@ -133,11 +133,11 @@ package final class TableBuilder {
     var isEmpty: Bool { properties.entryCount == 0 && rangeTombstones.isEmpty }
 
     /// Writes the rest of the table, pads, writes the footer and fsyncs.
-    package func finish() throws -> TableProperties {
+    package func finish() throws(DBError) -> TableProperties {
         precondition(!isClosed, "TableBuilder.finish called twice or after abandon()")
         if let failure { throw failure }
         isClosed = true
-        return try guarded {
+        return try guarded { () throws(DBError) in
             if !dataBlock.isEmpty { try flushDataBlock() }
             if let handle = pendingHandle {
                 addIndexEntry(lastKey.withUnsafeBytes { TableBuilder.shortSuccessor($0) }, handle)
@@ -221,7 +221,7 @@ package final class TableBuilder {
         return streak >= 0 && streak % TableBuilder.incompressibleProbeInterval != 0 ? .uncompressed : options.compression
     }
 
-    private func flushDataBlock() throws {
+    private func flushDataBlock() throws(DBError) {
         let attempted = dataBlockCompression
         let (handle, stored) = try writeBlock(dataBlock.finish(), compression: attempted)
         // A skipped attempt counts as a failed one, so the probes come round.
@@ -234,13 +234,13 @@ package final class TableBuilder {
 
     /// Compresses when worth it, appends payload + trailer; returns the
     /// handle and how the block was stored.
-    private func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws
+    private func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws(DBError)
         -> (handle: BlockHandle, stored: BlockCompression) {
         let offset = writer.offset
-        return try contents.withUnsafeBytes { raw in
-            try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { payload, type in
+        return try contents.withBytes { (raw) throws(DBError) in
+            try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { (payload, type) throws(DBError) in
                 try writer.append(payload)
-                try BlockCodec.withTrailer(payload, type) { try writer.append($0) }
+                try BlockCodec.withTrailer(payload, type) { (trailer) throws(DBError) in try writer.append(trailer) }
                 return (BlockHandle(offset: offset, size: UInt64(payload.count)), type)
             }
         }
@@ -253,8 +253,8 @@ package final class TableBuilder {
     }
 
     /// Runs `body`; remembers the first error so later calls fail the same way.
-    private func guarded<R>(_ body: () throws -> R) throws -> R {
-        do { return try body() } catch let error as DBError {
+    private func guarded<R>(_ body: () throws(DBError) -> R) throws(DBError) -> R {
+        do { return try body() } catch {
             failure = error
             throw error
         }

@@ -18,7 +18,7 @@ package struct TableFileIO {
 
     /// Throws unless the stored block (payload + trailer) of `handle` lies
     /// inside [0, limit).
-    package func check(_ handle: BlockHandle, within limit: UInt64, what: String) throws {
+    package func check(_ handle: BlockHandle, within limit: UInt64, what: String) throws(DBError) {
         let (end, overflow) = handle.offset.addingReportingOverflow(handle.sizeWithTrailer)
         guard !overflow, handle.size <= UInt64(BlockCodec.maxBlockBytes), end <= limit else {
             throw DBError.corruption(path: path, offset: handle.offset,
@@ -27,7 +27,8 @@ package struct TableFileIO {
     }
 
     /// Reads [offset, offset+length) and calls `body` with those bytes.
-    func readRange<R>(offset: UInt64, length: Int, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    func readRange<R>(offset: UInt64, length: Int,
+                      _ body: (UnsafeRawBufferPointer) throws(DBError) -> R) throws(DBError) -> R {
         var plan = AlignedReadPlan()
         plan.add(file, offset: offset, length: length)
         return try plan.execute(backend: backend).withBytes(0, body)
@@ -37,11 +38,11 @@ package struct TableFileIO {
     /// `readBatch`, then calls `body(i, stored)` in order. Handles must have
     /// been checked against the file.
     package func readStored(_ handles: [BlockHandle],
-                    _ body: (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+                    _ body: (Int, UnsafeRawBufferPointer) throws(DBError) -> Void) throws(DBError) {
         guard !handles.isEmpty else { return }
         var plan = AlignedReadPlan()
         for h in handles { plan.add(file, offset: h.offset, length: Int(h.sizeWithTrailer)) }
         let result = try plan.execute(backend: backend)
-        for i in handles.indices { try result.withBytes(i) { try body(i, $0) } }
+        for i in handles.indices { try result.withBytes(i) { (bytes) throws(DBError) in try body(i, bytes) } }
     }
 }

@@ -165,27 +165,27 @@ final class TableIterator: InternalIterator {
         return data!.value
     }
 
-    func seekToFirst() throws {
+    func seekToFirst() throws(DBError) {
         try index.seekToFirst()
         try loadDataBlock()
         try data?.seekToFirst()
         try skipExhaustedBlocks()
     }
 
-    func seek(_ target: UnsafeRawBufferPointer) throws {
+    func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
         try index.seek(target, using: reader.indexSearch)
         try loadDataBlock()
         try data?.seek(target)
         try skipExhaustedBlocks()
     }
 
-    func next() throws {
+    func next() throws(DBError) {
         precondition(isValid, "TableIterator.next on an invalid iterator")
         try data!.next()
         try skipExhaustedBlocks()
     }
 
-    func seekToLast() throws {
+    func seekToLast() throws(DBError) {
         try index.seekToLast()
         try loadDataBlock()
         try data?.seekToLast()
@@ -194,7 +194,7 @@ final class TableIterator: InternalIterator {
 
     /// The block whose separator is the first >= `target` holds the last
     /// entry <= `target`, or the block before it does.
-    func seekForPrev(_ target: UnsafeRawBufferPointer) throws {
+    func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
         try index.seek(target, using: reader.indexSearch)
         guard index.isValid else { return try seekToLast() }
         try loadDataBlock()
@@ -202,7 +202,7 @@ final class TableIterator: InternalIterator {
         try skipExhaustedBlocksBackward()
     }
 
-    func prev() throws {
+    func prev() throws(DBError) {
         precondition(isValid, "TableIterator.prev on an invalid iterator")
         try data!.prev()
         try skipExhaustedBlocksBackward()
@@ -214,7 +214,7 @@ final class TableIterator: InternalIterator {
     // MARK: - Block switching
 
     /// Points `data` at the block the index cursor names (nil past the end).
-    private func loadDataBlock() throws {
+    private func loadDataBlock() throws(DBError) {
         guard index.isValid else {
             data = nil
             dataHandle = nil
@@ -240,7 +240,7 @@ final class TableIterator: InternalIterator {
 
     /// The block at `handle`: window, cache, or disk (possibly opening a
     /// new read-ahead window).
-    private func fetch(_ handle: BlockHandle) throws -> Block {
+    private func fetch(_ handle: BlockHandle) throws(DBError) -> Block {
         sequentialLoads = lastLoadedEnd == handle.offset ? sequentialLoads + 1 : 0
         lastLoadedEnd = handle.offset + handle.sizeWithTrailer
         backwardLoads = lastLoadedStart == handle.offset + handle.sizeWithTrailer ? backwardLoads + 1 : 0
@@ -273,7 +273,7 @@ final class TableIterator: InternalIterator {
 
     /// The block from the read-ahead window when the window holds it; drops
     /// the window once the cursor has left the file range it covers.
-    private func takeFromWindow(_ handle: BlockHandle) throws -> Block? {
+    private func takeFromWindow(_ handle: BlockHandle) throws(DBError) -> Block? {
         guard var w = window else { return nil }
         guard handle.offset >= w.start, handle.offset < w.end else {
             window = nil
@@ -305,7 +305,7 @@ final class TableIterator: InternalIterator {
     /// window, submits the next prefetch, and returns the block (nil when
     /// the block was cached at planning time and so not read). Drops the
     /// prefetch when the cursor left [origin, end).
-    private func takeFromPrefetch(_ handle: BlockHandle) throws -> Block? {
+    private func takeFromPrefetch(_ handle: BlockHandle) throws(DBError) -> Block? {
         guard let p = prefetch else { return nil }
         guard handle.offset >= p.origin, handle.offset < p.plan.end else {
             prefetch = nil  // a seek elsewhere; the handle drains its reads
@@ -324,7 +324,7 @@ final class TableIterator: InternalIterator {
     /// Reads `first` and the uncached blocks after it (up to the window
     /// size of file bytes) with one `readBatch`; returns `first`'s block
     /// after submitting the prefetch of the window after it.
-    private func openWindow(at first: BlockHandle) throws -> Block {
+    private func openWindow(at first: BlockHandle) throws(DBError) -> Block {
         // A second cursor over the index walks ahead of the main one.
         let ahead = reader.indexBlock.makeIterator()
         try ahead.seek(index.key, using: reader.indexSearch)
@@ -355,7 +355,7 @@ final class TableIterator: InternalIterator {
     /// its end, back to the lower bound, read with one `readBatch`. No
     /// prefetch behind it: backward scans are short in practice (the
     /// measurement in docs/ARCHITECTURE.md §Iteration decided the window).
-    private func openBackwardWindow(at last: BlockHandle) throws -> Block {
+    private func openBackwardWindow(at last: BlockHandle) throws(DBError) -> Block {
         let behind = reader.indexBlock.makeIterator()
         try behind.seek(index.key, using: reader.indexSearch)
         guard behind.isValid, try reader.decodeIndexValue(behind.value) == last else {
@@ -390,7 +390,7 @@ final class TableIterator: InternalIterator {
 
     /// Submits the read of the window starting at `ahead` (when prefetch is
     /// on and some block of it is not cached) without waiting for it.
-    private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws {
+    private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws(DBError) {
         prefetch = nil
         guard prefetchEnabled, let plan = try planWindow(ahead, readFirst: false), !plan.handles.isEmpty else { return }
         var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
@@ -408,7 +408,7 @@ final class TableIterator: InternalIterator {
     /// Leaves `ahead` at the first block past the window; nil at the end
     /// of the index. Each plan grows the adaptive window (doubling to its
     /// maximum).
-    private func planWindow(_ ahead: BlockIterator, readFirst: Bool) throws -> WindowPlan? {
+    private func planWindow(_ ahead: BlockIterator, readFirst: Bool) throws(DBError) -> WindowPlan? {
         guard ahead.isValid else { return nil }
         let first = try reader.decodeIndexValue(ahead.value)
         let limit = first.offset + UInt64(windowBytes)
@@ -436,7 +436,7 @@ final class TableIterator: InternalIterator {
 
     /// While the data cursor is past its block, moves to the next block;
     /// stops (invalid) instead when the upper bound excludes it.
-    private func skipExhaustedBlocks() throws {
+    private func skipExhaustedBlocks() throws(DBError) {
         while let d = data, !d.isValid {
             if bounds.isAtOrPastUpper(InternalKey.userKey(index.key)) { return stop() }
             try index.next()
@@ -448,7 +448,7 @@ final class TableIterator: InternalIterator {
     /// While the data cursor is before its block, moves to the previous
     /// block's last entry; stops (invalid) instead when the lower bound
     /// excludes it.
-    private func skipExhaustedBlocksBackward() throws {
+    private func skipExhaustedBlocksBackward() throws(DBError) {
         while let d = data, !d.isValid {
             try index.prev()
             if index.isValid && bounds.isBeforeLower(InternalKey.userKey(index.key)) { return stop() }

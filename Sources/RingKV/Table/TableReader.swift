@@ -57,7 +57,7 @@ package final class TableReader: Sendable {
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
                  properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64,
-                 rangeTombstones: [RangeTombstone]) throws {
+                 rangeTombstones: [RangeTombstone]) throws(DBError) {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
@@ -78,7 +78,7 @@ package final class TableReader: Sendable {
     /// Reads and checks the footer, then index, filter and properties in one
     /// batch. Works for O_DIRECT and buffered files alike (`AlignedReadPlan`
     /// places each read as its file needs).
-    package static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws -> TableReader {
+    package static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws(DBError) -> TableReader {
         let path = file.path
         let fileSize: UInt64
         do { fileSize = try file.size() } catch { throw DBError.io(error.at(path: path)) }
@@ -88,7 +88,7 @@ package final class TableReader: Sendable {
                 "file of \(fileSize) bytes is too short to hold the \(TableFooter.sizeBytes)-byte table footer (truncated?)")
         }
         let io = TableFileIO(file: file, backend: backend, fileSizeBytes: fileSize)
-        let footer: TableFooter = try io.readRange(offset: footerOffset, length: TableFooter.sizeBytes) { bytes in
+        let footer: TableFooter = try io.readRange(offset: footerOffset, length: TableFooter.sizeBytes) { (bytes) throws(DBError) in
             do throws(DecodeError) { return try TableFooter.decode(bytes) } catch {
                 throw DBError.corruption(path: path, offset: footerOffset + UInt64(error.offset), reason: error.reason)
             }
@@ -105,19 +105,19 @@ package final class TableReader: Sendable {
         var index: Block?
         var properties = TableProperties()
         var filter: BloomFilter?
-        try io.readStored(metaHandles) { i, stored in
+        try io.readStored(metaHandles) { (i, stored) throws(DBError) in
             let offset = metaHandles[i].offset
             switch i {
             case 0:
                 index = try BlockCodec.decode(stored, path: path, offset: offset)
             case 1:
-                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { raw in
+                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { (raw) throws(DBError) in
                     do throws(DecodeError) { properties = try TableProperties.decode(raw) } catch {
                         throw DBError.corruption(path: path, offset: offset, reason: "properties block: \(error.reason)")
                     }
                 }
             default:
-                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { raw in
+                try BlockCodec.withDecodedContents(stored, path: path, offset: offset) { (raw) throws(DBError) in
                     do throws(DecodeError) { filter = try BloomFilter(decoding: raw) } catch {
                         throw DBError.corruption(path: path, offset: offset, reason: "filter block: \(error.reason)")
                     }
@@ -136,7 +136,7 @@ package final class TableReader: Sendable {
     /// The range deletion block of a format-version-2 table (one more read,
     /// only for such tables); checks that version and handle agree.
     static func readRangeTombstones(io: TableFileIO, footer: TableFooter, properties: TableProperties,
-                                    limit: UInt64) throws -> [RangeTombstone] {
+                                    limit: UInt64) throws(DBError) -> [RangeTombstone] {
         let path = io.path
         guard footer.formatVersion == TableFooter.rangeDeletionFormatVersion else {
             guard properties.rangeDeletionHandle == nil else {
@@ -151,8 +151,8 @@ package final class TableReader: Sendable {
         }
         try io.check(handle, within: limit, what: "range deletion block")
         var tombstones: [RangeTombstone] = []
-        try io.readStored([handle]) { _, stored in
-            try BlockCodec.withDecodedContents(stored, path: path, offset: handle.offset) { raw in
+        try io.readStored([handle]) { (_, stored) throws(DBError) in
+            try BlockCodec.withDecodedContents(stored, path: path, offset: handle.offset) { (raw) throws(DBError) in
                 do throws(DecodeError) { tombstones = try RangeTombstone.decodeBlock(raw) } catch {
                     throw DBError.corruption(path: path, offset: handle.offset,
                                              reason: "range deletion block: \(error.reason)")
@@ -184,8 +184,8 @@ package final class TableReader: Sendable {
     /// The data block that holds the first entry >= `lookupKey` (an internal
     /// key), or nil when `lookupKey` is past the table's last key. The index
     /// is searched with a cursor on the stack: nothing is allocated.
-    func locate(_ lookupKey: UnsafeRawBufferPointer) throws -> BlockHandle? {
-        let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { cursor in
+    func locate(_ lookupKey: UnsafeRawBufferPointer) throws(DBError) -> BlockHandle? {
+        let value: UnsafeRawBufferPointer? = try indexBlock.withCursor { (cursor) throws(DBError) in
             do throws(DecodeError) { try cursor.seek(lookupKey, using: indexSearch) } catch {
                 throw indexBlock.corruption(error)
             }
@@ -197,37 +197,37 @@ package final class TableReader: Sendable {
     }
 
     /// `locate` for the newest version of `userKey` visible at `snapshot`.
-    func locate(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> BlockHandle? {
-        try TableReader.withLookupKey(userKey, snapshot) { try locate($0) }
+    func locate(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws(DBError) -> BlockHandle? {
+        try TableReader.withLookupKey(userKey, snapshot) { (key) throws(DBError) in try locate(key) }
     }
 
     /// Checks that `handle` names a stored data block of this table and
     /// adds its aligned read to `plan` (which may hold reads of other tables
     /// too); returns the span index to pass to `decodeBlock`.
-    func planRead(_ handle: BlockHandle, into plan: inout AlignedReadPlan) throws -> Int {
+    func planRead(_ handle: BlockHandle, into plan: inout AlignedReadPlan) throws(DBError) -> Int {
         try io.check(handle, within: dataEndOffset, what: "data block")
         return plan.add(file, offset: handle.offset, length: Int(handle.sizeWithTrailer))
     }
 
     /// Verifies (read result, CRC) and decodes span `span` of an executed
     /// plan, which `planRead` of this table added.
-    func decodeBlock(_ result: AlignedReadResult, span: Int) throws -> Block {
+    func decodeBlock(_ result: AlignedReadResult, span: Int) throws(DBError) -> Block {
         let offset = result.spans[span].offset
-        return try result.withBytes(span) { try BlockCodec.decode($0, path: path, offset: offset) }
+        return try result.withBytes(span) { (bytes) throws(DBError) in try BlockCodec.decode(bytes, path: path, offset: offset) }
     }
 
     /// Reads every handle with ONE `readBatch`, checks CRCs, decompresses.
     /// Results are in the order of `handles`. Bypasses the block cache.
-    func readBlocks(_ handles: [BlockHandle]) throws -> [Block] {
+    func readBlocks(_ handles: [BlockHandle]) throws(DBError) -> [Block] {
         var plan = AlignedReadPlan()
         for h in handles { _ = try planRead(h, into: &plan) }
         let result = try plan.execute(backend: backend)
-        return try handles.indices.map { try decodeBlock(result, span: $0) }
+        return try handles.indices.map { (i) throws(DBError) in try decodeBlock(result, span: i) }
     }
 
     /// The data block at `handle`: from `cache` when it holds it, else read
     /// (and cached when `fillCache`).
-    func block(_ handle: BlockHandle, cache: BlockCache?, fillCache: Bool) throws -> Block {
+    func block(_ handle: BlockHandle, cache: BlockCache?, fillCache: Bool) throws(DBError) -> Block {
         let key = BlockCacheKey(fileNumber: fileNumber, blockOffset: handle.offset)
         if let cache, let hit = cache.lookup(key) { return hit }
         let block = try readBlock(handle)
@@ -237,8 +237,8 @@ package final class TableReader: Sendable {
 
     /// The newest version of `userKey` visible at `snapshot` in `block`
     /// (the block `locate` returned for the same key and snapshot).
-    func search(_ block: Block, userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws -> TableLookupResult {
-        let found = try withExtendedLifetime(block) {
+    func search(_ block: Block, userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws(DBError) -> TableLookupResult {
+        let found = try withExtendedLifetime(block) { () throws(DBError) in
             try find(in: block.layout, blockOffset: block.fileOffset, userKey: userKey, snapshot: snapshot)
         }
         switch found {
@@ -252,12 +252,12 @@ package final class TableReader: Sendable {
     /// memory (`layout`), valid while the caller keeps that memory alive.
     /// The key is rebuilt in a buffer on the stack and compared in place.
     func find(in layout: BlockLayout, blockOffset: UInt64, userKey: UnsafeRawBufferPointer,
-              snapshot: SequenceNumber) throws -> BlockSearchResult {
+              snapshot: SequenceNumber) throws(DBError) -> BlockSearchResult {
         func corrupt(_ reason: String) -> DBError {
             .corruption(path: path, offset: blockOffset, reason: "block: " + reason)
         }
-        return try TableReader.withLookupKey(userKey, snapshot) { lookupKey in
-            try BlockCursor.withCursor(layout) { cursor in
+        return try TableReader.withLookupKey(userKey, snapshot) { (lookupKey) throws(DBError) in
+            try BlockCursor.withCursor(layout) { (cursor) throws(DBError) in
                 do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw corrupt(error.reason) }
                 guard cursor.isValid else { return .notFound }
                 let key = cursor.key
@@ -285,7 +285,7 @@ package final class TableReader: Sendable {
     /// An O_DIRECT file needs page-aligned offsets, lengths and memory, so
     /// the pages holding the block are read and the block copied out.
     private func readDecoded<R>(_ handle: BlockHandle,
-                                _ body: (BlockAllocation, Int) throws -> R) throws -> R {
+                                _ body: (BlockAllocation, Int) throws(DBError) -> R) throws(DBError) -> R {
         let read = try loneRead(handle)
         // Not zero-filled: only the bytes the read returned are looked at.
         // A buffered read's memory may become the block: from `BlockMemory`.
@@ -330,7 +330,7 @@ package final class TableReader: Sendable {
     }
 
     /// Checks `handle` against the file's layout and places its lone read.
-    func loneRead(_ handle: BlockHandle) throws -> LoneRead {
+    func loneRead(_ handle: BlockHandle) throws(DBError) -> LoneRead {
         try io.check(handle, within: dataEndOffset, what: "data block")
         let wanted = Int(handle.sizeWithTrailer)
         if file.isDirect {
@@ -346,7 +346,7 @@ package final class TableReader: Sendable {
     /// verifies the CRC and decompresses: `BlockCodec.decodeContents`
     /// (`owner`: the memory at `base`, which may become the block).
     func decodeLoneRead(_ read: LoneRead, from base: UnsafeRawPointer, bytesRead: Int,
-                        owner: BlockAllocation?) throws -> (storage: BlockAllocation, count: Int) {
+                        owner: BlockAllocation?) throws(DBError) -> (storage: BlockAllocation, count: Int) {
         let offset = read.handle.offset
         guard bytesRead >= read.skip + read.wantedBytes else {
             throw DBError.corruption(path: path, offset: offset, reason:
@@ -364,7 +364,7 @@ package final class TableReader: Sendable {
     /// a caller that puts reads of several tables into one `readBatch`
     /// (batched lookups of buffered files). The memory (`buffer`) belongs
     /// to the caller until `finishExactRead` takes it over.
-    func exactRead(_ handle: BlockHandle) throws -> ReadRequest {
+    func exactRead(_ handle: BlockHandle) throws(DBError) -> ReadRequest {
         try io.check(handle, within: dataEndOffset, what: "data block")
         let wanted = Int(handle.sizeWithTrailer)
         // `finishExactRead` (or the round that drops it) finds the
@@ -376,7 +376,7 @@ package final class TableReader: Sendable {
     /// Checks and decodes a completed `exactRead`, taking over its memory
     /// (it becomes the block when uncompressed, else it is freed; freed too
     /// when this throws).
-    func finishExactRead(_ read: ReadRequest, _ handle: BlockHandle) throws -> Block {
+    func finishExactRead(_ read: ReadRequest, _ handle: BlockHandle) throws(DBError) -> Block {
         let allocation = BlockMemory.allocation(at: read.buffer, minimumBytes: read.length)
         var ownsBuffer = true
         defer { if ownsBuffer { BlockMemory.free(allocation) } }
@@ -394,8 +394,8 @@ package final class TableReader: Sendable {
     }
 
     /// Data block `handle`, read alone (see `readDecoded`) into a `Block`.
-    func readBlock(_ handle: BlockHandle) throws -> Block {
-        try readDecoded(handle) { storage, count in
+    func readBlock(_ handle: BlockHandle) throws(DBError) -> Block {
+        try readDecoded(handle) { (storage, count) throws(DBError) in
             try Block.make(takingOwnershipOf: storage, count: count, path: path, fileOffset: handle.offset)
         }
     }
@@ -403,21 +403,21 @@ package final class TableReader: Sendable {
     /// Reads data block `handle` alone and lends its decoded contents to
     /// `body`, then frees them: for reads that do not fill the cache, so
     /// no `Block` object is made.
-    func withBlockRead<R>(_ handle: BlockHandle, _ body: (BlockLayout) throws -> R) throws -> R {
-        try readDecoded(handle) { storage, count in
-            defer { BlockMemory.free(storage) }
-            let layout: BlockLayout
-            do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage.pointer), count: count) } catch {
-                throw DBError.corruption(path: path, offset: handle.offset, reason: error.reason)
-            }
-            return try body(layout)
+    func withBlockRead<R>(_ handle: BlockHandle, _ body: (BlockLayout) throws(DBError) -> R) throws(DBError) -> R {
+        // The decoded memory is this function's from here (freed below).
+        let (storage, count) = try readDecoded(handle) { (storage, count) throws(DBError) in (storage, count) }
+        defer { BlockMemory.free(storage) }
+        let layout: BlockLayout
+        do throws(DecodeError) { layout = try BlockLayout(base: UnsafeRawPointer(storage.pointer), count: count) } catch {
+            throw DBError.corruption(path: path, offset: handle.offset, reason: error.reason)
         }
+        return try body(layout)
     }
 
     /// Filter, index, block (from `cache` or one read), search. The DB
     /// read path runs the same steps for many keys and tables at once.
     func get(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber,
-             cache: BlockCache? = nil, fillCache: Bool = true) throws -> TableLookupResult {
+             cache: BlockCache? = nil, fillCache: Bool = true) throws(DBError) -> TableLookupResult {
         guard mayContain(userKey: userKey) else { return .notFound }
         guard let handle = try locate(userKey: userKey, snapshot: snapshot) else { return .notFound }
         let block = try block(handle, cache: cache, fillCache: fillCache)
@@ -425,8 +425,10 @@ package final class TableReader: Sendable {
     }
 
     func get(userKey: [UInt8], snapshot: SequenceNumber,
-             cache: BlockCache? = nil, fillCache: Bool = true) throws -> TableLookupResult {
-        try userKey.withUnsafeBytes { try get(userKey: $0, snapshot: snapshot, cache: cache, fillCache: fillCache) }
+             cache: BlockCache? = nil, fillCache: Bool = true) throws(DBError) -> TableLookupResult {
+        try userKey.withBytes { (key) throws(DBError) in
+            try get(userKey: key, snapshot: snapshot, cache: cache, fillCache: fillCache)
+        }
     }
 
     /// A two-level iterator (index block -> data blocks, read lazily).
@@ -451,7 +453,7 @@ package final class TableReader: Sendable {
 
     var io: TableFileIO { TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes) }
 
-    package func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws -> BlockHandle {
+    package func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws(DBError) -> BlockHandle {
         do { return try BlockHandle.decodeVarint(value) } catch {
             throw DBError.corruption(path: path, offset: footer.index.offset, reason: "index entry: \(error.reason)")
         }
@@ -459,10 +461,10 @@ package final class TableReader: Sendable {
 
     /// Calls `body` with userKey ++ trailer(snapshot, typeForSeek): the
     /// smallest internal key of `userKey` visible at `snapshot`.
-    static func withLookupKey<R>(_ userKey: UnsafeRawBufferPointer, _ snapshot: SequenceNumber,
-                                 _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    static func withLookupKey<R, E: Error>(_ userKey: UnsafeRawBufferPointer, _ snapshot: SequenceNumber,
+                                           _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         let count = userKey.count + InternalKey.trailerSize
-        return try withUnsafeTemporaryAllocation(byteCount: count, alignment: 8) { buffer in
+        return try withTemporaryBytes(byteCount: count, alignment: 8) { (buffer) throws(E) in
             // Assumes: buffer holds userKey.count + 8 bytes.
             if let src = userKey.baseAddress, userKey.count > 0 {
                 buffer.baseAddress!.copyMemory(from: src, byteCount: userKey.count)

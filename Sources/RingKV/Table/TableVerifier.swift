@@ -12,7 +12,7 @@ extension TableReader {
         var metaHandles = [footer.index, footer.properties]
         if let f = footer.filter { metaHandles.append(f) }
         let io = TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes)
-        try io.readStored(metaHandles) { i, stored in
+        try io.readStored(metaHandles) { (i, stored) throws(DBError) in
             try BlockCodec.withDecodedContents(stored, path: path, offset: metaHandles[i].offset) { _ in }
         }
         // The range deletion block: CRC, encoding, each range non-empty, order, count.

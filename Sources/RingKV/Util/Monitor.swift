@@ -1,17 +1,33 @@
 import Glibc
 import RingIO
+import Synchronization
 
 /// A mutex with a condition variable (pthread), for the places that must
 /// wait for a state change: the writer queue and background work. The
 /// Synchronization module's `Mutex` has no condition variable.
+///
+/// Lock rules are checked in debug builds, as LevelDB's
+/// `mutex_.AssertHeld()`: a function that needs the lock (named `…Locked`
+/// by convention) starts with `assertHeld()`, which traps when the calling
+/// thread does not hold it. Debug builds record the owning thread on every
+/// lock, unlock and wait; release builds record nothing and `assertHeld`
+/// compiles to nothing.
 final class Monitor: @unchecked Sendable {
     // @unchecked Sendable: the pthread objects are heap-allocated, never
-    // moved, and only touched through pthread calls that are thread-safe.
+    // moved, and only touched through pthread calls that are thread-safe;
+    // `owner` is an atomic.
     fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
     /// Threads blocked in `wait` (guarded by the mutex), so that a
     /// `broadcast` nobody waits for costs no futex call.
     private var waiters = 0
+    #if DEBUG
+    /// The thread holding the mutex, 0 when none (debug builds only).
+    /// Written by the holder as it takes and gives up the mutex; read by
+    /// `isHeldByCurrentThread`, which only compares it with its own
+    /// thread, so a relaxed load is enough.
+    fileprivate let owner = Atomic<UInt>(0)
+    #endif
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -34,30 +50,75 @@ final class Monitor: @unchecked Sendable {
         condition.deallocate()
     }
 
-    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
-    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    @inline(__always) func lock() {
+        pthread_mutex_lock(mutex)
+        noteAcquired()
+    }
+
+    @inline(__always) func unlock() {
+        noteReleasing()
+        pthread_mutex_unlock(mutex)
+    }
 
     /// Waits for a broadcast; the caller holds the lock and re-checks its
     /// condition in a loop.
     @inline(__always) func wait() {
         BlockingCheck.willBlock("condition wait")
+        assertHeld()
         waiters += 1
+        noteReleasing()
         pthread_cond_wait(condition, mutex)
+        noteAcquired()
         waiters -= 1
     }
 
     /// Waits at most `nanoseconds` for a broadcast.
     func wait(nanoseconds: UInt64) {
         BlockingCheck.willBlock("condition wait")
+        assertHeld()
         var deadline = Monitor.deadline(after: nanoseconds)
         waiters += 1
+        noteReleasing()
         pthread_cond_timedwait(condition, mutex, &deadline)
+        noteAcquired()
         waiters -= 1
+    }
+
+    // MARK: - Lock rules (debug builds)
+
+    /// Traps unless the calling thread holds the lock (debug builds; a
+    /// no-op in release). The first line of every function documented as
+    /// needing it.
+    @inline(__always)
+    func assertHeld(_ function: StaticString = #function, file: StaticString = #fileID, line: UInt = #line) {
+        #if DEBUG
+        if !isHeldByCurrentThread {
+            preconditionFailure("\(function) needs the lock held by its caller", file: file, line: line)
+        }
+        #endif
+    }
+
+    #if DEBUG
+    /// Whether the calling thread holds the lock (debug builds only).
+    var isHeldByCurrentThread: Bool { owner.load(ordering: .relaxed) == UInt(pthread_self()) }
+    #endif
+
+    @inline(__always) fileprivate func noteAcquired() {
+        #if DEBUG
+        owner.store(UInt(pthread_self()), ordering: .relaxed)
+        #endif
+    }
+
+    @inline(__always) fileprivate func noteReleasing() {
+        #if DEBUG
+        owner.store(0, ordering: .relaxed)
+        #endif
     }
 
     /// Wakes every `wait`er. The caller holds the lock (the waiter count
     /// is read under it).
     @inline(__always) func broadcast() {
+        assertHeld()
         if waiters > 0 { pthread_cond_broadcast(condition) }
     }
 
@@ -81,13 +142,19 @@ final class Monitor: @unchecked Sendable {
         /// The caller holds `monitor`'s lock and re-checks in a loop.
         @inline(__always) func wait(_ monitor: Monitor) {
             BlockingCheck.willBlock("condition wait")
+            monitor.assertHeld()
+            monitor.noteReleasing()
             pthread_cond_wait(condition, monitor.mutex)
+            monitor.noteAcquired()
         }
 
         func wait(_ monitor: Monitor, nanoseconds: UInt64) {
             BlockingCheck.willBlock("condition wait")
+            monitor.assertHeld()
             var deadline = Monitor.deadline(after: nanoseconds)
+            monitor.noteReleasing()
             pthread_cond_timedwait(condition, monitor.mutex, &deadline)
+            monitor.noteAcquired()
         }
 
         @inline(__always) func signal() { pthread_cond_signal(condition) }
@@ -116,7 +183,7 @@ final class Monitor: @unchecked Sendable {
     }
 
     @inline(__always)
-    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+    func withLock<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         lock()
         defer { unlock() }
         return try body()

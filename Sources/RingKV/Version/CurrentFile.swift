@@ -8,12 +8,12 @@ package enum CurrentFile {
     static let maxSizeBytes = 256
 
     /// The MANIFEST that CURRENT names: its file name as written and its
-    /// number. Throws `.notFound(dbPath)` when CURRENT does not exist and
+    /// number. Throws `.databaseNotFound(dbPath)` when CURRENT does not exist and
     /// `.corruption` (path CURRENT, offset 0) when its content is not one
     /// `MANIFEST-<digits>\n` line.
     package static func read(dbPath: String, backend: any IOBackend) throws -> (name: String, number: UInt64) {
         let path = FileNames.current(dbPath)
-        guard FileSystem.exists(path) else { throw DBError.notFound(path: dbPath) }
+        guard FileSystem.exists(path) else { throw DBError.databaseNotFound(path: dbPath) }
         var bytes = [UInt8](repeating: 0, count: maxSizeBytes + 1)
         do {
             let file = try backend.openFile(path, .read, direct: .off)

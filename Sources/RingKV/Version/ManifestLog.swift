@@ -13,13 +13,13 @@ struct ManifestLog {
     private(set) var offsetBytes: UInt64 = 0
     /// Set when an append or fsync failed: what is on disk past
     /// `offsetBytes` is unknown, so no further edit may be logged.
-    private(set) var failure: String?
+    private(set) var failure: IOError?
 
     /// Creates MANIFEST-`number` (truncating a leftover of an earlier,
     /// interrupted attempt) holding `snapshot` as its first record, synced.
     /// CURRENT is not touched. On failure the new file is removed.
     static func create(dbPath: String, number: UInt64, snapshot: VersionEdit,
-                       backend: any IOBackend) throws -> ManifestLog {
+                       backend: any IOBackend) throws(DBError) -> ManifestLog {
         let path = FileNames.manifest(dbPath, number)
         let file: File
         do { file = try backend.openFile(path, [.write, .create, .truncate], direct: .off) } catch { throw DBError.io(error.at(path: path)) }
@@ -37,23 +37,23 @@ struct ManifestLog {
     /// Frames `payload` as one record, writes it at the end of the file and
     /// fsyncs (data only: the file size is included in fdatasync). The
     /// edit is durable when this returns.
-    mutating func append(_ payload: [UInt8], backend: any IOBackend) throws {
-        if let failure { throw DBError.readOnly(reason: "an earlier MANIFEST write failed: \(failure)") }
+    mutating func append(_ payload: [UInt8], backend: any IOBackend) throws(DBError) {
+        if let failure { throw DBError.readOnly(.manifestFailed(failure)) }
         var w = ByteWriter(capacity: LogRecord.headerSize + payload.count)
         payload.withUnsafeBytes { LogRecord.encode($0, into: &w) }
-        do {
-            try w.bytes.withUnsafeBytes { try backend.write(fd: file.fd, from: $0, offset: offsetBytes) }
+        do throws(IOError) {
+            try w.bytes.withBytes { (bytes) throws(IOError) in try backend.write(fd: file.fd, from: bytes, offset: offsetBytes) }
             try backend.sync(fd: file.fd, dataOnly: true)
-        } catch let e as IOError {
+        } catch let e {
             if e.memoryMayStillBeInUse { Quarantine.keep(value: w.bytes) }
             let error = e.at(path: path)
-            failure = error.description
+            failure = error
             throw DBError.io(error)
         }
         offsetBytes += UInt64(w.count)
     }
 
-    func close() throws {
+    func close() throws(DBError) {
         do { try file.close() } catch { throw DBError.io(error.at(path: path)) }
     }
 }

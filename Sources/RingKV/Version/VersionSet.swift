@@ -60,12 +60,12 @@ final class VersionSet: Sendable {
         }
 
         /// The contents with `edit` applied (recovery adds the tables it
-        /// wrote and the new log number). Throws `.invalidArgument` when it
+        /// wrote and the new log number). Throws `.internalError` when it
         /// does not apply.
-        func applying(_ edit: VersionEdit) throws -> Contents {
+        func applying(_ edit: VersionEdit) throws(DBError) -> Contents {
             var builder = VersionBuilder(base: version)
             do throws(VersionBuilder.Violation) { try builder.apply(edit) } catch {
-                throw DBError.invalidArgument("version edit does not apply: \(error.reason)")
+                throw DBError.internalError("version edit does not apply: \(error.reason)")
             }
             var next = self
             next.version = builder.build()
@@ -309,11 +309,11 @@ final class VersionSet: Sendable {
     /// `lastSequence` (the larger of the edit's and the set's) and
     /// `logNumber` (kept from the set when the edit has none). An edit that
     /// does not apply (deletes a missing table, overlaps at L1+, reuses a
-    /// number) throws `.invalidArgument` and nothing is written. A failed
+    /// number) throws `.internalError` and nothing is written. A failed
     /// MANIFEST write or fsync throws `.io`, installs nothing, and makes every
     /// later call throw `.readOnly`.
-    func logAndApply(_ edit: VersionEdit) throws {
-        try manifest.withLock { (log: inout ManifestLog?) throws in
+    func logAndApply(_ edit: VersionEdit) throws(DBError) {
+        try manifest.withLock { (log: inout ManifestLog?) throws(DBError) in
             guard var active = log else { throw DBError.closed }
             // `active` carries the new append offset or failure back.
             defer { log = active }
@@ -329,7 +329,7 @@ final class VersionSet: Sendable {
 
             var builder = VersionBuilder(base: base)
             do throws(VersionBuilder.Violation) { try builder.apply(edit) } catch {
-                throw DBError.invalidArgument("version edit does not apply: \(error.reason)")
+                throw DBError.internalError("version edit does not apply: \(error.reason)")
             }
             let version = builder.build()
 
@@ -348,19 +348,19 @@ final class VersionSet: Sendable {
 
     /// Checks what `VersionBuilder` cannot: numbers and levels that only
     /// our own code could get wrong.
-    private static func validate(_ edit: VersionEdit, nextFileNumber: UInt64, logNumber: UInt64) throws {
+    private static func validate(_ edit: VersionEdit, nextFileNumber: UInt64, logNumber: UInt64) throws(DBError) {
         if let n = edit.logNumber, n < logNumber || n >= nextFileNumber {
-            throw DBError.invalidArgument(
+            throw DBError.internalError(
                 "version edit log number \(n) is outside [\(logNumber), \(nextFileNumber)) (current log number, next file number)")
         }
         if let n = edit.lastSequence, n > InternalKey.maxSequenceNumber {
-            throw DBError.invalidArgument("version edit last sequence \(n) exceeds 56 bits")
+            throw DBError.internalError("version edit last sequence \(n) exceeds 56 bits")
         }
         for (level, _) in edit.compactPointers where level < 0 || level >= Version.numLevels {
-            throw DBError.invalidArgument("version edit compact pointer level \(level) out of range")
+            throw DBError.internalError("version edit compact pointer level \(level) out of range")
         }
         for (level, file) in edit.newFiles where file.number >= nextFileNumber {
-            throw DBError.invalidArgument(
+            throw DBError.internalError(
                 "version edit adds file \(file.number) at level \(level), but it was never allocated (next is \(nextFileNumber))")
         }
     }

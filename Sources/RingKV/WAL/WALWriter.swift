@@ -113,8 +113,8 @@ final class WALWriter: @unchecked Sendable {
     /// no group in flight.
     private(set) var hasUnsyncedWrites = false
 
-    /// "io_uring" (synced groups through the ring) or "posix".
-    var ioPath: String { ring == nil ? "posix" : "io_uring" }
+    /// `.ioUring` (synced groups through the ring) or `.posix`.
+    var ioPath: IOPath { ring == nil ? .posix : .ioUring }
 
     /// Opens (creates) the file through `backend`, so a test backend can
     /// fail the open or track the file for crash simulation. Takes a ring of
@@ -122,7 +122,7 @@ final class WALWriter: @unchecked Sendable {
     /// refused, `notice` says so and the log uses plain syscalls.
     init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int, preallocateStepBytes: UInt64,
          backend: any IOBackend, useRing: Bool, faults: FaultPlan? = nil,
-         notice: (String) -> Void = { IOBackends.noticeOnce($0) }) throws {
+         notice: (String) -> Void = { IOBackends.noticeOnce($0) }) throws(DBError) {
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
         self.number = number
@@ -167,7 +167,7 @@ final class WALWriter: @unchecked Sendable {
         }
     }
 
-    func close() throws {
+    func close() throws(DBError) {
         try ioCall(path) { () throws(IOError) in try file.close() }
     }
 
@@ -227,7 +227,7 @@ final class WALWriter: @unchecked Sendable {
     /// visible only after this returns). It does not run when the write
     /// fails before that.
     func writeGroup(sync: Bool, reservation: Reservation, encode: (UnsafeMutableRawPointer) -> Void,
-                    duringIO: () -> Void) throws {
+                    duringIO: () -> Void) throws(DBError) {
         let length = reservation.length
         precondition(length > 0, "WAL group without records")
         if let faults {
@@ -300,7 +300,7 @@ final class WALWriter: @unchecked Sendable {
     /// fdatasync of everything written so far, when the last group was not
     /// synced. Call with no group in flight (the caller leads the write
     /// queue). Throws `DBError.io`; the log must then not be used again.
-    func syncUnsyncedWrites() throws {
+    func syncUnsyncedWrites() throws(DBError) {
         guard hasUnsyncedWrites else { return }
         if let code = faults?.check(.fsync, path: path) {
             throw DBError.io(IOError(operation: "fdatasync", errno: code, path: path, detail: "injected fault"))
@@ -326,7 +326,7 @@ final class WALWriter: @unchecked Sendable {
 
     /// Allocates [from, from + by) of the file, in a call of its own that
     /// completes before any byte of the group is written.
-    private func grow(from: UInt64, by: UInt64) throws {
+    private func grow(from: UInt64, by: UInt64) throws(DBError) {
         if let code = faults?.check(.fallocate, path: path) {
             throw DBError.io(IOError(operation: "fallocate", errno: code, path: path, offset: from,
                                      detail: "injected fault"))
@@ -336,7 +336,7 @@ final class WALWriter: @unchecked Sendable {
 
     /// Writes the reservation's zeros (plain pwrite; the ring path sends
     /// them with the group instead).
-    private func zeroFill(_ reservation: Reservation) throws {
+    private func zeroFill(_ reservation: Reservation) throws(DBError) {
         guard reservation.zeroBy > 0 else { return }
         let zeros = zerosPointer()
         try ioCall(path) { () throws(IOError) in
@@ -359,7 +359,7 @@ final class WALWriter: @unchecked Sendable {
     /// One io_uring_enter: [zero fill] + write (fixed when `bufferIndex`)
     /// linked to fdatasync. Runs `duringIO` after the submission.
     private func writeAndSync(_ ring: Ring, _ bytes: UnsafeRawBufferPointer, reservation: Reservation,
-                              bufferIndex: Int?, duringIO: () -> Void) throws {
+                              bufferIndex: Int?, duringIO: () -> Void) throws(DBError) {
         let base = bytes.baseAddress!  // a group is never empty
         let offset = reservation.offset
         var expected = 0

@@ -2,8 +2,8 @@
 /// record (docs/FORMAT.md §Log records) per write, whose payload is a write
 /// batch (§WAL payload) carrying the sequence number the leader assigned.
 /// `DB.put` and `DB.delete` build no `WriteBatch`: their one operation is
-/// encoded here from the caller's key and value, so a write copies its
-/// bytes once, into the buffer the kernel reads.
+/// encoded here from the caller's key and value (lent for the commit), so
+/// a write copies its bytes once, into the buffer the kernel reads.
 enum WriteGroupEncoding {
     /// Payload bytes of a batch holding one put (`isPut`) or delete.
     static func singleOperationBytes(keyBytes: Int, valueBytes: Int, isPut: Bool) -> Int {
@@ -48,7 +48,7 @@ enum WriteGroupEncoding {
     }
 
     /// Writes varint length + bytes at `p`; returns the byte after them.
-    private static func append(value: [UInt8], to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    private static func append(value: UnsafeRawBufferPointer, to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
         var out = p
         var v = UInt64(value.count)
         while v >= 0x80 {
@@ -58,9 +58,7 @@ enum WriteGroupEncoding {
         }
         out.storeBytes(of: UInt8(v), as: UInt8.self)
         out += 1
-        value.withUnsafeBytes { raw in
-            if let base = raw.baseAddress, raw.count > 0 { out.copyMemory(from: base, byteCount: raw.count) }
-        }
+        if let base = value.baseAddress, value.count > 0 { out.copyMemory(from: base, byteCount: value.count) }
         return out + value.count
     }
 

@@ -8,10 +8,6 @@ import Testing
 /// open; open table descriptors stay within `maxOpenFiles`; memtables
 /// never exceed one active plus one flushing — writers stall instead.
 @Suite struct LimitsTests {
-    func isInvalidArgument(_ error: any Error, mentioning text: String) -> Bool {
-        guard case DBError.invalidArgument(let message) = error else { return false }
-        return message.contains(text)
-    }
 
     // MARK: - Write sizes
 
@@ -19,10 +15,9 @@ import Testing
         let dir = try TempDir()
         let db = try DB(path: dir.sub("db"), options: openOptions())
         let key = [UInt8](repeating: 0x6b, count: Options.maxKeySizeBytes + 1)
-        #expect { try db.put(key, [1]) } throws: {
-            isInvalidArgument($0, mentioning: "key of \(Options.maxKeySizeBytes + 1) bytes exceeds the "
-                                  + "\(Options.maxKeySizeBytes)-byte limit")
-        }
+        #expect(throws: DBError.tooLarge(.key, sizeBytes: Options.maxKeySizeBytes + 1)) { try db.put(key, [1]) }
+        #expect(DBError.tooLarge(.key, sizeBytes: Options.maxKeySizeBytes + 1).description
+                == "key of \(Options.maxKeySizeBytes + 1) bytes exceeds the \(Options.maxKeySizeBytes)-byte limit")
         let longest = [UInt8](repeating: 0x6b, count: Options.maxKeySizeBytes)
         try db.put(longest, [1])
         #expect(try db.get(longest) == [1])
@@ -36,8 +31,9 @@ import Testing
         var batch = WriteBatch()
         batch.put("small", "kept out too")
         batch.put(bytes("big"), [UInt8](repeating: 0x76, count: Options.maxValueSizeBytes + 1))
+        #expect(throws: DBError.tooLarge(.value, sizeBytes: Options.maxValueSizeBytes + 1)) { try db.write(batch) }
         #expect { try db.write(batch) } throws: {
-            isInvalidArgument($0, mentioning: "exceeds the \(Options.maxValueSizeBytes)-byte limit")
+            "\($0)".contains("exceeds the \(Options.maxValueSizeBytes)-byte limit")
         }
         #expect(try db.get("small") == nil, "a rejected batch must write nothing")
         try db.close()
@@ -52,10 +48,8 @@ import Testing
         var batch = WriteBatch()
         for i in 0..<4 { batch.put(bytes("key\(i)"), value) }
         #expect(batch.approximateSizeBytes > Options.maxBatchSizeBytes)
-        #expect { try db.write(batch) } throws: {
-            isInvalidArgument($0, mentioning: "exceeds the \(Options.maxBatchSizeBytes)-byte limit "
-                                  + "(Options.maxBatchSizeBytes)")
-        }
+        #expect(throws: DBError.tooLarge(.batch, sizeBytes: batch.approximateSizeBytes)) { try db.write(batch) }
+        #expect(DBError.SizeLimit.batch.maxBytes == Options.maxBatchSizeBytes)
         #expect(try db.get("key0") == nil)
         // Three fit.
         var smaller = WriteBatch()
@@ -108,7 +102,8 @@ import Testing
         let dir = try TempDir()
         let field = name.hasSuffix("+") ? String(name.dropLast()) : name
         #expect { try DB(path: dir.sub("db"), options: Self.invalidOptions(name)) } throws: { error in
-            isInvalidArgument(error, mentioning: "Options.\(field) must be") && "\(error)".contains("got ")
+            guard case DBError.invalidOption(let option, let value, _) = error else { return false }
+            return option == field && !value.isEmpty && "\(error)".contains("Options.\(field) must be")
         }
         #expect(!FileSystem.exists(dir.sub("db")), "a refused open must not create anything")
     }

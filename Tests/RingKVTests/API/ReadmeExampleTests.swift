@@ -59,10 +59,7 @@ import RingKV
 
     @Test func missingDatabaseWithoutCreateIsNotFound() throws {
         let dir = try TempDir()
-        #expect { try DB(path: dir.sub("absent")) } throws: { error in
-            guard case DBError.notFound = error else { return false }
-            return true
-        }
+        #expect(throws: DBError.databaseNotFound(path: dir.sub("absent"))) { try DB(path: dir.sub("absent")) }
     }
 
     @Test func closedDatabaseRefusesWork() throws {

@@ -108,7 +108,7 @@ import Testing
         // Let compaction run: the writer finishes.
         db.impl.mu.withLock {
             db.impl.compaction.manualWaiting -= 1
-            db.impl.wakeAll()
+            db.impl.wakeAllLocked()
         }
         writer.join()
         let stats = db.stats()

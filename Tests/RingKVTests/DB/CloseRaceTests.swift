@@ -98,7 +98,7 @@ import Testing
                 try db.checkpoint(to: target)
                 outcome.withLock { $0 = .success(()) }
             } catch {
-                outcome.withLock { $0 = .failure(error as? DBError ?? .invalidArgument("\(error)")) }
+                outcome.withLock { $0 = .failure(error as? DBError ?? .internalError("\(error)")) }
             }
         }
         while plan.injectedCount == 0 && outcome.withLock({ $0 == nil }) { usleep(100) }

@@ -20,8 +20,8 @@ import Testing
         options.logger = CapturingLogHandler.logger(store)
         let db = try DB(path: dir.sub("db"), options: options)
         let stats = db.stats()
-        #expect(stats.ioBackend == "posix+faults")
-        #expect(stats.walIOBackend == "posix")
+        #expect(stats.ioBackend == .posix)
+        #expect(stats.walIOBackend == .posix)
         for i in 0..<2000 {
             try db.put(bytes("k\(i)"), [UInt8](repeating: UInt8(i & 0xff), count: 100), options: WriteOptions(sync: i % 10 == 0))
         }
@@ -42,13 +42,13 @@ import Testing
         var options = openOptions()
         options.forcePosixIO = true
         let db = try DB(path: dir.sub("db"), options: options)
-        #expect(db.stats().ioBackend == "posix")
-        #expect(db.stats().walIOBackend == "posix")
+        #expect(db.stats().ioBackend == .posix)
+        #expect(db.stats().walIOBackend == .posix)
         try db.put("a", "1", options: WriteOptions(sync: true))
         try db.put("b", "2")
         try db.close()
         let reopened = try DB(path: dir.sub("db"), options: openOptions())
-        #expect(reopened.stats().walIOBackend == "io_uring")
+        #expect(reopened.stats().walIOBackend == .ioUring)
         #expect(try reopened.get("a") == "1" && reopened.get("b") == "2")
         try reopened.close()
     }
@@ -60,8 +60,8 @@ import Testing
         var options = openOptions()
         options.faultPlan = FaultPlan([.init(kind: .ringSetup, nth: 1, errno: EPERM, sticky: true, pathContains: ".log")])
         let db = try DB(path: dir.sub("db"), options: options)
-        #expect(db.stats().ioBackend == "io_uring+faults")
-        #expect(db.stats().walIOBackend == "posix")
+        #expect(db.stats().ioBackend == .ioUring)
+        #expect(db.stats().walIOBackend == .posix)
         for i in 0..<50 { try db.put("k\(i)", "v\(i)", options: WriteOptions(sync: i % 2 == 0)) }
         try db.close()
         let reopened = try DB(path: dir.sub("db"), options: openOptions())

@@ -69,7 +69,8 @@ import Testing
                     }
                     #expect(!lostWALSuffix || kind != "log" || got == nil || got == Self.value(i), "\(context)")
                     #expect(got == Self.value(i), "\(context): key\(i) wrong")
-                } catch is DBError {
+                } catch {
+                    // `get` throws only DBError (typed), never another error.
                     detected += 1
                 }
             }

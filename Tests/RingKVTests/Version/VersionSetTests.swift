@@ -244,7 +244,7 @@ import Testing
     @Test func malformedOrMissingCurrentIsRejected() throws {
         try F.withTemporaryDirectory { dir in
             let missing = try #require(throws: DBError.self) { try VersionSet.recover(dbPath: dir, backend: backend) }
-            guard case .notFound = missing else { Issue.record("expected notFound, got \(missing)"); return }
+            guard case .databaseNotFound = missing else { Issue.record("expected databaseNotFound, got \(missing)"); return }
             for content in ["MANIFEST-000001", "", "\n", "MANIFEST-\n", "MANIFEST-+1\n", "MANIFEST-1/../x\n",
                             "LOG-000001\n", String(repeating: "9", count: 300) + "\n"] {
                 try F.writeFile(FileNames.current(dir), Array(content.utf8))

@@ -1,7 +1,7 @@
 import RingIO
 
 /// The async read path (docs/ARCHITECTURE.md §Async API). The walk is the
-/// batched lookup's (DB/ReadPath.swift: memtables, then rounds over the
+/// batched lookup's (Read/ReadPath.swift: memtables, then rounds over the
 /// tables with filters, index and block cache); only a round's block
 /// fetch differs: its blocks go to `AsyncReadRing.shared` and the task
 /// suspends until the ring's completion thread resumes it. Memtable and

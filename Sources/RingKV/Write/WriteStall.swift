@@ -21,6 +21,7 @@ extension DBImpl {
 
     /// Sleeps 1 ms with `mu` released and counts it. Caller holds `mu`.
     func slowDownWriterLocked() {
+        mu.assertHeld()
         mu.unlock()
         let started = MonotonicClock.nanos()
         var request = timespec(tv_sec: 0, tv_nsec: Int(DBImpl.slowdownSleepNanos))
@@ -40,7 +41,8 @@ extension DBImpl {
 
     /// Throws when a writer waiting for L0 to shrink should give up: the
     /// database is closing, or compaction keeps failing. Caller holds `mu`.
-    func checkLevel0StopLocked() throws {
+    func checkLevel0StopLocked() throws(DBError) {
+        mu.assertHeld()
         if closing { throw DBError.closed }
         if compaction.consecutiveFailures >= DBImpl.stopFailureThreshold, let failure = compaction.failure {
             throw failure

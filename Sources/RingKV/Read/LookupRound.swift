@@ -1,7 +1,7 @@
 import RingIO
 
 /// The cache-missing blocks of one round of a batched lookup (`multiGet`,
-/// DB/ReadPath.swift), deduplicated, read with ONE `readBatch` across
+/// ReadPath.swift), deduplicated, read with ONE `readBatch` across
 /// every table they come from.
 ///
 /// A block of a buffered file is read at its exact bytes into memory of
@@ -43,7 +43,7 @@ final class LookupRound {
     }
 
     /// The span that reads `handle` of `table`, planned on first request.
-    func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws -> Int {
+    func span(for key: BlockCacheKey, handle: BlockHandle, of table: TableReader) throws(DBError) -> Int {
         if let span = spanOfBlock[key] { return span }
         if table.file.isDirect || !exactReads {
             let place = try table.planRead(handle, into: &plan)
@@ -59,7 +59,7 @@ final class LookupRound {
     /// Reads every block (one `readBatch` per kind present), verifies and
     /// decodes each, and caches them in `cache` when given. Blocks in span
     /// order.
-    func readAll(backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
+    func readAll(backend: any IOBackend, cache: BlockCache?) throws(DBError) -> [Block] {
         let planned = plan.isEmpty ? nil : try plan.execute(backend: backend)
         return try finish(planned, backend: backend, cache: cache)
     }
@@ -72,7 +72,7 @@ final class LookupRound {
         return try decodeAll(planned, cache: cache)
     }
 
-    private func finish(_ planned: AlignedReadResult?, backend: any IOBackend, cache: BlockCache?) throws -> [Block] {
+    private func finish(_ planned: AlignedReadResult?, backend: any IOBackend, cache: BlockCache?) throws(DBError) -> [Block] {
         if !exact.isEmpty {
             do throws(IOError) {
                 if exact.count == 1 {
@@ -89,7 +89,7 @@ final class LookupRound {
     }
 
     /// Verifies, decodes and caches every span once its bytes are read.
-    private func decodeAll(_ planned: AlignedReadResult?, cache: BlockCache?) throws -> [Block] {
+    private func decodeAll(_ planned: AlignedReadResult?, cache: BlockCache?) throws(DBError) -> [Block] {
         var blocks: [Block] = []
         blocks.reserveCapacity(sources.count)
         for source in sources {

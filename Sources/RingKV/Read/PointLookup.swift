@@ -12,12 +12,13 @@ import RingIO
 /// is freed afterwards (no `Block` object).
 extension DBImpl {
     /// Runs `body` over the newest visible value of `key` (nil: absent or
-    /// deleted). The bytes stay valid during `body` only: the view holds
+    /// deleted). `body` does not throw: `DB.withValue` carries the
+    /// caller's errors around this typed path. The bytes stay valid during `body` only: the view holds
     /// the memtables and the version (so every table of the version stays
     /// on disk and open), and a block it reads from is held by this call
     /// even if the cache evicts it meanwhile.
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions,
-                      _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+                      _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         let view = try readView(options)
         // The largest visible range tombstone covering `key` so far
         // (RangeDeletionLookup.swift): newer sources are asked first, and
@@ -49,7 +50,7 @@ extension DBImpl {
     /// Raises `covering` by the memtables' range tombstones over `key`.
     func memtableAnswer<R>(_ key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
                            covering: inout SequenceNumber,
-                           _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+                           _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
         // No array of the two memtables: this runs on every get.
         if let answer = try memtableAnswer(view.mem, key, hash: hash, view: view, covering: &covering, body) {
             return answer
@@ -62,10 +63,10 @@ extension DBImpl {
 
     private func memtableAnswer<R>(_ memtable: MemTable, _ key: UnsafeRawBufferPointer, hash: UInt64,
                                    view: ReadView, covering: inout SequenceNumber,
-                                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+                                   _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
         covering = max(covering, memtable.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
         switch memtable.find(key, hash: hash, snapshot: view.sequence).applying(coveringSequence: covering) {
-        case .found(let value, _): return Answer(value: try withExtendedLifetime(view) { try body(value) })
+        case .found(let value, _): return Answer(value: withExtendedLifetime(view) { body(value) })
         case .deleted: return Answer(value: nil)
         case .notFound: return nil
         }
@@ -76,14 +77,14 @@ extension DBImpl {
     /// Raises `covering` by the table's range tombstones over `key` first
     /// (they apply to older tables even when this one holds no entry).
     func locateBlock(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64,
-                     view: ReadView, covering: inout SequenceNumber) throws -> BlockLocation? {
+                     view: ReadView, covering: inout SequenceNumber) throws(DBError) -> BlockLocation? {
         try locateBlock(file, in: try tableCache.reader(for: file.number), key: key, hash: hash, view: view,
                         covering: &covering)
     }
 
     /// `locateBlock` in `table`, the open reader of `file`.
     func locateBlock(_ file: FileMetaData, in table: TableReader, key: UnsafeRawBufferPointer, hash: UInt64,
-                     view: ReadView, covering: inout SequenceNumber) throws -> BlockLocation? {
+                     view: ReadView, covering: inout SequenceNumber) throws(DBError) -> BlockLocation? {
         stats.tableLookups.add(1)
         if table.hasRangeTombstones {
             covering = max(covering, table.rangeTombstones.coveringSequence(key, atOrBelow: view.sequence))
@@ -106,7 +107,7 @@ extension DBImpl {
     /// read), search. nil when the table has no visible entry for the key.
     private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
                           covering: inout SequenceNumber,
-                          _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+                          _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
         guard let location = try locateBlock(file, key: key, hash: hash, view: view, covering: &covering)
         else { return nil }
         let covering = covering
@@ -115,7 +116,7 @@ extension DBImpl {
             block = hit
         } else {
             guard view.fillCache else {
-                return try location.table.withBlockRead(location.handle) { layout in
+                return try location.table.withBlockRead(location.handle) { (layout) throws(DBError) in
                     try answer(location.table.find(in: layout, blockOffset: location.handle.offset, userKey: key,
                                                    snapshot: view.sequence).applying(coveringSequence: covering), body)
                 }
@@ -139,8 +140,8 @@ extension DBImpl {
     /// An entry older than `covering` is deleted by a range tombstone.
     func answer<R>(in block: Block, at location: BlockLocation, key: UnsafeRawBufferPointer, view: ReadView,
                    covering: SequenceNumber,
-                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
-        try withExtendedLifetime(block) {
+                   _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
+        try withExtendedLifetime(block) { () throws(DBError) in
             try answer(location.table.find(in: block.layout, blockOffset: location.handle.offset, userKey: key,
                                            snapshot: view.sequence).applying(coveringSequence: covering), body)
         }
@@ -148,11 +149,11 @@ extension DBImpl {
 
     /// Calls `body` on a found value (its memory alive during the call).
     @inline(__always)
-    func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> Answer<R>? {
+    func answer<R>(_ result: BlockSearchResult, _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
         switch result {
         case .found(let value, _):
             stats.userBytesRead.add(UInt64(value.count))
-            return Answer(value: try body(value))
+            return Answer(value: body(value))
         case .deleted:
             return Answer(value: nil)
         case .notFound:

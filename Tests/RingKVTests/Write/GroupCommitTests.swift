@@ -2,7 +2,7 @@ import RingIO
 import Testing
 @testable import RingKV
 
-/// Group commit (WritePath.swift): concurrent synced writers share WAL
+/// Group commit (CommitPipeline.swift): concurrent synced writers share WAL
 /// groups, every acknowledged write is there, and flush requests queued
 /// among them (which end a group) neither hang nor lose writes.
 @Suite struct GroupCommitTests {

@@ -3,7 +3,7 @@ import RingIO
 import Testing
 @testable import RingKV
 
-/// Writers stalled on L0 (Compaction/WriteStall.swift) go on as soon as a
+/// Writers stalled on L0 (Write/WriteStall.swift) go on as soon as a
 /// compaction step brought L0 below the stop trigger — also the steps of a
 /// manual compaction, not only its end (issue #15 item 11).
 @Suite struct WriteStallWakeTests {
@@ -68,7 +68,7 @@ import Testing
         db.impl.compactionFaults.setAfterManualStep(nil)
         db.impl.mu.withLock {
             db.impl.compaction.manualWaiting -= 1
-            db.impl.wakeAll()
+            db.impl.wakeAllLocked()
         }
         writer.join()
         #expect(returnedAfterFirstStep.withLock { $0 } == true,

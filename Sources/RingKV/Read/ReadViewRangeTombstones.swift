@@ -3,7 +3,7 @@
 /// cannot meet each table's tombstones as it goes: it gets them all up
 /// front, filtered to its sequence, in one `RangeTombstoneIndex`.
 extension DBImpl {
-    func rangeTombstoneIndex(for view: ReadView) throws -> RangeTombstoneIndex {
+    func rangeTombstoneIndex(for view: ReadView) throws(DBError) -> RangeTombstoneIndex {
         var all = view.mem.rangeTombstones.all
         if let imm = view.imm { all += imm.rangeTombstones.all }
         all += try tableRangeTombstones(view.version)
@@ -15,7 +15,7 @@ extension DBImpl {
     /// immutable, so the memo never goes stale). The first call after a
     /// flush or compaction opens every table of the version through the
     /// table cache.
-    func tableRangeTombstones(_ version: Version) throws -> [RangeTombstone] {
+    func tableRangeTombstones(_ version: Version) throws(DBError) -> [RangeTombstone] {
         if let cached = version.tableRangeTombstones.withLock({ $0 }) { return cached }
         var gathered: [RangeTombstone] = []
         for level in version.files {

@@ -1,18 +1,21 @@
 import Glibc
 import RingIO
 
-/// One caller of a write waiting in the writer queue (WritePath.swift).
+/// One caller of a write waiting in the writer queue (CommitPipeline.swift).
 ///
 /// Each thread has one, made on its first write and reused by every later
-/// one (`forCurrentThread`), so a write allocates nothing here: the
-/// payload holds references to the caller's arrays, which the leader
-/// encodes straight into the WAL buffer and the memtable. A thread runs
-/// one write at a time, so its record is never in two queues.
+/// one (`forCurrentThread`), so a write allocates nothing here: a put's or
+/// delete's payload is the caller's bytes, lent (raw buffers) for the
+/// commit, which the leader encodes straight into the WAL buffer and the
+/// memtable. Lending is safe because the caller's thread waits in
+/// `CommitPipeline.commit` until its record is `done`, and the leader is
+/// finished with the bytes before it stores `done`. A thread runs one
+/// write at a time, so its record is never in two queues.
 ///
-/// Fields other than `state` are guarded by the DB's `mu` while the writer
-/// is queued; once the leader took its group out of the queue they belong
-/// to that leader until it stores `done`, and to the writer's own thread
-/// after that (the store releases, the writer's load acquires).
+/// Fields other than `state` are guarded by the pipeline's `mu` while the
+/// writer is queued; once the leader took its group out of the queue they
+/// belong to that leader until it stores `done`, and to the writer's own
+/// thread after that (the store releases, the writer's load acquires).
 final class PendingWrite {
     /// What the write carries.
     enum Payload {
@@ -20,9 +23,10 @@ final class PendingWrite {
         /// An encoded `WriteBatch` (its header is not filled in: the
         /// sequence goes straight into the WAL record) and its op count.
         case batch(rep: [UInt8], count: Int)
-        /// `DB.put` / `DB.delete`: one operation, no batch built.
-        case put(key: [UInt8], value: [UInt8])
-        case delete(key: [UInt8])
+        /// `DB.put` / `DB.delete`: one operation, no batch built; the
+        /// caller's bytes, valid until the commit returns.
+        case put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
+        case delete(key: UnsafeRawBufferPointer)
         /// `DB.flush`: switch the memtable; carries no data.
         case switchMemtable
     }
@@ -39,7 +43,7 @@ final class PendingWrite {
     /// The writer behind this one in the queue (guarded by mu).
     var next: PendingWrite?
 
-    // MARK: - State (atomic; see WritePath.swift for the protocol)
+    // MARK: - State (atomic; see CommitPipeline.swift for the protocol)
 
     enum State: UInt32 {
         /// In the queue, waiting to be committed or to lead.
@@ -97,8 +101,8 @@ final class PendingWrite {
         word.store(State.queued.rawValue)
     }
 
-    /// Drops the references to the caller's arrays, so the caller can
-    /// change them in place again without a copy.
+    /// Drops the payload (the caller's bytes, or its batch's array, so the
+    /// caller can change that in place again without a copy).
     func clear() {
         payload = .none
         error = nil

@@ -5,8 +5,9 @@ extension DBImpl {
     /// full or when `force`, and waits while the previous one is still
     /// being flushed or L0 is at its stop trigger (write stalls); a write
     /// is slowed by 1 ms once when L0 is at its slowdown trigger
-    /// (Compaction/WriteStall.swift). Called by the leader with `mu` held.
-    func makeRoomForWrite(force: Bool) throws {
+    /// (WriteStall.swift). Called by the leader with `mu` held.
+    func makeRoomForWriteLocked(force: Bool) throws(DBError) {
+        mu.assertHeld()
         var force = force
         var allowSlowdown = !force
         var stallStarted: UInt64?
@@ -20,7 +21,7 @@ extension DBImpl {
             }
         }
         while true {
-            if let failure = walFailure { throw DBError.readOnly(reason: failure.description) }
+            if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
             if allowSlowdown && level0NeedsSlowdown {
                 allowSlowdown = false
                 slowDownWriterLocked()
@@ -56,7 +57,7 @@ extension DBImpl {
                 let log = wal
                 mu.unlock()
                 var failure: DBError?
-                do { try log.syncUnsyncedWrites() } catch { failure = error as? DBError ?? DBError.invalidArgument("\(error)") }
+                do { try log.syncUnsyncedWrites() } catch { failure = error }
                 mu.lock()
                 if let failure {
                     // As after any failed WAL fsync: no retry, read-only.
@@ -70,7 +71,9 @@ extension DBImpl {
             // queue, so nobody else switches or writes.
             let number = versions.newFileNumber()
             mu.unlock()
-            let created = Result { try WALWriter.create(dbPath: path, number: number, options: options, backend: backend) }
+            let created = Result { () throws(DBError) in
+                try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
+            }
             mu.lock()
             let newLog = try created.get()
             try? wal.close()
@@ -78,7 +81,7 @@ extension DBImpl {
             imm = mem
             mem = options.makeMemTable()
             force = false
-            wakeAll()
+            wakeAllLocked()
         }
     }
 }
@@ -88,7 +91,8 @@ extension WALWriter {
     /// (a synced write into a file whose name could vanish is not durable).
     /// Synced groups go through a ring of its own unless the backend is the
     /// POSIX one (io_uring refused, or `Options.forcePosixIO`).
-    static func create(dbPath: String, number: UInt64, options: Options, backend: any IOBackend) throws -> WALWriter {
+    static func create(dbPath: String, number: UInt64, options: Options,
+                       backend: any IOBackend) throws(DBError) -> WALWriter {
         let log = try WALWriter(path: FileNames.log(dbPath, number), number: number,
                                 bufferCount: max(options.walBufferCount, 1),
                                 bufferSizeBytes: options.walBufferSizeBytes,

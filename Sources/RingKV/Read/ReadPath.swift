@@ -31,10 +31,10 @@ extension DBImpl {
         var bounds = IterationBounds.unbounded
     }
 
-    func readView(_ options: ReadOptions) throws -> ReadView {
+    func readView(_ options: ReadOptions) throws(DBError) -> ReadView {
         mu.lock()
         defer { mu.unlock() }
-        try checkOpen()
+        try checkOpenLocked()
         return ReadView(mem: mem, imm: imm, version: versions.current,
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
                         asyncPrefetch: options.asyncPrefetch,
@@ -43,11 +43,15 @@ extension DBImpl {
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is
     /// its one allocation.
-    func get(_ key: [UInt8], options: ReadOptions) throws -> [UInt8]? {
-        try key.withUnsafeBytes { key in try withValue(forKey: key, options: options) { Array($0) } }
+    func get(_ key: [UInt8], options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try key.withBytes { (key) throws(DBError) in try get(key, options: options) }
     }
 
-    func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws -> [[UInt8]?] {
+    func get(_ key: UnsafeRawBufferPointer, options: ReadOptions) throws(DBError) -> [UInt8]? {
+        try withValue(forKey: key, options: options) { Array($0) }
+    }
+
+    func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws(DBError) -> [[UInt8]?] {
         let view = try readView(options)
         return try lookup(keys, view: view)
     }
@@ -58,10 +62,10 @@ extension DBImpl {
     /// through the block cache with adaptive read-ahead (and asynchronous
     /// prefetch unless the read options turn it off), and stop before
     /// blocks and tables outside the view's bounds.
-    func iterators(for view: ReadView) throws -> [any InternalIterator] {
+    func iterators(for view: ReadView) throws(DBError) -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
-        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws -> TableIterator in
+        let open = { [tableCache, blockCache, stats] (file: FileMetaData) throws(DBError) -> TableIterator in
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
                                                                  readAhead: .adaptive, prefetch: view.asyncPrefetch,
                                                                  bounds: view.bounds,
@@ -82,7 +86,7 @@ extension DBImpl {
     /// the order of `keys`. The async driver (`lookupAsync`,
     /// DB/AsyncReadPath.swift) runs the same rounds and reads each with
     /// `AsyncReadRing` instead.
-    func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws -> [[UInt8]?]
+    func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws(DBError) -> [[UInt8]?]
     where Keys.Element == [UInt8], Keys.Index == Int {
         var state = startLookup(keys, view: view)
         while let round = try nextRound(&state, view: view, exactReads: true) {
@@ -125,7 +129,7 @@ extension DBImpl {
     /// pending until the caller opened it (`LookupState.opened`). The
     /// lookup is done when this returns nil with nothing to open.
     func nextRound(_ state: inout LookupState, view: ReadView, exactReads: Bool,
-                   openTables: Bool = true) throws -> LookupRound? {
+                   openTables: Bool = true) throws(DBError) -> LookupRound? {
         state.waiters.removeAll(keepingCapacity: true)
         if state.pending.isEmpty { return nil }
         let round = LookupRound(exactReads: exactReads)
@@ -148,7 +152,7 @@ extension DBImpl {
 
     /// Searches the blocks a round read; keys still unresolved go on to
     /// their next table in the next round.
-    func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws {
+    func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws(DBError) {
         stats.lookupReadBatches.add(1)
         stats.lookupBlocksRead.add(UInt64(blocks.count))
         for w in state.waiters where try !settle(&state.progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
@@ -197,14 +201,16 @@ extension DBImpl {
     /// with `openTables` false — reaches a table that is neither open nor
     /// in `opened` (then the key is parked on it).
     private func advance(_ p: inout KeyProgress, view: ReadView, round: LookupRound,
-                         opened: [UInt64: TableReader], openTables: Bool) throws -> Step {
+                         opened: [UInt64: TableReader], openTables: Bool) throws(DBError) -> Step {
         while let file = p.parked ?? p.nextTable(in: view.version) {
             p.parked = nil
             let table: TableReader
             if openTables {
                 table = try tableCache.reader(for: file.number)
-            } else if let ready = try opened[file.number] ?? tableCache.cachedReader(for: file.number) {
+            } else if let ready = opened[file.number] {
                 table = ready
+            } else if let cached = try tableCache.cachedReader(for: file.number) {
+                table = cached
             } else {
                 p.parked = file
                 return .needsTable(file.number)
@@ -216,7 +222,7 @@ extension DBImpl {
                 })
             }
             guard table.mayContain(userKeyHash: p.hash) else { continue }
-            guard let handle = try p.key.withUnsafeBytes({ try table.locate(userKey: $0, snapshot: view.sequence) })
+            guard let handle = try p.key.withBytes({ (key) throws(DBError) in try table.locate(userKey: key, snapshot: view.sequence) })
             else { continue }
             let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
             if let block = blockCache.lookup(cacheKey) {
@@ -229,12 +235,12 @@ extension DBImpl {
     }
 
     /// Searches `block` for `p`'s key; true when that resolved it.
-    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws -> Bool {
+    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws(DBError) -> Bool {
         let covering = p.covering
         // The value is copied while the block is known to be alive.
-        let result: TableLookupResult = try withExtendedLifetime(block) {
-            try p.key.withUnsafeBytes {
-                switch try table.find(in: block.layout, blockOffset: block.fileOffset, userKey: $0,
+        let result: TableLookupResult = try withExtendedLifetime(block) { () throws(DBError) in
+            try p.key.withBytes { (key) throws(DBError) in
+                switch try table.find(in: block.layout, blockOffset: block.fileOffset, userKey: key,
                                       snapshot: view.sequence).applying(coveringSequence: covering) {
                 case .found(let value, _): return .found(Array(value))
                 case .deleted: return .deleted

@@ -8,7 +8,7 @@ import RingIO
 ///    unsynced group (a pwrite and a few memtable inserts) often commits
 ///    within it, and then the writer needed no system call at all.
 ///    Synced writers skip it (their group waits for an fdatasync).
-/// 2. Yield the CPU in a loop, up to `groupCommitSpinMicros`: a synced
+/// 2. Yield the CPU in a loop, up to `Configuration.spinMicros`: a synced
 ///    group's fdatasync usually completes within it. But a yield that took
 ///    long means another thread wanted this CPU (a reader, a flush): after
 ///    three such, stop and sleep, so waiting writers do not steal the CPU
@@ -17,8 +17,8 @@ import RingIO
 /// 3. Sleep on the word (futex) until the leader changes it; the leader
 ///    makes the wake-up system call only for a writer that sleeps.
 ///
-/// `groupCommitSpinMicros = 0` skips 1 and 2.
-extension DBImpl {
+/// `spinMicros = 0` (`Options.groupCommitSpinMicros`) skips 1 and 2.
+extension CommitPipeline {
     /// Polls of phase 1 (a pause each: roughly 1–4 µs in all).
     static let pausePolls = 128
     /// A yield longer than this ran another thread.
@@ -30,12 +30,12 @@ extension DBImpl {
     /// the state then (still `from` only after the timeout).
     func awaitChange(of writer: PendingWrite, from: PendingWrite.State, spin: Bool = true,
                      timeoutNanos: UInt64? = nil) -> PendingWrite.State {
-        let spinMicros = options.groupCommitSpinMicros
+        let spinMicros = configuration.spinMicros
         if spin && spinMicros > 0 {
             // A synced writer waits for an fdatasync (100 µs and more):
             // pausing for a microsecond only burns the CPU the leader and
             // the other writers need.
-            for _ in 0..<(writer.sync ? 0 : DBImpl.pausePolls) {
+            for _ in 0..<(writer.sync ? 0 : CommitPipeline.pausePolls) {
                 if writer.state != from { return writer.state }
                 WaitWord.relax()
             }
@@ -62,8 +62,8 @@ extension DBImpl {
             let before = MonotonicClock.nanos()
             sched_yield()
             let after = MonotonicClock.nanos()
-            if after - before > DBImpl.slowYieldNanos { slowYields += 1 }
-            if after >= deadline || slowYields >= DBImpl.slowYieldsBeforeSleeping {
+            if after - before > CommitPipeline.slowYieldNanos { slowYields += 1 }
+            if after >= deadline || slowYields >= CommitPipeline.slowYieldsBeforeSleeping {
                 spinScore.store(max(score - 2, 0), ordering: .relaxed)
                 return nil
             }

@@ -3,19 +3,15 @@
 package enum MemTableInserter {
     /// Inserts `writer`'s operations with sequence numbers from its
     /// `firstSequence` on.
-    static func apply(_ writer: PendingWrite, to memtable: MemTable) throws {
+    static func apply(_ writer: PendingWrite, to memtable: MemTable) throws(DBError) {
         let sequence = writer.firstSequence
         switch writer.payload {
         case .put(let key, let value):
-            key.withUnsafeBytes { k in
-                value.withUnsafeBytes { v in memtable.add(sequence: sequence, type: .value, key: k, value: v) }
-            }
+            memtable.add(sequence: sequence, type: .value, key: key, value: value)
         case .delete(let key):
-            key.withUnsafeBytes { k in
-                memtable.add(sequence: sequence, type: .deletion, key: k, value: UnsafeRawBufferPointer(start: nil, count: 0))
-            }
+            memtable.add(sequence: sequence, type: .deletion, key: key, value: UnsafeRawBufferPointer(start: nil, count: 0))
         case .batch(let rep, _):
-            _ = try rep.withUnsafeBytes { raw in
+            _ = try rep.withBytes { (raw) throws(DBError) in
                 try apply(raw, to: memtable, path: "write batch", firstSequence: sequence)
             }
         case .none, .switchMemtable:
@@ -31,16 +27,16 @@ package enum MemTableInserter {
     /// Returns the last sequence number the batch used.
     @discardableResult
     package static func applyRecovered(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
-                                       after previous: SequenceNumber) throws -> SequenceNumber {
-        do {
+                                       after previous: SequenceNumber) throws(DBError) -> SequenceNumber {
+        do throws(DecodeError) {
             let (first, count) = try WriteBatch.header(raw)
             try WriteBatch.forEach(raw) { _, _, _ in }
             guard count > 0, first > previous, first <= InternalKey.maxSequenceNumber - UInt64(count) else {
                 throw DecodeError(reason: "write batch sequence \(first) (+\(count)) does not follow \(previous)",
                                   offset: 0)
             }
-        } catch let e as DecodeError {
-            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
+        } catch {
+            throw DBError.corruption(path: path, offset: UInt64(error.offset), reason: error.reason)
         }
         return try apply(raw, to: memtable, path: path)
     }
@@ -50,16 +46,17 @@ package enum MemTableInserter {
     /// the last sequence number used.
     @discardableResult
     static func apply(_ raw: UnsafeRawBufferPointer, to memtable: MemTable, path: String,
-                      firstSequence: SequenceNumber? = nil) throws -> SequenceNumber {
-        do {
-            var sequence = try firstSequence ?? WriteBatch.header(raw).sequence
+                      firstSequence: SequenceNumber? = nil) throws(DBError) -> SequenceNumber {
+        do throws(DecodeError) {
+            var sequence: SequenceNumber
+            if let firstSequence { sequence = firstSequence } else { sequence = try WriteBatch.header(raw).sequence }
             try WriteBatch.forEach(raw) { type, key, value in
                 memtable.add(sequence: sequence, type: type, key: key, value: value)
                 sequence += 1
             }
             return sequence - 1
-        } catch let e as DecodeError {
-            throw DBError.corruption(path: path, offset: UInt64(e.offset), reason: e.reason)
+        } catch {
+            throw DBError.corruption(path: path, offset: UInt64(error.offset), reason: error.reason)
         }
     }
 }
