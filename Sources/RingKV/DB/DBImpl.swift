@@ -228,7 +228,7 @@ final class DBImpl: @unchecked Sendable {
     /// after close reads the tables it already holds open.)
     func reading<R>(_ body: () throws(DBError) -> R) throws(DBError) -> R {
         activeReads.add(1, ordering: .sequentiallyConsistent)
-        defer { activeReads.subtract(1, ordering: .sequentiallyConsistent) }
+        defer { readFinished() }
         if shuttingDown.load(ordering: .sequentiallyConsistent) { throw DBError.closed }
         return try body()
     }
