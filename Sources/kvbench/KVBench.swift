@@ -84,8 +84,9 @@ struct KVBench: ParsableCommand {
         config.reverseScans = reverseScans
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
-        let result: RunResult
+        var result: RunResult
         do {
+            let ioAtStart = ProcessIO.current()
             let database = try DB(path: db, options: config.makeOptions())
             result = try BenchRunner(db: database, config: config).run(progress: printError)
             // Engine shape at the end (stderr: stdout holds only the result).
@@ -105,6 +106,9 @@ struct KVBench: ParsableCommand {
                            + "(\((perGroup * 100).rounded() / 100) per group)")
             }
             try database.close()
+            // The engine's counters as the run left them; the device bytes
+            // after close (they include its last writes).
+            result.engineIO = EngineIO(stats: stats, from: ioAtStart, to: ProcessIO.current())
         } catch {
             printError("kvbench: \(error)")
             throw ExitCode.failure

@@ -67,4 +67,9 @@ final class StatsCounters: Sendable {
     /// Data blocks user iterators and scans read from table files (alone
     /// or in read-ahead windows and prefetches; not cache hits).
     let iteratorBlocksRead = Counter()
+
+    /// Table bytes written into each level: flushes into L0, compactions
+    /// into their output level (every output finished, including those of
+    /// a compaction discarded afterwards: they reached the file system).
+    let levelBytesWritten: [Counter] = (0..<Version.numLevels).map { _ in Counter() }
 }
