@@ -90,6 +90,42 @@ public final class File: Sendable {
         return UInt64(st.st_size)
     }
 
+    /// How the page cache should treat a range of the file
+    /// (posix_fadvise(2)); a hint, which changes no data.
+    public enum AccessAdvice: Sendable {
+        /// The kernel's default read-ahead.
+        case normal
+        /// Point reads at random offsets: no read-ahead around them
+        /// (per open file description: affects every read of this `File`).
+        case random
+        /// Long sequential reads: a larger read-ahead window.
+        case sequential
+        /// Start reading the range into the page cache now (returns once
+        /// the reads are submitted, not when they complete).
+        case willNeed
+        /// Drop the range's clean cached pages (dirty ones are queued for
+        /// writeback first and stay until written).
+        case dontNeed
+
+        var code: Int32 {
+            switch self {
+            case .normal: POSIX_FADV_NORMAL
+            case .random: POSIX_FADV_RANDOM
+            case .sequential: POSIX_FADV_SEQUENTIAL
+            case .willNeed: POSIX_FADV_WILLNEED
+            case .dontNeed: POSIX_FADV_DONTNEED
+            }
+        }
+    }
+
+    /// Tells the kernel how [offset, offset + length) will be read
+    /// (length 0: to the end of the file). posix_fadvise returns its error
+    /// instead of setting errno; EINTR cannot occur.
+    public func advise(_ advice: AccessAdvice, offset: UInt64 = 0, length: UInt64 = 0) throws(IOError) {
+        let code = posix_fadvise(fd, off_t(offset), off_t(length), advice.code)
+        if code != 0 { throw IOError(operation: "posix_fadvise", errno: code, path: path, offset: offset) }
+    }
+
     /// Cuts or extends the file to `length` bytes.
     public func truncate(to length: UInt64) throws(IOError) {
         _ = try syscall("ftruncate", path: path, offset: length) { ftruncate(fd, off_t(length)) }

@@ -60,6 +60,13 @@ final class TableCache: Sendable {
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
+        // Gets read one block at a random offset: the kernel's read-ahead
+        // around it would fill a page cache that is short of room with
+        // pages nobody asked for (RocksDB advises the same on open).
+        // Windowed reads (iterators, compaction) ask for their exact
+        // sizes, which the kernel reads whatever the advice. A hint: a
+        // refusal changes nothing.
+        if !file.isDirect { try? file.advise(.random) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
         openReads.add(UInt64(reader.openBlocksRead), ordering: .relaxed)
         let now = epoch.add(1, ordering: .relaxed).newValue

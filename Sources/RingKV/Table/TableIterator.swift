@@ -143,9 +143,9 @@ final class TableIterator: InternalIterator {
         // io_uring punts a buffered read it cannot finish from the page
         // cache to a worker thread, and short scans paid for it (YCSB E,
         // docs/ARCHITECTURE.md "E's scans and asynchronous prefetch").
-        // Compaction inputs too, when buffered: the kernel's read-ahead
-        // serves their sequential preads, and the prefetch only cost a 1 MiB
-        // buffer per input and io-wq work (docs/ARCHITECTURE.md §Memory).
+        // Compaction inputs too, when buffered: POSIX_FADV_WILLNEED on the
+        // next window has the kernel read it ahead (`startPrefetch`), which
+        // costs no buffer and no io-wq work (docs/ARCHITECTURE.md §Memory).
         // O_DIRECT tables keep the prefetch.
         self.prefetchEnabled = prefetch && readAhead != .none && reader.file.isDirect
         self.index = reader.indexBlock.makeIterator()
@@ -392,6 +392,17 @@ final class TableIterator: InternalIterator {
     /// on and some block of it is not cached) without waiting for it.
     private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws {
         prefetch = nil
+        if readAhead == .compaction && !reader.file.isDirect {
+            // A buffered compaction input: the table's descriptor is opened
+            // for random access (no kernel read-ahead, TableCache), so the
+            // kernel is asked to start reading the next window now; the
+            // pread that reaches it then finds its pages cached or in
+            // flight, and the merge never waits for a whole window.
+            if let plan = try planWindow(ahead, readFirst: false), plan.end > plan.start {
+                try? reader.file.advise(.willNeed, offset: plan.start, length: plan.end - plan.start)
+            }
+            return
+        }
         guard prefetchEnabled, let plan = try planWindow(ahead, readFirst: false), !plan.handles.isEmpty else { return }
         var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }
