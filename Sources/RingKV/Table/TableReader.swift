@@ -84,7 +84,7 @@ package final class TableReader: Sendable {
         self.hasRangeTombstones = !rangeTombstones.isEmpty
         let tombstoneBytes = rangeTombstones.reduce(0) { $0 + $1.start.count + $1.end.count + 48 }
         self.pinnedMemoryBytes = indexBlock.memoryBytes + (indexSearch?.memoryBytes ?? 0)
-            + (filter?.bits.count ?? 0) + tombstoneBytes
+            + (filter?.memoryBytes ?? 0) + tombstoneBytes
         self.openBlocksRead = 3 + (filter == nil ? 0 : 1)
             + (footer.formatVersion == TableFooter.rangeDeletionFormatVersion ? 1 : 0)
     }

@@ -38,7 +38,7 @@ import Testing
         // Footer, then index, properties and filter (a format-1 table).
         #expect(stats.tableOpenBlocksRead == 4)
         #expect(stats.pinnedTableMemoryBytes == reader.pinnedMemoryBytes)
-        #expect(reader.pinnedMemoryBytes >= reader.indexBlock.count + (reader.filter?.bits.count ?? 0))
+        #expect(reader.pinnedMemoryBytes >= reader.indexBlock.count + (reader.filter?.memoryBytes ?? 0))
         db.impl.tableCache.evict(reader.fileNumber)
         #expect(db.stats().pinnedTableMemoryBytes == 0)
         try db.close()
