@@ -47,15 +47,39 @@ struct CompactionPicker {
     }
 
     /// The compaction to run next, or nil when no level needs one or every
-    /// candidate conflicts with `state`'s running compactions.
-    func pick(version: Version, compactPointers: [[UInt8]?], state: CompactionState) -> Compaction? {
+    /// candidate conflicts with `state`'s running compactions. When no level
+    /// needs one, `seekCandidate` — a table reads keep searching in vain
+    /// (`FileMetaData.allowedSeeks` ran out) — is compacted into the next
+    /// level, so a read-only workload does not search it for ever.
+    func pick(version: Version, compactPointers: [[UInt8]?], state: CompactionState,
+              seekCandidate: (level: Int, file: FileMetaData)? = nil) -> Compaction? {
         for (level, score) in levelsNeedingCompaction(version) {
             let picked = level == 0
                 ? pickLevel0(version: version, state: state, score: score)
                 : pickLevel(level, version: version, pointer: compactPointers[level], state: state, score: score)
             if let picked { return picked }
         }
+        if let seekCandidate { return pickForSeeks(seekCandidate.level, seekCandidate.file, version: version, state: state) }
         return nil
+    }
+
+    /// `file` of `level` and what it must take along (for L0 the tables
+    /// overlapping it), merged into the next level; nil when the table is
+    /// gone, sits in the last level, or conflicts with a running compaction.
+    private func pickForSeeks(_ level: Int, _ file: FileMetaData, version: Version,
+                              state: CompactionState) -> Compaction? {
+        guard level < Version.numLevels - 1, version.files[level].contains(where: { $0.number == file.number }),
+              !state.isBusy(file) else { return nil }
+        var inputs = [file]
+        if level == 0 {
+            guard !state.isLevel0Running else { return nil }
+            inputs = Self.level0Closure(of: file, in: version.files[0])
+        }
+        let range = Self.userKeyRange(inputs)
+        let next = version.overlappingFiles(level: level + 1, smallestUserKey: range.smallest, largestUserKey: range.largest)
+        let compaction = Compaction(level: level, outputLevel: level + 1, inputs: inputs, outputLevelInputs: next,
+                                    version: version, reason: .seeks, score: 0)
+        return state.conflicts(compaction) ? nil : compaction
     }
 
     // MARK: - Level 0
