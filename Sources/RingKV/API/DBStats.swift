@@ -40,7 +40,9 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var stalls: UInt64
     /// Total time writers spent stalled.
     public var stallMicros: UInt64
-    /// Writes slowed by 1 ms because L0 reached `l0SlowdownTrigger`.
+    /// Sleeps of write group leaders paced because L0 reached
+    /// `l0SlowdownTrigger` (each sleeps off at least 1 ms of delay that the
+    /// groups before it owe; `WritePacer`).
     public var slowdowns: UInt64
     /// Total time writers spent slowed down.
     public var slowdownMicros: UInt64

@@ -38,7 +38,7 @@ final class StatsCounters: Sendable {
     /// its stop trigger), and for how long.
     let stalls = Counter()
     let stallNanos = Counter()
-    /// Writes slowed by 1 ms because L0 reached its slowdown trigger.
+    /// Sleeps of paced writers (L0 at or past its slowdown trigger).
     let slowdowns = Counter()
     let slowdownNanos = Counter()
     /// Installed compactions (trivial moves included), failed attempts,

@@ -207,6 +207,7 @@ extension DBImpl {
             if anySync { stats.walSyncedGroups.add(1) }
             stats.writes.add(UInt64(count))
             stats.walBytes.add(UInt64(bytes))
+            writePacer.committed(bytes: bytes, level0Files: level0FileCount, slowdownTrigger: options.l0SlowdownTrigger)
         }
         activeWriters -= count
         handOverLeadership()
