@@ -126,6 +126,9 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// in read-ahead windows; not cache hits). Bounds keep it from
     /// counting blocks outside them.
     public var iteratorBlocksRead: UInt64 = 0
+    /// Iterator seeks that read the blocks of several tables at once (one
+    /// batch, several reads in flight) before positioning each table.
+    public var iteratorSeekBatches: UInt64 = 0
     /// hits / (hits + misses), 0 before the first lookup.
     public var blockCacheHitRate: Double {
         let total = blockCacheHits + blockCacheMisses
@@ -222,6 +225,7 @@ extension DBImpl {
         s.lookupReadBatches = stats.lookupReadBatches.current
         s.lookupBlocksRead = stats.lookupBlocksRead.current
         s.iteratorBlocksRead = stats.iteratorBlocksRead.current
+        s.iteratorSeekBatches = stats.iteratorSeekBatches.current
     }
 }
 

@@ -78,7 +78,8 @@ extension DBImpl {
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
                                                                  readAhead: .adaptive, prefetch: view.asyncPrefetch,
                                                                  bounds: view.bounds,
-                                                                 blocksReadCounter: stats.iteratorBlocksRead)
+                                                                 blocksReadCounter: stats.iteratorBlocksRead,
+                                                                 seekBatchCounter: stats.iteratorSeekBatches)
         }
         // An L0 table wholly outside the bounds holds nothing the iterator
         // may yield: it is not opened at all.

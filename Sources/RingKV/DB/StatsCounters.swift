@@ -67,6 +67,8 @@ final class StatsCounters: Sendable {
     /// Data blocks user iterators and scans read from table files (alone
     /// or in read-ahead windows and prefetches; not cache hits).
     let iteratorBlocksRead = Counter()
+    /// Iterator seeks whose table blocks were read in one batch (`SeekReadBatch`).
+    let iteratorSeekBatches = Counter()
 
     /// Table bytes written into each level: flushes into L0, compactions
     /// into their output level (every output finished, including those of

@@ -130,11 +130,16 @@ final class TableIterator: InternalIterator {
     /// The engine-wide count the same reads are added to (user iterators:
     /// `DBStats.iteratorBlocksRead`).
     private let blocksReadCounter: Counter?
+    /// Counts the seeks whose blocks were read in one batch
+    /// (`SeekReadBatch`; user iterators: `DBStats.iteratorSeekBatches`).
+    private let seekBatchCounter: Counter?
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
-         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) {
+         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil,
+         seekBatchCounter: Counter? = nil) {
         self.reader = reader
         self.blocksReadCounter = blocksReadCounter
+        self.seekBatchCounter = seekBatchCounter
         self.bounds = bounds
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
@@ -190,6 +195,17 @@ final class TableIterator: InternalIterator {
         try loadDataBlock()
         try data?.seekToLast()
         try skipExhaustedBlocksBackward()
+    }
+
+    /// The block `seek(target)` loads, when it would be read from the file:
+    /// not cached, not in the read-ahead window (user iterators that fill
+    /// their block cache only; `SeekReadBatch`).
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {
+        guard readAhead == .adaptive, fillCache, let cache, let handle = try reader.locate(target) else { return }
+        if handle == dataHandle, data != nil { return }
+        if let w = window, handle.offset >= w.start, handle.offset < w.end { return }
+        if cache.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: handle.offset)) { return }
+        batch.add(reader, handle, cache: cache, counter: blocksReadCounter, batchCounter: seekBatchCounter)
     }
 
     /// The block whose separator is the first >= `target` holds the last

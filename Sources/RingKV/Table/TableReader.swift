@@ -455,9 +455,11 @@ package final class TableReader: Sendable {
     ///   - blocksReadCounter: also counts the data blocks read here.
     func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
                       readAhead: ReadAhead = .adaptive, prefetch: Bool = true,
-                      bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) -> TableIterator {
+                      bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil,
+                      seekBatchCounter: Counter? = nil) -> TableIterator {
         TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache,
-                      readAhead: readAhead, prefetch: prefetch, bounds: bounds, blocksReadCounter: blocksReadCounter)
+                      readAhead: readAhead, prefetch: prefetch, bounds: bounds, blocksReadCounter: blocksReadCounter,
+                      seekBatchCounter: seekBatchCounter)
     }
 
     // MARK: - Helpers
