@@ -126,6 +126,32 @@ public final class File: Sendable {
         if code != 0 { throw IOError(operation: "posix_fadvise", errno: code, path: path, offset: offset) }
     }
 
+    /// Starts writing [offset, offset + length) of the page cache to the
+    /// device and returns without waiting (sync_file_range with
+    /// SYNC_FILE_RANGE_WRITE). Not a durability point: no metadata, no
+    /// device cache flush — a later fsync still makes the data durable,
+    /// only with less left to write. Pointless for O_DIRECT files.
+    public func startWriteback(offset: UInt64, length: UInt64) throws(IOError) {
+        let rc = rk_start_writeback(fd, Int64(offset), Int64(length))
+        if rc != 0 { throw IOError(operation: "sync_file_range", errno: -rc, path: path, offset: offset) }
+    }
+
+    /// Pages of a range in the page cache (cachestat(2), Linux 6.5+).
+    public struct PageCacheState: Sendable, Equatable {
+        public var cachedPages: UInt64
+        public var dirtyPages: UInt64
+        public var writebackPages: UInt64
+    }
+
+    /// The page cache's view of [offset, offset + length) (length 0: to
+    /// the end); throws ENOSYS on kernels without cachestat.
+    public func pageCacheState(offset: UInt64 = 0, length: UInt64 = 0) throws(IOError) -> PageCacheState {
+        var out = rk_cachestat()
+        let rc = rk_cachestat_range(fd, offset, length, &out)
+        if rc != 0 { throw IOError(operation: "cachestat", errno: -rc, path: path, offset: offset) }
+        return PageCacheState(cachedPages: out.cache, dirtyPages: out.dirty, writebackPages: out.writeback)
+    }
+
     /// Cuts or extends the file to `length` bytes.
     public func truncate(to length: UInt64) throws(IOError) {
         _ = try syscall("ftruncate", path: path, offset: length) { ftruncate(fd, off_t(length)) }
