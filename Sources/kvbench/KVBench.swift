@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import KVBenchCore
+import Logging
 import RingKV
 
 @main
@@ -46,6 +47,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("sync-read-ahead"),
           help: "Iterators read each read-ahead window when the cursor reaches it (ReadOptions.asyncPrefetch = false).")
     var syncReadAhead = false
+    @Flag(name: .customLong("log-events"),
+          help: "Print the engine's log events (flushes, compactions with their levels and bytes, stalls) on stderr.")
+    var logEvents = false
     @Flag(name: .customLong("posix-io"),
           help: "Plain pread/pwrite/fdatasync everywhere instead of io_uring (Options.forcePosixIO), to compare the two.")
     var posixIO = false
@@ -87,7 +91,9 @@ struct KVBench: ParsableCommand {
         var result: RunResult
         do {
             let ioAtStart = ProcessIO.current()
-            let database = try DB(path: db, options: config.makeOptions())
+            var options = config.makeOptions()
+            if logEvents { options.logger = Logger(label: "ringkv", factory: { label in StreamLogHandler.standardError(label: label) }) }
+            let database = try DB(path: db, options: options)
             result = try BenchRunner(db: database, config: config).run(progress: printError)
             // Engine shape at the end (stderr: stdout holds only the result).
             let stats = database.stats()
