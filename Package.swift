@@ -94,7 +94,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "kvbench",
-            dependencies: ["KVBenchCore", "RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["KVBenchCore", "RingKV", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
         // libFuzzer harness (tools/fuzz); a corpus replayer in normal builds.

@@ -34,12 +34,14 @@ public enum BenchReport {
             lines.append(cells.joined(separator: "  "))
         }
         if result.reads > 0 { lines.append("found \(result.found) of \(result.reads) reads") }
+        if let io = result.engineIO { lines += io.lines(result) }
         return lines.joined(separator: "\n")
     }
 
     /// Exactly the object of docs/BENCHMARKS.md §JSON: engine, workload, records, operations,
     /// threads, seconds, ops_per_sec, found, and latency_us with count, p50,
-    /// p99, p999 and max (microseconds) per operation type. One line.
+    /// p99, p999 and max (microseconds) per operation type; then, when
+    /// measured, the extra object `io` (`EngineIO`). One line.
     public static func json(_ result: RunResult) -> String {
         let c = result.config
         let latency = result.latencies.recorded.map { op, h in
@@ -54,7 +56,8 @@ public enum BenchReport {
             + "\"seconds\":\(jsonNumber(result.seconds, decimals: 3)),"
             + "\"ops_per_sec\":\(jsonNumber(result.opsPerSecond, decimals: 1)),"
             + "\"found\":\(result.found),\"reads\":\(result.reads),"
-            + "\"latency_us\":{\(latency.joined(separator: ","))}}"
+            + "\"latency_us\":{\(latency.joined(separator: ","))}"
+            + (result.engineIO.map { ",\"io\":" + $0.json(result) } ?? "") + "}"
     }
 
     /// A finite JSON number (NaN and infinities become 0).

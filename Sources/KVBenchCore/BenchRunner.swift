@@ -29,6 +29,10 @@ public struct RunResult: Sendable {
     public var throughput: [ThroughputSample]
     /// Wall clock at the start, seconds since 1970 (for the report).
     public var startedAtUnixSeconds: Int
+    /// Key and value bytes of every insert and update.
+    public var userBytesWritten: UInt64 = 0
+    /// Device and table I/O of the run (kvbench fills it in after close).
+    public var engineIO: EngineIO?
 
     public var opsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 }
@@ -39,6 +43,7 @@ struct ThreadResult: Sendable {
     var operations: UInt64 = 0
     var reads: UInt64 = 0
     var found: UInt64 = 0
+    var userBytesWritten: UInt64 = 0
 }
 
 @inline(__always)
@@ -136,10 +141,13 @@ public final class BenchRunner: Sendable {
             merged.operations += r.operations
             merged.reads += r.reads
             merged.found += r.found
+            merged.userBytesWritten += r.userBytesWritten
         }
-        return RunResult(config: config, latencies: merged.latencies, operations: merged.operations,
-                         reads: merged.reads, found: merged.found, seconds: Double(end - start) / 1e9,
-                         throughput: samples, startedAtUnixSeconds: startedAt)
+        var result = RunResult(config: config, latencies: merged.latencies, operations: merged.operations,
+                               reads: merged.reads, found: merged.found, seconds: Double(end - start) / 1e9,
+                               throughput: samples, startedAtUnixSeconds: startedAt)
+        result.userBytesWritten = merged.userBytesWritten
+        return result
     }
 
     private final class ThreadContext {
@@ -213,6 +221,7 @@ public final class BenchRunner: Sendable {
                     BenchRunner.fillValue(&value, &rng)
                     YCSBKeys.setKey(record, in: &key)
                     try db.put(key, value, options: writeOptions)
+                    result.userBytesWritten += UInt64(key.count + value.count)
                     if acknowledges { counter.acknowledge(record) }
                 case .read:
                     result.reads += 1
@@ -222,6 +231,7 @@ public final class BenchRunner: Sendable {
                     YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     BenchRunner.fillValue(&value, &rng)
                     try db.put(key, value, options: writeOptions)
+                    result.userBytesWritten += UInt64(key.count + value.count)
                 case .scan:
                     YCSBKeys.setKey(chooser.next(&rng), in: &key)
                     let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
@@ -237,6 +247,7 @@ public final class BenchRunner: Sendable {
                     result.latencies.record(.read, nanos: readDone - started)
                     BenchRunner.fillValue(&value, &rng)
                     try db.put(key, value, options: writeOptions)
+                    result.userBytesWritten += UInt64(key.count + value.count)
                     result.latencies.record(.update, nanos: monotonicNanos() - readDone)
                 }
             } catch {

@@ -90,6 +90,68 @@ public final class File: Sendable {
         return UInt64(st.st_size)
     }
 
+    /// How the page cache should treat a range of the file
+    /// (posix_fadvise(2)); a hint, which changes no data.
+    public enum AccessAdvice: Sendable {
+        /// The kernel's default read-ahead.
+        case normal
+        /// Point reads at random offsets: no read-ahead around them
+        /// (per open file description: affects every read of this `File`).
+        case random
+        /// Long sequential reads: a larger read-ahead window.
+        case sequential
+        /// Start reading the range into the page cache now (returns once
+        /// the reads are submitted, not when they complete).
+        case willNeed
+        /// Drop the range's clean cached pages (dirty ones are queued for
+        /// writeback first and stay until written).
+        case dontNeed
+
+        var code: Int32 {
+            switch self {
+            case .normal: POSIX_FADV_NORMAL
+            case .random: POSIX_FADV_RANDOM
+            case .sequential: POSIX_FADV_SEQUENTIAL
+            case .willNeed: POSIX_FADV_WILLNEED
+            case .dontNeed: POSIX_FADV_DONTNEED
+            }
+        }
+    }
+
+    /// Tells the kernel how [offset, offset + length) will be read
+    /// (length 0: to the end of the file). posix_fadvise returns its error
+    /// instead of setting errno; EINTR cannot occur.
+    public func advise(_ advice: AccessAdvice, offset: UInt64 = 0, length: UInt64 = 0) throws(IOError) {
+        let code = posix_fadvise(fd, off_t(offset), off_t(length), advice.code)
+        if code != 0 { throw IOError(operation: "posix_fadvise", errno: code, path: path, offset: offset) }
+    }
+
+    /// Starts writing [offset, offset + length) of the page cache to the
+    /// device and returns without waiting (sync_file_range with
+    /// SYNC_FILE_RANGE_WRITE). Not a durability point: no metadata, no
+    /// device cache flush — a later fsync still makes the data durable,
+    /// only with less left to write. Pointless for O_DIRECT files.
+    public func startWriteback(offset: UInt64, length: UInt64) throws(IOError) {
+        let rc = rk_start_writeback(fd, Int64(offset), Int64(length))
+        if rc != 0 { throw IOError(operation: "sync_file_range", errno: -rc, path: path, offset: offset) }
+    }
+
+    /// Pages of a range in the page cache (cachestat(2), Linux 6.5+).
+    public struct PageCacheState: Sendable, Equatable {
+        public var cachedPages: UInt64
+        public var dirtyPages: UInt64
+        public var writebackPages: UInt64
+    }
+
+    /// The page cache's view of [offset, offset + length) (length 0: to
+    /// the end); throws ENOSYS on kernels without cachestat.
+    public func pageCacheState(offset: UInt64 = 0, length: UInt64 = 0) throws(IOError) -> PageCacheState {
+        var out = rk_cachestat()
+        let rc = rk_cachestat_range(fd, offset, length, &out)
+        if rc != 0 { throw IOError(operation: "cachestat", errno: -rc, path: path, offset: offset) }
+        return PageCacheState(cachedPages: out.cache, dirtyPages: out.dirty, writebackPages: out.writeback)
+    }
+
     /// Cuts or extends the file to `length` bytes.
     public func truncate(to length: UInt64) throws(IOError) {
         _ = try syscall("ftruncate", path: path, offset: length) { ftruncate(fd, off_t(length)) }

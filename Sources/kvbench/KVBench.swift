@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import KVBenchCore
+import Logging
 import RingKV
 
 @main
@@ -47,6 +48,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("sync-read-ahead"),
           help: "Iterators read each read-ahead window when the cursor reaches it (ReadOptions.asyncPrefetch = false).")
     var syncReadAhead = false
+    @Flag(name: .customLong("log-events"),
+          help: "Print the engine's log events (flushes, compactions with their levels and bytes, stalls) on stderr.")
+    var logEvents = false
     @Flag(name: .customLong("posix-io"),
           help: "Plain pread/pwrite/fdatasync everywhere instead of io_uring (Options.forcePosixIO), to compare the two.")
     var posixIO = false
@@ -104,9 +108,12 @@ struct KVBench: ParsableCommand {
             }
             return
         }
-        let result: RunResult
+        var result: RunResult
         do {
-            let database = try DB(path: db, options: config.makeOptions())
+            let ioAtStart = ProcessIO.current()
+            var options = config.makeOptions()
+            if logEvents { options.logger = Logger(label: "ringkv", factory: { label in StreamLogHandler.standardError(label: label) }) }
+            let database = try DB(path: db, options: options)
             result = try BenchRunner(db: database, config: config).run(progress: printError)
             // Engine shape at the end (stderr: stdout holds only the result).
             let stats = database.stats()
@@ -125,6 +132,9 @@ struct KVBench: ParsableCommand {
                            + "(\((perGroup * 100).rounded() / 100) per group)")
             }
             try database.close()
+            // The engine's counters as the run left them; the device bytes
+            // after close (they include its last writes).
+            result.engineIO = EngineIO(stats: stats, from: ioAtStart, to: ProcessIO.current())
         } catch {
             printError("kvbench: \(error)")
             throw ExitCode.failure

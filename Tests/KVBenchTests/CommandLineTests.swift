@@ -27,6 +27,14 @@ struct CommandLineTests {
         #expect(reads?.intValue == 2000)
         #expect((object["found"] as? NSNumber)?.intValue == 2000)
         #expect(FileManager.default.fileExists(atPath: dir.sub("c.html")))
+        // The measured I/O rides along as one extra object.
+        let loadObject = try #require(try JSONSerialization.jsonObject(with: load.stdout) as? [String: Any])
+        let loadIO = try #require(loadObject["io"] as? [String: Any])
+        let user = (loadIO["user_bytes_written"] as? NSNumber)?.intValue ?? 0
+        #expect(user >= 2000 * (100 + 5) && user <= 2000 * (100 + 24))
+        let readIO = try #require(object["io"] as? [String: Any])
+        #expect(readIO["device_read_bytes"] is NSNumber && readIO["blocks_read_per_get"] is NSNumber)
+        #expect((readIO["user_bytes_written"] as? NSNumber)?.intValue == 0)
     }
 
     @Test func badFlagsExitWithAMessage() throws {

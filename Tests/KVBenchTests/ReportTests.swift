@@ -81,6 +81,31 @@ struct ReportTests {
         #expect((object["found"] as? NSNumber)?.intValue == reads)
     }
 
+    @Test func measuredIOIsOneMoreObjectBesideTheContractFields() throws {
+        let dir = try TempDir()
+        var result = try sampleRun(dir)
+        let updates = UInt64(result.latencies.recorded.first { $0.op == .update }?.histogram.count ?? 0)
+        #expect(updates > 0)
+        // Keys are "user" + up to 20 digits, values 64 bytes.
+        #expect(result.userBytesWritten >= updates * (64 + 5) && result.userBytesWritten <= updates * (64 + 24))
+        result.engineIO = EngineIO(deviceReadBytes: 4096, deviceWriteBytes: 3 * result.userBytesWritten,
+                                   lookupBlocksRead: result.reads / 2, tableOpenBlocksRead: 4,
+                                   tableBytesByLevel: [result.userBytesWritten, 2 * result.userBytesWritten, 0],
+                                   pinnedTableMemoryBytes: 1234)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(BenchReport.json(result).utf8))
+                                    as? [String: Any])
+        #expect(Set(object.keys) == ["engine", "workload", "records", "operations", "threads", "seconds",
+                                     "ops_per_sec", "found", "reads", "latency_us", "io"])
+        let io = try #require(object["io"] as? [String: Any])
+        #expect((io["device_read_bytes"] as? NSNumber)?.intValue == 4096)
+        #expect(((io["write_amplification"] as? NSNumber)?.doubleValue ?? 0) == 3)
+        #expect(abs(((io["blocks_read_per_get"] as? NSNumber)?.doubleValue ?? 0) - 0.5) < 0.01)
+        #expect((io["write_amp_by_level"] as? [NSNumber])?.map(\.doubleValue) == [1, 2, 0])
+        #expect((io["pinned_table_memory_bytes"] as? NSNumber)?.intValue == 1234)
+        let table = BenchReport.table(result)
+        #expect(table.contains("write amplification: device 3.00") && table.contains("L1 2.00"))
+    }
+
     @Test func tableListsPercentilesPerOperation() throws {
         let dir = try TempDir()
         let table = BenchReport.table(try sampleRun(dir))

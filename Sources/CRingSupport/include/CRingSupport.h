@@ -111,6 +111,25 @@ static inline void rk_atomic_or_relaxed_u64(uint64_t *p, uint64_t v) { __atomic_
 /// A spin-wait hint (x86 `pause`).
 void rk_cpu_relax(void);
 
+// MARK: - Writeback
+
+/// sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE), retried on
+/// EINTR. Returns 0, or a negative errno.
+int rk_start_writeback(int fd, int64_t offset, int64_t length);
+
+/// What cachestat(2) (Linux 6.5+) reports for a range of a file, in pages.
+typedef struct rk_cachestat {
+    uint64_t cache;
+    uint64_t dirty;
+    uint64_t writeback;
+    uint64_t evicted;
+    uint64_t recently_evicted;
+} rk_cachestat;
+
+/// cachestat(2) of [offset, offset + length) (length 0: to the end).
+/// Returns 0, or a negative errno (-ENOSYS on kernels without it).
+int rk_cachestat_range(int fd, uint64_t offset, uint64_t length, rk_cachestat *out);
+
 // MARK: - futex on a 32-bit word (process-private)
 
 /// Sleeps while *word == expected, at most `timeout_ns` (< 0: no limit;

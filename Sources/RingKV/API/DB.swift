@@ -169,7 +169,8 @@ public final class DB: Sendable {
         try impl.reading { () throws(DBError) in
             let view = try impl.readView(options)
             return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, bounds: view.bounds,
-                              keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view))
+                              keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view),
+                              seekCharge: impl.iteratorSeekCharge(for: view))
         }
     }
 

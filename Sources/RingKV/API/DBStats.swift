@@ -40,7 +40,9 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var stalls: UInt64
     /// Total time writers spent stalled.
     public var stallMicros: UInt64
-    /// Writes slowed by 1 ms because L0 reached `l0SlowdownTrigger`.
+    /// Sleeps of write group leaders paced because L0 reached
+    /// `l0SlowdownTrigger` (each sleeps off at least 1 ms of delay that the
+    /// groups before it owe; `WritePacer`).
     public var slowdowns: UInt64
     /// Total time writers spent slowed down.
     public var slowdownMicros: UInt64
@@ -64,6 +66,20 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var writeAmplification: Double
     /// Table files held open by the table cache.
     public var openTables: Int
+    /// Table bytes written into each level, L0 first: flushes into L0,
+    /// compactions into their output level (every finished output, also
+    /// of a compaction discarded afterwards). Divided by the bytes users
+    /// wrote, the write amplification of each level.
+    public var levelBytesWritten: [UInt64] = []
+    /// Memory the open tables hold for point reads — index blocks, their
+    /// search keys, bloom filters, range tombstones — kept for each open
+    /// table's life so a get reads at most its one data block. Bounded by
+    /// `Options.maxOpenFiles` tables (about 1 MiB per 64 MiB table of
+    /// 1 KB values).
+    public var pinnedTableMemoryBytes: Int = 0
+    /// Blocks read from table files when tables were opened (footer,
+    /// index, filter, properties, range deletion block).
+    public var tableOpenBlocksRead: UInt64 = 0
 
     // MARK: Recovery at open
     /// Write batches replayed from the WAL when the database was opened.
@@ -110,6 +126,9 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// in read-ahead windows; not cache hits). Bounds keep it from
     /// counting blocks outside them.
     public var iteratorBlocksRead: UInt64 = 0
+    /// Iterator seeks that read the blocks of several tables at once (one
+    /// batch, several reads in flight) before positioning each table.
+    public var iteratorSeekBatches: UInt64 = 0
     /// hits / (hits + misses), 0 before the first lookup.
     public var blockCacheHitRate: Double {
         let total = blockCacheHits + blockCacheMisses
@@ -138,6 +157,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
                      + "\(compactionMicros) us, read \(compactionBytesRead) B, wrote \(compactionBytesWritten) B, "
                      + "write amplification \(DBStats.twoDecimals(writeAmplification))")
         lines.append("stalls \(stalls), \(stallMicros) us; slowdowns \(slowdowns), \(slowdownMicros) us")
+        lines.append("table bytes written per level " + levelBytesWritten.map { "\($0)" }.joined(separator: " ")
+                     + "; pinned table memory \(pinnedTableMemoryBytes) B, blocks read by table opens \(tableOpenBlocksRead)")
         let walPath = walIOBackend.map { "\($0)" } ?? "none"
         lines.append("open tables \(openTables); snapshots \(liveSnapshots); io \(ioBackend), WAL \(walPath)")
         lines.append("recovery replayed \(recoveryBatchesReplayed) batches, dropped \(recoveryDrops) tails "

@@ -14,6 +14,8 @@ struct Compaction: Sendable {
         case levelSize = "level size"
         /// `DB.compactRange`.
         case manual
+        /// Reads kept searching the table in vain (`FileMetaData.allowedSeeks`).
+        case seeks
     }
 
     /// Level the `inputs` are taken from.

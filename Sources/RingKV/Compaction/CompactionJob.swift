@@ -204,7 +204,9 @@ struct CompactionJob {
             throw DBError.io(IOError(operation: "write", errno: EIO, path: output.path,
                                      detail: "injected compaction fault"))
         }
-        return try output.finish()
+        let table = try output.finish()
+        db.stats.levelBytesWritten[compaction.outputLevel].add(table.fileSizeBytes)
+        return table
     }
 
     /// Removes written outputs and releases every allocated number.

@@ -6,8 +6,9 @@
 /// - levels scoring >= 1 are tried highest score first;
 /// - L0 -> L1 takes the oldest L0 table, every L0 table overlapping it
 ///   (transitively), and the L1 tables overlapping their range;
-/// - Ln -> Ln+1 takes the first table after the level's compact pointer
-///   (round robin through the key space) and the Ln+1 tables it overlaps.
+/// - Ln -> Ln+1 takes the table whose Ln+1 overlap is smallest for its
+///   size (RocksDB's kMinOverlappingRatio; ties go round robin from the
+///   level's compact pointer) and the Ln+1 tables it overlaps.
 ///
 /// A candidate that conflicts with a running compaction is skipped (the
 /// next table of the level is tried). Pure: no I/O, no locks.
@@ -46,15 +47,39 @@ struct CompactionPicker {
     }
 
     /// The compaction to run next, or nil when no level needs one or every
-    /// candidate conflicts with `state`'s running compactions.
-    func pick(version: Version, compactPointers: [[UInt8]?], state: CompactionState) -> Compaction? {
+    /// candidate conflicts with `state`'s running compactions. When no level
+    /// needs one, `seekCandidate` — a table reads keep searching in vain
+    /// (`FileMetaData.allowedSeeks` ran out) — is compacted into the next
+    /// level, so a read-only workload does not search it for ever.
+    func pick(version: Version, compactPointers: [[UInt8]?], state: CompactionState,
+              seekCandidate: (level: Int, file: FileMetaData)? = nil) -> Compaction? {
         for (level, score) in levelsNeedingCompaction(version) {
             let picked = level == 0
                 ? pickLevel0(version: version, state: state, score: score)
                 : pickLevel(level, version: version, pointer: compactPointers[level], state: state, score: score)
             if let picked { return picked }
         }
+        if let seekCandidate { return pickForSeeks(seekCandidate.level, seekCandidate.file, version: version, state: state) }
         return nil
+    }
+
+    /// `file` of `level` and what it must take along (for L0 the tables
+    /// overlapping it), merged into the next level; nil when the table is
+    /// gone, sits in the last level, or conflicts with a running compaction.
+    private func pickForSeeks(_ level: Int, _ file: FileMetaData, version: Version,
+                              state: CompactionState) -> Compaction? {
+        guard level < Version.numLevels - 1, version.files[level].contains(where: { $0.number == file.number }),
+              !state.isBusy(file) else { return nil }
+        var inputs = [file]
+        if level == 0 {
+            guard !state.isLevel0Running else { return nil }
+            inputs = Self.level0Closure(of: file, in: version.files[0])
+        }
+        let range = Self.userKeyRange(inputs)
+        let next = version.overlappingFiles(level: level + 1, smallestUserKey: range.smallest, largestUserKey: range.largest)
+        let compaction = Compaction(level: level, outputLevel: level + 1, inputs: inputs, outputLevelInputs: next,
+                                    version: version, reason: .seeks, score: 0)
+        return state.conflicts(compaction) ? nil : compaction
     }
 
     // MARK: - Level 0
@@ -102,16 +127,37 @@ struct CompactionPicker {
         if let pointer, let after = files.firstIndex(where: { compareInternalKeys($0.largest, pointer) > 0 }) {
             start = after
         }
+        // Every free table with its overlap ratio, in round-robin order
+        // from the compact pointer; the lowest ratio goes first, ties in
+        // that order.
+        var candidates: [(ratio: UInt64, step: Int, file: FileMetaData, next: [FileMetaData])] = []
+        candidates.reserveCapacity(files.count)
         for step in 0..<files.count {
             let file = files[(start + step) % files.count]
             if state.isBusy(file) { continue }
             let next = version.overlappingFiles(level: level + 1, smallestUserKey: file.smallestUserKey,
                                                 largestUserKey: file.largestUserKey)
-            let compaction = Compaction(level: level, outputLevel: level + 1, inputs: [file], outputLevelInputs: next,
-                                        version: version, reason: .levelSize, score: score)
+            candidates.append((Self.overlapRatio(file, next), step, file, next))
+        }
+        candidates.sort { ($0.ratio, $0.step) < ($1.ratio, $1.step) }
+        for candidate in candidates {
+            let compaction = Compaction(level: level, outputLevel: level + 1, inputs: [candidate.file],
+                                        outputLevelInputs: candidate.next, version: version, reason: .levelSize,
+                                        score: score)
             if !state.conflicts(compaction) { return compaction }
         }
         return nil
+    }
+
+    /// Bytes of the next level a table's compaction would rewrite per byte
+    /// of the table itself, in 1/1024ths (RocksDB's kMinOverlappingRatio):
+    /// the table with the lowest ratio moves the most data down a level
+    /// for the least written. Round robin instead rewrites whatever lies
+    /// under the next table in key order (measured: docs/ARCHITECTURE.md
+    /// §Compaction, "Picking").
+    static func overlapRatio(_ file: FileMetaData, _ next: [FileMetaData]) -> UInt64 {
+        let overlap = next.reduce(UInt64(0)) { $0 &+ $1.fileSizeBytes }
+        return saturatingMultiply(overlap, 1024) / max(file.fileSizeBytes, 1)
     }
 
     // MARK: - Helpers

@@ -19,12 +19,33 @@ extension DBImpl {
         }
         let pointers = (0..<Version.numLevels).map { versions.compactPointer(level: $0) }
         let picked = CompactionPicker(options: options).pick(version: version, compactPointers: pointers,
-                                                             state: compaction)
+                                                             state: compaction, seekCandidate: seekCandidate)
+        if let candidate = seekCandidate, picked?.reason == .seeks
+            || !version.files[candidate.level].contains(where: { $0.number == candidate.file.number }) {
+            // Taken, or compacted away meanwhile: the next table whose
+            // seeks run out may take its place.
+            seekCandidate = nil
+        }
         if picked == nil {
             compaction.fruitlessVersion = version
             compaction.fruitlessGeneration = compaction.generation
         }
         return picked
+    }
+
+    /// One read searched `file` (of `level`) in vain before finding its
+    /// key elsewhere: counts it against the table's allowed seeks, and
+    /// when they run out makes the table the seek compaction candidate
+    /// (one at a time, as LevelDB) and wakes the compaction threads. Called
+    /// without `mu` from the read paths; takes it only that once per table.
+    func chargeSeek(_ file: FileMetaData, level: Int) {
+        guard file.allowedSeeks.subtract(1, ordering: .relaxed).newValue == 0 else { return }
+        mu.withLock {
+            guard seekCandidate == nil, !closing else { return }
+            seekCandidate = (level, file)
+            compaction.fruitlessVersion = nil
+            wakeAll()
+        }
     }
 
     /// Nanoseconds until the failure back-off expires, or nil when none runs.

@@ -38,6 +38,9 @@ extension DBImpl {
         s.recoveryDroppedBytes = stats.recoveryDroppedBytes.current
         s.lostFiles = recovery.lostFiles
         s.walIOBackend = walIOPath
+        s.levelBytesWritten = stats.levelBytesWritten.map(\.current)
+        s.pinnedTableMemoryBytes = tableCache.pinnedMemoryBytes
+        s.tableOpenBlocksRead = tableCache.blocksReadByOpens
         fillBlockCacheStats(&s)
         return s
     }
@@ -54,6 +57,7 @@ extension DBImpl {
         s.lookupReadBatches = stats.lookupReadBatches.current
         s.lookupBlocksRead = stats.lookupBlocksRead.current
         s.iteratorBlocksRead = stats.iteratorBlocksRead.current
+        s.iteratorSeekBatches = stats.iteratorSeekBatches.current
     }
 }
 

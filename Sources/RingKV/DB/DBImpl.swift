@@ -86,6 +86,12 @@ final class DBImpl: @unchecked Sendable {
     /// Running compactions, a pending compactRange, failure back-off
     /// (guarded by mu).
     var compaction = CompactionState()
+    /// Delay owed by writes while L0 is at or past its slowdown trigger
+    /// (guarded by mu).
+    var writePacer = WritePacer()
+    /// A table reads searched in vain until its allowed seeks ran out
+    /// (`chargeSeek`), waiting for a compaction (guarded by mu).
+    var seekCandidate: (level: Int, file: FileMetaData)?
     /// Test hook: makes compactions fail on purpose.
     let compactionFaults = CompactionFaults()
     var closing = false

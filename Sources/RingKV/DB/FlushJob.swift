@@ -18,6 +18,7 @@ enum FlushJob {
         if let table {
             edit.addFile(level: 0, table)
             db.stats.flushBytesWritten.add(table.fileSizeBytes)
+            db.stats.levelBytesWritten[0].add(table.fileSizeBytes)
         }
         edit.logNumber = logNumber
         edit.lastSequence = db.mu.withLock { db.lastSequence }

@@ -38,7 +38,7 @@ final class StatsCounters: Sendable {
     /// its stop trigger), and for how long.
     let stalls = Counter()
     let stallNanos = Counter()
-    /// Writes slowed by 1 ms because L0 reached its slowdown trigger.
+    /// Sleeps of paced writers (L0 at or past its slowdown trigger).
     let slowdowns = Counter()
     let slowdownNanos = Counter()
     /// Installed compactions (trivial moves included), failed attempts,
@@ -67,4 +67,11 @@ final class StatsCounters: Sendable {
     /// Data blocks user iterators and scans read from table files (alone
     /// or in read-ahead windows and prefetches; not cache hits).
     let iteratorBlocksRead = Counter()
+    /// Iterator seeks whose table blocks were read in one batch (`SeekReadBatch`).
+    let iteratorSeekBatches = Counter()
+
+    /// Table bytes written into each level: flushes into L0, compactions
+    /// into their output level (every output finished, including those of
+    /// a compaction discarded afterwards: they reached the file system).
+    let levelBytesWritten: [Counter] = (0..<Version.numLevels).map { _ in Counter() }
 }

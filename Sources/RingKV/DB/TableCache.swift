@@ -36,6 +36,11 @@ final class TableCache: Sendable {
     private let state = ReadMostlyLock<State>(State())
     /// The use epoch: +1 per reader opened.
     private let epoch = Atomic<UInt64>(0)
+    /// `TableReader.pinnedMemoryBytes` summed over the cached readers
+    /// (changed under the exclusive lock, read anywhere).
+    private let pinnedBytes = Atomic<Int>(0)
+    /// Blocks read by table opens (`TableReader.openBlocksRead`), ever.
+    private let openReads = Atomic<UInt64>(0)
 
     init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
         self.dbPath = dbPath
@@ -51,7 +56,15 @@ final class TableCache: Sendable {
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
+        // Gets read one block at a random offset: the kernel's read-ahead
+        // around it would fill a page cache that is short of room with
+        // pages nobody asked for (RocksDB advises the same on open).
+        // Windowed reads (iterators, compaction) ask for their exact
+        // sizes, which the kernel reads whatever the advice. A hint: a
+        // refusal changes nothing.
+        if !file.isDirect { try? file.advise(.random) }
         let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
+        openReads.add(UInt64(reader.openBlocksRead), ordering: .relaxed)
         let now = epoch.add(1, ordering: .relaxed).newValue
         return try state.withWriteLock { s throws(DBError) in
             // Closed meanwhile: the new reader is dropped (its descriptor
@@ -62,8 +75,10 @@ final class TableCache: Sendable {
                let victim = s.entries.min(by: { $0.value.lastUse.load(ordering: .relaxed)
                                                 < $1.value.lastUse.load(ordering: .relaxed) }) {
                 s.entries[victim.key] = nil
+                pinnedBytes.subtract(victim.value.reader.pinnedMemoryBytes, ordering: .relaxed)
             }
             s.entries[fileNumber] = Entry(reader: reader, lastUse: now)
+            pinnedBytes.add(reader.pinnedMemoryBytes, ordering: .relaxed)
             return reader
         }
     }
@@ -88,7 +103,11 @@ final class TableCache: Sendable {
 
     /// Drops a table that compaction made obsolete.
     func evict(_ fileNumber: UInt64) {
-        _ = state.withWriteLock { $0.entries.removeValue(forKey: fileNumber) }
+        state.withWriteLock { s in
+            if let gone = s.entries.removeValue(forKey: fileNumber) {
+                pinnedBytes.subtract(gone.reader.pinnedMemoryBytes, ordering: .relaxed)
+            }
+        }
     }
 
     /// Drops every reader and takes no more (the database closed): their
@@ -97,8 +116,16 @@ final class TableCache: Sendable {
         state.withWriteLock { s in
             s.entries.removeAll()
             s.closed = true
+            pinnedBytes.store(0, ordering: .relaxed)
         }
     }
 
     var openCount: Int { state.withReadLock { $0.entries.count } }
+
+    /// Index, filter and tombstone memory of the open readers: bounded by
+    /// `capacity` readers (`DBStats.pinnedTableMemoryBytes`).
+    var pinnedMemoryBytes: Int { pinnedBytes.load(ordering: .relaxed) }
+
+    /// Blocks read from table files by opens since the database opened.
+    var blocksReadByOpens: UInt64 { openReads.load(ordering: .relaxed) }
 }

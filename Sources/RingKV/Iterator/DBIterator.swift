@@ -35,6 +35,10 @@ public final class DBIterator {
     private let hasRangeTombstones: Bool
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
+    /// Called by every positioning (seek*): counts the seek against the
+    /// L0 tables it had to search (`DBImpl.chargeSeek`); nil when there is
+    /// nothing to charge.
+    private let seekCharge: (() -> Void)?
     /// Forward: `merged` stands on the current key's newest visible entry.
     /// Backward: `merged` stands on the entry before all of the current
     /// key's entries (or is invalid), and the value is in `valueBuffer`.
@@ -55,7 +59,8 @@ public final class DBIterator {
     @exclusivity(unchecked) public private(set) var isValid = false
 
     init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
-         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty) {
+         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty, seekCharge: (() -> Void)? = nil) {
+        self.seekCharge = seekCharge
         self.rangeTombstones = rangeTombstones
         hasRangeTombstones = !rangeTombstones.isEmpty
         merged = MergingIterator(children)
@@ -111,6 +116,7 @@ public final class DBIterator {
     /// Positions at the first key (the lower bound, when set).
     public func seekToFirst() throws(DBError) {
         if let lower = bounds.lower { return try seek(to: lower) }
+        seekCharge?()
         reverse = false
         try merged.seekToFirst()
         try findNextVisible(skippingCurrent: false)
@@ -121,6 +127,7 @@ public final class DBIterator {
     public func seek(to target: [UInt8]) throws(DBError) {
         var start = target
         if let lower = bounds.lower, compareBytes(target, lower) < 0 { start = lower }
+        seekCharge?()
         reverse = false
         let trailer = InternalKey.packTrailer(min(sequence, InternalKey.maxSequenceNumber), InternalKey.typeForSeek)
         try start.withBytes { (start) throws(DBError) in
@@ -134,6 +141,7 @@ public final class DBIterator {
 
     /// Positions at the last key (the last below the upper bound, when set).
     public func seekToLast() throws(DBError) {
+        seekCharge?()
         reverse = true
         if let upper = bounds.upper {
             try upper.withBytes { (upper) throws(DBError) in
@@ -151,6 +159,7 @@ public final class DBIterator {
     /// the last key below it).
     public func seek(forPrev target: [UInt8]) throws(DBError) {
         if target.withUnsafeBytes({ bounds.isAtOrPastUpper($0) }) { return try seekToLast() }
+        seekCharge?()
         reverse = true
         try target.withBytes { (target) throws(DBError) in
             try InternalKey.withEncoded(target, trailer: InternalKey.lastTrailer) { (key) throws(DBError) in

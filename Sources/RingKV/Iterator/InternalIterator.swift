@@ -14,6 +14,9 @@ protocol InternalIterator: AnyObject {
     func seekToLast() throws(DBError)
     /// Positions at the first entry whose internal key is >= `target`.
     func seek(_ target: UnsafeRawBufferPointer) throws(DBError)
+    /// Adds to `batch` the block `seek(target)` would read (see the
+    /// default implementation).
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws(DBError)
     /// Positions at the last entry whose internal key is <= `target`.
     func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError)
     /// Advances; requires `isValid`.
@@ -25,6 +28,10 @@ protocol InternalIterator: AnyObject {
 }
 
 extension InternalIterator {
+    /// Adds to `batch` the table block a `seek(target)` would read from
+    /// disk (`SeekReadBatch`); nothing for iterators without tables.
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {}
+
     /// `seek`, then one step back unless it landed on `target` itself;
     /// past the end, the last entry. Right for any iterator whose `seek`
     /// and `seekToLast` see the same entries (blocks, tables, memtables).

@@ -64,6 +64,13 @@ final class LevelIterator: InternalIterator {
         try skipExhaustedTables()
     }
 
+    /// Opens the table `seek(target)` lands in (the seek reuses it) and
+    /// asks it for its block.
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {
+        try openTable(firstFile(endingAtOrAfter: target), forward: true)
+        try current?.planSeekRead(target, into: &batch)
+    }
+
     /// The table that would hold `target` (the first whose largest key is
     /// >= it) holds the last entry <= `target` unless it starts after
     /// `target`; then the table before it ends with that entry.

@@ -36,6 +36,12 @@ final class MergingIterator: InternalIterator {
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
+        if children.count >= SeekReadBatch.minimumBlocks {
+            // The blocks every child's seek needs, read together first.
+            var batch = SeekReadBatch()
+            for child in children { try child.planSeekRead(target, into: &batch) }
+            batch.execute()
+        }
         for child in children { try child.seek(target) }
         rebuild(reverse: false)
     }

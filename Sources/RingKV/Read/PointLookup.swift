@@ -29,18 +29,40 @@ extension DBImpl {
             return answer.value
         }
         let version = view.version
+        var seeks = SeekTracker()
+        defer { seeks.charge(self) }
         for file in version.files[0] where file.contains(userKey: key) {
-            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+            if let answer = try probe(file, level: 0, key: key, hash: hash, view: view, covering: &covering,
+                                      seeks: &seeks, body) {
                 return answer.value
             }
         }
         for level in 1..<Version.numLevels {
             guard let file = version.fileContaining(level: level, userKey: key) else { continue }
-            if let answer = try probe(file, key: key, hash: hash, view: view, covering: &covering, body) {
+            if let answer = try probe(file, level: level, key: key, hash: hash, view: view, covering: &covering,
+                                      seeks: &seeks, body) {
                 return answer.value
             }
         }
         return nil
+    }
+
+    /// The tables one get searched past its filter, as LevelDB counts
+    /// seeks: when it searched two or more, the first one was searched in
+    /// vain and is charged (`chargeSeek`). Tables a filter ruled out cost
+    /// no read and are not counted.
+    struct SeekTracker {
+        private var first: (file: FileMetaData, level: Int)?
+        private var searched = 0
+
+        mutating func searched(_ file: FileMetaData, level: Int) {
+            if searched == 0 { first = (file, level) }
+            searched += 1
+        }
+
+        func charge(_ db: DBImpl) {
+            if searched >= 2, let first { db.chargeSeek(first.file, level: first.level) }
+        }
     }
 
     /// A table's final answer: the body's result, or nil for a deletion.
@@ -105,11 +127,12 @@ extension DBImpl {
 
     /// Looks `key` up in one table: filter, index, block (cache, else one
     /// read), search. nil when the table has no visible entry for the key.
-    private func probe<R>(_ file: FileMetaData, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
-                          covering: inout SequenceNumber,
+    private func probe<R>(_ file: FileMetaData, level: Int, key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
+                          covering: inout SequenceNumber, seeks: inout SeekTracker,
                           _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> Answer<R>? {
         guard let location = try locateBlock(file, key: key, hash: hash, view: view, covering: &covering)
         else { return nil }
+        seeks.searched(file, level: level)
         let covering = covering
         let block: Block
         if let hit = cachedBlock(location) {

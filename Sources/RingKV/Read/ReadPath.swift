@@ -62,6 +62,19 @@ extension DBImpl {
     /// through the block cache with adaptive read-ahead (and asynchronous
     /// prefetch unless the read options turn it off), and stop before
     /// blocks and tables outside the view's bounds.
+    /// What one seek of an iterator over `view` charges (`chargeSeek`):
+    /// every L0 table it merges, each of which the seek searches, when the
+    /// iterator has another table source besides; nil when none.
+    func iteratorSeekCharge(for view: ReadView) -> (() -> Void)? {
+        let level0 = view.version.files[0].filter { !view.bounds.excludes($0) }
+        let deeper = (1..<Version.numLevels).filter { !view.version.files[$0].isEmpty }.count
+        guard !level0.isEmpty, level0.count + deeper >= 2 else { return nil }
+        return { [weak self] in
+            guard let self else { return }
+            for file in level0 { self.chargeSeek(file, level: 0) }
+        }
+    }
+
     func iterators(for view: ReadView) throws(DBError) -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }
@@ -69,7 +82,8 @@ extension DBImpl {
             try tableCache.reader(for: file.number).makeIterator(cache: blockCache, fillCache: view.fillCache,
                                                                  readAhead: .adaptive, prefetch: view.asyncPrefetch,
                                                                  bounds: view.bounds,
-                                                                 blocksReadCounter: stats.iteratorBlocksRead)
+                                                                 blocksReadCounter: stats.iteratorBlocksRead,
+                                                                 seekBatchCounter: stats.iteratorSeekBatches)
         }
         // An L0 table wholly outside the bounds holds nothing the iterator
         // may yield: it is not opened at all.

@@ -11,6 +11,13 @@ import RingIO
 /// together (`IOBackend.writeBatchAlone`: several writes in flight on the
 /// ring for an O_DIRECT file, plain `pwrite`s for a buffered one); their
 /// buffers are reused afterwards.
+///
+/// A buffered file's batch is then handed to writeback at once
+/// (`File.startWriteback`, sync_file_range): the device writes a table as
+/// it is built, in 1 MiB steps, instead of all at the fsync that ends it.
+/// That fsync used to wait for the whole table (64 MiB: ~60 ms and more
+/// on this VM, once per compaction output and per flush), and the burst
+/// queued foreground reads behind it (docs/ARCHITECTURE.md §Flush).
 final class AlignedChunkWriter {
     /// One chunk of output: an aligned buffer and how much of it is filled.
     private final class Chunk {
@@ -26,6 +33,8 @@ final class AlignedChunkWriter {
     let chunksPerBatch: Int
     /// Bytes appended so far (the logical end of the file).
     private(set) var offset: UInt64 = 0
+    /// Bytes handed to writeback before the fsync (buffered files).
+    private(set) var writebackStarted: UInt64 = 0
     private var current: Chunk
     private var full: [Chunk] = []
     private var spare: [Chunk] = []
@@ -109,6 +118,12 @@ final class AlignedChunkWriter {
             // The chunks stay referenced by `full` until the writes return,
             // so their buffers outlive any write in flight on the ring.
             try backend.writeBatchAlone(requests, direct: file.isDirect)
+            if !file.isDirect, let first = full.first, let last = full.last {
+                // A hint: writeback that does not start now starts later.
+                let end = last.fileOffset + UInt64(last.filledBytes)
+                try? file.startWriteback(offset: first.fileOffset, length: end - first.fileOffset)
+                writebackStarted += end - first.fileOffset
+            }
         } catch {
             if error.memoryMayStillBeInUse {
                 // The kernel may still read these chunks: they are never

@@ -18,6 +18,9 @@ package struct TableBuilderOptions: Sendable {
     var writeChunkSizeBytes = 256 * 1024
     /// Full chunks submitted together in one write batch.
     var writeChunksPerBatch = 4
+    /// The filter's layout: blocked (one cache line per key, database
+    /// format 4); `.legacy` only for tests that older tables still read.
+    var filterLayout: BloomFilter.Layout = .blocked
 
     package init() {}
 }
@@ -146,7 +149,10 @@ package final class TableBuilder {
             properties.largestKey = lastKey
 
             var filterHandle: BlockHandle?
-            if let filter { filterHandle = try writeBlock(filter.finish(), compression: .uncompressed).handle }
+            if let filter {
+                let encoded = options.filterLayout == .blocked ? filter.finish() : filter.finishLegacy()
+                filterHandle = try writeBlock(encoded, compression: .uncompressed).handle
+            }
             if !rangeTombstones.isEmpty {
                 properties.rangeDeletionHandle = try writeBlock(RangeTombstone.encodeBlock(rangeTombstones),
                                                                 compression: options.compression).handle

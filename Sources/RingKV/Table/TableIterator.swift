@@ -130,11 +130,16 @@ final class TableIterator: InternalIterator {
     /// The engine-wide count the same reads are added to (user iterators:
     /// `DBStats.iteratorBlocksRead`).
     private let blocksReadCounter: Counter?
+    /// Counts the seeks whose blocks were read in one batch
+    /// (`SeekReadBatch`; user iterators: `DBStats.iteratorSeekBatches`).
+    private let seekBatchCounter: Counter?
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
-         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) {
+         prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil,
+         seekBatchCounter: Counter? = nil) {
         self.reader = reader
         self.blocksReadCounter = blocksReadCounter
+        self.seekBatchCounter = seekBatchCounter
         self.bounds = bounds
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
@@ -143,9 +148,9 @@ final class TableIterator: InternalIterator {
         // io_uring punts a buffered read it cannot finish from the page
         // cache to a worker thread, and short scans paid for it (YCSB E,
         // docs/ARCHITECTURE.md §Iteration).
-        // Compaction inputs too, when buffered: the kernel's read-ahead
-        // serves their sequential preads, and the prefetch only cost a 1 MiB
-        // buffer per input and io-wq work (docs/ARCHITECTURE.md §Memory).
+        // Compaction inputs too, when buffered: POSIX_FADV_WILLNEED on the
+        // next window has the kernel read it ahead (`startPrefetch`), which
+        // costs no buffer and no io-wq work (docs/ARCHITECTURE.md §Memory).
         // O_DIRECT tables keep the prefetch.
         self.prefetchEnabled = prefetch && readAhead != .none && reader.file.isDirect
         self.index = reader.indexBlock.makeIterator()
@@ -190,6 +195,17 @@ final class TableIterator: InternalIterator {
         try loadDataBlock()
         try data?.seekToLast()
         try skipExhaustedBlocksBackward()
+    }
+
+    /// The block `seek(target)` loads, when it would be read from the file:
+    /// not cached, not in the read-ahead window (user iterators that fill
+    /// their block cache only; `SeekReadBatch`).
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {
+        guard readAhead == .adaptive, fillCache, let cache, let handle = try reader.locate(target) else { return }
+        if handle == dataHandle, data != nil { return }
+        if let w = window, handle.offset >= w.start, handle.offset < w.end { return }
+        if cache.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: handle.offset)) { return }
+        batch.add(reader, handle, cache: cache, counter: blocksReadCounter, batchCounter: seekBatchCounter)
     }
 
     /// The block whose separator is the first >= `target` holds the last
@@ -392,6 +408,17 @@ final class TableIterator: InternalIterator {
     /// on and some block of it is not cached) without waiting for it.
     private func startPrefetch(_ ahead: BlockIterator, origin: UInt64) throws(DBError) {
         prefetch = nil
+        if readAhead == .compaction && !reader.file.isDirect {
+            // A buffered compaction input: the table's descriptor is opened
+            // for random access (no kernel read-ahead, TableCache), so the
+            // kernel is asked to start reading the next window now; the
+            // pread that reaches it then finds its pages cached or in
+            // flight, and the merge never waits for a whole window.
+            if let plan = try planWindow(ahead, readFirst: false), plan.end > plan.start {
+                try? reader.file.advise(.willNeed, offset: plan.start, length: plan.end - plan.start)
+            }
+            return
+        }
         guard prefetchEnabled, let plan = try planWindow(ahead, readFirst: false), !plan.handles.isEmpty else { return }
         var readPlan = AlignedReadPlan(maxRequestBytes: TableIterator.windowRequestBytes)
         for h in plan.handles { _ = try reader.planRead(h, into: &readPlan) }

@@ -52,6 +52,15 @@ package final class TableReader: Sendable {
     /// `!rangeTombstoneList.isEmpty`: lets a lookup skip the index (and
     /// its retains) in the common case.
     let hasRangeTombstones: Bool
+    /// Memory this reader holds for its whole life (index block, its
+    /// 8-byte search keys, bloom filter, range tombstones): what a get
+    /// needs besides the one data block, so no get reads them from disk.
+    /// Bounded by the table cache (`Options.maxOpenFiles` readers) and
+    /// reported as `DBStats.pinnedTableMemoryBytes`.
+    let pinnedMemoryBytes: Int
+    /// Blocks `open` read from the file (footer, index, properties, filter,
+    /// range deletion block): `DBStats.tableOpenBlocksRead`.
+    let openBlocksRead: Int
 
     package var path: String { file.path }
 
@@ -73,6 +82,11 @@ package final class TableReader: Sendable {
         self.rangeTombstoneList = rangeTombstones
         self.rangeTombstones = RangeTombstoneIndex(rangeTombstones)
         self.hasRangeTombstones = !rangeTombstones.isEmpty
+        let tombstoneBytes = rangeTombstones.reduce(0) { $0 + $1.start.count + $1.end.count + 48 }
+        self.pinnedMemoryBytes = indexBlock.memoryBytes + (indexSearch?.memoryBytes ?? 0)
+            + (filter?.memoryBytes ?? 0) + tombstoneBytes
+        self.openBlocksRead = 3 + (filter == nil ? 0 : 1)
+            + (footer.formatVersion == TableFooter.rangeDeletionFormatVersion ? 1 : 0)
     }
 
     /// Reads and checks the footer, then index, filter and properties in one
@@ -444,9 +458,11 @@ package final class TableReader: Sendable {
     ///   - blocksReadCounter: also counts the data blocks read here.
     func makeIterator(cache: BlockCache? = nil, fillCache: Bool = true,
                       readAhead: ReadAhead = .adaptive, prefetch: Bool = true,
-                      bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil) -> TableIterator {
+                      bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil,
+                      seekBatchCounter: Counter? = nil) -> TableIterator {
         TableIterator(self, cache: readAhead == .compaction ? nil : cache, fillCache: fillCache,
-                      readAhead: readAhead, prefetch: prefetch, bounds: bounds, blocksReadCounter: blocksReadCounter)
+                      readAhead: readAhead, prefetch: prefetch, bounds: bounds, blocksReadCounter: blocksReadCounter,
+                      seekBatchCounter: seekBatchCounter)
     }
 
     // MARK: - Helpers

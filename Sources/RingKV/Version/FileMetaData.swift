@@ -1,9 +1,12 @@
+import Synchronization
+
 /// What the version set knows about one sorted table: its number (the file
 /// is `NNNNNN.sst`), its size, and the internal-key range it covers.
 ///
 /// Immutable and shared by every `Version` that references the table. The
 /// user-key halves of the bounds are kept alongside the internal keys
-/// because every lookup and overlap test compares user keys only.
+/// because every lookup and overlap test compares user keys only. The one
+/// mutable part, `allowedSeeks`, is an atomic countdown kept in memory only.
 package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let number: UInt64
     package let fileSizeBytes: UInt64
@@ -17,6 +20,14 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let smallestUserKey: [UInt8]
     /// `largest` without its 8-byte trailer.
     package let largestUserKey: [UInt8]
+    /// Reads that searched this table in vain before finding their key in
+    /// another one, still allowed before the table is compacted for them
+    /// (LevelDB's allowed_seeks: one per 16 KiB of table, at least 100 —
+    /// about what compacting those bytes costs). Starts afresh at each open.
+    let allowedSeeks: Atomic<Int>
+
+    /// Bytes of table per allowed wasted seek.
+    static let bytesPerAllowedSeek: UInt64 = 16 << 10
 
     /// Both bounds must be encoded internal keys (at least 8 bytes) with
     /// `smallest <= largest`; `VersionEdit.decode` checks this for data from
@@ -33,6 +44,7 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
         self.largestSequence = largestSequence
         self.smallestUserKey = Array(smallest.dropLast(InternalKey.trailerSize))
         self.largestUserKey = Array(largest.dropLast(InternalKey.trailerSize))
+        self.allowedSeeks = Atomic(Int(max(100, min(fileSizeBytes / FileMetaData.bytesPerAllowedSeek, 1 << 30))))
     }
 
     package static func == (a: FileMetaData, b: FileMetaData) -> Bool {

@@ -58,8 +58,11 @@ extension VersionEdit {
     /// batches may hold range deletions (operation type 2) and tables may
     /// have a range deletion block (table format version 2), which a
     /// version-2 reader would refuse mid-replay or, worse, a table at a
-    /// time; it refuses the whole database at open instead.
-    static let currentFormatVersion: UInt64 = 3
+    /// time; it refuses the whole database at open instead. 4: tables may
+    /// carry a blocked bloom filter (`BloomFilter`, last byte 0x80), which
+    /// a version-3 reader would take for a damaged filter; tables written
+    /// before keep their legacy filter and are read as before.
+    static let currentFormatVersion: UInt64 = 4
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).

@@ -3,9 +3,10 @@ import RingIO
 extension DBImpl {
     /// Ensures the active memtable has room: switches it (and the WAL) when
     /// full or when `force`, and waits while the previous one is still
-    /// being flushed or L0 is at its stop trigger (write stalls); a write
-    /// is slowed by 1 ms once when L0 is at its slowdown trigger
-    /// (WriteStall.swift). Called by the leader with `mu` held.
+    /// being flushed or L0 is at its stop trigger (write stalls); from the
+    /// slowdown trigger on, the leader first sleeps off the delay earlier
+    /// groups owe (`WritePacer`, WriteStall.swift). Called by the leader
+    /// with `mu` held.
     func makeRoomForWriteLocked(force: Bool) throws(DBError) {
         mu.assertHeld()
         var force = force
@@ -22,10 +23,13 @@ extension DBImpl {
         }
         while true {
             if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
-            if allowSlowdown && level0NeedsSlowdown {
+            if allowSlowdown {
                 allowSlowdown = false
-                slowDownWriterLocked()
-                continue
+                let nanos = writePacer.takeSleep()
+                if nanos > 0 {
+                    slowDownWriterLocked(nanos: nanos)
+                    continue
+                }
             }
             // An empty memtable always takes the batch, however small
             // `memtableSizeBytes` is (its arena alone may exceed it).

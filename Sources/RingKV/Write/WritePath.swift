@@ -114,5 +114,7 @@ extension DBImpl: CommitEnvironment {
         if group.sync { stats.walSyncedGroups.add(1) }
         stats.writes.add(UInt64(writers))
         stats.walBytes.add(UInt64(group.recordBytes))
+        writePacer.committed(bytes: group.recordBytes, level0Files: level0FileCount,
+                             slowdownTrigger: options.l0SlowdownTrigger)
     }
 }

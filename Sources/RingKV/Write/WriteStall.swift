@@ -3,28 +3,25 @@ import Glibc
 /// Back-pressure from L0 on writers (docs/ARCHITECTURE.md §Compaction,
 /// "Write stalls"), used by `makeRoomForWrite`:
 ///
-/// - at `l0SlowdownTrigger` L0 tables each write (group leader) sleeps 1 ms
-///   once, with `mu` released, handing CPU and disk to compaction;
+/// - from `l0SlowdownTrigger` L0 tables on, writes are paced (`WritePacer`):
+///   a group leader sleeps off the delay the groups before it owe, with
+///   `mu` released, handing CPU and disk to compaction;
 /// - at `l0StopTrigger` the memtable is not switched: the leader waits until
 ///   compaction brings L0 below the trigger. The full memtable keeps its
 ///   size, so memory stays bounded, and `mu` is released while waiting, so
 ///   flush and compaction keep running.
 extension DBImpl {
-    static let slowdownSleepNanos: UInt64 = 1_000_000
-
     /// Number of L0 tables in the current version.
     var level0FileCount: Int { versions.current.fileCount(0) }
 
-    var level0NeedsSlowdown: Bool { level0FileCount >= max(options.l0SlowdownTrigger, 1) }
-
     var level0Stopped: Bool { level0FileCount >= max(options.l0StopTrigger, 1) }
 
-    /// Sleeps 1 ms with `mu` released and counts it. Caller holds `mu`.
-    func slowDownWriterLocked() {
+    /// Sleeps `nanos` with `mu` released and counts it. Caller holds `mu`.
+    func slowDownWriterLocked(nanos: UInt64) {
         mu.assertHeld()
         mu.unlock()
         let started = MonotonicClock.nanos()
-        var request = timespec(tv_sec: 0, tv_nsec: Int(DBImpl.slowdownSleepNanos))
+        var request = timespec(tv_sec: Int(nanos / 1_000_000_000), tv_nsec: Int(nanos % 1_000_000_000))
         var remaining = timespec()
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
         stats.slowdowns.add(1)

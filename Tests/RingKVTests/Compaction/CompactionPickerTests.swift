@@ -76,6 +76,28 @@ import Testing
         #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
     }
 
+    @Test func levelCompactionsTakeTheTableWithTheLeastNextLevelOverlapFirst() throws {
+        // 10 sits over 8000 bytes of L2, 11 over nothing, 12 over 1000.
+        let v = try F.version([
+            1: [F.file(10, "a", "b", sizeBytes: 5000), F.file(11, "c", "d", sizeBytes: 5000),
+                F.file(12, "e", "f", sizeBytes: 5000)],
+            2: [F.file(20, "a", "b", sizeBytes: 8000), F.file(21, "e", "f", sizeBytes: 1000)],
+        ])
+        let p = picker()
+        var state = CompactionState()
+        var picked: [UInt64] = []
+        for _ in 0..<3 {
+            let c = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+            picked.append(c.inputs[0].number)
+            _ = state.register(c)
+        }
+        #expect(picked == [11, 12, 10])
+        // The compact pointer no longer decides: past table 11 it would be 12.
+        var pointers = noPointers
+        pointers[1] = v.files[1][1].largest
+        #expect(try #require(p.pick(version: v, compactPointers: pointers, state: CompactionState())).inputs[0].number == 11)
+    }
+
     @Test func busyTablesAreSkippedAndOutputRangesNeverMeet() throws {
         let v = try F.version([
             1: [F.file(10, "a", "b", sizeBytes: 6000), F.file(11, "c", "d", sizeBytes: 6000),
