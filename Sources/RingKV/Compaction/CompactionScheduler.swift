@@ -44,7 +44,7 @@ extension DBImpl {
             guard seekCandidate == nil, !closing else { return }
             seekCandidate = (level, file)
             compaction.fruitlessVersion = nil
-            wakeAll()
+            wakeAllLocked()
         }
     }
 
