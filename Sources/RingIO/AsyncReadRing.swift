@@ -116,15 +116,28 @@ public final class AsyncReadRing: @unchecked Sendable {
     private let ring: Ring
     private let state: Locked<State>
     private let maxInFlight: Int
-    private let shortTransfers: ShortTransferHook?
+    /// A test's hooks (debug builds only; see `IOSeam`).
+    private let slot: IOHookSlot
     private var completionThread = pthread_t()
 
     /// A ring of `entries` SQEs and its completion thread.
-    public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
+    public convenience init(entries: Int = 512) throws(IOError) {
+        try self.init(entries: entries, slot: IOHookSlot())
+    }
+
+    #if DEBUG
+    /// A ring whose transfers ask `hooks` how much of each to count (debug
+    /// builds only; see `IOSeam`).
+    package convenience init(entries: Int = 512, hooks: (any IOHooks)?) throws(IOError) {
+        try self.init(entries: entries, slot: IOHookSlot(hooks))
+    }
+    #endif
+
+    init(entries: Int, slot: IOHookSlot) throws(IOError) {
         ring = try Ring(entries: entries, splitRoles: true)
         maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
         state = Locked(State())
-        self.shortTransfers = shortTransfers
+        self.slot = slot
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&completionThread, nil, { raw in
             guard let raw else { return nil }
@@ -164,7 +177,7 @@ public final class AsyncReadRing: @unchecked Sendable {
                          "AsyncReadRing: every request must point into its buffer")
             transfers.append(Transfer(isWrite: false, fd: r.fd, buffer: r.buffer, length: r.length, offset: r.offset))
         }
-        let batch = Batch(queue: TransferQueue(transfers, shortTransfers: shortTransfers), buffer: buffer)
+        let batch = Batch(queue: TransferQueue(transfers, slot: slot), buffer: buffer)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 enqueue(batch, continuation)

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import RingIO
+import RingIOFaults
 
 /// `AsyncReadRing`: tasks suspend on io_uring completions, one completion
 /// thread resumes them.

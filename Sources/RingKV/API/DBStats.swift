@@ -79,8 +79,8 @@ public struct DBStats: Sendable, CustomStringConvertible {
     public var lostFiles: Int = 0
     /// Snapshots taken and not yet released.
     public var liveSnapshots: Int
-    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`),
-    /// with "+faults" under test fault injection.
+    /// "io_uring" or "posix" (io_uring refused, or `Options.forcePosixIO`);
+    /// a test's wrapping backend may add to it.
     public var ioBackend: String
     /// How the WAL writes synced groups: "io_uring" (write_fixed linked to
     /// fdatasync on a ring of its own) or "posix" (pwrite + fdatasync);

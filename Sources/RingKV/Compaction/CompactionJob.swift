@@ -108,7 +108,7 @@ struct CompactionJob {
                     if let output = current, stop || output.estimatedFileSizeBytes >= targetBytes,
                        ranges.canCut(before: userKey) {
                         current = nil
-                        finished.append(try finish(output))
+                        finished.append(try output.finish())
                     }
                     userKeyStarted = true
                 }
@@ -123,7 +123,7 @@ struct CompactionJob {
             }
             if let output = current {
                 current = nil
-                finished.append(try finish(output))
+                finished.append(try output.finish())
             }
             if !finished.isEmpty {
                 try ioCall(db.path) { () throws(IOError) in try db.backend.syncDirectory(db.path) }
@@ -194,15 +194,6 @@ struct CompactionJob {
     /// The range tombstones of every input table.
     private func inputRangeTombstones() throws -> [RangeTombstone] {
         try compaction.allInputs.flatMap { try db.tableCache.reader(for: $0.number).rangeTombstoneList }
-    }
-
-    private func finish(_ output: TableOutput) throws -> FileMetaData {
-        if db.compactionFaults.consume() {
-            output.abandon()
-            throw DBError.io(IOError(operation: "write", errno: EIO, path: output.path,
-                                     detail: "injected compaction fault"))
-        }
-        return try output.finish()
     }
 
     /// Removes written outputs and releases every allocated number.

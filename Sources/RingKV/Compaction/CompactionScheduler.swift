@@ -191,7 +191,6 @@ extension DBImpl {
                 // writers stalled on it go on now, not when the whole
                 // manual compaction is done.
                 mu.withLock { wakeAll() }
-                compactionFaults.afterManualStep()
                 deleteObsoleteFiles()
                 return true
             case .success(nil):

@@ -35,8 +35,8 @@ extension DBImpl {
         guard FileSystem.isDirectory(parent) else {
             throw DBError.invalidArgument("the parent of checkpoint directory \(target) is not a directory")
         }
-        // Through the backend: the fault plan's power cut and crash
-        // simulation see the new directory like every other change.
+        // Through the backend: a test's wrapping backend (`IOSeam`) sees
+        // the new directory like every other change.
         try ioCall(target) { () throws(IOError) in try backend.createDirectory(target) }
 
         let capture: CheckpointCapture

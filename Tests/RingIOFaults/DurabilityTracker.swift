@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CRingSupport
+import RingIO
 
 /// Test-only bookkeeping for power-loss simulation: what the engine made
 /// durable through a `FaultInjectingBackend`, so that `simulateCrash`
