@@ -155,7 +155,7 @@ public final class FaultPlan: Sendable {
 
     /// After `n` more operations that change the disk (writes, syncs,
     /// preallocations, creates, renames, removals, directory creates and
-    /// fsyncs — through the backend or the WAL writer's ring), every such
+    /// fsyncs — through the backend or the WAL's log file), every such
     /// operation fails with EIO: the machine stopped there. Reads go on.
     /// `simulateCrash` then decides what of the unsynced state survived.
     public func cutPower(afterMutations n: Int) {

@@ -7,10 +7,10 @@ import RingIO
 //
 // A `Ring` made with a plan's hooks (`FaultHooks`: every ring of a backend
 // the engine built through the plan, and the WAL's) asks them before
-// io_uring_setup and before every io_uring_enter, so the rules below reach every ring
-// user — the WAL writer, the io_uring backend's pool (flush, compaction and
-// table reads, `PendingReads`) and anything built on them — with the
-// engine's real code running around the replaced answer:
+// io_uring_setup and before every io_uring_enter, so the rules below reach
+// every ring user — the WAL's log file, the io_uring backend's pool (flush,
+// compaction and table reads, `PendingReads`) and anything built on them —
+// with the engine's real code running around the replaced answer:
 //
 // - `ringSetup` (errno, e.g. EPERM): io_uring_setup is refused, as under
 //   Docker's default seccomp profile or `kernel.io_uring_disabled=2`.
