@@ -33,7 +33,7 @@ import Synchronization
 /// leader holding the slot.
 final class WALWriter: @unchecked Sendable {
     // @unchecked Sendable: offsets and the slot flag are guarded by the DB's
-    // mu; buffers, ring and counters are touched only by the leader that
+    // mu; the log file and the counters are touched only by the leader that
     // holds the slot (one at a time, handed over under mu).
     let path: String
     let number: UInt64
