@@ -210,7 +210,6 @@ extension DBImpl {
                 // writers stalled on it go on now, not when the whole
                 // manual compaction is done.
                 mu.withLock { wakeAllLocked() }
-                compactionFaults.afterManualStep()
                 deleteObsoleteFiles()
                 return true
             case .success(nil):
