@@ -72,6 +72,11 @@ public final class AsyncReadRing: @unchecked Sendable {
         case failed(IOError)
     }
 
+    private enum Refusal {
+        case cancelled
+        case failed(IOError)
+    }
+
     private struct State {
         /// Batches with transfers to prepare, oldest first.
         var waiting: [Batch] = []
@@ -110,6 +115,15 @@ public final class AsyncReadRing: @unchecked Sendable {
             let head = lones.waitingHead
             guard head >= 0 else { return false }
             return lones[head].buffer != nil || pool?.hasFreeSlot == true
+        }
+
+        /// Why a read arriving now is turned away (nil: it may queue): its
+        /// task was cancelled, the ring failed, or it is stopping.
+        func refusal(operation: String) -> Refusal? {
+            if Task.isCancelled { return .cancelled }
+            if let failure { return .failed(failure) }
+            if stopping { return .failed(IOError(operation: operation, errno: ESHUTDOWN)) }
+            return nil
         }
 
         /// Gives `batch` a slot (its transfers' user_data name it).
@@ -319,9 +333,11 @@ public final class AsyncReadRing: @unchecked Sendable {
             // Under the lock `cancel` takes: a cancellation that landed
             // before this point is seen here (the task's flag is set before
             // its handler runs), one after it finds the batch waiting.
-            if Task.isCancelled { return (false, .cancelled) }
-            if let failure = s.failure { return (false, .failed(failure)) }
-            if s.stopping { return (false, .failed(IOError(operation: "AsyncReadRing.read", errno: ESHUTDOWN))) }
+            switch s.refusal(operation: "AsyncReadRing.read") {
+            case .cancelled?: return (false, .cancelled)
+            case .failed(let failure)?: return (false, .failed(failure))
+            case nil: break
+            }
             batch.continuation = continuation
             batch.isWaiting = true
             s.admit(batch)
@@ -342,19 +358,12 @@ public final class AsyncReadRing: @unchecked Sendable {
     private func enqueueLone(_ index: Int32, _ continuation: UnsafeContinuation<LoneOutcome, Never>) {
         let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, LoneOutcome?) in
             // As in `enqueue`: a cancellation before this point is seen here.
-            let refusal: LoneOutcome?
-            if Task.isCancelled {
-                refusal = .cancelled
-            } else if let failure = s.failure {
-                refusal = .failed(failure)
-            } else if s.stopping {
-                refusal = .failed(IOError(operation: "AsyncReadRing.readLone", errno: ESHUTDOWN))
-            } else {
-                refusal = nil
-            }
-            if let refusal {
+            if let refusal = s.refusal(operation: "AsyncReadRing.readLone") {
                 s.lones.release(index)
-                return (false, refusal)
+                switch refusal {
+                case .cancelled: return (false, .cancelled)
+                case .failed(let failure): return (false, .failed(failure))
+                }
             }
             s.lones[index].continuation = continuation
             s.lones.pushWaiting(index)

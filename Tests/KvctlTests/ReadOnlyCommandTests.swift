@@ -20,6 +20,15 @@ struct ReadOnlyCommandTests {
         return try body()
     }
 
+    /// A closed database at `dir`/db holding k0…k99 = v0…v99; its path.
+    static func hundredKeys(in dir: TempDir) throws -> String {
+        let path = dir.sub("db")
+        let db = try DB(path: path, options: libraryOptions())
+        for i in 0..<100 { try db.put("k\(i)", "v\(i)") }
+        try db.close()
+        return path
+    }
+
     @Test func aFullFilesystemStillGetsScansAndExportsEveryAcknowledgedKey() throws {
         let dir = try TempDir()
         _ = try Self.withSmallFilesystem(at: dir.sub("fs"), sizeBytes: 4 << 20) {
@@ -85,12 +94,7 @@ struct ReadOnlyCommandTests {
     /// read-only while kvctl reads it; a writer is refused meanwhile.
     @Test func readersShareTheDatabaseAndAWriterWaitsForThem() throws {
         let dir = try TempDir()
-        let path = dir.sub("db")
-        do {
-            let db = try DB(path: path, options: libraryOptions())
-            for i in 0..<100 { try db.put("k\(i)", "v\(i)") }
-            try db.close()
-        }
+        let path = try Self.hundredKeys(in: dir)
         var options = Options()
         options.readOnly = true
         let reader = try DB(path: path, options: options)
@@ -115,12 +119,7 @@ struct ReadOnlyCommandTests {
     @Test func aLockFileAnotherUserCreatedDoesNotKeepAWriterOut() throws {
         guard geteuid() == 0, FileSystem.exists("/usr/bin/setpriv") else { return }
         let dir = try TempDir()
-        let path = dir.sub("db")
-        do {
-            let db = try DB(path: path, options: libraryOptions())
-            for i in 0..<100 { try db.put("k\(i)", "v\(i)") }
-            try db.close()
-        }
+        let path = try Self.hundredKeys(in: dir)
         try FileSystem.remove(path + "/LOCK")
         var options = Options()
         options.readOnly = true

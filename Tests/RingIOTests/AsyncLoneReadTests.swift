@@ -94,34 +94,15 @@ import TestSupport
         var rng = SplitMix64(seed: seed)
         var readers: [Task<Int, any Error>] = []
         for trial in 0..<400 {
-            let aboutToQueue = Atomic<Bool>(false)
-            let reader = Task {
-                aboutToQueue.store(true, ordering: .releasing)
-                return try await ring.readLone(fd: pattern.file.fd, offset: UInt64(trial % 200) * 4096,
-                                               length: 4096) { $0.count }
+            let reader = await startReadCancelledMidway(spins: Int(rng.next() % 200)) {
+                try await ring.readLone(fd: pattern.file.fd, offset: UInt64(trial % 200) * 4096,
+                                        length: 4096) { $0.count }
             }
-            let spins = Int(rng.next() % 200)
-            let fired = Atomic<Bool>(false)
-            let canceller = TestThread {
-                while !aboutToQueue.load(ordering: .acquiring) { rk_test_relax() }
-                for _ in 0..<spins { rk_test_relax() }
-                reader.cancel()
-                fired.store(true, ordering: .releasing)
-            }
-            while !fired.load(ordering: .acquiring) { await Task.yield() }
-            canceller.join()
             readers.append(reader)
         }
         close(pipeFDs[1])
         for blocker in blockers { _ = try await blocker.value }
-        var lost: [Int] = []
-        for (trial, reader) in readers.enumerated() {
-            do {
-                _ = try await reader.value
-                lost.append(trial)
-            } catch is CancellationError {
-            }
-        }
+        let lost = try await readsThatRanAnyway(readers)
         close(pipeFDs[0])
         #expect(lost.isEmpty, "seed \(seed): lone reads cancelled before they could start ran anyway: \(lost)")
     }

@@ -30,7 +30,7 @@ import Testing
         try db.flush()
         let number = try #require(db.impl.versions.current.files[0].first?.number)
         let path = FileNames.table(dir.sub("db"), number)
-        let (resident, pages) = try Self.residentPages(path)
+        let (resident, pages) = try residentPages(path)
         #expect(pages > 0 && resident == pages, "\(resident) of \(pages) pages resident")
         try db.close()
     }
@@ -57,24 +57,5 @@ import Testing
         #expect(rows.count == model.count && rows.allSatisfy { model[$0.key] == $0.value })
         for i in stride(from: 0, to: 1500, by: 97) { #expect(try db.get(compactionKey(i)) == model[compactionKey(i)]) }
         try db.close()
-    }
-
-    /// Pages of the file in the page cache (mincore over a read-only map).
-    static func residentPages(_ path: String) throws -> (resident: Int, pages: Int) {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw IOError(operation: "open", errno: errno, path: path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw IOError(operation: "fstat", errno: errno, path: path) }
-        let size = Int(st.st_size)
-        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let pages = (size + pageSize - 1) / pageSize
-        guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
-            throw IOError(operation: "mmap", errno: errno, path: path)
-        }
-        defer { munmap(map, size) }
-        var vector = [UInt8](repeating: 0, count: pages)
-        guard mincore(map, size, &vector) == 0 else { throw IOError(operation: "mincore", errno: errno, path: path) }
-        return (vector.filter { $0 & 1 != 0 }.count, pages)
     }
 }

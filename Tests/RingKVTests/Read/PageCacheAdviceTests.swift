@@ -9,28 +9,6 @@ import Testing
 /// (POSIX_FADV_WILLNEED). Counted with mincore after the table's pages
 /// were dropped (its file was fsynced, so the pages are clean).
 @Suite struct PageCacheAdviceTests {
-    /// Resident pages of `path` among pages [first, first + count).
-    static func residentPages(_ path: String, first: Int, count: Int) throws -> Int {
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw IOError(operation: "open", errno: errno, path: path) }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw IOError(operation: "fstat", errno: errno, path: path) }
-        let size = Int(st.st_size)
-        let pages = (size + 4095) / 4096
-        let wanted = max(0, min(first + count, pages) - first)
-        guard wanted > 0 else { return 0 }
-        guard let map = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else {
-            throw IOError(operation: "mmap", errno: errno, path: path)
-        }
-        defer { munmap(map, size) }
-        var vector = [UInt8](repeating: 0, count: wanted)
-        guard mincore(map + first * 4096, wanted * 4096, &vector) == 0 else {
-            throw IOError(operation: "mincore", errno: errno, path: path)
-        }
-        return vector.filter { $0 & 1 != 0 }.count
-    }
-
     /// Drops the clean cached pages of `path`.
     static func dropPages(_ path: String) throws {
         let file = try File.open(path, .read)
@@ -51,14 +29,14 @@ import Testing
         try db.close()
         let path = FileNames.table(dir.sub("db"), number)
         try Self.dropPages(path)
-        #expect(try Self.residentPages(path, first: 0, count: 256) == 0)
+        #expect(try residentPages(path, first: 0, count: 256).resident == 0)
 
         db = try DB(path: dir.sub("db"), options: openOptions())
         // Eight gets walking the first eight data blocks in file order (four
         // 1000-byte values per 4 KiB block): a sequential pattern the
         // kernel's read-ahead would extend by tens of pages.
         for i in stride(from: 0, to: 32, by: 4) { #expect(try db.get(compactionKey(i)) != nil) }
-        let resident = try Self.residentPages(path, first: 0, count: 256)
+        let resident = try residentPages(path, first: 0, count: 256).resident
         #expect(resident > 0 && resident <= 16, "\(resident) of the first 256 pages resident after 8 block reads")
         try db.close()
     }
@@ -86,12 +64,12 @@ import Testing
             // page once its read completed: wait for them (at most 5 s).
             var second = 0
             for _ in 0..<500 {
-                second = try Self.residentPages(path, first: 260, count: 240)
+                second = try residentPages(path, first: 260, count: 240).resident
                 if second >= 200 { break }
                 usleep(10_000)
             }
             #expect(second >= 200, "\(second) of 240 pages of the next window resident")
-            let beyond = try Self.residentPages(path, first: 520, count: 240)
+            let beyond = try residentPages(path, first: 520, count: 240).resident
             #expect(beyond <= 8, "\(beyond) pages resident two windows ahead")
         }
     }
