@@ -150,6 +150,6 @@ extension DB {
     /// `options.lowerBound`/`upperBound`, and no block past it is read.
     public func entries(from: [UInt8] = [], to: [UInt8]? = nil, reverse: Bool = false, limit: Int = Int.max,
                         options: ReadOptions = ReadOptions()) -> DBEntries {
-        DBEntries(db: self, from: from, to: to, reverse: reverse, limit: limit, options: options)
+        DBEntries(db: self, keyspace: nil, from: from, to: to, reverse: reverse, limit: limit, options: options)
     }
 }

@@ -7,22 +7,35 @@ import RingIO
 package struct ManifestReplay {
     /// What the MANIFEST said, after its last valid record.
     package struct Result {
-        package var version: Version
+        /// Every live keyspace: its version, log number, compact pointers.
+        var catalog: KeyspaceCatalog<Version>
+        /// The database's log number: the smallest keyspace log number.
         package var logNumber: UInt64
         package var nextFileNumber: UInt64
         package var lastSequence: SequenceNumber
-        package var compactPointers: [[UInt8]?]
+        /// The format version of the MANIFEST's first record.
+        package var formatVersion: UInt64
         package var recordCount: Int
         /// Set when the end of the file was dropped: a torn tail (always
         /// tolerated: unsynced bytes of the last append) or, with
         /// `strict: false`, corruption.
         package var droppedTail: DroppedTail?
+
+        /// The default keyspace's version.
+        package var version: Version { catalog[0]?.files ?? .empty }
+        /// The default keyspace's compact pointers.
+        var compactPointers: [[UInt8]?] { catalog[0]?.compactPointers ?? [] }
+        /// Every live keyspace's name and version, "default" first.
+        package var keyspaceVersions: [(name: String, version: Version)] {
+            catalog.entries.map { ($0.record.name, $0.files) }
+        }
     }
 
     package let path: String
-    private var builder = VersionBuilder(base: .empty)
+    /// One `VersionBuilder` per live keyspace, kept across edits.
+    private var catalog = KeyspaceCatalog<VersionBuilder>(defaultFiles: VersionBuilder(base: .empty))
     private var logNumber: UInt64?, nextFileNumber: UInt64?, lastSequence: SequenceNumber?
-    private var compactPointers = [[UInt8]?](repeating: nil, count: Version.numLevels)
+    private var formatVersion: UInt64 = 0
     private var applied = 0
     /// Where the record after the last applied one starts.
     private var appliedBytes: UInt64 = 0
@@ -76,16 +89,29 @@ package struct ManifestReplay {
                     throw corruption(at: recordOffset, "format version \(version) is newer than this build reads "
                                      + "(\(VersionEdit.currentFormatVersion))")
                 }
+                formatVersion = version
             }
+            if formatVersion < 5 && edit.hasKeyspaceFields {
+                throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
+            }
+            var edit = edit
+            // Before format 5 the database's log number was the default
+            // keyspace's; from 5 on it is the minimum over keyspaces and
+            // each keyspace's own comes in tag 12.
+            if formatVersion < 5, let n = edit.logNumber { edit.keyspaceLogNumbers = [(0, n)] }
             do throws(VersionBuilder.Violation) {
+                let apply = { (catalog: inout KeyspaceCatalog<VersionBuilder>) throws(VersionBuilder.Violation) in
+                    try catalog.apply(edit, monotonicLogNumbers: false, emptyFiles: { VersionBuilder(base: .empty) },
+                                      applyFiles: { (builder) throws(VersionBuilder.Violation) in try builder.apply(edit) })
+                }
                 if strict {
-                    try builder.apply(edit)  // a failure ends replay; the builder is dropped
+                    try apply(&catalog)  // a failure ends replay; the catalog is dropped
                 } else {
                     // The valid prefix must survive a failed edit, so it is
                     // applied to a copy (a copy of the level arrays per edit).
-                    var trial = builder
-                    try trial.apply(edit)
-                    builder = trial
+                    var trial = catalog
+                    try apply(&trial)
+                    catalog = trial
                 }
             } catch {
                 throw corruption(at: recordOffset, error.reason)
@@ -93,7 +119,6 @@ package struct ManifestReplay {
             if let n = edit.logNumber { logNumber = n }
             if let n = edit.nextFileNumber { nextFileNumber = n }
             if let n = edit.lastSequence { lastSequence = n }
-            for (level, key) in edit.compactPointers { compactPointers[level] = key }
         } catch let error as DBError {
             guard !strict, case .corruption(_, _, let reason) = error else { throw error }
             throw Stop(offset: recordOffset, reason: reason)
@@ -107,8 +132,17 @@ package struct ManifestReplay {
         guard let logNumber, let nextFileNumber, let lastSequence else {
             throw corruption(at: appliedBytes, "MANIFEST never records the log number, next file number and last sequence")
         }
-        return Result(version: builder.build(), logNumber: logNumber, nextFileNumber: nextFileNumber,
-                      lastSequence: lastSequence, compactPointers: compactPointers,
+        var built = catalog.mapFiles { $0.build() }
+        // Table numbers are global: one table in two keyspaces is damage.
+        var seen = Set<UInt64>()
+        for entry in built.entries {
+            for level in entry.files.files { for f in level where !seen.insert(f.number).inserted {
+                throw corruption(at: appliedBytes, "table \(f.number) belongs to two keyspaces")
+            } }
+        }
+        built.fillLogNumbers(logNumber)
+        return Result(catalog: built, logNumber: built.minLogNumber ?? logNumber, nextFileNumber: nextFileNumber,
+                      lastSequence: lastSequence, formatVersion: formatVersion,
                       recordCount: applied, droppedTail: dropped)
     }
 

@@ -222,12 +222,13 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
 
     // MARK: CommitEnvironment
 
-    func admitWriteLocked() throws(DBError) {
+    func admitWriteLocked(_ writer: PendingWrite) throws(DBError) {
         if closing { throw DBError.closed }
         if let failure = state.withLock({ failed }) { throw DBError.refusingWrites(after: failure) }
     }
 
-    func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
+    func makeRoomLocked(for leader: PendingWrite) throws(DBError) {
+        let forceSwitch = leader.isSwitch
         let failure = state.withLock { () -> DBError? in
             defer { makeRoomFailure = nil }
             if makeRoomFailure == nil && forceSwitch { _switchesAfterGroups.append(groupCount) }
@@ -238,7 +239,7 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
 
     var isClosingLocked: Bool { closing }
 
-    func beginGroupLocked(recordBytes: Int, sync: Bool) -> Group {
+    func beginGroupLocked(first: PendingWrite, recordBytes: Int, sync: Bool, usesKeyspaces: Bool) -> Group {
         state.withLock {
             defer { groupCount += 1 }
             return Group(index: groupCount, sync: sync)
