@@ -107,9 +107,15 @@ let package = Package(
         .executableTarget(name: "no-io-uring", dependencies: ["CRingSupport"], swiftSettings: strict),
         // Helpers the test targets share (TempDir, seeds, byte strings).
         .target(name: "TestSupport", dependencies: ["RingIO"], path: "Tests/TestSupport", swiftSettings: strict),
-        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "CRingSupport", "TestSupport"], swiftSettings: strict),
+        // Fault injection, power-loss simulation and durability tracking
+        // (FaultPlan): the engine's I/O seam as tests fill it. No product
+        // names it, so nothing of it ships.
+        .target(name: "RingIOFaults", dependencies: ["RingIO", "CRingSupport"], path: "Tests/RingIOFaults",
+                swiftSettings: strict),
+        .testTarget(name: "RingIOTests", dependencies: ["RingIO", "RingIOFaults", "CRingSupport", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "RingKVTests", dependencies: [
-            "RingKV", "RingIO", "RingKVFuzzTargets", "TestSupport",
+            "RingKV", "RingIO", "RingIOFaults", "RingKVFuzzTargets", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ], swiftSettings: strict),

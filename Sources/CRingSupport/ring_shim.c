@@ -171,6 +171,8 @@ int rk_uring_probe(void) {
 
 int rk_errno(void) { return errno; }
 
+// Test seams: debug builds only (RingIO's ring hooks, IOSeam.swift).
+#if DEBUG
 int rk_ring_submit_limited(rk_ring *r, unsigned max) {
     // io_uring_submit hands the kernel every SQE between sqe_head and
     // sqe_tail. Hiding the ones past `max` for the duration of the call
@@ -220,3 +222,4 @@ unsigned rk_ring_pending_ranges(const rk_ring *r, uintptr_t *addrs, size_t *lens
     }
     return n;
 }
+#endif

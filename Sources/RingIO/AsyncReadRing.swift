@@ -157,11 +157,24 @@ public final class AsyncReadRing: @unchecked Sendable {
     private let maxInFlight: Int
     /// The buffer pool exists (set at init, like the pool).
     private let hasPool: Bool
-    private let shortTransfers: ShortTransferHook?
+    /// A test's hooks (debug builds only; see `IOSeam`).
+    private let slot: IOHookSlot
     private var completionThread = pthread_t()
 
     /// A ring of `entries` SQEs and its completion thread.
-    public init(entries: Int = 512, shortTransfers: ShortTransferHook? = nil) throws(IOError) {
+    public convenience init(entries: Int = 512) throws(IOError) {
+        try self.init(entries: entries, slot: IOHookSlot())
+    }
+
+    #if DEBUG
+    /// A ring whose transfers ask `hooks` how much of each to count (debug
+    /// builds only; see `IOSeam`).
+    package convenience init(entries: Int = 512, hooks: (any IOHooks)?) throws(IOError) {
+        try self.init(entries: entries, slot: IOHookSlot(hooks))
+    }
+    #endif
+
+    init(entries: Int, slot: IOHookSlot) throws(IOError) {
         ring = try Ring(entries: entries, splitRoles: true)
         maxInFlight = min(ring.cqEntries, 2 * ring.sqEntries)
         var initial = State()
@@ -173,7 +186,7 @@ public final class AsyncReadRing: @unchecked Sendable {
         }
         hasPool = initial.pool != nil
         state = Locked(initial)
-        self.shortTransfers = shortTransfers
+        self.slot = slot
         let context = Unmanaged.passRetained(self).toOpaque()
         let rc = pthread_create(&completionThread, nil, { raw in
             guard let raw else { return nil }
@@ -213,7 +226,7 @@ public final class AsyncReadRing: @unchecked Sendable {
                          "AsyncReadRing: every request must point into its buffer")
             transfers.append(Transfer(isWrite: false, fd: r.fd, buffer: r.buffer, length: r.length, offset: r.offset))
         }
-        let batch = Batch(queue: TransferQueue(transfers, shortTransfers: shortTransfers), buffer: buffer)
+        let batch = Batch(queue: TransferQueue(transfers, slot: slot), buffer: buffer)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 enqueue(batch, continuation)
@@ -507,7 +520,7 @@ public final class AsyncReadRing: @unchecked Sendable {
             }
             s.lones[index].error = IOError(operation: "io_uring read", errno: code, offset: r.offset + UInt64(r.done))
         } else if result > 0 {
-            let moved = shortTransfers?(false, r.fd, Int(result)) ?? Int(result)
+            let moved = slot.transferred(isWrite: false, fd: r.fd, moved: Int(result))
             s.lones[index].done += moved
             if r.done + moved < r.length {
                 s.lones.pushWaiting(index)

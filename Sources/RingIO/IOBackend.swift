@@ -74,9 +74,9 @@ public protocol IOBackend: AnyObject, Sendable {
     /// Reserves blocks for [offset, offset+length) (fallocate mode 0).
     func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError)
     /// Opens (with `.create`, creates) a file. The engine opens and
-    /// renames through its backend so a test backend can fail these calls
-    /// and note what was created (FaultPlan); the real backends use the
-    /// default implementations below.
+    /// renames through its backend so a wrapping backend (`IOSeam`) can
+    /// fail these calls and note what was created; the real backends use
+    /// the default implementations below.
     func openFile(_ path: String, _ mode: File.Mode, direct: File.DirectIO) throws(IOError) -> File
     /// Atomically replaces `to` with `from`.
     func rename(_ from: String, to: String) throws(IOError)
@@ -139,16 +139,39 @@ public enum IOBackends {
     /// io_uring when the kernel allows it; otherwise the POSIX backend, with
     /// a notice saying why (ENOSYS: no support; EPERM: refused by seccomp —
     /// Docker's default profile — or by `kernel.io_uring_disabled`).
-    /// `faults` (test-only) reaches every ring the backend creates; its
-    /// `ringSetup` rules refuse io_uring here as a container would.
-    public static func makeDefault(notice: (String) -> Void = { noticeOnce($0) },
-                                   shortTransfers: ShortTransferHook? = nil,
-                                   faults: FaultPlan? = nil) -> any IOBackend {
+    public static func makeDefault(notice: (String) -> Void = { noticeOnce($0) }) -> any IOBackend {
+        makeDefault(notice: notice, slot: IOHookSlot())
+    }
+
+    /// The engine's backend: the POSIX one when `posixOnly`, else
+    /// `makeDefault`'s choice; handed to `seam` (a test's, nil in
+    /// production) to wrap. The seam's hooks reach every ring the backend
+    /// creates in debug builds, so a test can refuse io_uring here as a
+    /// container would.
+    package static func make(posixOnly: Bool, notice: (String) -> Void, seam: (any IOSeam)?) -> any IOBackend {
+        #if DEBUG
+        let slot = IOHookSlot(seam?.hooks(label: nil))
+        #else
+        let slot = IOHookSlot()
+        #endif
+        let base = posixOnly ? PosixBackend(slot: slot) : makeDefault(notice: notice, slot: slot)
+        return seam?.wrap(base) ?? base
+    }
+
+    #if DEBUG
+    /// `makeDefault` whose rings and transfers ask `hooks` (debug builds
+    /// only; see `IOSeam`).
+    package static func makeDefault(notice: (String) -> Void, hooks: (any IOHooks)?) -> any IOBackend {
+        makeDefault(notice: notice, slot: IOHookSlot(hooks))
+    }
+    #endif
+
+    private static func makeDefault(notice: (String) -> Void, slot: IOHookSlot) -> any IOBackend {
         do {
-            return try URingBackend(shortTransfers: shortTransfers, faults: faults)
+            return try URingBackend(ringEntries: 256, slot: slot)
         } catch {
             notice(fallbackNotice(error))
-            return PosixBackend(shortTransfers: shortTransfers)
+            return PosixBackend(slot: slot)
         }
     }
 

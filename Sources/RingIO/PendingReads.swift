@@ -33,8 +33,8 @@ public final class PendingReads {
     private var flight: Flight?
     /// The ring failed; thrown by every `wait()`.
     private var failure: IOError?
-    /// Applied once to the results before `wait()` returns them (fault
-    /// injection rewrites results here, at harvest time).
+    /// Applied once to the results before `wait()` returns them (a
+    /// wrapping backend rewrites results here, at harvest time).
     private var completionHooks: [(inout [ReadRequest]) -> Void] = []
     private var harvested = false
 
@@ -52,7 +52,7 @@ public final class PendingReads {
         self.buffer = buffer
         var queue = TransferQueue(requests.map {
             Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
-        }, shortTransfers: backend.shortTransfers)
+        }, slot: backend.slot)
         queue.prepare(on: ring)
         let flight = Flight(ring: ring, backend: backend, queue: queue)
         self.flight = flight

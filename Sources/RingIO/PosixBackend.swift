@@ -9,38 +9,44 @@ import Glibc
 /// callers run the same code on both backends.
 public final class PosixBackend: IOBackend {
     public let name = "posix"
-    /// Test-only short-transfer injection (nil in production).
-    let shortTransfers: ShortTransferHook?
+    /// A test's hooks (debug builds only; see `IOSeam`).
+    let slot: IOHookSlot
 
-    public init(shortTransfers: ShortTransferHook? = nil) {
-        self.shortTransfers = shortTransfers
-    }
+    public init() { slot = IOHookSlot() }
+
+    #if DEBUG
+    /// A backend whose reads and writes ask `hooks` how much of each
+    /// transfer to count (debug builds only; see `IOSeam`).
+    package init(hooks: (any IOHooks)?) { slot = IOHookSlot(hooks) }
+    #endif
+
+    init(slot: IOHookSlot) { self.slot = slot }
 
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
-        try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, shortTransfers: shortTransfers)
+        try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, slot: slot)
     }
 
     /// pread until `buffer` is full or end of file (short reads resumed).
     static func preadFully(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
-                           shortTransfers: ShortTransferHook?) throws(IOError) -> Int {
+                           slot: IOHookSlot) throws(IOError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         var done = 0
         while done < buffer.count {
             let at = offset + UInt64(done)
             let n = try syscall("pread", offset: at) { pread(fd, base + done, buffer.count - done, off_t(at)) }
             if n == 0 { break }
-            done += shortTransfers?(false, fd, n) ?? n
+            done += slot.transferred(isWrite: false, fd: fd, moved: n)
         }
         return done
     }
 
     public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
-        try PosixBackend.pwriteFully(fd: fd, from: buffer, offset: offset, shortTransfers: shortTransfers)
+        try PosixBackend.pwriteFully(fd: fd, from: buffer, offset: offset, slot: slot)
     }
 
     /// pwrite all of `buffer` (short writes resumed).
     static func pwriteFully(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64,
-                            shortTransfers: ShortTransferHook?) throws(IOError) {
+                            slot: IOHookSlot) throws(IOError) {
         guard let base = buffer.baseAddress else { return }
         var done = 0
         while done < buffer.count {
@@ -49,7 +55,7 @@ public final class PosixBackend: IOBackend {
             if n == 0 {
                 throw IOError(operation: "pwrite", errno: EIO, offset: at, detail: "kernel accepted zero bytes")
             }
-            done += shortTransfers?(true, fd, n) ?? n
+            done += slot.transferred(isWrite: true, fd: fd, moved: n)
         }
     }
 

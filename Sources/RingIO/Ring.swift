@@ -66,10 +66,11 @@ public final class Ring: @unchecked Sendable {
     private let inFlight = Atomic<Int>(0)
     /// Set by an io_uring_enter failure that is not retried (first one wins).
     private let failure = Locked<IOError?>(nil)
-    /// Test-only fault injection (RingFaults.swift); nil in production.
-    private let faults: FaultPlan?
-    /// What `faults` rules' `pathContains` match (the WAL: its log's path).
-    private let faultLabel: String?
+    #if DEBUG
+    /// A test's hooks at io_uring_setup and every io_uring_enter (see
+    /// `IOSeam`); debug builds only.
+    private let hooks: (any IOHooks)?
+    #endif
     /// Counts calls of `submit*` (for tests and benchmarks that show
     /// batching). Each is at most one io_uring_enter; liburing skips the
     /// syscall when an SQPOLL thread is awake, so this is an upper bound.
@@ -84,14 +85,28 @@ public final class Ring: @unchecked Sendable {
     ///   - sqPollIdleMillis: > 0 starts a kernel SQPOLL thread that idles
     ///     after that many ms.
     ///   - splitRoles: one thread submits while another harvests.
-    ///   - faults: test-only ring-seam rules (RingFaults.swift).
-    ///   - faultLabel: the "path" those rules' `pathContains` match.
-    public init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false,
-                faults: FaultPlan? = nil, faultLabel: String? = nil) throws(IOError) {
+    public convenience init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false) throws(IOError) {
+        try self.init(entries: entries, sqPollIdleMillis: sqPollIdleMillis, splitRoles: splitRoles, slot: IOHookSlot())
+    }
+
+    #if DEBUG
+    /// A ring that asks `hooks` before io_uring_setup and every
+    /// io_uring_enter (debug builds only; see `IOSeam`).
+    package convenience init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false,
+                             hooks: (any IOHooks)?) throws(IOError) {
+        try self.init(entries: entries, sqPollIdleMillis: sqPollIdleMillis, splitRoles: splitRoles,
+                      slot: IOHookSlot(hooks))
+    }
+    #endif
+
+    init(entries: Int = 256, sqPollIdleMillis: Int = 0, splitRoles: Bool = false, slot: IOHookSlot) throws(IOError) {
         precondition(entries > 0 && entries <= 32768, "ring entries out of range")
-        if let code = faults?.check(.ringSetup, path: faultLabel) {
+        #if DEBUG
+        if let code = slot.hooks?.ringSetup() {
             throw IOError(operation: "io_uring_setup", errno: code, detail: "injected fault")
         }
+        hooks = slot.hooks
+        #endif
         var err: Int32 = 0
         guard let r = rk_ring_create(UInt32(entries), UInt32(sqPollIdleMillis), &err) else {
             throw IOError(operation: "io_uring_setup", errno: err,
@@ -102,8 +117,6 @@ public final class Ring: @unchecked Sendable {
         cqEntries = Int(rk_ring_cq_entries(r))
         isSQPoll = rk_ring_is_sqpoll(r)
         self.splitRoles = splitRoles
-        self.faults = faults
-        self.faultLabel = faultLabel
         userDataScratch = Array(repeating: 0, count: cqEntries)
         resultScratch = Array(repeating: 0, count: cqEntries)
     }
@@ -221,7 +234,7 @@ public final class Ring: @unchecked Sendable {
         BlockingCheck.willBlock("io_uring wait")
         var refusals = 0
         while true {
-            let rc = faultsAt(submitting: false) ?? rk_ring_wait(raw)
+            let rc = hooked(submitting: false) ?? rk_ring_wait(raw)
             if rc == 0 { return }
             switch -rc {
             case EINTR: continue
@@ -254,7 +267,7 @@ public final class Ring: @unchecked Sendable {
             submitCalls += 1
             if ready > 0 { enters += 1 }
             // With nothing left to submit this only waits.
-            let rc = faultsAt(submitting: ready > 0, ready: ready)
+            let rc = hooked(submitting: ready > 0, ready: ready)
                 ?? (missing > 0 ? rk_ring_submit_and_wait(raw, UInt32(missing)) : rk_ring_submit(raw))
             if rc > 0 {
                 submitted += Int(rc)
@@ -283,7 +296,7 @@ public final class Ring: @unchecked Sendable {
                 if backlog.isEmpty && operationsInFlight > 0 {
                     // Nothing ready yet: wait for a completion (an enter
                     // that submits nothing needs no SQ resources).
-                    let waited = faultsAt(submitting: false) ?? rk_ring_wait(raw)
+                    let waited = hooked(submitting: false) ?? rk_ring_wait(raw)
                     if waited < 0 && -waited != EINTR && -waited != EAGAIN && -waited != EBUSY {
                         throw fail(IOError(operation: "io_uring_wait_cqe", errno: -waited))
                     }
@@ -320,28 +333,36 @@ public final class Ring: @unchecked Sendable {
         return failedWith ?? error
     }
 
-    /// The test-only ring seam: nil lets the real call through; otherwise
-    /// the return code to report instead (for `ringPartialSubmit` and
-    /// `ringFailure`, after really submitting part or all of the SQEs).
-    private func faultsAt(submitting: Bool, ready: Int = 0) -> Int32? {
-        guard let faults else { return nil }
-        if let code = faults.check(.ringBusy, path: faultLabel) { return -code }
-        if submitting && ready >= 2 && faults.triggers(.ringPartialSubmit, path: faultLabel) {
-            return rk_ring_submit_limited(raw, UInt32(ready / 2))
-        }
-        if let code = faults.check(.ringFailure, path: faultLabel) {
+    /// Debug builds: a test's hooks may replace one io_uring_enter (see
+    /// `IOSeam`). nil lets the real call through; otherwise the return code
+    /// to report instead (for `submitHalf` and `failAfterSubmitting`, after
+    /// really submitting part or all of the SQEs). Always nil in release
+    /// builds.
+    @inline(__always)
+    private func hooked(submitting: Bool, ready: Int = 0) -> Int32? {
+        #if DEBUG
+        guard let fault = hooks?.ringEnter(submitting: submitting, readySQEs: ready) else { return nil }
+        switch fault {
+        case .refuse(let code):
+            return -code
+        case .submitHalf:
+            return submitting && ready >= 2 ? rk_ring_submit_limited(raw, UInt32(ready / 2)) : nil
+        case .failAfterSubmitting(let code):
             if submitting {
-                faults.memoryInFlightAtFailures.append(pendingRanges())
+                hooks?.ringFailed(memoryInFlight: pendingRanges())
                 let rc = rk_ring_submit(raw)
                 if rc > 0 { inFlight.add(Int(rc), ordering: .releasing) }
             }
             return -code
         }
+        #else
         return nil
+        #endif
     }
 
+    #if DEBUG
     /// The memory the not yet consumed SQEs point at.
-    private func pendingRanges() -> [InFlightMemoryLog.Range] {
+    private func pendingRanges() -> [(address: UInt, count: Int)] {
         let capacity = 4 * sqEntries
         var addresses = [UInt](repeating: 0, count: capacity)
         var lengths = [Int](repeating: 0, count: capacity)
@@ -352,8 +373,9 @@ public final class Ring: @unchecked Sendable {
                     .assumingMemoryBound(to: Int.self), UInt32(capacity)))
             }
         }
-        return (0..<n).map { InFlightMemoryLog.Range(address: addresses[$0], count: lengths[$0]) }
+        return (0..<n).map { (addresses[$0], lengths[$0]) }
     }
+    #endif
 
     // MARK: - Harvesting
 

@@ -6,7 +6,7 @@ import CRingSupport
 /// The one place raw libc calls are checked: retries EINTR and turns -1 into
 /// an `IOError` carrying the operation name and errno (swift-nio style).
 @inline(__always)
-func syscall<T: BinaryInteger>(
+package func syscall<T: BinaryInteger>(
     _ operation: String, path: String? = nil, offset: UInt64? = nil, _ body: () -> T
 ) throws(IOError) -> T {
     BlockingCheck.willBlock(operation)

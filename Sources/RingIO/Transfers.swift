@@ -2,13 +2,6 @@
 import Glibc
 #endif
 
-/// Test-only: given a read (`isWrite` false) or write the kernel completed
-/// on `fd` having moved `moved` bytes, returns how many the backend should
-/// count — fewer makes it resubmit the rest through its real path
-/// (re-reading or rewriting bytes that did move is harmless).
-/// `FaultPlan.shortTransfers` provides one; nil in production.
-public typealias ShortTransferHook = @Sendable (_ isWrite: Bool, _ fd: Int32, _ moved: Int) -> Int
-
 /// One read or write moving through the ring, with its progress.
 struct Transfer {
     var isWrite: Bool
@@ -32,13 +25,14 @@ struct TransferQueue {
     private var head = 0
     /// Prepared (submitted, or still in the SQ) and not yet completed.
     private(set) var inFlight = 0
-    private let shortTransfers: ShortTransferHook?
+    /// A test's hooks (debug builds only; see `IOSeam`).
+    private let slot: IOHookSlot
     /// Added to a transfer's index to form its SQE's user_data, so several
     /// queues can share one ring (`AsyncReadRing`, which sets it when the
     /// queue gets a slot, before any SQE is prepared); 0 for a ring of its own.
     var userDataBase: UInt64
 
-    init(_ transfers: [Transfer], shortTransfers: ShortTransferHook? = nil, userDataBase: UInt64 = 0) {
+    init(_ transfers: [Transfer], slot: IOHookSlot = IOHookSlot(), userDataBase: UInt64 = 0) {
         self.transfers = transfers
         // A loop, not Array(transfers.indices): the generic range-to-array
         // copy was ~2% of an async get's CPU in a debug build.
@@ -46,7 +40,7 @@ struct TransferQueue {
         queue.reserveCapacity(transfers.count)
         for i in 0..<transfers.count { queue.append(i) }
         self.queue = queue
-        self.shortTransfers = shortTransfers
+        self.slot = slot
         self.userDataBase = userDataBase
     }
 
@@ -103,7 +97,7 @@ struct TransferQueue {
                 transfers[i].endOfFile = true
             }
         } else {
-            let moved = shortTransfers?(t.isWrite, t.fd, Int(c.result)) ?? Int(c.result)
+            let moved = slot.transferred(isWrite: t.isWrite, fd: t.fd, moved: Int(c.result))
             transfers[i].done += moved
             if transfers[i].done < t.length { queue.append(i) }
         }
@@ -115,8 +109,8 @@ extension Ring {
     /// waits, harvests, and resubmits the remainder of every short transfer
     /// (and EINTR/EAGAIN results) until each one is complete, at end of file
     /// (reads) or failed. One io_uring_enter per round of submissions.
-    func run(_ transfers: inout [Transfer], shortTransfers: ShortTransferHook? = nil) throws(IOError) {
-        var queue = TransferQueue(transfers, shortTransfers: shortTransfers)
+    func run(_ transfers: inout [Transfer], slot: IOHookSlot = IOHookSlot()) throws(IOError) {
+        var queue = TransferQueue(transfers, slot: slot)
         while !queue.isFinished {
             queue.prepare(on: self)
             try submitAndWait(1)

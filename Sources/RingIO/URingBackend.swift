@@ -13,18 +13,27 @@ public final class URingBackend: IOBackend {
     /// creating and tearing down rings per prefetch.
     private let maxIdleRings = 64
 
-    /// Test-only short-transfer injection (nil in production).
-    let shortTransfers: ShortTransferHook?
-    /// Test-only ring-seam rules, handed to every ring (nil in production).
-    let faults: FaultPlan?
+    /// A test's hooks, handed to every ring and transfer loop (debug builds
+    /// only; see `IOSeam`).
+    let slot: IOHookSlot
 
-    public init(ringEntries: Int = 256, shortTransfers: ShortTransferHook? = nil,
-                faults: FaultPlan? = nil) throws(IOError) {
+    public convenience init(ringEntries: Int = 256) throws(IOError) {
+        try self.init(ringEntries: ringEntries, slot: IOHookSlot())
+    }
+
+    #if DEBUG
+    /// A backend whose rings and transfers ask `hooks` (debug builds only;
+    /// see `IOSeam`).
+    package convenience init(ringEntries: Int = 256, hooks: (any IOHooks)?) throws(IOError) {
+        try self.init(ringEntries: ringEntries, slot: IOHookSlot(hooks))
+    }
+    #endif
+
+    init(ringEntries: Int, slot: IOHookSlot) throws(IOError) {
         self.ringEntries = ringEntries
-        self.shortTransfers = shortTransfers
-        self.faults = faults
+        self.slot = slot
         // Fail now, not on the first read, when io_uring is unusable.
-        let first = try Ring(entries: ringEntries, faults: faults)
+        let first = try Ring(entries: ringEntries, slot: slot)
         idle.withLock { $0.append(first) }
     }
 
@@ -51,7 +60,7 @@ public final class URingBackend: IOBackend {
     /// A ring from the pool, or a new one when every pooled ring is busy.
     func takeRing() throws(IOError) -> Ring {
         if let pooled = idle.withLock({ $0.popLast() }) { return pooled }
-        return try Ring(entries: ringEntries, faults: faults)
+        return try Ring(entries: ringEntries, slot: slot)
     }
 
     /// Returns a ring with nothing in flight and an empty CQ to the pool.
@@ -74,7 +83,7 @@ public final class URingBackend: IOBackend {
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         var transfers = [Transfer(isWrite: false, fd: fd, buffer: base, length: buffer.count, offset: offset)]
-        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot) }
         if let error = transfers[0].error { throw error }
         return transfers[0].done
     }
@@ -88,7 +97,7 @@ public final class URingBackend: IOBackend {
     public func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
                           direct: Bool) throws(IOError) -> Int {
         if direct { return try read(fd: fd, into: buffer, offset: offset) }
-        return try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, shortTransfers: shortTransfers)
+        return try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, slot: slot)
     }
 
     public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
@@ -102,7 +111,7 @@ public final class URingBackend: IOBackend {
     public func writeBatchAlone(_ requests: [WriteRequest], direct: Bool) throws(IOError) {
         if direct { return try writeBatch(requests) }
         for r in requests {
-            try PosixBackend.pwriteFully(fd: r.fd, from: r.buffer, offset: r.offset, shortTransfers: shortTransfers)
+            try PosixBackend.pwriteFully(fd: r.fd, from: r.buffer, offset: r.offset, slot: slot)
         }
     }
 
@@ -112,7 +121,7 @@ public final class URingBackend: IOBackend {
             return Transfer(isWrite: true, fd: r.fd, buffer: UnsafeMutableRawPointer(mutating: base),
                             length: r.buffer.count, offset: r.offset)
         }
-        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot) }
         if let error = transfers.lazy.compactMap(\.error).first { throw error }
     }
 
@@ -120,7 +129,7 @@ public final class URingBackend: IOBackend {
         var transfers = requests.map {
             Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
         }
-        try withRing { ring throws(IOError) in try ring.run(&transfers, shortTransfers: shortTransfers) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot) }
         for i in requests.indices {
             requests[i].bytesRead = transfers[i].done
             requests[i].error = transfers[i].error

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import RingIO
+import RingIOFaults
 
 /// `AsyncReadRing`: tasks suspend on io_uring completions, one completion
 /// thread resumes them.
@@ -45,9 +46,12 @@ struct AsyncReadRingTests {
         }
         // 3000 tasks waiting on reads ran on the cooperative pool (one
         // thread per core), never on a thread per task: nothing blocked a
-        // thread per read. (The process-wide thread count is not a usable
-        // measure here: other suites run in parallel.)
-        #expect(resumedOn.count <= ProcessInfoCores.count, "tasks resumed on \(resumedOn.count) threads")
+        // thread per read. The pool may retire an idle worker and start a
+        // new one (a new thread id) meanwhile, so a few more ids than cores
+        // can appear; a thread per blocked read would show hundreds. (The
+        // process-wide thread count is not a usable measure here: other
+        // suites run in parallel.)
+        #expect(resumedOn.count <= 4 * ProcessInfoCores.count, "tasks resumed on \(resumedOn.count) threads")
     }
 
     @Test func shortReadsAreResubmittedUntilComplete() async throws {

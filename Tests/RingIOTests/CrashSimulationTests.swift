@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import RingIO
+@testable import RingIOFaults
 
 /// The power-loss model of `DurabilityTracker.simulateCrash` and
 /// `FaultPlan.cutPower`: what survives is exactly what was synced, plus

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import RingIO
+import RingIOFaults
 
 /// `submitReads`: submit now, harvest later — same bytes as `readBatch`, and
 /// safe to drop before harvesting.

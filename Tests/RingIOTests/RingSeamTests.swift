@@ -4,6 +4,7 @@ import Glibc
 import Testing
 import TestSupport
 @testable import RingIO
+import RingIOFaults
 
 /// The ring seam (RingFaults.swift): io_uring_enter answering EAGAIN/EBUSY,
 /// taking part of a submission, or failing with I/O in flight, and

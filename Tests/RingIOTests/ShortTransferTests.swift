@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Testing
 @testable import RingIO
+import RingIOFaults
 
 /// Injected short transfers (FaultPlan `shortRead`/`shortWrite`): every
 /// completion reports half its bytes, so each backend's own resubmission

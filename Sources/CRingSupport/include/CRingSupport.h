@@ -76,7 +76,8 @@ int rk_ring_unregister_files(rk_ring *r);
 /// 0 when io_uring is usable here, else a positive errno (ENOSYS, EPERM, ...).
 int rk_uring_probe(void);
 
-// MARK: - test seams (RingIO's FaultPlan ring rules)
+// MARK: - test seams (the ring hooks of RingIO's debug builds: IOSeam.swift;
+// defined in debug builds only)
 
 /// io_uring_submit, offering the kernel at most `max` of the SQEs prepared
 /// since the last submission; the rest stay prepared and go with the next
@@ -90,6 +91,14 @@ unsigned rk_ring_pending_ranges(const rk_ring *r, uintptr_t *addrs, size_t *lens
 /// children) that makes io_uring_setup fail with EPERM, as Docker's default
 /// profile does. For test child processes only. 0 or -errno.
 int rk_deny_io_uring_setup(void);
+
+// MARK: - thread names
+
+/// Names the calling thread (at most 15 bytes are kept): what `top -H`,
+/// gdb and perf show. 0 or -errno.
+int rk_set_thread_name(const char *name);
+/// Copies the calling thread's name into `out` (16 bytes). 0 or -errno.
+int rk_thread_name(char *out);
 
 // MARK: - CRC32C (Castagnoli), SSE4.2 when the CPU has it.
 

@@ -7,7 +7,7 @@
 ///   Memtable and cache hits answer without suspending.
 /// - Writes suspend until their group committed; the database's commit
 ///   driver thread, not the caller's, runs the commit
-///   (DB/AsyncWriteQueue.swift).
+///   (Write/AsyncWriteQueue.swift).
 /// - A table not open yet is opened on a `BlockingWorkPool` thread.
 /// - Open, close, flush, compactRange and checkpoint run on a thread of
 ///   their own while the task suspends (`ThreadOffload`).

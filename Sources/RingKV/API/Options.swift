@@ -144,9 +144,10 @@ public struct Options: Sendable {
     /// nil (default): the database path.
     public var metricsName: String?
 
-    /// Test-only: inject I/O failures (see RingIO's FaultPlan). Internal,
-    /// so only `@testable` tests can set it.
-    var faultPlan: FaultPlan?
+    /// Where a test stands between the engine and its files (RingIO's
+    /// `IOSeam`): nil in production. Package access, so only this
+    /// package's tests and tools can set it.
+    package var ioSeam: (any IOSeam)?
 
     /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}

@@ -204,18 +204,16 @@ struct CompactionJob {
         return tombstones
     }
 
+    /// Removes written outputs and releases every allocated number.
+    /// Finishes `output` and counts its bytes as written to the output
+    /// level (`DBStats.levelBytesWritten`), discarded or not: they reached
+    /// the file system either way.
     private func finish(_ output: TableOutput) throws(DBError) -> FileMetaData {
-        if db.compactionFaults.consume() {
-            output.abandon()
-            throw DBError.io(IOError(operation: "write", errno: EIO, path: output.path,
-                                     detail: "injected compaction fault"))
-        }
         let table = try output.finish()
         db.stats.levelBytesWritten[compaction.outputLevel].add(table.fileSizeBytes)
         return table
     }
 
-    /// Removes written outputs and releases every allocated number.
     private func discard(_ finished: [FileMetaData], _ allocated: [UInt64]) {
         for f in finished { try? db.backend.removeFile(FileNames.table(db.path, f.number)) }
         db.mu.withLock { db.pendingOutputs.subtract(allocated) }

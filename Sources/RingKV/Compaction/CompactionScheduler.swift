@@ -77,7 +77,7 @@ extension DBImpl {
             guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
             keyspace.seekCandidate = (level, file)
             keyspace.fruitlessVersion = nil
-            wakeAll()
+            wakeAllLocked()
         }
     }
 
@@ -256,7 +256,6 @@ extension DBImpl {
                 // writers stalled on it go on now, not when the whole
                 // manual compaction is done.
                 mu.withLock { wakeAllLocked() }
-                compactionFaults.afterManualStep()
                 deleteObsoleteFiles()
                 return true
             case .success(nil):

@@ -31,8 +31,8 @@ extension DBImpl {
         guard kind == nil else { throw DBError.alreadyExists(path: target) }
         let parent = FileSystem.parentDirectory(of: target)
         guard FileSystem.isDirectory(parent) else { throw DBError.notADirectory(path: parent) }
-        // Through the backend: the fault plan's power cut and crash
-        // simulation see the new directory like every other change.
+        // Through the backend: a test's wrapping backend (`IOSeam`) sees
+        // the new directory like every other change.
         try ioCall(target) { () throws(IOError) in try backend.createDirectory(target) }
 
         let capture: CheckpointCapture

@@ -119,8 +119,6 @@ final class DBImpl: @unchecked Sendable {
     /// Delay owed by writes while L0 is at or past its slowdown trigger
     /// (guarded by mu).
     var writePacer = WritePacer()
-    /// Test hook: makes compactions fail on purpose.
-    let compactionFaults = CompactionFaults()
     var closing = false
     var closed = false
     /// Set by `abandonForCrashTest`: background threads exit without
@@ -147,15 +145,11 @@ final class DBImpl: @unchecked Sendable {
         try options.validate()
         self.path = path
         self.options = options
-        let shortTransfers = options.faultPlan?.shortTransfers
         // Where io_uring is refused every path falls back to plain
         // syscalls: one line on stderr per process, one warning per open.
         var refusal: String?
-        let base: any IOBackend = options.forcePosixIO
-            ? PosixBackend(shortTransfers: shortTransfers)
-            : IOBackends.makeDefault(notice: { refusal = $0; IOBackends.noticeOnce($0) },
-                                     shortTransfers: shortTransfers, faults: options.faultPlan)
-        backend = options.faultPlan.map { FaultInjectingBackend(base: base, plan: $0) } ?? base
+        backend = IOBackends.make(posixOnly: options.forcePosixIO,
+                                  notice: { refusal = $0; IOBackends.noticeOnce($0) }, seam: options.ioSeam)
         let openStarted = MonotonicClock.nanos()
         let metrics = MetricsExporter.make(options: options, path: path)
         events = EngineEvents(path: path, logger: options.logger, metrics: metrics)
@@ -204,7 +198,9 @@ final class DBImpl: @unchecked Sendable {
         let jobs = max(options.backgroundJobs, 1)
         let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
             : [.flush] + Array(repeating: .compaction, count: jobs - 1)
-        workers = roles.map { role in BackgroundThread { [unowned self] in self.backgroundLoop(role) } }
+        workers = roles.map { role in
+            BackgroundThread(name: role.threadName) { [unowned self] in self.backgroundLoop(role) }
+        }
     }
 
     /// Wakes every thread waiting on `mu`, background threads included:
@@ -240,7 +236,6 @@ final class DBImpl: @unchecked Sendable {
         // (readView). Reads are short; new ones back out.
         waitForActiveReads()
         mu.lock()
-        defer { mu.unlock() }
         // A checkpoint gives up at its next chunk once it sees
         // `shuttingDown`; a sweep (a checkpoint's last step, or one begun
         // before close) must end while this version set and the LOCK are
@@ -255,7 +250,11 @@ final class DBImpl: @unchecked Sendable {
         // the cache takes no reader after this.
         tableCache.close()
         lock?.release()
-        events.metrics?.stop(final: makeStatsLocked())
+        let finalStats = makeStatsLocked()
+        mu.unlock()
+        // Without mu: stopping joins the exporter thread, whose tick may be
+        // waiting for mu in makeStats.
+        events.metrics?.stop(final: finalStats)
         events.closed()
     }
 
@@ -295,7 +294,7 @@ final class DBImpl: @unchecked Sendable {
     }
 
     /// Test-only: the process "dies" here, short of the kernel losing the
-    /// page cache (the test does that next, with `FaultPlan.simulateCrash`).
+    /// page cache (a test may simulate that next, through its `IOSeam`).
     /// Like `close`, it waits for the write group in flight and releases
     /// the LOCK, and it never syncs or writes anything itself; unlike
     /// `close`, background threads exit without flushing a waiting
@@ -318,6 +317,14 @@ final class DBImpl: @unchecked Sendable {
         case flush, compaction, flushAndCompaction
         var flushes: Bool { self != .compaction }
         var compacts: Bool { self != .flush }
+        /// The thread's name (what `top -H` shows).
+        var threadName: String {
+            switch self {
+            case .flush: return "ringkv-flush"
+            case .compaction: return "ringkv-compact"
+            case .flushAndCompaction: return "ringkv-bg"
+            }
+        }
     }
 
     /// One background thread: flushes the immutable memtables, oldest

@@ -30,7 +30,7 @@ protocol InternalIterator: AnyObject {
 extension InternalIterator {
     /// Adds to `batch` the table block a `seek(target)` would read from
     /// disk (`SeekReadBatch`); nothing for iterators without tables.
-    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {}
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws(DBError) {}
 
     /// `seek`, then one step back unless it landed on `target` itself;
     /// past the end, the last entry. Right for any iterator whose `seek`

@@ -66,7 +66,7 @@ final class LevelIterator: InternalIterator {
 
     /// Opens the table `seek(target)` lands in (the seek reuses it) and
     /// asks it for its block.
-    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws(DBError) {
         try openTable(firstFile(endingAtOrAfter: target), forward: true)
         try current?.planSeekRead(target, into: &batch)
     }

@@ -9,10 +9,10 @@ import RingIO
 /// opened on a `BlockingWorkPool` thread while the task suspends (its
 /// footer, index and filter reads are blocking reads).
 ///
-/// A database whose backend is not io_uring (the POSIX fallback, the
-/// test-only FaultPlan) runs the synchronous path on `BlockingWorkPool`
-/// instead, so its faults and fallbacks apply and still no cooperative
-/// thread blocks.
+/// A database whose backend is not io_uring (the POSIX fallback, or one
+/// a test wrapped through `Options.ioSeam`) runs the synchronous path on
+/// `BlockingWorkPool` instead, so the wrapper and the fallback apply and
+/// still no cooperative thread blocks.
 extension DBImpl {
     /// The ring async reads go through; nil when they run on the pool.
     var asyncReadRing: AsyncReadRing? {

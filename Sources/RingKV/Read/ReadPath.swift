@@ -116,7 +116,7 @@ extension DBImpl {
 
     /// The newest visible value of each key (nil: absent or deleted), in
     /// the order of `keys`. The async driver (`lookupAsync`,
-    /// DB/AsyncReadPath.swift) runs the same rounds and reads each with
+    /// Read/AsyncReadPath.swift) runs the same rounds and reads each with
     /// `AsyncReadRing` instead.
     func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws(DBError) -> [[UInt8]?]
     where Keys.Element == [UInt8], Keys.Index == Int {

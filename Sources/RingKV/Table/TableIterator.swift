@@ -200,7 +200,7 @@ final class TableIterator: InternalIterator {
     /// The block `seek(target)` loads, when it would be read from the file:
     /// not cached, not in the read-ahead window (user iterators that fill
     /// their block cache only; `SeekReadBatch`).
-    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws {
+    func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws(DBError) {
         guard readAhead == .adaptive, fillCache, let cache, let handle = try reader.locate(target) else { return }
         if handle == dataHandle, data != nil { return }
         if let w = window, handle.offset >= w.start, handle.offset < w.end { return }

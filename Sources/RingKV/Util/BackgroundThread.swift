@@ -1,3 +1,4 @@
+import CRingSupport
 import Glibc
 import RingIO
 
@@ -10,14 +11,21 @@ final class BackgroundThread: @unchecked Sendable {
     private var joined = false
 
     private final class Box {
+        let name: String?
         let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+        init(_ name: String?, _ body: @escaping @Sendable () -> Void) {
+            self.name = name
+            self.body = body
+        }
     }
 
-    init(_ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    /// `name` (at most 15 bytes) is what `top -H`, gdb and perf show for
+    /// the thread.
+    init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
         let rc = pthread_create(&handle, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            if let name = box.name { _ = rk_set_thread_name(name) }
             box.body()
             return nil
         }, box)

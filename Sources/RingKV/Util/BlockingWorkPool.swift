@@ -3,7 +3,7 @@
 /// of async reads, and async reads on a backend without io_uring — jobs
 /// that each do a bounded amount of reading. Nothing that may wait for
 /// long runs here (a few such jobs would hold every thread): async commits
-/// have a driver thread per database (DB/AsyncWriteQueue.swift), and
+/// have a driver thread per database (Write/AsyncWriteQueue.swift), and
 /// open, close, flush, compactRange and checkpoint a thread per call
 /// (`ThreadOffload`). The number of threads is fixed, so thousands of
 /// waiting tasks add none: a task waits as a suspended continuation,

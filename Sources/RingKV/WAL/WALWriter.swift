@@ -19,6 +19,9 @@ import Synchronization
 /// - **synced group**, io_uring refused (seccomp, `io_uring_disabled`) or
 ///   `Options.forcePosixIO`: `pwrite` then `fdatasync`.
 ///
+/// The bytes move through the log's `LogFile` (RingIO), which owns the
+/// file, the buffers and the ring; this type decides what goes where.
+///
 /// The file grows in its own call before a group needs the space: an
 /// fallocate that fails (ENOSPC) fails the group before any of its bytes
 /// reach the file, so a write reported failed is never durable. Steps are
@@ -30,24 +33,12 @@ import Synchronization
 /// leader holding the slot.
 final class WALWriter: @unchecked Sendable {
     // @unchecked Sendable: offsets and the slot flag are guarded by the DB's
-    // mu; buffers, ring and counters are touched only by the leader that
+    // mu; the log file and the counters are touched only by the leader that
     // holds the slot (one at a time, handed over under mu).
     let path: String
     let number: UInt64
-    private let file: File
-    /// Synced groups go through this ring; nil: plain syscalls throughout.
-    private let ring: Ring?
-    /// Whether the ring registered `buffers` (write_fixed); false when the
-    /// registration was refused (e.g. a low RLIMIT_MEMLOCK in a container):
-    /// then plain writes on the ring.
-    private let fixedBuffers: Bool
-    /// pwrite/fdatasync/fallocate: unsynced groups, growth, and every
-    /// group when there is no ring.
-    private let posix: PosixBackend
-    /// `bufferCount` buffers of `bufferSizeBytes`, back to back; owned here
-    /// (optional only so a failed ring's leak can take it out).
-    private var buffers: AlignedBuffer?
-    private let bufferBase: UnsafeMutableRawPointer
+    /// The file, its buffers and its ring.
+    private let log: LogFile
     private let bufferSizeBytes: Int
     private let bufferCount: Int
     /// Next buffer to fill (touched by the slot's holder).
@@ -61,13 +52,6 @@ final class WALWriter: @unchecked Sendable {
     let preallocateStepBytes: UInt64
     /// Zeros are written up to here (guarded by the DB's mu).
     private var zeroedBytes: UInt64 = 0
-    private var zeros: AlignedBuffer?
-    private var zerosBase: UnsafeMutableRawPointer?
-    /// Set when the ring failed with I/O in flight: the memory those
-    /// operations use is leaked in deinit instead of freed.
-    private var quarantined = false
-    /// Test-only fault injection and crash simulation (nil in production).
-    private let faults: FaultPlan?
 
     /// A file range handed to one group.
     struct Reservation {
@@ -103,7 +87,7 @@ final class WALWriter: @unchecked Sendable {
     /// 129-188 µs into zero-written space. Unsynced groups skip it: the
     /// zeros would double the bytes they copy into the page cache, for an
     /// fdatasync that does not come.
-    static let zeroFillStepBytes = 1 << 20
+    static let zeroFillStepBytes = LogFile.zeroFillMaxBytes
 
     /// Whether `reserve` may take the slot.
     var hasFreeSlot: Bool { !slotTaken }
@@ -114,61 +98,30 @@ final class WALWriter: @unchecked Sendable {
     private(set) var hasUnsyncedWrites = false
 
     /// `.ioUring` (synced groups through the ring) or `.posix`.
-    var ioPath: IOPath { ring == nil ? .posix : .ioUring }
+    var ioPath: IOPath { log.usesRing ? .ioUring : .posix }
 
-    /// Opens (creates) the file through `backend`, so a test backend can
-    /// fail the open or track the file for crash simulation. Takes a ring of
-    /// its own when `useRing` and io_uring allows it; when io_uring_setup is
-    /// refused, `notice` says so and the log uses plain syscalls.
+    /// Opens (creates) the file through `backend`, so a wrapping backend
+    /// can fail the open or note the new file. Takes a ring of its own when
+    /// `useRing` and io_uring allows it; when io_uring_setup is refused,
+    /// `notice` says so and the log uses plain syscalls. `seam`: see
+    /// `Options.ioSeam`.
     init(path: String, number: UInt64, bufferCount: Int, bufferSizeBytes: Int, preallocateStepBytes: UInt64,
-         backend: any IOBackend, useRing: Bool, faults: FaultPlan? = nil,
+         backend: any IOBackend, useRing: Bool, seam: (any IOSeam)? = nil,
          notice: (String) -> Void = { IOBackends.noticeOnce($0) }) throws(DBError) {
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
         self.number = number
-        self.faults = faults
-        self.bufferCount = bufferCount
-        self.bufferSizeBytes = AlignedBuffer.roundUp(bufferSizeBytes)
         self.preallocateStepBytes = UInt64(max(AlignedBuffer.roundUp(Int(clamping: preallocateStepBytes)), 4096))
-        posix = PosixBackend(shortTransfers: faults?.shortTransfers)
-        file = try ioCall(path) { () throws(IOError) in
-            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+        log = try ioCall(path) { () throws(IOError) in
+            try LogFile(path: path, bufferCount: bufferCount, bufferSizeBytes: bufferSizeBytes, useRing: useRing,
+                        backend: backend, seam: seam, notice: notice)
         }
-        let owned = AlignedBuffer(capacity: bufferCount * self.bufferSizeBytes)
-        bufferBase = owned.pointer
-        buffers = .some(owned)
-        var ring: Ring?
-        var fixed = false
-        if useRing {
-            do {
-                let r = try Ring(entries: 8, faults: faults, faultLabel: path)
-                let size = self.bufferSizeBytes
-                let base = bufferBase
-                let regions = (0..<bufferCount).map {
-                    UnsafeMutableRawBufferPointer(start: base + $0 * size, count: size)
-                }
-                fixed = (try? r.registerBuffers(regions)) != nil
-                ring = r
-            } catch {
-                notice(IOBackends.fallbackNotice(error))
-            }
-        }
-        self.ring = ring
-        fixedBuffers = fixed
-    }
-
-    deinit {
-        try? file.close()
-        if quarantined {
-            // The kernel may still read these (see `failRing`).
-            buffers.take()?.quarantine()
-            zeros.take()?.quarantine()
-            if let ring { Quarantine.keep(ring) }
-        }
+        self.bufferCount = log.bufferCount
+        self.bufferSizeBytes = log.bufferSizeBytes
     }
 
     func close() throws(DBError) {
-        try ioCall(path) { () throws(IOError) in try file.close() }
+        try ioCall(path) { () throws(IOError) in try log.close() }
     }
 
     // MARK: - Reserving (DB mu held)
@@ -230,20 +183,19 @@ final class WALWriter: @unchecked Sendable {
                     duringIO: () -> Void) throws(DBError) {
         let length = reservation.length
         precondition(length > 0, "WAL group without records")
-        if let faults {
-            // Injected failures take the place of the kernel's answer.
-            if let code = faults.check(.write, path: path) {
-                throw DBError.io(IOError(operation: "write", errno: code, path: path,
-                                         offset: reservation.offset, detail: "injected fault"))
+        if reservation.growBy > 0 {
+            // In a call of its own that completes before any byte of the
+            // group is written.
+            try ioCall(path) { () throws(IOError) in
+                try log.preallocate(offset: reservation.growFrom, length: reservation.growBy)
             }
         }
-        if reservation.growBy > 0 { try grow(from: reservation.growFrom, by: reservation.growBy) }
 
         // A group larger than one buffer gets a temporary one (a plain
         // write, never a fixed one).
         var temporary: AlignedBuffer? = length > bufferSizeBytes ? AlignedBuffer(capacity: length) : nil
         let bufferIndex = nextBuffer
-        let destination = temporary?.pointer ?? bufferBase + bufferIndex * bufferSizeBytes
+        let destination = temporary?.pointer ?? log.buffer(bufferIndex)
         nextBuffer = (nextBuffer + 1) % bufferCount
         if let syncPoint = reservation.syncPoint {
             LogRecord.encodeSyncPoint(syncPoint, into: destination)
@@ -252,49 +204,27 @@ final class WALWriter: @unchecked Sendable {
             encode(destination)
         }
         let bytes = UnsafeRawBufferPointer(start: destination, count: length)
-        var keepTemporary = false
-        defer { if keepTemporary { temporary.take()?.quarantine() } }
 
         if !sync {
-            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
+            try ioCall(path) { () throws(IOError) in try log.append(bytes, at: reservation.offset) }
             duringIO()
             hasUnsyncedWrites = true
-            faults?.durability.noteLogWritten(fd: file.fd, endOffset: reservation.offset + UInt64(length))
             return
         }
-        if let faults, let code = faults.check(.fsync, path: path) {
-            // The bytes go out, the sync "fails".
-            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
-            duringIO()
-            hasUnsyncedWrites = true
-            faults.durability.noteLogWritten(fd: file.fd, endOffset: reservation.offset + UInt64(length))
-            throw DBError.io(IOError(operation: "fdatasync", errno: code, path: path, detail: "injected fault"))
-        }
-        if let ring {
-            do {
-                try writeAndSync(ring, bytes, reservation: reservation,
-                                 bufferIndex: temporary == nil && fixedBuffers ? bufferIndex : nil, duringIO: duringIO)
-            } catch {
-                if ring.failedWith != nil && ring.operationsInFlight > 0 {
-                    keepTemporary = true
-                    quarantined = true
-                }
-                throw error
-            }
-        } else {
-            try zeroFill(reservation)
-            try ioCall(path) { () throws(IOError) in try posix.write(fd: file.fd, from: bytes, offset: reservation.offset) }
-            duringIO()
-            try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) }
+        let group = LogFile.Group(bytes: bytes, offset: reservation.offset,
+                                  bufferIndex: temporary == nil ? bufferIndex : nil,
+                                  zeroFillFrom: reservation.zeroFrom, zeroFillBytes: reservation.zeroBy)
+        do {
+            try log.appendAndSync(group, duringIO: duringIO)
+        } catch {
+            // The kernel may still read the temporary buffer (the log keeps
+            // its own buffers itself).
+            if error.memoryMayStillBeInUse { temporary.take()?.quarantine() }
+            throw DBError.io(error.at(path: path))
         }
         // A synced group's fdatasync covers every earlier group too.
         hasUnsyncedWrites = false
         noteSynced(through: reservation.offset + UInt64(length))
-        if let faults {
-            let end = reservation.offset + UInt64(length)
-            faults.durability.noteLogWritten(fd: file.fd, endOffset: end)
-            faults.durability.noteLogSynced(fd: file.fd, endOffset: end)
-        }
     }
 
     /// fdatasync of everything written so far, when the last group was not
@@ -302,13 +232,9 @@ final class WALWriter: @unchecked Sendable {
     /// queue). Throws `DBError.io`; the log must then not be used again.
     func syncUnsyncedWrites() throws(DBError) {
         guard hasUnsyncedWrites else { return }
-        if let code = faults?.check(.fsync, path: path) {
-            throw DBError.io(IOError(operation: "fdatasync", errno: code, path: path, detail: "injected fault"))
-        }
-        try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) }
+        try ioCall(path) { () throws(IOError) in try log.sync(through: offsetBytes) }
         hasUnsyncedWrites = false
         noteSynced(through: offsetBytes)
-        faults?.durability.noteLogSynced(fd: file.fd, endOffset: offsetBytes)
     }
 
     /// Every byte before `offset` is durable (an fdatasync completed).
@@ -322,113 +248,4 @@ final class WALWriter: @unchecked Sendable {
         }
     }
 
-    // MARK: - Pieces
-
-    /// Allocates [from, from + by) of the file, in a call of its own that
-    /// completes before any byte of the group is written.
-    private func grow(from: UInt64, by: UInt64) throws(DBError) {
-        if let code = faults?.check(.fallocate, path: path) {
-            throw DBError.io(IOError(operation: "fallocate", errno: code, path: path, offset: from,
-                                     detail: "injected fault"))
-        }
-        try ioCall(path) { () throws(IOError) in try posix.preallocate(fd: file.fd, offset: from, length: by) }
-    }
-
-    /// Writes the reservation's zeros (plain pwrite; the ring path sends
-    /// them with the group instead).
-    private func zeroFill(_ reservation: Reservation) throws(DBError) {
-        guard reservation.zeroBy > 0 else { return }
-        let zeros = zerosPointer()
-        try ioCall(path) { () throws(IOError) in
-            try posix.write(fd: file.fd, from: UnsafeRawBufferPointer(start: zeros, count: reservation.zeroBy),
-                            offset: reservation.zeroFrom)
-        }
-    }
-
-    private func zerosPointer() -> UnsafeMutableRawPointer {
-        if let zerosBase { return zerosBase }
-        let buffer = AlignedBuffer(capacity: WALWriter.zeroFillStepBytes)
-        let base = buffer.pointer
-        zerosBase = base
-        zeros = .some(buffer)
-        return base
-    }
-
-    private enum Tag: UInt64 { case write = 1, fsync, zeroFill }
-
-    /// One io_uring_enter: [zero fill] + write (fixed when `bufferIndex`)
-    /// linked to fdatasync. Runs `duringIO` after the submission.
-    private func writeAndSync(_ ring: Ring, _ bytes: UnsafeRawBufferPointer, reservation: Reservation,
-                              bufferIndex: Int?, duringIO: () -> Void) throws(DBError) {
-        let base = bytes.baseAddress!  // a group is never empty
-        let offset = reservation.offset
-        var expected = 0
-        if reservation.zeroBy > 0 {
-            // Not linked: it lands beyond this group's bytes.
-            precondition(ring.prepWrite(fd: file.fd, buffer: zerosPointer(), length: reservation.zeroBy,
-                                        offset: reservation.zeroFrom, userData: Tag.zeroFill.rawValue),
-                         "WAL ring full")
-            expected += 1
-        }
-        let prepared = bufferIndex.map {
-            ring.prepWriteFixed(fd: file.fd, buffer: base, length: bytes.count, offset: offset, bufferIndex: $0,
-                                userData: Tag.write.rawValue, flags: .link)
-        } ?? ring.prepWrite(fd: file.fd, buffer: base, length: bytes.count, offset: offset,
-                            userData: Tag.write.rawValue, flags: .link)
-        precondition(prepared && ring.prepFsync(fd: file.fd, dataOnly: true, userData: Tag.fsync.rawValue),
-                     "WAL ring full")
-        expected += 2
-        var written = 0
-        var synced = false
-        var failure: IOError?
-        do {
-            try ring.submit()
-            // A submission the kernel took in two parts may have cut the
-            // write → fsync link: the fsync could then run first.
-            let linkCut = ring.lastSubmitWasSplit
-            duringIO()
-            var seen = 0
-            while seen < expected {
-                seen += ring.harvest { c in
-                    switch Tag(rawValue: c.userData) {
-                    case .zeroFill:
-                        if c.result < 0 {
-                            failure = failure ?? IOError(operation: "io_uring write (zero fill)", errno: -c.result,
-                                                         path: path, offset: reservation.zeroFrom)
-                        }
-                    case .write:
-                        if c.result < 0 {
-                            failure = failure ?? IOError(operation: "io_uring write", errno: -c.result,
-                                                         path: path, offset: offset)
-                        } else {
-                            written = Int(c.result)
-                            // Test-only: report it short; the rest is
-                            // rewritten and synced on its own below.
-                            if written > 1, let faults, faults.triggers(.shortWrite, path: path) { written /= 2 }
-                        }
-                    case .fsync:
-                        if c.result == 0 { synced = !linkCut } else if c.result != -ECANCELED {
-                            failure = failure ?? IOError(operation: "io_uring fdatasync", errno: -c.result, path: path)
-                        }
-                    case nil:
-                        break
-                    }
-                }
-                if seen < expected { try ring.waitForCompletion() }
-            }
-        } catch {
-            failure = failure ?? error.at(path: path)
-        }
-        if let failure { throw DBError.io(failure) }
-        // A short write broke the link (the fsync came back -ECANCELED):
-        // write the rest and sync on their own.
-        if written < bytes.count {
-            let rest = UnsafeRawBufferPointer(rebasing: bytes[written...])
-            try ioCall(path) { () throws(IOError) in
-                try posix.write(fd: file.fd, from: rest, offset: offset + UInt64(written))
-            }
-            synced = false
-        }
-        if !synced { try ioCall(path) { () throws(IOError) in try posix.sync(fd: file.fd, dataOnly: true) } }
-    }
 }

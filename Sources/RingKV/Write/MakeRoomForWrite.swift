@@ -144,7 +144,7 @@ extension WALWriter {
                                 bufferSizeBytes: options.walBufferSizeBytes,
                                 preallocateStepBytes: options.walPreallocationStepBytes,
                                 backend: backend, useRing: !options.forcePosixIO && backend.usesIOUring,
-                                faults: options.faultPlan)
+                                seam: options.ioSeam)
         try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
         return log
     }

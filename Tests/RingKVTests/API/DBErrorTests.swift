@@ -1,4 +1,5 @@
 import Glibc
+import RingIOFaults
 import Testing
 @testable import RingKV
 

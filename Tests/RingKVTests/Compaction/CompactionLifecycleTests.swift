@@ -1,4 +1,5 @@
 import Glibc
+import RingIOFaults
 import Testing
 @testable import RingKV
 
@@ -19,11 +20,25 @@ import Testing
         bytes("\(tag)-\(i)-") + [UInt8](repeating: UInt8(i & 0xff), count: 120)
     }
 
+    /// The next `count` compactions on threads `onlyIf` picks fail when
+    /// they sync an output table, as a failing disk would: the output is
+    /// removed and the compaction retried with back-off.
+    private func failNextCompactions(_ count: Int, _ plan: FaultPlan, onlyIf: @escaping @Sendable () -> Bool) {
+        for nth in 1...count {
+            plan.add(.init(kind: .fsync, nth: nth, errno: EIO, pathContains: ".sst", onlyIf: onlyIf))
+        }
+    }
+
     @Test func failedCompactionsAreRetriedAndLeaveNoPartialTables() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
-        let db = try DB(path: path, options: F.smallOptions())
-        db.impl.compactionFaults.failNext(2)
+        let plan = FaultPlan()
+        var options = F.smallOptions()
+        options.faultPlan = plan
+        let db = try DB(path: path, options: options)
+        // Automatic compactions run on the thread named so (flushes on
+        // their own), and only they fail.
+        failNextCompactions(2, plan, onlyIf: FaultPlan.onThread(named: "ringkv-compact"))
         try fill(db, keys: 0..<4000, tag: "a")
         #expect(F.waitForBackgroundWork(db), "compaction did not recover after the injected failures")
         let stats = db.stats()
@@ -41,7 +56,10 @@ import Testing
     @Test func failedManualCompactionThrowsAndLeavesTheDatabaseIntact() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
-        let db = try DB(path: path, options: F.smallOptions())
+        let plan = FaultPlan()
+        var options = F.smallOptions()
+        options.faultPlan = plan
+        let db = try DB(path: path, options: options)
         try fill(db, keys: 0..<2000, tag: "a")
         try db.flush()
         #expect(F.waitForBackgroundWork(db))
@@ -49,7 +67,9 @@ import Testing
         // idle; on a loaded machine it may not have run yet.
         db.impl.deleteObsoleteFiles()
         let before = db.impl.versions.current.fileNumbers
-        db.impl.compactionFaults.failNext(1)
+        // A manual compaction runs on the thread that asks for it.
+        let caller = pthread_self()
+        failNextCompactions(1, plan, onlyIf: { pthread_equal(pthread_self(), caller) != 0 })
         #expect(throws: DBError.self) { try db.compactRange() }
         #expect(db.impl.versions.current.fileNumbers == before)
         #expect(try F.tableFilesOnDisk(path) == before)

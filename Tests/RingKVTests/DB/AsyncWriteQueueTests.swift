@@ -1,9 +1,10 @@
 import Glibc
 import Synchronization
+import RingIOFaults
 import Testing
 @testable import RingKV
 
-/// `AsyncWriteQueue` (DB/AsyncWriteQueue.swift) driven against a stand-in
+/// `AsyncWriteQueue` (Write/AsyncWriteQueue.swift) driven against a stand-in
 /// committer whose commits wait at a gate: cancellation at every point,
 /// the bound, and the order of writes; then against real databases: the
 /// outcome of a cancelled write matches what is stored, and steady writes

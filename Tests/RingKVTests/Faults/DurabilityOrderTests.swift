@@ -1,5 +1,6 @@
 import Glibc
 import RingIO
+import RingIOFaults
 import Testing
 @testable import RingKV
 

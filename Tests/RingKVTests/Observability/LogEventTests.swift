@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import RingIO
+import RingIOFaults
 import Testing
 @testable import RingKV
 

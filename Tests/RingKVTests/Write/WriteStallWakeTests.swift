@@ -1,5 +1,6 @@
 import Glibc
 import RingIO
+import RingIOFaults
 import Testing
 @testable import RingKV
 
@@ -27,6 +28,8 @@ import Testing
         options.l1TargetSizeBytes = 1 << 40
         options.l0SlowdownTrigger = 100
         options.l0StopTrigger = 3
+        let plan = FaultPlan()
+        options.faultPlan = plan
         let db = try DB(path: path, options: options)
         db.impl.mu.withLock { db.impl.compaction.manualWaiting += 1 }
         #expect(CompactionFixtures.nonEmptyLevels(db).count == 1)
@@ -53,9 +56,14 @@ import Testing
         #expect(!writerReturned.withLock { $0 }, "the writer did not stall")
         // After the first step the rest of the manual compaction waits (up
         // to 20 s) for the stalled writer to return: it must have been
-        // woken by that step, not by the end of the whole compaction.
+        // woken by that step, not by the end of the whole compaction. The
+        // wait sits before the first table removal on this thread (which
+        // runs the manual compaction): the sweep of the first step's
+        // inputs, right after that step installed its result and woke the
+        // stalled writers.
         let returnedAfterFirstStep = Locked<Bool?>(nil)
-        db.impl.compactionFaults.setAfterManualStep {
+        let caller = pthread_self()
+        plan.add(.init(kind: .remove, pathContains: ".sst", onlyIf: { pthread_equal(pthread_self(), caller) != 0 }) {
             if returnedAfterFirstStep.withLock({ $0 }) != nil { return }
             var waited = 0
             while !writerReturned.withLock({ $0 }) && waited < 20_000 {
@@ -63,9 +71,8 @@ import Testing
                 waited += 1
             }
             returnedAfterFirstStep.withLock { $0 = writerReturned.withLock { $0 } }
-        }
+        })
         try db.impl.compactAll()
-        db.impl.compactionFaults.setAfterManualStep(nil)
         db.impl.mu.withLock {
             db.impl.compaction.manualWaiting -= 1
             db.impl.wakeAllLocked()

@@ -2,9 +2,11 @@
 import Glibc
 #endif
 import CRingSupport
+import RingIO
 
 /// Test-only bookkeeping for power-loss simulation: what the engine made
-/// durable through a `FaultInjectingBackend`, so that `simulateCrash`
+/// durable through a `FaultInjectingBackend` (and, for its logs, through a
+/// plan's `FaultHooks` in the WAL's `LogFile`), so that `simulateCrash`
 /// (CrashSimulation.swift) can throw away everything else.
 ///
 /// Two kinds of durability, tracked apart because disks and filesystems
@@ -12,7 +14,7 @@ import CRingSupport
 /// - **File contents.** A file's *synced watermark*: its size at its last
 ///   fsync/fdatasync (tables, MANIFEST, CURRENT's temp file, lost/ copies),
 ///   or, for a WAL, the end of the last group whose fdatasync completed
-///   (the WAL writer reports it: `noteLogSynced`; the log is preallocated
+///   (the log file's hooks report it: `noteLogSynced`; the log is preallocated
 ///   and zero-filled ahead, so its size says nothing). Bytes past it are
 ///   unsynced.
 /// - **Directory entries.** Every create, removal, rename and mkdir since

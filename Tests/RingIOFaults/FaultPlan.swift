@@ -1,15 +1,17 @@
-
 #if canImport(Glibc)
 import Glibc
 #endif
 import CRingSupport
+import RingIO
 
 /// Test-only fault injection: "fail the Nth operation of a kind with this
 /// errno" (or hold it up for a while). The engine's real code path runs;
 /// only the result an operation reports is replaced, at the boundary where
-/// the kernel's answer arrives (`FaultInjectingBackend` for backend calls,
-/// the WAL writer for its ring submissions). Never configured outside
-/// tests.
+/// the kernel's answer arrives. A plan is the engine's `IOSeam`
+/// (`Options.ioSeam`): it wraps the engine's backend in a
+/// `FaultInjectingBackend`, and in debug builds its `FaultHooks` stand in
+/// for the WAL's `LogFile` operations and sit inside every `Ring`
+/// (RingFaults.swift). This target is no product: nothing of it ships.
 ///
 /// The plan also tracks what the engine made durable (`durability`), so a
 /// test can simulate a power loss: `simulateCrash` keeps only synced bytes
@@ -18,8 +20,8 @@ import CRingSupport
 /// disk fails, as if the machine had stopped there.
 public final class FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
-        // The sites the engine consults: backend reads/writes/syncs/
-        // preallocations, the WAL writer's ring submissions, and opening,
+        // The sites a plan sees: backend reads/writes/syncs/
+        // preallocations, the WAL's log file operations, and opening,
         // creating (an open with `.create` or `.truncate`, after `open`),
         // renaming and removing files, creating and fsyncing directories
         // through the backend. `shortRead` and `shortWrite` rules do not
@@ -27,7 +29,7 @@ public final class FaultPlan: Sendable {
         // reported short (see `shortTransfers`).
         case read, write, fsync, fallocate, open, create, rename, remove, createDirectory, syncDirectory
         case shortRead, shortWrite
-        // The ring seam (RingFaults.swift), consulted by `Ring` itself, so
+        // The ring hooks (RingFaults.swift), consulted by `Ring` itself, so
         // every ring user meets them: io_uring_setup refused (`ringSetup`,
         // errno EPERM as in a container), io_uring_enter answering
         // EAGAIN/EBUSY having taken nothing (`ringBusy`), taking only part
@@ -62,14 +64,31 @@ public final class FaultPlan: Sendable {
         /// fail (e.g. ".sst", "MANIFEST-", ".tmp"); operations without a
         /// known path never match.
         public var pathContains: String?
+        /// When set, only operations for which it returns true count (it
+        /// runs on the thread doing the operation: e.g. "on the compaction
+        /// thread", `FaultPlan.onThread(named:)`).
+        public var onlyIf: (@Sendable () -> Bool)?
+        /// When set, runs on the operation's thread before the picked
+        /// operation goes on (or fails): a test acts at that exact point.
+        public var before: (@Sendable () -> Void)?
 
-        public init(kind: Kind, nth: Int = 1, errno: Int32, sticky: Bool = false, pathContains: String? = nil) {
+        public init(kind: Kind, nth: Int = 1, errno: Int32, sticky: Bool = false, pathContains: String? = nil,
+                    onlyIf: (@Sendable () -> Bool)? = nil) {
             self.kind = kind
             self.nth = nth
             self.errno = errno
             self.sticky = sticky
             self.delayMillis = 0
             self.pathContains = pathContains
+            self.onlyIf = onlyIf
+        }
+
+        /// Runs `before` ahead of the Nth operation of `kind` (and with
+        /// `sticky` every later one), then lets it through.
+        public init(kind: Kind, nth: Int = 1, sticky: Bool = false, pathContains: String? = nil,
+                    onlyIf: (@Sendable () -> Bool)? = nil, before: @escaping @Sendable () -> Void) {
+            self.init(kind: kind, nth: nth, errno: 0, sticky: sticky, pathContains: pathContains, onlyIf: onlyIf)
+            self.before = before
         }
 
         /// Reports the Nth read (`.shortRead`) or write (`.shortWrite`) the
@@ -89,8 +108,8 @@ public final class FaultPlan: Sendable {
 
         func matches(_ kind: Kind, path: String?) -> Bool {
             guard kind == self.kind else { return false }
-            guard let pathContains else { return true }
-            return path?.contains(pathContains) ?? false
+            if let pathContains, !(path?.contains(pathContains) ?? false) { return false }
+            return onlyIf?() ?? true
         }
     }
 
@@ -136,7 +155,7 @@ public final class FaultPlan: Sendable {
 
     /// After `n` more operations that change the disk (writes, syncs,
     /// preallocations, creates, renames, removals, directory creates and
-    /// fsyncs — through the backend or the WAL writer's ring), every such
+    /// fsyncs — through the backend or the WAL's log file), every such
     /// operation fails with EIO: the machine stopped there. Reads go on.
     /// `simulateCrash` then decides what of the unsynced state survived.
     public func cutPower(afterMutations n: Int) {
@@ -161,10 +180,25 @@ public final class FaultPlan: Sendable {
     /// Records one operation of `kind` (on `path`, when known); returns
     /// the errno to fail it with, or nil to let it through.
     public func check(_ kind: Kind, path: String? = nil) -> Int32? {
-        guard let (code, delayMillis) = consult(kind, path: path) else { return nil }
-        // Slept outside the lock: other operations go on meanwhile.
-        if delayMillis > 0 { usleep(UInt32(delayMillis) * 1000) }
+        guard let (code, rule) = consult(kind, path: path) else { return nil }
+        // Slept and run outside the lock: other operations go on meanwhile.
+        if rule.delayMillis > 0 { usleep(UInt32(rule.delayMillis) * 1000) }
+        rule.before?()
         return code
+    }
+
+    /// A rule's `onlyIf` that picks operations of threads whose name
+    /// contains `name` (the engine names its background threads
+    /// "ringkv-flush", "ringkv-compact", "ringkv-bg").
+    public static func onThread(named name: String) -> @Sendable () -> Bool {
+        { currentThreadName.contains(name) }
+    }
+
+    /// The calling thread's name.
+    public static var currentThreadName: String {
+        var buffer = [CChar](repeating: 0, count: 17)
+        guard rk_thread_name(&buffer) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Records one operation of `kind`; true when a rule picks it (for
@@ -176,38 +210,44 @@ public final class FaultPlan: Sendable {
 
     /// Reports reads and writes as short when a `shortRead`/`shortWrite`
     /// rule picks them; handed to a real backend (`URingBackend`,
-    /// `PosixBackend`), so their own resubmission of the rest runs. Half
-    /// the bytes count — on an O_DIRECT descriptor, half rounded down to
-    /// 4 KiB, as the kernel's own short direct transfers stay block
-    /// aligned (a transfer of less than 8 KiB is then left whole).
+    /// `PosixBackend`: debug builds), so their own resubmission of the rest
+    /// runs. See `shortTransfer`.
     public var shortTransfers: ShortTransferHook {
-        { [self] isWrite, fd, moved in
-            guard moved > 1, triggers(isWrite ? .shortWrite : .shortRead) else { return moved }
-            let direct = fcntl(fd, F_GETFL) & RK_O_DIRECT != 0
-            let short = direct ? (moved / 2) & ~4095 : moved / 2
-            return short > 0 ? short : moved
-        }
+        { [self] isWrite, fd, moved in shortTransfer(isWrite: isWrite, fd: fd, moved: moved) }
+    }
+
+    /// How many of `moved` bytes a read or write on `fd` (whose path
+    /// contains `path`, when a rule asks) counts: all, or when a
+    /// `shortRead`/`shortWrite` rule picks it half — on an O_DIRECT
+    /// descriptor half rounded down to 4 KiB, as the kernel's own short
+    /// direct transfers stay block aligned (a transfer of less than 8 KiB
+    /// is then left whole).
+    public func shortTransfer(isWrite: Bool, fd: Int32, moved: Int, path: String? = nil) -> Int {
+        guard moved > 1, triggers(isWrite ? .shortWrite : .shortRead, path: path) else { return moved }
+        let direct = fcntl(fd, F_GETFL) & RK_O_DIRECT != 0
+        let short = direct ? (moved / 2) & ~4095 : moved / 2
+        return short > 0 ? short : moved
     }
 
     /// Counts one operation against every matching rule; returns the errno
-    /// (nil: none) and delay of the first rule that picks it, or nil when
-    /// none does.
-    private func consult(_ kind: Kind, path: String?) -> (Int32?, Int)? {
-        state.withLock { s -> (Int32?, Int)? in
+    /// (nil: none) and the first rule that picks it, or nil when none does.
+    private func consult(_ kind: Kind, path: String?) -> (Int32?, Rule)? {
+        state.withLock { s -> (Int32?, Rule)? in
             if kind.changesDisk, let left = s.mutationsBeforeCut {
                 if left == 0 { s.powerCut = true }
-                if s.powerCut { return (EIO, 0) }
+                if s.powerCut { return (EIO, Rule(kind: kind, errno: EIO)) }
                 s.mutationsBeforeCut = left - 1
             }
             if kind.changesDisk { s.mutations += 1 }
-            var outcome: (Int32?, Int)?
+            var outcome: (Int32?, Rule)?
+            // `onlyIf` runs here, on the operation's thread.
             for i in s.rules.indices where s.rules[i].rule.matches(kind, path: path) {
                 s.rules[i].seen += 1
                 let rule = s.rules[i].rule
                 let n = s.rules[i].seen
                 if outcome == nil && (n == rule.nth || (rule.sticky && n >= rule.nth)) {
                     s.injected += 1
-                    outcome = (rule.errno == 0 ? nil : rule.errno, rule.delayMillis)
+                    outcome = (rule.errno == 0 ? nil : rule.errno, rule)
                 }
             }
             return outcome
@@ -221,6 +261,23 @@ public final class FaultPlan: Sendable {
                           detail: isPowerCut ? "injected fault: power cut" : "injected fault")
         }
     }
+}
+
+/// Given a read (`isWrite` false) or write the kernel completed on `fd`
+/// having moved `moved` bytes, returns how many the backend should count —
+/// fewer makes it resubmit the rest through its real path (re-reading or
+/// rewriting bytes that did move is harmless).
+public typealias ShortTransferHook = @Sendable (_ isWrite: Bool, _ fd: Int32, _ moved: Int) -> Int
+
+/// A plan is the engine's I/O seam (`Options.ioSeam`).
+extension FaultPlan: IOSeam {
+    package func wrap(_ backend: any IOBackend) -> any IOBackend {
+        FaultInjectingBackend(base: backend, plan: self)
+    }
+
+    #if DEBUG
+    package func hooks(label: String?) -> any IOHooks { FaultHooks(plan: self, label: label) }
+    #endif
 }
 
 /// An `IOBackend` that asks a `FaultPlan` before passing each call to the

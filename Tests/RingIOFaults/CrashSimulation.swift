@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CRingSupport
+import RingIO
 
 /// Test-only power loss ("drop unsynced data"), applied to the files a
 /// `DurabilityTracker` followed, after the engine was abandoned without a
