@@ -79,7 +79,7 @@ package struct ManifestReplay {
     /// `Stop` and leaves the state of the edits before it.
     private mutating func apply(_ payload: UnsafeRawBufferPointer, at recordOffset: UInt64, strict: Bool) throws {
         do {
-            let edit = try VersionEdit.decode(
+            var edit = try VersionEdit.decode(
                 Array(payload), path: path, payloadOffset: recordOffset + UInt64(LogRecord.headerSize))
             if applied == 0 {
                 guard let version = edit.formatVersion else {
@@ -94,7 +94,6 @@ package struct ManifestReplay {
             if formatVersion < 5 && edit.hasKeyspaceFields {
                 throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
             }
-            var edit = edit
             // Before format 5 the database's log number was the default
             // keyspace's; from 5 on it is the minimum over keyspaces and
             // each keyspace's own comes in tag 12.

@@ -285,10 +285,11 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
         case .batch(let rep, _):
             var label = ""
             try? rep.withUnsafeBytes { raw in
-                try WriteBatch.forEach(raw) { _, key, _ in if label.isEmpty { label = String(decoding: key, as: UTF8.self) } }
+                try WriteBatch.forEach(raw) { _, _, key, _ in if label.isEmpty { label = String(decoding: key, as: UTF8.self) } }
             }
             return label
         case .switchMemtable: return "switch"
+        case .control: return "control"
         case .none: return "?"
         }
     }
