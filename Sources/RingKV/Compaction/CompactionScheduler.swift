@@ -196,10 +196,7 @@ extension DBImpl {
 
         // No Version is held across the steps: it would keep the tables
         // each step replaces from being deleted.
-        guard let start = versions.current(keyspace: keyspace.id) else {
-            throw DBError.keyspaceDropped(name: keyspace.name)
-        }
-        guard let bottom = manualBottomLevel(start) else { return }
+        guard let bottom = try manualBottomLevel(keyspace) else { return }
         var wroteBottom = false
         for level in 0..<bottom {
             let ran = try runManual(keyspace) { version in
@@ -217,6 +214,15 @@ extension DBImpl {
                                   outputLevelInputs: [], version: version, reason: .manual, score: 0)
             }
         }
+    }
+
+    /// `manualBottomLevel` of `keyspace`'s current version, which is let
+    /// go on return (`.keyspaceDropped` once it is dropped).
+    private func manualBottomLevel(_ keyspace: KeyspaceData) throws(DBError) -> Int? {
+        guard let start = versions.current(keyspace: keyspace.id) else {
+            throw DBError.keyspaceDropped(name: keyspace.name)
+        }
+        return manualBottomLevel(start)
     }
 
     /// Where `compactAll` puts the data of `version`; nil when it is empty.
@@ -238,11 +244,16 @@ extension DBImpl {
         while true {
             if isShuttingDown { throw DBError.closed }
             mu.lock()
-            guard let version = versions.current(keyspace: keyspace.id) else {
+            // The version is let go right after `make`: held across the
+            // sweep below it would keep the replaced tables on disk.
+            let made: Compaction?
+            if let version = versions.current(keyspace: keyspace.id) {
+                made = make(version)
+            } else {
                 mu.unlock()
                 throw DBError.keyspaceDropped(name: keyspace.name)
             }
-            guard let made = make(version) else {
+            guard let made else {
                 mu.unlock()
                 return false
             }
