@@ -1,6 +1,6 @@
 /// The keyspace bookkeeping of version edits (docs/FORMAT.md §Keyspaces),
-/// shared by MANIFEST replay (`Files` = a `VersionBuilder` per keyspace,
-/// kept across edits) and `VersionSet.logAndApply` (`Files` = the
+/// shared by MANIFEST replay (Files = a `VersionBuilder` per keyspace,
+/// kept across edits) and `VersionSet.logAndApply` (Files = the
 /// keyspace's current `Version`): which keyspaces are live, under which
 /// id and name, their stored options, log numbers and compact pointers,
 /// and the largest id ever handed out.

@@ -76,6 +76,32 @@ import Testing
         try again.close()
     }
 
+    /// The byte examples of docs/FORMAT.md §Keyspaces, §Keyspace options
+    /// and §WAL payload.
+    @Test func encodingsAreTheOnesFormatMdGives() throws {
+        var edit = VersionEdit()
+        edit.createdKeyspaces = [.init(id: 1, name: "users", options: KeyspaceOptions())]
+        edit.maxKeyspaceId = 1
+        edit.keyspaceLogNumbers = [(1, 7)]
+        #expect(edit.encode() == [0x09, 0x01, 0x05, 0x75, 0x73, 0x65, 0x72, 0x73, 0x02, 0x01, 0x00,
+                                  0x0b, 0x01, 0x0c, 0x01, 0x07])
+        #expect(KeyspaceOptionsEncoding.encode(KeyspaceOptions(blockSizeBytes: 4096, compression: false))
+                == [0x01, 0x06, 0x80, 0x20, 0x00])
+        let decoded = try edit.encode().withUnsafeBytes { try VersionEdit.decode($0) }
+        #expect(decoded.createdKeyspaces.first?.name == "users" && decoded.maxKeyspaceId == 1)
+
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        let third = try (1...3).map { try db.keyspace("ks\($0)") }[2]
+        var batch = WriteBatch()
+        batch.put("k", "v", in: third)
+        #expect(Array(batch.encoded(sequence: 1).dropFirst(WriteBatch.headerSize)) == [0x04, 0x03, 0x01, 0x6b, 0x01, 0x76])
+        var inDefault = WriteBatch()
+        inDefault.put("k", "v", in: try db.keyspace("default"))
+        #expect(Array(inDefault.encoded(sequence: 1).dropFirst(WriteBatch.headerSize)) == [0x01, 0x01, 0x6b, 0x01, 0x76])
+        try db.close()
+    }
+
     @Test func keyspaceFieldsInAFormat4ManifestAreCorruption() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
