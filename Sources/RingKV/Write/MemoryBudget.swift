@@ -23,11 +23,18 @@ extension DBImpl {
         var full: KeyspaceData?
         if measureLocked(defaultKeyspace) { full = defaultKeyspace }
         if !keyspacesToMeasure.isEmpty {
+            // A full keyspace stays queued until its switch: the leader may
+            // sync the WAL or stall before switching and then asks again.
+            var stillFull: [KeyspaceData] = []
             for keyspace in keyspacesToMeasure {
-                keyspace.awaitingMeasurement = false
-                if measureLocked(keyspace) && full == nil { full = keyspace }
+                if measureLocked(keyspace) {
+                    if full == nil { full = keyspace }
+                    stillFull.append(keyspace)
+                } else {
+                    keyspace.awaitingMeasurement = false
+                }
             }
-            keyspacesToMeasure.removeAll(keepingCapacity: true)
+            keyspacesToMeasure = stillFull
         }
         if let full { return full }
         guard activeMemtableBytes > memtableBudgetBytes else { return nil }

@@ -262,6 +262,30 @@ import Testing
         try db.close()
     }
 
+    /// A keyspace's memtable is switched at its own size, whatever the
+    /// others hold. (The WIP lost a full keyspace when the leader synced
+    /// the WAL before the switch and asked again: it never switched.)
+    @Test func aKeyspaceMemtableIsFlushedAtItsOwnSize() throws {
+        let dir = try TempDir()
+        var options = openOptions(memtableBytes: 64 << 20)
+        options.totalMemtableSizeBytes = 1 << 30
+        let db = try DB(path: dir.sub("db"), options: options)
+        let ks = try db.keyspace("own", options: KeyspaceOptions(memtableSizeBytes: 256 << 10))
+        let value = [UInt8](repeating: 1, count: 1000)
+        for i in 0..<2000 {
+            if i % 2 == 0 {
+                try ks.put(bytes("k\(i)"), value)
+            } else {
+                var batch = WriteBatch()
+                batch.put(bytes("k\(i)"), value, in: ks)
+                try db.write(batch)
+            }
+        }
+        #expect(ks.stats().flushes >= 4, "\(ks.stats())")
+        #expect(db.stats().keyspaces["default"]?.flushes == 0)
+        try db.close()
+    }
+
     @Test func keyspaceOptionsAreStoredAndValidated() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
