@@ -37,6 +37,9 @@ package struct ManifestReplay {
     private var logNumber: UInt64?, nextFileNumber: UInt64?, lastSequence: SequenceNumber?
     private var formatVersion: UInt64 = 0
     private var applied = 0
+    /// How many records the snapshot takes (tag 14 of the first record);
+    /// nil for a MANIFEST written before the field.
+    private var snapshotRecordCount: UInt64?
     /// Where the record after the last applied one starts.
     private var appliedBytes: UInt64 = 0
 
@@ -90,8 +93,11 @@ package struct ManifestReplay {
                                      + "(\(VersionEdit.currentFormatVersion))")
                 }
                 formatVersion = version
+                snapshotRecordCount = edit.snapshotRecordCount
+            } else if edit.snapshotRecordCount != nil {
+                throw corruption(at: recordOffset, "snapshot record count in a record other than the first")
             }
-            if formatVersion < 5 && edit.hasKeyspaceFields {
+            if formatVersion < 5 && (edit.hasKeyspaceFields || edit.snapshotRecordCount != nil) {
                 throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
             }
             // Before format 5 the database's log number was the default
@@ -128,6 +134,15 @@ package struct ManifestReplay {
 
     private func finish(dropped: DroppedTail?) throws -> Result {
         guard applied > 0 else { throw corruption(at: appliedBytes, "MANIFEST holds no valid record") }
+        // The snapshot was written with one write and one fsync before
+        // CURRENT named the MANIFEST: a part of it missing is damage, not a
+        // torn append, and its prefix would forget whole keyspaces (their
+        // tables swept, their WAL records skipped). Refused in every mode.
+        if let snapshotRecordCount, UInt64(applied) < snapshotRecordCount {
+            let reason = dropped.map { ": \($0.reason)" } ?? ""
+            throw corruption(at: appliedBytes, "the snapshot takes \(snapshotRecordCount) records but only \(applied) "
+                             + "are valid\(reason)")
+        }
         guard let logNumber, let nextFileNumber, let lastSequence else {
             throw corruption(at: appliedBytes, "MANIFEST never records the log number, next file number and last sequence")
         }

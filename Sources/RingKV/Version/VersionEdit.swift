@@ -43,6 +43,10 @@ package struct VersionEdit: Equatable, Sendable {
     /// Per keyspace: WAL files numbered below this hold nothing of the
     /// keyspace that is not in its tables (tag 12).
     var keyspaceLogNumbers: [(id: UInt32, logNumber: UInt64)] = []
+    /// How many records the MANIFEST's snapshot takes, this one included
+    /// (tag 14, only in the first record): replay that applies fewer lost
+    /// part of the snapshot, which is corruption, never a torn tail.
+    var snapshotRecordCount: UInt64?
 
     /// A keyspace's identity and stored options, as a create record holds them.
     struct KeyspaceRecord: Equatable, Sendable {
@@ -72,6 +76,7 @@ package struct VersionEdit: Equatable, Sendable {
             && a.keyspaceId == b.keyspaceId && a.createdKeyspaces == b.createdKeyspaces
             && a.droppedKeyspaces == b.droppedKeyspaces && a.maxKeyspaceId == b.maxKeyspaceId
             && a.keyspaceLogNumbers.elementsEqual(b.keyspaceLogNumbers, by: { $0 == $1 })
+            && a.snapshotRecordCount == b.snapshotRecordCount
     }
 
     /// True when the edit changes tables or compact pointers (of `keyspaceId`).
@@ -92,8 +97,9 @@ extension VersionEdit {
     /// carry a blocked bloom filter (`BloomFilter`, last byte 0x80), which
     /// a version-3 reader would take for a damaged filter; tables written
     /// before keep their legacy filter and are read as before. 5:
-    /// keyspaces — MANIFEST tags 8–12 and WAL operation types 4–6 (docs/
-    /// FORMAT.md §Keyspaces), which a version-4 reader would refuse
+    /// keyspaces — MANIFEST tags 8–12 and 14 (the snapshot's record
+    /// count) and WAL operation types 4–6 (docs/FORMAT.md §Keyspaces,
+    /// §Snapshot edit), which a version-4 reader would refuse
     /// mid-replay; a version-4 database opens as the "default" keyspace.
     static let currentFormatVersion: UInt64 = 5
 
@@ -112,6 +118,8 @@ extension VersionEdit {
         case dropKeyspace = 10
         case maxKeyspaceId = 11
         case keyspaceLogNumber = 12
+        // 13 is reserved (ingest's global sequence).
+        case snapshotRecordCount = 14
     }
 
     /// The payload of one MANIFEST record. Fields appear in tag order;
@@ -144,6 +152,10 @@ extension VersionEdit {
             w.appendVarint(f.largestSequence)
         }
         encodeKeyspaceFields(into: &w)
+        if let snapshotRecordCount {
+            w.appendVarint(Tag.snapshotRecordCount.rawValue)
+            w.appendVarint(snapshotRecordCount)
+        }
         return w.bytes
     }
 
@@ -217,6 +229,12 @@ extension VersionEdit {
                     smallestSequence: smallestSeq, largestSequence: largestSeq)))
             case .keyspace, .createKeyspace, .dropKeyspace, .maxKeyspaceId, .keyspaceLogNumber:
                 try decodeKeyspaceField(tag, at: tagOffset, from: &r, into: &edit)
+            case .snapshotRecordCount:
+                let count = try r.readVarint64()
+                guard count >= 1 else {
+                    throw DecodeError(reason: "snapshot record count 0 (the global record is one)", offset: tagOffset)
+                }
+                try setOnce(&edit.snapshotRecordCount, count, tag, tagOffset)
             }
         }
         return edit

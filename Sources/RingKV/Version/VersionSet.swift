@@ -241,6 +241,9 @@ final class VersionSet: Sendable {
         global.nextFileNumber = nextFileNumber
         global.lastSequence = lastSequence
         global.maxKeyspaceId = catalog.maxKeyspaceId
+        // The global record and one per live keyspace: replay refuses a
+        // MANIFEST that ends inside them (docs/FORMAT.md §Snapshot edit).
+        global.snapshotRecordCount = UInt64(1 + catalog.entries.count)
         var edits = [global]
         for entry in catalog.entries {
             var edit = VersionEdit()
