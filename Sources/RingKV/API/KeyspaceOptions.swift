@@ -12,13 +12,14 @@
 public struct KeyspaceOptions: Sendable, Equatable {
     /// This keyspace's memtable size (`Options.memtableSizeBytes`). The
     /// memtables of all keyspaces together are also bounded by
-    /// `Options.totalMemtableSizeBytes`. At least 1.
+    /// `Options.totalMemtableSizeBytes`. 1 to 8 GiB − 4 bytes.
     public var memtableSizeBytes: Int?
     /// Uncompressed data block size (`Options.blockSizeBytes`).
     public var blockSizeBytes: Int?
     /// LZ4 per block (`Options.compression`).
     public var compression: Bool?
-    /// Bloom filter bits per key (`Options.bloomBitsPerKey`; 0: none).
+    /// Bloom filter bits per key (`Options.bloomBitsPerKey`; 0: none), at
+    /// most 65536.
     public var bloomBitsPerKey: Int?
     /// Length of the key prefixes a prefix bloom filter covers (1 or
     /// more). Stored with the keyspace; the prefix filter itself is built
@@ -43,18 +44,28 @@ public struct KeyspaceOptions: Sendable, Equatable {
 }
 
 extension KeyspaceOptions {
-    /// Refuses a value the engine cannot work with, naming the field.
+    /// The largest `memtableSizeBytes` a keyspace stores (8 GiB − 4 bytes);
+    /// `validate` and the stored blob's decoder both use it.
+    static let maxMemtableSizeBytes = Int(Int32.max) * 4
+    /// The largest `bloomBitsPerKey` a keyspace stores; `validate` and the
+    /// stored blob's decoder both use it.
+    static let maxBloomBitsPerKey = 1 << 16
+
+    /// Refuses a value the engine cannot work with, naming the field. The
+    /// bounds are the ones `KeyspaceOptionsEncoding.decode` accepts, so
+    /// options that pass are stored and read back on every open.
     func validate() throws(DBError) {
-        if let n = memtableSizeBytes, n < 1 {
-            throw DBError.invalidOption(name: "KeyspaceOptions.memtableSizeBytes", value: "\(n)", allowed: "at least 1")
+        if let n = memtableSizeBytes, !(1...KeyspaceOptions.maxMemtableSizeBytes).contains(n) {
+            throw DBError.invalidOption(name: "KeyspaceOptions.memtableSizeBytes", value: "\(n)",
+                                        allowed: "between 1 and \(KeyspaceOptions.maxMemtableSizeBytes)")
         }
         if let n = blockSizeBytes, !(1...Options.maxBlockSizeBytes).contains(n) {
             throw DBError.invalidOption(name: "KeyspaceOptions.blockSizeBytes", value: "\(n)",
                                         allowed: "between 1 and \(Options.maxBlockSizeBytes)")
         }
-        if let n = bloomBitsPerKey, n < 0 {
+        if let n = bloomBitsPerKey, !(0...KeyspaceOptions.maxBloomBitsPerKey).contains(n) {
             throw DBError.invalidOption(name: "KeyspaceOptions.bloomBitsPerKey", value: "\(n)",
-                                        allowed: "0 (no filter) or more")
+                                        allowed: "0 (no filter) to \(KeyspaceOptions.maxBloomBitsPerKey)")
         }
         if let n = prefixLength, !(1...Options.maxKeySizeBytes).contains(n) {
             throw DBError.invalidOption(name: "KeyspaceOptions.prefixLength", value: "\(n)",

@@ -36,7 +36,8 @@ enum KeyspaceOptionsEncoding {
 
     /// Decodes a stored blob; malformed bytes throw (the caller names the
     /// MANIFEST and offset). Values are range-checked as `validate` does,
-    /// except `ttl`, which is decoded as stored.
+    /// except `ttl`, which is decoded as stored: `ManifestReplay` refuses a
+    /// MANIFEST that stores one (TTL is not implemented).
     static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> KeyspaceOptions {
         var r = ByteReader(raw)
         let version = try r.readByte()
@@ -56,10 +57,10 @@ enum KeyspaceOptionsEncoding {
                 return Int(value)
             }
             switch bit {
-            case 0: options.memtableSizeBytes = try int(max: Int(Int32.max) * 4, min: 1)
+            case 0: options.memtableSizeBytes = try int(max: KeyspaceOptions.maxMemtableSizeBytes, min: 1)
             case 1: options.blockSizeBytes = try int(max: Options.maxBlockSizeBytes, min: 1)
             case 2: options.compression = try int(max: 1) == 1
-            case 3: options.bloomBitsPerKey = try int(max: 1 << 16)
+            case 3: options.bloomBitsPerKey = try int(max: KeyspaceOptions.maxBloomBitsPerKey)
             case 4: options.prefixLength = try int(max: Options.maxKeySizeBytes, min: 1)
             case 5: options.ttl = .nanoseconds(Int64(try int(max: Int(Int64.max))))
             default: break  // a field of a later build: one varint, skipped

@@ -50,6 +50,12 @@ package struct ManifestReplay {
         var reason: String
     }
 
+    /// Thrown out of the reader's callback for what must refuse the open
+    /// in every mode (not dropped as a bad suffix without `strict`).
+    private struct Refusal: Error {
+        var error: DBError
+    }
+
     init(path: String) { self.path = path }
 
     /// Reads and replays the MANIFEST at `path`. With `strict`, a bad record
@@ -70,6 +76,8 @@ package struct ManifestReplay {
                 try replay.apply(record.payload, at: UInt64(record.offset), strict: strict)
             }
             dropped = ending.dropped
+        } catch let refusal as Refusal {
+            throw refusal.error
         } catch let stop as Stop {
             if strict { throw DBError.corruption(path: path, offset: stop.offset, reason: stop.reason) }
             dropped = DroppedTail(offset: replay.appliedBytes, endOffset: UInt64(reader.sizeBytes),
@@ -96,6 +104,14 @@ package struct ManifestReplay {
                 snapshotRecordCount = edit.snapshotRecordCount
             } else if edit.snapshotRecordCount != nil {
                 throw corruption(at: recordOffset, "snapshot record count in a record other than the first")
+            }
+            // TTL is not implemented: a keyspace that stores one was
+            // written by a newer build, and serving it would return what
+            // should have expired. Dropping the record (and all after it)
+            // without `strict` would lose tables instead: refused always.
+            if let record = edit.createdKeyspaces.first(where: { $0.options.ttl != nil }) {
+                throw Refusal(error: corruption(at: recordOffset, "keyspace \(record.id) stores a ttl, which this "
+                                                + "build does not implement (written by a newer build?)"))
             }
             if formatVersion < 5 && (edit.hasKeyspaceFields || edit.snapshotRecordCount != nil) {
                 throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
