@@ -79,6 +79,9 @@ extension DBImpl {
         // From here on no write for it is admitted; those queued before
         // commit before the drop runs.
         keyspace.dropping = true
+        // A leader stalled on this keyspace (its L0, its flush) stops
+        // waiting for it (`makeRoomForWriteLocked`) and lets the drop run.
+        wakeAllLocked()
     }
 
     /// Carries out a create or drop as the leader. Caller holds `mu`; it

@@ -9,8 +9,10 @@ extension DBImpl {
     /// flushed, while the immutable memtables are over the budget, or
     /// while its L0 is at the stop trigger (write stalls); from the
     /// slowdown trigger on, the leader first sleeps off the delay earlier
-    /// groups owe (`WritePacer`, WriteStall.swift). Called by the leader
-    /// with `mu` held.
+    /// groups owe (`WritePacer`, WriteStall.swift). A keyspace whose drop
+    /// is queued is never switched or waited for: no compaction picks it
+    /// any more, and its drop is queued behind this leader. Called by the
+    /// leader with `mu` held.
     func makeRoomForWriteLocked(forcing: KeyspaceData?) throws(DBError) {
         mu.assertHeld()
         var forcing = forcing
@@ -39,12 +41,15 @@ extension DBImpl {
             let target: KeyspaceData
             if let forced = forcing {
                 // An empty memtable is not switched; nor is a dropped
-                // keyspace's (its memtables are gone).
-                if forced.mem.entryCount == 0 || forced.dropped { return }
+                // keyspace's (its memtables are gone) or a dropping one's
+                // (it is never compacted again, so a stall on its L0 would
+                // never end, and the drop waits behind this leader).
+                if forced.mem.entryCount == 0 || forced.dropped || forced.dropping { return }
                 target = forced
             } else {
                 // An empty memtable always takes the batch, however small
-                // its size limit is (its arena alone may exceed it).
+                // its size limit is (its arena alone may exceed it). A
+                // dropping keyspace is never picked (see above).
                 guard let full = memtableToSwitchLocked() else { return }
                 target = full
             }

@@ -28,7 +28,9 @@ extension DBImpl {
             var stillFull: [KeyspaceData] = []
             for keyspace in keyspacesToMeasure {
                 if measureLocked(keyspace) {
-                    if full == nil { full = keyspace }
+                    // A dropping keyspace is never switched (its drop is
+                    // queued behind the leader; MakeRoomForWrite.swift).
+                    if full == nil && !keyspace.dropping { full = keyspace }
                     stillFull.append(keyspace)
                 } else {
                     keyspace.awaitingMeasurement = false
@@ -41,7 +43,7 @@ extension DBImpl {
         // Over the budget: the largest memtable goes (measured afresh).
         var largest: KeyspaceData?
         var largestBytes = 0
-        for keyspace in keyspaceList where !keyspace.dropped && keyspace.mem.entryCount > 0 {
+        for keyspace in keyspaceList where !keyspace.dropped && !keyspace.dropping && keyspace.mem.entryCount > 0 {
             _ = measureLocked(keyspace)
             if keyspace.accountedMemtableBytes > largestBytes {
                 largest = keyspace

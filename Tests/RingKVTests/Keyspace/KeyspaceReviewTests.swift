@@ -125,3 +125,62 @@ extension KeyspaceReviewTests {
         }
     }
 }
+
+extension KeyspaceReviewTests {
+    /// A drop queued while the leader stalls on that keyspace's L0: the
+    /// drop marks it `dropping`, so no compaction picks it and its L0 never
+    /// falls; the leader must stop waiting for it, or the drop (queued
+    /// behind the leader) and every later write hang. The timeout only
+    /// guards against the hang.
+    @Test func droppingAKeyspaceStalledOnL0DoesNotHangWrites() throws {
+        let dir = try TempDir()
+        var options = openOptions()
+        options.l0SlowdownTrigger = 100
+        options.l0StopTrigger = 3
+        let db = try DB(path: dir.sub("db"), options: options)
+        // No automatic compaction runs meanwhile (as while a manual one
+        // waits to start).
+        db.impl.mu.withLock { db.impl.compaction.manualWaiting += 1 }
+        let ks = try db.keyspace("stalled", options: KeyspaceOptions(memtableSizeBytes: 256 << 10))
+        let value = [UInt8](repeating: 7, count: 1000)
+        for round in 0..<3 {
+            for i in 0..<10 { try ks.put(bytes("r\(round)-\(i)"), value) }
+            try ks.flush()
+        }
+        try #require(ks.stats().levels[0].files == 3)
+        // The writer fills the memtable: its switch stalls on L0.
+        let writerDone = Locked(false)
+        let writer = BackgroundThread {
+            for i in 0..<1000 { try? ks.put(bytes("w\(i)"), value) }
+            writerDone.withLock { $0 = true }
+        }
+        usleep(300_000)
+        #expect(!writerDone.withLock { $0 }, "the writer did not stall")
+        let dropDone = Locked(false)
+        let dropper = BackgroundThread {
+            try? db.dropKeyspace("stalled")
+            dropDone.withLock { $0 = true }
+        }
+        #expect(KeyspaceTests.eventually { db.impl.mu.withLock { ks.data.dropping || ks.data.dropped } })
+        // Compactions may run again; none picks the dropping keyspace.
+        db.impl.mu.withLock {
+            db.impl.compaction.manualWaiting -= 1
+            db.impl.wakeAllLocked()
+        }
+        let otherDone = Locked(false)
+        let other = BackgroundThread {
+            try? db.put("default-key", "written")
+            otherDone.withLock { $0 = true }
+        }
+        let finished = KeyspaceTests.eventually {
+            otherDone.withLock { $0 } && dropDone.withLock { $0 } && writerDone.withLock { $0 }
+        }
+        #expect(finished, "writes hung behind the drop of a keyspace stalled on L0")
+        // A hung run leaves the threads blocked and the database open.
+        guard finished else { return }
+        writer.join(); dropper.join(); other.join()
+        #expect(try db.get("default-key") == "written")
+        #expect(db.keyspaceNames() == ["default"])
+        try db.close()
+    }
+}
