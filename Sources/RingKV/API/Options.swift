@@ -30,6 +30,14 @@ public struct Options: Sendable {
     /// with the defaults), which a database with one keyspace never
     /// reaches. Must be >= 0.
     public var totalMemtableSizeBytes = 0
+    /// Bytes the live WAL files may hold together: past it, the keyspaces
+    /// whose unflushed writes hold the oldest live log are switched and
+    /// flushed, so a keyspace written now and then does not keep every
+    /// log since its first unflushed write. 0 (default): 4 × the memtable
+    /// budget (`totalMemtableSizeBytes`; 1 GiB with the defaults), as
+    /// RocksDB's max_total_wal_size defaults to a multiple of its memtable
+    /// total. Must be >= 0.
+    public var maxTotalWALSizeBytes = 0
     /// Uncompressed size of a data block. Default 4 KiB. Larger blocks
     /// compress better and favour scans; smaller ones favour point reads.
     /// 1 byte to 64 MiB (`Options.maxBlockSizeBytes`).
@@ -225,6 +233,13 @@ extension Options {
         if totalMemtableSizeBytes > 0 { return totalMemtableSizeBytes }
         let (product, overflow) = memtableSizeBytes.multipliedReportingOverflow(by: 4)
         return overflow ? Int.max : product
+    }
+
+    /// `maxTotalWALSizeBytes`, or 4 × the memtable budget when it is 0.
+    var effectiveMaxTotalWALSizeBytes: UInt64 {
+        if maxTotalWALSizeBytes > 0 { return UInt64(maxTotalWALSizeBytes) }
+        let (product, overflow) = UInt64(effectiveTotalMemtableSizeBytes).multipliedReportingOverflow(by: 4)
+        return overflow ? UInt64.max : product
     }
 
     /// The WAL's preallocation step: `walPreallocateBytes`, or when that is

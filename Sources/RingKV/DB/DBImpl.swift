@@ -57,6 +57,10 @@ final class DBImpl: @unchecked Sendable {
     /// Keyspaces other than "default" that groups wrote to since the
     /// leader last measured them (guarded by mu).
     var keyspacesToMeasure: [KeyspaceData] = []
+    /// The WAL files closed since open, oldest first, with their sizes;
+    /// those below the database's log number are pruned when the leader
+    /// measures the live logs (WALBudget.swift; guarded by mu).
+    var closedLogSizes: [(number: UInt64, sizeBytes: UInt64)] = []
     /// Where the next compaction pick starts in `keyspaceList` (round robin
     /// between keyspaces of equal score; guarded by mu).
     var compactionPickStart = 0

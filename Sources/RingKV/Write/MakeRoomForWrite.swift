@@ -95,6 +95,7 @@ extension DBImpl {
             }
             mu.lock()
             let newLog = try created.get()
+            closedLogSizes.append((wal.number, wal.offsetBytes))
             try? wal.close()
             wal = newLog
             switchMemtableLocked(target, newLogNumber: newLog.number)

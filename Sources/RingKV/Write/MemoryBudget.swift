@@ -39,6 +39,7 @@ extension DBImpl {
             keyspacesToMeasure = stillFull
         }
         if let full { return full }
+        if let holder = keyspaceHoldingOldestLogLocked() { return holder }
         guard activeMemtableBytes > memtableBudgetBytes else { return nil }
         // Over the budget: the largest memtable goes (measured afresh).
         var largest: KeyspaceData?

@@ -184,3 +184,37 @@ extension KeyspaceReviewTests {
         try db.close()
     }
 }
+
+extension KeyspaceReviewTests {
+    /// A keyspace written now and then is never full and never the
+    /// largest, so without a WAL bound every log since its first unflushed
+    /// write stayed. Past `Options.maxTotalWALSizeBytes` (0: 4 × the
+    /// memtable budget, here 512 KiB) the keyspaces holding the oldest log
+    /// are switched and flushed, so the live logs stay bounded.
+    @Test func liveWALFilesStayBoundedWithATricklingKeyspace() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        var options = openOptions(memtableBytes: 32 << 10)
+        options.walPreallocateBytes = 64 << 10
+        let db = try DB(path: path, options: options)
+        let trickle = try db.keyspace("trickle")
+        let value = [UInt8](repeating: 3, count: 1000)
+        var mostLogs = 0
+        for i in 0..<4000 {
+            try db.put(bytes("busy\(i)"), value)
+            if i % 100 == 0 {
+                try trickle.put(bytes("t\(i)"), "small")
+                mostLogs = max(mostLogs, try KeyspaceTests.logFiles(path).count)
+            }
+        }
+        // About 4 MB of WAL went by (over 100 logs); the bound keeps
+        // about 512 KiB of it, ~20 logs of ~25 KiB, plus the flushes in flight.
+        print("liveWALFilesStayBoundedWithATricklingKeyspace: at most \(mostLogs) live WAL files")
+        #expect(mostLogs <= 40, "up to \(mostLogs) live WAL files")
+        #expect(try trickle.get("t3900") == "small" && db.get("busy3999") == value)
+        try db.close()
+        let again = try DB(path: path, options: options)
+        #expect(try again.existingKeyspace("trickle").scan().count == 40)
+        try again.close()
+    }
+}
