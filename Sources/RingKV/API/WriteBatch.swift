@@ -23,6 +23,10 @@ public struct WriteBatch: Sendable {
     private(set) var rep: [UInt8]
     /// The keyspaces other than "default" the operations name, each once.
     private(set) var keyspaces: [KeyspaceData] = []
+    /// The databases whose "default" handles the operations name (not
+    /// `keyspaces`: their operations carry id 0). A write refuses the batch
+    /// when one is not its own, as for any other foreign keyspace.
+    private(set) var defaultOwners: [ObjectIdentifier] = []
     /// Number of operations (also kept in `rep`'s header, whose sequence
     /// field stays 0 until the leader encodes the batch into the WAL).
     public private(set) var count = 0 {
@@ -121,7 +125,12 @@ public struct WriteBatch: Sendable {
     /// operations carry (0 for the default keyspace: the old encoding).
     private mutating func note(_ keyspace: Keyspace) -> UInt32 {
         let data = keyspace.data
-        guard data.id != 0 else { return 0 }
+        guard data.id != 0 else {
+            if defaultOwners.last != data.owner && !defaultOwners.contains(data.owner) {
+                defaultOwners.append(data.owner)
+            }
+            return 0
+        }
         if keyspaces.last !== data && !keyspaces.contains(where: { $0 === data }) { keyspaces.append(data) }
         return data.id
     }
@@ -182,6 +191,7 @@ public struct WriteBatch: Sendable {
     public mutating func clear() {
         rep.removeSubrange(WriteBatch.headerSize...)
         if !keyspaces.isEmpty { keyspaces.removeAll() }
+        if !defaultOwners.isEmpty { defaultOwners.removeAll() }
         count = 0
         invertedRange = nil
         largestKeyBytes = 0
@@ -211,6 +221,7 @@ public struct WriteBatch: Sendable {
         for keyspace in other.keyspaces where !keyspaces.contains(where: { $0 === keyspace }) {
             keyspaces.append(keyspace)
         }
+        for owner in other.defaultOwners where !defaultOwners.contains(owner) { defaultOwners.append(owner) }
         largestKeyBytes = max(largestKeyBytes, other.largestKeyBytes)
         largestValueBytes = max(largestValueBytes, other.largestValueBytes)
         count += other.count

@@ -17,9 +17,19 @@ extension DBImpl {
 
     func write(_ batch: WriteBatch, sync: Bool) throws(DBError) {
         try batch.validate()
+        try checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
                             batchKeyspaces: batch.keyspaces, in: self)
+    }
+
+    /// Refuses a batch naming another database's "default" handle (its
+    /// operations carry id 0, so admission would take them for this
+    /// database's default); other keyspaces are checked at admission.
+    func checkDefaultHandles(of batch: WriteBatch) throws(DBError) {
+        if batch.defaultOwners.contains(where: { $0 != identity.id }) {
+            throw DBError.unknownKeyspace(name: KeyspaceName.defaultName)
+        }
     }
 
     /// `key` and `value` are the caller's bytes, lent until this returns.

@@ -218,3 +218,47 @@ extension KeyspaceReviewTests {
         try again.close()
     }
 }
+
+extension KeyspaceReviewTests {
+    /// Another database's "default" handle in a batch is refused like its
+    /// other keyspaces (it used to write into this database's default).
+    @Test func aBatchNamingAnotherDatabasesDefaultIsRefused() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("a"), options: openOptions())
+        let other = try DB(path: dir.sub("b"), options: openOptions())
+        let foreignDefault = try other.keyspace("default")
+        var batch = WriteBatch()
+        batch.put("mine", "1")
+        batch.put("theirs", "2", in: foreignDefault)
+        #expect(throws: DBError.unknownKeyspace(name: "default")) { try db.write(batch) }
+        var merged = WriteBatch()
+        merged.put("x", "y")
+        merged.append(contentsOf: batch)
+        #expect(throws: DBError.unknownKeyspace(name: "default")) { try db.write(merged) }
+        #expect(try db.get("mine") as String? == nil && db.get("theirs") as String? == nil)
+        // Its own default handle, and the other database's own batch, go.
+        var own = WriteBatch()
+        own.put("mine", "1", in: try db.keyspace("default"))
+        try db.write(own)
+        try other.write(batch)
+        #expect(try db.get("mine") == "1" && other.get("theirs") == "2")
+        try db.close()
+        try other.close()
+    }
+}
+
+extension KeyspaceReviewTests {
+    /// The async write refuses it too, before it is merged with others.
+    @Test func anAsyncBatchNamingAnotherDatabasesDefaultIsRefused() async throws {
+        let dir = try TempDir()
+        let db = try await DB(path: dir.sub("a"), options: openOptions())
+        let other = try await DB(path: dir.sub("b"), options: openOptions())
+        var batch = WriteBatch()
+        batch.put("theirs", "2", in: try await other.keyspace("default"))
+        await #expect(throws: DBError.unknownKeyspace(name: "default")) { try await db.write(batch) }
+        let value: [UInt8]? = try await db.get("theirs")
+        #expect(value == nil)
+        try await db.close()
+        try await other.close()
+    }
+}
