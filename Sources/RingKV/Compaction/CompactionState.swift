@@ -34,6 +34,10 @@ struct CompactionState {
     /// No automatic compaction is picked before this (MonotonicClock).
     var retryAtNanos: UInt64 = 0
 
+    /// The keyspace a `restricted(to:)` view shows (0 for the whole
+    /// state): the picker's conflict checks are in it.
+    private(set) var keyspace: UInt32 = 0
+
     var isIdle: Bool { running.isEmpty }
 
     var isLevel0Running: Bool { running.values.contains { $0.level == 0 } }
@@ -44,8 +48,9 @@ struct CompactionState {
     /// running compactions only (the same state when every running one is
     /// of it).
     func restricted(to keyspace: UInt32) -> CompactionState {
-        guard running.values.contains(where: { $0.keyspace != keyspace }) else { return self }
         var view = self
+        view.keyspace = keyspace
+        guard running.values.contains(where: { $0.keyspace != keyspace }) else { return view }
         view.running = running.filter { $0.value.keyspace == keyspace }
         view.busyFiles = Set(view.running.values.flatMap(\.fileNumbers))
         return view
@@ -56,7 +61,7 @@ struct CompactionState {
     /// its output level meets the output range of another compaction of
     /// the keyspace writing to that level (two compactions must never add
     /// overlapping tables to one level).
-    func conflicts(_ compaction: Compaction, keyspace: UInt32 = 0) -> Bool {
+    func conflicts(_ compaction: Compaction, keyspace: UInt32) -> Bool {
         if compaction.allInputs.contains(where: isBusy) { return true }
         for other in running.values where other.keyspace == keyspace && other.outputLevel == compaction.outputLevel {
             if compareBytes(other.largestUserKey, compaction.smallestUserKey) >= 0
@@ -67,9 +72,13 @@ struct CompactionState {
         return false
     }
 
+    /// `conflicts(_:keyspace:)` in the keyspace this view shows (the
+    /// picker's check).
+    func conflicts(_ compaction: Compaction) -> Bool { conflicts(compaction, keyspace: keyspace) }
+
     /// Marks the tables of `compaction` (of `keyspace`) busy; returns the
     /// id to unregister.
-    mutating func register(_ compaction: Compaction, keyspace: UInt32 = 0) -> UInt64 {
+    mutating func register(_ compaction: Compaction, keyspace: UInt32) -> UInt64 {
         precondition(!conflicts(compaction, keyspace: keyspace), "registering a compaction that conflicts with a running one")
         let id = nextId
         nextId += 1

@@ -262,3 +262,32 @@ extension KeyspaceReviewTests {
         try await other.close()
     }
 }
+
+extension KeyspaceReviewTests {
+    /// The picker of keyspace 1 checks output-range conflicts against the
+    /// running compactions of keyspace 1 (it used to check keyspace 0's,
+    /// finding none, and hand out a compaction that `register` refuses
+    /// with a precondition).
+    @Test func thePickerChecksConflictsInItsOwnKeyspace() throws {
+        typealias F = CompactionFixtures
+        var options = Options()
+        options.l1TargetSizeBytes = 10_000
+        options.targetFileSizeBytes = 1000
+        let picker = CompactionPicker(options: options)
+        let noPointers = [[UInt8]?](repeating: nil, count: Version.numLevels)
+        // A compaction of keyspace 1 writing "a"..."z" into L2 is running
+        // (its input is not in the version the picker sees).
+        let wide = try F.version([1: [F.file(99, "a", "z", sizeBytes: 6000)]])
+        let running = Compaction(level: 1, outputLevel: 2, inputs: wide.files[1], outputLevelInputs: [],
+                                 version: wide, reason: .levelSize, score: 1)
+        var state = CompactionState()
+        _ = state.register(running, keyspace: 1)
+        // L1 is over its target: table 11 ("c"..."d") would go to L2, inside
+        // the running one's output range.
+        let v = try F.version([1: [F.file(11, "c", "d", sizeBytes: 20_000)]])
+        let picked = picker.pick(version: v, compactPointers: noPointers, state: state.restricted(to: 1))
+        #expect(picked == nil, "picked \(picked.map { $0.inputs.map(\.number) } ?? [])")
+        // Keyspace 0 has nothing running: there it goes.
+        #expect(picker.pick(version: v, compactPointers: noPointers, state: state.restricted(to: 0)) != nil)
+    }
+}
