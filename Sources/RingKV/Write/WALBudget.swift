@@ -19,12 +19,18 @@ extension DBImpl {
     func keyspaceHoldingOldestLogLocked() -> KeyspaceData? {
         mu.assertHeld()
         guard !closedLogSizes.isEmpty else { return nil }
+        let limitBytes = options.effectiveMaxTotalWALSizeBytes
+        // Without pruning the sum can only be larger: under the bound, the
+        // version set's lock is not taken (this runs before every group).
+        var totalBytes = wal.offsetBytes
+        for log in closedLogSizes { totalBytes &+= log.sizeBytes }
+        guard totalBytes > limitBytes else { return nil }
         let databaseLogNumber = versions.logNumber
         closedLogSizes.removeAll { $0.number < databaseLogNumber }
         guard let oldest = closedLogSizes.first?.number else { return nil }
-        var totalBytes = wal.offsetBytes
+        totalBytes = wal.offsetBytes
         for log in closedLogSizes { totalBytes &+= log.sizeBytes }
-        guard totalBytes > options.effectiveMaxTotalWALSizeBytes else { return nil }
+        guard totalBytes > limitBytes else { return nil }
         for keyspace in keyspaceList
         where !keyspace.dropped && !keyspace.dropping && keyspace.imm == nil && keyspace.mem.entryCount > 0 {
             if let logNumber = versions.logNumber(keyspace: keyspace.id), logNumber <= oldest { return keyspace }
