@@ -56,7 +56,7 @@ public enum FuzzTargets {
         if let outcome = try? reader.readAll(evidence: .syncPoints, strict: true) {
             for payload in outcome.payloads {
                 _ = try? payload.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws -> Void in
-                    try WriteBatch.forEach(raw) { _, _, _ in }
+                    try WriteBatch.forEach(raw) { _, _, _, _ in }
                 }
             }
         }

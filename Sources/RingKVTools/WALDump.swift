@@ -11,6 +11,8 @@ public struct WALOperationSummary: Sendable {
     public var valueSizeBytes: Int
     /// The exclusive end of a range deletion (`key` is its start); nil otherwise.
     public var endKey: [UInt8]? = nil
+    /// The keyspace id the operation writes to (0: "default").
+    public var keyspaceId: UInt32 = 0
 }
 
 /// One record of a WAL: a framed, checksummed write batch.
@@ -104,15 +106,17 @@ extension DatabaseTools {
             do {
                 let first = try WriteBatch.header(raw).sequence
                 var operations: [WALOperationSummary] = []
-                try WriteBatch.forEach(raw) { type, key, value in
+                try WriteBatch.forEach(raw) { keyspace, type, key, value in
                     let sequence = first &+ UInt64(operations.count)
                     switch type {
                     case .rangeDeletion:
                         operations.append(WALOperationSummary(sequence: sequence, kind: .deleteRange, key: Array(key),
-                                                              valueSizeBytes: 0, endKey: Array(value)))
+                                                              valueSizeBytes: 0, endKey: Array(value),
+                                                              keyspaceId: keyspace))
                     case .value, .deletion:
                         operations.append(WALOperationSummary(sequence: sequence, kind: type == .value ? .put : .delete,
-                                                              key: Array(key), valueSizeBytes: value.count))
+                                                              key: Array(key), valueSizeBytes: value.count,
+                                                              keyspaceId: keyspace))
                     }
                 }
                 return WALRecordSummary(offset: offset, payloadSizeBytes: payload.count, sequence: first,

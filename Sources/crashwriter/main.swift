@@ -2,7 +2,14 @@
 // It writes to a RingKV database from several threads and reports every
 // acknowledged write on stdout ("ack <thread> <op>\n") until it is killed.
 //
-// usage: crashwriter DB_PATH SEED THREADS sync|nosync
+// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces]
+//
+// With `keyspaces`, operation `op` of thread `t` is one batch across the
+// keyspaces "default", "ks1" and "ks2" (each with its own memtable size,
+// so they flush at different times): put key(t, op) = value(t, op) in all
+// three, and for op % 4 == 3 delete key(t, op - 3) in all three. After a
+// kill each batch must be in every keyspace or in none
+// (Tests/RingKVTests/Keyspace/KeyspaceCrashTests.swift).
 //
 // Operation `op` of thread `t` is up to three atomic writes, one after
 // another: put key(t, op) = value(t, op) (a plain `put`, or for
@@ -34,10 +41,12 @@ func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
 }
 
 let args = CommandLine.arguments
-guard args.count == 5, let seed = Int(args[2]), let threads = Int(args[3]) else {
-    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync")
+guard args.count == 5 || (args.count == 6 && args[5] == "keyspaces"), let seed = Int(args[2]),
+      let threads = Int(args[3]) else {
+    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces]")
     exit(2)
 }
+let keyspaceMode = args.count == 6
 let sync = args[4] == "sync"
 if let deny = getenv("RINGKV_DENY_IO_URING"), String(cString: deny) == "1" {
     let rc = rk_deny_io_uring_setup()
@@ -58,20 +67,56 @@ do {
     exit(3)
 }
 
+/// The keyspaces of `keyspaces` mode: "default" and two more, whose
+/// memtables fill at other rates than the default one's.
+let keyspaces: [Keyspace]
+do {
+    keyspaces = keyspaceMode
+        ? [try db.keyspace("default"), try db.keyspace("ks1", options: KeyspaceOptions(memtableSizeBytes: 64 << 10)),
+           try db.keyspace("ks2", options: KeyspaceOptions(memtableSizeBytes: 1 << 20))]
+        : []
+} catch {
+    print("open failed: keyspaces: \(error)")
+    exit(3)
+}
+
 /// What every writer thread shares.
 final class Shared: @unchecked Sendable {
-    // @unchecked Sendable: `db` is thread-safe; `outputLock` is a pthread
-    // mutex only used through pthread calls; the rest is immutable.
+    // @unchecked Sendable: `db` and the keyspace handles are thread-safe;
+    // `outputLock` is a pthread mutex only used through pthread calls; the
+    // rest is immutable.
     let db: DB
     let seed: Int
     let sync: Bool
+    let keyspaces: [Keyspace]
     let outputLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-    init(db: DB, seed: Int, sync: Bool) {
+    init(db: DB, seed: Int, sync: Bool, keyspaces: [Keyspace]) {
         self.db = db
         self.seed = seed
         self.sync = sync
+        self.keyspaces = keyspaces
         pthread_mutex_init(outputLock, nil)
+    }
+
+    /// `keyspaces` mode: one batch per operation, across every keyspace.
+    func keyspaceWriter(_ thread: Int) -> Never {
+        var op = 0
+        while true {
+            var batch = WriteBatch()
+            for keyspace in keyspaces {
+                batch.put(key(thread, op), value(thread, op, seed), in: keyspace)
+                if op % 4 == 3 { batch.delete(key(thread, op - 3), in: keyspace) }
+            }
+            do {
+                try db.write(batch, options: WriteOptions(sync: sync))
+            } catch {
+                report("error \(error)")
+                exit(4)
+            }
+            report("ack \(thread) \(op)")
+            op += 1
+        }
     }
 
     func report(_ line: String) {
@@ -127,14 +172,18 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
         let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
         pthread_create(&handle, nil, { raw in
             let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
-            argument.shared.writer(argument.thread)
+            if argument.shared.keyspaces.isEmpty {
+                argument.shared.writer(argument.thread)
+            } else {
+                argument.shared.keyspaceWriter(argument.thread)
+            }
         }, argument)
         handles.append(handle)
     }
     return handles
 }
 
-let shared = Shared(db: db, seed: seed, sync: sync)
+let shared = Shared(db: db, seed: seed, sync: sync, keyspaces: keyspaces)
 let stats = db.stats()
 shared.report("io \(stats.ioBackend) \(stats.walIOBackend.map { "\($0)" } ?? "none")")
 for h in startWriters(shared, count: threads) { pthread_join(h, nil) }

@@ -135,6 +135,7 @@ extension DB {
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws {
         try impl.checkWritable()
         try batch.validate()
+        try impl.checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
         try await impl.asyncWrites.write(batch, sync: options.sync, into: impl)
     }
@@ -150,6 +151,6 @@ extension DB {
     /// `options.lowerBound`/`upperBound`, and no block past it is read.
     public func entries(from: [UInt8] = [], to: [UInt8]? = nil, reverse: Bool = false, limit: Int = Int.max,
                         options: ReadOptions = ReadOptions()) -> DBEntries {
-        DBEntries(db: self, from: from, to: to, reverse: reverse, limit: limit, options: options)
+        DBEntries(db: self, keyspace: nil, from: from, to: to, reverse: reverse, limit: limit, options: options)
     }
 }

@@ -166,12 +166,7 @@ public final class DB: Sendable {
     /// Release iterators before `close()`: one used after close goes on
     /// reading the tables it holds open.
     public func makeIterator(options: ReadOptions = ReadOptions()) throws(DBError) -> DBIterator {
-        try impl.reading { () throws(DBError) in
-            let view = try impl.readView(options)
-            return DBIterator(children: try impl.iterators(for: view), sequence: view.sequence, bounds: view.bounds,
-                              keepAlive: view, rangeTombstones: try impl.rangeTombstoneIndex(for: view),
-                              seekCharge: impl.iteratorSeekCharge(for: view))
-        }
+        try impl.reading { () throws(DBError) in try impl.makeIterator(options: options, keyspace: nil) }
     }
 
     /// Up to `limit` pairs with `from <= key < to` (`to` nil: to the end),
@@ -181,25 +176,9 @@ public final class DB: Sendable {
     /// `options.lowerBound`/`upperBound`, and no block past it is read.
     public func scan(from: [UInt8] = [], to: [UInt8]? = nil, limit: Int = Int.max, reverse: Bool = false,
                      options: ReadOptions = ReadOptions()) throws(DBError) -> [(key: [UInt8], value: [UInt8])] {
-        try impl.reading { () throws(DBError) in try scanRows(from: from, to: to, limit: limit, reverse: reverse, options: options) }
-    }
-
-    private func scanRows(from: [UInt8], to: [UInt8]?, limit: Int, reverse: Bool,
-                          options: ReadOptions) throws(DBError) -> [(key: [UInt8], value: [UInt8])] {
-        // The range becomes the iterator's bounds, so neither direction
-        // reads a block outside it.
-        var bounded = options
-        if options.lowerBound.map({ compareBytes(from, $0) > 0 }) ?? true { bounded.lowerBound = from }
-        if let to, options.upperBound.map({ compareBytes(to, $0) < 0 }) ?? true { bounded.upperBound = to }
-        var rows: [(key: [UInt8], value: [UInt8])] = []
-        guard limit > 0 else { return rows }
-        let it = try makeIterator(options: bounded)
-        if reverse { try it.seekToLast() } else { try it.seekToFirst() }
-        while it.isValid && rows.count < limit {
-            rows.append((it.key, it.value))
-            if reverse { try it.prev() } else { try it.next() }
+        try impl.reading { () throws(DBError) in
+            try impl.scanRows(from: from, to: to, limit: limit, reverse: reverse, options: options, keyspace: nil)
         }
-        return rows
     }
 
     // MARK: - Maintenance

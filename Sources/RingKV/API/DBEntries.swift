@@ -13,7 +13,9 @@ public struct DBEntries: AsyncSequence, Sendable {
     /// One entry: its key and its value, copied out of the engine.
     public typealias Element = (key: [UInt8], value: [UInt8])
 
+    /// The database (and keyspace: nil for the default one) read.
     let db: DB
+    let keyspace: KeyspaceData?
     let from: [UInt8]
     let to: [UInt8]?
     let reverse: Bool
@@ -27,7 +29,8 @@ public struct DBEntries: AsyncSequence, Sendable {
 
     /// An iterator over the range; each makes its own read view at its first `next()`.
     public func makeAsyncIterator() -> Iterator {
-        Iterator(cursor: EntriesCursor(db: db, from: from, to: to, reverse: reverse, limit: limit, options: options))
+        Iterator(cursor: EntriesCursor(db: db, keyspace: keyspace, from: from, to: to, reverse: reverse, limit: limit,
+                                       options: options))
     }
 
     /// Yields the rows of one chunk, then suspends for the next.
@@ -66,6 +69,7 @@ final class EntriesCursor: @unchecked Sendable {
     // a pool thread while that `next()` awaits it. Two `next()` calls at
     // once are impossible without unsafe code; `busy` rejects them anyway.
     private let db: DB
+    private let keyspace: KeyspaceData?
     private let from: [UInt8]
     private let to: [UInt8]?
     private let reverse: Bool
@@ -80,8 +84,9 @@ final class EntriesCursor: @unchecked Sendable {
     /// Rows taken from the DBIterator so far (tests: early stop).
     private(set) var rowsRead = 0
 
-    init(db: DB, from: [UInt8], to: [UInt8]?, reverse: Bool, limit: Int, options: ReadOptions) {
+    init(db: DB, keyspace: KeyspaceData?, from: [UInt8], to: [UInt8]?, reverse: Bool, limit: Int, options: ReadOptions) {
         self.db = db
+        self.keyspace = keyspace
         self.from = from
         self.to = to
         self.reverse = reverse
@@ -116,10 +121,9 @@ final class EntriesCursor: @unchecked Sendable {
         } else {
             // The range as the iterator's bounds too: no block outside it
             // is read in either direction (as `DB.scan` does).
-            var bounded = options
-            if options.lowerBound.map({ compareBytes(from, $0) > 0 }) ?? true { bounded.lowerBound = from }
-            if let to, options.upperBound.map({ compareBytes(to, $0) < 0 }) ?? true { bounded.upperBound = to }
-            it = try db.makeIterator(options: bounded)
+            let impl = db.impl
+            let bounded = ReadOptions.bounded(options, from: from, to: to)
+            it = try impl.reading { () throws(DBError) in try impl.makeIterator(options: bounded, keyspace: keyspace) }
             if reverse { try it.seekToLast() } else { try it.seekToFirst() }
             iterator = it
         }

@@ -49,6 +49,21 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// (a version edit that does not apply to the current version) and
     /// wrote nothing. A bug in RingKV, reported instead of a crash.
     case internalError(String)
+    /// No keyspace of this name exists (`DB.existingKeyspace`,
+    /// `DB.dropKeyspace`), or a handle of another database was used. Reads
+    /// never create a keyspace.
+    case unknownKeyspace(name: String)
+    /// The keyspace behind this handle was dropped (`DB.dropKeyspace`):
+    /// every later call through the handle, or a write batch holding an
+    /// operation for it, fails; nothing was written. (Iterators made
+    /// before the drop keep reading what they saw.)
+    case keyspaceDropped(name: String)
+    /// A keyspace name that is empty, longer than 255 bytes, not valid
+    /// UTF-8 or holds NUL (`name` renders bad bytes as \xNN); `reason`
+    /// says which.
+    case invalidKeyspaceName(name: String, reason: String)
+    /// `DB.dropKeyspace("default")`: the default keyspace always exists.
+    case cannotDropDefaultKeyspace
     /// An API was used against its contract (say, a second `next()` on an
     /// async iterator while one runs); nothing was read or written.
     case misuse(String)
@@ -119,6 +134,10 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .readOnly(let reason): return "database is read-only: \(reason)"
         case .internalError(let reason): return "internal error (a RingKV bug; nothing was written): \(reason)"
         case .misuse(let reason): return "misuse: \(reason)"
+        case .unknownKeyspace(let name): return "unknown keyspace \"\(name)\" (DB.keyspace(_:) creates one)"
+        case .keyspaceDropped(let name): return "keyspace \"\(name)\" was dropped"
+        case .invalidKeyspaceName(let name, let reason): return "invalid keyspace name \"\(name)\": \(reason)"
+        case .cannotDropDefaultKeyspace: return "the default keyspace cannot be dropped"
         }
     }
 
@@ -129,6 +148,15 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .io(let e): return e.isNoSpace
         case .readOnly(.logFailed(let cause)): return cause.isNoSpace
         case .readOnly(.manifestFailed(let e)): return e.isNoSpace
+        default: return false
+        }
+    }
+
+    /// A write refused for one of its keyspaces (dropped, or not of this
+    /// database): nothing of it was written.
+    var refusesKeyspace: Bool {
+        switch self {
+        case .keyspaceDropped, .unknownKeyspace: return true
         default: return false
         }
     }

@@ -9,11 +9,12 @@ public struct DBStats: Sendable, CustomStringConvertible {
         /// Their total size on disk.
         public var bytes: UInt64
     }
-    /// Every level, L0 first.
+    /// Every level, L0 first: the tables of all keyspaces together (each
+    /// keyspace's own in `keyspaces`).
     public var levels: [Level]
-    /// Memory held by the active memtable.
+    /// Memory held by the active memtables (of all keyspaces).
     public var memtableBytes: Int
-    /// Memory held by the memtable being flushed (0 when none is).
+    /// Memory held by the memtables being flushed (0 when none is).
     public var immutableMemtableBytes: Int
     /// Sequence number of the newest visible write.
     public var lastSequence: UInt64
@@ -129,6 +130,10 @@ public struct DBStats: Sendable, CustomStringConvertible {
     /// Iterator seeks that read the blocks of several tables at once (one
     /// batch, several reads in flight) before positioning each table.
     public var iteratorSeekBatches: UInt64 = 0
+    /// Every live keyspace by name ("default" included): its levels,
+    /// memtables, flushes and compactions.
+    public var keyspaces: [String: KeyspaceStats] = [:]
+
     /// hits / (hits + misses), 0 before the first lookup.
     public var blockCacheHitRate: Double {
         let total = blockCacheHits + blockCacheMisses
@@ -148,6 +153,10 @@ public struct DBStats: Sendable, CustomStringConvertible {
         var lines = ["level  files        bytes"]
         for l in levels where l.files > 0 {
             lines.append("L\(l.level)     \(l.files)      \(l.bytes)")
+        }
+        if keyspaces.count > 1 {
+            lines.append("keyspaces \(keyspaces.count): " + keyspaces.values.sorted { $0.name < $1.name }
+                .map { "\($0.name) \($0.files) files \($0.bytes) B" }.joined(separator: ", "))
         }
         lines.append("memtable \(memtableBytes) B, immutable \(immutableMemtableBytes) B, last sequence \(lastSequence)")
         lines.append("wal groups \(walGroups) (\(walSyncedGroups) synced), \(writeBatches) batches, \(walBytes) B")

@@ -21,6 +21,23 @@ public struct Options: Sendable {
     /// active one while the other is still flushing waits — a counted
     /// stall), so memtable memory stays near twice this. Must be >= 1.
     public var memtableSizeBytes = 64 << 20
+    /// Memory the active memtables of all keyspaces (`DB.keyspace`) may
+    /// hold together: past it, the largest one is switched and flushed
+    /// even though it is not full; the memtables waiting to be flushed are
+    /// held to the same amount (a switch that would exceed it waits for a
+    /// flush), so memtables take about twice this at most, however many
+    /// keyspaces there are. 0 (default): 4 × `memtableSizeBytes` (256 MiB
+    /// with the defaults), which a database with one keyspace never
+    /// reaches. Must be >= 0.
+    public var totalMemtableSizeBytes = 0
+    /// Bytes the live WAL files may hold together: past it, the keyspaces
+    /// whose unflushed writes hold the oldest live log are switched and
+    /// flushed, so a keyspace written now and then does not keep every
+    /// log since its first unflushed write. 0 (default): 4 × the memtable
+    /// budget (`totalMemtableSizeBytes`; 1 GiB with the defaults), as
+    /// RocksDB's max_total_wal_size defaults to a multiple of its memtable
+    /// total. Must be >= 0.
+    public var maxTotalWALSizeBytes = 0
     /// Uncompressed size of a data block. Default 4 KiB. Larger blocks
     /// compress better and favour scans; smaller ones favour point reads.
     /// 1 byte to 64 MiB (`Options.maxBlockSizeBytes`).
@@ -211,6 +228,20 @@ public struct ReadOptions: Sendable {
 }
 
 extension Options {
+    /// `totalMemtableSizeBytes`, or 4 × `memtableSizeBytes` when it is 0.
+    var effectiveTotalMemtableSizeBytes: Int {
+        if totalMemtableSizeBytes > 0 { return totalMemtableSizeBytes }
+        let (product, overflow) = memtableSizeBytes.multipliedReportingOverflow(by: 4)
+        return overflow ? Int.max : product
+    }
+
+    /// `maxTotalWALSizeBytes`, or 4 × the memtable budget when it is 0.
+    var effectiveMaxTotalWALSizeBytes: UInt64 {
+        if maxTotalWALSizeBytes > 0 { return UInt64(maxTotalWALSizeBytes) }
+        let (product, overflow) = UInt64(effectiveTotalMemtableSizeBytes).multipliedReportingOverflow(by: 4)
+        return overflow ? UInt64.max : product
+    }
+
     /// The WAL's preallocation step: `walPreallocateBytes`, or when that is
     /// 0, 1.1 × `memtableSizeBytes` rounded up to 4 KiB, at least 64 KiB.
     var walPreallocationStepBytes: UInt64 {

@@ -14,6 +14,10 @@ extension Options {
 
     func validate() throws(DBError) {
         try Options.require(memtableSizeBytes >= 1, "memtableSizeBytes", memtableSizeBytes, "at least 1")
+        try Options.require(totalMemtableSizeBytes >= 0, "totalMemtableSizeBytes", totalMemtableSizeBytes,
+                            "0 (4 × memtableSizeBytes) or more")
+        try Options.require(maxTotalWALSizeBytes >= 0, "maxTotalWALSizeBytes", maxTotalWALSizeBytes,
+                            "0 (4 × the memtable budget) or more")
         try Options.require((1...Options.maxBlockSizeBytes).contains(blockSizeBytes), "blockSizeBytes",
                             blockSizeBytes, "between 1 and \(Options.maxBlockSizeBytes)")
         try Options.require(bloomBitsPerKey >= 0, "bloomBitsPerKey", bloomBitsPerKey, "0 (no filter) or more")

@@ -1,4 +1,6 @@
-/// An ordered set of puts and deletes applied atomically by `DB.write`.
+/// An ordered set of puts and deletes applied atomically by `DB.write`,
+/// in the default keyspace or, with `in:`, in any keyspaces of the
+/// database (atomic across them too).
 /// Keys and values are `[UInt8]` or any `KeyValueBytes` (`String`, `Data`,
 /// slices), mixed freely.
 ///
@@ -7,13 +9,24 @@
 ///     sequence: fixed64   first sequence number (set at commit)
 ///     count:    fixed32   number of operations
 ///     then per operation:
-///       type:  u8         1 = put, 0 = delete, 2 = range deletion
+///       type:  u8         1 = put, 0 = delete, 2 = range deletion (keyspace 0);
+///                         4 = put, 5 = delete, 6 = range deletion in a keyspace
+///       keyspace: varint  (types 4–6 only) the keyspace id
 ///       key:   varint length + bytes   (range deletion: the start)
 ///       value: varint length + bytes   (puts; range deletion: the exclusive end)
+///
+/// An operation for the default keyspace keeps the old types, so a batch
+/// that names no other keyspace encodes exactly as before keyspaces.
 public struct WriteBatch: Sendable {
     package static let headerSize = 12
 
     private(set) var rep: [UInt8]
+    /// The keyspaces other than "default" the operations name, each once.
+    private(set) var keyspaces: [KeyspaceData] = []
+    /// The databases whose "default" handles the operations name (not
+    /// `keyspaces`: their operations carry id 0). A write refuses the batch
+    /// when one is not its own, as for any other foreign keyspace.
+    private(set) var defaultOwners: [ObjectIdentifier] = []
     /// Number of operations (also kept in `rep`'s header, whose sequence
     /// field stays 0 until the leader encodes the batch into the WAL).
     public private(set) var count = 0 {
@@ -65,8 +78,66 @@ public struct WriteBatch: Sendable {
         from.withKeyValueBytes { f in to.withKeyValueBytes { t in appendDeleteRange(f, t) } }
     }
 
-    private mutating func appendPut(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) {
-        rep.append(ValueType.value.rawValue)
+    // MARK: - Operations in a keyspace
+
+    /// Adds "set `key` to `value` in `keyspace`". A batch may name any
+    /// keyspaces of one database; `DB.write` applies all of its operations
+    /// atomically (one WAL record, also across a crash). Writing it fails
+    /// with `DBError.keyspaceDropped` when one of them was dropped.
+    public mutating func put(_ key: [UInt8], _ value: [UInt8], in keyspace: Keyspace) {
+        let id = note(keyspace)
+        key.withUnsafeBytes { k in value.withUnsafeBytes { v in appendPut(k, v, keyspace: id) } }
+    }
+
+    /// `put(_:_:in:)` with a key and a value of any `KeyValueBytes` type.
+    public mutating func put<Key: KeyValueBytes, Value: KeyValueBytes>(_ key: Key, _ value: Value,
+                                                                      in keyspace: Keyspace) {
+        let id = note(keyspace)
+        key.withKeyValueBytes { k in value.withKeyValueBytes { v in appendPut(k, v, keyspace: id) } }
+    }
+
+    /// Adds "remove `key` from `keyspace`".
+    public mutating func delete(_ key: [UInt8], in keyspace: Keyspace) {
+        let id = note(keyspace)
+        key.withUnsafeBytes { appendDelete($0, keyspace: id) }
+    }
+
+    /// `delete(_:in:)` of a key of any `KeyValueBytes` type.
+    public mutating func delete<Key: KeyValueBytes>(_ key: Key, in keyspace: Keyspace) {
+        let id = note(keyspace)
+        key.withKeyValueBytes { appendDelete($0, keyspace: id) }
+    }
+
+    /// `deleteRange(from:to:)` in `keyspace`.
+    public mutating func deleteRange(from: [UInt8], to: [UInt8], in keyspace: Keyspace) {
+        let id = note(keyspace)
+        from.withUnsafeBytes { f in to.withUnsafeBytes { t in appendDeleteRange(f, t, keyspace: id) } }
+    }
+
+    /// `deleteRange(from:to:in:)` with bounds of any `KeyValueBytes` types.
+    public mutating func deleteRange<From: KeyValueBytes, To: KeyValueBytes>(from: From, to: To,
+                                                                            in keyspace: Keyspace) {
+        let id = note(keyspace)
+        from.withKeyValueBytes { f in to.withKeyValueBytes { t in appendDeleteRange(f, t, keyspace: id) } }
+    }
+
+    /// Records `keyspace` among the batch's keyspaces; returns the id its
+    /// operations carry (0 for the default keyspace: the old encoding).
+    private mutating func note(_ keyspace: Keyspace) -> UInt32 {
+        let data = keyspace.data
+        guard data.id != 0 else {
+            if defaultOwners.last != data.owner && !defaultOwners.contains(data.owner) {
+                defaultOwners.append(data.owner)
+            }
+            return 0
+        }
+        if keyspaces.last !== data && !keyspaces.contains(where: { $0 === data }) { keyspaces.append(data) }
+        return data.id
+    }
+
+    private mutating func appendPut(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                                    keyspace: UInt32 = 0) {
+        appendType(.value, keyspace: keyspace)
         appendLengthPrefixed(key)
         appendLengthPrefixed(value)
         largestKeyBytes = max(largestKeyBytes, key.count)
@@ -74,15 +145,16 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
-    private mutating func appendDelete(_ key: UnsafeRawBufferPointer) {
-        rep.append(ValueType.deletion.rawValue)
+    private mutating func appendDelete(_ key: UnsafeRawBufferPointer, keyspace: UInt32 = 0) {
+        appendType(.deletion, keyspace: keyspace)
         appendLengthPrefixed(key)
         largestKeyBytes = max(largestKeyBytes, key.count)
         count += 1
     }
 
-    private mutating func appendDeleteRange(_ from: UnsafeRawBufferPointer, _ to: UnsafeRawBufferPointer) {
-        rep.append(ValueType.rangeDeletion.rawValue)
+    private mutating func appendDeleteRange(_ from: UnsafeRawBufferPointer, _ to: UnsafeRawBufferPointer,
+                                            keyspace: UInt32 = 0) {
+        appendType(.rangeDeletion, keyspace: keyspace)
         appendLengthPrefixed(from)
         appendLengthPrefixed(to)
         largestKeyBytes = max(largestKeyBytes, from.count, to.count)
@@ -90,9 +162,36 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
+    /// The operation's type byte, and for a keyspace other than 0 its id.
+    private mutating func appendType(_ type: ValueType, keyspace: UInt32) {
+        guard keyspace != 0 else {
+            rep.append(type.rawValue)
+            return
+        }
+        rep.append(WriteBatch.keyspaceOperationType(type))
+        var v = UInt64(keyspace)
+        while v >= 0x80 {
+            rep.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        rep.append(UInt8(v))
+    }
+
+    /// The type byte of `type` in a keyspace other than 0 (docs/FORMAT.md
+    /// §WAL payload): put 4, delete 5, range deletion 6.
+    static func keyspaceOperationType(_ type: ValueType) -> UInt8 {
+        switch type {
+        case .value: return 4
+        case .deletion: return 5
+        case .rangeDeletion: return 6
+        }
+    }
+
     /// Removes every operation, keeping the allocated storage for reuse.
     public mutating func clear() {
         rep.removeSubrange(WriteBatch.headerSize...)
+        if !keyspaces.isEmpty { keyspaces.removeAll() }
+        if !defaultOwners.isEmpty { defaultOwners.removeAll() }
         count = 0
         invertedRange = nil
         largestKeyBytes = 0
@@ -119,6 +218,10 @@ public struct WriteBatch: Sendable {
     /// batch (the async write queue merges the writes waiting for it).
     mutating func append(contentsOf other: WriteBatch) {
         rep.append(contentsOf: other.rep[WriteBatch.headerSize...])
+        for keyspace in other.keyspaces where !keyspaces.contains(where: { $0 === keyspace }) {
+            keyspaces.append(keyspace)
+        }
+        for owner in other.defaultOwners where !defaultOwners.contains(owner) { defaultOwners.append(owner) }
         largestKeyBytes = max(largestKeyBytes, other.largestKeyBytes)
         largestValueBytes = max(largestValueBytes, other.largestValueBytes)
         count += other.count
@@ -163,22 +266,39 @@ public struct WriteBatch: Sendable {
         return (sequence, count)
     }
 
-    /// Walks the operations of an encoded batch (from disk: fully checked).
+    /// Walks the operations of an encoded batch (from disk: fully checked):
+    /// keyspace id (0: default), type, key, value.
     package static func forEach(
         _ rep: UnsafeRawBufferPointer,
-        _ body: (ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
+        _ body: (UInt32, ValueType, UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void
     ) throws(DecodeError) {
         var reader = ByteReader(rep, position: headerSize)
         let declared = try header(rep).count
         var seen = 0
         while !reader.isAtEnd {
             let tag = try reader.readByte()
-            guard let type = ValueType(rawValue: tag) else {
+            var keyspace: UInt32 = 0
+            let type: ValueType
+            switch tag {
+            case 0, 1, 2:
+                type = ValueType(rawValue: tag) ?? .value
+            case 4, 5, 6:
+                type = tag == 4 ? .value : tag == 5 ? .deletion : .rangeDeletion
+                let at = reader.position
+                let id = try reader.readVarint64()
+                guard id <= UInt64(UInt32.max) else {
+                    throw DecodeError(reason: "keyspace id \(id) exceeds 32 bits", offset: at)
+                }
+                guard id != 0 else {
+                    throw DecodeError(reason: "operation type \(tag) names keyspace 0 (which uses types 0–2)", offset: at)
+                }
+                keyspace = UInt32(id)
+            default:
                 throw DecodeError(reason: "unknown write batch operation \(tag)", offset: reader.position - 1)
             }
             let key = try reader.readLengthPrefixed()
             let value = type != .deletion ? try reader.readLengthPrefixed() : UnsafeRawBufferPointer(start: nil, count: 0)
-            body(type, key, value)
+            body(keyspace, type, key, value)
             seen += 1
         }
         guard seen == declared else {

@@ -23,6 +23,10 @@ struct CompactionJob {
     }
 
     let db: DBImpl
+    /// The keyspace whose tables are merged, and its table options (block
+    /// size, compression, bloom bits).
+    let keyspace: UInt32
+    let tableOptions: Options
     let compaction: Compaction
     /// See `CompactionEntryFilter.smallestSnapshot`; read under `mu` when
     /// the compaction was registered.
@@ -47,6 +51,7 @@ struct CompactionJob {
     private func moveTrivially() throws(DBError) -> Outcome {
         let file = compaction.inputs[0]
         var edit = VersionEdit()
+        edit.keyspaceId = keyspace
         edit.deleteFile(level: compaction.level, number: file.number)
         edit.addFile(level: compaction.outputLevel, file)
         edit.setCompactPointer(level: compaction.level, internalKey: compaction.nextCompactPointer)
@@ -73,7 +78,7 @@ struct CompactionJob {
                 db.mu.withLock { _ = db.pendingOutputs.insert(number) }
                 allocated.append(number)
                 ranges.startOutput()
-                return try TableOutput(number: number, dbPath: db.path, backend: db.backend, options: db.options)
+                return try TableOutput(number: number, dbPath: db.path, backend: db.backend, options: tableOptions)
             }
             var filter = CompactionEntryFilter(smallestSnapshot: smallestSnapshot,
                                                deeperLevels: compaction.deeperLevels)
@@ -139,6 +144,7 @@ struct CompactionJob {
             return nil
         }
         var edit = VersionEdit()
+        edit.keyspaceId = keyspace
         for f in compaction.inputs { edit.deleteFile(level: compaction.level, number: f.number) }
         for f in compaction.outputLevelInputs { edit.deleteFile(level: compaction.outputLevel, number: f.number) }
         for f in finished { edit.addFile(level: compaction.outputLevel, f) }

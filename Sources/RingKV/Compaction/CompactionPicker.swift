@@ -10,8 +10,10 @@
 ///   size (RocksDB's kMinOverlappingRatio; ties go round robin from the
 ///   level's compact pointer) and the Ln+1 tables it overlaps.
 ///
-/// A candidate that conflicts with a running compaction is skipped (the
-/// next table of the level is tried). Pure: no I/O, no locks.
+/// A candidate that conflicts with a running compaction of its keyspace
+/// (the one `state` is restricted to, `CompactionState.restricted(to:)`)
+/// is skipped (the next table of the level is tried). Pure: no I/O, no
+/// locks.
 struct CompactionPicker {
     let options: Options
 

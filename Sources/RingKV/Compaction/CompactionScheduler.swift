@@ -1,49 +1,82 @@
 /// Running compactions: automatic ones on the background threads
 /// (`DBImpl.backgroundLoop`) and manual ones for `DB.compactRange` on the
-/// caller's thread (docs/ARCHITECTURE.md §Compaction).
+/// caller's thread (docs/ARCHITECTURE.md §Compaction). Every keyspace has
+/// its own levels; the picker runs per keyspace, unchanged, and the
+/// scheduler takes the keyspace whose pick scores highest.
 extension DBImpl {
+    /// A compaction and the keyspace whose tables it merges.
+    struct PickedCompaction {
+        let keyspace: KeyspaceData
+        let compaction: Compaction
+    }
+
     // MARK: - Automatic
 
     /// The next automatic compaction, or nil when none is needed, a manual
     /// compaction runs or waits, the failure back-off has not expired, or
-    /// every candidate conflicts with a running compaction. Caller holds `mu`.
-    func pickCompactionLocked() -> Compaction? {
+    /// every candidate conflicts with a running compaction. Each live
+    /// keyspace is asked (`CompactionPicker` on its version, with its own
+    /// running compactions); the highest score wins, ties going round
+    /// robin. Caller holds `mu`.
+    func pickCompactionLocked() -> PickedCompaction? {
         mu.assertHeld()
         if closing || compaction.manualRunning || compaction.manualWaiting > 0 { return nil }
         if compaction.retryAtNanos > MonotonicClock.nanos() { return nil }
+        let count = keyspaceList.count
+        var best: PickedCompaction?
+        for step in 0..<count {
+            let keyspace = keyspaceList[(compactionPickStart + step) % count]
+            guard !keyspace.dropping, let picked = pickCompactionLocked(keyspace) else { continue }
+            if best.map({ picked.score > $0.compaction.score }) ?? true {
+                best = PickedCompaction(keyspace: keyspace, compaction: picked)
+            }
+        }
+        if let best {
+            compactionPickStart = (compactionPickStart + 1) % max(count, 1)
+            if best.compaction.reason == .seeks { best.keyspace.seekCandidate = nil }
+        }
+        return best
+    }
+
+    /// `keyspace`'s next automatic compaction, as the picker chooses it.
+    private func pickCompactionLocked(_ keyspace: KeyspaceData) -> Compaction? {
+        mu.assertHeld()
         // Workers wake on every broadcast (each write group sends one), so
         // a pick that found nothing is not repeated for the same state.
-        let version = versions.current
-        if compaction.fruitlessVersion === version && compaction.fruitlessGeneration == compaction.generation {
+        guard let version = versions.current(keyspace: keyspace.id) else { return nil }
+        if keyspace.fruitlessVersion === version && keyspace.fruitlessGeneration == compaction.generation {
             return nil
         }
-        let pointers = (0..<Version.numLevels).map { versions.compactPointer(level: $0) }
+        let pointers = versions.compactPointers(keyspace: keyspace.id)
+            ?? [[UInt8]?](repeating: nil, count: Version.numLevels)
         let picked = CompactionPicker(options: options).pick(version: version, compactPointers: pointers,
-                                                             state: compaction, seekCandidate: seekCandidate)
-        if let candidate = seekCandidate, picked?.reason == .seeks
-            || !version.files[candidate.level].contains(where: { $0.number == candidate.file.number }) {
-            // Taken, or compacted away meanwhile: the next table whose
-            // seeks run out may take its place.
-            seekCandidate = nil
+                                                             state: compaction.restricted(to: keyspace.id),
+                                                             seekCandidate: keyspace.seekCandidate)
+        if let candidate = keyspace.seekCandidate,
+           !version.files[candidate.level].contains(where: { $0.number == candidate.file.number }) {
+            // Compacted away meanwhile: the next table whose seeks run out
+            // may take its place.
+            keyspace.seekCandidate = nil
         }
         if picked == nil {
-            compaction.fruitlessVersion = version
-            compaction.fruitlessGeneration = compaction.generation
+            keyspace.fruitlessVersion = version
+            keyspace.fruitlessGeneration = compaction.generation
         }
         return picked
     }
 
-    /// One read searched `file` (of `level`) in vain before finding its
-    /// key elsewhere: counts it against the table's allowed seeks, and
-    /// when they run out makes the table the seek compaction candidate
-    /// (one at a time, as LevelDB) and wakes the compaction threads. Called
-    /// without `mu` from the read paths; takes it only that once per table.
-    func chargeSeek(_ file: FileMetaData, level: Int) {
+    /// One read searched `file` (of `level` of `keyspace`) in vain before
+    /// finding its key elsewhere: counts it against the table's allowed
+    /// seeks, and when they run out makes the table the keyspace's seek
+    /// compaction candidate (one at a time, as LevelDB) and wakes the
+    /// compaction threads. Called without `mu` from the read paths; takes
+    /// it only that once per table.
+    func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData) {
         guard file.allowedSeeks.subtract(1, ordering: .relaxed).newValue == 0 else { return }
         mu.withLock {
-            guard seekCandidate == nil, !closing else { return }
-            seekCandidate = (level, file)
-            compaction.fruitlessVersion = nil
+            guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
+            keyspace.seekCandidate = (level, file)
+            keyspace.fruitlessVersion = nil
             wakeAllLocked()
         }
     }
@@ -59,7 +92,7 @@ extension DBImpl {
     /// counted and delays the next automatic pick (100 ms, doubling to
     /// 10 s); the inputs stay in place and are picked again. Caller holds
     /// `mu`; it is held again on return.
-    func runCompactionLocked(_ picked: Compaction) {
+    func runCompactionLocked(_ picked: PickedCompaction) {
         mu.assertHeld()
         let (result, elapsed) = runRegisteredLocked(picked)
         var installed = false
@@ -72,6 +105,7 @@ extension DBImpl {
             break  // discarded (snapshot race); pick again
         case .failure(let error):
             if case .closed = error { break }
+            if case .keyspaceDropped = error { break }  // its outputs were discarded
             stats.compactionFailures.add(1)
             compaction.recordFailure(error, nowNanos: MonotonicClock.nanos())
             let retry = compactionRetryDelayNanosLocked() ?? 0
@@ -88,24 +122,27 @@ extension DBImpl {
     /// Registers `picked` as running, runs its job without `mu` against the
     /// oldest snapshot, and unregisters it; returns the job's result and
     /// how long it took. Caller holds `mu`; it is held again on return.
-    private func runRegisteredLocked(_ picked: Compaction) -> (Result<CompactionJob.Outcome?, DBError>, UInt64) {
+    private func runRegisteredLocked(_ picked: PickedCompaction) -> (Result<CompactionJob.Outcome?, DBError>, UInt64) {
         mu.assertHeld()
-        let id = compaction.register(picked)
+        let id = compaction.register(picked.compaction, keyspace: picked.keyspace.id)
         let smallestSnapshot = snapshots.oldest ?? lastSequence
+        let tableOptions = picked.keyspace.options
         mu.unlock()
         let started = MonotonicClock.nanos()
-        let result = Result { () throws(DBError) in try runJob(picked, smallestSnapshot: smallestSnapshot) }
+        let result = Result { () throws(DBError) in
+            try CompactionJob(db: self, keyspace: picked.keyspace.id, tableOptions: tableOptions,
+                              compaction: picked.compaction, smallestSnapshot: smallestSnapshot).run()
+        }
         let elapsed = MonotonicClock.nanos() - started
         mu.lock()
         compaction.unregister(id)
         return (result, elapsed)
     }
 
-    private func runJob(_ picked: Compaction, smallestSnapshot: SequenceNumber) throws(DBError) -> CompactionJob.Outcome? {
-        try CompactionJob(db: self, compaction: picked, smallestSnapshot: smallestSnapshot).run()
-    }
-
-    private func record(_ outcome: CompactionJob.Outcome, of compaction: Compaction, nanos: UInt64) {
+    private func record(_ outcome: CompactionJob.Outcome, of picked: PickedCompaction, nanos: UInt64) {
+        let compaction = picked.compaction
+        picked.keyspace.compactions.add(1)
+        picked.keyspace.compactionBytesWritten.add(outcome.bytesWritten)
         events.compacted(compaction, inputs: compaction.inputs.count + compaction.outputLevelInputs.count,
                          outputs: outcome.outputs.count, bytesRead: outcome.bytesRead,
                          bytesWritten: outcome.bytesWritten, entriesDropped: outcome.entriesDropped,
@@ -134,7 +171,8 @@ extension DBImpl {
     ///
     /// Waits for running automatic compactions, and keeps new ones from
     /// starting until it is done. The memtable must have been flushed.
-    func compactAll() throws(DBError) {
+    /// Throws `.keyspaceDropped` when `keyspace` is dropped meanwhile.
+    func compactAll(_ keyspace: KeyspaceData) throws(DBError) {
         mu.lock()
         compaction.manualWaiting += 1
         while compaction.manualRunning || !compaction.isIdle {
@@ -158,10 +196,10 @@ extension DBImpl {
 
         // No Version is held across the steps: it would keep the tables
         // each step replaces from being deleted.
-        guard let bottom = manualBottomLevel(versions.current) else { return }
+        guard let bottom = try manualBottomLevel(keyspace) else { return }
         var wroteBottom = false
         for level in 0..<bottom {
-            let ran = try runManual { version in
+            let ran = try runManual(keyspace) { version in
                 guard !version.files[level].isEmpty else { return nil }
                 return Compaction(level: level, outputLevel: level + 1, inputs: version.files[level],
                                   outputLevelInputs: version.files[level + 1], version: version,
@@ -170,12 +208,21 @@ extension DBImpl {
             if ran && level + 1 == bottom { wroteBottom = true }
         }
         if !wroteBottom {
-            try runManual { version in
+            try runManual(keyspace) { version in
                 guard !version.files[bottom].isEmpty else { return nil }
                 return Compaction(level: bottom, outputLevel: bottom, inputs: version.files[bottom],
                                   outputLevelInputs: [], version: version, reason: .manual, score: 0)
             }
         }
+    }
+
+    /// `manualBottomLevel` of `keyspace`'s current version, which is let
+    /// go on return (`.keyspaceDropped` once it is dropped).
+    private func manualBottomLevel(_ keyspace: KeyspaceData) throws(DBError) -> Int? {
+        guard let start = versions.current(keyspace: keyspace.id) else {
+            throw DBError.keyspaceDropped(name: keyspace.name)
+        }
+        return manualBottomLevel(start)
     }
 
     /// Where `compactAll` puts the data of `version`; nil when it is empty.
@@ -193,14 +240,24 @@ extension DBImpl {
     /// discarded the result. Failures are counted and thrown. Returns
     /// whether a compaction was installed.
     @discardableResult
-    private func runManual(_ make: (Version) -> Compaction?) throws(DBError) -> Bool {
+    private func runManual(_ keyspace: KeyspaceData, _ make: (Version) -> Compaction?) throws(DBError) -> Bool {
         while true {
             if isShuttingDown { throw DBError.closed }
             mu.lock()
-            guard let picked = make(versions.current) else {
+            // The version is let go right after `make`: held across the
+            // sweep below it would keep the replaced tables on disk.
+            let made: Compaction?
+            if let version = versions.current(keyspace: keyspace.id) {
+                made = make(version)
+            } else {
+                mu.unlock()
+                throw DBError.keyspaceDropped(name: keyspace.name)
+            }
+            guard let made else {
                 mu.unlock()
                 return false
             }
+            let picked = PickedCompaction(keyspace: keyspace, compaction: made)
             let (result, elapsed) = runRegisteredLocked(picked)
             mu.unlock()
             switch result {
@@ -215,9 +272,17 @@ extension DBImpl {
             case .success(nil):
                 continue
             case .failure(let error):
-                if case .closed = error {} else { stats.compactionFailures.add(1) }
+                switch error {
+                case .closed, .keyspaceDropped: break
+                default: stats.compactionFailures.add(1)
+                }
                 throw error
             }
         }
     }
+}
+
+extension DBImpl {
+    /// `compactAll` of the default keyspace.
+    func compactAll() throws(DBError) { try compactAll(defaultKeyspace) }
 }

@@ -10,8 +10,8 @@ import RingIO
 /// 1. Obsolete-file deletion is paused (and running sweeps are waited
 ///    for), so no table or log the checkpoint names can vanish under it.
 /// 2. With `mu` held and no WAL group in flight, the current log's written
-///    length and the version set's state (version, log number, counters)
-///    are read: every write acknowledged before the call is in that
+///    length and the version set's state (every keyspace's version and log
+///    number, counters) are read: every write acknowledged before the call is in that
 ///    version's tables or in the logs numbered from the log number up to
 ///    the current one, below that length.
 /// 3. The tables are hard-linked (copied when the target is on another
@@ -50,10 +50,12 @@ extension DBImpl {
             deleteObsoleteFiles()
         }
         do {
-            for level in capture.version.files {
-                for file in level {
-                    try stopIfClosing()
-                    try linkOrCopy(FileNames.table(path, file.number), to: FileNames.table(target, file.number))
+            for version in capture.versions {
+                for level in version.files {
+                    for file in level {
+                        try stopIfClosing()
+                        try linkOrCopy(FileNames.table(path, file.number), to: FileNames.table(target, file.number))
+                    }
                 }
             }
             for number in capture.logNumbers {
@@ -74,8 +76,9 @@ extension DBImpl {
     }
 
     private struct CheckpointCapture {
-        var snapshot: VersionEdit
-        var version: Version
+        var snapshot: [VersionEdit]
+        /// Every live keyspace's version.
+        var versions: [Version]
         var manifestNumber: UInt64
         /// Logs to copy, oldest first; the last is the current one.
         var logNumbers: [UInt64]
@@ -103,7 +106,7 @@ extension DBImpl {
         let currentLength = options.readOnly ? 0 : wal.offsetBytes
         let state = versions.checkpointSnapshot()
         mu.unlock()
-        let firstLog = state.edit.logNumber ?? 0
+        let firstLog = state.logNumber
         let names: [String]
         do {
             names = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
@@ -117,7 +120,7 @@ extension DBImpl {
         let logs = names.compactMap(FileNames.parse)
             .filter { $0.kind == .log && $0.number >= firstLog && $0.number <= currentLog }
             .map(\.number).sorted()
-        return CheckpointCapture(snapshot: state.edit, version: state.version, manifestNumber: state.manifestNumber,
+        return CheckpointCapture(snapshot: state.edits, versions: state.versions, manifestNumber: state.manifestNumber,
                                  logNumbers: logs, currentLogNumber: currentLog,
                                  currentLogLengthBytes: currentLength)
     }

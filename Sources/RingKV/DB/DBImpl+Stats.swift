@@ -9,13 +9,15 @@ extension DBImpl {
     /// `makeStats` for a caller that holds `mu`.
     func makeStatsLocked() -> DBStats {
         mu.assertHeld()
-        let (memBytes, immBytes, sequence) =
-            (mem.approximateMemoryUsageBytes, imm?.approximateMemoryUsageBytes ?? 0, lastSequence)
-        let version = versions.current
+        let perKeyspace = keyspaceList.map { keyspaceStatsLocked($0) }
+        let memBytes = perKeyspace.reduce(0) { $0 + $1.memtableBytes }
+        let immBytes = perKeyspace.reduce(0) { $0 + $1.immutableMemtableBytes }
+        let sequence = lastSequence
         let flushed = stats.flushBytesWritten.current
         let compactionWritten = stats.compactionBytesWritten.current
-        let levels = (0..<Version.numLevels).map {
-            DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
+        let levels = (0..<Version.numLevels).map { level in
+            DBStats.Level(level: level, files: perKeyspace.reduce(0) { $0 + $1.levels[level].files },
+                          bytes: perKeyspace.reduce(0) { $0 + $1.levels[level].bytes })
         }
         var s = DBStats(levels: levels, memtableBytes: memBytes, immutableMemtableBytes: immBytes,
                        lastSequence: sequence, walGroups: stats.walGroups.current,
@@ -41,8 +43,24 @@ extension DBImpl {
         s.levelBytesWritten = stats.levelBytesWritten.map(\.current)
         s.pinnedTableMemoryBytes = tableCache.pinnedMemoryBytes
         s.tableOpenBlocksRead = tableCache.blocksReadByOpens
+        s.keyspaces = Dictionary(uniqueKeysWithValues: perKeyspace.map { ($0.name, $0) })
         fillBlockCacheStats(&s)
         return s
+    }
+
+    /// `keyspace`'s levels, memtables and counters. Caller holds `mu`.
+    func keyspaceStatsLocked(_ keyspace: KeyspaceData) -> KeyspaceStats {
+        mu.assertHeld()
+        let version = versions.current(keyspace: keyspace.id) ?? .empty
+        return KeyspaceStats(name: keyspace.name,
+                             levels: (0..<Version.numLevels).map {
+                                 DBStats.Level(level: $0, files: version.fileCount($0), bytes: version.levelBytes($0))
+                             },
+                             memtableBytes: keyspace.mem.approximateMemoryUsageBytes,
+                             immutableMemtableBytes: keyspace.imm?.approximateMemoryUsageBytes ?? 0,
+                             flushes: keyspace.flushes.current, flushBytesWritten: keyspace.flushBytesWritten.current,
+                             compactions: keyspace.compactions.current,
+                             compactionBytesWritten: keyspace.compactionBytesWritten.current)
     }
 
     // Block cache and batched reads (h2-cache)

@@ -2,8 +2,9 @@ import Glibc
 import RingIO
 import Synchronization
 
-/// The engine behind the public `DB`: the memtables, the WAL, the version
-/// set, the commit pipeline and the background workers.
+/// The engine behind the public `DB`: the keyspaces with their memtables
+/// (KeyspaceData.swift), the WAL they share, the version set, the commit
+/// pipeline and the background workers.
 ///
 /// Lock order: `mu` before the VersionSet's own lock. Every field marked
 /// "guarded by mu" is read and written only with `mu` held.
@@ -28,15 +29,48 @@ final class DBImpl: @unchecked Sendable {
     /// can be created (DatabaseRecovery.takeLock).
     private let lock: FileLock?
 
+    /// This open's identity: its keyspaces carry it, so a handle or batch
+    /// of another database is refused.
+    let identity: DatabaseIdentity
     let mu = Monitor()
     /// Idle background threads wait here, not on `mu`'s own condition, so
     /// that the wake-ups of the write path (one per group) do not reach
     /// them. `wakeAllLocked()` wakes both.
     let backgroundWake = Monitor.Condition()
-    /// Active memtable (guarded by mu; its contents are lock-free).
-    var mem: MemTable
-    /// Memtable being flushed, if any (guarded by mu).
-    var imm: MemTable?
+    /// Keyspace 0, "default": what the DB's own methods act on. Always
+    /// live.
+    let defaultKeyspace: KeyspaceData
+    /// Every live keyspace by id, "default" included (guarded by mu).
+    var keyspaces: [UInt32: KeyspaceData] = [:]
+    /// The same by name (guarded by mu).
+    var keyspacesByName: [String: KeyspaceData] = [:]
+    /// The live keyspaces in id order (guarded by mu).
+    var keyspaceList: [KeyspaceData] = []
+    /// Keyspaces whose `imm` waits for its flush, oldest switch first
+    /// (guarded by mu).
+    var flushQueue: [KeyspaceData] = []
+    /// Memtable memory as the leader last measured it (MemoryBudget.swift):
+    /// active memtables, and immutable ones waiting for or in a flush
+    /// (guarded by mu).
+    var activeMemtableBytes = 0
+    var immutableMemtableBytes = 0
+    /// Keyspaces other than "default" that groups wrote to since the
+    /// leader last measured them (guarded by mu).
+    var keyspacesToMeasure: [KeyspaceData] = []
+    /// The WAL files closed since open, oldest first, with their sizes;
+    /// those below the database's log number are pruned when the leader
+    /// measures the live logs (WALBudget.swift; guarded by mu).
+    var closedLogSizes: [(number: UInt64, sizeBytes: UInt64)] = []
+    /// Where the next compaction pick starts in `keyspaceList` (round robin
+    /// between keyspaces of equal score; guarded by mu).
+    var compactionPickStart = 0
+    /// The default keyspace's active memtable (guarded by mu).
+    var mem: MemTable {
+        get { defaultKeyspace.mem }
+        set { defaultKeyspace.mem = newValue }
+    }
+    /// The default keyspace's memtable being flushed, if any (guarded by mu).
+    var imm: MemTable? { defaultKeyspace.imm }
     /// The log receiving writes (guarded by mu; used outside mu only by the
     /// current group leader).
     var wal: WALWriter {
@@ -71,7 +105,7 @@ final class DBImpl: @unchecked Sendable {
     var flushRunning = false
     /// After a failed flush, the next attempt waits until this
     /// (MonotonicClock; guarded by mu).
-    private var flushRetryAtNanos: UInt64 = 0
+    var flushRetryAtNanos: UInt64 = 0
     /// Table numbers being written and not yet in a version; never deleted
     /// as obsolete (guarded by mu).
     var pendingOutputs: Set<UInt64> = []
@@ -89,9 +123,6 @@ final class DBImpl: @unchecked Sendable {
     /// Delay owed by writes while L0 is at or past its slowdown trigger
     /// (guarded by mu).
     var writePacer = WritePacer()
-    /// A table reads searched in vain until its allowed seeks ran out
-    /// (`chargeSeek`), waiting for a compaction (guarded by mu).
-    var seekCandidate: (level: Int, file: FileMetaData)?
     var closing = false
     var closed = false
     /// Set by `abandonForCrashTest`: background threads exit without
@@ -133,7 +164,18 @@ final class DBImpl: @unchecked Sendable {
         versions = recovered.versions
         tableCache = recovered.tableCache
         blockCache = BlockCache(capacityBytes: options.blockCacheSizeBytes)
-        mem = recovered.memtable ?? options.makeMemTable()
+        let identity = DatabaseIdentity()
+        self.identity = identity
+        let opened = recovered.versions.keyspaceRecords.map {
+            KeyspaceData(id: $0.id, name: $0.name, owner: identity.id, storedOptions: $0.options, base: options)
+        }
+        for data in opened {
+            if let replayed = recovered.memtables[data.id] { data.mem = replayed }
+        }
+        defaultKeyspace = opened[0]
+        keyspaces = Dictionary(uniqueKeysWithValues: opened.map { ($0.id, $0) })
+        keyspacesByName = Dictionary(uniqueKeysWithValues: opened.map { ($0.name, $0) })
+        keyspaceList = opened
         currentLog = recovered.wal
         lastSequence = recovered.lastSequence
         pipeline = CommitPipeline(mu: mu, configuration: CommitPipeline.Configuration(options),
@@ -289,8 +331,8 @@ final class DBImpl: @unchecked Sendable {
         }
     }
 
-    /// One background thread: flushes the immutable memtable (flush
-    /// roles, always before picking a compaction) and runs automatic
+    /// One background thread: flushes the immutable memtables, oldest
+    /// switch first (flush roles, always before picking a compaction) and runs automatic
     /// compactions (compaction roles) until close. Holds `mu` except while
     /// working.
     private func backgroundLoop(_ role: BackgroundRole) {
@@ -299,10 +341,10 @@ final class DBImpl: @unchecked Sendable {
         while true {
             if isAbandoned { return }
             var timeoutNanos: UInt64?
-            if role.flushes, let memtable = imm, !flushRunning {
+            if role.flushes, let keyspace = flushQueue.first, !flushRunning {
                 let now = MonotonicClock.nanos()
                 if now >= flushRetryAtNanos {
-                    flushLocked(memtable)
+                    flushLocked(keyspace)
                     continue
                 }
                 // A failing flush is not retried at close: the WAL still
@@ -320,46 +362,6 @@ final class DBImpl: @unchecked Sendable {
             }
             if let timeoutNanos { backgroundWake.wait(mu, nanoseconds: timeoutNanos) } else { backgroundWake.wait(mu) }
         }
-    }
-
-    /// Flushes `memtable` (the current `imm`) without `mu`; after a
-    /// failure the next attempt waits 100 ms (the immutable memtable stays
-    /// readable meanwhile). Caller holds `mu`, held again on return.
-    private func flushLocked(_ memtable: MemTable) {
-        mu.assertHeld()
-        flushRunning = true
-        let logNumber = wal.number
-        mu.unlock()
-        let started = MonotonicClock.nanos()
-        var failure: DBError?
-        var flushedTable: FileMetaData?
-        do {
-            flushedTable = try FlushJob.run(memtable, db: self, logNumber: logNumber)
-        } catch {
-            failure = error
-        }
-        mu.lock()
-        flushRunning = false
-        if let failure {
-            backgroundFailure = failure
-            stats.flushFailures.add(1)
-            flushRetryAtNanos = MonotonicClock.nanos() + 100_000_000
-            events.flushFailed(failure, retryInMillis: 100)
-            wakeAllLocked()  // writers stalled on this flush see the failure
-            return
-        }
-        backgroundFailure = nil
-        flushRetryAtNanos = 0
-        let elapsed = MonotonicClock.nanos() - started
-        stats.flushes.add(1)
-        stats.flushNanos.add(elapsed)
-        events.flushed(tableNumber: flushedTable?.number, entries: memtable.entryCount,
-                       tableBytes: flushedTable?.fileSizeBytes ?? 0, durationNanos: elapsed)
-        imm = nil
-        wakeAllLocked()  // stalled writers, flushMemtable, compaction workers (L0 grew)
-        mu.unlock()
-        deleteObsoleteFiles()
-        mu.lock()
     }
 
     /// Removes WAL files older than the manifest's log number, tables no

@@ -1,11 +1,28 @@
 import RingIO
 
-/// Writes an immutable memtable to a new L0 table and installs it with the
-/// WAL number that makes the memtable's log obsolete, in one manifest edit.
+/// Writes an immutable memtable of one keyspace to a new L0 table and
+/// installs it, with the keyspace's new log number (the WAL that makes the
+/// memtable's logs obsolete for it), in one manifest edit.
 enum FlushJob {
+    /// What one flush needs, captured under `mu`.
+    struct Request {
+        var keyspace: KeyspaceData
+        var memtable: MemTable
+        /// The WAL created when the memtable was switched.
+        var logNumber: UInt64
+        /// The keyspace's options (block size, compression, bloom bits).
+        var options: Options
+        /// The WAL being written now, and the keyspaces that hold nothing
+        /// unflushed: the edit moves their log numbers up to it.
+        var currentLogNumber: UInt64
+        var idleKeyspaces: [UInt32]
+    }
+
     /// Returns the new table (nil when the memtable held no entry).
+    /// Throws `.keyspaceDropped` when the keyspace was dropped before the
+    /// edit was logged (its table is removed then).
     @discardableResult
-    static func run(_ memtable: MemTable, db: DBImpl, logNumber: UInt64) throws(DBError) -> FileMetaData? {
+    static func run(_ request: Request, db: DBImpl) throws(DBError) -> FileMetaData? {
         let number = db.versions.newFileNumber()
         db.mu.withLock { _ = db.pendingOutputs.insert(number) }
         // After a failed MANIFEST write the edit may be on disk after all:
@@ -13,14 +30,18 @@ enum FlushJob {
         var keepPending = false
         defer { if !keepPending { db.mu.withLock { _ = db.pendingOutputs.remove(number) } } }
         var edit = VersionEdit()
+        edit.keyspaceId = request.keyspace.id
+        let memtable = request.memtable
         let table = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
-                                         number: number, dbPath: db.path, backend: db.backend, options: db.options)
+                                         number: number, dbPath: db.path, backend: db.backend,
+                                         options: request.options)
         if let table {
             edit.addFile(level: 0, table)
             db.stats.flushBytesWritten.add(table.fileSizeBytes)
             db.stats.levelBytesWritten[0].add(table.fileSizeBytes)
         }
-        edit.logNumber = logNumber
+        edit.keyspaceLogNumbers = [(request.keyspace.id, request.logNumber)]
+        for id in request.idleKeyspaces { edit.keyspaceLogNumbers.append((id, request.currentLogNumber)) }
         edit.lastSequence = db.mu.withLock { db.lastSequence }
         // Crash simulation: the process "died" before the edit.
         if db.isAbandoned { throw DBError.closed }
@@ -29,10 +50,13 @@ enum FlushJob {
         } catch DBError.io(let e) {
             keepPending = true
             throw DBError.io(e)
+        } catch {
+            if table != nil { try? db.backend.removeFile(FileNames.table(db.path, number)) }
+            throw error
         }
         // Only flushes add L0 tables, so the peak is seen right after one
         // (a compaction running meanwhile can only lower the count).
-        db.stats.peakL0Files.raise(to: UInt64(db.versions.current.fileCount(0)))
+        db.stats.peakL0Files.raise(to: UInt64(db.versions.maxLevel0FileCount))
         return table
     }
 }

@@ -34,8 +34,9 @@ package enum DatabaseRecovery {
         var wal: WALWriter?
         var lastSequence: SequenceNumber
         var report: RecoveryReport
-        /// Read-only: the replayed WAL, to serve as the active memtable.
-        var memtable: MemTable?
+        /// Read-only: the replayed WAL, per keyspace, to serve as the
+        /// active memtables.
+        var memtables: [UInt32: MemTable] = [:]
     }
 
     /// File numbers for the files one open writes.
@@ -74,11 +75,11 @@ package enum DatabaseRecovery {
                                                backend: backend, recovery: current.recovery)
             return Opened(lock: lock, unlockedBecause: unlockedBecause, versions: versions, tableCache: tableCache,
                           wal: nil, lastSequence: contents.lastSequence, report: state.report,
-                          memtable: state.replay.memtable)
+                          memtables: state.replay.memtables)
         }
         let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
         return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
-                      lastSequence: versions.lastSequence, report: state.report, memtable: nil)
+                      lastSequence: versions.lastSequence, report: state.report)
     }
 
     /// Takes the LOCK: exclusive to write, shared to read only; the file
@@ -135,15 +136,22 @@ package enum DatabaseRecovery {
                               current: current, numbers: numbers)
         state.report.manifestPath = current.recovery.manifestPath
         state.report.manifestRecords = current.recovery.recordCount
-        try checkTables(of: state.base.version, present: owned, dbPath: path, manifest: current.recovery.manifestPath)
+        for entry in state.base.catalog.entries {
+            try checkTables(of: entry.files, present: owned, dbPath: path, manifest: current.recovery.manifestPath)
+        }
         try checkLiveLog(state.base.logNumber, present: owned, dbPath: path, recovery: current.recovery,
                          strict: options.paranoidChecks)
         if let tail = current.recovery.droppedTail, tail.byteCount > 0 {
             state.replay.drops.append((current.recovery.manifestPath, tail))
         }
         let logs = owned.filter { $0.kind == .log && $0.number >= state.base.logNumber }.map(\.number).sorted()
+        var keyspaces: [UInt32: (options: Options, logNumber: UInt64)] = [:]
+        for entry in state.base.catalog.entries {
+            keyspaces[entry.record.id] = (entry.record.options.applied(to: options), entry.logNumber ?? 0)
+        }
         let replayer = WALReplay(options: options, dbPath: path, backend: backend,
-                                 allocate: options.readOnly ? nil : numbers)
+                                 allocate: options.readOnly ? nil : numbers, keyspaces: keyspaces,
+                                 maxKeyspaceId: state.base.catalog.maxKeyspaceId)
         do {
             try replayer.run(logs, into: &state.replay)
         } catch {
@@ -167,11 +175,19 @@ package enum DatabaseRecovery {
             let log = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
             wal = log
             let manifest = state.current == nil ? 1 : state.numbers.allocate()
-            var edit = VersionEdit()
-            for table in state.replay.tables { edit.addFile(level: 0, table) }
-            edit.logNumber = walNumber
-            edit.lastSequence = state.replay.lastSequence
-            var contents = try state.base.applying(edit)
+            // Every keyspace: its replayed tables, and the new WAL as its
+            // log number (everything older is in tables now).
+            var contents = state.base
+            for entry in state.base.catalog.entries {
+                var edit = VersionEdit()
+                edit.keyspaceId = entry.record.id
+                for table in state.replay.tables where table.keyspace == entry.record.id {
+                    edit.addFile(level: 0, table.file)
+                }
+                edit.keyspaceLogNumbers = [(entry.record.id, walNumber)]
+                edit.lastSequence = state.replay.lastSequence
+                contents = try contents.applying(edit)
+            }
             contents.nextFileNumber = max(state.numbers.next, state.base.nextFileNumber)
             let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
                                                   recovery: state.current?.recovery, switched: &switched)
@@ -278,7 +294,8 @@ package enum DatabaseRecovery {
         }
     }
 
-    private static func removeFiles(tables: [FileMetaData], dbPath: String, backend: any IOBackend) {
-        for table in tables { try? backend.removeFile(FileNames.table(dbPath, table.number)) }
+    private static func removeFiles(tables: [(keyspace: UInt32, file: FileMetaData)], dbPath: String,
+                                    backend: any IOBackend) {
+        for table in tables { try? backend.removeFile(FileNames.table(dbPath, table.file.number)) }
     }
 }

@@ -1,8 +1,14 @@
 import RingIO
 
-/// Replays the live WAL files into memtables at open, writing each memtable
-/// that fills (and the last one) to an L0 table. Reads the logs record by
-/// record (`LogReader`), so memory stays at one window plus one memtable.
+/// Replays the live WAL files into memtables at open, one per keyspace,
+/// writing each memtable that fills (and the last ones) to an L0 table of
+/// its keyspace. Reads the logs record by record (`LogReader`), so memory
+/// stays at one window plus the keyspaces' memtables.
+///
+/// Which operations are replayed (docs/KEYSPACES.md §Recovery): those of a
+/// keyspace from logs at or above its own log number (below it, its
+/// tables hold them); an operation for a dropped keyspace is skipped; one
+/// for an id above the MANIFEST's largest keyspace id is corruption.
 ///
 /// Which damage is a torn tail (docs/FORMAT.md §Torn tail): inside one log,
 /// damage that no later sync-point record proves synced. Across logs, the
@@ -16,16 +22,21 @@ struct WALReplay {
     /// Hands out table numbers; nil for a read-only open, which keeps
     /// everything in one memtable and writes no table.
     var allocate: DatabaseRecovery.FileNumbers?
+    /// The live keyspaces: their options and log numbers.
+    var keyspaces: [UInt32: (options: Options, logNumber: UInt64)]
+    /// The largest keyspace id the MANIFEST records.
+    var maxKeyspaceId: UInt32
 
     struct Outcome {
-        /// The L0 tables written, oldest first.
-        var tables: [FileMetaData] = []
+        /// The L0 tables written, oldest first, with their keyspaces.
+        var tables: [(keyspace: UInt32, file: FileMetaData)] = []
         var lastSequence: SequenceNumber = 0
         var logs: [RecoveryReport.ReplayedLog] = []
         /// Stretches not replayed, with the log each came from.
         var drops: [(source: String, tail: DroppedTail)] = []
-        /// Read-only open: everything replayed, not written to a table.
-        var memtable: MemTable?
+        /// Read-only open: everything replayed, per keyspace, not written
+        /// to a table.
+        var memtables: [UInt32: MemTable] = [:]
     }
 
     /// Replays `logNumbers` (ascending). Throws `DBError.corruption` for
@@ -34,7 +45,7 @@ struct WALReplay {
     /// sequence before it. Tables written before a throw are left to the
     /// caller (`outcome` is updated as they are written).
     func run(_ logNumbers: [UInt64], into outcome: inout Outcome) throws {
-        var memtable = options.makeMemTable()
+        var memtables: [UInt32: MemTable] = [:]
         var replayedSequence: SequenceNumber = 0
         for (index, number) in logNumbers.enumerated() {
             let path = FileNames.log(dbPath, number)
@@ -42,13 +53,30 @@ struct WALReplay {
             var batches: UInt64 = 0
             let ending = try reader.read(evidence: .syncPoints, strict: options.paranoidChecks) { record in
                 if record.isSyncPoint { return }
-                replayedSequence = try MemTableInserter.applyRecovered(record.payload, to: memtable, path: path,
-                                                                       after: replayedSequence)
+                var touched: [UInt32] = []
+                replayedSequence = try MemTableInserter.applyRecovered(
+                    record.payload, path: path, after: replayedSequence, maxKeyspaceId: maxKeyspaceId
+                ) { id in
+                    // Dropped (or above the largest id: refused before
+                    // this is asked), or already in the keyspace's tables.
+                    guard let keyspace = keyspaces[id], number >= keyspace.logNumber else { return nil }
+                    if let memtable = memtables[id] {
+                        if !touched.contains(id) { touched.append(id) }
+                        return memtable
+                    }
+                    let memtable = keyspace.options.makeMemTable()
+                    memtables[id] = memtable
+                    touched.append(id)
+                    return memtable
+                }
                 outcome.lastSequence = max(outcome.lastSequence, replayedSequence)
                 batches += 1
-                if allocate != nil && memtable.approximateMemoryUsageBytes >= options.memtableSizeBytes {
-                    try flush(memtable, into: &outcome)
-                    memtable = options.makeMemTable()
+                guard allocate != nil else { return }
+                for id in touched {
+                    guard let memtable = memtables[id], let keyspace = keyspaces[id],
+                          memtable.approximateMemoryUsageBytes >= keyspace.options.memtableSizeBytes else { continue }
+                    try flush(memtable, keyspace: id, into: &outcome)
+                    memtables[id] = nil
                 }
             }
             outcome.logs.append(.init(path: path, batches: batches, validBytes: ending.validBytes))
@@ -64,9 +92,11 @@ struct WALReplay {
             if dropped.byteCount > 0 { outcome.drops.append((path, dropped)) }
         }
         if allocate == nil {
-            outcome.memtable = memtable
+            outcome.memtables = memtables
         } else {
-            try flush(memtable, into: &outcome)
+            for id in memtables.keys.sorted() {
+                if let memtable = memtables[id] { try flush(memtable, keyspace: id, into: &outcome) }
+            }
         }
     }
 
@@ -80,12 +110,12 @@ struct WALReplay {
         return nil
     }
 
-    private func flush(_ memtable: MemTable, into outcome: inout Outcome) throws {
-        guard memtable.entryCount > 0, let allocate else { return }
+    private func flush(_ memtable: MemTable, keyspace: UInt32, into outcome: inout Outcome) throws {
+        guard memtable.entryCount > 0, let allocate, let tableOptions = keyspaces[keyspace]?.options else { return }
         if let meta = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
                                            number: allocate.allocate(), dbPath: dbPath, backend: backend,
-                                           options: options) {
-            outcome.tables.append(meta)
+                                           options: tableOptions) {
+            outcome.tables.append((keyspace, meta))
         }
     }
 }

@@ -59,6 +59,14 @@ final class EngineEvents: Sendable {
         logger.info("closed database")
     }
 
+    func keyspaceCreated(name: String, id: UInt32) {
+        logger.info("created keyspace", metadata: ["keyspace": .string(name), "id": "\(id)"])
+    }
+
+    func keyspaceDropped(name: String, id: UInt32) {
+        logger.info("dropped keyspace", metadata: ["keyspace": .string(name), "id": "\(id)"])
+    }
+
     // MARK: - Background work
 
     func flushed(tableNumber: UInt64?, entries: Int, tableBytes: UInt64, durationNanos: UInt64) {

@@ -22,14 +22,14 @@ extension DBImpl {
     /// `multiGet` (and `get`, as a one-key lookup) that suspends on block
     /// reads. Throws `CancellationError` when the task is cancelled before
     /// it starts or before a round's reads are submitted.
-    func lookupAsync(_ keys: [[UInt8]], options: ReadOptions) async throws -> [[UInt8]?] {
+    func lookupAsync(_ keys: [[UInt8]], options: ReadOptions, keyspace: KeyspaceData? = nil) async throws -> [[UInt8]?] {
         try Task.checkCancellation()
         guard let ring = asyncReadRing else {
             return try await BlockingWorkPool.shared.run { [self] in
-                try reading { try multiGet(keys, options: options) }
+                try reading { try multiGet(keys, options: options, keyspace: keyspace) }
             }
         }
-        let view = try readView(options)
+        let view = try readView(options, keyspace: keyspace)
         var state = startLookup(keys, view: view)
         while true {
             let round = try nextRound(&state, view: view, exactReads: false, openTables: false)
@@ -57,12 +57,14 @@ extension DBImpl {
 /// the one block fetch that differs — a cache miss reads its block through
 /// the ring and suspends.
 extension DBImpl {
-    func getAsync(_ key: [UInt8], options: ReadOptions) async throws -> [UInt8]? {
+    func getAsync(_ key: [UInt8], options: ReadOptions, keyspace: KeyspaceData? = nil) async throws -> [UInt8]? {
         try Task.checkCancellation()
         guard let ring = asyncReadRing else {
-            return try await BlockingWorkPool.shared.run { [self] in try reading { try get(key, options: options) } }
+            return try await BlockingWorkPool.shared.run { [self] in
+                try reading { try get(key, options: options, keyspace: keyspace) }
+            }
         }
-        let view = try readView(options)
+        let view = try readView(options, keyspace: keyspace)
         // Range tombstones over `key` seen so far (see `withValue`).
         var covering: SequenceNumber = 0
         let hash = key.withUnsafeBytes { BloomHash.hash64($0) }

@@ -17,9 +17,9 @@ extension DBImpl {
     /// the memtables and the version (so every table of the version stays
     /// on disk and open), and a block it reads from is held by this call
     /// even if the cache evicts it meanwhile.
-    func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions,
+    func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions, keyspace: KeyspaceData? = nil,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
-        let view = try readView(options)
+        let view = try readView(options, keyspace: keyspace)
         // The largest visible range tombstone covering `key` so far
         // (RangeDeletionLookup.swift): newer sources are asked first, and
         // an entry below it in an older source is deleted.
@@ -30,7 +30,7 @@ extension DBImpl {
         }
         let version = view.version
         var seeks = SeekTracker()
-        defer { seeks.charge(self) }
+        defer { seeks.charge(self, keyspace: view.keyspace) }
         for file in version.files[0] where file.contains(userKey: key) {
             if let answer = try probe(file, level: 0, key: key, hash: hash, view: view, covering: &covering,
                                       seeks: &seeks, body) {
@@ -60,8 +60,8 @@ extension DBImpl {
             searched += 1
         }
 
-        func charge(_ db: DBImpl) {
-            if searched >= 2, let first { db.chargeSeek(first.file, level: first.level) }
+        func charge(_ db: DBImpl, keyspace: KeyspaceData) {
+            if searched >= 2, let first { db.chargeSeek(first.file, level: first.level, keyspace: keyspace) }
         }
     }
 

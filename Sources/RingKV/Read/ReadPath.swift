@@ -19,6 +19,8 @@ extension DBImpl {
     /// What a read sees: the memtables and version current at one moment,
     /// and the sequence number it reads at.
     struct ReadView {
+        /// The keyspace read (its seek charges go to it).
+        var keyspace: KeyspaceData
         var mem: MemTable
         var imm: MemTable?
         var version: Version
@@ -31,11 +33,25 @@ extension DBImpl {
         var bounds = IterationBounds.unbounded
     }
 
-    func readView(_ options: ReadOptions) throws(DBError) -> ReadView {
+    /// The view of `keyspace` (the default one when nil). Throws
+    /// `.keyspaceDropped` for a dropped keyspace: reads never create or
+    /// revive one.
+    func readView(_ options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> ReadView {
         mu.lock()
         defer { mu.unlock() }
         try checkOpenLocked()
-        return ReadView(mem: mem, imm: imm, version: versions.current,
+        let keyspace = keyspace ?? defaultKeyspace
+        let version: Version
+        if keyspace === defaultKeyspace {
+            version = versions.current
+        } else {
+            if let failure = keyspace.unavailableLocked(in: self, forWrite: false) { throw failure }
+            guard let current = versions.current(keyspace: keyspace.id) else {
+                throw DBError.keyspaceDropped(name: keyspace.name)
+            }
+            version = current
+        }
+        return ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm, version: version,
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
                         asyncPrefetch: options.asyncPrefetch,
                         bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound))
@@ -43,16 +59,17 @@ extension DBImpl {
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is
     /// its one allocation.
-    func get(_ key: [UInt8], options: ReadOptions) throws(DBError) -> [UInt8]? {
-        try key.withBytes { (key) throws(DBError) in try get(key, options: options) }
+    func get(_ key: [UInt8], options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> [UInt8]? {
+        try key.withBytes { (key) throws(DBError) in try get(key, options: options, keyspace: keyspace) }
     }
 
-    func get(_ key: UnsafeRawBufferPointer, options: ReadOptions) throws(DBError) -> [UInt8]? {
-        try withValue(forKey: key, options: options) { Array($0) }
+    func get(_ key: UnsafeRawBufferPointer, options: ReadOptions,
+             keyspace: KeyspaceData? = nil) throws(DBError) -> [UInt8]? {
+        try withValue(forKey: key, options: options, keyspace: keyspace) { Array($0) }
     }
 
-    func multiGet(_ keys: [[UInt8]], options: ReadOptions) throws(DBError) -> [[UInt8]?] {
-        let view = try readView(options)
+    func multiGet(_ keys: [[UInt8]], options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> [[UInt8]?] {
+        let view = try readView(options, keyspace: keyspace)
         return try lookup(keys, view: view)
     }
 
@@ -69,9 +86,10 @@ extension DBImpl {
         let level0 = view.version.files[0].filter { !view.bounds.excludes($0) }
         let deeper = (1..<Version.numLevels).filter { !view.version.files[$0].isEmpty }.count
         guard !level0.isEmpty, level0.count + deeper >= 2 else { return nil }
+        let keyspace = view.keyspace
         return { [weak self] in
             guard let self else { return }
-            for file in level0 { self.chargeSeek(file, level: 0) }
+            for file in level0 { self.chargeSeek(file, level: 0, keyspace: keyspace) }
         }
     }
 

@@ -16,16 +16,16 @@ struct ManifestLog {
     private(set) var failure: IOError?
 
     /// Creates MANIFEST-`number` (truncating a leftover of an earlier,
-    /// interrupted attempt) holding `snapshot` as its first record, synced.
-    /// CURRENT is not touched. On failure the new file is removed.
-    static func create(dbPath: String, number: UInt64, snapshot: VersionEdit,
+    /// interrupted attempt) holding the `snapshot` records (one write, one
+    /// fsync). CURRENT is not touched. On failure the new file is removed.
+    static func create(dbPath: String, number: UInt64, snapshot: [VersionEdit],
                        backend: any IOBackend) throws(DBError) -> ManifestLog {
         let path = FileNames.manifest(dbPath, number)
         let file: File
         do { file = try backend.openFile(path, [.write, .create, .truncate], direct: .off) } catch { throw DBError.io(error.at(path: path)) }
         var log = ManifestLog(number: number, path: path, file: file)
         do {
-            try log.append(snapshot.encode(), backend: backend)
+            try log.append(snapshot.map { $0.encode() }, backend: backend)
         } catch {
             try? file.close()
             try? backend.removeFile(path)
@@ -38,9 +38,15 @@ struct ManifestLog {
     /// fsyncs (data only: the file size is included in fdatasync). The
     /// edit is durable when this returns.
     mutating func append(_ payload: [UInt8], backend: any IOBackend) throws(DBError) {
+        try append([payload], backend: backend)
+    }
+
+    /// Frames each payload as one record and appends them with one write
+    /// and one fsync.
+    mutating func append(_ payloads: [[UInt8]], backend: any IOBackend) throws(DBError) {
         if let failure { throw DBError.readOnly(.manifestFailed(failure)) }
-        var w = ByteWriter(capacity: LogRecord.headerSize + payload.count)
-        payload.withUnsafeBytes { LogRecord.encode($0, into: &w) }
+        var w = ByteWriter(capacity: payloads.reduce(0) { $0 + LogRecord.headerSize + $1.count })
+        for payload in payloads { payload.withUnsafeBytes { LogRecord.encode($0, into: &w) } }
         do throws(IOError) {
             try w.bytes.withBytes { (bytes) throws(IOError) in try backend.write(fd: file.fd, from: bytes, offset: offsetBytes) }
             try backend.sync(fd: file.fd, dataOnly: true)

@@ -7,23 +7,39 @@ import RingIO
 package struct ManifestReplay {
     /// What the MANIFEST said, after its last valid record.
     package struct Result {
-        package var version: Version
+        /// Every live keyspace: its version, log number, compact pointers.
+        var catalog: KeyspaceCatalog<Version>
+        /// The database's log number: the smallest keyspace log number.
         package var logNumber: UInt64
         package var nextFileNumber: UInt64
         package var lastSequence: SequenceNumber
-        package var compactPointers: [[UInt8]?]
+        /// The format version of the MANIFEST's first record.
+        package var formatVersion: UInt64
         package var recordCount: Int
         /// Set when the end of the file was dropped: a torn tail (always
         /// tolerated: unsynced bytes of the last append) or, with
         /// `strict: false`, corruption.
         package var droppedTail: DroppedTail?
+
+        /// The default keyspace's version.
+        package var version: Version { catalog[0]?.files ?? .empty }
+        /// The default keyspace's compact pointers.
+        var compactPointers: [[UInt8]?] { catalog[0]?.compactPointers ?? [] }
+        /// Every live keyspace's name and version, "default" first.
+        package var keyspaceVersions: [(name: String, version: Version)] {
+            catalog.entries.map { ($0.record.name, $0.files) }
+        }
     }
 
     package let path: String
-    private var builder = VersionBuilder(base: .empty)
+    /// One `VersionBuilder` per live keyspace, kept across edits.
+    private var catalog = KeyspaceCatalog<VersionBuilder>(defaultFiles: VersionBuilder(base: .empty))
     private var logNumber: UInt64?, nextFileNumber: UInt64?, lastSequence: SequenceNumber?
-    private var compactPointers = [[UInt8]?](repeating: nil, count: Version.numLevels)
+    private var formatVersion: UInt64 = 0
     private var applied = 0
+    /// How many records the snapshot takes (tag 14 of the first record);
+    /// nil for a MANIFEST written before the field.
+    private var snapshotRecordCount: UInt64?
     /// Where the record after the last applied one starts.
     private var appliedBytes: UInt64 = 0
 
@@ -32,6 +48,12 @@ package struct ManifestReplay {
     private struct Stop: Error {
         var offset: UInt64
         var reason: String
+    }
+
+    /// Thrown out of the reader's callback for what must refuse the open
+    /// in every mode (not dropped as a bad suffix without `strict`).
+    private struct Refusal: Error {
+        var error: DBError
     }
 
     init(path: String) { self.path = path }
@@ -54,6 +76,8 @@ package struct ManifestReplay {
                 try replay.apply(record.payload, at: UInt64(record.offset), strict: strict)
             }
             dropped = ending.dropped
+        } catch let refusal as Refusal {
+            throw refusal.error
         } catch let stop as Stop {
             if strict { throw DBError.corruption(path: path, offset: stop.offset, reason: stop.reason) }
             dropped = DroppedTail(offset: replay.appliedBytes, endOffset: UInt64(reader.sizeBytes),
@@ -66,7 +90,7 @@ package struct ManifestReplay {
     /// `Stop` and leaves the state of the edits before it.
     private mutating func apply(_ payload: UnsafeRawBufferPointer, at recordOffset: UInt64, strict: Bool) throws {
         do {
-            let edit = try VersionEdit.decode(
+            var edit = try VersionEdit.decode(
                 Array(payload), path: path, payloadOffset: recordOffset + UInt64(LogRecord.headerSize))
             if applied == 0 {
                 guard let version = edit.formatVersion else {
@@ -76,16 +100,39 @@ package struct ManifestReplay {
                     throw corruption(at: recordOffset, "format version \(version) is newer than this build reads "
                                      + "(\(VersionEdit.currentFormatVersion))")
                 }
+                formatVersion = version
+                snapshotRecordCount = edit.snapshotRecordCount
+            } else if edit.snapshotRecordCount != nil {
+                throw corruption(at: recordOffset, "snapshot record count in a record other than the first")
             }
+            // TTL is not implemented: a keyspace that stores one was
+            // written by a newer build, and serving it would return what
+            // should have expired. Dropping the record (and all after it)
+            // without `strict` would lose tables instead: refused always.
+            if let record = edit.createdKeyspaces.first(where: { $0.options.ttl != nil }) {
+                throw Refusal(error: corruption(at: recordOffset, "keyspace \(record.id) stores a ttl, which this "
+                                                + "build does not implement (written by a newer build?)"))
+            }
+            if formatVersion < 5 && (edit.hasKeyspaceFields || edit.snapshotRecordCount != nil) {
+                throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
+            }
+            // Before format 5 the database's log number was the default
+            // keyspace's; from 5 on it is the minimum over keyspaces and
+            // each keyspace's own comes in tag 12.
+            if formatVersion < 5, let n = edit.logNumber { edit.keyspaceLogNumbers = [(0, n)] }
             do throws(VersionBuilder.Violation) {
+                let apply = { (catalog: inout KeyspaceCatalog<VersionBuilder>) throws(VersionBuilder.Violation) in
+                    try catalog.apply(edit, monotonicLogNumbers: false, emptyFiles: { VersionBuilder(base: .empty) },
+                                      applyFiles: { (builder) throws(VersionBuilder.Violation) in try builder.apply(edit) })
+                }
                 if strict {
-                    try builder.apply(edit)  // a failure ends replay; the builder is dropped
+                    try apply(&catalog)  // a failure ends replay; the catalog is dropped
                 } else {
                     // The valid prefix must survive a failed edit, so it is
                     // applied to a copy (a copy of the level arrays per edit).
-                    var trial = builder
-                    try trial.apply(edit)
-                    builder = trial
+                    var trial = catalog
+                    try apply(&trial)
+                    catalog = trial
                 }
             } catch {
                 throw corruption(at: recordOffset, error.reason)
@@ -93,7 +140,6 @@ package struct ManifestReplay {
             if let n = edit.logNumber { logNumber = n }
             if let n = edit.nextFileNumber { nextFileNumber = n }
             if let n = edit.lastSequence { lastSequence = n }
-            for (level, key) in edit.compactPointers { compactPointers[level] = key }
         } catch let error as DBError {
             guard !strict, case .corruption(_, _, let reason) = error else { throw error }
             throw Stop(offset: recordOffset, reason: reason)
@@ -104,11 +150,29 @@ package struct ManifestReplay {
 
     private func finish(dropped: DroppedTail?) throws -> Result {
         guard applied > 0 else { throw corruption(at: appliedBytes, "MANIFEST holds no valid record") }
+        // The snapshot was written with one write and one fsync before
+        // CURRENT named the MANIFEST: a part of it missing is damage, not a
+        // torn append, and its prefix would forget whole keyspaces (their
+        // tables swept, their WAL records skipped). Refused in every mode.
+        if let snapshotRecordCount, UInt64(applied) < snapshotRecordCount {
+            let reason = dropped.map { ": \($0.reason)" } ?? ""
+            throw corruption(at: appliedBytes, "the snapshot takes \(snapshotRecordCount) records but only \(applied) "
+                             + "are valid\(reason)")
+        }
         guard let logNumber, let nextFileNumber, let lastSequence else {
             throw corruption(at: appliedBytes, "MANIFEST never records the log number, next file number and last sequence")
         }
-        return Result(version: builder.build(), logNumber: logNumber, nextFileNumber: nextFileNumber,
-                      lastSequence: lastSequence, compactPointers: compactPointers,
+        var built = catalog.mapFiles { $0.build() }
+        // Table numbers are global: one table in two keyspaces is damage.
+        var seen = Set<UInt64>()
+        for entry in built.entries {
+            for level in entry.files.files { for f in level where !seen.insert(f.number).inserted {
+                throw corruption(at: appliedBytes, "table \(f.number) belongs to two keyspaces")
+            } }
+        }
+        built.fillLogNumbers(logNumber)
+        return Result(catalog: built, logNumber: built.minLogNumber ?? logNumber, nextFileNumber: nextFileNumber,
+                      lastSequence: lastSequence, formatVersion: formatVersion,
                       recordCount: applied, droppedTail: dropped)
     }
 

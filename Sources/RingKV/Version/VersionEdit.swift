@@ -27,6 +27,34 @@ package struct VersionEdit: Equatable, Sendable {
     var deletedFiles: Set<DeletedFile> = []
     var newFiles: [(level: Int, file: FileMetaData)] = []
 
+    // MARK: Keyspaces (tags 8–12, database format 5)
+
+    /// The keyspace `compactPointers`, `deletedFiles` and `newFiles` belong
+    /// to (tag 8; 0, the default keyspace, is not written).
+    var keyspaceId: UInt32 = 0
+    /// Keyspaces created — or, for an id already live under the same name,
+    /// whose stored options change (tag 9).
+    var createdKeyspaces: [KeyspaceRecord] = []
+    /// Keyspaces dropped (tag 10).
+    var droppedKeyspaces: [UInt32] = []
+    /// The largest keyspace id ever handed out (tag 11): ids are never
+    /// reused, so a WAL operation for an id above it is damage.
+    var maxKeyspaceId: UInt32?
+    /// Per keyspace: WAL files numbered below this hold nothing of the
+    /// keyspace that is not in its tables (tag 12).
+    var keyspaceLogNumbers: [(id: UInt32, logNumber: UInt64)] = []
+    /// How many records the MANIFEST's snapshot takes, this one included
+    /// (tag 14, only in the first record): replay that applies fewer lost
+    /// part of the snapshot, which is corruption, never a torn tail.
+    var snapshotRecordCount: UInt64?
+
+    /// A keyspace's identity and stored options, as a create record holds them.
+    struct KeyspaceRecord: Equatable, Sendable {
+        var id: UInt32
+        var name: String
+        var options: KeyspaceOptions
+    }
+
     init() {}
 
     mutating func addFile(level: Int, _ file: FileMetaData) { newFiles.append((level, file)) }
@@ -45,7 +73,14 @@ package struct VersionEdit: Equatable, Sendable {
             && a.compactPointers.elementsEqual(b.compactPointers, by: { $0.level == $1.level && $0.internalKey == $1.internalKey })
             && a.deletedFiles == b.deletedFiles
             && a.newFiles.elementsEqual(b.newFiles, by: { $0.level == $1.level && $0.file == $1.file })
+            && a.keyspaceId == b.keyspaceId && a.createdKeyspaces == b.createdKeyspaces
+            && a.droppedKeyspaces == b.droppedKeyspaces && a.maxKeyspaceId == b.maxKeyspaceId
+            && a.keyspaceLogNumbers.elementsEqual(b.keyspaceLogNumbers, by: { $0 == $1 })
+            && a.snapshotRecordCount == b.snapshotRecordCount
     }
+
+    /// True when the edit changes tables or compact pointers (of `keyspaceId`).
+    var changesFiles: Bool { !compactPointers.isEmpty || !deletedFiles.isEmpty || !newFiles.isEmpty }
 }
 
 // MARK: - Encoding (docs/FORMAT.md §MANIFEST, version edit payload)
@@ -61,8 +96,12 @@ extension VersionEdit {
     /// time; it refuses the whole database at open instead. 4: tables may
     /// carry a blocked bloom filter (`BloomFilter`, last byte 0x80), which
     /// a version-3 reader would take for a damaged filter; tables written
-    /// before keep their legacy filter and are read as before.
-    static let currentFormatVersion: UInt64 = 4
+    /// before keep their legacy filter and are read as before. 5:
+    /// keyspaces — MANIFEST tags 8–12 and 14 (the snapshot's record
+    /// count) and WAL operation types 4–6 (docs/FORMAT.md §Keyspaces,
+    /// §Snapshot edit), which a version-4 reader would refuse
+    /// mid-replay; a version-4 database opens as the "default" keyspace.
+    static let currentFormatVersion: UInt64 = 5
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).
@@ -74,6 +113,13 @@ extension VersionEdit {
         case compactPointer = 5
         case deletedFile = 6
         case newFile = 7
+        case keyspace = 8
+        case createKeyspace = 9
+        case dropKeyspace = 10
+        case maxKeyspaceId = 11
+        case keyspaceLogNumber = 12
+        // 13 is reserved (ingest's global sequence).
+        case snapshotRecordCount = 14
     }
 
     /// The payload of one MANIFEST record. Fields appear in tag order;
@@ -104,6 +150,11 @@ extension VersionEdit {
             w.appendLengthPrefixed(f.largest)
             w.appendVarint(f.smallestSequence)
             w.appendVarint(f.largestSequence)
+        }
+        encodeKeyspaceFields(into: &w)
+        if let snapshotRecordCount {
+            w.appendVarint(Tag.snapshotRecordCount.rawValue)
+            w.appendVarint(snapshotRecordCount)
         }
         return w.bytes
     }
@@ -176,6 +227,14 @@ extension VersionEdit {
                 edit.newFiles.append((level, FileMetaData(
                     number: number, fileSizeBytes: size, smallest: smallest, largest: largest,
                     smallestSequence: smallestSeq, largestSequence: largestSeq)))
+            case .keyspace, .createKeyspace, .dropKeyspace, .maxKeyspaceId, .keyspaceLogNumber:
+                try decodeKeyspaceField(tag, at: tagOffset, from: &r, into: &edit)
+            case .snapshotRecordCount:
+                let count = try r.readVarint64()
+                guard count >= 1 else {
+                    throw DecodeError(reason: "snapshot record count 0 (the global record is one)", offset: tagOffset)
+                }
+                try setOnce(&edit.snapshotRecordCount, count, tag, tagOffset)
             }
         }
         return edit

@@ -29,68 +29,88 @@ final class VersionSet: Sendable {
         var droppedTailReason: String? { droppedTail?.reason }
     }
 
-    /// What a new MANIFEST's snapshot edit holds: the whole state.
+    /// What a new MANIFEST's snapshot records hold: the whole state.
     struct Contents {
-        var version: Version
-        var logNumber: UInt64
+        /// Every live keyspace: version, log number, compact pointers, options.
+        var catalog: KeyspaceCatalog<Version>
         var nextFileNumber: UInt64
         var lastSequence: SequenceNumber
-        var compactPointers: [[UInt8]?]
 
-        /// A brand-new database. A fresh `Version`, not the shared `.empty`,
-        /// so it can die like any other version once no reader holds it.
+        /// A brand-new database: the default keyspace alone. A fresh
+        /// `Version`, not the shared `.empty`, so it can die like any other
+        /// version once no reader holds it.
         static func empty(nextFileNumber: UInt64) -> Contents {
-            Contents(version: Version(files: Array(repeating: [], count: Version.numLevels)), logNumber: 0,
-                     nextFileNumber: nextFileNumber, lastSequence: 0,
-                     compactPointers: [[UInt8]?](repeating: nil, count: Version.numLevels))
+            var catalog = KeyspaceCatalog<Version>(defaultFiles: Version(files: Array(repeating: [],
+                                                                                         count: Version.numLevels)))
+            catalog.fillLogNumbers(0)
+            return Contents(catalog: catalog, nextFileNumber: nextFileNumber, lastSequence: 0)
         }
 
-        init(version: Version, logNumber: UInt64, nextFileNumber: UInt64, lastSequence: SequenceNumber,
-             compactPointers: [[UInt8]?]) {
-            self.version = version
-            self.logNumber = logNumber
+        init(catalog: KeyspaceCatalog<Version>, nextFileNumber: UInt64, lastSequence: SequenceNumber) {
+            self.catalog = catalog
             self.nextFileNumber = nextFileNumber
             self.lastSequence = lastSequence
-            self.compactPointers = compactPointers
         }
 
         init(_ replayed: ManifestReplay.Result, nextFileNumber: UInt64) {
-            self.init(version: replayed.version, logNumber: replayed.logNumber, nextFileNumber: nextFileNumber,
-                      lastSequence: replayed.lastSequence, compactPointers: replayed.compactPointers)
+            self.init(catalog: replayed.catalog, nextFileNumber: nextFileNumber, lastSequence: replayed.lastSequence)
         }
 
+        /// The default keyspace's version.
+        var version: Version { catalog[0]?.files ?? .empty }
+        /// The database's log number (the smallest keyspace log number).
+        var logNumber: UInt64 { catalog.minLogNumber ?? 0 }
+
         /// The contents with `edit` applied (recovery adds the tables it
-        /// wrote and the new log number). Throws `.internalError` when it
+        /// wrote and the new log numbers). Throws `.internalError` when it
         /// does not apply.
         func applying(_ edit: VersionEdit) throws(DBError) -> Contents {
-            var builder = VersionBuilder(base: version)
-            do throws(VersionBuilder.Violation) { try builder.apply(edit) } catch {
+            var next = self
+            do throws(VersionBuilder.Violation) {
+                try next.catalog.apply(edit, monotonicLogNumbers: true, emptyFiles: { VersionSet.emptyVersion() },
+                                       applyFiles: { (version) throws(VersionBuilder.Violation) in
+                                           var builder = VersionBuilder(base: version)
+                                           try builder.apply(edit)
+                                           version = builder.build()
+                                       })
+            } catch {
                 throw DBError.internalError("version edit does not apply: \(error.reason)")
             }
-            var next = self
-            next.version = builder.build()
-            next.logNumber = edit.logNumber ?? logNumber
             next.lastSequence = max(lastSequence, edit.lastSequence ?? 0)
-            for (level, key) in edit.compactPointers { next.compactPointers[level] = key }
             return next
         }
     }
+
+    static func emptyVersion() -> Version { Version(files: Array(repeating: [], count: Version.numLevels)) }
 
     private struct WeakVersion {
         weak var version: Version?
     }
 
     private struct State {
-        var current: Version
+        /// Every live keyspace's current version, log number, compact
+        /// pointers and options.
+        var catalog: KeyspaceCatalog<Version>
+        /// The default keyspace's current version (the read path's: no
+        /// dictionary lookup per read).
+        var defaultVersion: Version
         var nextFileNumber: UInt64
         var lastSequence: SequenceNumber
+        /// The smallest keyspace log number.
         var logNumber: UInt64
+        /// The most L0 tables of any live keyspace (write stalls).
+        var maxLevel0Files: Int
         var manifestFileNumber: UInt64
-        var compactPointers: [[UInt8]?]
-        /// Every installed version that may still be alive. An entry dies
-        /// when the last reader drops its reference; dead entries are pruned
-        /// lazily.
+        /// Every installed version (of any keyspace, dropped ones too) that
+        /// may still be alive. An entry dies when the last reader drops its
+        /// reference; dead entries are pruned lazily.
         var versions: [WeakVersion]
+
+        mutating func refreshDerived() {
+            defaultVersion = catalog[0]?.files ?? defaultVersion
+            logNumber = catalog.minLogNumber ?? logNumber
+            maxLevel0Files = catalog.live.values.reduce(0) { max($0, $1.files.fileCount(0)) }
+        }
     }
 
     private let state: Locked<State>
@@ -102,10 +122,12 @@ final class VersionSet: Sendable {
         self.dbPath = dbPath
         self.backend = backend
         self.recovery = recovery
-        self.state = Locked(State(
-            current: contents.version, nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
-            logNumber: contents.logNumber, manifestFileNumber: manifestNumber,
-            compactPointers: contents.compactPointers, versions: [WeakVersion(version: contents.version)]))
+        var initial = State(catalog: contents.catalog, defaultVersion: contents.version,
+                            nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
+                            logNumber: contents.logNumber, maxLevel0Files: 0, manifestFileNumber: manifestNumber,
+                            versions: contents.catalog.live.values.map { WeakVersion(version: $0.files) })
+        initial.refreshDerived()
+        self.state = Locked(initial)
         self.manifest = Locked(manifest)
     }
 
@@ -154,8 +176,9 @@ final class VersionSet: Sendable {
         /// The lowest number no file of the replayed state can hold, even
         /// when a torn edit took its `nextFileNumber` with it.
         var firstFreeFileNumber: UInt64 {
-            max(replayed.nextFileNumber, manifestNumber + 1, replayed.version.maxFileNumber + 1,
-                replayed.logNumber + 1)
+            let maxTable = replayed.catalog.live.values.reduce(UInt64(0)) { max($0, $1.files.maxFileNumber) }
+            let maxLog = replayed.catalog.live.values.reduce(replayed.logNumber) { max($0, $1.logNumber ?? 0) }
+            return max(replayed.nextFileNumber, manifestNumber + 1, maxTable + 1, maxLog + 1)
         }
     }
 
@@ -174,8 +197,8 @@ final class VersionSet: Sendable {
                                                   droppedTail: replayed.droppedTail))
     }
 
-    /// Writes MANIFEST-`manifestNumber` holding one snapshot edit of
-    /// `contents` and fsyncs it, fsyncs the directory (so CURRENT can never
+    /// Writes MANIFEST-`manifestNumber` holding the snapshot records of
+    /// `contents` (`snapshotEdits`) and fsyncs it, fsyncs the directory (so CURRENT can never
     /// name a MANIFEST whose directory entry a crash could still lose —
     /// LevelDB added the same sync), then switches CURRENT to it.
     ///
@@ -187,9 +210,8 @@ final class VersionSet: Sendable {
     static func install(_ contents: Contents, manifestNumber: UInt64, dbPath: String, backend: any IOBackend,
                         recovery: Recovery?, switched: inout Bool) throws -> VersionSet {
         precondition(manifestNumber < contents.nextFileNumber, "MANIFEST number not allocated")
-        let snapshot = snapshotEdit(version: contents.version, logNumber: contents.logNumber,
-                                    nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
-                                    compactPointers: contents.compactPointers)
+        let snapshot = snapshotEdits(contents.catalog, nextFileNumber: contents.nextFileNumber,
+                                     lastSequence: contents.lastSequence)
         let log = try ManifestLog.create(dbPath: dbPath, number: manifestNumber, snapshot: snapshot, backend: backend)
         do {
             try ioCall(dbPath) { () throws(IOError) in try backend.syncDirectory(dbPath) }
@@ -204,45 +226,62 @@ final class VersionSet: Sendable {
                           contents: contents, recovery: recovery)
     }
 
-    /// One edit that rebuilds the whole state on an empty version: the
-    /// first record of every MANIFEST.
-    private static func snapshotEdit(version: Version, logNumber: UInt64, nextFileNumber: UInt64,
-                                     lastSequence: SequenceNumber, compactPointers: [[UInt8]?]) -> VersionEdit {
-        var edit = VersionEdit()
-        edit.formatVersion = VersionEdit.currentFormatVersion
-        edit.logNumber = logNumber
-        edit.nextFileNumber = nextFileNumber
-        edit.lastSequence = lastSequence
-        for (level, pointer) in compactPointers.enumerated() {
-            if let pointer { edit.setCompactPointer(level: level, internalKey: pointer) }
+    /// The records that rebuild the whole state on an empty one, the
+    /// first records of every MANIFEST (docs/FORMAT.md §Snapshot edit): a
+    /// global record (format version, counters, the largest keyspace id
+    /// and the database's log number), then one record per live keyspace,
+    /// "default" first: its create record, log number, compact pointers
+    /// and tables. The MANIFEST is named by CURRENT only once all of them
+    /// are synced, so the snapshot is atomic however many records it takes.
+    static func snapshotEdits(_ catalog: KeyspaceCatalog<Version>, nextFileNumber: UInt64,
+                              lastSequence: SequenceNumber) -> [VersionEdit] {
+        var global = VersionEdit()
+        global.formatVersion = VersionEdit.currentFormatVersion
+        global.logNumber = catalog.minLogNumber ?? 0
+        global.nextFileNumber = nextFileNumber
+        global.lastSequence = lastSequence
+        global.maxKeyspaceId = catalog.maxKeyspaceId
+        // The global record and one per live keyspace: replay refuses a
+        // MANIFEST that ends inside them (docs/FORMAT.md §Snapshot edit).
+        global.snapshotRecordCount = UInt64(1 + catalog.entries.count)
+        var edits = [global]
+        for entry in catalog.entries {
+            var edit = VersionEdit()
+            edit.keyspaceId = entry.record.id
+            edit.createdKeyspaces = [entry.record]
+            edit.keyspaceLogNumbers = [(entry.record.id, entry.logNumber ?? 0)]
+            for (level, pointer) in entry.compactPointers.enumerated() {
+                if let pointer { edit.setCompactPointer(level: level, internalKey: pointer) }
+            }
+            let version = entry.files
+            for level in 0..<Version.numLevels {
+                // Oldest first, so the snapshot reads like the history it replaces.
+                let files = level == 0 ? version.files[0].reversed() : version.files[level]
+                for f in files { edit.addFile(level: level, f) }
+            }
+            edits.append(edit)
         }
-        for level in 0..<Version.numLevels {
-            // Oldest first, so the snapshot reads like the history it replaces.
-            let files = level == 0 ? version.files[0].reversed() : version.files[level]
-            for f in files { edit.addFile(level: level, f) }
-        }
-        return edit
+        return edits
     }
 
     // MARK: - Checkpoints
 
-    /// The current state as the snapshot edit a checkpoint's MANIFEST
-    /// starts with, read atomically: the version, the log number (logs
-    /// below it are in the version's tables), the counters. The checkpoint's
-    /// MANIFEST takes `manifestNumber`, a number no file has (every file on
-    /// disk is numbered below the counter).
-    func checkpointSnapshot() -> (edit: VersionEdit, version: Version, manifestNumber: UInt64) {
+    /// The current state as the snapshot records a checkpoint's MANIFEST
+    /// starts with, read atomically: every keyspace's version and log
+    /// number (logs below the smallest are in tables), the counters. The
+    /// checkpoint's MANIFEST takes `manifestNumber`, a number no file has
+    /// (every file on disk is numbered below the counter).
+    func checkpointSnapshot() -> (edits: [VersionEdit], versions: [Version], logNumber: UInt64, manifestNumber: UInt64) {
         state.withLock { s in
             let number = s.nextFileNumber
-            let edit = VersionSet.snapshotEdit(version: s.current, logNumber: s.logNumber, nextFileNumber: number + 1,
-                                               lastSequence: s.lastSequence, compactPointers: s.compactPointers)
-            return (edit, s.current, number)
+            let edits = VersionSet.snapshotEdits(s.catalog, nextFileNumber: number + 1, lastSequence: s.lastSequence)
+            return (edits, s.catalog.entries.map(\.files), s.logNumber, number)
         }
     }
 
     /// Writes MANIFEST-`number` holding `snapshot` and a CURRENT naming it
     /// into `dbPath` (a checkpoint directory), both fsynced.
-    static func writeCheckpointManifest(dbPath: String, number: UInt64, snapshot: VersionEdit,
+    static func writeCheckpointManifest(dbPath: String, number: UInt64, snapshot: [VersionEdit],
                                         backend: any IOBackend) throws {
         let log = try ManifestLog.create(dbPath: dbPath, number: number, snapshot: snapshot, backend: backend)
         try log.close()
@@ -264,19 +303,41 @@ final class VersionSet: Sendable {
 
     // MARK: - Reading the state
 
-    /// The version readers should use now. Holding the returned object
-    /// keeps its tables out of `liveFileNumbers()`'s complement.
-    var current: Version { state.withLock { $0.current } }
+    /// The default keyspace's version readers should use now. Holding the
+    /// returned object keeps its tables out of `liveFileNumbers()`'s
+    /// complement.
+    var current: Version { state.withLock { $0.defaultVersion } }
+
+    /// Keyspace `id`'s current version; nil once it is dropped.
+    func current(keyspace id: UInt32) -> Version? {
+        state.withLock { s in id == 0 ? s.defaultVersion : s.catalog[id]?.files }
+    }
 
     var nextFileNumber: UInt64 { state.withLock { $0.nextFileNumber } }
     var lastSequence: SequenceNumber { state.withLock { $0.lastSequence } }
-    /// WAL files numbered below this are no longer needed.
+    /// WAL files numbered below this are no longer needed by any keyspace.
     var logNumber: UInt64 { state.withLock { $0.logNumber } }
+    /// Keyspace `id`'s log number (nil: not live).
+    func logNumber(keyspace id: UInt32) -> UInt64? { state.withLock { $0.catalog[id]?.logNumber } }
     /// Number of the live MANIFEST; every other MANIFEST-N is obsolete.
     var manifestFileNumber: UInt64 { state.withLock { $0.manifestFileNumber } }
+    /// The most L0 tables any live keyspace has.
+    var maxLevel0FileCount: Int { state.withLock { $0.maxLevel0Files } }
+    /// The largest keyspace id ever handed out.
+    var maxKeyspaceId: UInt32 { state.withLock { $0.catalog.maxKeyspaceId } }
+    /// The live keyspaces' create records, "default" first, then by id.
+    var keyspaceRecords: [VersionEdit.KeyspaceRecord] { state.withLock { $0.catalog.entries.map(\.record) } }
+    /// The name keyspace `id` had, live or dropped in this session.
+    func keyspaceName(_ id: UInt32) -> String? {
+        state.withLock { $0.catalog[id]?.record.name ?? $0.catalog.droppedNames[id] }
+    }
 
-    /// Where the next compaction of `level` should start, if recorded.
-    func compactPointer(level: Int) -> [UInt8]? { state.withLock { $0.compactPointers[level] } }
+    /// Where the next compaction of `level` of the default keyspace should
+    /// start, if recorded.
+    func compactPointer(level: Int) -> [UInt8]? { state.withLock { $0.catalog[0]?.compactPointers[level] } }
+
+    /// Keyspace `id`'s compact pointers, one per level (nil: not live).
+    func compactPointers(keyspace id: UInt32) -> [[UInt8]?]? { state.withLock { $0.catalog[id]?.compactPointers } }
 
     // MARK: - Counters
 
@@ -302,56 +363,73 @@ final class VersionSet: Sendable {
 
     // MARK: - Applying edits
 
-    /// Applies `edit` to the current version, logs it durably to the
-    /// MANIFEST, then installs the result as the new current version.
+    /// Applies `edit` to the current version of its keyspace (and the
+    /// keyspace changes it carries), logs it durably to the MANIFEST, then
+    /// installs the result.
     ///
     /// Filled in here: `nextFileNumber` (always the current counter),
     /// `lastSequence` (the larger of the edit's and the set's) and
-    /// `logNumber` (kept from the set when the edit has none). An edit that
-    /// does not apply (deletes a missing table, overlaps at L1+, reuses a
-    /// number) throws `.internalError` and nothing is written. A failed
-    /// MANIFEST write or fsync throws `.io`, installs nothing, and makes every
-    /// later call throw `.readOnly`.
+    /// `logNumber` (the smallest keyspace log number after the edit). An
+    /// edit's own `logNumber` is shorthand for its keyspace's log number
+    /// (the meaning it had before keyspaces). An edit that does not apply
+    /// (deletes a missing table, overlaps at L1+, reuses a number, moves a
+    /// log number back) throws `.internalError`; one that changes the
+    /// tables of a dropped keyspace throws `.keyspaceDropped`; nothing is
+    /// written then. A failed MANIFEST write or fsync throws `.io`,
+    /// installs nothing, and makes every later call throw `.readOnly`.
     func logAndApply(_ edit: VersionEdit) throws(DBError) {
         try manifest.withLock { (log: inout ManifestLog?) throws(DBError) in
             guard var active = log else { throw DBError.closed }
             // `active` carries the new append offset or failure back.
             defer { log = active }
             var edit = edit
-            let (base, nextFileNumber, lastSequence, logNumber) = state.withLock {
-                ($0.current, $0.nextFileNumber, $0.lastSequence, $0.logNumber)
+            let (catalog, nextFileNumber, lastSequence) = state.withLock { ($0.catalog, $0.nextFileNumber, $0.lastSequence) }
+            if let n = edit.logNumber, !edit.keyspaceLogNumbers.contains(where: { $0.id == edit.keyspaceId }) {
+                edit.keyspaceLogNumbers.append((edit.keyspaceId, n))
             }
-            try VersionSet.validate(edit, nextFileNumber: nextFileNumber, logNumber: logNumber)
+            // An idle keyspace's log number (a flush's edit moves them up)
+            // of a keyspace dropped meanwhile has nothing left to say.
+            edit.keyspaceLogNumbers.removeAll { catalog[$0.id] == nil && catalog.droppedNames[$0.id] != nil }
+            if edit.changesFiles, catalog[edit.keyspaceId] == nil {
+                throw DBError.keyspaceDropped(name: catalog.droppedNames[edit.keyspaceId] ?? "#\(edit.keyspaceId)")
+            }
+            try VersionSet.validate(edit, nextFileNumber: nextFileNumber)
+            var next = catalog
+            do throws(VersionBuilder.Violation) {
+                try next.apply(edit, monotonicLogNumbers: true, emptyFiles: { VersionSet.emptyVersion() },
+                               applyFiles: { (version) throws(VersionBuilder.Violation) in
+                                   var builder = VersionBuilder(base: version)
+                                   try builder.apply(edit)
+                                   version = builder.build()
+                               })
+            } catch {
+                throw DBError.internalError("version edit does not apply: \(error.reason)")
+            }
             edit.formatVersion = nil
-            edit.logNumber = edit.logNumber ?? logNumber
+            edit.logNumber = next.minLogNumber
             edit.nextFileNumber = nextFileNumber
             edit.lastSequence = max(lastSequence, edit.lastSequence ?? 0)
 
-            var builder = VersionBuilder(base: base)
-            do throws(VersionBuilder.Violation) { try builder.apply(edit) } catch {
-                throw DBError.internalError("version edit does not apply: \(error.reason)")
-            }
-            let version = builder.build()
-
             try active.append(edit.encode(), backend: backend)
 
+            let installed = edit.changesFiles ? next[edit.keyspaceId]?.files : nil
+            let created = edit.createdKeyspaces.compactMap { next[$0.id]?.files }
             state.withLock { s in
-                s.current = version
-                s.logNumber = edit.logNumber ?? s.logNumber
+                s.catalog = next
                 s.lastSequence = max(s.lastSequence, edit.lastSequence ?? 0)
-                for (level, key) in edit.compactPointers { s.compactPointers[level] = key }
+                s.refreshDerived()
                 s.versions.removeAll { $0.version == nil }
-                s.versions.append(WeakVersion(version: version))
+                for version in created + (installed.map { [$0] } ?? []) { s.versions.append(WeakVersion(version: version)) }
             }
         }
     }
 
-    /// Checks what `VersionBuilder` cannot: numbers and levels that only
-    /// our own code could get wrong.
-    private static func validate(_ edit: VersionEdit, nextFileNumber: UInt64, logNumber: UInt64) throws(DBError) {
-        if let n = edit.logNumber, n < logNumber || n >= nextFileNumber {
+    /// Checks what the catalog and `VersionBuilder` cannot: numbers and
+    /// levels that only our own code could get wrong.
+    private static func validate(_ edit: VersionEdit, nextFileNumber: UInt64) throws(DBError) {
+        for (id, n) in edit.keyspaceLogNumbers where n >= nextFileNumber {
             throw DBError.internalError(
-                "version edit log number \(n) is outside [\(logNumber), \(nextFileNumber)) (current log number, next file number)")
+                "version edit sets keyspace \(id)'s log number \(n), at or past the next file number \(nextFileNumber)")
         }
         if let n = edit.lastSequence, n > InternalKey.maxSequenceNumber {
             throw DBError.internalError("version edit last sequence \(n) exceeds 56 bits")
@@ -367,15 +445,17 @@ final class VersionSet: Sendable {
 
     // MARK: - Live files
 
-    /// Every table number referenced by the current version or by an older
-    /// version some reader still holds. A table not in this set (and not a
-    /// flush or compaction output still being written) may be deleted.
+    /// Every table number referenced by a live keyspace's current version
+    /// or by an older version some reader still holds (of a dropped
+    /// keyspace too). A table not in this set (and not a flush or
+    /// compaction output still being written) may be deleted.
     func liveFileNumbers() -> Set<UInt64> {
         state.withLock { s in
             s.versions.removeAll { $0.version == nil }
-            var numbers = s.current.fileNumbers
+            var numbers = Set<UInt64>()
+            for entry in s.catalog.live.values { numbers.formUnion(entry.files.fileNumbers) }
             for entry in s.versions {
-                if let v = entry.version, v !== s.current { numbers.formUnion(v.fileNumbers) }
+                if let v = entry.version { numbers.formUnion(v.fileNumbers) }
             }
             return numbers
         }

@@ -5,9 +5,11 @@
 /// encoded here from the caller's key and value (lent for the commit), so
 /// a write copies its bytes once, into the buffer the kernel reads.
 enum WriteGroupEncoding {
-    /// Payload bytes of a batch holding one put (`isPut`) or delete.
-    static func singleOperationBytes(keyBytes: Int, valueBytes: Int, isPut: Bool) -> Int {
+    /// Payload bytes of a batch holding one put (`isPut`) or delete, in
+    /// `keyspace` (0: the default one, encoded without an id).
+    static func singleOperationBytes(keyBytes: Int, valueBytes: Int, isPut: Bool, keyspace: UInt32 = 0) -> Int {
         var bytes = WriteBatch.headerSize + 1 + varintLength(keyBytes) + keyBytes
+        if keyspace != 0 { bytes += varintLength(Int(keyspace)) }
         if isPut { bytes += varintLength(valueBytes) + valueBytes }
         return bytes
     }
@@ -31,12 +33,12 @@ enum WriteGroupEncoding {
                 if let base = ops.baseAddress, ops.count > 0 { p.copyMemory(from: base, byteCount: ops.count) }
             }
         case .put(let key, let value):
-            p.storeBytes(of: ValueType.value.rawValue, as: UInt8.self)
-            p = append(value: value, to: append(value: key, to: p + 1))
+            p = appendType(.value, keyspace: writer.keyspace?.id ?? 0, to: p)
+            p = append(value: value, to: append(value: key, to: p))
         case .delete(let key):
-            p.storeBytes(of: ValueType.deletion.rawValue, as: UInt8.self)
-            p = append(value: key, to: p + 1)
-        case .none, .switchMemtable:
+            p = appendType(.deletion, keyspace: writer.keyspace?.id ?? 0, to: p)
+            p = append(value: key, to: p)
+        case .none, .switchMemtable, .control:
             preconditionFailure("WAL group holds a write without data")
         }
         let bytes = UnsafeRawBufferPointer(start: payload, count: writer.payloadBytes)
@@ -47,17 +49,33 @@ enum WriteGroupEncoding {
         return LogRecord.headerSize + writer.payloadBytes
     }
 
-    /// Writes varint length + bytes at `p`; returns the byte after them.
-    private static func append(value: UnsafeRawBufferPointer, to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+    /// Writes an operation's type byte (and for a keyspace other than 0,
+    /// its id) at `p`; returns the byte after them.
+    private static func appendType(_ type: ValueType, keyspace: UInt32,
+                                   to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        guard keyspace != 0 else {
+            p.storeBytes(of: type.rawValue, as: UInt8.self)
+            return p + 1
+        }
+        p.storeBytes(of: WriteBatch.keyspaceOperationType(type), as: UInt8.self)
+        return appendVarint(UInt64(keyspace), to: p + 1)
+    }
+
+    private static func appendVarint(_ value: UInt64, to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
         var out = p
-        var v = UInt64(value.count)
+        var v = value
         while v >= 0x80 {
             out.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, as: UInt8.self)
             out += 1
             v >>= 7
         }
         out.storeBytes(of: UInt8(v), as: UInt8.self)
-        out += 1
+        return out + 1
+    }
+
+    /// Writes varint length + bytes at `p`; returns the byte after them.
+    private static func append(value: UnsafeRawBufferPointer, to p: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
+        let out = appendVarint(UInt64(value.count), to: p)
         if let base = value.baseAddress, value.count > 0 { out.copyMemory(from: base, byteCount: value.count) }
         return out + value.count
     }

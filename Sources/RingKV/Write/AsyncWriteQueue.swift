@@ -221,8 +221,25 @@ final class AsyncWriteQueue: @unchecked Sendable {
             do {
                 try committer.commitMerged(merged, sync: taken.contains { $0.sync })
                 for node in taken { node.continuation?.resume() }
+            } catch let error as DBError where taken.count > 1 && error.refusesKeyspace {
+                // A write for a keyspace dropped meanwhile (or of another
+                // database) is refused at admission, before anything is
+                // written: the others must not fail with it. Each is
+                // committed alone instead.
+                commitOneByOne(taken, committer)
             } catch {
                 for node in taken { node.continuation?.resume(throwing: error) }
+            }
+        }
+    }
+
+    private func commitOneByOne(_ taken: [Node], _ committer: some MergedBatchCommitter) {
+        for node in taken {
+            do {
+                try committer.commitMerged(node.batch, sync: node.sync)
+                node.continuation?.resume()
+            } catch {
+                node.continuation?.resume(throwing: error)
             }
         }
     }

@@ -9,7 +9,9 @@ import Synchronization
 /// How a write flows: the caller's `PendingWrite` joins the queue under
 /// `mu`. One writer at a time *leads*: it asks the environment to make
 /// room (memtable switch, stalls), takes a prefix of the queue that fits
-/// one WAL buffer (stopping before a memtable switch request), numbers its
+/// one WAL buffer (stopping before a leader-only request: a memtable
+/// switch, a keyspace create or drop, which its own leader carries out
+/// through the same environment call instead), numbers its
 /// operations, and — without `mu` — has the environment write the group
 /// to the log and insert it into the memtable. With `mu` again it lets the
 /// environment publish the group (or record its failure), hands leadership
@@ -25,7 +27,7 @@ import Synchronization
 /// for a writer that sleeps. Invariant (under `mu`): `leaderActive` is
 /// true exactly while one thread is designated to lead; only it calls
 /// `makeRoomLocked` and `writeGroup`, so only it touches the WAL, switches
-/// memtables or inserts into the memtable.
+/// memtables, inserts into the memtables, or creates and drops keyspaces.
 ///
 /// `mu` is the database's monitor, shared so that a commit takes one lock
 /// and the environment may wait on it (stalls) while leading.
@@ -106,11 +108,13 @@ final class CommitPipeline: @unchecked Sendable {
     /// Commits `payload` from the calling thread (with its thread's
     /// `PendingWrite`): returns once its group is published, or throws the
     /// group's error. Caller does not hold `mu`.
+    /// `keyspace`: the keyspace of a put, delete or switch (nil: the
+    /// default one); `batchKeyspaces`: the other keyspaces a batch names.
     @inline(__always)
-    func commit<Env: CommitEnvironment>(_ payload: PendingWrite.Payload, sync: Bool,
-                                        in env: Env) throws(DBError) {
+    func commit<Env: CommitEnvironment>(_ payload: PendingWrite.Payload, sync: Bool, keyspace: KeyspaceData? = nil,
+                                        batchKeyspaces: [KeyspaceData] = [], in env: Env) throws(DBError) {
         let writer = PendingWrite.forCurrentThread()
-        writer.prepare(payload, sync: sync)
+        writer.prepare(payload, sync: sync, keyspace: keyspace, batchKeyspaces: batchKeyspaces)
         defer { writer.clear() }
         try commit(writer, in: env)
     }
@@ -120,7 +124,7 @@ final class CommitPipeline: @unchecked Sendable {
     private func commit<Env: CommitEnvironment>(_ writer: PendingWrite, in env: Env) throws(DBError) {
         mu.lock()
         do {
-            try env.admitWriteLocked()
+            try env.admitWriteLocked(writer)
         } catch {
             mu.unlock()
             throw error
@@ -178,7 +182,7 @@ final class CommitPipeline: @unchecked Sendable {
         var ready = tookOver
         while !ready {
             do {
-                try env.makeRoomLocked(forceSwitch: leader.isSwitch)
+                try env.makeRoomLocked(for: leader)
             } catch {
                 removeHeadLocked(leader)
                 activeWriters -= 1
@@ -186,7 +190,7 @@ final class CommitPipeline: @unchecked Sendable {
                 mu.unlock()
                 throw error
             }
-            if leader.isSwitch {
+            if leader.isLeaderOnly {
                 removeHeadLocked(leader)
                 activeWriters -= 1
                 handOverLeadershipLocked()
@@ -217,16 +221,18 @@ final class CommitPipeline: @unchecked Sendable {
         var sequence = allocatedSequence + 1
         var bytes = 0
         var anySync = false
+        var usesKeyspaces = false
         var member: PendingWrite? = first
         while let w = member {
             w.firstSequence = sequence
             sequence += UInt64(w.operationCount)
             bytes += WriteGroupEncoding.recordBytes(w)
             anySync = anySync || w.sync
+            usesKeyspaces = usesKeyspaces || w.usesKeyspaces
             member = w.next
         }
         allocatedSequence = sequence - 1
-        let group = env.beginGroupLocked(recordBytes: bytes, sync: anySync)
+        let group = env.beginGroupLocked(first: first, recordBytes: bytes, sync: anySync, usesKeyspaces: usesKeyspaces)
         mu.unlock()
         var failure: DBError?
         do {
@@ -314,7 +320,7 @@ final class CommitPipeline: @unchecked Sendable {
         var bytes = 0
         var member: PendingWrite? = head
         while let w = member {
-            if w.isSwitch { return false }
+            if w.isLeaderOnly { return false }
             bytes += WriteGroupEncoding.recordBytes(w)
             member = w.next
         }
@@ -340,7 +346,7 @@ final class CommitPipeline: @unchecked Sendable {
 
     /// Removes from the queue the head and the writers behind it, up to
     /// `groupMaxBytes` of log records (at least the head), stopping before
-    /// a memtable switch request. Returns the first member and the member
+    /// a leader-only request. Returns the first member and the member
     /// count; the members stay linked through `next`, the last one's is nil.
     private func takeGroupLocked() -> (first: PendingWrite, count: Int) {
         mu.assertHeld()
@@ -349,7 +355,7 @@ final class CommitPipeline: @unchecked Sendable {
         var count = 1
         var bytes = WriteGroupEncoding.recordBytes(first)
         let limit = max(configuration.groupMaxBytes, bytes)
-        while let next = last.next, !next.isSwitch, bytes + WriteGroupEncoding.recordBytes(next) <= limit {
+        while let next = last.next, !next.isLeaderOnly, bytes + WriteGroupEncoding.recordBytes(next) <= limit {
             bytes += WriteGroupEncoding.recordBytes(next)
             last = next
             count += 1
@@ -372,21 +378,25 @@ protocol CommitEnvironment: AnyObject {
     /// `finishGroupLocked` (the log, its reservation, the memtable).
     associatedtype Group
 
-    /// Throws when no write may enter: closing or closed, or the log
-    /// failed earlier.
-    func admitWriteLocked() throws(DBError)
+    /// Throws when `writer` may not enter: closing or closed, the log
+    /// failed earlier, or a keyspace it names is dropped or dropping.
+    func admitWriteLocked(_ writer: PendingWrite) throws(DBError)
 
-    /// Makes room in the memtable for the leader's group (may release and
-    /// re-take `mu` while it stalls or switches); with `forceSwitch`,
-    /// switches the memtable when it holds anything (a flush request).
-    func makeRoomLocked(forceSwitch: Bool) throws(DBError)
+    /// Makes room in the memtables for the leader's group (may release and
+    /// re-take `mu` while it stalls or switches); for a leader-only
+    /// request (`leader.isLeaderOnly`) carries it out instead: a switch of
+    /// the leader's keyspace's memtable when it holds anything (a flush
+    /// request), a keyspace create or drop.
+    func makeRoomLocked(for leader: PendingWrite) throws(DBError)
 
     /// The database is closing: a leader does not wait to gather.
     var isClosingLocked: Bool { get }
 
-    /// Reserves `recordBytes` of log for a group (synced when `sync`) and
-    /// captures what the unlocked write needs.
-    func beginGroupLocked(recordBytes: Int, sync: Bool) -> Group
+    /// Reserves `recordBytes` of log for the group linked from `first`
+    /// (synced when `sync`) and captures what the unlocked write needs;
+    /// `usesKeyspaces` when a member writes to a keyspace other than the
+    /// default one (whose memtables are then resolved for the group).
+    func beginGroupLocked(first: PendingWrite, recordBytes: Int, sync: Bool, usesKeyspaces: Bool) -> Group
 
     /// Without `mu`: writes the members, linked from `first` through
     /// `next` and numbered (`firstSequence`), to the log and inserts them

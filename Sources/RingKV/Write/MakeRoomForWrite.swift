@@ -1,24 +1,31 @@
 import RingIO
 
 extension DBImpl {
-    /// Ensures the active memtable has room: switches it (and the WAL) when
-    /// full or when `force`, and waits while the previous one is still
-    /// being flushed or L0 is at its stop trigger (write stalls); from the
+    /// Ensures the memtables have room: switches one (and the WAL) when it
+    /// is full, when the memtables together are over their budget
+    /// (`memtableToSwitchLocked`, MemoryBudget.swift), or — with `forcing`
+    /// — that keyspace's when it holds anything (a flush request). A
+    /// switch waits while that keyspace's previous memtable is still being
+    /// flushed, while the immutable memtables are over the budget, or
+    /// while its L0 is at the stop trigger (write stalls); from the
     /// slowdown trigger on, the leader first sleeps off the delay earlier
-    /// groups owe (`WritePacer`, WriteStall.swift). Called by the leader
-    /// with `mu` held.
-    func makeRoomForWriteLocked(force: Bool) throws(DBError) {
+    /// groups owe (`WritePacer`, WriteStall.swift). A keyspace whose drop
+    /// is queued is never switched or waited for: no compaction picks it
+    /// any more, and its drop is queued behind this leader. Called by the
+    /// leader with `mu` held.
+    func makeRoomForWriteLocked(forcing: KeyspaceData?) throws(DBError) {
         mu.assertHeld()
-        var force = force
-        var allowSlowdown = !force
+        var forcing = forcing
+        var allowSlowdown = forcing == nil
         var stallStarted: UInt64?
+        var stallReason = ""
+        var stalledKeyspace = defaultKeyspace
         defer {
             if let stallStarted {
                 let waited = MonotonicClock.nanos() - stallStarted
                 stats.stalls.add(1)
                 stats.stallNanos.add(waited)
-                events.stalled(durationNanos: waited, l0Files: versions.current.fileCount(0),
-                               reason: level0Stopped ? "L0 at its stop trigger" : "previous memtable still flushing")
+                events.stalled(durationNanos: waited, l0Files: level0FileCount(stalledKeyspace), reason: stallReason)
             }
         }
         while true {
@@ -31,22 +38,39 @@ extension DBImpl {
                     continue
                 }
             }
-            // An empty memtable always takes the batch, however small
-            // `memtableSizeBytes` is (its arena alone may exceed it).
-            if !force && (mem.approximateMemoryUsageBytes < options.memtableSizeBytes || mem.entryCount == 0) {
-                return
+            let target: KeyspaceData
+            if let forced = forcing {
+                // An empty memtable is not switched; nor is a dropped
+                // keyspace's (its memtables are gone) or a dropping one's
+                // (it is never compacted again, so a stall on its L0 would
+                // never end, and the drop waits behind this leader).
+                if forced.mem.entryCount == 0 || forced.dropped || forced.dropping { return }
+                target = forced
+            } else {
+                // An empty memtable always takes the batch, however small
+                // its size limit is (its arena alone may exceed it). A
+                // dropping keyspace is never picked (see above).
+                guard let full = memtableToSwitchLocked() else { return }
+                target = full
             }
-            if force && mem.entryCount == 0 { return }
-            if imm != nil {
+            let stall: String?
+            if target.imm != nil {
                 if let failure = backgroundFailure { throw failure }
+                stall = "previous memtable still flushing"
+            } else if immutableBudgetExceededLocked(adding: target) {
+                if let failure = backgroundFailure { throw failure }
+                stall = "immutable memtables over the memory budget"
+            } else if level0Stopped(target) {
+                try checkLevel0StopLocked()
+                stall = "L0 at its stop trigger"
+            } else {
+                stall = nil
+            }
+            if let stall {
                 if closing { throw DBError.closed }
                 stallStarted = stallStarted ?? MonotonicClock.nanos()
-                mu.wait()
-                continue
-            }
-            if level0Stopped {
-                try checkLevel0StopLocked()
-                stallStarted = stallStarted ?? MonotonicClock.nanos()
+                stallReason = stall
+                stalledKeyspace = target
                 mu.wait()
                 continue
             }
@@ -58,16 +82,7 @@ extension DBImpl {
                 // prefix of the acknowledged history). One fdatasync per
                 // switch; mu is released meanwhile (this writer leads the
                 // queue, so nobody else touches the log).
-                let log = wal
-                mu.unlock()
-                var failure: DBError?
-                do { try log.syncUnsyncedWrites() } catch { failure = error }
-                mu.lock()
-                if let failure {
-                    // As after any failed WAL fsync: no retry, read-only.
-                    walFailure = walFailure ?? failure
-                    throw failure
-                }
+                try syncLogLocked()
                 continue
             }
             // The new log is created (opened, its directory entry synced)
@@ -80,13 +95,46 @@ extension DBImpl {
             }
             mu.lock()
             let newLog = try created.get()
+            closedLogSizes.append((wal.number, wal.offsetBytes))
             try? wal.close()
             wal = newLog
-            imm = mem
-            mem = options.makeMemTable()
-            force = false
+            switchMemtableLocked(target, newLogNumber: newLog.number)
+            forcing = nil
             wakeAllLocked()
         }
+    }
+
+    /// Makes the WAL's unsynced tail durable, with `mu` released (the
+    /// caller leads the writer queue: nobody else touches the log). A
+    /// failure makes the database refuse writes, as after any failed WAL
+    /// fsync: no retry. Caller holds `mu`; held again on return.
+    func syncLogLocked() throws(DBError) {
+        mu.assertHeld()
+        let log = wal
+        mu.unlock()
+        var failure: DBError?
+        do { try log.syncUnsyncedWrites() } catch { failure = error }
+        mu.lock()
+        if let failure {
+            walFailure = walFailure ?? failure
+            throw failure
+        }
+    }
+
+    /// `keyspace`'s memtable becomes its immutable one, queued for the
+    /// flush thread; logs from `newLogNumber` on hold none of it. Caller
+    /// holds `mu` and leads the writer queue.
+    private func switchMemtableLocked(_ keyspace: KeyspaceData, newLogNumber: UInt64) {
+        mu.assertHeld()
+        let bytes = keyspace.mem.approximateMemoryUsageBytes
+        keyspace.imm = keyspace.mem
+        keyspace.immLogNumber = newLogNumber
+        keyspace.mem = keyspace.options.makeMemTable()
+        activeMemtableBytes -= keyspace.accountedMemtableBytes
+        keyspace.accountedMemtableBytes = 0
+        keyspace.accountedImmutableBytes = bytes
+        immutableMemtableBytes += bytes
+        flushQueue.append(keyspace)
     }
 }
 

@@ -27,12 +27,23 @@ final class PendingWrite {
         /// caller's bytes, valid until the commit returns.
         case put(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)
         case delete(key: UnsafeRawBufferPointer)
-        /// `DB.flush`: switch the memtable; carries no data.
+        /// `DB.flush`, `Keyspace.flush`: switch the memtable of `keyspace`
+        /// (nil: the default one); carries no data.
         case switchMemtable
+        /// Create or drop a keyspace (KeyspaceControl.swift); carries no data.
+        case control(KeyspaceControl)
     }
 
     var payload = Payload.none
     var sync = false
+    /// The keyspace of a put, delete or memtable switch; nil for the
+    /// default keyspace (whose path never looks a keyspace up).
+    var keyspace: KeyspaceData?
+    /// The keyspaces other than the default one a batch writes to.
+    var batchKeyspaces: [KeyspaceData] = []
+    /// The memtable a put or delete in `keyspace` goes into, resolved by
+    /// the leader under `mu` when it takes the group.
+    var targetMemtable: MemTable?
     /// Bytes of the WAL record payload (a write batch: header + ops).
     var payloadBytes = 0
     /// Operations (sequence numbers) the write uses.
@@ -68,6 +79,19 @@ final class PendingWrite {
         return false
     }
 
+    /// A request its own leader carries out alone, in queue order, instead
+    /// of joining a group: a memtable switch, a keyspace create or drop.
+    var isLeaderOnly: Bool {
+        switch payload {
+        case .switchMemtable, .control: return true
+        case .none, .batch, .put, .delete: return false
+        }
+    }
+
+    /// Whether the write touches a keyspace other than the default one
+    /// (the leader then resolves its memtables).
+    var usesKeyspaces: Bool { keyspace != nil || !batchKeyspaces.isEmpty }
+
     /// Moves the writer to `state` and wakes its thread if it sleeps.
     /// Everything written to the record before is visible to the thread
     /// once it sees the new state.
@@ -78,13 +102,20 @@ final class PendingWrite {
     // MARK: - Reuse
 
     /// Fills the record for a new write (the caller's thread, not queued).
-    func prepare(_ payload: Payload, sync: Bool) {
+    /// `keyspace`: a put's, delete's or switch's keyspace, nil for the
+    /// default one; `batchKeyspaces`: the keyspaces a batch names.
+    func prepare(_ payload: Payload, sync: Bool, keyspace: KeyspaceData? = nil,
+                 batchKeyspaces: [KeyspaceData] = []) {
         self.payload = payload
         self.sync = sync
+        self.keyspace = keyspace
+        self.batchKeyspaces = batchKeyspaces
+        targetMemtable = nil
         error = nil
         next = nil
+        let keyspaceId = keyspace?.id ?? 0
         switch payload {
-        case .none, .switchMemtable:
+        case .none, .switchMemtable, .control:
             payloadBytes = 0
             operationCount = 0
         case .batch(let rep, let count):
@@ -92,10 +123,11 @@ final class PendingWrite {
             operationCount = count
         case .put(let key, let value):
             payloadBytes = WriteGroupEncoding.singleOperationBytes(keyBytes: key.count, valueBytes: value.count,
-                                                                   isPut: true)
+                                                                   isPut: true, keyspace: keyspaceId)
             operationCount = 1
         case .delete(let key):
-            payloadBytes = WriteGroupEncoding.singleOperationBytes(keyBytes: key.count, valueBytes: 0, isPut: false)
+            payloadBytes = WriteGroupEncoding.singleOperationBytes(keyBytes: key.count, valueBytes: 0, isPut: false,
+                                                                   keyspace: keyspaceId)
             operationCount = 1
         }
         word.store(State.queued.rawValue)
@@ -105,6 +137,9 @@ final class PendingWrite {
     /// caller can change that in place again without a copy).
     func clear() {
         payload = .none
+        keyspace = nil
+        if !batchKeyspaces.isEmpty { batchKeyspaces = [] }
+        targetMemtable = nil
         error = nil
         next = nil
     }

@@ -2,64 +2,86 @@
 /// entry points validate and hand the write to the commit pipeline
 /// (CommitPipeline.swift: queue, leadership, groups); the pipeline calls
 /// back here, through `CommitEnvironment`, to admit the write, make room
-/// in the memtable (MakeRoomForWrite.swift), reserve the log, write and
-/// insert the group (`WALWriter.writeGroup`: a pwrite when no writer of
-/// the group asked for sync; write_fixed linked to fdatasync in one
-/// io_uring_enter when one did), and publish the new last sequence.
+/// in the memtables (MakeRoomForWrite.swift) or run a keyspace create or
+/// drop (KeyspaceLifecycle.swift), reserve the log, write and insert the
+/// group (`WALWriter.writeGroup`: a pwrite when no writer of the group
+/// asked for sync; write_fixed linked to fdatasync in one io_uring_enter
+/// when one did), and publish the new last sequence.
+///
+/// Keyspaces: a put or delete carries its keyspace (nil for the default
+/// one), a batch the keyspaces it names. The leader resolves their
+/// memtables once per group, under `mu` (`beginGroupLocked`); a group of
+/// the default keyspace alone resolves nothing.
 extension DBImpl {
     // MARK: - Entry points
 
     func write(_ batch: WriteBatch, sync: Bool) throws(DBError) {
         try batch.validate()
+        try checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
-        try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, in: self)
+        try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
+                            batchKeyspaces: batch.keyspaces, in: self)
+    }
+
+    /// Refuses a batch naming another database's "default" handle (its
+    /// operations carry id 0, so admission would take them for this
+    /// database's default); other keyspaces are checked at admission.
+    func checkDefaultHandles(of batch: WriteBatch) throws(DBError) {
+        if batch.defaultOwners.contains(where: { $0 != identity.id }) {
+            throw DBError.unknownKeyspace(name: KeyspaceName.defaultName)
+        }
     }
 
     /// `key` and `value` are the caller's bytes, lent until this returns.
-    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sync: Bool) throws(DBError) {
+    /// `keyspace` nil: the default keyspace.
+    func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sync: Bool,
+             keyspace: KeyspaceData? = nil) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
-        try pipeline.commit(.put(key: key, value: value), sync: sync, in: self)
+        try pipeline.commit(.put(key: key, value: value), sync: sync, keyspace: keyspace, in: self)
     }
 
-    func delete(_ key: UnsafeRawBufferPointer, sync: Bool) throws(DBError) {
+    func delete(_ key: UnsafeRawBufferPointer, sync: Bool, keyspace: KeyspaceData? = nil) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: 0)
-        try pipeline.commit(.delete(key: key), sync: sync, in: self)
-    }
-
-    /// Switches the memtable (if it holds anything) and waits until it is
-    /// flushed to an L0 table.
-    func flushMemtable() throws(DBError) {
-        try pipeline.commit(.switchMemtable, sync: false, in: self)
-        mu.lock()
-        defer { mu.unlock() }
-        while imm != nil {
-            if let failure = backgroundFailure { throw failure }
-            if closing { throw DBError.closed }
-            mu.wait()
-        }
+        try pipeline.commit(.delete(key: key), sync: sync, keyspace: keyspace, in: self)
     }
 }
 
 extension DBImpl: CommitEnvironment {
-    /// One group's log, its reservation and the memtable it goes into,
+    /// One group's log, its reservation and the memtables it goes into,
     /// captured under `mu` by the leader.
     struct CommitGroup {
         let log: WALWriter
-        let memtable: MemTable
+        let memtables: GroupMemtables
+        /// The keyspaces other than "default" the group writes to.
+        let keyspaces: [KeyspaceData]
         let reservation: WALWriter.Reservation
         let recordBytes: Int
         let sync: Bool
     }
 
-    func admitWriteLocked() throws(DBError) {
+    func admitWriteLocked(_ writer: PendingWrite) throws(DBError) {
         mu.assertHeld()
         if closed || closing { throw DBError.closed }
         if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
+        if let keyspace = writer.keyspace, let failure = keyspace.unavailableLocked(in: self, forWrite: true) {
+            throw failure
+        }
+        for keyspace in writer.batchKeyspaces {
+            if let failure = keyspace.unavailableLocked(in: self, forWrite: true) { throw failure }
+        }
+        if case .control(let control) = writer.payload { try admitKeyspaceControlLocked(control) }
     }
 
-    func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
+    func makeRoomLocked(for leader: PendingWrite) throws(DBError) {
         mu.assertHeld()
-        try makeRoomForWriteLocked(force: forceSwitch)
+        switch leader.payload {
+        case .control(let control):
+            try runKeyspaceControlLocked(control)
+        case .switchMemtable:
+            try makeRoomForWriteLocked(forcing: leader.keyspace ?? defaultKeyspace)
+        case .none, .batch, .put, .delete:
+            try makeRoomForWriteLocked(forcing: nil)
+        }
     }
 
     var isClosingLocked: Bool {
@@ -67,14 +89,33 @@ extension DBImpl: CommitEnvironment {
         return closing
     }
 
-    func beginGroupLocked(recordBytes: Int, sync: Bool) -> CommitGroup {
+    func beginGroupLocked(first: PendingWrite, recordBytes: Int, sync: Bool, usesKeyspaces: Bool) -> CommitGroup {
         mu.assertHeld()
-        return CommitGroup(log: wal, memtable: mem, reservation: wal.reserve(length: recordBytes, sync: sync),
+        var others: [UInt32: MemTable] = [:]
+        var keyspaces: [KeyspaceData] = []
+        if usesKeyspaces {
+            // Admission checked each keyspace; a drop runs only as a leader
+            // of its own, after every write queued before it, so all are
+            // still live here.
+            var member: PendingWrite? = first
+            while let w = member {
+                if let keyspace = w.keyspace {
+                    w.targetMemtable = keyspace.mem
+                    if others.updateValue(keyspace.mem, forKey: keyspace.id) == nil { keyspaces.append(keyspace) }
+                }
+                for keyspace in w.batchKeyspaces where others.updateValue(keyspace.mem, forKey: keyspace.id) == nil {
+                    keyspaces.append(keyspace)
+                }
+                member = w.next
+            }
+        }
+        return CommitGroup(log: wal, memtables: GroupMemtables(defaultMemtable: defaultKeyspace.mem, others: others),
+                           keyspaces: keyspaces, reservation: wal.reserve(length: recordBytes, sync: sync),
                            recordBytes: recordBytes, sync: sync)
     }
 
-    /// The memtable is filled once the bytes are on their way (while the
-    /// kernel syncs a synced group): its entries carry sequences above
+    /// The memtables are filled once the bytes are on their way (while the
+    /// kernel syncs a synced group): their entries carry sequences above
     /// `lastSequence`, so no reader sees them until the group is published
     /// in `finishGroupLocked`. After a WAL failure they stay unpublished:
     /// the DB refuses writes and flushes from then on, so they never reach
@@ -92,7 +133,7 @@ extension DBImpl: CommitEnvironment {
             }, duringIO: {
                 var m: PendingWrite? = first
                 while let w = m, failure == nil {
-                    do throws(DBError) { try MemTableInserter.apply(w, to: group.memtable) } catch { failure = error }
+                    do throws(DBError) { try MemTableInserter.apply(w, to: group.memtables) } catch { failure = error }
                     m = w.next
                 }
             })
@@ -110,6 +151,10 @@ extension DBImpl: CommitEnvironment {
             return
         }
         self.lastSequence = lastSequence
+        for keyspace in group.keyspaces where !keyspace.awaitingMeasurement {
+            keyspace.awaitingMeasurement = true
+            keyspacesToMeasure.append(keyspace)
+        }
         stats.walGroups.add(1)
         if group.sync { stats.walSyncedGroups.add(1) }
         stats.writes.add(UInt64(writers))

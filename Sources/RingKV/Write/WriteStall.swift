@@ -11,10 +11,20 @@ import Glibc
 ///   size, so memory stays bounded, and `mu` is released while waiting, so
 ///   flush and compaction keep running.
 extension DBImpl {
-    /// Number of L0 tables in the current version.
-    var level0FileCount: Int { versions.current.fileCount(0) }
+    /// The most L0 tables any keyspace has (the write pacer's measure).
+    var level0FileCount: Int { versions.maxLevel0FileCount }
 
-    var level0Stopped: Bool { level0FileCount >= max(options.l0StopTrigger, 1) }
+    /// L0 tables of `keyspace` now.
+    func level0FileCount(_ keyspace: KeyspaceData) -> Int {
+        versions.current(keyspace: keyspace.id)?.fileCount(0) ?? 0
+    }
+
+    /// `keyspace`'s L0 is at the stop trigger: its memtable is not
+    /// switched until compaction brings L0 below it (other keyspaces'
+    /// writes go on while their memtables have room).
+    func level0Stopped(_ keyspace: KeyspaceData) -> Bool {
+        level0FileCount(keyspace) >= max(options.l0StopTrigger, 1)
+    }
 
     /// Sleeps `nanos` with `mu` released and counts it. Caller holds `mu`.
     func slowDownWriterLocked(nanos: UInt64) {
@@ -26,7 +36,7 @@ extension DBImpl {
         while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
         stats.slowdowns.add(1)
         stats.slowdownNanos.add(MonotonicClock.nanos() - started)
-        events.slowedDown(l0Files: versions.current.fileCount(0), trigger: options.l0SlowdownTrigger,
+        events.slowedDown(l0Files: level0FileCount, trigger: options.l0SlowdownTrigger,
                           slowdownsSoFar: stats.slowdowns.current)
         mu.lock()
     }

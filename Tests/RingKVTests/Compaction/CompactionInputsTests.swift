@@ -42,7 +42,7 @@ import Testing
         let below = version.files[level + 1]
         let sorted = Compaction(level: level, outputLevel: level + 1, inputs: Array(inputs),
                                 outputLevelInputs: below, version: version, reason: .manual, score: 1)
-        let sources = try CompactionJob(db: db.impl, compaction: sorted, smallestSnapshot: 0).inputIterators()
+        let sources = try CompactionJob(db: db.impl, keyspace: 0, tableOptions: db.impl.options, compaction: sorted, smallestSnapshot: 0).inputIterators()
         #expect(sources.count == 2)
         #expect(sources.allSatisfy { $0 is LevelIterator })
         // Each yields its tables' entries in order, all of them.
@@ -60,7 +60,7 @@ import Testing
         try #require(!l0.isEmpty)
         let fromL0 = Compaction(level: 0, outputLevel: 1, inputs: l0, outputLevelInputs: version.files[1],
                                 version: version, reason: .manual, score: 1)
-        let l0Sources = try CompactionJob(db: db.impl, compaction: fromL0, smallestSnapshot: 0).inputIterators()
+        let l0Sources = try CompactionJob(db: db.impl, keyspace: 0, tableOptions: db.impl.options, compaction: fromL0, smallestSnapshot: 0).inputIterators()
         #expect(l0Sources.count == l0.count + (version.files[1].isEmpty ? 0 : 1))
         #expect(l0Sources.prefix(l0.count).allSatisfy { $0 is TableIterator })
     }

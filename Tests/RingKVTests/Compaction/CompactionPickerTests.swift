@@ -89,7 +89,7 @@ import Testing
         for _ in 0..<3 {
             let c = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
             picked.append(c.inputs[0].number)
-            _ = state.register(c)
+            _ = state.register(c, keyspace: 0)
         }
         #expect(picked == [11, 12, 10])
         // The compact pointer no longer decides: past table 11 it would be 12.
@@ -108,12 +108,12 @@ import Testing
         var state = CompactionState()
         let first = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
         #expect(first.inputs.map(\.number) == [10])
-        _ = state.register(first)
+        _ = state.register(first, keyspace: 0)
         // 11 overlaps L2 table 20 and 12 overlaps it too: 11 is taken next
         // (its own range c-e), then 12 conflicts on table 20 -> nothing.
         let second = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
         #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
-        _ = state.register(second)
+        _ = state.register(second, keyspace: 0)
         #expect(p.pick(version: v, compactPointers: noPointers, state: state)?.level == nil)
     }
 
@@ -123,7 +123,7 @@ import Testing
         var state = CompactionState()
         let first = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
         #expect(first.inputs.map(\.number) == [1])  // the oldest, alone (nothing overlaps it)
-        _ = state.register(first)
+        _ = state.register(first, keyspace: 0)
         #expect(p.pick(version: v, compactPointers: noPointers, state: state)?.level == nil)
     }
 

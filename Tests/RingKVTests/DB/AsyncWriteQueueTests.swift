@@ -233,7 +233,7 @@ final class GatedCommitter: MergedBatchCommitter {
         }
         var keys: [String] = []
         try batch.rep.withUnsafeBytes { rep in
-            try WriteBatch.forEach(rep) { _, key, _ in keys.append(String(decoding: key, as: UTF8.self)) }
+            try WriteBatch.forEach(rep) { _, _, key, _ in keys.append(String(decoding: key, as: UTF8.self)) }
         }
         state.withLock { $0.keys += keys }
     }

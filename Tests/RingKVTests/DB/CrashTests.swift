@@ -72,15 +72,16 @@ import Testing
 
     /// Runs the child, kills it after the delay, returns thread -> last
     /// acknowledged op (threads that acknowledged nothing are absent).
-    private func runChild(_ exe: String, path: String, seed: Int, threads: Int, mode: String,
-                          killAfterMicros: UInt32, denyIOUring: Bool) throws -> [Int: Int] {
+    /// `extraArguments` follow the mode (`keyspaces`: KeyspaceCrashTests).
+    func runChild(_ exe: String, path: String, seed: Int, threads: Int, mode: String,
+                  killAfterMicros: UInt32, denyIOUring: Bool, extraArguments: [String] = []) throws -> [Int: Int] {
         var fds: [Int32] = [0, 0]
         #expect(pipe(&fds) == 0)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
         posix_spawn_file_actions_addclose(&actions, fds[0])
-        let argv = [exe, path, String(seed), String(threads), mode]
+        let argv = [exe, path, String(seed), String(threads), mode] + extraArguments
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var environment: [UnsafeMutablePointer<CChar>?] = []

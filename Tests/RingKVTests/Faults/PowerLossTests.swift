@@ -22,6 +22,11 @@ import Testing
 /// `sync: true` (and all before it) and every batch before a returned
 /// `flush()` or `compactRange()`. Batches put, delete and delete ranges.
 ///
+/// Batches also write to other keyspaces ("a", "b", "c"), which rounds
+/// create and drop now and then: a returned create or drop is durable,
+/// with every batch before it. In the model a keyspace's keys are
+/// "NAME/key" and its existence the entry "#NAME".
+///
 /// Now and then a round takes a checkpoint: if the call returned, the
 /// checkpoint directory, opened after the power cut, holds exactly the
 /// state when it was called. And now and then a round starts with a
@@ -34,6 +39,8 @@ import Testing
         case delete(String)
         /// Keys `from <= k < to`, byte order.
         case deleteRange(from: String, to: String)
+        case createKeyspace(String)
+        case dropKeyspace(String)
     }
     typealias Step = [Op]
 
@@ -64,6 +71,10 @@ import Testing
                     && key.utf8.lexicographicallyPrecedes(to.utf8) {
                     state[key] = nil
                 }
+            case .createKeyspace(let name):
+                state["#" + name] = ""
+            case .dropKeyspace(let name):
+                for key in state.keys where key == "#" + name || key.hasPrefix(name + "/") { state[key] = nil }
             }
         }
     }
@@ -73,14 +84,20 @@ import Testing
         try ReadOnlyOpenTests.snapshot(path)
     }
 
-    /// Everything the database holds, by scan.
+    /// Everything the database holds, by scan: the default keyspace's
+    /// keys as they are, another keyspace's as "NAME/key" plus "#NAME".
     static func contents(_ db: DB) throws -> State {
         var state: State = [:]
-        for row in try db.scan() {
-            state[String(decoding: row.key, as: UTF8.self)] = String(decoding: row.value, as: UTF8.self)
+        for name in db.keyspaceNames() {
+            let prefix = name == "default" ? "" : name + "/"
+            if name != "default" { state["#" + name] = "" }
+            for row in try db.existingKeyspace(name).scan() {
+                state[prefix + String(decoding: row.key, as: UTF8.self)] = String(decoding: row.value, as: UTF8.self)
+            }
         }
         return state
     }
+
 
     /// Describes how `state` differs from `expected`, for failure messages.
     static func difference(_ state: State, _ expected: State) -> String {
@@ -137,6 +154,7 @@ import Testing
         var cutsInOpen = 0, cutsAfterOpen = 0, undoneChanges = 0, damagedBytes: UInt64 = 0
         var lostSteps = 0, recoveryDrops: UInt64 = 0
         var rangeDeletions = 0
+        var keyspaceCreates = 0, keyspaceDrops = 0, keyspaceWrites = 0
         /// Checkpoints that returned (each opened after the cut) and that
         /// the cut failed (nothing left at their path).
         var checkpointsVerified = 0, checkpointsCut = 0
@@ -274,6 +292,8 @@ import Testing
             #expect(totals.lostSteps > 0 && totals.recoveryDrops > 0, "seed \(seed): \(totals)")
             #expect(totals.rangeDeletions > 0 && totals.checkpointsVerified > 0 && totals.readOnlyOpens > 0,
                     "seed \(seed): \(totals)")
+            #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
+                    "seed \(seed): \(totals)")
         }
     }
 
@@ -305,24 +325,30 @@ import Testing
         for _ in 0..<Int.random(in: 20...220, using: &rng) {
             var batch = WriteBatch()
             var step: Step = []
+            let live = db.keyspaceNames()
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                // Two operations in three go to the default keyspace.
+                let name = Int.random(in: 0..<3, using: &rng) == 0 ? live.randomElement(using: &rng)! : "default"
+                let keyspace = try db.existingKeyspace(name)
+                let prefix = name == "default" ? "" : name + "/"
+                if name != "default" { totals.keyspaceWrites += 1 }
                 let key = "k\(Int.random(in: 0..<48, using: &rng))"
                 switch Int.random(in: 0..<20, using: &rng) {
                 case 0..<4:
-                    batch.delete(key)
-                    step.append(.delete(key))
+                    batch.delete(key, in: keyspace)
+                    step.append(.delete(prefix + key))
                 case 4:
                     // A range of a few keys ("k1" < "k10" < "k2": byte order).
                     let other = "k\(Int.random(in: 0..<48, using: &rng))"
                     let (from, to) = key.utf8.lexicographicallyPrecedes(other.utf8) ? (key, other) : (other, key)
-                    batch.deleteRange(from: from, to: to)
-                    step.append(.deleteRange(from: from, to: to))
+                    batch.deleteRange(from: from, to: to, in: keyspace)
+                    step.append(.deleteRange(from: prefix + from, to: prefix + to))
                     totals.rangeDeletions += 1
                 default:
                     counter += 1
                     let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
-                    batch.put(key, value)
-                    step.append(.put(key, value))
+                    batch.put(key, value, in: keyspace)
+                    step.append(.put(prefix + key, value))
                 }
             }
             let sync = Int.random(in: 0..<4, using: &rng) == 0
@@ -347,6 +373,23 @@ import Testing
                     #expect(plan.isPowerCut, "a checkpoint failed without a power cut: \(error)")
                     #expect(!FileSystem.exists(target), "a failed checkpoint left \(target)")
                     totals.checkpointsCut += 1
+                    return
+                }
+            }
+            if maintenance == 4 || maintenance == 5 {
+                // A keyspace created or dropped: durable when the call
+                // returns, with every batch before it.
+                let others = Set(live).subtracting(["default"])
+                let create = others.count < 2 || (others.count < 3 && maintenance == 4)
+                let name = create ? ["a", "b", "c"].filter { !others.contains($0) }.randomElement(using: &rng)!
+                    : others.sorted().randomElement(using: &rng)!
+                history.steps.append([create ? .createKeyspace(name) : .dropKeyspace(name)])
+                do {
+                    if create { _ = try db.keyspace(name) } else { try db.dropKeyspace(name) }
+                    history.durableSteps = history.steps.count
+                    if create { totals.keyspaceCreates += 1 } else { totals.keyspaceDrops += 1 }
+                } catch {
+                    #expect(plan.isPowerCut, "a keyspace \(create ? "create" : "drop") failed without a power cut: \(error)")
                     return
                 }
             }

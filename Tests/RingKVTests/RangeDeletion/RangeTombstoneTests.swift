@@ -87,7 +87,7 @@ import Testing
         let encoded = batch.encoded(sequence: 5)
         #expect(Array(encoded.dropFirst(WriteBatch.headerSize)) == [2, 2, 0x61, 0x62, 1, 0x63])
         var seen: [(ValueType, [UInt8], [UInt8])] = []
-        try encoded.withUnsafeBytes { raw in try WriteBatch.forEach(raw) { seen.append(($0, Array($1), Array($2))) } }
+        try encoded.withUnsafeBytes { raw in try WriteBatch.forEach(raw) { seen.append(($1, Array($2), Array($3))) } }
         #expect(seen.count == 1 && seen[0].0 == .rangeDeletion && seen[0].1 == bytes("ab") && seen[0].2 == bytes("c"))
         try batch.validate()
         batch.deleteRange(from: bytes("z"), to: bytes("a"))
@@ -103,7 +103,7 @@ import Testing
         batch.deleteRange(from: bytes("a"), to: bytes("c"))
         batch.put(bytes("b"), bytes("2"))
         try batch.encoded(sequence: 10).withUnsafeBytes {
-            _ = try MemTableInserter.apply($0, to: memtable, path: "test batch")
+            _ = try MemTableInserter.apply($0, path: "test batch") { _ in memtable }
         }
         #expect(memtable.entryCount == 3)
         #expect(memtable.rangeTombstones.memoryUsageBytes == 2 + MemTableRangeTombstones.overheadBytes,

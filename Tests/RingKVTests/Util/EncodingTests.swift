@@ -111,14 +111,14 @@ import Testing
         try rep.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in
             #expect(try WriteBatch.header(raw).sequence == 42)
             #expect(try WriteBatch.header(raw).count == 3)
-            try WriteBatch.forEach(raw) { seen.append(($0, Array($1), Array($2))) }
+            try WriteBatch.forEach(raw) { seen.append(($1, Array($2), Array($3))) }
         }
         #expect(seen.map(\.0) == [.value, .deletion, .value])
         #expect(seen.map(\.1) == [bytes("k1"), bytes("k2"), []])
         #expect(seen.map(\.2) == [bytes("v1"), [], []])
         for cut in WriteBatch.headerSize..<rep.count {
             _ = Array(rep.prefix(cut)).withUnsafeBytes { raw in
-                #expect(throws: (any Error).self) { try WriteBatch.forEach(raw) { _, _, _ in } }
+                #expect(throws: (any Error).self) { try WriteBatch.forEach(raw) { _, _, _, _ in } }
             }
         }
     }

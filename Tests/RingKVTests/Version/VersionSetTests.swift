@@ -58,7 +58,8 @@ import Testing
             // The new MANIFEST takes the next number; allocation goes on after it.
             #expect(recovered.manifestFileNumber == next)
             #expect(recovered.nextFileNumber == next + 1)
-            #expect(recovered.recovery?.recordCount == 4)
+            // The snapshot (a global record and the default keyspace's) and three edits.
+            #expect(recovered.recovery?.recordCount == 5)
             #expect(recovered.recovery?.droppedTailOffset == nil)
             #expect(try CurrentFile.read(dbPath: dir, backend: backend).number == next)
 
@@ -67,7 +68,7 @@ import Testing
             try recovered.close()
             let again = try VersionSet.recover(dbPath: dir, backend: backend)
             expectSameState(vs, again)
-            #expect(again.recovery?.recordCount == 1)
+            #expect(again.recovery?.recordCount == 2)
             #expect(again.manifestFileNumber == next + 1)
             try again.close()
         }
@@ -96,12 +97,12 @@ import Testing
             let bytes = try F.readFile(path)
 
             // Cut the last record in the middle, as a crash mid-append does.
-            for cut in [1, 5, 9, 12, bytes.count - offsets[3] - 1] {
+            for cut in [1, 5, 9, 12, bytes.count - offsets[4] - 1] {
                 try F.writeFile(path, Array(bytes.prefix(bytes.count - cut)))
                 try F.writeFile(FileNames.current(dir), Array("MANIFEST-000001\n".utf8))
                 let recovered = try VersionSet.recover(dbPath: dir, backend: backend)
-                #expect(recovered.recovery?.recordCount == 3, "cut \(cut)")
-                #expect(recovered.recovery?.droppedTailOffset == UInt64(offsets[3]), "cut \(cut)")
+                #expect(recovered.recovery?.recordCount == 4, "cut \(cut)")
+                #expect(recovered.recovery?.droppedTailOffset == UInt64(offsets[4]), "cut \(cut)")
                 // State after the second edit: no second flush.
                 #expect(recovered.current.files[0].isEmpty, "cut \(cut)")
                 #expect(recovered.current.files[1].map(\.number) == [4, 5], "cut \(cut)")
@@ -123,7 +124,7 @@ import Testing
             try applyHistory(vs)
             try vs.close()
             let path = FileNames.manifest(dir, 1)
-            let last = try F.recordOffsets(path)[3]
+            let last = try F.recordOffsets(path)[4]  // two snapshot records, three edits
             let bytes = try F.readFile(path)
             var zeroHeader = bytes
             for i in last..<(last + LogRecord.headerSize) { zeroHeader[i] = 0 }
@@ -135,7 +136,7 @@ import Testing
                 try F.writeFile(path, damaged)
                 try F.writeFile(FileNames.current(dir), Array("MANIFEST-000001\n".utf8))
                 let recovered = try VersionSet.recover(dbPath: dir, backend: backend)
-                #expect(recovered.recovery?.recordCount == 3, "\(name)")
+                #expect(recovered.recovery?.recordCount == 4, "\(name)")
                 #expect(recovered.recovery?.droppedTailOffset == UInt64(last), "\(name)")
                 #expect(recovered.current.files[1].map(\.number) == [4, 5], "\(name)")
                 try recovered.close()
@@ -151,20 +152,20 @@ import Testing
             let path = FileNames.manifest(dir, 1)
             let offsets = try F.recordOffsets(path)
             var bytes = try F.readFile(path)
-            bytes[offsets[2] + LogRecord.headerSize + 3] ^= 0x40
+            bytes[offsets[3] + LogRecord.headerSize + 3] ^= 0x40  // the second edit
             try F.writeFile(path, bytes)
 
             let error = try #require(throws: DBError.self) { try VersionSet.recover(dbPath: dir, backend: backend) }
             let details = try #require(corruptionDetails(error))
             #expect(details.path == path)
-            #expect(details.offset == UInt64(offsets[2]))
+            #expect(details.offset == UInt64(offsets[3]))
             // CURRENT still names the damaged MANIFEST: nothing was switched.
             #expect(try CurrentFile.read(dbPath: dir, backend: backend).number == 1)
 
             // Without strict, the prefix before the bad record is used.
             let lenient = try VersionSet.recover(dbPath: dir, backend: backend, strict: false)
-            #expect(lenient.recovery?.recordCount == 2)
-            #expect(lenient.recovery?.droppedTailOffset == UInt64(offsets[2]))
+            #expect(lenient.recovery?.recordCount == 3)
+            #expect(lenient.recovery?.droppedTailOffset == UInt64(offsets[3]))
             #expect(lenient.current.files[0].map(\.number) == [3])
             try lenient.close()
         }

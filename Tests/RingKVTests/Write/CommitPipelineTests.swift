@@ -222,12 +222,13 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
 
     // MARK: CommitEnvironment
 
-    func admitWriteLocked() throws(DBError) {
+    func admitWriteLocked(_ writer: PendingWrite) throws(DBError) {
         if closing { throw DBError.closed }
         if let failure = state.withLock({ failed }) { throw DBError.refusingWrites(after: failure) }
     }
 
-    func makeRoomLocked(forceSwitch: Bool) throws(DBError) {
+    func makeRoomLocked(for leader: PendingWrite) throws(DBError) {
+        let forceSwitch = leader.isSwitch
         let failure = state.withLock { () -> DBError? in
             defer { makeRoomFailure = nil }
             if makeRoomFailure == nil && forceSwitch { _switchesAfterGroups.append(groupCount) }
@@ -238,7 +239,7 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
 
     var isClosingLocked: Bool { closing }
 
-    func beginGroupLocked(recordBytes: Int, sync: Bool) -> Group {
+    func beginGroupLocked(first: PendingWrite, recordBytes: Int, sync: Bool, usesKeyspaces: Bool) -> Group {
         state.withLock {
             defer { groupCount += 1 }
             return Group(index: groupCount, sync: sync)
@@ -284,10 +285,11 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
         case .batch(let rep, _):
             var label = ""
             try? rep.withUnsafeBytes { raw in
-                try WriteBatch.forEach(raw) { _, key, _ in if label.isEmpty { label = String(decoding: key, as: UTF8.self) } }
+                try WriteBatch.forEach(raw) { _, _, key, _ in if label.isEmpty { label = String(decoding: key, as: UTF8.self) } }
             }
             return label
         case .switchMemtable: return "switch"
+        case .control: return "control"
         case .none: return "?"
         }
     }

@@ -1,0 +1,78 @@
+/// The options blob of a keyspace's create record (docs/FORMAT.md
+/// §Keyspace options): only the fields set are stored.
+///
+///     version  u8      1
+///     present  varint  bit 0 memtableSizeBytes, 1 blockSizeBytes,
+///                      2 compression, 3 bloomBitsPerKey, 4 prefixLength,
+///                      5 ttl (nanoseconds)
+///     then one varint per bit set, in bit order (compression: 0 or 1)
+///
+/// Every field is one varint, so a reader skips the fields of bits it
+/// does not know, and ignores bytes after the last field: a later build
+/// may add fields without a format bump.
+enum KeyspaceOptionsEncoding {
+    static let version: UInt8 = 1
+
+    static func encode(_ options: KeyspaceOptions) -> [UInt8] {
+        var fields: [UInt64] = []
+        var present: UInt64 = 0
+        func add(_ bit: Int, _ value: UInt64?) {
+            guard let value else { return }
+            present |= 1 << UInt64(bit)
+            fields.append(value)
+        }
+        add(0, options.memtableSizeBytes.map { UInt64($0) })
+        add(1, options.blockSizeBytes.map { UInt64($0) })
+        add(2, options.compression.map { $0 ? 1 : 0 })
+        add(3, options.bloomBitsPerKey.map { UInt64($0) })
+        add(4, options.prefixLength.map { UInt64($0) })
+        add(5, options.ttl.map { ttlNanos($0) })
+        var w = ByteWriter(capacity: 2 + fields.count * 5)
+        w.append(version)
+        w.appendVarint(present)
+        for value in fields { w.appendVarint(value) }
+        return w.bytes
+    }
+
+    /// Decodes a stored blob; malformed bytes throw (the caller names the
+    /// MANIFEST and offset). Values are range-checked as `validate` does,
+    /// except `ttl`, which is decoded as stored: `ManifestReplay` refuses a
+    /// MANIFEST that stores one (TTL is not implemented).
+    static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> KeyspaceOptions {
+        var r = ByteReader(raw)
+        let version = try r.readByte()
+        guard version == KeyspaceOptionsEncoding.version else {
+            throw DecodeError(reason: "keyspace options version \(version) (expected 1)", offset: 0)
+        }
+        let present = try r.readVarint64()
+        var options = KeyspaceOptions()
+        for bit in 0..<64 where present & (1 << UInt64(bit)) != 0 {
+            let at = r.position
+            let value = try r.readVarint64()
+            func int(max: Int, min: Int = 0) throws(DecodeError) -> Int {
+                guard value >= UInt64(min), value <= UInt64(max) else {
+                    throw DecodeError(reason: "keyspace option \(bit) value \(value) out of range \(min)...\(max)",
+                                      offset: at)
+                }
+                return Int(value)
+            }
+            switch bit {
+            case 0: options.memtableSizeBytes = try int(max: KeyspaceOptions.maxMemtableSizeBytes, min: 1)
+            case 1: options.blockSizeBytes = try int(max: Options.maxBlockSizeBytes, min: 1)
+            case 2: options.compression = try int(max: 1) == 1
+            case 3: options.bloomBitsPerKey = try int(max: KeyspaceOptions.maxBloomBitsPerKey)
+            case 4: options.prefixLength = try int(max: Options.maxKeySizeBytes, min: 1)
+            case 5: options.ttl = .nanoseconds(Int64(try int(max: Int(Int64.max))))
+            default: break  // a field of a later build: one varint, skipped
+            }
+        }
+        return options
+    }
+
+    private static func ttlNanos(_ d: Duration) -> UInt64 {
+        let (seconds, attoseconds) = d.components
+        guard seconds >= 0 else { return 0 }
+        let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? UInt64(Int64.max) : min(product &+ UInt64(attoseconds / 1_000_000_000), UInt64(Int64.max))
+    }
+}
