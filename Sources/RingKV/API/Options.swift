@@ -160,7 +160,7 @@ public struct Options: Sendable {
     /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}
 
-    // MARK: - Limits (docs/ARCHITECTURE.md §Limits). Writes over a limit
+    // MARK: - Limits (docs/ARCHITECTURE.md §Failures and limits). Writes over a limit
     // fail with `DBError.tooLarge` naming it; nothing is written.
 
     /// Largest accepted user key (64 KiB).

@@ -5,7 +5,7 @@ import Testing
 @testable import RingKV
 
 /// Every limit is checked with a clear error (docs/ARCHITECTURE.md
-/// §Limits): key, value and batch size on each write, option values at
+/// §Failures and limits): key, value and batch size on each write, option values at
 /// open; open table descriptors stay within `maxOpenFiles`; memtables
 /// never exceed one active plus one flushing — writers stall instead.
 @Suite struct LimitsTests {
