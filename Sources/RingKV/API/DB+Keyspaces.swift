@@ -75,13 +75,7 @@ extension DBImpl {
     /// a create on a thread of its own.
     func openKeyspaceAsync(_ name: String, options: KeyspaceOptions?) async throws -> KeyspaceData {
         let name = try KeyspaceName.validated(name)
-        try options?.validate()
-        let existing = try mu.withLock { () throws(DBError) -> KeyspaceData? in
-            try checkOpenLocked()
-            guard let keyspace = keyspacesByName[name], !keyspace.dropping else { return nil }
-            return options == nil || options == keyspace.storedOptions ? keyspace : nil
-        }
-        if let existing { return existing }
+        if let existing = try liveKeyspace(name, options: options) { return existing }
         return try await ThreadOffload.run { [self] in try openKeyspace(name, options: options, create: true) }
     }
 }

@@ -133,21 +133,7 @@ public final class DB: Sendable {
     /// `withValue` of any key type.
     func value<R>(forKeyBytes key: some KeyValueBytes, options: ReadOptions,
                   _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        // The engine's path throws only DBError and takes a body that does
-        // not throw: the body's own error is carried around it.
-        var bodyError: (any Error)?
-        let result = try impl.reading { () throws(DBError) in
-            try key.withKeyValueBytes { (key) throws(DBError) in
-                try impl.withValue(forKey: key, options: options) { (value) -> R? in
-                    do { return try body(value) } catch {
-                        bodyError = error
-                        return nil
-                    }
-                }
-            }
-        }
-        if let bodyError { throw bodyError }
-        return result ?? nil
+        try impl.withValueRethrowing(forKey: key, options: options, keyspace: nil, body)
     }
 
     /// Looks up many keys at one consistent point in time; results are in

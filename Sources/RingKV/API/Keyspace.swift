@@ -111,19 +111,7 @@ public final class Keyspace: Sendable {
     /// Zero-copy read (see `DB.withValue(forKey:options:_:)`).
     public func withValue<Key: KeyValueBytes, R>(forKey key: Key, options: ReadOptions = ReadOptions(),
                                                  _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
-        var bodyError: (any Error)?
-        let result = try impl.reading { () throws(DBError) in
-            try key.withKeyValueBytes { (key) throws(DBError) in
-                try impl.withValue(forKey: key, options: options, keyspace: data) { (value) -> R? in
-                    do { return try body(value) } catch {
-                        bodyError = error
-                        return nil
-                    }
-                }
-            }
-        }
-        if let bodyError { throw bodyError }
-        return result ?? nil
+        try impl.withValueRethrowing(forKey: key, options: options, keyspace: data, body)
     }
 
     /// Looks up many keys of this keyspace at one point in time; results

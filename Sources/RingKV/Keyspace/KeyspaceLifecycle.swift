@@ -16,18 +16,24 @@
 ///   are let go and its tables become obsolete once no reader's version
 ///   holds them (the normal sweep).
 extension DBImpl {
+    /// The live keyspace `name` (already validated) when no MANIFEST record
+    /// is needed to hand it out: it exists, is not being dropped, and
+    /// `options` are nil or its stored ones. Validates `options`.
+    func liveKeyspace(_ name: String, options: KeyspaceOptions?) throws(DBError) -> KeyspaceData? {
+        try options?.validate()
+        return try mu.withLock { () throws(DBError) -> KeyspaceData? in
+            try checkOpenLocked()
+            guard let keyspace = keyspacesByName[name], !keyspace.dropping else { return nil }
+            return options == nil || options == keyspace.storedOptions ? keyspace : nil
+        }
+    }
+
     /// The keyspace called `name`, created when missing and `create` is
     /// set (`DBError.unknownKeyspace` otherwise). With `options`, they are
     /// stored (an existing keyspace's when they differ from its stored ones).
     func openKeyspace(_ name: String, options: KeyspaceOptions?, create: Bool) throws(DBError) -> KeyspaceData {
         let name = try KeyspaceName.validated(name)
-        try options?.validate()
-        let existing = try mu.withLock { () throws(DBError) -> KeyspaceData? in
-            try checkOpenLocked()
-            guard let keyspace = keyspacesByName[name], !keyspace.dropping else { return nil }
-            return options == nil || options == keyspace.storedOptions ? keyspace : nil
-        }
-        if let existing { return existing }
+        if let existing = try liveKeyspace(name, options: options) { return existing }
         if !create && options == nil { throw DBError.unknownKeyspace(name: name) }
         try checkWritable()
         let control = KeyspaceControl(.create(name: name, options: options))

@@ -11,6 +11,27 @@ import RingIO
 /// read with `fillCache` false are searched in freshly decoded memory that
 /// is freed afterwards (no `Block` object).
 extension DBImpl {
+    /// `withValue` for the public API: counted as a read (close waits for
+    /// it), with a body that may throw. The engine's path throws only
+    /// DBError and takes a body that does not: the body's own error is
+    /// carried around it and rethrown.
+    func withValueRethrowing<Key: KeyValueBytes, R>(forKey key: Key, options: ReadOptions, keyspace: KeyspaceData?,
+                                                    _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R? {
+        var bodyError: (any Error)?
+        let result = try reading { () throws(DBError) in
+            try key.withKeyValueBytes { (key) throws(DBError) in
+                try withValue(forKey: key, options: options, keyspace: keyspace) { (value) -> R? in
+                    do { return try body(value) } catch {
+                        bodyError = error
+                        return nil
+                    }
+                }
+            }
+        }
+        if let bodyError { throw bodyError }
+        return result ?? nil
+    }
+
     /// Runs `body` over the newest visible value of `key` (nil: absent or
     /// deleted). `body` does not throw: `DB.withValue` carries the
     /// caller's errors around this typed path. The bytes stay valid during `body` only: the view holds

@@ -66,16 +66,7 @@ final class VersionSet: Sendable {
         /// does not apply.
         func applying(_ edit: VersionEdit) throws(DBError) -> Contents {
             var next = self
-            do throws(VersionBuilder.Violation) {
-                try next.catalog.apply(edit, monotonicLogNumbers: true, emptyFiles: { VersionSet.emptyVersion() },
-                                       applyFiles: { (version) throws(VersionBuilder.Violation) in
-                                           var builder = VersionBuilder(base: version)
-                                           try builder.apply(edit)
-                                           version = builder.build()
-                                       })
-            } catch {
-                throw DBError.internalError("version edit does not apply: \(error.reason)")
-            }
+            try VersionSet.apply(edit, to: &next.catalog)
             next.lastSequence = max(lastSequence, edit.lastSequence ?? 0)
             return next
         }
@@ -224,6 +215,22 @@ final class VersionSet: Sendable {
         }
         return VersionSet(dbPath: dbPath, backend: backend, manifest: log, manifestNumber: manifestNumber,
                           contents: contents, recovery: recovery)
+    }
+
+    /// Applies `edit` to the live catalog: keyspace records, log numbers
+    /// (which only move forward) and the files of the keyspace it names.
+    /// An edit that does not apply is a bug of the engine, not damage.
+    static func apply(_ edit: VersionEdit, to catalog: inout KeyspaceCatalog<Version>) throws(DBError) {
+        do throws(VersionBuilder.Violation) {
+            try catalog.apply(edit, monotonicLogNumbers: true, emptyFiles: { VersionSet.emptyVersion() },
+                              applyFiles: { (version) throws(VersionBuilder.Violation) in
+                                  var builder = VersionBuilder(base: version)
+                                  try builder.apply(edit)
+                                  version = builder.build()
+                              })
+        } catch {
+            throw DBError.internalError("version edit does not apply: \(error.reason)")
+        }
     }
 
     /// The records that rebuild the whole state on an empty one, the
@@ -395,16 +402,7 @@ final class VersionSet: Sendable {
             }
             try VersionSet.validate(edit, nextFileNumber: nextFileNumber)
             var next = catalog
-            do throws(VersionBuilder.Violation) {
-                try next.apply(edit, monotonicLogNumbers: true, emptyFiles: { VersionSet.emptyVersion() },
-                               applyFiles: { (version) throws(VersionBuilder.Violation) in
-                                   var builder = VersionBuilder(base: version)
-                                   try builder.apply(edit)
-                                   version = builder.build()
-                               })
-            } catch {
-                throw DBError.internalError("version edit does not apply: \(error.reason)")
-            }
+            try VersionSet.apply(edit, to: &next)
             edit.formatVersion = nil
             edit.logNumber = next.minLogNumber
             edit.nextFileNumber = nextFileNumber
