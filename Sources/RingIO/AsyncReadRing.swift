@@ -329,44 +329,48 @@ public final class AsyncReadRing: @unchecked Sendable {
 
     /// Runs on the reading task (the continuation's body).
     private func enqueue(_ batch: Batch, _ continuation: UnsafeContinuation<Outcome, Never>) {
-        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, Outcome?) in
+        queueOrRefuse(continuation) { s -> Outcome? in
             // Under the lock `cancel` takes: a cancellation that landed
             // before this point is seen here (the task's flag is set before
             // its handler runs), one after it finds the batch waiting.
             switch s.refusal(operation: "AsyncReadRing.read") {
-            case .cancelled?: return (false, .cancelled)
-            case .failed(let failure)?: return (false, .failed(failure))
+            case .cancelled?: return .cancelled
+            case .failed(let failure)?: return .failed(failure)
             case nil: break
             }
             batch.continuation = continuation
             batch.isWaiting = true
             s.admit(batch)
             s.waiting.append(batch)
-            if s.submitting || s.leavesSubmissionToCompletions { return (false, nil) }
-            s.submitting = true
-            return (true, nil)
+            return nil
         }
-        if let refusal {
-            continuation.resume(returning: refusal)
-            return
-        }
-        if becomeSubmitter { drainSubmissions() }
     }
 
     /// Runs on the reading task (the continuation's body): lone read
     /// `index` joins the FIFO, or is cancelled or refused at once.
     private func enqueueLone(_ index: Int32, _ continuation: UnsafeContinuation<LoneOutcome, Never>) {
-        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, LoneOutcome?) in
+        queueOrRefuse(continuation) { s -> LoneOutcome? in
             // As in `enqueue`: a cancellation before this point is seen here.
             if let refusal = s.refusal(operation: "AsyncReadRing.readLone") {
                 s.lones.release(index)
                 switch refusal {
-                case .cancelled: return (false, .cancelled)
-                case .failed(let failure): return (false, .failed(failure))
+                case .cancelled: return .cancelled
+                case .failed(let failure): return .failed(failure)
                 }
             }
             s.lones[index].continuation = continuation
             s.lones.pushWaiting(index)
+            return nil
+        }
+    }
+
+    /// Under the lock, `queue` either queues the read (nil) or says why it
+    /// is refused; a refusal resumes the task at once. A read that queues
+    /// while no submitter runs and too few reads are in flight for the
+    /// completion thread to submit it makes this task the submitter.
+    private func queueOrRefuse<O: Sendable>(_ continuation: UnsafeContinuation<O, Never>, _ queue: (inout State) -> O?) {
+        let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, O?) in
+            if let refusal = queue(&s) { return (false, refusal) }
             if s.submitting || s.leavesSubmissionToCompletions { return (false, nil) }
             s.submitting = true
             return (true, nil)
