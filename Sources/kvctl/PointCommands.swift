@@ -23,6 +23,8 @@ struct Put: ParsableCommand {
             help: ArgumentHelp("Read the value's raw bytes from FILE (- for stdin).", valueName: "FILE"))
     var valueFile: String?
     @Flag(help: "Return only after the write-ahead log is fsynced (survives power loss).") var sync = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func validate() throws {
         if (value == nil) == (valueFile == nil) { throw ValidationError("give either VALUE or --value-file FILE") }
@@ -37,7 +39,7 @@ struct Put: ParsableCommand {
             valueBytes = try global.bytes(value ?? "", "VALUE")
         }
         let db = try global.openDatabase()
-        try db.put(keyBytes, valueBytes, options: WriteOptions(sync: sync))
+        try global.keyspace(keyspace, in: db).put(keyBytes, valueBytes, options: WriteOptions(sync: sync))
         try db.close()
     }
 }
@@ -58,11 +60,13 @@ struct Get: ParsableCommand {
     @ParentCommand var global: KVCtl
     @Argument(help: "The key (escaped, or hex with --hex).") var key: String
     @Flag(help: "Print the value's bytes exactly as stored: no escaping, no newline.") var raw = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let keyBytes = try global.bytes(key, "KEY")
         let db = try global.openDatabase(readOnly: true)
-        let value = try db.get(keyBytes)
+        let value = try global.keyspace(keyspace, in: db).get(keyBytes)
         try db.close()
         guard let value else {
             throw CLIError(message: "not found: \(global.text.render(keyBytes))", status: .notFound)
@@ -133,11 +137,13 @@ struct Delete: ParsableCommand {
     @ParentCommand var global: KVCtl
     @Argument(help: "The key (escaped, or hex with --hex).") var key: String
     @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let keyBytes = try global.bytes(key, "KEY")
         let db = try global.openDatabase()
-        try db.delete(keyBytes, options: WriteOptions(sync: sync))
+        try global.keyspace(keyspace, in: db).delete(keyBytes, options: WriteOptions(sync: sync))
         try db.close()
     }
 }
