@@ -103,15 +103,18 @@ struct DeleteRange: ParsableCommand {
     @Argument(help: "The end of the range, not deleted (escaped, or hex with --hex).") var to: String
     @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
     @Flag(help: "Print how long the deleteRange call took (open and close excluded) on stderr.") var timing = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let fromBytes = try global.bytes(from, "FROM")
         let toBytes = try global.bytes(to, "TO")
         let db = try global.openDatabase()
+        let target = try global.keyspace(keyspace, in: db)
         do {
             let clock = ContinuousClock()
             let elapsed = try clock.measure {
-                try db.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
+                try target.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
             }
             if timing {
                 let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12

@@ -16,6 +16,11 @@ struct KeyspaceCommandTests {
         #expect(try Kvctl.run(["--db", db, "put", "k", "in default"]).status == 0)
         #expect(try Kvctl.run(["--db", db, "get", "--keyspace", "users", "k"]).out == "in users\n")
         #expect(try Kvctl.run(["--db", db, "get", "k"]).out == "in default\n")
+        #expect(try Kvctl.run(["--db", db, "put", "--keyspace", "users", "k2", "x"]).status == 0)
+        #expect(try Kvctl.run(["--db", db, "put", "k2", "y"]).status == 0)
+        #expect(try Kvctl.run(["--db", db, "delete-range", "--keyspace", "users", "k2", "k3"]).status == 0)
+        #expect(try Kvctl.run(["--db", db, "get", "--keyspace", "users", "k2"]).status == 1)
+        #expect(try Kvctl.run(["--db", db, "get", "k2"]).out == "y\n")
         #expect(try Kvctl.run(["--db", db, "delete", "--keyspace", "users", "k"]).status == 0)
         #expect(try Kvctl.run(["--db", db, "get", "--keyspace", "users", "k"]).status == 1)
         #expect(try Kvctl.run(["--db", db, "get", "k"]).out == "in default\n")
@@ -32,6 +37,7 @@ struct KeyspaceCommandTests {
         #expect(try Kvctl.run(["--db", db, "--create", "put", "k", "v"]).status == 0)
         for args in [["get", "--keyspace", "nope", "k"], ["put", "--keyspace", "nope", "k", "v"],
                      ["delete", "--keyspace", "nope", "k"], ["compact", "--keyspace", "nope"],
+                     ["delete-range", "--keyspace", "nope", "a", "b"],
                      ["keyspace", "drop", "nope"]] {
             let r = try Kvctl.run(["--db", db] + args)
             #expect(r.status != 0, "\(args)")
