@@ -29,6 +29,9 @@ public struct BenchConfig: Sendable {
     public var syncReadAhead = false
     /// `--posix-io`: `Options.forcePosixIO` (pread/pwrite/fdatasync, no io_uring).
     public var posixIO = false
+    /// `--keyspaces N`: records spread over N keyspaces, record i in
+    /// keyspace i % N (`BenchTargets`); 1 = the database's own methods.
+    public var keyspaces = 1
 
     /// The largest `--batch`.
     public static let maxBatch = 64

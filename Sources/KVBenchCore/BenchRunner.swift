@@ -83,17 +83,18 @@ public final class BenchRunner: Sendable {
     /// Runs to completion. `progress` gets one line per second (stderr in
     /// kvbench); it is called on the calling thread.
     public func run(progress: ((String) -> Void)? = nil) throws -> RunResult {
+        let targets = try BenchTargets(db: db, count: config.keyspaces)
         let startedAt = time(nil)
         let total = config.totalOperations
         let start = monotonicNanos()
         var handles: [pthread_t] = []
         for index in 0..<config.threads {
-            let context = Unmanaged.passRetained(ThreadContext(runner: self, index: index)).toOpaque()
+            let context = Unmanaged.passRetained(ThreadContext(runner: self, index: index, targets: targets)).toOpaque()
             var handle = pthread_t()
             let rc = pthread_create(&handle, nil, { raw in
                 guard let raw else { return nil }
                 let context = Unmanaged<ThreadContext>.fromOpaque(raw).takeRetainedValue()
-                context.runner.clientThread(context.index)
+                context.runner.clientThread(context.index, context.targets)
                 return nil
             }, context)
             if rc != 0 {
@@ -153,9 +154,11 @@ public final class BenchRunner: Sendable {
     private final class ThreadContext {
         let runner: BenchRunner
         let index: Int
-        init(runner: BenchRunner, index: Int) {
+        let targets: BenchTargets
+        init(runner: BenchRunner, index: Int, targets: BenchTargets) {
             self.runner = runner
             self.index = index
+            self.targets = targets
         }
     }
 
@@ -174,7 +177,7 @@ public final class BenchRunner: Sendable {
     /// atomic add per step, not per operation).
     static let progressStep: UInt64 = 64
 
-    private func clientThread(_ index: Int) {
+    private func clientThread(_ index: Int, _ db: BenchTargets) {
         var rng = BenchRandom(seed: config.seed, thread: index)
         var chooser = KeyChooser(distribution: config.distribution, records: config.records,
                                  operations: config.operations, insertProportion: mix.insert, counter: counter)
@@ -190,6 +193,7 @@ public final class BenchRunner: Sendable {
             k.reserveCapacity(32)
             return k
         }
+        var batchRecords = [Int64](repeating: 0, count: batchKeys.count)
         let writeOptions = config.writeOptions
         // Only workloads that read while inserting need the acknowledgement
         // (it keeps key choosers below unfinished inserts).
@@ -212,41 +216,47 @@ public final class BenchRunner: Sendable {
             do {
                 switch op {
                 case .multiGet:
-                    for b in batchKeys.indices { YCSBKeys.setKey(chooser.next(&rng), in: &batchKeys[b]) }
-                    let values = try db.multiGet(batchKeys)
+                    for b in batchKeys.indices {
+                        batchRecords[b] = chooser.next(&rng)
+                        YCSBKeys.setKey(batchRecords[b], in: &batchKeys[b])
+                    }
+                    result.found += try db.multiGetFound(batchRecords, batchKeys)
                     result.reads += count
-                    for v in values where v != nil { result.found += 1 }
                 case .insert:
                     let record = counter.next()
                     BenchRunner.fillValue(&value, &rng)
                     YCSBKeys.setKey(record, in: &key)
-                    try db.put(key, value, options: writeOptions)
+                    try db.put(record, key, value, options: writeOptions)
                     result.userBytesWritten += UInt64(key.count + value.count)
                     if acknowledges { counter.acknowledge(record) }
                 case .read:
                     result.reads += 1
-                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
-                    if try db.get(key) != nil { result.found += 1 }
+                    let record = chooser.next(&rng)
+                    YCSBKeys.setKey(record, in: &key)
+                    if try db.get(record, key) != nil { result.found += 1 }
                 case .update:
-                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
+                    let record = chooser.next(&rng)
+                    YCSBKeys.setKey(record, in: &key)
                     BenchRunner.fillValue(&value, &rng)
-                    try db.put(key, value, options: writeOptions)
+                    try db.put(record, key, value, options: writeOptions)
                     result.userBytesWritten += UInt64(key.count + value.count)
                 case .scan:
-                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
+                    let record = chooser.next(&rng)
+                    YCSBKeys.setKey(record, in: &key)
                     let length = 1 + Int(rng.below(UInt64(mix.maxScanLength)))
-                    try BenchRunner.scan(db, from: key, length: length, reverse: config.reverseScans,
+                    try BenchRunner.scan(db, record, from: key, length: length, reverse: config.reverseScans,
                                          asyncPrefetch: !config.syncReadAhead)
                 case .readModifyWrite:
                     // As YCSB: the read and the update are also measured as
                     // such, the whole as "rmw".
-                    YCSBKeys.setKey(chooser.next(&rng), in: &key)
+                    let record = chooser.next(&rng)
+                    YCSBKeys.setKey(record, in: &key)
                     result.reads += 1
-                    if try db.get(key) != nil { result.found += 1 }
+                    if try db.get(record, key) != nil { result.found += 1 }
                     let readDone = monotonicNanos()
                     result.latencies.record(.read, nanos: readDone - started)
                     BenchRunner.fillValue(&value, &rng)
-                    try db.put(key, value, options: writeOptions)
+                    try db.put(record, key, value, options: writeOptions)
                     result.userBytesWritten += UInt64(key.count + value.count)
                     result.latencies.record(.update, nanos: monotonicNanos() - readDone)
                 }
@@ -274,11 +284,11 @@ public final class BenchRunner: Sendable {
     /// through the zero-copy accessors: a step allocates nothing.
     /// Up to `length` rows from `key` on (`reverse`: from the last key <=
     /// `key` downwards), touching each key and value in place.
-    static func scan(_ db: DB, from key: [UInt8], length: Int, reverse: Bool = false,
+    static func scan(_ db: BenchTargets, _ record: Int64, from key: [UInt8], length: Int, reverse: Bool = false,
                      asyncPrefetch: Bool = true) throws {
         var options = ReadOptions()
         options.asyncPrefetch = asyncPrefetch
-        let it = try db.makeIterator(options: options)
+        let it = try db.makeIterator(record, options: options)
         if reverse { try it.seek(forPrev: key) } else { try it.seek(to: key) }
         var remaining = length
         while remaining > 0 && it.isValid {

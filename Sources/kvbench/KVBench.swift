@@ -19,6 +19,7 @@ struct KVBench: ParsableCommand {
               kvbench --db /tmp/bench --workload load --records 100000
               kvbench --db /tmp/bench --workload a --records 100000 --operations 100000 --threads 4
               kvbench --db /tmp/bench --workload c --records 100000 --report c.html
+              kvbench --db /tmp/bench4 --workload load --records 100000 --keyspaces 4
               kvbench --db /tmp/bench --workload c --records 100000 --batch 32 --direct-reads
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
               kvbench --db /tmp/cold --async --tasks 20000 --records 60000 --cache-mb 1 --direct-reads
@@ -58,6 +59,9 @@ struct KVBench: ParsableCommand {
           help: ArgumentHelp("Cold async reads: --tasks tasks at once through the async API against 2 threads of sync "
                              + "gets, beside iobench's io_uring IOPS at queue depth 32 (AsyncGetsMode.swift)."))
     var asyncMode = false
+    @Option(help: ArgumentHelp("Spread the records over N keyspaces (kvbench0 …): record i goes to keyspace i % N; "
+                               + "1 = the database's default keyspace."))
+    var keyspaces: Int = 1
     @Option(help: "--async: tasks started at once per round.") var tasks: Int = 20_000
     @Option(help: "--async: rounds (async, sync and iobench in turn); medians are reported.") var rounds: Int = 3
 
@@ -80,6 +84,8 @@ struct KVBench: ParsableCommand {
             throw ValidationError("--batch must be 1...\(BenchConfig.maxBatch)")
         }
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
+        guard keyspaces >= 1 && keyspaces <= 1000 else { throw ValidationError("--keyspaces must be 1...1000") }
+        if asyncMode && keyspaces != 1 { throw ValidationError("--async uses one keyspace; drop --keyspaces") }
         if asyncMode {
             guard tasks >= 1 && rounds >= 1 else { throw ValidationError("--tasks and --rounds must be >= 1") }
         }
@@ -98,6 +104,7 @@ struct KVBench: ParsableCommand {
         config.reverseScans = reverseScans
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
+        config.keyspaces = keyspaces
         if asyncMode {
             do {
                 try AsyncGetsMode(dbPath: db, config: config, tasks: tasks, rounds: rounds,

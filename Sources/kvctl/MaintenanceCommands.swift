@@ -35,28 +35,44 @@ struct Stats: ParsableCommand {
 
 struct Compact: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compact the database (DB.compactRange()).",
+        abstract: "Compact the database (DB.compactRange(), or compactRange(from:to:)).",
         discussion: """
-            --from and --to are accepted and checked, but the engine's compactRange() has no range \
-            yet: the whole key range is compacted (today: the memtable is flushed to L0).
+            Without --from and --to the whole key range is compacted. With either, only the \
+            tables holding keys in [--from, --to) are (an absent bound is open); --from after --to \
+            is an error. --keyspace NAME compacts that keyspace (it must exist).
 
             Examples:
               kvctl --db /tmp/db compact
               kvctl --db /tmp/db compact --from a --to m
+              kvctl --db /tmp/db compact --keyspace users --from user:1000
             """)
 
     @ParentCommand var global: KVCtl
-    @Option(help: ArgumentHelp("Start of the range (accepted; whole range for now).", valueName: "K")) var from: String?
-    @Option(help: ArgumentHelp("End of the range (accepted; whole range for now).", valueName: "K")) var to: String?
+    @Option(help: ArgumentHelp("Start of the range (inclusive).", valueName: "K")) var from: String?
+    @Option(help: ArgumentHelp("End of the range (exclusive).", valueName: "K")) var to: String?
+    @Option(help: ArgumentHelp("Compact keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
-        _ = try from.map { try global.bytes($0, "--from") }
-        _ = try to.map { try global.bytes($0, "--to") }
+        let fromBytes = try from.map { try global.bytes($0, "--from") }
+        let toBytes = try to.map { try global.bytes($0, "--to") }
         let db = try global.openDatabase()
-        try db.compactRange()
+        let target = try global.keyspace(keyspace, in: db)
+        do {
+            try target.compactRange(from: fromBytes, to: toBytes)
+        } catch {
+            try? db.close()
+            throw error
+        }
         try db.close()
         let out = StandardOutput()
-        try out.line("compacted the whole key range")
+        if fromBytes == nil && toBytes == nil {
+            try out.line("compacted the whole key range")
+        } else {
+            let text = global.text
+            try out.line("compacted [\(fromBytes.map { text.render($0) } ?? "start"), "
+                         + "\(toBytes.map { text.render($0) } ?? "end"))")
+        }
         try out.flush()
     }
 }

@@ -23,6 +23,8 @@ struct Put: ParsableCommand {
             help: ArgumentHelp("Read the value's raw bytes from FILE (- for stdin).", valueName: "FILE"))
     var valueFile: String?
     @Flag(help: "Return only after the write-ahead log is fsynced (survives power loss).") var sync = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func validate() throws {
         if (value == nil) == (valueFile == nil) { throw ValidationError("give either VALUE or --value-file FILE") }
@@ -37,7 +39,7 @@ struct Put: ParsableCommand {
             valueBytes = try global.bytes(value ?? "", "VALUE")
         }
         let db = try global.openDatabase()
-        try db.put(keyBytes, valueBytes, options: WriteOptions(sync: sync))
+        try global.keyspace(keyspace, in: db).put(keyBytes, valueBytes, options: WriteOptions(sync: sync))
         try db.close()
     }
 }
@@ -58,11 +60,13 @@ struct Get: ParsableCommand {
     @ParentCommand var global: KVCtl
     @Argument(help: "The key (escaped, or hex with --hex).") var key: String
     @Flag(help: "Print the value's bytes exactly as stored: no escaping, no newline.") var raw = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let keyBytes = try global.bytes(key, "KEY")
         let db = try global.openDatabase(readOnly: true)
-        let value = try db.get(keyBytes)
+        let value = try global.keyspace(keyspace, in: db).get(keyBytes)
         try db.close()
         guard let value else {
             throw CLIError(message: "not found: \(global.text.render(keyBytes))", status: .notFound)
@@ -99,15 +103,18 @@ struct DeleteRange: ParsableCommand {
     @Argument(help: "The end of the range, not deleted (escaped, or hex with --hex).") var to: String
     @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
     @Flag(help: "Print how long the deleteRange call took (open and close excluded) on stderr.") var timing = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let fromBytes = try global.bytes(from, "FROM")
         let toBytes = try global.bytes(to, "TO")
         let db = try global.openDatabase()
+        let target = try global.keyspace(keyspace, in: db)
         do {
             let clock = ContinuousClock()
             let elapsed = try clock.measure {
-                try db.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
+                try target.deleteRange(from: fromBytes, to: toBytes, options: WriteOptions(sync: sync))
             }
             if timing {
                 let micros = Double(elapsed.components.seconds) * 1e6 + Double(elapsed.components.attoseconds) / 1e12
@@ -133,11 +140,13 @@ struct Delete: ParsableCommand {
     @ParentCommand var global: KVCtl
     @Argument(help: "The key (escaped, or hex with --hex).") var key: String
     @Flag(help: "Return only after the write-ahead log is fsynced.") var sync = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let keyBytes = try global.bytes(key, "KEY")
         let db = try global.openDatabase()
-        try db.delete(keyBytes, options: WriteOptions(sync: sync))
+        try global.keyspace(keyspace, in: db).delete(keyBytes, options: WriteOptions(sync: sync))
         try db.close()
     }
 }

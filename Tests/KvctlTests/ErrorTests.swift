@@ -97,7 +97,7 @@ struct ErrorTests {
             #expect(root.out.contains(needle), "kvctl --help lacks \(needle)")
         }
         for command in ["put", "get", "delete", "scan", "load", "export", "stats", "compact", "flush", "verify",
-                        "dump-wal", "dump-sst"] {
+                        "dump-wal", "dump-sst", "keyspace"] {
             let r = try Kvctl.run([command, "--help"])
             #expect(r.status == 0, "\(command) --help: \(r.err)")
             #expect(r.out.contains("Examples:"), "\(command) --help has no examples")

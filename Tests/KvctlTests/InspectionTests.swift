@@ -42,7 +42,7 @@ struct InspectionTests {
         #expect(try Kvctl.run(["--db", path, "--create", "flush"]).status == 0)
         let c = try Kvctl.run(["--db", path, "compact", "--from", "a", "--to", "m"])
         #expect(c.status == 0, "\(c.err)")
-        #expect(c.out == "compacted the whole key range\n")
+        #expect(c.out == "compacted [a, m)\n")
         #expect(try Kvctl.run(["--db", path, "compact", "--from", "bad\\q"]).status == 3)
         #expect(try Kvctl.run(["--db", path, "put", "k", "v"]).status == 0)
         #expect(try Kvctl.run(["--db", path, "get", "k"]).out == "v\n")

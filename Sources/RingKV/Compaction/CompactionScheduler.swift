@@ -173,6 +173,13 @@ extension DBImpl {
     /// starting until it is done. The memtable must have been flushed.
     /// Throws `.keyspaceDropped` when `keyspace` is dropped meanwhile.
     func compactAll(_ keyspace: KeyspaceData) throws(DBError) {
+        try asManualCompaction { () throws(DBError) in try compactAllSteps(keyspace) }
+    }
+
+    /// Runs `body` as the one manual compaction: waits for running
+    /// automatic (and manual) compactions, and keeps new automatic ones
+    /// from starting until `body` returns.
+    func asManualCompaction(_ body: () throws(DBError) -> Void) throws(DBError) {
         mu.lock()
         compaction.manualWaiting += 1
         while compaction.manualRunning || !compaction.isIdle {
@@ -193,7 +200,11 @@ extension DBImpl {
             wakeAllLocked()
             mu.unlock()
         }
+        try body()
+    }
 
+    /// The steps of `compactAll`, inside `asManualCompaction`.
+    private func compactAllSteps(_ keyspace: KeyspaceData) throws(DBError) {
         // No Version is held across the steps: it would keep the tables
         // each step replaces from being deleted.
         guard let bottom = try manualBottomLevel(keyspace) else { return }
@@ -240,7 +251,7 @@ extension DBImpl {
     /// discarded the result. Failures are counted and thrown. Returns
     /// whether a compaction was installed.
     @discardableResult
-    private func runManual(_ keyspace: KeyspaceData, _ make: (Version) -> Compaction?) throws(DBError) -> Bool {
+    func runManual(_ keyspace: KeyspaceData, _ make: (Version) -> Compaction?) throws(DBError) -> Bool {
         while true {
             if isShuttingDown { throw DBError.closed }
             mu.lock()
