@@ -21,7 +21,7 @@ struct PairPrinter {
             options.lowerBound = prefix
         }
         options.upperBound = to
-        if let prefix, let end = Self.prefixEnd(prefix),
+        if let prefix, let end = ReadOptions.prefixEnd(prefix),
            options.upperBound.map({ lexicographicallyPrecedes(end, $0) }) ?? true {
             options.upperBound = end
         }
@@ -50,16 +50,6 @@ struct PairPrinter {
 
     private func lexicographicallyPrecedes(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         a.lexicographicallyPrecedes(b)
-    }
-
-    /// The smallest key after every key starting with `prefix` (the prefix
-    /// with its last non-0xff byte incremented and the rest dropped); nil
-    /// when there is none (empty or all 0xff).
-    static func prefixEnd(_ prefix: [UInt8]) -> [UInt8]? {
-        guard let last = prefix.lastIndex(where: { $0 != 0xff }) else { return nil }
-        var end = Array(prefix[...last])
-        end[last] += 1
-        return end
     }
 }
 

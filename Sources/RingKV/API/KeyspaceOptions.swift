@@ -86,6 +86,7 @@ extension KeyspaceOptions {
         if let n = blockSizeBytes { options.blockSizeBytes = n }
         if let c = compression { options.compression = c }
         if let n = bloomBitsPerKey { options.bloomBitsPerKey = n }
+        options.prefixFilterLength = prefixLength
         return options
     }
 }

@@ -156,6 +156,9 @@ public struct Options: Sendable {
     /// `IOSeam`): nil in production. Package access, so only this
     /// package's tests and tools can set it.
     package var ioSeam: (any IOSeam)?
+    /// The keyspace's `KeyspaceOptions.prefixLength` (set by `applied(to:)`):
+    /// its tables get a prefix filter of this many bytes. nil: none.
+    var prefixFilterLength: Int?
 
     /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}

@@ -34,6 +34,7 @@ final class TableOutput {
         builderOptions.blockSizeBytes = options.blockSizeBytes
         builderOptions.bloomBitsPerKey = options.bloomBitsPerKey
         builderOptions.compression = options.compression ? .lz4 : .uncompressed
+        builderOptions.prefixLength = options.prefixFilterLength
         return builderOptions
     }
 

@@ -9,6 +9,10 @@
 struct IterationBounds: Sendable {
     var lower: [UInt8]?
     var upper: [UInt8]?
+    /// Set when every key in [lower, upper) starts with these bytes, as
+    /// long as the keyspace's prefix length (`withFilterPrefix`): a table
+    /// whose prefix filter rules them out is not read at all.
+    var filterPrefix: [UInt8]?
 
     static let unbounded = IterationBounds(lower: nil, upper: nil)
 
@@ -30,5 +34,21 @@ struct IterationBounds: Sendable {
     func excludes(_ file: FileMetaData) -> Bool {
         file.smallestUserKey.withUnsafeBytes { isAtOrPastUpper($0) }
             || file.largestUserKey.withUnsafeBytes { isBeforeLower($0) }
+    }
+
+    /// These bounds with `filterPrefix` set when every key in them starts
+    /// with the first `length` bytes of `lower`: `lower` is at least that
+    /// long and `upper` is at or below `ReadOptions.prefixEnd` of those
+    /// bytes (any upper bound, or none, when they are all 0xFF).
+    func withFilterPrefix(length: Int?) -> IterationBounds {
+        var bounds = self
+        bounds.filterPrefix = nil
+        guard let length, length > 0, let lower, lower.count >= length else { return bounds }
+        let prefix = Array(lower[..<length])
+        if let end = ReadOptions.prefixEnd(prefix) {
+            guard let upper, compareBytes(upper, end) <= 0 else { return bounds }
+        }
+        bounds.filterPrefix = prefix
+        return bounds
     }
 }

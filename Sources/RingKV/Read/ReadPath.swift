@@ -54,7 +54,8 @@ extension DBImpl {
         return ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm, version: version,
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
                         asyncPrefetch: options.asyncPrefetch,
-                        bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound))
+                        bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound)
+                            .withFilterPrefix(length: keyspace.options.prefixFilterLength))
     }
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is

@@ -21,6 +21,10 @@ package struct TableBuilderOptions: Sendable {
     /// The filter's layout: blocked (one cache line per key, database
     /// format 4); `.legacy` only for tests that older tables still read.
     var filterLayout: BloomFilter.Layout = .blocked
+    /// Also write a prefix filter over the first this many bytes of each
+    /// user key (`KeyspaceOptions.prefixLength`); nil writes none. Its bits
+    /// per prefix are `bloomBitsPerKey`, or 10 when that is 0.
+    var prefixLength: Int?
 
     package init() {}
 }
@@ -42,6 +46,7 @@ package final class TableBuilder {
     private var dataBlock: BlockBuilder
     private var indexBlock: BlockBuilder
     private var filter: BloomFilterBuilder?
+    private var prefixFilter: PrefixFilterBuilder?
     private var properties = TableProperties()
     /// The last key added (reused buffer: no allocation per key).
     private var lastKey: [UInt8] = []
@@ -69,6 +74,10 @@ package final class TableBuilder {
         indexBlock = BlockBuilder(restartInterval: options.indexRestartInterval)
         filter = options.bloomBitsPerKey > 0 ? BloomFilterBuilder(bitsPerKey: options.bloomBitsPerKey) : nil
         properties.bloomBitsPerKey = max(0, options.bloomBitsPerKey)
+        if let length = options.prefixLength, length > 0 {
+            prefixFilter = PrefixFilterBuilder(length: length,
+                                               bitsPerKey: options.bloomBitsPerKey > 0 ? options.bloomBitsPerKey : 10)
+        }
     }
 
     var entryCount: UInt64 { properties.entryCount }
@@ -97,7 +106,10 @@ package final class TableBuilder {
             addIndexEntry(separator, handle)
             pendingHandle = nil
         }
-        if !sameUserKey { filter?.add(InternalKey.userKey(internalKey)) }
+        if !sameUserKey {
+            filter?.add(InternalKey.userKey(internalKey))
+            prefixFilter?.add(userKey: InternalKey.userKey(internalKey))
+        }
 
         let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
         if isFirst {
@@ -152,6 +164,10 @@ package final class TableBuilder {
             if let filter {
                 let encoded = options.filterLayout == .blocked ? filter.finish() : filter.finishLegacy()
                 filterHandle = try writeBlock(encoded, compression: .uncompressed).handle
+            }
+            if let prefixFilter {
+                properties.prefixFilterHandle = try writeBlock(prefixFilter.finish(), compression: .uncompressed).handle
+                properties.prefixLength = prefixFilter.length
             }
             if !rangeTombstones.isEmpty {
                 properties.rangeDeletionHandle = try writeBlock(RangeTombstone.encodeBlock(rangeTombstones),

@@ -97,6 +97,9 @@ final class TableIterator: InternalIterator {
     let fillCache: Bool
     let readAhead: ReadAhead
     let bounds: IterationBounds
+    /// The table's prefix filter rules out `bounds.filterPrefix`: every
+    /// seek leaves the iterator invalid without reading a data block.
+    let excludedByPrefixFilter: Bool
     private let index: BlockIterator
     private var data: BlockIterator?
     /// The data iterator `data` uses whenever it is set.
@@ -141,6 +144,8 @@ final class TableIterator: InternalIterator {
         self.blocksReadCounter = blocksReadCounter
         self.seekBatchCounter = seekBatchCounter
         self.bounds = bounds
+        self.excludedByPrefixFilter = bounds.filterPrefix.map { reader.prefixFilter?.mayContain(prefix: $0) == false }
+            ?? false
         self.cache = readAhead == .compaction ? nil : cache
         self.fillCache = fillCache
         self.readAhead = readAhead
@@ -171,6 +176,7 @@ final class TableIterator: InternalIterator {
     }
 
     func seekToFirst() throws(DBError) {
+        guard !excludedByPrefixFilter else { data = nil; return }
         try index.seekToFirst()
         try loadDataBlock()
         try data?.seekToFirst()
@@ -178,6 +184,7 @@ final class TableIterator: InternalIterator {
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
+        guard !excludedByPrefixFilter else { data = nil; return }
         try index.seek(target, using: reader.indexSearch)
         try loadDataBlock()
         try data?.seek(target)
@@ -191,6 +198,7 @@ final class TableIterator: InternalIterator {
     }
 
     func seekToLast() throws(DBError) {
+        guard !excludedByPrefixFilter else { data = nil; return }
         try index.seekToLast()
         try loadDataBlock()
         try data?.seekToLast()
@@ -201,7 +209,7 @@ final class TableIterator: InternalIterator {
     /// not cached, not in the read-ahead window (user iterators that fill
     /// their block cache only; `SeekReadBatch`).
     func planSeekRead(_ target: UnsafeRawBufferPointer, into batch: inout SeekReadBatch) throws(DBError) {
-        guard readAhead == .adaptive, fillCache, let cache, let handle = try reader.locate(target) else { return }
+        guard !excludedByPrefixFilter, readAhead == .adaptive, fillCache, let cache, let handle = try reader.locate(target) else { return }
         if handle == dataHandle, data != nil { return }
         if let w = window, handle.offset >= w.start, handle.offset < w.end { return }
         if cache.contains(BlockCacheKey(fileNumber: reader.fileNumber, blockOffset: handle.offset)) { return }
@@ -211,6 +219,7 @@ final class TableIterator: InternalIterator {
     /// The block whose separator is the first >= `target` holds the last
     /// entry <= `target`, or the block before it does.
     func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
+        guard !excludedByPrefixFilter else { data = nil; return }
         try index.seek(target, using: reader.indexSearch)
         guard index.isValid else { return try seekToLast() }
         try loadDataBlock()

@@ -16,7 +16,10 @@
 ///     largestKey         varint length ++ internal key bytes
 ///     rangeDeletionOffset varint  } only in tables whose footer says
 ///     rangeDeletionSize   varint  } format version 2
-///     rangeDeletionCount  varint  }
+///     rangeDeletionCount  varint  }  (0, 0, 0 when only the prefix filter follows)
+///     prefixFilterOffset  varint  } only in tables with a prefix filter
+///     prefixFilterSize    varint  }
+///     prefixLength        varint  }
 ///     (later versions may append fields; readers ignore trailing bytes)
 ///
 /// `fileSizeBytes` is not stored (the file is its own witness); readers fill it in.
@@ -38,6 +41,10 @@ package struct TableProperties: Equatable, Sendable {
     /// The range deletion block (table format version 2), else nil.
     package var rangeDeletionHandle: BlockHandle?
     package var rangeDeletionCount: UInt64 = 0
+    /// The prefix filter block (tables of keyspaces with a prefix length),
+    /// else nil; `prefixLength` is the bytes of each key it covers.
+    package var prefixFilterHandle: BlockHandle?
+    package var prefixLength: Int = 0
 
     package func encode() -> [UInt8] {
         var out = ByteWriter(capacity: 64 + smallestKey.count + largestKey.count)
@@ -57,6 +64,16 @@ package struct TableProperties: Equatable, Sendable {
             out.appendVarint(h.offset)
             out.appendVarint(h.size)
             out.appendVarint(rangeDeletionCount)
+        } else if prefixFilterHandle != nil {
+            // No range deletion block: three zeros hold its place.
+            out.appendVarint(0)
+            out.appendVarint(0)
+            out.appendVarint(0)
+        }
+        if let h = prefixFilterHandle {
+            out.appendVarint(h.offset)
+            out.appendVarint(h.size)
+            out.appendVarint(prefixLength)
         }
         return out.bytes
     }
@@ -80,8 +97,19 @@ package struct TableProperties: Equatable, Sendable {
         p.smallestKey = Array(try r.readLengthPrefixed())
         p.largestKey = Array(try r.readLengthPrefixed())
         if !r.isAtEnd {
-            p.rangeDeletionHandle = BlockHandle(offset: try r.readVarint64(), size: try r.readVarint64())
-            p.rangeDeletionCount = try r.readVarint64()
+            let handle = BlockHandle(offset: try r.readVarint64(), size: try r.readVarint64())
+            let count = try r.readVarint64()
+            // (0, 0, 0): no range deletion block (a block is never empty).
+            if handle.size != 0 || count != 0 || handle.offset != 0 {
+                p.rangeDeletionHandle = handle
+                p.rangeDeletionCount = count
+            }
+        }
+        if !r.isAtEnd {
+            let handle = BlockHandle(offset: try r.readVarint64(), size: try r.readVarint64())
+            p.prefixLength = try r.readLength(limit: 1 << 16)
+            guard p.prefixLength > 0 else { throw DecodeError(reason: "prefix filter of prefix length 0", offset: r.position) }
+            p.prefixFilterHandle = handle
         }
         return p
     }

@@ -43,6 +43,8 @@ package final class TableReader: Sendable {
     /// The index as 8-byte keys for point lookups (nil: search the block).
     let indexSearch: IndexSearch?
     let filter: BloomFilter?
+    /// The prefix filter (PrefixFilter.swift), nil when the table has none.
+    let prefixFilter: PrefixFilter?
     /// Data blocks lie in [0, dataEndOffset): the first meta block starts there.
     package let dataEndOffset: UInt64
     /// The range deletion block's tombstones (empty for format version 1),
@@ -66,7 +68,7 @@ package final class TableReader: Sendable {
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
                  properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64,
-                 rangeTombstones: [RangeTombstone]) throws(DBError) {
+                 rangeTombstones: [RangeTombstone], prefixFilter: PrefixFilter?) throws(DBError) {
         self.file = file
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
@@ -78,14 +80,15 @@ package final class TableReader: Sendable {
             throw indexBlock.corruption(error)
         }
         self.filter = filter
+        self.prefixFilter = prefixFilter
         self.dataEndOffset = dataEndOffset
         self.rangeTombstoneList = rangeTombstones
         self.rangeTombstones = RangeTombstoneIndex(rangeTombstones)
         self.hasRangeTombstones = !rangeTombstones.isEmpty
         let tombstoneBytes = rangeTombstones.reduce(0) { $0 + $1.start.count + $1.end.count + 48 }
         self.pinnedMemoryBytes = indexBlock.memoryBytes + (indexSearch?.memoryBytes ?? 0)
-            + (filter?.memoryBytes ?? 0) + tombstoneBytes
-        self.openBlocksRead = 3 + (filter == nil ? 0 : 1)
+            + (filter?.memoryBytes ?? 0) + (prefixFilter?.bloom.memoryBytes ?? 0) + tombstoneBytes
+        self.openBlocksRead = 3 + (filter == nil ? 0 : 1) + (prefixFilter == nil ? 0 : 1)
             + (footer.formatVersion == TableFooter.rangeDeletionFormatVersion ? 1 : 0)
     }
 
@@ -141,10 +144,12 @@ package final class TableReader: Sendable {
         guard let index else { preconditionFailure("readStored visits every handle") }
         properties.fileSizeBytes = fileSize
         let tombstones = try readRangeTombstones(io: io, footer: footer, properties: properties, limit: footerOffset)
-        let dataEndWithTombstones = min(dataEnd, properties.rangeDeletionHandle?.offset ?? dataEnd)
+        let prefixFilter = try readPrefixFilter(io: io, properties: properties, limit: footerOffset)
+        let dataEndWithTombstones = min(dataEnd, properties.rangeDeletionHandle?.offset ?? dataEnd,
+                                        properties.prefixFilterHandle?.offset ?? dataEnd)
         return try TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
                            properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEndWithTombstones,
-                           rangeTombstones: tombstones)
+                           rangeTombstones: tombstones, prefixFilter: prefixFilter)
     }
 
     /// The range deletion block of a format-version-2 table (one more read,

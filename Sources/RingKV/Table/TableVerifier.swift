@@ -18,6 +18,9 @@ extension TableReader {
         // The range deletion block: CRC, encoding, each range non-empty, order, count.
         _ = try TableReader.readRangeTombstones(io: io, footer: footer, properties: properties,
                                                limit: fileSizeBytes - UInt64(TableFooter.sizeBytes))
+        // The prefix filter block: CRC and filter encoding.
+        _ = try TableReader.readPrefixFilter(io: io, properties: properties,
+                                             limit: fileSizeBytes - UInt64(TableFooter.sizeBytes))
 
         var handles: [BlockHandle] = []
         let index = indexBlock.makeIterator()
