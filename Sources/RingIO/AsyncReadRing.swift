@@ -43,7 +43,7 @@ public final class AsyncReadRing: @unchecked Sendable {
     // completion thread (see above); all other mutable state is in `state`.
 
     /// A batch of reads and its progress.
-    private final class Batch: @unchecked Sendable {
+    final class Batch: @unchecked Sendable {
         // @unchecked Sendable: every `var` is read and written only with
         // `state`'s lock held (the submitter prepares under it, the
         // completion thread completes under it, `cancel` checks under it).
@@ -66,18 +66,18 @@ public final class AsyncReadRing: @unchecked Sendable {
     // @unchecked Sendable: `done` carries transfers whose pointers lead into
     // the batch's buffer; the completion thread hands them over with the
     // resume and never touches them again.
-    private enum Outcome: @unchecked Sendable {
+    enum Outcome: @unchecked Sendable {
         case done([Transfer])
         case cancelled
         case failed(IOError)
     }
 
-    private enum Refusal {
+    enum Refusal {
         case cancelled
         case failed(IOError)
     }
 
-    private struct State {
+    struct State {
         /// Batches with transfers to prepare, oldest first.
         var waiting: [Batch] = []
         /// Every batch waiting or running, at its `slot`; nil: a free slot.
@@ -156,7 +156,7 @@ public final class AsyncReadRing: @unchecked Sendable {
     private static let idShift: UInt64 = 32
     private static let wakeUserData = UInt64.max
     /// user_data of a lone read: this bit | its record's index.
-    private static let loneBit: UInt64 = 1 << 63
+    static let loneBit: UInt64 = 1 << 63
     /// The buffer pool: slots of 16 KiB (a data block of the default 4 KiB
     /// and its pages, with room for larger blocks), 1024 of them (16 MiB,
     /// as many as may be in flight; a lone read that finds none free
@@ -166,13 +166,13 @@ public final class AsyncReadRing: @unchecked Sendable {
     /// See `State.leavesSubmissionToCompletions`.
     static let submitAloneBelowInFlight = 16
 
-    private let ring: Ring
-    private let state: Locked<State>
+    let ring: Ring
+    let state: Locked<State>
     private let maxInFlight: Int
     /// The buffer pool exists (set at init, like the pool).
-    private let hasPool: Bool
+    let hasPool: Bool
     /// A test's hooks (debug builds only; see `IOSeam`).
-    private let slot: IOHookSlot
+    let slot: IOHookSlot
     private var completionThread = pthread_t()
 
     /// A ring of `entries` SQEs and its completion thread.
@@ -263,50 +263,6 @@ public final class AsyncReadRing: @unchecked Sendable {
         }
     }
 
-    /// Reads `length` bytes of `fd` at `offset` and calls `body` with the
-    /// bytes read (fewer at the end of the file), on the calling task once
-    /// the read is complete; returns what `body` returns. The bytes are
-    /// valid only inside `body`. Suspends instead of blocking a thread.
-    /// For O_DIRECT files `offset` and `length` must be page multiples.
-    /// - Throws: `CancellationError` when the task is cancelled before the
-    ///   read was submitted (it is then never started); the read's own
-    ///   `IOError`; an `IOError` when the ring failed or was shut down;
-    ///   whatever `body` throws.
-    public func readLone<R>(fd: Int32, offset: UInt64, length: Int,
-                            _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
-        precondition(length > 0, "AsyncReadRing.readLone: nothing to read")
-        // Too large for a pool slot: memory of its own.
-        let own: UnsafeMutableRawPointer? = length > Self.poolSlotBytes || !hasPool
-            ? PageMemory.allocate(byteCount: length, alignment: AlignedBuffer.alignment, zeroed: false) : nil
-        let (index, generation) = state.withLock { s -> (Int32, UInt32) in
-            let i = s.lones.reserve(fd: fd, offset: offset, length: length, buffer: own)
-            return (i, s.lones[i].generation)
-        }
-        let outcome = await withTaskCancellationHandler {
-            await withUnsafeContinuation { continuation in
-                enqueueLone(index, continuation)
-            }
-        } onCancel: {
-            cancelLone(index, generation: generation)
-        }
-        switch outcome {
-        case .done(let bytesRead, let error, let buffer, let poolSlot):
-            defer {
-                if poolSlot >= 0 { giveBack(poolSlot) }
-                if let own { PageMemory.free(own, byteCount: length) }
-            }
-            if let error { throw error }
-            return try body(UnsafeRawBufferPointer(start: buffer, count: bytesRead))
-        case .cancelled:
-            if let own { PageMemory.free(own, byteCount: length) }
-            throw CancellationError()
-        case .failed(let error):
-            // What the kernel still holds is unknown: the memory stays.
-            if let own { Quarantine.keep(address: own, bytes: length) }
-            throw error
-        }
-    }
-
     /// Reads in flight now, and the most there may be (tests).
     var readsInFlight: Int { state.withLock { $0.inFlight } }
     var maxReadsInFlight: Int { maxInFlight }
@@ -346,29 +302,11 @@ public final class AsyncReadRing: @unchecked Sendable {
         }
     }
 
-    /// Runs on the reading task (the continuation's body): lone read
-    /// `index` joins the FIFO, or is cancelled or refused at once.
-    private func enqueueLone(_ index: Int32, _ continuation: UnsafeContinuation<LoneOutcome, Never>) {
-        queueOrRefuse(continuation) { s -> LoneOutcome? in
-            // As in `enqueue`: a cancellation before this point is seen here.
-            if let refusal = s.refusal(operation: "AsyncReadRing.readLone") {
-                s.lones.release(index)
-                switch refusal {
-                case .cancelled: return .cancelled
-                case .failed(let failure): return .failed(failure)
-                }
-            }
-            s.lones[index].continuation = continuation
-            s.lones.pushWaiting(index)
-            return nil
-        }
-    }
-
     /// Under the lock, `queue` either queues the read (nil) or says why it
     /// is refused; a refusal resumes the task at once. A read that queues
     /// while no submitter runs and too few reads are in flight for the
     /// completion thread to submit it makes this task the submitter.
-    private func queueOrRefuse<O: Sendable>(_ continuation: UnsafeContinuation<O, Never>, _ queue: (inout State) -> O?) {
+    func queueOrRefuse<O: Sendable>(_ continuation: UnsafeContinuation<O, Never>, _ queue: (inout State) -> O?) {
         let (becomeSubmitter, refusal) = state.withLock { s -> (Bool, O?) in
             if let refusal = queue(&s) { return (false, refusal) }
             if s.submitting || s.leavesSubmissionToCompletions { return (false, nil) }
@@ -378,33 +316,6 @@ public final class AsyncReadRing: @unchecked Sendable {
         if let refusal {
             continuation.resume(returning: refusal)
             return
-        }
-        if becomeSubmitter { drainSubmissions() }
-    }
-
-    /// A task was cancelled: its lone read is dropped if it is still
-    /// waiting and was never prepared (and is still the same read).
-    private func cancelLone(_ index: Int32, generation: UInt32) {
-        let continuation = state.withLock { s -> UnsafeContinuation<LoneOutcome, Never>? in
-            let record = s.lones[index]
-            guard record.generation == generation, record.phase == .waiting, !record.started,
-                  let c = record.continuation else { return nil }
-            s.lones.removeWaiting(index)
-            s.lones.release(index)
-            return c
-        }
-        continuation?.resume(returning: .cancelled)
-    }
-
-    /// A lone read's task is done with pool slot `slot`; a read waiting for
-    /// a slot may now be prepared (this task submits it when nobody does).
-    private func giveBack(_ slot: Int32) {
-        let becomeSubmitter = state.withLock { s -> Bool in
-            s.pool?.give(slot)
-            guard s.lones.waitingCount > 0, !s.submitting, !s.leavesSubmissionToCompletions, s.failure == nil
-            else { return false }
-            s.submitting = true
-            return true
         }
         if becomeSubmitter { drainSubmissions() }
     }
@@ -431,7 +342,7 @@ public final class AsyncReadRing: @unchecked Sendable {
     /// thread, which completes its transfers under the lock) and keeps,
     /// in order, the batches with transfers left (no room, or the SQ is
     /// full until this round's submit).
-    private func drainSubmissions() {
+    func drainSubmissions() {
         while true {
             let round = state.withLock { s -> DrainRound in
                 let room = maxInFlight - s.inFlight
@@ -489,61 +400,6 @@ public final class AsyncReadRing: @unchecked Sendable {
     }
 
     private enum DrainRound { case submit, wake, done }
-
-    /// Prepares waiting lone reads, oldest first, while there is room, a
-    /// buffer for each (its own, the slot a short read keeps for its rest,
-    /// or a free pool slot) and space in the SQ; returns how many.
-    private func prepareLones(_ s: inout State, room: Int) -> Int {
-        var prepared = 0
-        while prepared < room, s.lones.waitingHead >= 0 {
-            let i = s.lones.waitingHead
-            if s.lones[i].buffer == nil {
-                guard let slot = s.pool?.take(), let pool = s.pool else { break }
-                s.lones[i].buffer = pool.address(of: slot)
-                s.lones[i].poolSlot = slot
-            }
-            let r = s.lones[i]
-            guard let buffer = r.buffer else { break }
-            let userData = AsyncReadRing.loneBit | UInt64(i)
-            let fixed = r.poolSlot >= 0 && s.pool?.isRegistered == true
-            let ok = fixed
-                ? ring.prepReadFixed(fd: r.fd, buffer: buffer + r.done, length: r.length - r.done,
-                                     offset: r.offset + UInt64(r.done), bufferIndex: 0, userData: userData)
-                : ring.prepRead(fd: r.fd, buffer: buffer + r.done, length: r.length - r.done,
-                                offset: r.offset + UInt64(r.done), userData: userData)
-            if !ok { break }  // the SQ is full until this round's submit
-            s.lones.removeWaiting(i)
-            s.lones[i].phase = .inFlight
-            s.lones[i].started = true
-            prepared += 1
-        }
-        return prepared
-    }
-
-    /// Accounts one completion of lone read `index`; returns its outcome
-    /// when the read is over (its record is then free), nil while its rest
-    /// waits to be prepared again (short read, EINTR/EAGAIN).
-    private func completeLone(_ s: inout State, _ index: Int32, result: Int32) -> LoneOutcome? {
-        let r = s.lones[index]
-        if result < 0 {
-            let code = -result
-            if code == EINTR || code == EAGAIN {
-                s.lones.pushWaiting(index)
-                return nil
-            }
-            s.lones[index].error = IOError(operation: "io_uring read", errno: code, offset: r.offset + UInt64(r.done))
-        } else if result > 0 {
-            let moved = slot.transferred(isWrite: false, fd: r.fd, moved: Int(result))
-            s.lones[index].done += moved
-            if r.done + moved < r.length {
-                s.lones.pushWaiting(index)
-                return nil
-            }
-        }  // 0: end of file, the read is over with what it has
-        let done = s.lones[index]
-        s.lones.release(index)
-        return .done(bytesRead: done.done, error: done.error, buffer: done.buffer, poolSlot: done.poolSlot)
-    }
 
     /// Submits every prepared SQE. The kernel may take fewer than offered
     /// (EAGAIN/EBUSY come back from `Ring.submit` as 0 submitted): the rest
