@@ -1,8 +1,23 @@
-/// Prefix scans of the "default" keyspace: the prefix becomes the
-/// iterator's bounds ([prefix, ReadOptions.prefixEnd(prefix))), so no block
-/// outside it is read, and tables whose prefix filter rules the prefix out
-/// are not read at all (docs/KEYSPACES.md §Prefixes).
-extension DB {
+/// What DB (its "default" keyspace) and Keyspace share for reading key
+/// ranges, so the forms built on ranges are written once: prefix scans
+/// here. A prefix becomes the range's bounds ([prefix,
+/// ReadOptions.prefixEnd(prefix))), so no block outside it is read, and
+/// tables whose prefix filter rules the prefix out are not read at all
+/// (docs/KEYSPACES.md §Prefixes).
+public protocol KeyRangeReading {
+    /// Up to `limit` pairs in [from, to) in ascending key order (`reverse`:
+    /// descending); `to` nil: no upper bound.
+    func scan(from: [UInt8], to: [UInt8]?, limit: Int, reverse: Bool,
+              options: ReadOptions) throws(DBError) -> [(key: [UInt8], value: [UInt8])]
+
+    /// The async form of `scan`: pairs in [from, to) as an AsyncSequence.
+    func entries(from: [UInt8], to: [UInt8]?, reverse: Bool, limit: Int, options: ReadOptions) -> DBEntries
+}
+
+extension DB: KeyRangeReading {}
+extension Keyspace: KeyRangeReading {}
+
+extension KeyRangeReading {
     /// Up to `limit` pairs whose key starts with `prefix`, in ascending key
     /// order (`reverse`: descending, the last `limit` keys). An empty prefix
     /// is every key. The prefix is intersected with `options`' bounds.
