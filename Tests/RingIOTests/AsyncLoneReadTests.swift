@@ -84,26 +84,21 @@ import TestSupport
         let pattern = try PatternFixture(sizeBytes: 1 << 20)
         let ring = try AsyncReadRing(entries: 2)
         defer { ring.shutdown() }
-        var pipeFDs: [Int32] = [0, 0]
-        #expect(pipe(&pipeFDs) == 0)
-        let pipeReadFD = pipeFDs[0]
-        let blockers = (0..<16).map { _ in
-            Task { try await ring.readLone(fd: pipeReadFD, offset: 0, length: 1) { $0.count } }
-        }
-        while ring.readsInFlight < ring.maxReadsInFlight { await Task.yield() }
-        var rng = SplitMix64(seed: seed)
-        var readers: [Task<Int, any Error>] = []
-        for trial in 0..<400 {
-            let reader = await startReadCancelledMidway(spins: Int(rng.next() % 200)) {
-                try await ring.readLone(fd: pattern.file.fd, offset: UInt64(trial % 200) * 4096,
-                                        length: 4096) { $0.count }
+        let readers = try await whileRingIsBlockedByAPipe(ring, block: { fd in
+            try await ring.readLone(fd: fd, offset: 0, length: 1) { $0.count }
+        }) {
+            var rng = SplitMix64(seed: seed)
+            var readers: [Task<Int, any Error>] = []
+            for trial in 0..<400 {
+                let reader = await startReadCancelledMidway(spins: Int(rng.next() % 200)) {
+                    try await ring.readLone(fd: pattern.file.fd, offset: UInt64(trial % 200) * 4096,
+                                            length: 4096) { $0.count }
+                }
+                readers.append(reader)
             }
-            readers.append(reader)
+            return readers
         }
-        close(pipeFDs[1])
-        for blocker in blockers { _ = try await blocker.value }
         let lost = try await readsThatRanAnyway(readers)
-        close(pipeFDs[0])
         #expect(lost.isEmpty, "seed \(seed): lone reads cancelled before they could start ran anyway: \(lost)")
     }
 }

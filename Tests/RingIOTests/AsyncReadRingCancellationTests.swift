@@ -18,34 +18,25 @@ import TestSupport
         let pattern = try PatternFixture(sizeBytes: 1 << 20)
         let ring = try AsyncReadRing(entries: 2)
         defer { ring.shutdown() }
-        var pipeFDs: [Int32] = [0, 0]
-        #expect(pipe(&pipeFDs) == 0)
-        let pipeReadFD = pipeFDs[0]
-        let blockers = (0..<16).map { _ in
-            Task {
-                let buffer = SharedAlignedBuffer(capacity: 4096)
-                return try await ring.read([ReadRequest(fd: pipeReadFD, offset: 0, length: 1, buffer: buffer.pointer)],
-                                           buffer: buffer)[0].bytesRead
+        let readers = try await whileRingIsBlockedByAPipe(ring, block: { fd in
+            let buffer = SharedAlignedBuffer(capacity: 4096)
+            return try await ring.read([ReadRequest(fd: fd, offset: 0, length: 1, buffer: buffer.pointer)],
+                                       buffer: buffer)[0].bytesRead
+        }) {
+            var rng = SplitMix64(seed: seed)
+            var readers: [Task<Int, any Error>] = []
+            for trial in 0..<600 {
+                let reader = await startReadCancelledMidway(spins: Int(rng.next() % 200)) {
+                    let buffer = SharedAlignedBuffer(capacity: 4096)
+                    return try await ring.read([ReadRequest(fd: pattern.file.fd, offset: UInt64(trial % 256) * 4096,
+                                                            length: 4096, buffer: buffer.pointer)],
+                                               buffer: buffer)[0].bytesRead
+                }
+                readers.append(reader)
             }
+            return readers
         }
-        while ring.readsInFlight < ring.maxReadsInFlight { await Task.yield() }
-
-        var rng = SplitMix64(seed: seed)
-        var readers: [Task<Int, any Error>] = []
-        for trial in 0..<600 {
-            let reader = await startReadCancelledMidway(spins: Int(rng.next() % 200)) {
-                let buffer = SharedAlignedBuffer(capacity: 4096)
-                return try await ring.read([ReadRequest(fd: pattern.file.fd, offset: UInt64(trial % 256) * 4096,
-                                                        length: 4096, buffer: buffer.pointer)],
-                                           buffer: buffer)[0].bytesRead
-            }
-            readers.append(reader)
-        }
-        // The pipe's end: the blockers complete (end of file), room frees.
-        close(pipeFDs[1])
-        for blocker in blockers { _ = try await blocker.value }
         let lost = try await readsThatRanAnyway(readers)
-        close(pipeFDs[0])
         #expect(lost.isEmpty, "seed \(seed): reads cancelled before they could start ran anyway: trials \(lost)")
     }
 

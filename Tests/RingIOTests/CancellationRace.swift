@@ -1,4 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
+import Testing
+@testable import RingIO
 import TestSupport
 
 /// A flag one thread raises and another waits for.
@@ -43,4 +48,21 @@ func readsThatRanAnyway(_ readers: [Task<Int, any Error>]) async throws -> [Int]
         }
     }
     return lost
+}
+
+/// Fills every in-flight slot of `ring` with `block` reads of an empty
+/// pipe (16 of them; `block` gets the pipe's read end), runs `body` while
+/// no other read can start, then ends the pipe so the blockers complete.
+func whileRingIsBlockedByAPipe<R>(_ ring: AsyncReadRing, block: @escaping @Sendable (Int32) async throws -> Int,
+                                  _ body: () async throws -> R) async throws -> R {
+    var pipeFDs: [Int32] = [0, 0]
+    #expect(pipe(&pipeFDs) == 0)
+    defer { close(pipeFDs[0]) }
+    let pipeReadFD = pipeFDs[0]
+    let blockers = (0..<16).map { _ in Task { try await block(pipeReadFD) } }
+    while ring.readsInFlight < ring.maxReadsInFlight { await Task.yield() }
+    let result = try await body()
+    close(pipeFDs[1])
+    for blocker in blockers { _ = try await blocker.value }
+    return result
 }
