@@ -125,6 +125,13 @@ final class DBImpl: @unchecked Sendable {
     var writePacer = WritePacer()
     var closing = false
     var closed = false
+    /// A follower's completed catch-ups (FollowerCatchUp.swift); 0 on any
+    /// other database (guarded by mu).
+    var followerGeneration: UInt64 = 0
+    /// A follower's open readers of every table its current versions name:
+    /// a table the primary deletes stays readable through its descriptor
+    /// until the next catch-up (guarded by mu).
+    var followerPins: [TableReader] = []
     /// Set by `abandonForCrashTest`: background threads exit without
     /// flushing the immutable memtable, and a running flush stops before
     /// installing its table. Read without mu by the flush.
