@@ -1,4 +1,5 @@
 import Glibc
+import RingIO
 
 /// A follower: a read-only open of a directory a live primary (another
 /// process) writes, refreshed by `catchUp()` (docs/REPLICATION.md
@@ -9,7 +10,12 @@ import Glibc
 /// tail the primary is still writing is a torn tail and stops the replay)
 /// — opens every table that state names (`followerPins`), and then, under
 /// `mu`, swaps in the new versions, memtables, keyspaces and sequence at
-/// once, so a read sees the old state or the new one, never a mix. The
+/// once, so a read sees the old state or the new one, never a mix. When
+/// the primary only appended to its WAL since the last catch-up (same
+/// MANIFEST file, same keyspace log numbers) just the new records are
+/// replayed, from `followerCursor`, into the memtables in use (above the
+/// published sequence, unseen until the swap); otherwise the replay starts
+/// afresh into new memtables. The
 /// primary may rename, append to or delete any of those files meanwhile:
 /// a file missing or changed under the reading phase (a table compacted
 /// away, a WAL deleted after a flush, a MANIFEST replaced at reopen) shows
@@ -46,28 +52,113 @@ extension DBImpl {
         guard options.isFollower else {
             throw DBError.misuse("catchUp() is for a database opened with DB(followerOf:)")
         }
-        try Self.retryingFollower {
-            try mu.withLock { () throws(DBError) in try checkOpenLocked() }
-            let state = try DatabaseRecovery.readForFollower(path: path, options: options, backend: backend)
-            var pins: [UInt64: TableReader] = [:]
-            for entry in state.contents.catalog.entries {
-                for level in entry.files.files {
-                    for file in level where pins[file.number] == nil {
-                        pins[file.number] = try tableCache.reader(for: file.number)
+        // One catch-up at a time: the cursor says where the last one
+        // stopped, and only a catch-up inserts into the memtables.
+        try followerCursor.withLock { cursor in
+            try Self.retryingFollower {
+                try mu.withLock { () throws(DBError) in try checkOpenLocked() }
+                if let last = cursor {
+                    // A failure part way leaves entries above the published
+                    // sequence in the memtables: the retry starts afresh.
+                    cursor = nil
+                    if let next = try catchUpIncrementally(from: last) {
+                        cursor = next
+                        return
                     }
                 }
+                let state = try DatabaseRecovery.readForFollower(path: path, options: options, backend: backend)
+                let pins = try openTables(of: state.contents)
+                try installFollowerState(state.contents, manifestNumber: state.manifestNumber,
+                                         memtables: state.memtables, pins: pins)
+                cursor = state.logEnd.map {
+                    FollowerCursor(manifestNumber: state.manifestNumber,
+                                   keyspaceLogNumbers: Self.keyspaceLogNumbers(state.contents),
+                                   log: $0.number, offset: $0.offset, sequence: state.contents.lastSequence)
+                }
             }
-            try installFollowerState(state, pins: pins)
         }
     }
 
-    /// Swaps the state a catch-up read in, all under `mu`.
-    private func installFollowerState(_ state: DatabaseRecovery.FollowerState,
+    /// The common case: the primary appended to its WAL (and perhaps
+    /// compacted) but flushed no keyspace, created or dropped none and did
+    /// not reopen — the MANIFEST is the same file and every keyspace's log
+    /// number is unchanged. Then only the WAL records after the cursor are
+    /// replayed, into the memtables readers use (above the published
+    /// sequence, so unseen until the swap). nil: not the case (or a log
+    /// ended in damage while a later one holds records); replay in full.
+    private func catchUpIncrementally(from last: FollowerCursor) throws -> FollowerCursor? {
+        let current = try VersionSet.replayCurrent(dbPath: path, backend: backend, strict: options.paranoidChecks)
+        guard current.manifestNumber == last.manifestNumber else { return nil }
+        var contents = VersionSet.Contents(current.replayed, nextFileNumber: current.firstFreeFileNumber)
+        let logNumbers = Self.keyspaceLogNumbers(contents)
+        guard logNumbers == last.keyspaceLogNumbers else { return nil }
+        let memtables = mu.withLock { keyspaces.mapValues(\.mem) }
+        guard Set(memtables.keys) == Set(logNumbers.keys) else { return nil }
+        let logs = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
+            .compactMap { FileNames.parse($0) }
+            .filter { $0.kind == .log && $0.number >= last.log }.map(\.number).sorted()
+        var cursor = last
+        let maxKeyspaceId = contents.catalog.maxKeyspaceId
+        for (index, number) in logs.enumerated() {
+            let logPath = FileNames.log(path, number)
+            let reader = try LogReader(path: logPath, backend: backend)
+            var sequence = cursor.sequence
+            let ending = try reader.read(evidence: .syncPoints, strict: options.paranoidChecks,
+                                         from: number == last.log ? last.offset : 0) { record in
+                if record.isSyncPoint { return }
+                sequence = try MemTableInserter.applyRecovered(record.payload, path: logPath, after: sequence,
+                                                               maxKeyspaceId: maxKeyspaceId) { id in
+                    guard let logNumber = logNumbers[id], number >= logNumber else { return nil }
+                    return memtables[id]
+                }
+            }
+            cursor.sequence = sequence
+            cursor.log = number
+            cursor.offset = Int(ending.validBytes)
+            // A tail still being written: stop there. Damage with a later
+            // log behind it is for the full replay to judge.
+            if ending.dropped != nil {
+                if index + 1 < logs.count { return nil }
+                break
+            }
+        }
+        contents.lastSequence = max(contents.lastSequence, cursor.sequence)
+        cursor.sequence = contents.lastSequence
+        let pins = try openTables(of: contents)
+        try installFollowerState(contents, manifestNumber: current.manifestNumber, memtables: nil, pins: pins)
+        followerIncrementalCatchUps.add(1, ordering: .relaxed)
+        return cursor
+    }
+
+    /// Every keyspace's log number in `contents`.
+    private static func keyspaceLogNumbers(_ contents: VersionSet.Contents) -> [UInt32: UInt64] {
+        Dictionary(uniqueKeysWithValues: contents.catalog.entries.map { ($0.record.id, $0.logNumber ?? 0) })
+    }
+
+    /// Opens every table `contents` names (through the table cache), so
+    /// the primary can no longer take one away.
+    private func openTables(of contents: VersionSet.Contents) throws(DBError) -> [UInt64: TableReader] {
+        var pins: [UInt64: TableReader] = [:]
+        for entry in contents.catalog.entries {
+            for level in entry.files.files {
+                for file in level where pins[file.number] == nil {
+                    pins[file.number] = try tableCache.reader(for: file.number)
+                }
+            }
+        }
+        return pins
+    }
+
+    /// Swaps a catch-up's state in, all under `mu`: versions, pins,
+    /// keyspaces, memtables (nil: the current ones, replayed into), the
+    /// published sequence.
+    private func installFollowerState(_ contents: VersionSet.Contents, manifestNumber: UInt64,
+                                      memtables: [UInt32: MemTable]?,
                                       pins: [UInt64: TableReader]) throws(DBError) {
         mu.lock()
         defer { mu.unlock() }
         try checkOpenLocked()
-        versions.adoptFollowerContents(state.contents, manifestNumber: state.manifestNumber)
+        versions.adoptFollowerContents(contents, manifestNumber: manifestNumber)
         // The previous catch-up's pins stay one more round: reads that took
         // their view just before this swap still find those tables open.
         tableCache.pinFollowerTables(pins)
@@ -77,14 +168,25 @@ extension DBImpl {
             let data = keyspaces[record.id]
                 ?? KeyspaceData(id: record.id, name: record.name, owner: identity.id,
                                 storedOptions: record.options, base: options)
-            data.mem = state.memtables[record.id] ?? data.options.makeMemTable()
+            if let memtables { data.mem = memtables[record.id] ?? data.options.makeMemTable() }
             live.append(data)
         }
         for data in keyspaceList where !live.contains(where: { $0 === data }) { data.dropped = true }
         keyspaces = Dictionary(uniqueKeysWithValues: live.map { ($0.id, $0) })
         keyspacesByName = Dictionary(uniqueKeysWithValues: live.map { ($0.name, $0) })
         keyspaceList = live
-        lastSequence = state.contents.lastSequence
+        lastSequence = contents.lastSequence
         followerGeneration += 1
     }
+}
+
+/// Where a follower's last catch-up left the primary's files: which
+/// MANIFEST and keyspace log numbers it saw, and the end of the last WAL
+/// record it replayed.
+struct FollowerCursor: Sendable {
+    var manifestNumber: UInt64
+    var keyspaceLogNumbers: [UInt32: UInt64]
+    var log: UInt64
+    var offset: Int
+    var sequence: SequenceNumber
 }

@@ -91,6 +91,9 @@ package enum DatabaseRecovery {
         var contents: VersionSet.Contents
         var manifestNumber: UInt64
         var memtables: [UInt32: MemTable]
+        /// Where the replay stopped: the last log read and the end of its
+        /// valid records (nil: no log).
+        var logEnd: (number: UInt64, offset: Int)?
     }
 
     static func readForFollower(path: String, options: Options, backend: any IOBackend) throws -> FollowerState {
@@ -98,8 +101,12 @@ package enum DatabaseRecovery {
         guard let current = state.current else { throw DBError.databaseNotFound(path: path) }
         var contents = state.base
         contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
+        let logEnd = state.replay.logs.last.flatMap { log -> (number: UInt64, offset: Int)? in
+            guard let (kind, number) = FileNames.parse(FileSystem.baseName(log.path)), kind == .log else { return nil }
+            return (number, Int(log.validBytes))
+        }
         return FollowerState(contents: contents, manifestNumber: current.manifestNumber,
-                             memtables: state.replay.memtables)
+                             memtables: state.replay.memtables, logEnd: logEnd)
     }
 
     /// Takes the LOCK: exclusive to write, shared to read only; the file
