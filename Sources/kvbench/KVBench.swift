@@ -59,6 +59,11 @@ struct KVBench: ParsableCommand {
           help: ArgumentHelp("Cold async reads: --tasks tasks at once through the async API against 2 threads of sync "
                              + "gets, beside iobench's io_uring IOPS at queue depth 32 (AsyncGetsMode.swift)."))
     var asyncMode = false
+
+    @Flag(name: .customLong("follow"),
+          help: ArgumentHelp("Follower catch-up: a new primary at --db writes --records records per round, a follower "
+                             + "times its catchUp() (FollowMode.swift); --rounds rounds."))
+    var followMode = false
     @Option(help: ArgumentHelp("Spread the records over N keyspaces (kvbench0 …): record i goes to keyspace i % N; "
                                + "1 = the database's default keyspace."))
     var keyspaces: Int = 1
@@ -105,6 +110,19 @@ struct KVBench: ParsableCommand {
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
         config.keyspaces = keyspaces
+        if followMode {
+            guard access(db, F_OK) != 0 else {
+                printError("kvbench: --follow creates a new database: \(db) already exists")
+                throw ExitCode.failure
+            }
+            do {
+                try FollowMode(dbPath: db, config: config, rounds: rounds, json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
         if asyncMode {
             do {
                 try AsyncGetsMode(dbPath: db, config: config, tasks: tasks, rounds: rounds,

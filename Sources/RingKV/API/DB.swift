@@ -146,7 +146,9 @@ public final class DB: Sendable {
     public func snapshot() -> Snapshot {
         // Registered under mu, so no compaction can pick its smallest
         // snapshot between reading the sequence and registering it.
-        impl.mu.withLock { Snapshot(sequence: impl.lastSequence, registry: impl.snapshots) }
+        impl.mu.withLock {
+            Snapshot(sequence: impl.lastSequence, registry: impl.snapshots, followerGeneration: impl.followerGeneration)
+        }
     }
 
     /// Release iterators before `close()`: one used after close goes on

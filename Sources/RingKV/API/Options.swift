@@ -131,6 +131,11 @@ public struct Options: Sendable {
     /// WAL, as one memtable. Default false.
     public var readOnly = false
 
+    /// Set by `DB(followerOf:)` only: read-only, no LOCK taken, the open
+    /// retried while the primary changes files under it, `catchUp()`
+    /// allowed (docs/REPLICATION.md §Followers).
+    var isFollower = false
+
     // MARK: - Logging and metrics (docs/ARCHITECTURE.md §Logging and metrics)
 
     /// Where the engine says what it did (swift-log): open and recovery

@@ -8,10 +8,16 @@ public final class Snapshot: Sendable {
     /// The newest sequence number visible to this snapshot.
     public let sequence: UInt64
     private let registry: SnapshotRegistry
+    /// A follower's catch-up count when the snapshot was taken (0 on any
+    /// other database): a follower refuses a snapshot from before its last
+    /// `catchUp()` — the primary's compactions know nothing of it and may
+    /// have dropped what it would read.
+    let followerGeneration: UInt64
 
-    init(sequence: UInt64, registry: SnapshotRegistry) {
+    init(sequence: UInt64, registry: SnapshotRegistry, followerGeneration: UInt64 = 0) {
         self.sequence = sequence
         self.registry = registry
+        self.followerGeneration = followerGeneration
         registry.retain(sequence)
     }
 

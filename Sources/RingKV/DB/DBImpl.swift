@@ -125,6 +125,18 @@ final class DBImpl: @unchecked Sendable {
     var writePacer = WritePacer()
     var closing = false
     var closed = false
+    /// A follower's completed catch-ups (FollowerCatchUp.swift); 0 on any
+    /// other database (guarded by mu).
+    var followerGeneration: UInt64 = 0
+    /// A follower's open readers of every table its current versions name:
+    /// a table the primary deletes stays readable through its descriptor
+    /// until the next catch-up (guarded by mu).
+    var followerPins: [TableReader] = []
+    /// A follower's position in the primary's files; held for a whole
+    /// catch-up, so catch-ups run one at a time (FollowerCatchUp.swift).
+    let followerCursor = Mutex<FollowerCursor?>(nil)
+    /// Catch-ups that replayed only new WAL records (tests).
+    let followerIncrementalCatchUps = Atomic<Int>(0)
     /// Set by `abandonForCrashTest`: background threads exit without
     /// flushing the immutable memtable, and a running flush stops before
     /// installing its table. Read without mu by the flush.

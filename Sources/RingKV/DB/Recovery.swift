@@ -61,7 +61,10 @@ package enum DatabaseRecovery {
 
     static func open(path: String, options: Options, backend: any IOBackend) throws -> Opened {
         try prepareDirectory(path, options: options, backend: backend)
-        let (lock, unlockedBecause) = try takeLock(path, shared: options.readOnly)
+        // A follower reads a directory its primary holds locked: it takes
+        // no lock and writes nothing (docs/REPLICATION.md §Followers).
+        let (lock, unlockedBecause) = options.isFollower ? (nil, nil)
+            : try takeLock(path, shared: options.readOnly)
         var state = try read(path: path, options: options, backend: backend)
         let tableCache = TableCache(dbPath: path, backend: backend, capacity: options.maxOpenFiles,
                                     directReads: options.directReads)
@@ -80,6 +83,30 @@ package enum DatabaseRecovery {
         let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
         return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
                       lastSequence: versions.lastSequence, report: state.report)
+    }
+
+    /// What a follower's catch-up replays (FollowerCatchUp.swift): the
+    /// primary's MANIFEST and live WALs as a read-only open reads them.
+    struct FollowerState {
+        var contents: VersionSet.Contents
+        var manifestNumber: UInt64
+        var memtables: [UInt32: MemTable]
+        /// Where the replay stopped: the last log read and the end of its
+        /// valid records (nil: no log).
+        var logEnd: (number: UInt64, offset: Int)?
+    }
+
+    static func readForFollower(path: String, options: Options, backend: any IOBackend) throws -> FollowerState {
+        let state = try read(path: path, options: options, backend: backend)
+        guard let current = state.current else { throw DBError.databaseNotFound(path: path) }
+        var contents = state.base
+        contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
+        let logEnd = state.replay.logs.last.flatMap { log -> (number: UInt64, offset: Int)? in
+            guard let (kind, number) = FileNames.parse(FileSystem.baseName(log.path)), kind == .log else { return nil }
+            return (number, Int(log.validBytes))
+        }
+        return FollowerState(contents: contents, manifestNumber: current.manifestNumber,
+                             memtables: state.replay.memtables, logEnd: logEnd)
     }
 
     /// Takes the LOCK: exclusive to write, shared to read only; the file

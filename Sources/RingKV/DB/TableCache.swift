@@ -26,6 +26,11 @@ final class TableCache: Sendable {
         var entries: [UInt64: Entry] = [:]
         /// Set by `close()`: no reader is handed out or kept after it.
         var closed = false
+        /// A follower's tables of its last two catch-ups
+        /// (FollowerCatchUp.swift), found here when evicted from
+        /// `entries`: the primary may have deleted their files.
+        var followerPins: [UInt64: TableReader] = [:]
+        var previousFollowerPins: [UInt64: TableReader] = [:]
     }
 
     let dbPath: String
@@ -53,6 +58,9 @@ final class TableCache: Sendable {
     /// reads) when it is not open yet: blocking, never on a task's thread.
     func reader(for fileNumber: UInt64) throws(DBError) -> TableReader {
         if let open = try cachedReader(for: fileNumber) { return open }
+        if let pinned = state.withReadLock({ $0.followerPins[fileNumber] ?? $0.previousFollowerPins[fileNumber] }) {
+            return pinned
+        }
         let path = FileNames.table(dbPath, fileNumber)
         let direct: File.DirectIO = directReads ? .preferred : .off
         let file = try ioCall(path) { () throws(IOError) in try backend.openFile(path, .read, direct: direct) }
@@ -101,6 +109,15 @@ final class TableCache: Sendable {
         return try await BlockingWorkPool.shared.run { [self] in try reader(for: fileNumber) }
     }
 
+    /// A follower's catch-up: `pins` stay reachable until the catch-up
+    /// after next.
+    func pinFollowerTables(_ pins: [UInt64: TableReader]) {
+        state.withWriteLock { s in
+            s.previousFollowerPins = s.followerPins
+            s.followerPins = pins
+        }
+    }
+
     /// Drops a table that compaction made obsolete.
     func evict(_ fileNumber: UInt64) {
         state.withWriteLock { s in
@@ -115,6 +132,8 @@ final class TableCache: Sendable {
     func close() {
         state.withWriteLock { s in
             s.entries.removeAll()
+            s.followerPins = [:]
+            s.previousFollowerPins = [:]
             s.closed = true
             pinnedBytes.store(0, ordering: .relaxed)
         }

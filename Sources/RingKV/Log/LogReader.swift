@@ -105,8 +105,11 @@ package final class LogReader {
     /// offset of the first bad byte); without it, it is returned as a
     /// dropped tail with `isCorruption` set.
     @discardableResult
-    package func read(evidence: DurabilityEvidence, strict: Bool, _ each: (Record) throws -> Void) throws -> Ending {
-        var offset = 0
+    /// `start` is a record boundary to begin at (a follower resuming where
+    /// its last catch-up stopped); 0 by default.
+    package func read(evidence: DurabilityEvidence, strict: Bool, from start: Int = 0,
+                      _ each: (Record) throws -> Void) throws -> Ending {
+        var offset = start
         while true {
             switch try step(at: offset) {
             case .record(let header):

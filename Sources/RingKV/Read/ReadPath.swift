@@ -40,6 +40,9 @@ extension DBImpl {
         mu.lock()
         defer { mu.unlock() }
         try checkOpenLocked()
+        if let snapshot = options.snapshot, snapshot.followerGeneration != followerGeneration {
+            throw DBError.misuse("a follower's snapshot reads only until its next catchUp()")
+        }
         let keyspace = keyspace ?? defaultKeyspace
         let version: Version
         if keyspace === defaultKeyspace {

@@ -131,6 +131,21 @@ final class VersionSet: Sendable {
                    contents: contents, recovery: recovery)
     }
 
+    /// A follower's catch-up (FollowerCatchUp.swift): the state replayed
+    /// from the primary's MANIFEST replaces this one's. Versions readers
+    /// hold stay alive as ever; nothing is written.
+    func adoptFollowerContents(_ contents: Contents, manifestNumber: UInt64) {
+        state.withLock { s in
+            s.catalog = contents.catalog
+            s.nextFileNumber = contents.nextFileNumber
+            s.lastSequence = contents.lastSequence
+            s.manifestFileNumber = manifestNumber
+            for entry in contents.catalog.live.values { s.versions.append(WeakVersion(version: entry.files)) }
+            s.versions.removeAll { $0.version == nil }
+            s.refreshDerived()
+        }
+    }
+
     // MARK: - Opening
 
     /// Starts the version set of a brand-new database in the existing
