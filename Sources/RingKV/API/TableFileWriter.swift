@@ -33,12 +33,16 @@ public final class TableFileWriter {
     private let backend: any IOBackend
     private let file: File
     private let builder: TableBuilder
-    /// The last user key added (valid when `entryCount > 0`).
-    private var lastKey: [UInt8] = []
+    /// Two internal-key buffers (owned, `keyCapacity` bytes each): the
+    /// entry being added is built in `current`, the previous one stays in
+    /// `previous` (`previousCount` bytes) for the order check; they swap
+    /// after each add, so no key is copied twice.
+    @exclusivity(unchecked) private var current: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var previous: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var keyCapacity = 256
+    @exclusivity(unchecked) private var previousCount = 0
     private var firstKey: [UInt8] = []
-    /// Scratch for the internal key of the entry being added.
-    private var internalKey: [UInt8] = []
-    public private(set) var entryCount: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var entryCount: UInt64 = 0
     /// Set by `finish` (successful or not) and after a failed write: no
     /// more entries.
     private var closed = false
@@ -74,9 +78,13 @@ public final class TableFileWriter {
             try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
         }
         builder = TableBuilder(file: file, backend: backend, options: TableOutput.builderOptions(tableOptions))
+        current = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+        previous = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
     }
 
     deinit {
+        current.deallocate()
+        previous.deallocate()
         if !finished {
             builder.abandon()
             try? file.close()
@@ -91,26 +99,51 @@ public final class TableFileWriter {
         guard !closed else { throw DBError.misuse("TableFileWriter.add after finish() or a failed write") }
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
         if entryCount > 0 {
-            let order = lastKey.withUnsafeBytes { compareBytes($0, key) }
+            let order = compareBytes(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize), key)
             guard order < 0 else {
+                let last = Array(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize))
                 throw DBError.tableFileRefused(path: path, reason: "key \(FileMetaData.render(Array(key))) "
-                    + (order == 0 ? "repeats the previous key" : "sorts before the previous key \(FileMetaData.render(lastKey))")
+                    + (order == 0 ? "repeats the previous key" : "sorts before the previous key \(FileMetaData.render(last))")
                     + " (keys must be strictly increasing)")
             }
         }
-        internalKey.removeAll(keepingCapacity: true)
-        internalKey.append(contentsOf: key)
-        withUnsafeBytes(of: InternalKey.packTrailer(0, .value).littleEndian) { internalKey.append(contentsOf: $0) }
+        let count = key.count + InternalKey.trailerSize
+        if count > keyCapacity { grow(to: count) }
+        if let base = key.baseAddress, key.count > 0 { current.copyMemory(from: base, byteCount: key.count) }
+        current.storeBytes(of: TableFileWriter.trailer, toByteOffset: key.count, as: UInt64.self)
         do throws(DBError) {
-            try internalKey.withBytes { (k) throws(DBError) in try builder.add(k, value) }
+            try builder.add(UnsafeRawBufferPointer(start: current, count: count), value)
         } catch {
             closed = true
             throw error
         }
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: key)
-        if entryCount == 0 { firstKey = lastKey }
+        if entryCount == 0 { firstKey = Array(key) }
+        swap(&current, &previous)
+        previousCount = count
         entryCount += 1
+    }
+
+    /// Sequence 0, type value, little-endian: every entry's trailer.
+    private static let trailer = InternalKey.packTrailer(0, .value).littleEndian
+
+    /// Makes both buffers hold at least `count` bytes, keeping `previous`.
+    private func grow(to count: Int) {
+        let capacity = max(count, keyCapacity * 2)
+        let newCurrent = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        let newPrevious = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        newPrevious.copyMemory(from: previous, byteCount: previousCount)
+        current.deallocate()
+        previous.deallocate()
+        current = newCurrent
+        previous = newPrevious
+        keyCapacity = capacity
+    }
+
+    /// `add` for byte arrays (the contract's form; no generic dispatch).
+    public func add(_ key: [UInt8], _ value: [UInt8]) throws(DBError) {
+        try key.withBytes { (k) throws(DBError) in
+            try value.withBytes { (v) throws(DBError) in try add(k, v) }
+        }
     }
 
     /// `add` for keys and values of any `KeyValueBytes` type.
@@ -133,6 +166,7 @@ public final class TableFileWriter {
         let properties = try builder.finish()
         try ioCall(path) { () throws(IOError) in try file.close() }
         finished = true
+        let lastKey = Array(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize))
         return Info(path: path, entryCount: entryCount, fileSizeBytes: properties.fileSizeBytes,
                     smallestKey: firstKey, largestKey: lastKey)
     }
