@@ -1,4 +1,5 @@
 import RingIO
+import Synchronization
 
 /// One `DB.ingest` call (docs/INGEST.md): table files written by
 /// `TableFileWriter` become tables of a keyspace, all in one MANIFEST edit.
@@ -79,31 +80,25 @@ final class IngestJob {
             throw refuse("written with prefix length \(tablePrefix.map(String.init) ?? "none"), the keyspace has "
                          + "\(prefixLength.map(String.init) ?? "none") (use TableFileWriter(path:for:))")
         }
-        let it = reader.makeIterator(readAhead: .compaction)
-        try it.seekToFirst()
-        var previous: [UInt8] = []
-        var first: [UInt8] = []
-        var count: UInt64 = 0
-        while it.isValid {
-            let key = it.key
-            let userKey = InternalKey.userKey(key)
-            let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
-            guard sequence == 0, type == ValueType.value.rawValue else {
-                throw refuse("entry \(count) has sequence \(sequence) and type \(type); only values at sequence 0 "
-                             + "can be ingested")
-            }
-            if count > 0 {
-                guard previous.withUnsafeBytes({ compareBytes($0, userKey) }) < 0 else {
-                    throw DBError.corruption(path: path, offset: it.currentBlockHandle?.offset ?? 0,
-                                             reason: "keys out of order at entry \(count)")
-                }
-            }
-            previous.removeAll(keepingCapacity: true)
-            previous.append(contentsOf: userKey)
-            if count == 0 { first = previous }
-            count += 1
-            try it.next()
+        // The data blocks are read in two halves at once (the first on a
+        // thread of its own), split at an index separator.
+        let split = try splitKey(reader)
+        let other = Mutex<Result<Part, DBError>?>(nil)
+        let helper = BackgroundThread(name: "ringkv-ingest") {
+            other.withLock { $0 = Result { () throws(DBError) in try checkPart(reader, path: path, split: split, firstHalf: false) } }
         }
+        let firstPart = Result { () throws(DBError) in try checkPart(reader, path: path, split: split, firstHalf: true) }
+        helper.join()
+        let a = try firstPart.get()
+        guard let b = try other.withLock({ $0 })?.get() else {
+            throw DBError.internalError("ingest check of \(path): the second half reported nothing")
+        }
+        if let aLast = a.last, let bFirst = b.first, compareBytes(aLast, bFirst) >= 0 {
+            throw DBError.corruption(path: path, offset: 0, reason: "keys out of order between the halves")
+        }
+        let count = a.count + b.count
+        let first = a.first ?? b.first ?? []
+        let previous = b.last ?? a.last ?? []
         guard count == p.entryCount else {
             throw DBError.corruption(path: path, offset: reader.footer.properties.offset,
                                      reason: "properties say \(p.entryCount) entries, the data blocks hold \(count)")
@@ -115,6 +110,79 @@ final class IngestJob {
         }
         return Input(sourcePath: path, smallestUserKey: first, largestUserKey: previous, entryCount: count,
                      fileSizeBytes: reader.fileSizeBytes)
+    }
+
+    /// One half of a file's entries as `checkPart` saw them.
+    struct Part: Sendable {
+        var first: [UInt8]?
+        var last: [UInt8]?
+        var count: UInt64 = 0
+    }
+
+    /// The index separator of the middle data block (nil for one block):
+    /// entries at or below it form the first half.
+    static func splitKey(_ reader: TableReader) throws(DBError) -> [UInt8]? {
+        let index = reader.indexBlock.makeIterator()
+        try index.seekToFirst()
+        var separators: [[UInt8]] = []
+        while index.isValid {
+            separators.append(Array(index.key))
+            try index.next()
+        }
+        return separators.count < 2 ? nil : separators[separators.count / 2 - 1]
+    }
+
+    /// Reads and checks the first half of the entries (those at or below
+    /// `split`; all of them when it is nil) or the second (those above it;
+    /// none when it is nil): each a value at sequence 0, user keys strictly
+    /// increasing. Blocks are read with compaction's read-ahead and their
+    /// CRCs checked as they are decoded.
+    static func checkPart(_ reader: TableReader, path: String, split: [UInt8]?, firstHalf: Bool) throws(DBError) -> Part {
+        var part = Part()
+        let it = reader.makeIterator(readAhead: .compaction)
+        let through = firstHalf ? split : nil
+        if firstHalf {
+            try it.seekToFirst()
+        } else {
+            guard let split else { return part }
+            try split.withBytes { (k) throws(DBError) in try it.seek(k) }
+            while it.isValid, split.withUnsafeBytes({ InternalKey.compare(it.key, $0) }) <= 0 { try it.next() }
+        }
+        // The previous user key, in a buffer of its own (no array traffic
+        // per entry).
+        var previous = UnsafeMutableRawBufferPointer.allocate(byteCount: 256, alignment: 8)
+        defer { previous.deallocate() }
+        var previousCount = 0
+        while it.isValid {
+            let key = it.key
+            if let through, through.withUnsafeBytes({ InternalKey.compare(key, $0) }) > 0 { break }
+            let userKey = InternalKey.userKey(key)
+            let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+            guard sequence == 0, type == ValueType.value.rawValue else {
+                throw DBError.tableFileRefused(path: path, reason: "an entry has sequence \(sequence) and type "
+                                               + "\(type); only values at sequence 0 can be ingested")
+            }
+            if part.count > 0 {
+                guard compareBytes(UnsafeRawBufferPointer(rebasing: previous[0..<previousCount]), userKey) < 0 else {
+                    throw DBError.corruption(path: path, offset: it.currentBlockHandle?.offset ?? 0,
+                                             reason: "keys out of order")
+                }
+            } else {
+                part.first = Array(userKey)
+            }
+            if userKey.count > previous.count {
+                previous.deallocate()
+                previous = UnsafeMutableRawBufferPointer.allocate(byteCount: userKey.count * 2, alignment: 8)
+            }
+            if let base = userKey.baseAddress, userKey.count > 0 {
+                previous.baseAddress!.copyMemory(from: base, byteCount: userKey.count)
+            }
+            previousCount = userKey.count
+            part.count += 1
+            try it.next()
+        }
+        if part.count > 0 { part.last = Array(UnsafeRawBufferPointer(rebasing: previous[0..<previousCount])) }
+        return part
     }
 
     /// Sorts `inputs` by smallest key and refuses two that overlap (a key

@@ -168,6 +168,11 @@ import Testing
         let tablesBefore = try Self.tableNames(path)
         #expect(throws: DBError.self) { try db.ingest([dir.sub("good.sst"), dir.sub("bad.sst")]) }
         #expect(throws: DBError.self) { try db.ingest([dir.sub("missing.sst")]) }
+        // Damage in the second half (checked on the helper thread).
+        var late = try readWholeFile(info.path)
+        late[late.count * 6 / 10] ^= 0x5a
+        try writeWholeFile(dir.sub("late.sst"), late)
+        #expect(throws: DBError.self) { try db.ingest([dir.sub("late.sst")]) }
         try writeWholeFile(dir.sub("short.sst"), Array(data.prefix(1000)))
         #expect(throws: DBError.self) { try db.ingest([dir.sub("short.sst")]) }
         #expect(try Self.tableNames(path) == tablesBefore)
@@ -292,6 +297,20 @@ import Testing
         let again = try DB(path: path, options: openOptions())
         #expect(try again.get("k00007") == "new7" && again.get("k00003") == "v53" && again.get("w") == "wal")
         try again.close()
+    }
+
+    /// The example of docs/FORMAT.md §Ingested tables, byte for byte.
+    @Test func theFormatMdExampleEncodesAsShown() throws {
+        var edit = VersionEdit()
+        edit.addFile(level: 6, FileMetaData(number: 12, fileSizeBytes: 8192, smallest: InternalKey.make(bytes("a"), 7, .value),
+                                            largest: InternalKey.make(bytes("b"), 7, .value), smallestSequence: 7,
+                                            largestSequence: 7, globalSequence: 7))
+        let expected: [UInt8] = [0x0d, 0x06, 0x0c, 0x80, 0x40,
+                                 0x09, 0x61, 0x01, 0x07, 0, 0, 0, 0, 0, 0,
+                                 0x09, 0x62, 0x01, 0x07, 0, 0, 0, 0, 0, 0,
+                                 0x07, 0x07, 0x07]
+        #expect(edit.encode() == expected)
+        #expect(try VersionEdit.decode(expected, path: "x", payloadOffset: 0) == edit)
     }
 
     @Test func tag13InAFormat5ManifestIsCorruption() throws {
