@@ -2,7 +2,7 @@
 // It writes to a RingKV database from several threads and reports every
 // acknowledged write on stdout ("ack <thread> <op>\n") until it is killed.
 //
-// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces]
+// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest]
 //
 // With `keyspaces`, operation `op` of thread `t` is one batch across the
 // keyspaces "default", "ks1" and "ks2" (each with its own memtable size,
@@ -10,6 +10,10 @@
 // three, and for op % 4 == 3 delete key(t, op - 3) in all three. After a
 // kill each batch must be in every keyspace or in none
 // (Tests/RingKVTests/Keyspace/KeyspaceCrashTests.swift).
+//
+// With `ingest`, each operation is a put and then one ingest of two table
+// files (IngestMode.swift); after a kill each ingest is in whole or not at
+// all (Tests/RingKVTests/Ingest/IngestCrashTests.swift).
 //
 // Operation `op` of thread `t` is up to three atomic writes, one after
 // another: put key(t, op) = value(t, op) (a plain `put`, or for
@@ -41,12 +45,13 @@ func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
 }
 
 let args = CommandLine.arguments
-guard args.count == 5 || (args.count == 6 && args[5] == "keyspaces"), let seed = Int(args[2]),
+guard args.count == 5 || (args.count == 6 && (args[5] == "keyspaces" || args[5] == "ingest")), let seed = Int(args[2]),
       let threads = Int(args[3]) else {
-    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces]")
+    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest]")
     exit(2)
 }
-let keyspaceMode = args.count == 6
+let keyspaceMode = args.count == 6 && args[5] == "keyspaces"
+let ingestMode = args.count == 6 && args[5] == "ingest"
 let sync = args[4] == "sync"
 if let deny = getenv("RINGKV_DENY_IO_URING"), String(cString: deny) == "1" {
     let rc = rk_deny_io_uring_setup()
@@ -172,7 +177,9 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
         let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
         pthread_create(&handle, nil, { raw in
             let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
-            if argument.shared.keyspaces.isEmpty {
+            if ingestMode {
+                argument.shared.ingestWriter(argument.thread, directory: args[1] + ".files")
+            } else if argument.shared.keyspaces.isEmpty {
                 argument.shared.writer(argument.thread)
             } else {
                 argument.shared.keyspaceWriter(argument.thread)

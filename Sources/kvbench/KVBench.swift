@@ -22,11 +22,12 @@ struct KVBench: ParsableCommand {
               kvbench --db /tmp/bench4 --workload load --records 100000 --keyspaces 4
               kvbench --db /tmp/bench --workload c --records 100000 --batch 32 --direct-reads
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
+              kvbench --db /tmp/bulk --workload ingest --records 10000000 --value-size 100 --rounds 3
               kvbench --db /tmp/cold --async --tasks 20000 --records 60000 --cache-mb 1 --direct-reads
             """)
 
     @Option(help: "Database directory (created when missing).") var db: String
-    @Option(help: "load|a|b|c|d|e|f") var workload: String = "load"
+    @Option(help: "load|a|b|c|d|e|f|ingest (ingest: IngestMode.swift)") var workload: String = "load"
     @Option(help: "Records loaded (load), or already loaded (a–f).") var records: Int64 = 100_000
     @Option(help: "Operations for workloads a–f.") var operations: Int64 = 100_000
     @Option(name: .customLong("value-size"), help: "Value size in bytes.") var valueSize: Int = 1000
@@ -71,8 +72,8 @@ struct KVBench: ParsableCommand {
     @Option(help: "--async: rounds (async, sync and iobench in turn); medians are reported.") var rounds: Int = 3
 
     func validate() throws {
-        guard Workload(rawValue: workload) != nil else {
-            throw ValidationError("--workload must be load, a, b, c, d, e or f")
+        guard workload == "ingest" || Workload(rawValue: workload) != nil else {
+            throw ValidationError("--workload must be load, a, b, c, d, e, f or ingest")
         }
         guard ["none", "always"].contains(sync) else { throw ValidationError("--sync must be none or always") }
         if let distribution, KeyDistribution(rawValue: distribution) == nil {
@@ -117,6 +118,15 @@ struct KVBench: ParsableCommand {
             }
             do {
                 try FollowMode(dbPath: db, config: config, rounds: rounds, json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
+        if workload == "ingest" {
+            do {
+                try IngestMode(dbPath: db, config: config, rounds: rounds, json: json).run()
             } catch {
                 printError("kvbench: \(error)")
                 throw ExitCode.failure

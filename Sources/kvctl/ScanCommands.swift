@@ -13,7 +13,7 @@ struct PairPrinter {
 
     /// Returns the number of lines written.
     @discardableResult
-    func run(_ db: DB, from: [UInt8]?, to: [UInt8]?, prefix: [UInt8]?, limit: Int?) throws -> Int {
+    func run(_ db: Keyspace, from: [UInt8]?, to: [UInt8]?, prefix: [UInt8]?, limit: Int?) throws -> Int {
         let out = StandardOutput()
         var options = ReadOptions()
         options.lowerBound = from
@@ -68,6 +68,7 @@ struct Scan: ParsableCommand {
               kvctl --db /tmp/db scan --prefix 'user' --keys-only
               kvctl --db /tmp/db scan --reverse --to user200 --limit 10
               kvctl --db /tmp/db --hex scan --prefix 00
+              kvctl --db /tmp/db scan --keyspace users --prefix u
             """)
 
     @ParentCommand var global: KVCtl
@@ -77,6 +78,8 @@ struct Scan: ParsableCommand {
     @Option(help: ArgumentHelp("At most N lines.", valueName: "N")) var limit: Int?
     @Flag(name: .customLong("keys-only"), help: "Print keys only.") var keysOnly = false
     @Flag(help: "Descending key order.") var reverse = false
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must be >= 0") }
@@ -88,7 +91,7 @@ struct Scan: ParsableCommand {
         let prefixBytes = try prefix.map { try global.bytes($0, "--prefix") }
         let db = try global.openDatabase(readOnly: true)
         try PairPrinter(text: global.text, keysOnly: keysOnly, reverse: reverse)
-            .run(db, from: fromBytes, to: toBytes, prefix: prefixBytes, limit: limit)
+            .run(global.keyspace(keyspace, in: db), from: fromBytes, to: toBytes, prefix: prefixBytes, limit: limit)
         try db.close()
     }
 }
@@ -104,15 +107,18 @@ struct Export: ParsableCommand {
               kvctl --db /tmp/db export > dump.tsv
               kvctl --db /tmp/db export --prefix user | kvctl --db /tmp/copy --create load -
               kvctl --db /tmp/db --hex export > dump.hex.tsv
+              kvctl --db /tmp/db export --keyspace users > users.tsv
             """)
 
     @ParentCommand var global: KVCtl
     @Option(help: ArgumentHelp("Only keys starting with P.", valueName: "P")) var prefix: String?
+    @Option(help: ArgumentHelp("Act on keyspace NAME (it must exist; default: \"default\").", valueName: "NAME"))
+    var keyspace: String?
 
     func run() throws {
         let prefixBytes = try prefix.map { try global.bytes($0, "--prefix") }
         let db = try global.openDatabase(readOnly: true)
-        try PairPrinter(text: global.text, keysOnly: false).run(db, from: nil, to: nil, prefix: prefixBytes, limit: nil)
+        try PairPrinter(text: global.text, keysOnly: false).run(global.keyspace(keyspace, in: db), from: nil, to: nil, prefix: prefixBytes, limit: nil)
         try db.close()
     }
 }

@@ -67,6 +67,11 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An API was used against its contract (say, a second `next()` on an
     /// async iterator while one runs); nothing was read or written.
     case misuse(String)
+    /// A table file that `TableFileWriter` or `DB.ingest` refuses: keys not
+    /// strictly increasing, written for other options, overlapping another
+    /// file of the same ingest, or not a file `TableFileWriter` writes
+    /// (`reason` says which). Nothing was ingested.
+    case tableFileRefused(path: String, reason: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -138,6 +143,7 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .keyspaceDropped(let name): return "keyspace \"\(name)\" was dropped"
         case .invalidKeyspaceName(let name, let reason): return "invalid keyspace name \"\(name)\": \(reason)"
         case .cannotDropDefaultKeyspace: return "the default keyspace cannot be dropped"
+        case .tableFileRefused(let path, let reason): return "table file \(path) refused: \(reason)"
         }
     }
 

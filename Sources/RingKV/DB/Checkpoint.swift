@@ -144,7 +144,7 @@ extension DBImpl {
 
     /// Copies the first `lengthBytes` of `source` (all of it when nil)
     /// through the backend, then fsyncs the copy.
-    private func copyFile(_ source: String, to destination: String, lengthBytes: UInt64?) throws {
+    func copyFile(_ source: String, to destination: String, lengthBytes: UInt64?) throws {
         let chunkBytes = 1 << 20
         let buffer = AlignedBuffer(capacity: chunkBytes)
         let finished: Bool

@@ -136,12 +136,16 @@ extension DBImpl {
     }
 
     /// Opens every table `contents` names (through the table cache), so
-    /// the primary can no longer take one away.
+    /// the primary can no longer take one away; an ingested table's global
+    /// sequence is registered first, as its reader takes it at open.
     private func openTables(of contents: VersionSet.Contents) throws(DBError) -> [UInt64: TableReader] {
         var pins: [UInt64: TableReader] = [:]
         for entry in contents.catalog.entries {
             for level in entry.files.files {
                 for file in level where pins[file.number] == nil {
+                    if file.globalSequence != 0 {
+                        tableCache.registerGlobalSequence(file.globalSequence, fileNumber: file.number)
+                    }
                     pins[file.number] = try tableCache.reader(for: file.number)
                 }
             }

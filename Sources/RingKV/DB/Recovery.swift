@@ -76,11 +76,13 @@ package enum DatabaseRecovery {
             contents.lastSequence = max(contents.lastSequence, state.replay.lastSequence)
             let versions = VersionSet.readOnly(contents, manifestNumber: current.manifestNumber, dbPath: path,
                                                backend: backend, recovery: current.recovery)
+            tableCache.registerGlobalSequences(of: versions)
             return Opened(lock: lock, unlockedBecause: unlockedBecause, versions: versions, tableCache: tableCache,
                           wal: nil, lastSequence: contents.lastSequence, report: state.report,
                           memtables: state.replay.memtables)
         }
         let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
+        tableCache.registerGlobalSequences(of: versions)
         return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
                       lastSequence: versions.lastSequence, report: state.report)
     }

@@ -46,6 +46,11 @@ final class TableCache: Sendable {
     private let pinnedBytes = Atomic<Int>(0)
     /// Blocks read by table opens (`TableReader.openBlocksRead`), ever.
     private let openReads = Atomic<UInt64>(0)
+    /// Ingested tables' global sequences by file number (the Mutex guards
+    /// the dictionary): registered at open for every live ingested table
+    /// and by an ingest before its edit, so a reader is never opened
+    /// without it.
+    private let globalSequences = Mutex<[UInt64: SequenceNumber]>([:])
 
     init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
         self.dbPath = dbPath
@@ -71,7 +76,9 @@ final class TableCache: Sendable {
         // sizes, which the kernel reads whatever the advice. A hint: a
         // refusal changes nothing.
         if !file.isDirect { try? file.advise(.random) }
-        let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend)
+        let globalSequence = globalSequences.withLock { $0[fileNumber] ?? 0 }
+        let reader = try TableReader.open(file: file, fileNumber: fileNumber, backend: backend,
+                                          globalSequence: globalSequence)
         openReads.add(UInt64(reader.openBlocksRead), ordering: .relaxed)
         let now = epoch.add(1, ordering: .relaxed).newValue
         return try state.withWriteLock { s throws(DBError) in
@@ -118,8 +125,26 @@ final class TableCache: Sendable {
         }
     }
 
+    /// Records the global sequence of the ingested table `fileNumber`.
+    func registerGlobalSequence(_ sequence: SequenceNumber, fileNumber: UInt64) {
+        globalSequences.withLock { $0[fileNumber] = sequence }
+    }
+
+    /// Registers every ingested table of `versions`' live keyspaces.
+    func registerGlobalSequences(of versions: VersionSet) {
+        for record in versions.keyspaceRecords {
+            guard let version = versions.current(keyspace: record.id) else { continue }
+            for level in version.files {
+                for file in level where file.globalSequence != 0 {
+                    registerGlobalSequence(file.globalSequence, fileNumber: file.number)
+                }
+            }
+        }
+    }
+
     /// Drops a table that compaction made obsolete.
     func evict(_ fileNumber: UInt64) {
+        _ = globalSequences.withLock { $0.removeValue(forKey: fileNumber) }
         state.withWriteLock { s in
             if let gone = s.entries.removeValue(forKey: fileNumber) {
                 pinnedBytes.subtract(gone.reader.pinnedMemoryBytes, ordering: .relaxed)

@@ -9,6 +9,8 @@ final class KeyspaceControl {
         case create(name: String, options: KeyspaceOptions?)
         /// Drop the keyspace (admission marked it `dropping`).
         case drop(KeyspaceData)
+        /// Commit an ingest's staged tables (IngestJob.swift).
+        case ingest(IngestJob)
     }
 
     let request: Request

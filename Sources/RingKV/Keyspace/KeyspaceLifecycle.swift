@@ -79,6 +79,10 @@ extension DBImpl {
     /// Admission of a create or drop request. Caller holds `mu`.
     func admitKeyspaceControlLocked(_ control: KeyspaceControl) throws(DBError) {
         mu.assertHeld()
+        if case .ingest(let job) = control.request,
+           let failure = job.keyspace.unavailableLocked(in: self, forWrite: true) {
+            throw failure
+        }
         guard case .drop(let keyspace) = control.request else { return }
         if let failure = keyspace.unavailableLocked(in: self, forWrite: true) { throw failure }
         if keyspace.id == 0 { throw DBError.cannotDropDefaultKeyspace }
@@ -104,6 +108,8 @@ extension DBImpl {
                 keyspace.dropping = false
                 throw error
             }
+        case .ingest(let job):
+            try commitIngestLocked(job)
         }
     }
 

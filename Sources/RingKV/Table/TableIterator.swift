@@ -136,11 +136,15 @@ final class TableIterator: InternalIterator {
     /// Counts the seeks whose blocks were read in one batch
     /// (`SeekReadBatch`; user iterators: `DBStats.iteratorSeekBatches`).
     private let seekBatchCounter: Counter?
+    /// An ingested table's keys with their global sequence (nil: the
+    /// stored keys are yielded as they are).
+    private let globalKey: GlobalSequenceKey?
 
     init(_ reader: TableReader, cache: BlockCache? = nil, fillCache: Bool = true, readAhead: ReadAhead = .adaptive,
          prefetch: Bool = true, bounds: IterationBounds = .unbounded, blocksReadCounter: Counter? = nil,
          seekBatchCounter: Counter? = nil) {
         self.reader = reader
+        self.globalKey = reader.globalSequence == 0 ? nil : GlobalSequenceKey(sequence: reader.globalSequence)
         self.blocksReadCounter = blocksReadCounter
         self.seekBatchCounter = seekBatchCounter
         self.bounds = bounds
@@ -167,6 +171,7 @@ final class TableIterator: InternalIterator {
 
     var key: UnsafeRawBufferPointer {
         precondition(isValid, "TableIterator.key on an invalid iterator")
+        if let globalKey { return globalKey.bytes }
         return data!.key
     }
 
@@ -181,6 +186,7 @@ final class TableIterator: InternalIterator {
         try loadDataBlock()
         try data?.seekToFirst()
         try skipExhaustedBlocks()
+        reloadGlobalKey()
     }
 
     func seek(_ target: UnsafeRawBufferPointer) throws(DBError) {
@@ -189,12 +195,18 @@ final class TableIterator: InternalIterator {
         try loadDataBlock()
         try data?.seek(target)
         try skipExhaustedBlocks()
+        if let globalKey, let data, data.isValid, globalKey.seekMustStep(landedOn: data.key, target: target) {
+            try data.next()
+            try skipExhaustedBlocks()
+        }
+        reloadGlobalKey()
     }
 
     func next() throws(DBError) {
         precondition(isValid, "TableIterator.next on an invalid iterator")
         try data!.next()
         try skipExhaustedBlocks()
+        reloadGlobalKey()
     }
 
     func seekToLast() throws(DBError) {
@@ -203,6 +215,7 @@ final class TableIterator: InternalIterator {
         try loadDataBlock()
         try data?.seekToLast()
         try skipExhaustedBlocksBackward()
+        reloadGlobalKey()
     }
 
     /// The block `seek(target)` loads, when it would be read from the file:
@@ -220,17 +233,34 @@ final class TableIterator: InternalIterator {
     /// entry <= `target`, or the block before it does.
     func seekForPrev(_ target: UnsafeRawBufferPointer) throws(DBError) {
         guard !excludedByPrefixFilter else { data = nil; return }
+        if globalKey != nil {
+            // Stored and yielded keys differ in sequence: the generic
+            // seek-then-step on yielded keys.
+            try seek(target)
+            if !isValid { return try seekToLast() }
+            if InternalKey.compare(key, target) > 0 { try prev() }
+            return
+        }
         try index.seek(target, using: reader.indexSearch)
         guard index.isValid else { return try seekToLast() }
         try loadDataBlock()
         try data?.seekForPrev(target)
         try skipExhaustedBlocksBackward()
+        reloadGlobalKey()
     }
 
     func prev() throws(DBError) {
         precondition(isValid, "TableIterator.prev on an invalid iterator")
         try data!.prev()
         try skipExhaustedBlocksBackward()
+        reloadGlobalKey()
+    }
+
+    /// Copies the key under the cursor with the global sequence (ingested
+    /// tables only).
+    @inline(__always)
+    private func reloadGlobalKey() {
+        if let globalKey, let data, data.isValid { globalKey.load(data.key) }
     }
 
     /// The handle of the data block under the cursor (for tools and tests).

@@ -63,13 +63,19 @@ package final class TableReader: Sendable {
     /// Blocks `open` read from the file (footer, index, properties, filter,
     /// range deletion block): `DBStats.tableOpenBlocksRead`.
     let openBlocksRead: Int
+    /// An ingested table's global sequence (`FileMetaData.globalSequence`;
+    /// 0: none): every entry reads as written at it, so a snapshot below it
+    /// sees nothing here and lookups report it as the entry's sequence.
+    let globalSequence: SequenceNumber
 
     package var path: String { file.path }
 
     private init(file: File, fileNumber: UInt64, fileSizeBytes: UInt64, backend: any IOBackend, footer: TableFooter,
                  properties: TableProperties, indexBlock: Block, filter: BloomFilter?, dataEndOffset: UInt64,
-                 rangeTombstones: [RangeTombstone], prefixFilter: PrefixFilter?) throws(DBError) {
+                 rangeTombstones: [RangeTombstone], prefixFilter: PrefixFilter?,
+                 globalSequence: SequenceNumber) throws(DBError) {
         self.file = file
+        self.globalSequence = globalSequence
         self.fileNumber = fileNumber
         self.fileSizeBytes = fileSizeBytes
         self.backend = backend
@@ -95,7 +101,8 @@ package final class TableReader: Sendable {
     /// Reads and checks the footer, then index, filter and properties in one
     /// batch. Works for O_DIRECT and buffered files alike (`AlignedReadPlan`
     /// places each read as its file needs).
-    package static func open(file: File, fileNumber: UInt64, backend: any IOBackend) throws(DBError) -> TableReader {
+    package static func open(file: File, fileNumber: UInt64, backend: any IOBackend,
+                             globalSequence: SequenceNumber = 0) throws(DBError) -> TableReader {
         let path = file.path
         let fileSize: UInt64
         do { fileSize = try file.size() } catch { throw DBError.io(error.at(path: path)) }
@@ -149,7 +156,7 @@ package final class TableReader: Sendable {
                                         properties.prefixFilterHandle?.offset ?? dataEnd)
         return try TableReader(file: file, fileNumber: fileNumber, fileSizeBytes: fileSize, backend: backend, footer: footer,
                            properties: properties, indexBlock: index, filter: filter, dataEndOffset: dataEndWithTombstones,
-                           rangeTombstones: tombstones, prefixFilter: prefixFilter)
+                           rangeTombstones: tombstones, prefixFilter: prefixFilter, globalSequence: globalSequence)
     }
 
     /// The range deletion block of a format-version-2 table (one more read,
@@ -217,7 +224,8 @@ package final class TableReader: Sendable {
 
     /// `locate` for the newest version of `userKey` visible at `snapshot`.
     func locate(userKey: UnsafeRawBufferPointer, snapshot: SequenceNumber) throws(DBError) -> BlockHandle? {
-        try TableReader.withLookupKey(userKey, snapshot) { (key) throws(DBError) in try locate(key) }
+        guard globalSequence <= snapshot else { return nil }
+        return try TableReader.withLookupKey(userKey, snapshot) { (key) throws(DBError) in try locate(key) }
     }
 
     /// Checks that `handle` names a stored data block of this table and
@@ -275,13 +283,15 @@ package final class TableReader: Sendable {
         func corrupt(_ reason: String) -> DBError {
             .corruption(path: path, offset: blockOffset, reason: "block: " + reason)
         }
+        guard globalSequence <= snapshot else { return .notFound }
         return try TableReader.withLookupKey(userKey, snapshot) { (lookupKey) throws(DBError) in
             try BlockCursor.withCursor(layout) { (cursor) throws(DBError) in
                 do throws(DecodeError) { try cursor.seek(lookupKey) } catch { throw corrupt(error.reason) }
                 guard cursor.isValid else { return .notFound }
                 let key = cursor.key
                 guard compareBytes(InternalKey.userKey(key), userKey) == 0 else { return .notFound }
-                let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+                var (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+                if globalSequence != 0 { sequence = globalSequence }
                 switch type {
                 case ValueType.value.rawValue: return .found(cursor.value, sequence: sequence)
                 case ValueType.deletion.rawValue: return .deleted(sequence: sequence)

@@ -20,6 +20,10 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let smallestUserKey: [UInt8]
     /// `largest` without its 8-byte trailer.
     package let largestUserKey: [UInt8]
+    /// For an ingested table (docs/INGEST.md): the one sequence number
+    /// every entry of the file takes, whatever its stored trailer says
+    /// (0: none; the entries' own sequences count). MANIFEST tag 13.
+    package let globalSequence: SequenceNumber
     /// Reads that searched this table in vain before finding their key in
     /// another one, still allowed before the table is compacted for them
     /// (LevelDB's allowed_seeks: one per 16 KiB of table, at least 100 —
@@ -33,7 +37,7 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     /// `smallest <= largest`; `VersionEdit.decode` checks this for data from
     /// disk before calling here.
     init(number: UInt64, fileSizeBytes: UInt64, smallest: [UInt8], largest: [UInt8],
-         smallestSequence: SequenceNumber, largestSequence: SequenceNumber) {
+         smallestSequence: SequenceNumber, largestSequence: SequenceNumber, globalSequence: SequenceNumber = 0) {
         precondition(smallest.count >= InternalKey.trailerSize && largest.count >= InternalKey.trailerSize,
                      "FileMetaData bounds must be internal keys (>= 8 bytes)")
         self.number = number
@@ -42,6 +46,7 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
         self.largest = largest
         self.smallestSequence = smallestSequence
         self.largestSequence = largestSequence
+        self.globalSequence = globalSequence
         self.smallestUserKey = Array(smallest.dropLast(InternalKey.trailerSize))
         self.largestUserKey = Array(largest.dropLast(InternalKey.trailerSize))
         self.allowedSeeks = Atomic(Int(max(100, min(fileSizeBytes / FileMetaData.bytesPerAllowedSeek, 1 << 30))))
@@ -50,7 +55,7 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package static func == (a: FileMetaData, b: FileMetaData) -> Bool {
         a.number == b.number && a.fileSizeBytes == b.fileSizeBytes && a.smallest == b.smallest
             && a.largest == b.largest && a.smallestSequence == b.smallestSequence
-            && a.largestSequence == b.largestSequence
+            && a.largestSequence == b.largestSequence && a.globalSequence == b.globalSequence
     }
 
     /// True when `userKey` lies in [smallestUserKey, largestUserKey].
@@ -69,7 +74,8 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     }
 
     package var description: String {
-        "#\(number) (\(fileSizeBytes) B, seq \(smallestSequence)...\(largestSequence), "
+        "#\(number) (\(fileSizeBytes) B, seq \(smallestSequence)...\(largestSequence)"
+            + (globalSequence == 0 ? ", " : " (ingested), ")
             + "keys \(FileMetaData.render(smallestUserKey))...\(FileMetaData.render(largestUserKey)))"
     }
 

@@ -116,6 +116,9 @@ package struct ManifestReplay {
             if formatVersion < 5 && (edit.hasKeyspaceFields || edit.snapshotRecordCount != nil) {
                 throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
             }
+            if formatVersion < 6 && edit.newFiles.contains(where: { $0.file.globalSequence != 0 }) {
+                throw corruption(at: recordOffset, "ingested table (tag 13) in a MANIFEST of format version \(formatVersion)")
+            }
             // Before format 5 the database's log number was the default
             // keyspace's; from 5 on it is the minimum over keyspaces and
             // each keyspace's own comes in tag 12.

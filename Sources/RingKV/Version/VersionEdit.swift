@@ -101,7 +101,10 @@ extension VersionEdit {
     /// count) and WAL operation types 4–6 (docs/FORMAT.md §Keyspaces,
     /// §Snapshot edit), which a version-4 reader would refuse
     /// mid-replay; a version-4 database opens as the "default" keyspace.
-    static let currentFormatVersion: UInt64 = 5
+    /// 6: MANIFEST tag 13 (an ingested table and its global sequence,
+    /// docs/FORMAT.md §Ingested tables), which a version-5 reader would
+    /// refuse as an unknown tag; a version-5 database opens unchanged.
+    static let currentFormatVersion: UInt64 = 6
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).
@@ -118,7 +121,9 @@ extension VersionEdit {
         case dropKeyspace = 10
         case maxKeyspaceId = 11
         case keyspaceLogNumber = 12
-        // 13 is reserved (ingest's global sequence).
+        /// A new file with a global sequence (ingest): tag 7's fields,
+        /// then varint globalSequence (format 6).
+        case newIngestedFile = 13
         case snapshotRecordCount = 14
     }
 
@@ -142,7 +147,7 @@ extension VersionEdit {
             w.appendVarint(deleted.number)
         }
         for (level, f) in newFiles {
-            w.appendVarint(Tag.newFile.rawValue)
+            w.appendVarint(f.globalSequence == 0 ? Tag.newFile.rawValue : Tag.newIngestedFile.rawValue)
             w.appendVarint(level)
             w.appendVarint(f.number)
             w.appendVarint(f.fileSizeBytes)
@@ -150,6 +155,7 @@ extension VersionEdit {
             w.appendLengthPrefixed(f.largest)
             w.appendVarint(f.smallestSequence)
             w.appendVarint(f.largestSequence)
+            if f.globalSequence != 0 { w.appendVarint(f.globalSequence) }
         }
         encodeKeyspaceFields(into: &w)
         if let snapshotRecordCount {
@@ -208,7 +214,7 @@ extension VersionEdit {
                 guard inserted else {
                     throw DecodeError(reason: "file \(number) at level \(level) deleted twice", offset: tagOffset)
                 }
-            case .newFile:
+            case .newFile, .newIngestedFile:
                 let level = try readLevel(&r)
                 let number = try r.readVarint64()
                 let size = try r.readVarint64()
@@ -224,9 +230,19 @@ extension VersionEdit {
                     throw DecodeError(reason: "file \(number): bad sequence range \(smallestSeq)...\(largestSeq)",
                                       offset: tagOffset)
                 }
+                var globalSeq: SequenceNumber = 0
+                if tag == .newIngestedFile {
+                    globalSeq = try r.readVarint64()
+                    // Every entry of an ingested table takes this one
+                    // sequence, so its bounds carry it too.
+                    guard globalSeq != 0, globalSeq == smallestSeq, globalSeq == largestSeq else {
+                        throw DecodeError(reason: "file \(number): global sequence \(globalSeq) does not match its "
+                                          + "sequence range \(smallestSeq)...\(largestSeq)", offset: tagOffset)
+                    }
+                }
                 edit.newFiles.append((level, FileMetaData(
                     number: number, fileSizeBytes: size, smallest: smallest, largest: largest,
-                    smallestSequence: smallestSeq, largestSequence: largestSeq)))
+                    smallestSequence: smallestSeq, largestSequence: largestSeq, globalSequence: globalSeq)))
             case .keyspace, .createKeyspace, .dropKeyspace, .maxKeyspaceId, .keyspaceLogNumber:
                 try decodeKeyspaceField(tag, at: tagOffset, from: &r, into: &edit)
             case .snapshotRecordCount:

@@ -103,6 +103,17 @@ final class CommitPipeline: @unchecked Sendable {
         return queueHead == nil && !leaderActive
     }
 
+    /// Takes the next sequence for a leader-only request that publishes
+    /// one itself (an ingest, DB+Ingest.swift). Caller holds `mu` and
+    /// leads, so no group is in flight and the sequence follows every
+    /// published one.
+    func allocateSequenceLocked() -> SequenceNumber {
+        mu.assertHeld()
+        precondition(leaderActive, "only a leader allocates a sequence outside a group")
+        allocatedSequence += 1
+        return allocatedSequence
+    }
+
     // MARK: - Entry point
 
     /// Commits `payload` from the calling thread (with its thread's

@@ -31,7 +31,9 @@ import Testing
 /// checkpoint directory, opened after the power cut, holds exactly the
 /// state when it was called. And now and then a round starts with a
 /// read-only open of what the crash left: it changes nothing in the
-/// directory and sees the state the writing open then recovers.
+/// directory and sees the state the writing open then recovers. And now
+/// and then a round ingests a table file: all of it or none, durable once
+/// the call returned.
 @Suite struct PowerLossTests {
     typealias State = [String: String]
     enum Op {
@@ -159,6 +161,8 @@ import Testing
         /// the cut failed (nothing left at their path).
         var checkpointsVerified = 0, checkpointsCut = 0
         var readOnlyOpens = 0
+        /// Ingests that returned (PowerLossIngest.swift).
+        var ingests = 0
     }
 
     @Test func everyRoundOpensWithEverySyncedWriteAndAPrefixOfTheHistory() throws {
@@ -294,6 +298,7 @@ import Testing
                     "seed \(seed): \(totals)")
             #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
                     "seed \(seed): \(totals)")
+            #expect(totals.ingests > 0, "seed \(seed): \(totals)")
         }
     }
 
@@ -392,6 +397,12 @@ import Testing
                     #expect(plan.isPowerCut, "a keyspace \(create ? "create" : "drop") failed without a power cut: \(error)")
                     return
                 }
+            }
+            if maintenance == 6 || maintenance == 7 {
+                // An ingest: atomic, durable when it returns, with every
+                // batch before it (PowerLossIngest.swift).
+                guard ingest(db, live: live, plan: plan, history: &history, counter: &counter, rng: &rng,
+                             sourcePath: nextCheckpointPath() + ".sst", totals: &totals) else { return }
             }
             if maintenance < 3 {
                 do {

@@ -1,0 +1,173 @@
+import RingIO
+
+/// Writes a table file, in the engine's own table format, for `DB.ingest`
+/// (docs/INGEST.md): bulk data goes to disk once, without the WAL and the
+/// memtable.
+///
+///     let writer = try TableFileWriter(path: "/tmp/bulk.sst", for: users)
+///     for (k, v) in sortedPairs { try writer.add(k, v) }
+///     let info = try writer.finish()          // synced; then:
+///     try users.ingest([info.path])
+///
+/// Data flows: each `add` checks that its key sorts strictly after the
+/// previous one (`DBError.tableFileRefused` otherwise, and nothing of it
+/// is written), makes it an internal key with sequence 0 and type value,
+/// and hands it to the engine's `TableBuilder` (blocks, LZ4, bloom and
+/// prefix filters as the options say); `finish` writes the index,
+/// filters, properties and footer and fsyncs the file. The sequence the
+/// entries take is given at ingest, in the MANIFEST — not in the file.
+///
+/// Use from one thread. A writer that is dropped unfinished, or whose
+/// write failed, removes its file.
+public final class TableFileWriter {
+    /// What `finish` wrote.
+    public struct Info: Sendable, Equatable {
+        public var path: String
+        public var entryCount: UInt64
+        public var fileSizeBytes: UInt64
+        public var smallestKey: [UInt8]
+        public var largestKey: [UInt8]
+    }
+
+    public let path: String
+    private let backend: any IOBackend
+    private let file: File
+    private let builder: TableBuilder
+    /// Two internal-key buffers (owned, `keyCapacity` bytes each): the
+    /// entry being added is built in `current`, the previous one stays in
+    /// `previous` (`previousCount` bytes) for the order check; they swap
+    /// after each add, so no key is copied twice.
+    @exclusivity(unchecked) private var current: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var previous: UnsafeMutableRawPointer
+    @exclusivity(unchecked) private var keyCapacity = 256
+    @exclusivity(unchecked) private var previousCount = 0
+    private var firstKey: [UInt8] = []
+    @exclusivity(unchecked) public private(set) var entryCount: UInt64 = 0
+    /// Set by `finish` (successful or not) and after a failed write: no
+    /// more entries.
+    private var closed = false
+    private var finished = false
+
+    /// A writer whose tables suit a keyspace with `options` in a database
+    /// opened with `databaseOptions` (the keyspace options override them,
+    /// as `DB.keyspace(_:options:)` does). Creates or truncates `path`.
+    public convenience init(path: String, options: KeyspaceOptions = KeyspaceOptions(),
+                databaseOptions: Options = Options()) throws(DBError) {
+        try options.validate()
+        try self.init(path: path, tableOptions: options.applied(to: databaseOptions),
+                      backend: IOBackends.makeDefault())
+    }
+
+    /// A writer with the options of `keyspace` (its compression, block
+    /// size, bloom bits and prefix length).
+    public convenience init(path: String, for keyspace: Keyspace) throws(DBError) {
+        try self.init(path: path, tableOptions: keyspace.data.options, backend: keyspace.impl.backend)
+    }
+
+    /// A writer with the options of `db`'s default keyspace.
+    public convenience init(path: String, for db: DB) throws(DBError) {
+        try self.init(path: path, tableOptions: db.impl.defaultKeyspace.options, backend: db.impl.backend)
+    }
+
+    init(path: String, tableOptions: Options, backend: any IOBackend) throws(DBError) {
+        self.path = path
+        self.backend = backend
+        // Buffered: the file is read back soon (verified at ingest), and a
+        // user's directory may not allow O_DIRECT.
+        file = try ioCall(path) { () throws(IOError) in
+            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+        }
+        builder = TableBuilder(file: file, backend: backend, options: TableOutput.builderOptions(tableOptions))
+        current = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+        previous = UnsafeMutableRawPointer.allocate(byteCount: keyCapacity, alignment: 8)
+    }
+
+    deinit {
+        current.deallocate()
+        previous.deallocate()
+        if !finished {
+            builder.abandon()
+            try? file.close()
+            try? backend.removeFile(path)
+        }
+    }
+
+    /// Adds `key` → `value`. Keys must be strictly increasing (bytewise);
+    /// an equal or smaller one throws `.tableFileRefused` and the file
+    /// stays as it was (later keys may still be added).
+    public func add(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
+        guard !closed else { throw DBError.misuse("TableFileWriter.add after finish() or a failed write") }
+        try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
+        if entryCount > 0 {
+            let order = compareBytes(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize), key)
+            guard order < 0 else {
+                let last = Array(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize))
+                throw DBError.tableFileRefused(path: path, reason: "key \(FileMetaData.render(Array(key))) "
+                    + (order == 0 ? "repeats the previous key" : "sorts before the previous key \(FileMetaData.render(last))")
+                    + " (keys must be strictly increasing)")
+            }
+        }
+        let count = key.count + InternalKey.trailerSize
+        if count > keyCapacity { grow(to: count) }
+        if let base = key.baseAddress, key.count > 0 { current.copyMemory(from: base, byteCount: key.count) }
+        current.storeBytes(of: TableFileWriter.trailer, toByteOffset: key.count, as: UInt64.self)
+        do throws(DBError) {
+            try builder.add(UnsafeRawBufferPointer(start: current, count: count), value)
+        } catch {
+            closed = true
+            throw error
+        }
+        if entryCount == 0 { firstKey = Array(key) }
+        swap(&current, &previous)
+        previousCount = count
+        entryCount += 1
+    }
+
+    /// Sequence 0, type value, little-endian: every entry's trailer.
+    private static let trailer = InternalKey.packTrailer(0, .value).littleEndian
+
+    /// Makes both buffers hold at least `count` bytes, keeping `previous`.
+    private func grow(to count: Int) {
+        let capacity = max(count, keyCapacity * 2)
+        let newCurrent = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        let newPrevious = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 8)
+        newPrevious.copyMemory(from: previous, byteCount: previousCount)
+        current.deallocate()
+        previous.deallocate()
+        current = newCurrent
+        previous = newPrevious
+        keyCapacity = capacity
+    }
+
+    /// `add` for byte arrays (the contract's form; no generic dispatch).
+    public func add(_ key: [UInt8], _ value: [UInt8]) throws(DBError) {
+        try key.withBytes { (k) throws(DBError) in
+            try value.withBytes { (v) throws(DBError) in try add(k, v) }
+        }
+    }
+
+    /// `add` for keys and values of any `KeyValueBytes` type.
+    public func add<Key: KeyValueBytes, Value: KeyValueBytes>(_ key: Key, _ value: Value) throws(DBError) {
+        try key.withKeyValueBytes { (k) throws(DBError) in
+            try value.withKeyValueBytes { (v) throws(DBError) in try add(k, v) }
+        }
+    }
+
+    /// Writes the rest of the table and fsyncs it. A writer with no entry
+    /// throws `.tableFileRefused` (an empty table holds nothing to ingest)
+    /// and removes its file.
+    @discardableResult
+    public func finish() throws(DBError) -> Info {
+        guard !closed else { throw DBError.misuse("TableFileWriter.finish after finish() or a failed write") }
+        closed = true
+        guard entryCount > 0 else {
+            throw DBError.tableFileRefused(path: path, reason: "no entries were added")
+        }
+        let properties = try builder.finish()
+        try ioCall(path) { () throws(IOError) in try file.close() }
+        finished = true
+        let lastKey = Array(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize))
+        return Info(path: path, entryCount: entryCount, fileSizeBytes: properties.fileSizeBytes,
+                    smallestKey: firstKey, largestKey: lastKey)
+    }
+}
