@@ -31,6 +31,9 @@ struct CompactionJob {
     /// See `CompactionEntryFilter.smallestSnapshot`; read under `mu` when
     /// the compaction was registered.
     let smallestSnapshot: SequenceNumber
+    /// Every live snapshot sequence, read under `mu` with
+    /// `smallestSnapshot`: merge folding never crosses one (`MergeFolder`).
+    var liveSnapshots: [SequenceNumber] = []
 
     /// How often (in entries) the merge loop checks for shutdown.
     static let shutdownCheckInterval: UInt64 = 1024
@@ -87,22 +90,18 @@ struct CompactionJob {
             let targetBytes = max(db.options.targetFileSizeBytes, 1)
             // True once the current user key has an entry in the output.
             var userKeyStarted = false
-            while merged.isValid {
-                outcome.entriesRead += 1
-                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
-                let key = merged.key
-                guard key.count >= InternalKey.trailerSize else {
-                    throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,
-                                             reason: "internal key of \(key.count) bytes, shorter than its trailer")
-                }
+            // Folds the operands of keys whose newest entry is one.
+            let folder = try mergeFolder()
+            var foldDeeper = DeeperLevelCursor(levels: compaction.deeperLevels)
+            // Decides one entry (the filters), cuts outputs and writes it.
+            func process(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
                 let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
                 let userKey = InternalKey.userKey(key)
                 let decision = filter.consider(userKey: userKey, sequence: sequence, type: type)
                 if filter.startedNewUserKey { userKeyStarted = false }
                 if decision == .drop || ranges.hides(userKey, sequence: sequence) {
                     outcome.entriesDropped += 1
-                    try merged.next()
-                    continue
+                    return
                 }
                 if !userKeyStarted {
                     // Outputs are cut only between user keys: at L1+ one key
@@ -119,7 +118,32 @@ struct CompactionJob {
                 }
                 if current == nil { current = try newOutput() }
                 if let output = current { ranges.attach(startingBefore: userKey, inclusive: true, to: output) }
-                try current?.add(key, merged.value)
+                try current?.add(key, value)
+            }
+            while merged.isValid {
+                outcome.entriesRead += 1
+                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
+                let key = merged.key
+                guard key.count >= InternalKey.trailerSize else {
+                    throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,
+                                             reason: "internal key of \(key.count) bytes, shorter than its trailer")
+                }
+                let type = InternalKey.unpackTrailer(InternalKey.trailer(key)).type
+                if type == ValueType.merge.rawValue, let folder, filter.isNewUserKey(InternalKey.userKey(key)) {
+                    let (userKey, entries) = try MergeFolder.collect(merged)
+                    outcome.entriesRead += UInt64(entries.count - 1)
+                    let bottom = !userKey.withUnsafeBytes { foldDeeper.mayContain(userKey: $0) }
+                    let folded = folder.fold(userKey, entries, bottom: bottom)
+                    outcome.entriesDropped += UInt64(entries.count - folded.count)
+                    for entry in folded {
+                        let ikey = InternalKey.make(userKey, entry.sequence, ValueType(rawValue: entry.type) ?? .merge)
+                        try ikey.withBytes { (k) throws(DBError) in
+                            try entry.value.withBytes { (v) throws(DBError) in try process(k, v) }
+                        }
+                    }
+                    continue
+                }
+                try process(key, merged.value)
                 try merged.next()
             }
             if ranges.hasPending {
@@ -195,6 +219,14 @@ struct CompactionJob {
     /// Sorted-level tables in key order (they do not overlap).
     private static func keyOrder(_ a: FileMetaData, _ b: FileMetaData) -> Bool {
         a.smallest.withUnsafeBytes { x in b.smallest.withUnsafeBytes { y in InternalKey.compare(x, y) < 0 } }
+    }
+
+    /// The folder of this compaction's merge operands (nil: no merge
+    /// operator, operands are copied as they are).
+    private func mergeFolder() throws(DBError) -> MergeFolder? {
+        guard let mergeOperator = db.options.mergeOperator else { return nil }
+        return MergeFolder(mergeOperator: mergeOperator, snapshots: liveSnapshots,
+                           tombstones: try inputRangeTombstones())
     }
 
     /// The range tombstones of every input table.

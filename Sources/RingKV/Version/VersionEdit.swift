@@ -101,7 +101,11 @@ extension VersionEdit {
     /// count) and WAL operation types 4–6 (docs/FORMAT.md §Keyspaces,
     /// §Snapshot edit), which a version-4 reader would refuse
     /// mid-replay; a version-4 database opens as the "default" keyspace.
-    static let currentFormatVersion: UInt64 = 5
+    /// 6: merge operands — WAL operation types 3 and 7 and the internal
+    /// value type 3 (docs/FORMAT.md §Merge operands) — and the TTL
+    /// keyspace flag, which a version-5 reader would refuse mid-replay or
+    /// take for corruption in a table; a version-5 database opens as is.
+    static let currentFormatVersion: UInt64 = 6
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and
     /// unknown tags are corruption (so zero fill never parses as an edit).
