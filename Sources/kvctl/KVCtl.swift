@@ -36,7 +36,7 @@ struct KVCtl: ParsableCommand {
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Export.self,
             Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
-            KeyspaceCommand.self,
+            KeyspaceCommand.self, Merge.self,
         ])
 
     @Option(help: ArgumentHelp("The database directory.", valueName: "PATH"))
@@ -116,6 +116,7 @@ struct KVCtl: ParsableCommand {
     /// create the database first.
     func openDatabase(readOnly: Bool = false) throws -> DB {
         var options = Options()
+        options.mergeOperator = CounterMerge()  // `kvctl merge` (MergeCommand.swift)
         options.createIfMissing = create
         options.walPreallocateBytes = KVCtl.walPreallocateBytes
         if verbose {
