@@ -19,6 +19,8 @@ struct CompactionJob {
         var bytesWritten: UInt64 = 0
         var entriesRead: UInt64 = 0
         var entriesDropped: UInt64 = 0
+        /// Values the compaction filter removed or replaced.
+        var entriesFiltered: UInt64 = 0
         var trivialMove = false
     }
 
@@ -93,10 +95,33 @@ struct CompactionJob {
             // Folds the operands of keys whose newest entry is one.
             let folder = try mergeFolder()
             var foldDeeper = DeeperLevelCursor(levels: compaction.deeperLevels)
+            let userFilter = db.options.compactionFilter
+            // Newer than every live snapshot: what the user filter may change.
+            let newestSnapshot = liveSnapshots.last ?? 0
             // Decides one entry (the filters), cuts outputs and writes it.
-            func process(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
+            // `filtered`: the user filter already decided it.
+            func process(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                         filtered: Bool = false) throws(DBError) {
                 let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
                 let userKey = InternalKey.userKey(key)
+                if !filtered, let userFilter, type == ValueType.value.rawValue, sequence > newestSnapshot,
+                   filter.isNewUserKey(userKey) {
+                    switch userFilter.filter(key: Array(userKey), value: Array(value)) {
+                    case .keep:
+                        break
+                    case .remove:
+                        outcome.entriesFiltered += 1
+                        let deletion = InternalKey.make(Array(userKey), sequence, .deletion)
+                        return try deletion.withBytes { (k) throws(DBError) in
+                            try process(k, UnsafeRawBufferPointer(start: nil, count: 0), filtered: true)
+                        }
+                    case .replace(let replacement):
+                        outcome.entriesFiltered += 1
+                        return try replacement.withBytes { (v) throws(DBError) in
+                            try process(key, v, filtered: true)
+                        }
+                    }
+                }
                 let decision = filter.consider(userKey: userKey, sequence: sequence, type: type)
                 if filter.startedNewUserKey { userKeyStarted = false }
                 if decision == .drop || ranges.hides(userKey, sequence: sequence) {
