@@ -15,6 +15,7 @@ import Synchronization
 ///    `put` on the same number of other counters ("p:<n>"). (With several
 ///    threads these increments race and lose updates; the merge ones never
 ///    do — only the rate is compared.)
+/// Every counter exists (0) before the first round (`preloadIfNeeded`).
 /// The rates, their ratio and the medians over `--rounds` go to stdout
 /// (`--json`: one object). At the end the merge counters must sum to the
 /// number of merges made, read back with `multiGet`: a check that no
@@ -41,6 +42,7 @@ struct CounterMode {
         let keys = UInt64(max(config.records, 1))
         let threads = max(config.threads, 1)
         let perThread = Int(max(config.operations, 1)) / threads
+        try preloadIfNeeded(db, keys: keys)
         var merged: Int64 = 0
         // What the merge counters held before (a rerun on the same database).
         let before = try sum(db, keys: keys)
@@ -83,6 +85,26 @@ struct CounterMode {
                   + "\(AsyncGetsMode.int(medianGetPut)) increments/s, ratio \(AsyncGetsMode.fixed(medianRatio)) "
                   + "(\(keys) counters, \(threads) threads; merge counters sum checked: +\(total))")
         }
+    }
+
+    /// Writes every counter of both kinds (0) and compacts, unless the
+    /// last one is there: the get of a get+put increment then finds its
+    /// counter in a table, as it would in a database that has them (with
+    /// `--direct-reads` and a small `--cache-mb`, on the device).
+    private func preloadIfNeeded(_ db: DB, keys: UInt64) throws {
+        if try db.get(Self.key("p", keys - 1)) != nil { return }
+        printError("kvbench: writing \(keys) counters of each kind")
+        var batch = WriteBatch()
+        for n in 0..<keys {
+            batch.put(Self.key("m", n), CounterMerge.operand(0))
+            batch.put(Self.key("p", n), CounterMerge.operand(0))
+            if batch.count >= 1000 {
+                try db.write(batch)
+                batch.clear()
+            }
+        }
+        try db.write(batch)
+        try db.compactRange()
     }
 
     /// The sum of every merge counter.
