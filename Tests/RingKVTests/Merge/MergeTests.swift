@@ -99,6 +99,30 @@ import Testing
         try db.close()
     }
 
+    @Test func aBaseTheOperatorCannotReadFailsThatReadOnly() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: Self.options())
+        try db.put(bytes("text"), bytes("not a counter"))
+        try db.merge(bytes("text"), CounterMerge.operand(1))
+        try db.merge(bytes("n"), CounterMerge.operand(1))
+        do {
+            _ = try db.get(bytes("text"))
+            Issue.record("a merge over a 13-byte value returned a value")
+        } catch {
+            guard case .mergeFailed(let key, let reason) = error else { throw error }
+            #expect(key == bytes("text") && reason.contains("13 bytes"), "\(reason)")
+        }
+        #expect(CounterMerge.value(try db.get(bytes("n"))) == 1, "other keys read as before")
+        // Flush and compaction keep the run as it is (fullMerge fails there too).
+        try db.flush()
+        try db.compactRange()
+        #expect(throws: DBError.self) { _ = try db.get(bytes("text")) }
+        try db.put(bytes("text"), CounterMerge.operand(10))
+        try db.merge(bytes("text"), CounterMerge.operand(1))
+        #expect(CounterMerge.value(try db.get(bytes("text"))) == 11, "a new base heals the key")
+        try db.close()
+    }
+
     /// A merge operator that concatenates with commas and counts its calls.
     struct ListMerge: MergeOperator {
         let partials = Locked<Int>(0)
