@@ -1,22 +1,25 @@
 import ArgumentParser
 import RingKV
 
-/// `kvctl merge KEY OPERAND`: one merge operand through `CounterMerge`,
-/// the merge operator every database kvctl opens uses (so `get`, `scan`
-/// and `export` read merged counters too).
+/// `kvctl merge KEY OPERAND`: one merge operand through `CounterMerge`.
+/// Other commands read merged counters with the global `--counter-merge`
+/// (without it they throw "holds merge operands but
+/// Options.mergeOperator is not set": the database does not record which
+/// operator wrote its operands, so kvctl never assumes one).
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge OPERAND into KEY with the built-in CounterMerge (adds a signed 64-bit integer).",
         discussion: """
             OPERAND is a decimal Int64 (it may be negative), stored as 8 little-endian bytes. With \
             the global --hex, KEY and OPERAND are hex and OPERAND is the raw operand, which must be \
-            8 bytes. kvctl opens every database with CounterMerge as its merge operator, so get \
-            prints the merged counter's 8 bytes (--hex: as hex; `get --raw | od -t d8` for a number).
+            8 bytes. Read counters with the global --counter-merge (get prints the merged 8 bytes; \
+            --hex: as hex; `get --raw | od -t d8` for a number).
 
             Examples:
               kvctl --db /tmp/db --create merge hits:home 1
               kvctl --db /tmp/db merge balance:alice -- -250
               kvctl --db /tmp/db --hex merge 6b 0500000000000000
+              kvctl --db /tmp/db --counter-merge --hex get 6b
             """)
 
     @ParentCommand var global: KVCtl
@@ -37,7 +40,7 @@ struct Merge: ParsableCommand {
             }
             operandBytes = CounterMerge.operand(n)
         }
-        let db = try global.openDatabase()
+        let db = try global.openDatabase(counterMerge: true)
         do {
             try global.keyspace(keyspace, in: db).merge(keyBytes, operandBytes, options: WriteOptions(sync: sync))
         } catch {

@@ -14,8 +14,11 @@ struct MergeCommandTests {
         #expect(r.status == 0, "\(r.err)")
         r = try Kvctl.run(["--db", db, "--hex", "merge", "68697473", "0a00000000000000"])
         #expect(r.status == 0, "\(r.err)")
-        r = try Kvctl.run(["--db", db, "--hex", "get", "68697473"])
+        r = try Kvctl.run(["--db", db, "--counter-merge", "--hex", "get", "68697473"])
         #expect(r.out == "0d00000000000000\n", "5 - 2 + 10 = 13: \(r.out) \(r.err)")
+        // Without the flag kvctl assumes no operator: a clear error, no guess.
+        r = try Kvctl.run(["--db", db, "get", "hits"])
+        #expect(r.status != 0 && r.err.contains("merge operands"), "\(r.err)")
         r = try Kvctl.run(["--db", db, "merge", "hits", "twelve"])
         #expect(r.status == 3 && r.err.contains("not a decimal Int64"), "\(r.err)")
         r = try Kvctl.run(["--db", db, "--hex", "merge", "68697473", "0a00"])
