@@ -21,11 +21,14 @@ public enum DatabaseTools {
         /// A range deletion: a WAL operation or a table's range deletion
         /// block, never a data block entry.
         case deleteRange = "DELRANGE"
+        /// A merge operand (format version 6).
+        case merge = "MERGE"
 
         init?(_ type: UInt8) {
             switch type {
             case ValueType.value.rawValue: self = .put
             case ValueType.deletion.rawValue: self = .delete
+            case ValueType.merge.rawValue: self = .merge
             default: return nil
             }
         }

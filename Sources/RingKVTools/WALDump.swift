@@ -113,8 +113,9 @@ extension DatabaseTools {
                         operations.append(WALOperationSummary(sequence: sequence, kind: .deleteRange, key: Array(key),
                                                               valueSizeBytes: 0, endKey: Array(value),
                                                               keyspaceId: keyspace))
-                    case .value, .deletion:
-                        operations.append(WALOperationSummary(sequence: sequence, kind: type == .value ? .put : .delete,
+                    case .value, .deletion, .merge:
+                        let kind: DatabaseTools.OperationKind = type == .value ? .put : type == .merge ? .merge : .delete
+                        operations.append(WALOperationSummary(sequence: sequence, kind: kind,
                                                               key: Array(key), valueSizeBytes: value.count,
                                                               keyspaceId: keyspace))
                     }

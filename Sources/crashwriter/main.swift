@@ -2,7 +2,15 @@
 // It writes to a RingKV database from several threads and reports every
 // acknowledged write on stdout ("ack <thread> <op>\n") until it is killed.
 //
-// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest]
+// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges]
+//
+// With `merges` (CounterMerge as the merge operator), operation `op` of
+// thread `t` is one atomic write to counter c = op % 4 of the thread
+// ("t<t>-c<c>"): a merge adding op + 1, or for op % 10 == 9 a batch that
+// deletes the counter and merges op + 1 into it (a base of nothing).
+// After a kill each counter must equal what the acknowledged operations
+// (and at most the one in flight) make it
+// (Tests/RingKVTests/Merge/MergeCrashTests.swift).
 //
 // With `keyspaces`, operation `op` of thread `t` is one batch across the
 // keyspaces "default", "ks1" and "ks2" (each with its own memtable size,
@@ -45,13 +53,14 @@ func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
 }
 
 let args = CommandLine.arguments
-guard args.count == 5 || (args.count == 6 && (args[5] == "keyspaces" || args[5] == "ingest")), let seed = Int(args[2]),
-      let threads = Int(args[3]) else {
-    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest]")
+guard args.count == 5 || (args.count == 6 && ["keyspaces", "ingest", "merges"].contains(args[5])),
+      let seed = Int(args[2]), let threads = Int(args[3]) else {
+    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges]")
     exit(2)
 }
 let keyspaceMode = args.count == 6 && args[5] == "keyspaces"
 let ingestMode = args.count == 6 && args[5] == "ingest"
+let mergeMode = args.count == 6 && args[5] == "merges"
 let sync = args[4] == "sync"
 if let deny = getenv("RINGKV_DENY_IO_URING"), String(cString: deny) == "1" {
     let rc = rk_deny_io_uring_setup()
@@ -64,6 +73,10 @@ var options = Options()
 options.createIfMissing = true
 options.memtableSizeBytes = 256 << 10  // small: flushes happen while we are killed
 options.walPreallocateBytes = 1 << 20
+if mergeMode {
+    options.mergeOperator = CounterMerge()
+    options.memtableSizeBytes = 32 << 10  // operands spread over many tables
+}
 let db: DB
 do {
     db = try DB(path: args[1], options: options)
@@ -94,9 +107,11 @@ final class Shared: @unchecked Sendable {
     let seed: Int
     let sync: Bool
     let keyspaces: [Keyspace]
+    let merges: Bool
     let outputLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
-    init(db: DB, seed: Int, sync: Bool, keyspaces: [Keyspace]) {
+    init(db: DB, seed: Int, sync: Bool, keyspaces: [Keyspace], merges: Bool) {
+        self.merges = merges
         self.db = db
         self.seed = seed
         self.sync = sync
@@ -115,6 +130,29 @@ final class Shared: @unchecked Sendable {
             }
             do {
                 try db.write(batch, options: WriteOptions(sync: sync))
+            } catch {
+                report("error \(error)")
+                exit(4)
+            }
+            report("ack \(thread) \(op)")
+            op += 1
+        }
+    }
+
+    /// `merges` mode: one merge (or delete + merge batch) per operation.
+    func mergeWriter(_ thread: Int) -> Never {
+        var op = 0
+        while true {
+            let counter = Array("t\(thread)-c\(op % 4)".utf8)
+            do {
+                if op % 10 == 9 {
+                    var batch = WriteBatch()
+                    batch.delete(counter)
+                    batch.merge(counter, CounterMerge.operand(Int64(op + 1)))
+                    try db.write(batch, options: WriteOptions(sync: sync))
+                } else {
+                    try db.merge(counter, CounterMerge.operand(Int64(op + 1)), options: WriteOptions(sync: sync))
+                }
             } catch {
                 report("error \(error)")
                 exit(4)
@@ -179,6 +217,8 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
             let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
             if ingestMode {
                 argument.shared.ingestWriter(argument.thread, directory: args[1] + ".files")
+            } else if argument.shared.merges {
+                argument.shared.mergeWriter(argument.thread)
             } else if argument.shared.keyspaces.isEmpty {
                 argument.shared.writer(argument.thread)
             } else {
@@ -190,7 +230,7 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
     return handles
 }
 
-let shared = Shared(db: db, seed: seed, sync: sync, keyspaces: keyspaces)
+let shared = Shared(db: db, seed: seed, sync: sync, keyspaces: keyspaces, merges: mergeMode)
 let stats = db.stats()
 shared.report("io \(stats.ioBackend) \(stats.walIOBackend.map { "\($0)" } ?? "none")")
 for h in startWriters(shared, count: threads) { pthread_join(h, nil) }

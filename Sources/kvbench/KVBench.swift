@@ -23,11 +23,13 @@ struct KVBench: ParsableCommand {
               kvbench --db /tmp/bench --workload c --records 100000 --batch 32 --direct-reads
               kvbench --db /tmp/bench --workload load --records 20000 --threads 8 --sync always --json
               kvbench --db /tmp/bulk --workload ingest --records 10000000 --value-size 100 --rounds 3
+              kvbench --db /tmp/ctr --workload counter --records 1000 --operations 200000 --rounds 5
               kvbench --db /tmp/cold --async --tasks 20000 --records 60000 --cache-mb 1 --direct-reads
             """)
 
     @Option(help: "Database directory (created when missing).") var db: String
-    @Option(help: "load|a|b|c|d|e|f|ingest (ingest: IngestMode.swift)") var workload: String = "load"
+    @Option(help: "load|a|b|c|d|e|f|ingest|counter (ingest: IngestMode.swift; counter: merge increments vs get+put, CounterMode.swift)")
+    var workload: String = "load"
     @Option(help: "Records loaded (load), or already loaded (a–f).") var records: Int64 = 100_000
     @Option(help: "Operations for workloads a–f.") var operations: Int64 = 100_000
     @Option(name: .customLong("value-size"), help: "Value size in bytes.") var valueSize: Int = 1000
@@ -69,11 +71,11 @@ struct KVBench: ParsableCommand {
                                + "1 = the database's default keyspace."))
     var keyspaces: Int = 1
     @Option(help: "--async: tasks started at once per round.") var tasks: Int = 20_000
-    @Option(help: "--async: rounds (async, sync and iobench in turn); medians are reported.") var rounds: Int = 3
+    @Option(help: "--async and --workload counter: rounds (phases in turn); medians are reported.") var rounds: Int = 3
 
     func validate() throws {
-        guard workload == "ingest" || Workload(rawValue: workload) != nil else {
-            throw ValidationError("--workload must be load, a, b, c, d, e, f or ingest")
+        guard Workload(rawValue: workload) != nil || ["ingest", "counter"].contains(workload) else {
+            throw ValidationError("--workload must be load, a, b, c, d, e, f, ingest or counter")
         }
         guard ["none", "always"].contains(sync) else { throw ValidationError("--sync must be none or always") }
         if let distribution, KeyDistribution(rawValue: distribution) == nil {
@@ -92,6 +94,10 @@ struct KVBench: ParsableCommand {
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
         guard keyspaces >= 1 && keyspaces <= 1000 else { throw ValidationError("--keyspaces must be 1...1000") }
         if asyncMode && keyspaces != 1 { throw ValidationError("--async uses one keyspace; drop --keyspaces") }
+        if workload == "counter" {
+            guard rounds >= 1 else { throw ValidationError("--rounds must be >= 1") }
+            if asyncMode || keyspaces != 1 { throw ValidationError("--workload counter takes neither --async nor --keyspaces") }
+        }
         if asyncMode {
             guard tasks >= 1 && rounds >= 1 else { throw ValidationError("--tasks and --rounds must be >= 1") }
         }
@@ -127,6 +133,15 @@ struct KVBench: ParsableCommand {
         if workload == "ingest" {
             do {
                 try IngestMode(dbPath: db, config: config, rounds: rounds, json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
+        if workload == "counter" {
+            do {
+                try CounterMode(dbPath: db, config: config, rounds: rounds, json: json).run()
             } catch {
                 printError("kvbench: \(error)")
                 throw ExitCode.failure

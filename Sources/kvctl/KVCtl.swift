@@ -36,7 +36,7 @@ struct KVCtl: ParsableCommand {
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Export.self,
             Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
-            KeyspaceCommand.self,
+            KeyspaceCommand.self, Merge.self,
         ])
 
     @Option(help: ArgumentHelp("The database directory.", valueName: "PATH"))
@@ -47,6 +47,12 @@ struct KVCtl: ParsableCommand {
 
     @Flag(help: "Keys and values are hex in input and output, instead of \\xNN escapes.")
     var hex = false
+
+    @Flag(name: .customLong("counter-merge"),
+          help: ArgumentHelp("Open with CounterMerge as the merge operator (Int64 sums; `merge` always does). "
+                             + "Only for databases whose operands CounterMerge wrote: a database does not "
+                             + "record its operator."))
+    var counterMerge = false
 
     @Flag(help: "Log what the engine does (open, recovery, flushes, compactions, stalls) to stderr.")
     var verbose = false
@@ -114,8 +120,11 @@ struct KVCtl: ParsableCommand {
     /// opened with `Options.readOnly` — nothing is written, so it works on
     /// a full disk, and beside other readers — unless --create has to
     /// create the database first.
-    func openDatabase(readOnly: Bool = false) throws -> DB {
+    func openDatabase(readOnly: Bool = false, counterMerge forced: Bool = false) throws -> DB {
         var options = Options()
+        // Without it a read of a merged key fails with a clear error, and
+        // flush and compaction copy operands unchanged (MergeCommand.swift).
+        if counterMerge || forced { options.mergeOperator = CounterMerge() }
         options.createIfMissing = create
         options.walPreallocateBytes = KVCtl.walPreallocateBytes
         if verbose {

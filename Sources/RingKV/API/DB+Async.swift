@@ -135,6 +135,7 @@ extension DB {
     public func write(_ batch: WriteBatch, options: WriteOptions = WriteOptions()) async throws {
         try impl.checkWritable()
         try batch.validate()
+        try impl.checkMerges(in: batch)
         try impl.checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
         try await impl.asyncWrites.write(batch, sync: options.sync, into: impl)

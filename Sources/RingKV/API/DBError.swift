@@ -72,6 +72,17 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// file of the same ingest, or not a file `TableFileWriter` writes
     /// (`reason` says which). Nothing was ingested.
     case tableFileRefused(path: String, reason: String)
+    /// An argument the operation cannot take (a merge without
+    /// `Options.mergeOperator`, an operand the operator refuses); nothing
+    /// was written.
+    case invalidArgument(String)
+    /// A read met a stored merge operand of `key` but the database was
+    /// opened without `Options.mergeOperator`: no value is guessed. Open it
+    /// with the operator that wrote the operands.
+    case mergeOperatorMissing(key: [UInt8])
+    /// The merge operator failed (`MergeOperator.fullMerge` threw) while
+    /// combining `key`'s operands; nothing stored changed.
+    case mergeFailed(key: [UInt8], reason: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -144,6 +155,10 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidKeyspaceName(let name, let reason): return "invalid keyspace name \"\(name)\": \(reason)"
         case .cannotDropDefaultKeyspace: return "the default keyspace cannot be dropped"
         case .tableFileRefused(let path, let reason): return "table file \(path) refused: \(reason)"
+        case .invalidArgument(let reason): return "invalid argument: \(reason)"
+        case .mergeOperatorMissing(let key):
+            return "key \(FileMetaData.render(key)) holds merge operands but Options.mergeOperator is not set"
+        case .mergeFailed(let key, let reason): return "merge of key \(FileMetaData.render(key)) failed: \(reason)"
         }
     }
 

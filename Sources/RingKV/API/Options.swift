@@ -6,6 +6,16 @@ import RingIO
 /// (and the RocksDB side of `tools/sbs`); each field says when you would
 /// change it.
 public struct Options: Sendable {
+    /// Combines merge operands (`DB.merge`) on read, flush and compaction
+    /// (`CounterMerge` is built in). Default nil: `merge` throws
+    /// `DBError.invalidArgument`, and a read that meets a stored operand
+    /// throws `DBError.mergeOperatorMissing`. Open a database with the
+    /// operator that wrote its operands (docs/MERGE_TTL.md).
+    public var mergeOperator: (any MergeOperator)?
+    /// Asked in compaction about each key's newest value when it is newer
+    /// than every live snapshot: keep, remove or replace it
+    /// (`CompactionFilter`; docs/MERGE_TTL.md). Default nil.
+    public var compactionFilter: (any CompactionFilter)?
     /// Create the directory and an empty database when none exists. Default false.
     public var createIfMissing = false
     /// Fail `DB.init` when a database already exists. Default false.

@@ -41,5 +41,8 @@ final class SnapshotRegistry: Sendable {
 
     /// The smallest live snapshot sequence, or nil when none is held.
     var oldest: UInt64? { live.withLock { $0.keys.min() } }
+    /// Every live snapshot sequence, ascending (merge folding must not
+    /// cross any of them: `MergeFolder`).
+    var sequences: [UInt64] { live.withLock { $0.keys.sorted() } }
     var count: Int { live.withLock { $0.values.reduce(0, +) } }
 }

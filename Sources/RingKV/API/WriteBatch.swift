@@ -9,11 +9,13 @@
 ///     sequence: fixed64   first sequence number (set at commit)
 ///     count:    fixed32   number of operations
 ///     then per operation:
-///       type:  u8         1 = put, 0 = delete, 2 = range deletion (keyspace 0);
-///                         4 = put, 5 = delete, 6 = range deletion in a keyspace
-///       keyspace: varint  (types 4–6 only) the keyspace id
+///       type:  u8         1 = put, 0 = delete, 2 = range deletion, 3 = merge
+///                         (keyspace 0); 4 = put, 5 = delete, 6 = range
+///                         deletion, 7 = merge in a keyspace
+///       keyspace: varint  (types 4–7 only) the keyspace id
 ///       key:   varint length + bytes   (range deletion: the start)
-///       value: varint length + bytes   (puts; range deletion: the exclusive end)
+///       value: varint length + bytes   (puts; merges: the operand; range
+///                                       deletion: the exclusive end)
 ///
 /// An operation for the default keyspace keeps the old types, so a batch
 /// that names no other keyspace encodes exactly as before keyspaces.
@@ -36,6 +38,9 @@ public struct WriteBatch: Sendable {
     private var largestValueBytes = 0
     /// A `deleteRange` with `from > to` was added: `validate` refuses the batch.
     private var invertedRange: (from: [UInt8], to: [UInt8])?
+    /// The batch holds a merge: `DB.write` checks its operands against the
+    /// merge operator (WriteBatch+Merge.swift).
+    private(set) var hasMerge = false
 
     /// An empty batch.
     public init() {
@@ -162,6 +167,20 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
+    /// Adds a merge operand (WriteBatch+Merge.swift).
+    mutating func appendMerge(_ key: UnsafeRawBufferPointer, _ operand: UnsafeRawBufferPointer, keyspace: UInt32) {
+        appendType(.merge, keyspace: keyspace)
+        appendLengthPrefixed(key)
+        appendLengthPrefixed(operand)
+        largestKeyBytes = max(largestKeyBytes, key.count)
+        largestValueBytes = max(largestValueBytes, operand.count)
+        hasMerge = true
+        count += 1
+    }
+
+    /// Records `keyspace` for a merge in it (WriteBatch+Merge.swift).
+    mutating func noteForMerge(_ keyspace: Keyspace) -> UInt32 { note(keyspace) }
+
     /// The operation's type byte, and for a keyspace other than 0 its id.
     private mutating func appendType(_ type: ValueType, keyspace: UInt32) {
         guard keyspace != 0 else {
@@ -178,12 +197,13 @@ public struct WriteBatch: Sendable {
     }
 
     /// The type byte of `type` in a keyspace other than 0 (docs/FORMAT.md
-    /// §WAL payload): put 4, delete 5, range deletion 6.
+    /// §WAL payload): put 4, delete 5, range deletion 6, merge 7.
     static func keyspaceOperationType(_ type: ValueType) -> UInt8 {
         switch type {
         case .value: return 4
         case .deletion: return 5
         case .rangeDeletion: return 6
+        case .merge: return 7
         }
     }
 
@@ -194,6 +214,7 @@ public struct WriteBatch: Sendable {
         if !defaultOwners.isEmpty { defaultOwners.removeAll() }
         count = 0
         invertedRange = nil
+        hasMerge = false
         largestKeyBytes = 0
         largestValueBytes = 0
     }
@@ -226,6 +247,7 @@ public struct WriteBatch: Sendable {
         largestValueBytes = max(largestValueBytes, other.largestValueBytes)
         count += other.count
         if invertedRange == nil { invertedRange = other.invertedRange }
+        hasMerge = hasMerge || other.hasMerge
     }
 
     /// Checks the encoded size and the largest key and value against the
@@ -280,17 +302,17 @@ public struct WriteBatch: Sendable {
             var keyspace: UInt32 = 0
             let type: ValueType
             switch tag {
-            case 0, 1, 2:
+            case 0, 1, 2, 3:
                 type = ValueType(rawValue: tag) ?? .value
-            case 4, 5, 6:
-                type = tag == 4 ? .value : tag == 5 ? .deletion : .rangeDeletion
+            case 4, 5, 6, 7:
+                type = tag == 4 ? .value : tag == 5 ? .deletion : tag == 6 ? .rangeDeletion : .merge
                 let at = reader.position
                 let id = try reader.readVarint64()
                 guard id <= UInt64(UInt32.max) else {
                     throw DecodeError(reason: "keyspace id \(id) exceeds 32 bits", offset: at)
                 }
                 guard id != 0 else {
-                    throw DecodeError(reason: "operation type \(tag) names keyspace 0 (which uses types 0–2)", offset: at)
+                    throw DecodeError(reason: "operation type \(tag) names keyspace 0 (which uses types 0–3)", offset: at)
                 }
                 keyspace = UInt32(id)
             default:

@@ -1,9 +1,11 @@
 /// Decides, entry by entry in merge order (user key ascending, newest
 /// first within a key), which entries a compaction may drop:
 ///
-/// 1. an entry hidden by a newer entry of the same user key whose sequence
-///    is <= `smallestSnapshot`: every reader (the oldest snapshot included)
-///    sees that newer entry or a still newer one, never this one;
+/// 1. an entry hidden by a newer value or deletion of the same user key
+///    whose sequence is <= `smallestSnapshot`: every reader (the oldest
+///    snapshot included) sees that newer entry or a still newer one, never
+///    this one. A newer merge operand hides nothing: a reader folds it with
+///    the older entries (docs/MERGE_TTL.md);
 /// 2. a tombstone with sequence <= `smallestSnapshot` when no level below
 ///    the output level can hold its key: nothing older is left for it to
 ///    hide, and every reader sees the key as absent either way.
@@ -22,7 +24,8 @@ struct CompactionEntryFilter {
     private var deeper: DeeperLevelCursor
     private var currentUserKey: [UInt8] = []
     private var hasCurrentUserKey = false
-    /// Sequence of the previous entry of `currentUserKey` (max before the first).
+    /// Sequence of the previous value or deletion of `currentUserKey` (max
+    /// before the first): the newest entry that hides the older ones.
     private var lastSequenceForKey = SequenceNumber.max
 
     /// Set by `consider` when the entry starts a new user key.
@@ -49,8 +52,13 @@ struct CompactionEntryFilter {
                     && !deeper.mayContain(userKey: userKey) {
             decision = .drop
         }
-        lastSequenceForKey = sequence
+        if type != ValueType.merge.rawValue { lastSequenceForKey = min(lastSequenceForKey, sequence) }
         return decision
+    }
+
+    /// Whether `userKey` differs from the key of the last entry considered.
+    func isNewUserKey(_ userKey: UnsafeRawBufferPointer) -> Bool {
+        !hasCurrentUserKey || currentUserKey.withUnsafeBytes { compareBytes($0, userKey) != 0 }
     }
 }
 

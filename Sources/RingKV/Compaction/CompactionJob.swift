@@ -19,6 +19,8 @@ struct CompactionJob {
         var bytesWritten: UInt64 = 0
         var entriesRead: UInt64 = 0
         var entriesDropped: UInt64 = 0
+        /// Values the compaction filter removed or replaced.
+        var entriesFiltered: UInt64 = 0
         var trivialMove = false
     }
 
@@ -31,6 +33,9 @@ struct CompactionJob {
     /// See `CompactionEntryFilter.smallestSnapshot`; read under `mu` when
     /// the compaction was registered.
     let smallestSnapshot: SequenceNumber
+    /// Every live snapshot sequence, read under `mu` with
+    /// `smallestSnapshot`: merge folding never crosses one (`MergeFolder`).
+    var liveSnapshots: [SequenceNumber] = []
 
     /// How often (in entries) the merge loop checks for shutdown.
     static let shutdownCheckInterval: UInt64 = 1024
@@ -87,22 +92,41 @@ struct CompactionJob {
             let targetBytes = max(db.options.targetFileSizeBytes, 1)
             // True once the current user key has an entry in the output.
             var userKeyStarted = false
-            while merged.isValid {
-                outcome.entriesRead += 1
-                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
-                let key = merged.key
-                guard key.count >= InternalKey.trailerSize else {
-                    throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,
-                                             reason: "internal key of \(key.count) bytes, shorter than its trailer")
-                }
+            // Folds the operands of keys whose newest entry is one.
+            let folder = try mergeFolder()
+            var foldDeeper = DeeperLevelCursor(levels: compaction.deeperLevels)
+            let userFilter = db.options.compactionFilter
+            // Newer than every live snapshot: what the user filter may change.
+            let newestSnapshot = liveSnapshots.last ?? 0
+            // Decides one entry (the filters), cuts outputs and writes it.
+            // `filtered`: the user filter already decided it.
+            func process(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                         filtered: Bool = false) throws(DBError) {
                 let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
                 let userKey = InternalKey.userKey(key)
+                if !filtered, let userFilter, type == ValueType.value.rawValue, sequence > newestSnapshot,
+                   filter.isNewUserKey(userKey) {
+                    switch userFilter.filter(key: Array(userKey), value: Array(value)) {
+                    case .keep:
+                        break
+                    case .remove:
+                        outcome.entriesFiltered += 1
+                        let deletion = InternalKey.make(Array(userKey), sequence, .deletion)
+                        return try deletion.withBytes { (k) throws(DBError) in
+                            try process(k, UnsafeRawBufferPointer(start: nil, count: 0), filtered: true)
+                        }
+                    case .replace(let replacement):
+                        outcome.entriesFiltered += 1
+                        return try replacement.withBytes { (v) throws(DBError) in
+                            try process(key, v, filtered: true)
+                        }
+                    }
+                }
                 let decision = filter.consider(userKey: userKey, sequence: sequence, type: type)
                 if filter.startedNewUserKey { userKeyStarted = false }
                 if decision == .drop || ranges.hides(userKey, sequence: sequence) {
                     outcome.entriesDropped += 1
-                    try merged.next()
-                    continue
+                    return
                 }
                 if !userKeyStarted {
                     // Outputs are cut only between user keys: at L1+ one key
@@ -119,7 +143,32 @@ struct CompactionJob {
                 }
                 if current == nil { current = try newOutput() }
                 if let output = current { ranges.attach(startingBefore: userKey, inclusive: true, to: output) }
-                try current?.add(key, merged.value)
+                try current?.add(key, value)
+            }
+            while merged.isValid {
+                outcome.entriesRead += 1
+                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
+                let key = merged.key
+                guard key.count >= InternalKey.trailerSize else {
+                    throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,
+                                             reason: "internal key of \(key.count) bytes, shorter than its trailer")
+                }
+                let type = InternalKey.unpackTrailer(InternalKey.trailer(key)).type
+                if type == ValueType.merge.rawValue, let folder, filter.isNewUserKey(InternalKey.userKey(key)) {
+                    let (userKey, entries) = try MergeFolder.collect(merged)
+                    outcome.entriesRead += UInt64(entries.count - 1)
+                    let bottom = !userKey.withUnsafeBytes { foldDeeper.mayContain(userKey: $0) }
+                    let folded = folder.fold(userKey, entries, bottom: bottom)
+                    outcome.entriesDropped += UInt64(entries.count - folded.count)
+                    for entry in folded {
+                        let ikey = InternalKey.make(userKey, entry.sequence, ValueType(rawValue: entry.type) ?? .merge)
+                        try ikey.withBytes { (k) throws(DBError) in
+                            try entry.value.withBytes { (v) throws(DBError) in try process(k, v) }
+                        }
+                    }
+                    continue
+                }
+                try process(key, merged.value)
                 try merged.next()
             }
             if ranges.hasPending {
@@ -195,6 +244,14 @@ struct CompactionJob {
     /// Sorted-level tables in key order (they do not overlap).
     private static func keyOrder(_ a: FileMetaData, _ b: FileMetaData) -> Bool {
         a.smallest.withUnsafeBytes { x in b.smallest.withUnsafeBytes { y in InternalKey.compare(x, y) < 0 } }
+    }
+
+    /// The folder of this compaction's merge operands (nil: no merge
+    /// operator, operands are copied as they are).
+    private func mergeFolder() throws(DBError) -> MergeFolder? {
+        guard let mergeOperator = db.options.mergeOperator else { return nil }
+        return MergeFolder(mergeOperator: mergeOperator, snapshots: liveSnapshots,
+                           tombstones: try inputRangeTombstones())
     }
 
     /// The range tombstones of every input table.

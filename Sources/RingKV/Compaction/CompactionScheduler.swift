@@ -126,12 +126,14 @@ extension DBImpl {
         mu.assertHeld()
         let id = compaction.register(picked.compaction, keyspace: picked.keyspace.id)
         let smallestSnapshot = snapshots.oldest ?? lastSequence
+        let liveSnapshots = snapshots.sequences
         let tableOptions = picked.keyspace.options
         mu.unlock()
         let started = MonotonicClock.nanos()
         let result = Result { () throws(DBError) in
             try CompactionJob(db: self, keyspace: picked.keyspace.id, tableOptions: tableOptions,
-                              compaction: picked.compaction, smallestSnapshot: smallestSnapshot).run()
+                              compaction: picked.compaction, smallestSnapshot: smallestSnapshot,
+                              liveSnapshots: liveSnapshots).run()
         }
         let elapsed = MonotonicClock.nanos() - started
         mu.lock()

@@ -24,7 +24,8 @@ extension DBImpl {
                                    options: keyspace.options, currentLogNumber: wal.number,
                                    idleKeyspaces: keyspaceList.filter {
                                        $0 !== keyspace && $0.imm == nil && $0.mem.entryCount == 0 && !$0.dropping
-                                   }.map(\.id))
+                                   }.map(\.id),
+                                   snapshots: snapshots.sequences)
         mu.unlock()
         let started = MonotonicClock.nanos()
         var failure: DBError?

@@ -16,6 +16,10 @@ enum FlushJob {
         /// unflushed: the edit moves their log numbers up to it.
         var currentLogNumber: UInt64
         var idleKeyspaces: [UInt32]
+        /// Live snapshot sequences, read under `mu`: merge folding never
+        /// crosses one (`MergeFolder`). A snapshot taken later sees every
+        /// entry of the memtable.
+        var snapshots: [SequenceNumber] = []
     }
 
     /// Returns the new table (nil when the memtable held no entry).
@@ -32,9 +36,13 @@ enum FlushJob {
         var edit = VersionEdit()
         edit.keyspaceId = request.keyspace.id
         let memtable = request.memtable
-        let table = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
+        let tombstones = memtable.rangeTombstones.all
+        let folder = db.options.mergeOperator.map {
+            MergeFolder(mergeOperator: $0, snapshots: request.snapshots, tombstones: tombstones)
+        }
+        let table = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: tombstones,
                                          number: number, dbPath: db.path, backend: db.backend,
-                                         options: request.options)
+                                         options: request.options, folder: folder)
         if let table {
             edit.addFile(level: 0, table)
             db.stats.flushBytesWritten.add(table.fileSizeBytes)
@@ -66,8 +74,11 @@ enum TableFiles {
     /// Writes every entry of `iterator` and every range tombstone to table
     /// `number` (O_DIRECT when the filesystem allows), syncs it and its
     /// directory entry. Returns nil and leaves no file when both are empty.
+    /// With a `folder`, a run of merge operands is folded (`MergeFolder`;
+    /// older tables may hold the key, so never as the bottom).
     static func build(from iterator: any InternalIterator, rangeTombstones: [RangeTombstone] = [], number: UInt64,
-                      dbPath: String, backend: any IOBackend, options: Options) throws(DBError) -> FileMetaData? {
+                      dbPath: String, backend: any IOBackend, options: Options,
+                      folder: MergeFolder? = nil) throws(DBError) -> FileMetaData? {
         try iterator.seekToFirst()
         let tombstones = rangeTombstones.filter { compareBytes($0.start, $0.end) < 0 }
         guard iterator.isValid || !tombstones.isEmpty else { return nil }
@@ -75,7 +86,21 @@ enum TableFiles {
         do {
             output.addRangeTombstones(tombstones)
             while iterator.isValid {
-                try output.add(iterator.key, iterator.value)
+                let key = iterator.key
+                if let folder, key.count >= InternalKey.trailerSize,
+                   InternalKey.unpackTrailer(InternalKey.trailer(key)).type == ValueType.merge.rawValue {
+                    // From an operand on, the rest of its key's versions
+                    // (folding a suffix of a key's versions is sound).
+                    let (userKey, entries) = try MergeFolder.collect(iterator)
+                    for entry in folder.fold(userKey, entries, bottom: false) {
+                        let ikey = InternalKey.make(userKey, entry.sequence, ValueType(rawValue: entry.type) ?? .merge)
+                        try ikey.withBytes { (k) throws(DBError) in
+                            try entry.value.withBytes { (v) throws(DBError) in try output.add(k, v) }
+                        }
+                    }
+                    continue
+                }
+                try output.add(key, iterator.value)
                 try iterator.next()
             }
             let meta = try output.finish()

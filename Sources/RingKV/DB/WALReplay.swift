@@ -112,9 +112,14 @@ struct WALReplay {
 
     private func flush(_ memtable: MemTable, keyspace: UInt32, into outcome: inout Outcome) throws {
         guard memtable.entryCount > 0, let allocate, let tableOptions = keyspaces[keyspace]?.options else { return }
-        if let meta = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: memtable.rangeTombstones.all,
+        let tombstones = memtable.rangeTombstones.all
+        // No snapshot exists during recovery: one stripe.
+        let folder = tableOptions.mergeOperator.map {
+            MergeFolder(mergeOperator: $0, snapshots: [], tombstones: tombstones)
+        }
+        if let meta = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: tombstones,
                                            number: allocate.allocate(), dbPath: dbPath, backend: backend,
-                                           options: tableOptions) {
+                                           options: tableOptions, folder: folder) {
             outcome.tables.append((keyspace, meta))
         }
     }

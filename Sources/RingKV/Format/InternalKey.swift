@@ -11,14 +11,22 @@ package enum ValueType: UInt8 {
     /// tombstone, never an internal key's type; tables keep range
     /// tombstones in their range deletion block.
     case rangeDeletion = 2
+    /// A merge operand (docs/FORMAT.md §Merge operands, format version 6):
+    /// the entry's value is an operand for `Options.mergeOperator`, folded
+    /// with the key's older entries on read.
+    case merge = 3
 }
 
 package enum InternalKey {
     package static let trailerSize = 8
     package static let maxSequenceNumber: SequenceNumber = (1 << 56) - 1
     /// The type that sorts first for a given (key, sequence): used to build
-    /// seek keys, since trailers sort descending.
-    static let typeForSeek = ValueType.value
+    /// seek keys, since trailers sort descending. The largest type an
+    /// internal key may carry (merge, 3), so a seek at sequence s finds an
+    /// operand written at s too. (Index separators keep type 1: their user
+    /// key lies strictly between two tables' keys, so any type orders them
+    /// the same, and the bytes stay as before format 6.)
+    static let typeForSeek = ValueType.merge
 
     @inline(__always)
     static func packTrailer(_ sequence: SequenceNumber, _ type: ValueType) -> UInt64 {

@@ -35,6 +35,9 @@ public final class DBIterator {
     private let hasRangeTombstones: Bool
     /// Keeps the read view (memtables, version) alive.
     private let keepAlive: Any
+    /// Folds a key's merge operands (nil: a stored operand makes the step
+    /// throw `DBError.mergeOperatorMissing`).
+    private let mergeOperator: (any MergeOperator)?
     /// Called by every positioning (seek*): counts the seek against the
     /// L0 tables it had to search (`DBImpl.chargeSeek`); nil when there is
     /// nothing to charge.
@@ -49,8 +52,13 @@ public final class DBIterator {
     /// The current user key (valid when `isValid`), or while stepping the
     /// last key decided, whose other versions are skipped.
     @exclusivity(unchecked) private var keyBuffer: ByteBuffer
-    /// The current value while moving backward.
+    /// The current value while moving backward, or a merged value.
     @exclusivity(unchecked) private var valueBuffer: ByteBuffer
+    /// The current value is in `valueBuffer` although moving forward (a
+    /// merged value: `merged` stands past the operands it folded).
+    @exclusivity(unchecked) private var valueInBuffer = false
+    /// Merge operands of the key being decided (reused between keys).
+    @exclusivity(unchecked) private var operands: [[UInt8]] = []
     /// `key` and `value` as built for the current position.
     @exclusivity(unchecked) private var keyArray: [UInt8]?
     @exclusivity(unchecked) private var valueArray: [UInt8]?
@@ -59,8 +67,10 @@ public final class DBIterator {
     @exclusivity(unchecked) public private(set) var isValid = false
 
     init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
-         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty, seekCharge: (() -> Void)? = nil) {
+         keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty, seekCharge: (() -> Void)? = nil,
+         mergeOperator: (any MergeOperator)? = nil) {
         self.seekCharge = seekCharge
+        self.mergeOperator = mergeOperator
         self.rangeTombstones = rangeTombstones
         hasRangeTombstones = !rangeTombstones.isEmpty
         merged = MergingIterator(children)
@@ -202,7 +212,9 @@ public final class DBIterator {
 
     // MARK: - Stepping
 
-    private var currentValue: UnsafeRawBufferPointer { reverse ? valueBuffer.bytes : merged.value }
+    private var currentValue: UnsafeRawBufferPointer {
+        reverse || valueInBuffer ? valueBuffer.bytes : merged.value
+    }
 
     /// The current entry of `merged`, checked to carry a trailer.
     @inline(__always)
@@ -238,6 +250,7 @@ public final class DBIterator {
                 keyBuffer.set(entry.user)
                 hasDecided = true
                 if isLive(entry) {
+                    if entry.type == ValueType.merge.rawValue { try foldForward() }
                     isValid = true
                     return
                 }
@@ -246,31 +259,86 @@ public final class DBIterator {
         }
     }
 
+    /// `merged` stands on the newest visible entry of the key in
+    /// `keyBuffer`, a merge operand: collects it and the older operands
+    /// down to the base (a value; a deletion or covering range tombstone
+    /// or the key's end: none) and puts the merged value in `valueBuffer`.
+    /// `merged` is left on the base or past the key.
+    private func foldForward() throws(DBError) {
+        operands.removeAll(keepingCapacity: true)
+        operands.append(Array(merged.value))
+        var base: [UInt8]?
+        try merged.next()
+        while merged.isValid {
+            let entry = try currentEntry()
+            guard compareBytes(entry.user, keyBuffer.bytes) == 0 else { break }
+            if entry.sequence <= sequence {
+                if !isLive(entry) { break }
+                if entry.type != ValueType.merge.rawValue {
+                    base = Array(merged.value)
+                    break
+                }
+                operands.append(Array(merged.value))
+            }
+            try merged.next()
+        }
+        operands.reverse()
+        let value = try MergeResolution.fullMerge(mergeOperator, key: Array(keyBuffer.bytes), existing: base,
+                                                  operandsOldestFirst: operands)
+        operands.removeAll(keepingCapacity: true)
+        value.withUnsafeBytes { valueBuffer.set($0) }
+        valueInBuffer = true
+    }
+
     /// Moves `merged` backward past every entry of the previous live user
     /// key at or above the lower bound, keeping that key and its newest
-    /// visible value. Going backward a key's versions come oldest first, so
-    /// the last visible one seen before a smaller key decides it.
+    /// visible value. Going backward a key's versions come oldest first:
+    /// each visible one updates the key's state (a deletion or a hidden
+    /// entry clears it, a value becomes the base, an operand is added),
+    /// and the state when a smaller key appears decides it.
     private func findPrevVisible() throws(DBError) {
         clearPosition()
-        var haveCandidate = false
+        var hasKey = false
+        var hasBase = false
+        operands.removeAll(keepingCapacity: true)
         while merged.isValid {
             let entry = try currentEntry()
             if bounds.isBeforeLower(entry.user) { break }
             if entry.sequence <= sequence && !bounds.isAtOrPastUpper(entry.user) {
-                if haveCandidate && compareBytes(entry.user, keyBuffer.bytes) < 0 { break }
-                haveCandidate = isLive(entry)
-                if haveCandidate {
+                if !hasKey || compareBytes(entry.user, keyBuffer.bytes) != 0 {
+                    if hasKey && (hasBase || !operands.isEmpty) { break }
                     keyBuffer.set(entry.user)
+                    hasKey = true
+                    hasBase = false
+                    operands.removeAll(keepingCapacity: true)
+                }
+                if !isLive(entry) {
+                    hasBase = false
+                    operands.removeAll(keepingCapacity: true)
+                } else if entry.type == ValueType.merge.rawValue {
+                    operands.append(Array(merged.value))
+                } else {
+                    hasBase = true
                     valueBuffer.set(merged.value)
+                    operands.removeAll(keepingCapacity: true)
                 }
             }
             try merged.prev()
         }
-        isValid = haveCandidate
+        guard hasKey && (hasBase || !operands.isEmpty) else { return }
+        if !operands.isEmpty {
+            let value = try MergeResolution.fullMerge(mergeOperator, key: Array(keyBuffer.bytes),
+                                                      existing: hasBase ? Array(valueBuffer.bytes) : nil,
+                                                      operandsOldestFirst: operands)
+            operands.removeAll(keepingCapacity: true)
+            value.withUnsafeBytes { valueBuffer.set($0) }
+        }
+        isValid = true
     }
 
     private func clearPosition() {
         isValid = false
+        valueInBuffer = false
         keyArray = nil
         valueArray = nil
     }

@@ -17,6 +17,8 @@ package final class MemTable: @unchecked Sendable {
     package enum LookupResult: Equatable, Sendable {
         case found([UInt8])
         case deleted
+        /// The newest entry is a merge operand (older ones matter too).
+        case mergeOperand
         case notFound
     }
 
@@ -82,6 +84,7 @@ package final class MemTable: @unchecked Sendable {
         switch find(userKey, snapshot: snapshot) {
         case .found(let value, _): return .found(Array(value))
         case .deleted: return .deleted
+        case .mergeOperand: return .mergeOperand
         case .notFound: return .notFound
         }
     }
@@ -106,6 +109,7 @@ package final class MemTable: @unchecked Sendable {
         guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
         let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
         if type == ValueType.deletion.rawValue { return .deleted(sequence: sequence) }
+        if type == ValueType.merge.rawValue { return .mergeOperand(sequence: sequence) }
         return .found(MemTableEntry.value(following: internalKey), sequence: sequence)
     }
 

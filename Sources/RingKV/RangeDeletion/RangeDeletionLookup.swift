@@ -13,6 +13,9 @@ extension BlockSearchResult {
         if case .found(_, let sequence) = self, sequence < coveringSequence {
             return .deleted(sequence: coveringSequence)
         }
+        if case .mergeOperand(let sequence) = self, sequence < coveringSequence {
+            return .deleted(sequence: coveringSequence)
+        }
         return self
     }
 }

@@ -45,6 +45,18 @@ extension DBImpl {
                 }
                 for (number, reader) in zip(numbers, readers) { state.opened[number] = reader }
             } else if round == nil {
+                let slots = state.mergeSlots
+                if !slots.isEmpty {
+                    // Operands fold on the blocking pool (their versions
+                    // may span several tables).
+                    let keys = slots.map { state.key($0) }
+                    let values = try await BlockingWorkPool.shared.run { [self] in
+                        try reading { () throws(DBError) in try keys.map { (k) throws(DBError) in
+                            try k.withBytes { (k) throws(DBError) in try resolveMerged(k, view: view) }
+                        } }
+                    }
+                    for (slot, value) in zip(slots, values) { state.setMerged(slot, value) }
+                }
                 return state.values
             }
         }
@@ -68,20 +80,28 @@ extension DBImpl {
         // Range tombstones over `key` seen so far (see `withValue`).
         var covering: SequenceNumber = 0
         let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
+        // A key whose newest entry is a merge operand is folded on the
+        // blocking pool (its versions may span several tables).
+        func settled(_ answer: Answer<[UInt8]>) async throws -> [UInt8]? {
+            guard answer.needsMerge else { return answer.value }
+            return try await BlockingWorkPool.shared.run { [self] in
+                try reading { try key.withBytes { (k) throws(DBError) in try resolveMerged(k, view: view) } }
+            }
+        }
         if let answer = try key.withUnsafeBytes({
             try memtableAnswer($0, hash: hash, view: view, covering: &covering, { Array($0) })
         }) {
-            return answer.value
+            return try await settled(answer)
         }
         let version = view.version
         for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
             if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
-                                                 covering: &covering) { return answer.value }
+                                                 covering: &covering) { return try await settled(answer) }
         }
         for level in 1..<Version.numLevels {
             guard let file = key.withUnsafeBytes({ version.fileContaining(level: level, userKey: $0) }) else { continue }
             if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
-                                                 covering: &covering) { return answer.value }
+                                                 covering: &covering) { return try await settled(answer) }
         }
         return nil
     }

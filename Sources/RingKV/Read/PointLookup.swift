@@ -41,13 +41,19 @@ extension DBImpl {
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions, keyspace: KeyspaceData? = nil,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         let view = try readView(options, keyspace: keyspace)
+        // A newest entry that is a merge operand: fold the key's versions.
+        func settled(_ answer: Answer<R>) throws(DBError) -> R? {
+            guard answer.needsMerge else { return answer.value }
+            let value = try resolveMerged(key, view: view)
+            return value.withUnsafeBytes { body($0) }
+        }
         // The largest visible range tombstone covering `key` so far
         // (RangeDeletionLookup.swift): newer sources are asked first, and
         // an entry below it in an older source is deleted.
         var covering: SequenceNumber = 0
         let hash = BloomHash.hash64(key)
         if let answer = try memtableAnswer(key, hash: hash, view: view, covering: &covering, body) {
-            return answer.value
+            return try settled(answer)
         }
         let version = view.version
         var seeks = SeekTracker()
@@ -55,14 +61,14 @@ extension DBImpl {
         for file in version.files[0] where file.contains(userKey: key) {
             if let answer = try probe(file, level: 0, key: key, hash: hash, view: view, covering: &covering,
                                       seeks: &seeks, body) {
-                return answer.value
+                return try settled(answer)
             }
         }
         for level in 1..<Version.numLevels {
             guard let file = version.fileContaining(level: level, userKey: key) else { continue }
             if let answer = try probe(file, level: level, key: key, hash: hash, view: view, covering: &covering,
                                       seeks: &seeks, body) {
-                return answer.value
+                return try settled(answer)
             }
         }
         return nil
@@ -86,8 +92,13 @@ extension DBImpl {
         }
     }
 
-    /// A table's final answer: the body's result, or nil for a deletion.
-    struct Answer<R> { var value: R? }
+    /// A table's final answer: the body's result, or nil for a deletion;
+    /// `needsMerge`: the newest entry is a merge operand, which the caller
+    /// folds (`resolveMerged`) — the body was not called.
+    struct Answer<R> {
+        var value: R?
+        var needsMerge = false
+    }
 
     /// The memtables' answer for `key` (nil: neither holds an entry).
     /// Raises `covering` by the memtables' range tombstones over `key`.
@@ -111,6 +122,7 @@ extension DBImpl {
         switch memtable.find(key, hash: hash, snapshot: view.sequence).applying(coveringSequence: covering) {
         case .found(let value, _): return Answer(value: withExtendedLifetime(view) { body(value) })
         case .deleted: return Answer(value: nil)
+        case .mergeOperand: return Answer(value: nil, needsMerge: true)
         case .notFound: return nil
         }
     }
@@ -200,6 +212,8 @@ extension DBImpl {
             return Answer(value: body(value))
         case .deleted:
             return Answer(value: nil)
+        case .mergeOperand:
+            return Answer(value: nil, needsMerge: true)
         case .notFound:
             return nil
         }

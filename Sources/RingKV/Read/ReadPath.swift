@@ -129,6 +129,10 @@ extension DBImpl {
             let blocks = try round.readAll(backend: backend, cache: view.fillCache ? blockCache : nil)
             try settleRound(&state, blocks: blocks, view: view)
         }
+        for slot in state.mergeSlots {
+            let value = try state.key(slot).withBytes { (key) throws(DBError) in try resolveMerged(key, view: view) }
+            state.setMerged(slot, value)
+        }
         return state.values
     }
 
@@ -216,6 +220,9 @@ extension DBImpl {
                 return true
             case .deleted:
                 return true
+            case .mergeOperand:
+                p.needsMerge = true
+                return true
             case .notFound:
                 return false
             }
@@ -280,6 +287,7 @@ extension DBImpl {
                                       snapshot: view.sequence).applying(coveringSequence: covering) {
                 case .found(let value, _): return .found(Array(value))
                 case .deleted: return .deleted
+                case .mergeOperand: return .mergeOperand
                 case .notFound: return .notFound
                 }
             }
@@ -290,6 +298,9 @@ extension DBImpl {
             p.value = value
             return true
         case .deleted:
+            return true
+        case .mergeOperand:
+            p.needsMerge = true
             return true
         case .notFound:
             return false
@@ -314,6 +325,15 @@ struct LookupState {
 
     /// The answers, in the order of the lookup's keys.
     var values: [[UInt8]?] { slotOfInput.map { progress[$0].value } }
+
+    /// Slots whose newest entry is a merge operand: the lookup folds them
+    /// (`DBImpl.resolveMerged`) once the rounds are done.
+    var mergeSlots: [Int] { progress.indices.filter { progress[$0].needsMerge } }
+    func key(_ slot: Int) -> [UInt8] { progress[slot].key }
+    mutating func setMerged(_ slot: Int, _ value: [UInt8]) {
+        progress[slot].value = value
+        progress[slot].needsMerge = false
+    }
 }
 
 /// One distinct user key of a lookup and where its search stands.
@@ -322,6 +342,8 @@ private struct KeyProgress {
     /// `BloomHash.hash64(key)`, computed once for every filter probe.
     var hash: UInt64 = 0
     var value: [UInt8]?
+    /// The newest visible entry is a merge operand (`LookupState.mergeSlots`).
+    var needsMerge = false
     /// The largest visible range tombstone covering `key` seen so far.
     var covering: SequenceNumber = 0
     /// The table the key waits for to be opened; tried before `nextTable`.

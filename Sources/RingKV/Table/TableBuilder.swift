@@ -296,7 +296,7 @@ package final class TableBuilder {
             if byte < 0xff && byte + 1 < ub[n] && n + 1 < ua.count {
                 var s = Array(UnsafeRawBufferPointer(rebasing: ua[0...n]))
                 s[n] += 1
-                return InternalKey.make(s, InternalKey.maxSequenceNumber, InternalKey.typeForSeek)
+                return InternalKey.make(s, InternalKey.maxSequenceNumber, .value)
             }
         }
         return Array(a)
@@ -310,7 +310,7 @@ package final class TableBuilder {
             guard i + 1 < ua.count else { break }
             var s = Array(UnsafeRawBufferPointer(rebasing: ua[0...i]))
             s[i] += 1
-            return InternalKey.make(s, InternalKey.maxSequenceNumber, InternalKey.typeForSeek)
+            return InternalKey.make(s, InternalKey.maxSequenceNumber, .value)
         }
         return Array(a)
     }

@@ -6,6 +6,8 @@ enum TableLookupResult: Equatable, Sendable {
     case found([UInt8])
     /// The newest visible version is a deletion: stop looking in older tables.
     case deleted
+    /// The newest visible version is a merge operand (older ones matter too).
+    case mergeOperand
     /// No visible version of the key in this table.
     case notFound
 }
@@ -17,6 +19,9 @@ enum TableLookupResult: Equatable, Sendable {
 enum BlockSearchResult {
     case found(UnsafeRawBufferPointer, sequence: SequenceNumber)
     case deleted(sequence: SequenceNumber)
+    /// The newest visible entry is a merge operand: the caller folds the
+    /// key's versions (`DBImpl.resolveMerged`).
+    case mergeOperand(sequence: SequenceNumber)
     case notFound
 }
 
@@ -271,6 +276,7 @@ package final class TableReader: Sendable {
         switch found {
         case .found(let value, _): return .found(Array(value))
         case .deleted: return .deleted
+        case .mergeOperand: return .mergeOperand
         case .notFound: return .notFound
         }
     }
@@ -295,6 +301,7 @@ package final class TableReader: Sendable {
                 switch type {
                 case ValueType.value.rawValue: return .found(cursor.value, sequence: sequence)
                 case ValueType.deletion.rawValue: return .deleted(sequence: sequence)
+                case ValueType.merge.rawValue: return .mergeOperand(sequence: sequence)
                 case let other: throw corrupt("unknown value type \(other)")
                 }
             }

@@ -102,8 +102,11 @@ extension VersionEdit {
     /// §Snapshot edit), which a version-4 reader would refuse
     /// mid-replay; a version-4 database opens as the "default" keyspace.
     /// 6: MANIFEST tag 13 (an ingested table and its global sequence,
-    /// docs/FORMAT.md §Ingested tables), which a version-5 reader would
-    /// refuse as an unknown tag; a version-5 database opens unchanged.
+    /// docs/FORMAT.md §Ingested tables) and merge operands — WAL operation
+    /// types 3 and 7 and the internal value type 3 (docs/FORMAT.md §Merge
+    /// operands) — which a version-5 reader would refuse as an unknown tag,
+    /// mid-replay, or as corruption in a table; a version-5 database opens
+    /// as is.
     static let currentFormatVersion: UInt64 = 6
 
     /// Field tags. Each field is `varint tag` then the field's bytes; 0 and

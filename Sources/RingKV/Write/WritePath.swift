@@ -17,6 +17,7 @@ extension DBImpl {
 
     func write(_ batch: WriteBatch, sync: Bool) throws(DBError) {
         try batch.validate()
+        try checkMerges(in: batch)
         try checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,

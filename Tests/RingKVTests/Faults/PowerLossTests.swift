@@ -43,6 +43,21 @@ import Testing
         case deleteRange(from: String, to: String)
         case createKeyspace(String)
         case dropKeyspace(String)
+        /// A merge operand for `AppendMerge` (issue 24).
+        case merge(String, String)
+    }
+
+    /// Appends operands with "+": order-sensitive, so a lost, doubled or
+    /// reordered operand shows; associative, so flush and compaction fold
+    /// runs with `partialMerge`.
+    struct AppendMerge: MergeOperator {
+        var name: String { "AppendMerge" }
+        func fullMerge(key: [UInt8], existing: [UInt8]?, operands: [[UInt8]]) throws -> [UInt8] {
+            operands.reduce(existing ?? []) { $0 + Array("+".utf8) + $1 }
+        }
+        func partialMerge(key: [UInt8], operands: [[UInt8]]) -> [UInt8]? {
+            Array(operands.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "+").utf8)
+        }
     }
     typealias Step = [Op]
 
@@ -54,6 +69,7 @@ import Testing
         o.memtableSizeBytes = 16 << 10
         o.walPreallocateBytes = 1 << 20
         o.faultPlan = plan
+        o.mergeOperator = AppendMerge()
         o.l0CompactionTrigger = 3
         o.targetFileSizeBytes = 32 << 10
         o.l1TargetSizeBytes = 96 << 10
@@ -73,6 +89,8 @@ import Testing
                     && key.utf8.lexicographicallyPrecedes(to.utf8) {
                     state[key] = nil
                 }
+            case .merge(let key, let operand):
+                state[key] = (state[key] ?? "") + "+" + operand
             case .createKeyspace(let name):
                 state["#" + name] = ""
             case .dropKeyspace(let name):
@@ -155,7 +173,7 @@ import Testing
     struct Totals {
         var cutsInOpen = 0, cutsAfterOpen = 0, undoneChanges = 0, damagedBytes: UInt64 = 0
         var lostSteps = 0, recoveryDrops: UInt64 = 0
-        var rangeDeletions = 0
+        var rangeDeletions = 0, merges = 0
         var keyspaceCreates = 0, keyspaceDrops = 0, keyspaceWrites = 0
         /// Checkpoints that returned (each opened after the cut) and that
         /// the cut failed (nothing left at their path).
@@ -269,7 +287,9 @@ import Testing
             for checkpoint in taken {
                 let copy: DB
                 do {
-                    copy = try DB(path: checkpoint.path)
+                    var defaults = Options()
+                    defaults.mergeOperator = AppendMerge()  // the checkpoint holds operands
+                    copy = try DB(path: checkpoint.path, options: defaults)
                 } catch {
                     Issue.record("\(context): checkpoint \(checkpoint.path) does not open: \(error); \(lastCrash)")
                     return
@@ -294,7 +314,7 @@ import Testing
             #expect(totals.cutsInOpen > 0 && totals.cutsAfterOpen > 0, "seed \(seed): \(totals)")
             #expect(totals.undoneChanges > 0 && totals.damagedBytes > 0, "seed \(seed): \(totals)")
             #expect(totals.lostSteps > 0 && totals.recoveryDrops > 0, "seed \(seed): \(totals)")
-            #expect(totals.rangeDeletions > 0 && totals.checkpointsVerified > 0 && totals.readOnlyOpens > 0,
+            #expect(totals.rangeDeletions > 0 && totals.merges > 0 && totals.checkpointsVerified > 0 && totals.readOnlyOpens > 0,
                     "seed \(seed): \(totals)")
             #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
                     "seed \(seed): \(totals)")
@@ -349,6 +369,12 @@ import Testing
                     batch.deleteRange(from: from, to: to, in: keyspace)
                     step.append(.deleteRange(from: prefix + from, to: prefix + to))
                     totals.rangeDeletions += 1
+                case 5..<8:
+                    counter += 1
+                    let operand = "m\(counter)"
+                    batch.merge(key, operand, in: keyspace)
+                    step.append(.merge(prefix + key, operand))
+                    totals.merges += 1
                 default:
                     counter += 1
                     let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
