@@ -67,6 +67,14 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An API was used against its contract (say, a second `next()` on an
     /// async iterator while one runs); nothing was read or written.
     case misuse(String)
+    /// A transaction's commit found that a key it read or wrote (`key`, in
+    /// whichever keyspace) was committed by another writer after its
+    /// snapshot (docs/TRANSACTIONS.md); nothing of the transaction was
+    /// written. Run it again (`DB.transaction(maxAttempts:_:)` does).
+    case conflict(key: [UInt8])
+    /// A transaction was used after `commit()` or `rollback()` (`state`
+    /// says which); nothing was read or written.
+    case transactionClosed(state: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -138,6 +146,10 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .keyspaceDropped(let name): return "keyspace \"\(name)\" was dropped"
         case .invalidKeyspaceName(let name, let reason): return "invalid keyspace name \"\(name)\": \(reason)"
         case .cannotDropDefaultKeyspace: return "the default keyspace cannot be dropped"
+        case .conflict(let key):
+            return "transaction conflict on key \(KeyspaceName.render(key)): another writer committed it after the "
+                + "transaction's snapshot; nothing was written (retry the transaction)"
+        case .transactionClosed(let state): return "transaction used after it was \(state)"
         }
     }
 
