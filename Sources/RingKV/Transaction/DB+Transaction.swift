@@ -12,6 +12,10 @@ extension DB {
     /// `maxAttempts` runs in all (then the last conflict is thrown). Any
     /// other error from `body` or the commit rolls back and is thrown.
     /// If `body` commits or rolls back the transaction itself, that stands.
+    /// In an async context the async form is chosen, also for a body that
+    /// does not suspend (this one is disfavored), so its commit never
+    /// blocks a cooperative thread.
+    @_disfavoredOverload
     public func transaction<R>(maxAttempts: Int = 10, options: WriteOptions = WriteOptions(),
                                _ body: (Transaction) throws -> R) throws -> R {
         try Self.checkAttempts(maxAttempts)

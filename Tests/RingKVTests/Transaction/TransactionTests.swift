@@ -255,6 +255,10 @@ import Testing
         #expect(total == 16)
         #expect(try await db.get("n") == "16")
         print("async increments: \(counter.withLock { $0 }) runs for 16 commits")
+        // DESIGN.md's form: a body that does not suspend still takes the
+        // async overload in an async context (a build warning otherwise).
+        let r2 = try await db.transaction { txn in try txn.put(Self.b("k"), Self.b("v")); return 1 }
+        #expect(r2 == 1)
         // A conflicting async commit writes nothing.
         let txn = db.beginTransaction()
         _ = try await txn.get(Self.b("n"))
