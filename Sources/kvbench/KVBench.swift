@@ -64,11 +64,15 @@ struct KVBench: ParsableCommand {
     var keyspaces: Int = 1
     @Option(help: "--async: tasks started at once per round.") var tasks: Int = 20_000
     @Option(help: "--async: rounds (async, sync and iobench in turn); medians are reported.") var rounds: Int = 3
+    @Option(help: "--workload txn: hot accounts transfers move money between (TxnMode.swift).") var accounts: Int = 100
+    @Flag(help: "--workload txn: per-thread keys, 2-read + 2-write transactions against WriteBatches of the 2 writes.")
+    var uncontended = false
 
     func validate() throws {
-        guard Workload(rawValue: workload) != nil else {
-            throw ValidationError("--workload must be load, a, b, c, d, e or f")
+        guard Workload(rawValue: workload) != nil || workload == "txn" else {
+            throw ValidationError("--workload must be load, a, b, c, d, e, f or txn")
         }
+        if workload == "txn" && accounts < 2 { throw ValidationError("--accounts must be >= 2") }
         guard ["none", "always"].contains(sync) else { throw ValidationError("--sync must be none or always") }
         if let distribution, KeyDistribution(rawValue: distribution) == nil {
             throw ValidationError("--distribution must be zipfian, uniform or latest")
@@ -105,6 +109,16 @@ struct KVBench: ParsableCommand {
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
         config.keyspaces = keyspaces
+        if workload == "txn" {
+            do {
+                try TxnMode(dbPath: db, config: config, accounts: accounts, uncontended: uncontended,
+                            rounds: rounds, json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
         if asyncMode {
             do {
                 try AsyncGetsMode(dbPath: db, config: config, tasks: tasks, rounds: rounds,
