@@ -126,12 +126,15 @@ struct TxnMode {
                         let i = rng.next(1000), j = rng.next(1000)
                         do {
                             if phase == 0 {
-                                let txn = txnDB.beginTransaction(options: sync)
-                                _ = try txn.get(Self.key(t, i))
-                                _ = try txn.get(Self.key(t, j))
-                                try txn.put(Self.key(t, i), value)
-                                try txn.put(Self.key(t, j), value)
-                                try txn.commit()
+                                // Own keys: a conflict is a false one
+                                // (a slot collision, or the table's
+                                // activation); retried and counted.
+                                try txnDB.transaction(maxAttempts: 100, options: sync) { txn in
+                                    _ = try txn.get(Self.key(t, i))
+                                    _ = try txn.get(Self.key(t, j))
+                                    try txn.put(Self.key(t, i), value)
+                                    try txn.put(Self.key(t, j), value)
+                                }
                             } else {
                                 var batch = WriteBatch()
                                 batch.put(Self.key(t, i), value)
