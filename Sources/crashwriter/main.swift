@@ -2,7 +2,7 @@
 // It writes to a RingKV database from several threads and reports every
 // acknowledged write on stdout ("ack <thread> <op>\n") until it is killed.
 //
-// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges]
+// usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges|bank]
 //
 // With `merges` (CounterMerge as the merge operator), operation `op` of
 // thread `t` is one atomic write to counter c = op % 4 of the thread
@@ -11,6 +11,8 @@
 // After a kill each counter must equal what the acknowledged operations
 // (and at most the one in flight) make it
 // (Tests/RingKVTests/Merge/MergeCrashTests.swift).
+//
+// `bank`: transfers in optimistic transactions (BankMode.swift).
 //
 // With `keyspaces`, operation `op` of thread `t` is one batch across the
 // keyspaces "default", "ks1" and "ks2" (each with its own memtable size,
@@ -53,14 +55,15 @@ func value(_ thread: Int, _ op: Int, _ seed: Int) -> [UInt8] {
 }
 
 let args = CommandLine.arguments
-guard args.count == 5 || (args.count == 6 && ["keyspaces", "ingest", "merges"].contains(args[5])),
+guard args.count == 5 || (args.count == 6 && ["keyspaces", "ingest", "merges", "bank"].contains(args[5])),
       let seed = Int(args[2]), let threads = Int(args[3]) else {
-    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges]")
+    print("usage: crashwriter DB_PATH SEED THREADS sync|nosync [keyspaces|ingest|merges|bank]")
     exit(2)
 }
 let keyspaceMode = args.count == 6 && args[5] == "keyspaces"
 let ingestMode = args.count == 6 && args[5] == "ingest"
 let mergeMode = args.count == 6 && args[5] == "merges"
+let bankMode = args.count == 6 && args[5] == "bank"
 let sync = args[4] == "sync"
 if let deny = getenv("RINGKV_DENY_IO_URING"), String(cString: deny) == "1" {
     let rc = rk_deny_io_uring_setup()
@@ -102,12 +105,14 @@ do {
 final class Shared: @unchecked Sendable {
     // @unchecked Sendable: `db` and the keyspace handles are thread-safe;
     // `outputLock` is a pthread mutex only used through pthread calls; the
-    // rest is immutable.
+    // rest is immutable (`bank` is set once, before any writer starts).
     let db: DB
     let seed: Int
     let sync: Bool
     let keyspaces: [Keyspace]
     let merges: Bool
+    /// `bank` mode (BankMode.swift).
+    var bank = false
     let outputLock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     init(db: DB, seed: Int, sync: Bool, keyspaces: [Keyspace], merges: Bool) {
@@ -215,7 +220,9 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
         let argument = Unmanaged.passRetained(ThreadArgument(shared, t)).toOpaque()
         pthread_create(&handle, nil, { raw in
             let argument = Unmanaged<ThreadArgument>.fromOpaque(raw!).takeRetainedValue()
-            if ingestMode {
+            if argument.shared.bank {
+                argument.shared.bankWriter(argument.thread)
+            } else if ingestMode {
                 argument.shared.ingestWriter(argument.thread, directory: args[1] + ".files")
             } else if argument.shared.merges {
                 argument.shared.mergeWriter(argument.thread)
@@ -233,4 +240,20 @@ func startWriters(_ shared: Shared, count: Int) -> [pthread_t] {
 let shared = Shared(db: db, seed: seed, sync: sync, keyspaces: keyspaces, merges: mergeMode)
 let stats = db.stats()
 shared.report("io \(stats.ioBackend) \(stats.walIOBackend.map { "\($0)" } ?? "none")")
-for h in startWriters(shared, count: threads) { pthread_join(h, nil) }
+var writerThreads = threads
+if bankMode {
+    shared.bank = true
+    do {
+        try Bank.setUp(db, sync: true)
+    } catch {
+        shared.report("error \(error)")
+        exit(4)
+    }
+    if threads >= 3 {
+        writerThreads = threads - 2
+        for worker in writerThreads..<threads {
+            Task.detached { await shared.bankTask(worker) }
+        }
+    }
+}
+for h in startWriters(shared, count: writerThreads) { pthread_join(h, nil) }

@@ -35,12 +35,9 @@ struct FollowMode {
                 }
             }
             if batch.count > 0 { try primary.write(batch) }
-            var started = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &started)
+            let started = MonotonicNanos.now()
             try follower.catchUp()
-            var ended = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ended)
-            let nanos = UInt64((ended.tv_sec - started.tv_sec) * 1_000_000_000 + (ended.tv_nsec - started.tv_nsec))
+            let nanos = MonotonicNanos.now() - started
             guard try follower.get(YCSBKeys.key(next - 1)) == value else {
                 throw FollowCheckFailed(round: round)
             }

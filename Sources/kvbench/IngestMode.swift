@@ -172,12 +172,3 @@ struct IngestMode {
     static func int(_ x: Double) -> Int { x.isFinite ? Int(x.rounded()) : 0 }
     static func fixed(_ x: Double) -> String { String(Double(Int((x * 100).rounded())) / 100) }
 }
-
-/// CLOCK_MONOTONIC in nanoseconds.
-enum MonotonicNanos {
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}

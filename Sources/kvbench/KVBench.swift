@@ -71,12 +71,16 @@ struct KVBench: ParsableCommand {
                                + "1 = the database's default keyspace."))
     var keyspaces: Int = 1
     @Option(help: "--async: tasks started at once per round.") var tasks: Int = 20_000
-    @Option(help: "--async and --workload counter: rounds (phases in turn); medians are reported.") var rounds: Int = 3
+    @Option(help: "--async and --workload counter/txn: rounds (phases in turn); medians are reported.") var rounds: Int = 3
+    @Option(help: "--workload txn: hot accounts transfers move money between (TxnMode.swift).") var accounts: Int = 100
+    @Flag(help: "--workload txn: per-thread keys, 2-read + 2-write transactions against WriteBatches of the 2 writes.")
+    var uncontended = false
 
     func validate() throws {
-        guard Workload(rawValue: workload) != nil || ["ingest", "counter"].contains(workload) else {
-            throw ValidationError("--workload must be load, a, b, c, d, e, f, ingest or counter")
+        guard Workload(rawValue: workload) != nil || ["ingest", "counter", "txn"].contains(workload) else {
+            throw ValidationError("--workload must be load, a, b, c, d, e, f, ingest, counter or txn")
         }
+        if workload == "txn" && accounts < 2 { throw ValidationError("--accounts must be >= 2") }
         guard ["none", "always"].contains(sync) else { throw ValidationError("--sync must be none or always") }
         if let distribution, KeyDistribution(rawValue: distribution) == nil {
             throw ValidationError("--distribution must be zipfian, uniform or latest")
@@ -142,6 +146,16 @@ struct KVBench: ParsableCommand {
         if workload == "counter" {
             do {
                 try CounterMode(dbPath: db, config: config, rounds: rounds, json: json).run()
+            } catch {
+                printError("kvbench: \(error)")
+                throw ExitCode.failure
+            }
+            return
+        }
+        if workload == "txn" {
+            do {
+                try TxnMode(dbPath: db, config: config, accounts: accounts, uncontended: uncontended,
+                            rounds: rounds, json: json).run()
             } catch {
                 printError("kvbench: \(error)")
                 throw ExitCode.failure

@@ -15,6 +15,9 @@ enum ExitStatus: Int32 {
     /// Anything else: missing database, locked database, I/O or permission
     /// error, a rejected key or value, a bad line in `load` input.
     case failure = 4
+    /// `txn`: the transaction conflicted with another writer; nothing
+    /// was written.
+    case conflict = 5
 }
 
 /// A failure kvctl reports as one line on stderr, with its exit code.

@@ -23,6 +23,7 @@ struct KVCtl: ParsableCommand {
               3  usage error (unknown command or option, bad escape or hex in an argument)
               4  any other error (no database, database locked, I/O or permission error,
                  value over 64 MiB, bad line in load input)
+              5  txn: conflict with another writer (nothing written)
 
             Examples:
               kvctl --db /tmp/db --create put user1 'hello world'
@@ -36,7 +37,7 @@ struct KVCtl: ParsableCommand {
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Export.self,
             Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
-            KeyspaceCommand.self, Merge.self,
+            KeyspaceCommand.self, Merge.self, Txn.self,
         ])
 
     @Option(help: ArgumentHelp("The database directory.", valueName: "PATH"))

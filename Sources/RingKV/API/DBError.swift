@@ -83,6 +83,14 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The merge operator failed (`MergeOperator.fullMerge` threw) while
     /// combining `key`'s operands; nothing stored changed.
     case mergeFailed(key: [UInt8], reason: String)
+    /// A transaction's commit found that a key it read or wrote (`key`, in
+    /// whichever keyspace) was committed by another writer after its
+    /// snapshot (docs/TRANSACTIONS.md); nothing of the transaction was
+    /// written. Run it again (`DB.transaction(maxAttempts:_:)` does).
+    case conflict(key: [UInt8])
+    /// A transaction was used after `commit()` or `rollback()` (`state`
+    /// says which); nothing was read or written.
+    case transactionClosed(state: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -159,6 +167,10 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .mergeOperatorMissing(let key):
             return "key \(FileMetaData.render(key)) holds merge operands but Options.mergeOperator is not set"
         case .mergeFailed(let key, let reason): return "merge of key \(FileMetaData.render(key)) failed: \(reason)"
+        case .conflict(let key):
+            return "transaction conflict on key \(KeyspaceName.render(key)): another writer committed it after the "
+                + "transaction's snapshot; nothing was written (retry the transaction)"
+        case .transactionClosed(let state): return "transaction used after it was \(state)"
         }
     }
 

@@ -137,6 +137,10 @@ extension DBImpl {
         let result = Result { () throws(DBError) in try logIngest(job) }
         mu.lock()
         try result.get()
+        // A transaction that touched this keyspace before the ingest
+        // conflicts (docs/TRANSACTIONS.md: conservative, as for range
+        // deletions).
+        pipeline.conflicts.raiseWholeKeyspace(keyspace.id, to: sequence)
         lastSequence = sequence
         wakeAllLocked()  // compaction workers: levels changed
     }

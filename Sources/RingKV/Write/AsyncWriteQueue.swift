@@ -45,15 +45,19 @@ final class AsyncWriteQueue: @unchecked Sendable {
         // is what captures a node, touches it only under that lock.
         let batch: WriteBatch
         let sync: Bool
+        /// A transaction's commit: committed alone, never merged
+        /// (its validation must not fail other writes).
+        let check: TransactionCheck?
         let sizeBytes: Int
         var continuation: CheckedContinuation<Void, any Error>?
         var place = Place.outside
         var previous: Node?
         var next: Node?
 
-        init(batch: WriteBatch, sync: Bool) {
+        init(batch: WriteBatch, sync: Bool, check: TransactionCheck?) {
             self.batch = batch
             self.sync = sync
+            self.check = check
             sizeBytes = batch.approximateSizeBytes
         }
     }
@@ -125,8 +129,11 @@ final class AsyncWriteQueue: @unchecked Sendable {
     /// Queues `batch` (validated, not empty) and suspends until the driver
     /// committed it; throws what the commit threw, or `CancellationError`
     /// (then nothing was written).
-    func write(_ batch: WriteBatch, sync: Bool, into committer: some MergedBatchCommitter) async throws {
-        let node = Node(batch: batch, sync: sync)
+    /// `check`: the batch is a transaction's, validated at its commit
+    /// (committed alone).
+    func write(_ batch: WriteBatch, sync: Bool, check: TransactionCheck? = nil,
+               into committer: some MergedBatchCommitter) async throws {
+        let node = Node(batch: batch, sync: sync, check: check)
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 enqueue(node, continuation, committer)
@@ -216,20 +223,50 @@ final class AsyncWriteQueue: @unchecked Sendable {
     /// ends after `lingerNanos` without one.
     private func drive(_ committer: some MergedBatchCommitter) {
         while let taken = takeNext() {
+            if taken.contains(where: { $0.check != nil }) {
+                commitAroundTransactions(taken, committer)
+            } else {
+                commitMerged(taken, committer)
+            }
+        }
+    }
+
+    /// Commits the writes before, between and after transactions merged,
+    /// in order, and each transaction alone.
+    private func commitAroundTransactions(_ taken: [Node], _ committer: some MergedBatchCommitter) {
+        var run: [Node] = []
+        for node in taken {
+            guard let check = node.check else {
+                run.append(node)
+                continue
+            }
+            if !run.isEmpty { commitMerged(run, committer) }
+            run = []
+            do {
+                try committer.commitTransaction(node.batch, check: check, sync: node.sync)
+                node.continuation?.resume()
+            } catch {
+                node.continuation?.resume(throwing: error)
+            }
+        }
+        if !run.isEmpty { commitMerged(run, committer) }
+    }
+
+    /// Commits `taken` (not empty, no transactions) as one merged batch.
+    private func commitMerged(_ taken: [Node], _ committer: some MergedBatchCommitter) {
+        do {
             var merged = taken[0].batch
             for node in taken.dropFirst() { merged.append(contentsOf: node.batch) }
-            do {
-                try committer.commitMerged(merged, sync: taken.contains { $0.sync })
-                for node in taken { node.continuation?.resume() }
-            } catch let error as DBError where taken.count > 1 && error.refusesKeyspace {
-                // A write for a keyspace dropped meanwhile (or of another
-                // database) is refused at admission, before anything is
-                // written: the others must not fail with it. Each is
-                // committed alone instead.
-                commitOneByOne(taken, committer)
-            } catch {
-                for node in taken { node.continuation?.resume(throwing: error) }
-            }
+            try committer.commitMerged(merged, sync: taken.contains { $0.sync })
+            for node in taken { node.continuation?.resume() }
+        } catch let error as DBError where taken.count > 1 && error.refusesKeyspace {
+            // A write for a keyspace dropped meanwhile (or of another
+            // database) is refused at admission, before anything is
+            // written: the others must not fail with it. Each is
+            // committed alone instead.
+            commitOneByOne(taken, committer)
+        } catch {
+            for node in taken { node.continuation?.resume(throwing: error) }
         }
     }
 
@@ -296,8 +333,20 @@ protocol MergedBatchCommitter: AnyObject, Sendable {
     /// Commits `batch` atomically (synced when `sync`); throws what the
     /// commit threw.
     func commitMerged(_ batch: WriteBatch, sync: Bool) throws
+    /// Commits a transaction's `batch` after validating `check`
+    /// (throws `DBError.conflict(key:)`, then nothing was written).
+    func commitTransaction(_ batch: WriteBatch, check: TransactionCheck, sync: Bool) throws
+}
+
+extension MergedBatchCommitter {
+    func commitTransaction(_ batch: WriteBatch, check: TransactionCheck, sync: Bool) throws {
+        throw DBError.internalError("this committer takes no transactions")
+    }
 }
 
 extension DBImpl: MergedBatchCommitter {
     func commitMerged(_ batch: WriteBatch, sync: Bool) throws { try write(batch, sync: sync) }
+    func commitTransaction(_ batch: WriteBatch, check: TransactionCheck, sync: Bool) throws {
+        try commitTransactionNow(batch, check: check, sync: sync)
+    }
 }

@@ -88,6 +88,9 @@ final class CommitPipeline: @unchecked Sendable {
     /// probe spin at 0 (CommitPipeline+Wait.swift).
     let spinScore = Atomic<Int>(8)
     let spinProbes = Atomic<Int>(0)
+    /// Transactions' conflict detection (ConflictTable.swift): validated
+    /// and raised by leaders (CommitPipeline+Conflicts.swift).
+    let conflicts = ConflictTable()
 
     /// `lastSequence`: the highest sequence already used (recovered).
     init(mu: Monitor, configuration: Configuration, lastSequence: SequenceNumber) {
@@ -123,9 +126,10 @@ final class CommitPipeline: @unchecked Sendable {
     /// default one); `batchKeyspaces`: the other keyspaces a batch names.
     @inline(__always)
     func commit<Env: CommitEnvironment>(_ payload: PendingWrite.Payload, sync: Bool, keyspace: KeyspaceData? = nil,
-                                        batchKeyspaces: [KeyspaceData] = [], in env: Env) throws(DBError) {
+                                        batchKeyspaces: [KeyspaceData] = [], check: TransactionCheck? = nil,
+                                        in env: Env) throws(DBError) {
         let writer = PendingWrite.forCurrentThread()
-        writer.prepare(payload, sync: sync, keyspace: keyspace, batchKeyspaces: batchKeyspaces)
+        writer.prepare(payload, sync: sync, keyspace: keyspace, batchKeyspaces: batchKeyspaces, check: check)
         defer { writer.clear() }
         try commit(writer, in: env)
     }
@@ -228,7 +232,15 @@ final class CommitPipeline: @unchecked Sendable {
     /// gets it too).
     private func commitGroupLocked<Env: CommitEnvironment>(leader: PendingWrite, in env: Env) throws(DBError) {
         mu.assertHeld()
-        let (first, count) = takeGroupLocked()
+        let (taken, takenCount) = takeGroupLocked()
+        // Transactions are validated in group order; a conflicting one
+        // leaves the group (CommitPipeline+Conflicts.swift).
+        let screened = screenTransactionsLocked(taken, count: takenCount)
+        guard let first = screened.first else {
+            try finishEmptyGroupLocked(leader: leader, rejected: screened.rejected, writers: takenCount)
+            return
+        }
+        let count = screened.count
         var sequence = allocatedSequence + 1
         var bytes = 0
         var anySync = false
@@ -244,7 +256,9 @@ final class CommitPipeline: @unchecked Sendable {
         }
         allocatedSequence = sequence - 1
         let group = env.beginGroupLocked(first: first, recordBytes: bytes, sync: anySync, usesKeyspaces: usesKeyspaces)
+        let raiseUnlocked = conflicts.isActive && !screened.raised
         mu.unlock()
+        if raiseUnlocked { raiseConflictSlots(first) }
         var failure: DBError?
         do {
             try env.writeGroup(group, first: first)
@@ -253,7 +267,7 @@ final class CommitPipeline: @unchecked Sendable {
         }
         mu.lock()
         env.finishGroupLocked(group, lastSequence: sequence - 1, writers: count, failure: failure)
-        activeWriters -= count
+        activeWriters -= takenCount
         handOverLeadershipLocked()
         mu.unlock()
         // Members are woken after mu is released, so none wakes into a
@@ -268,13 +282,20 @@ final class CommitPipeline: @unchecked Sendable {
                 w.move(to: .done)
             }
         }
+        if let leaderConflict = wakeRejected(screened.rejected, leader: leader) { throw leaderConflict }
         if let failure { throw failure }
+    }
+
+    /// `n` writers of a group are done (caller holds `mu`).
+    func activeWritersFinished(_ n: Int) {
+        mu.assertHeld()
+        activeWriters -= n
     }
 
     /// The leader is done with its turn: the next writer in line (if any)
     /// leads. Also wakes whoever waits on the monitor (close, flush).
     /// Caller holds `mu`.
-    private func handOverLeadershipLocked() {
+    func handOverLeadershipLocked() {
         mu.assertHeld()
         leaderActive = false
         if let head = queueHead {

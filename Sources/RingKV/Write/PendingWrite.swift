@@ -51,6 +51,9 @@ final class PendingWrite {
     /// First sequence number, set by the leader.
     var firstSequence: SequenceNumber = 0
     var error: DBError?
+    /// A transaction's commit: what the leader validates before numbering
+    /// it (ConflictTable.swift); nil for every other write.
+    var check: TransactionCheck?
     /// The writer behind this one in the queue (guarded by mu).
     var next: PendingWrite?
 
@@ -105,8 +108,9 @@ final class PendingWrite {
     /// `keyspace`: a put's, delete's or switch's keyspace, nil for the
     /// default one; `batchKeyspaces`: the keyspaces a batch names.
     func prepare(_ payload: Payload, sync: Bool, keyspace: KeyspaceData? = nil,
-                 batchKeyspaces: [KeyspaceData] = []) {
+                 batchKeyspaces: [KeyspaceData] = [], check: TransactionCheck? = nil) {
         self.payload = payload
+        self.check = check
         self.sync = sync
         self.keyspace = keyspace
         self.batchKeyspaces = batchKeyspaces
@@ -137,6 +141,7 @@ final class PendingWrite {
     /// caller can change that in place again without a copy).
     func clear() {
         payload = .none
+        check = nil
         keyspace = nil
         if !batchKeyspaces.isEmpty { batchKeyspaces = [] }
         targetMemtable = nil

@@ -350,6 +350,9 @@ import Testing
         for _ in 0..<Int.random(in: 20...220, using: &rng) {
             var batch = WriteBatch()
             var step: Step = []
+            // One batch in three commits as a transaction of the same
+            // operations instead (issue 24): same atomicity and durability.
+            var txnOps: [(Keyspace, String, String?, String?)] = []  // (keyspace, key, value, rangeEnd)
             let live = db.keyspaceNames()
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
                 // Two operations in three go to the default keyspace.
@@ -361,12 +364,14 @@ import Testing
                 switch Int.random(in: 0..<20, using: &rng) {
                 case 0..<4:
                     batch.delete(key, in: keyspace)
+                    txnOps.append((keyspace, key, nil, nil))
                     step.append(.delete(prefix + key))
                 case 4:
                     // A range of a few keys ("k1" < "k10" < "k2": byte order).
                     let other = "k\(Int.random(in: 0..<48, using: &rng))"
                     let (from, to) = key.utf8.lexicographicallyPrecedes(other.utf8) ? (key, other) : (other, key)
                     batch.deleteRange(from: from, to: to, in: keyspace)
+                    txnOps.append((keyspace, from, nil, to))
                     step.append(.deleteRange(from: prefix + from, to: prefix + to))
                     totals.rangeDeletions += 1
                 case 5..<8:
@@ -379,13 +384,28 @@ import Testing
                     counter += 1
                     let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
                     batch.put(key, value, in: keyspace)
+                    txnOps.append((keyspace, key, value, nil))
                     step.append(.put(prefix + key, value))
                 }
             }
             let sync = Int.random(in: 0..<4, using: &rng) == 0
             history.steps.append(step)
             do {
-                try db.write(batch, options: WriteOptions(sync: sync))
+                if Int.random(in: 0..<3, using: &rng) == 0 {
+                    let txn = db.beginTransaction(options: WriteOptions(sync: sync))
+                    for (keyspace, key, value, rangeEnd) in txnOps {
+                        if let rangeEnd {
+                            if key != rangeEnd { try txn.deleteRange(from: Array(key.utf8), to: Array(rangeEnd.utf8), in: keyspace) }
+                        } else if let value {
+                            try txn.put(key, value, in: keyspace)
+                        } else {
+                            try txn.delete(key, in: keyspace)
+                        }
+                    }
+                    try txn.commit()
+                } else {
+                    try db.write(batch, options: WriteOptions(sync: sync))
+                }
             } catch {
                 #expect(plan.isPowerCut, "a write failed without a power cut: \(error)")
                 return

@@ -1,0 +1,96 @@
+/// Optimistic transactions on a database (docs/TRANSACTIONS.md): begin
+/// one, or run a body in one with retries on conflict.
+extension DB {
+    /// Begins an optimistic transaction reading at a snapshot of now (see
+    /// `Transaction`). Its commit is durable as `options` say.
+    public func beginTransaction(options: WriteOptions = WriteOptions()) -> Transaction {
+        Transaction(db: self, snapshot: impl.transactionSnapshot(), options: options)
+    }
+
+    /// Runs `body` in a new transaction and commits it; on
+    /// `DBError.conflict` runs it again in a fresh transaction, up to
+    /// `maxAttempts` runs in all (then the last conflict is thrown). Any
+    /// other error from `body` or the commit rolls back and is thrown.
+    /// If `body` commits or rolls back the transaction itself, that stands.
+    /// In an async context the async form is chosen, also for a body that
+    /// does not suspend (this one is disfavored), so its commit never
+    /// blocks a cooperative thread.
+    @_disfavoredOverload
+    public func transaction<R>(maxAttempts: Int = 10, options: WriteOptions = WriteOptions(),
+                               _ body: (Transaction) throws -> R) throws -> R {
+        try Self.checkAttempts(maxAttempts)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let txn = beginTransaction(options: options)
+            do {
+                let result = try body(txn)
+                if txn.isOpen { try txn.commit() }
+                return result
+            } catch DBError.conflict(let key) {
+                txn.rollback()
+                if attempt >= maxAttempts { throw DBError.conflict(key: key) }
+            } catch {
+                txn.rollback()
+                throw error
+            }
+        }
+    }
+
+    /// The async form of `transaction(maxAttempts:options:_:)`: `body` may
+    /// suspend, and the commit goes through the async write path, so no
+    /// cooperative thread blocks.
+    public func transaction<R>(maxAttempts: Int = 10, options: WriteOptions = WriteOptions(),
+                               _ body: (Transaction) async throws -> R) async throws -> R {
+        try Self.checkAttempts(maxAttempts)
+        var attempt = 0
+        while true {
+            attempt += 1
+            let txn = beginTransaction(options: options)
+            do {
+                let result = try await body(txn)
+                if txn.isOpen { try await txn.commit() }
+                return result
+            } catch DBError.conflict(let key) {
+                txn.rollback()
+                if attempt >= maxAttempts { throw DBError.conflict(key: key) }
+            } catch {
+                txn.rollback()
+                throw error
+            }
+        }
+    }
+
+    private static func checkAttempts(_ maxAttempts: Int) throws(DBError) {
+        if maxAttempts < 1 {
+            throw DBError.invalidOption(name: "maxAttempts", value: String(maxAttempts), allowed: "1 or more")
+        }
+    }
+}
+
+extension DBImpl {
+    /// A snapshot for a new transaction; the first one activates conflict
+    /// tracking (ConflictTable.swift). Registered under `mu`.
+    func transactionSnapshot() -> Snapshot {
+        mu.withLock {
+            pipeline.conflicts.activateLocked(allocatedSequence: pipeline.allocatedSequence)
+            return Snapshot(sequence: lastSequence, registry: snapshots)
+        }
+    }
+
+    /// Commits a transaction's batch from the calling thread: validated
+    /// by the group's leader. A batch without writes is validated here,
+    /// under `mu` (it needs no place in the log).
+    func commitTransactionNow(_ batch: WriteBatch, check: TransactionCheck, sync: Bool) throws(DBError) {
+        if batch.isEmpty {
+            let conflict = mu.withLock { pipeline.conflicts.conflictLocked(check) }
+            if let conflict { throw DBError.conflict(key: conflict) }
+            return
+        }
+        try checkWritable()
+        try batch.validate()
+        try checkDefaultHandles(of: batch)
+        try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, batchKeyspaces: batch.keyspaces,
+                            check: check, in: self)
+    }
+}

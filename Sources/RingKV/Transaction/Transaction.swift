@@ -1,0 +1,226 @@
+import Synchronization
+
+/// An optimistic transaction with snapshot isolation (docs/TRANSACTIONS.md).
+///
+///     let txn = db.beginTransaction()
+///     let balance = try txn.get(account)             // own writes first, then the snapshot
+///     try txn.put(account, newBalance)
+///     try txn.commit()                               // or DBError.conflict(key:)
+///
+/// How data flows: `DB.beginTransaction` takes a snapshot (registered, so
+/// compaction keeps what it reads). Reads look at the transaction's own
+/// buffered writes first, then read the snapshot; every key read or
+/// written is tracked with its conflict-table slot. Writes are buffered in
+/// one `WriteBatch` (nothing reaches the database before `commit`).
+/// `commit()` hands the batch and the tracked slots to the normal group
+/// commit; the group's leader validates them in commit order
+/// (CommitPipeline+Conflicts.swift): if any tracked key was committed by
+/// another writer after the snapshot the commit throws
+/// `DBError.conflict(key:)` and writes nothing; otherwise the batch is
+/// committed atomically (durable as its `WriteOptions` say).
+///
+/// After `commit()` (whatever its outcome) or `rollback()` every call
+/// throws `DBError.transactionClosed`. A transaction may be passed between
+/// threads and tasks (its state is behind a mutex), but it is meant to be
+/// used by one at a time.
+public final class Transaction: Sendable {
+    public let db: DB
+    /// The sequence the transaction reads at (its snapshot).
+    public let snapshotSequence: UInt64
+    let writeOptions: WriteOptions
+    /// Guards everything the transaction buffers and tracks.
+    let state: Mutex<TransactionState>
+
+    init(db: DB, snapshot: Snapshot, options: WriteOptions) {
+        self.db = db
+        snapshotSequence = snapshot.sequence
+        writeOptions = options
+        var initial = TransactionState()
+        initial.snapshot = snapshot
+        state = Mutex(initial)
+    }
+
+    /// Whether `commit()` or `rollback()` has not been called yet.
+    public var isOpen: Bool { state.withLock { $0.phase == .open } }
+
+    // MARK: - Keyspaces
+
+    /// The id of `keyspace` (nil: default); throws for another database's.
+    func keyspaceId(_ keyspace: Keyspace?) throws(DBError) -> UInt32 {
+        guard let keyspace else { return 0 }
+        guard keyspace.db === db else {
+            throw DBError.misuse("keyspace \"\(keyspace.name)\" belongs to another database than the transaction")
+        }
+        return keyspace.data.id
+    }
+
+    // MARK: - Reads
+
+    /// The value of `key` (in `keyspace`, nil: default) as this
+    /// transaction sees it: its own last write of the key if any, else the
+    /// value at its snapshot. The key is tracked: a commit by another
+    /// writer of it after the snapshot makes `commit()` fail.
+    public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) -> [UInt8]? {
+        let id = try keyspaceId(keyspace)
+        let (own, snapshot) = try ownLookup(keyspace: id, key: key)
+        switch own {
+        case .value(let v): return v
+        case .deleted: return nil
+        case .notWritten: break
+        }
+        let options = ReadOptions(snapshot: snapshot)
+        if let keyspace { return try keyspace.get(key, options: options) }
+        return try db.get(key, options: options)
+    }
+
+    /// `get` of a key of any `KeyValueBytes` type.
+    public func get<Key: KeyValueBytes>(_ key: Key, in keyspace: Keyspace? = nil) throws(DBError) -> [UInt8]? {
+        try get(key.withKeyValueBytes { Array($0) }, in: keyspace)
+    }
+
+    /// `get` as an async read: suspends (never blocks) on disk reads.
+    public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) async throws -> [UInt8]? {
+        let id = try keyspaceId(keyspace)
+        let (own, snapshot) = try ownLookup(keyspace: id, key: key)
+        switch own {
+        case .value(let v): return v
+        case .deleted: return nil
+        case .notWritten: break
+        }
+        let options = ReadOptions(snapshot: snapshot)
+        if let keyspace { return try await keyspace.get(key, options: options) }
+        return try await db.get(key, options: options)
+    }
+
+    /// Checks the transaction is open, tracks the key, and looks it up in
+    /// the own writes; returns the snapshot for a read that must go on.
+    private func ownLookup(keyspace: UInt32, key: [UInt8]) throws(DBError)
+        -> (TransactionState.OwnLookup, Snapshot?) {
+        try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            let own = s.lookup(keyspace: keyspace, key: key)
+            if case .notWritten = own { s.track(keyspace: keyspace, key: key) }
+            return (own, s.snapshot)
+        }
+    }
+
+    /// Tracks a key an iterator of this transaction returned.
+    func trackRead(keyspace: UInt32, key: [UInt8]) {
+        state.withLock { $0.track(keyspace: keyspace, key: key) }
+    }
+
+    // MARK: - Writes (buffered until commit)
+
+    /// Buffers `key = value` (in `keyspace`, nil: default). Throws
+    /// `DBError.tooLarge` for a key or value over the limits.
+    public func put(_ key: [UInt8], _ value: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) {
+        let id = try keyspaceId(keyspace)
+        try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
+        try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            if let keyspace { s.batch.put(key, value, in: keyspace) } else { s.batch.put(key, value) }
+            s.recordWrite(keyspace: id, key: key, value: value)
+        }
+    }
+
+    /// `put` with a key and a value of any `KeyValueBytes` types.
+    public func put<Key: KeyValueBytes, Value: KeyValueBytes>(_ key: Key, _ value: Value,
+                                                             in keyspace: Keyspace? = nil) throws(DBError) {
+        try put(key.withKeyValueBytes { Array($0) }, value.withKeyValueBytes { Array($0) }, in: keyspace)
+    }
+
+    /// Buffers a deletion of `key`.
+    public func delete(_ key: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) {
+        let id = try keyspaceId(keyspace)
+        try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: 0)
+        try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            if let keyspace { s.batch.delete(key, in: keyspace) } else { s.batch.delete(key) }
+            s.recordWrite(keyspace: id, key: key, value: nil)
+        }
+    }
+
+    /// `delete` of a key of any `KeyValueBytes` type.
+    public func delete<Key: KeyValueBytes>(_ key: Key, in keyspace: Keyspace? = nil) throws(DBError) {
+        try delete(key.withKeyValueBytes { Array($0) }, in: keyspace)
+    }
+
+    /// Buffers a deletion of every key in `from..<to`: the transaction's
+    /// own later reads see it. Not validated key by key (a blind range
+    /// write: docs/TRANSACTIONS.md §Range reads and range deletions).
+    public func deleteRange(from: [UInt8], to: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) {
+        let id = try keyspaceId(keyspace)
+        if compareBytes(from, to) > 0 { throw DBError.invalidRange(from: from, to: to) }
+        if from == to { return }
+        try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            if let keyspace {
+                s.batch.deleteRange(from: from, to: to, in: keyspace)
+            } else {
+                s.batch.deleteRange(from: from, to: to)
+            }
+            s.recordRange(keyspace: id, from: from, to: to)
+        }
+    }
+
+    // MARK: - Ending
+
+    /// Takes what the commit needs and closes the transaction.
+    private func takeForCommit() throws(DBError) -> (WriteBatch, TransactionCheck) {
+        try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            s.phase = .failed
+            s.snapshot = nil
+            let check = s.makeCheck(snapshotSequence: snapshotSequence)
+            let batch = s.batch
+            s.batch = WriteBatch()
+            s.writes = [:]
+            return (batch, check)
+        }
+    }
+
+    private func finish(_ committed: Bool) {
+        if committed { state.withLock { $0.phase = .committed } }
+    }
+
+    /// Validates and commits the buffered writes atomically through the
+    /// group commit (synced as the transaction's `WriteOptions` say).
+    /// Throws `DBError.conflict(key:)` when a key it read or wrote was
+    /// committed by another writer after its snapshot (then nothing was
+    /// written). A transaction without writes commits nothing but is
+    /// validated the same way. Afterwards the transaction is closed.
+    public func commit() throws(DBError) {
+        let (batch, check) = try takeForCommit()
+        try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
+        finish(true)
+    }
+
+    /// `commit()` through the async write path: the task suspends (no
+    /// thread blocks) until the commit is done.
+    public func commit() async throws {
+        let (batch, check) = try takeForCommit()
+        let impl = db.impl
+        if batch.isEmpty {
+            try impl.commitTransactionNow(batch, check: check, sync: false)
+        } else {
+            try impl.checkWritable()
+            try batch.validate()
+            try impl.checkDefaultHandles(of: batch)
+            try await impl.asyncWrites.write(batch, sync: writeOptions.sync, check: check, into: impl)
+        }
+        finish(true)
+    }
+
+    /// Drops the buffered writes and releases the snapshot. Does nothing
+    /// on a transaction already committed or rolled back.
+    public func rollback() {
+        state.withLock { s in
+            guard s.phase == .open else { return }
+            s.phase = .rolledBack
+            s.snapshot = nil
+            s.batch = WriteBatch()
+            s.writes = [:]
+            s.ranges = []
+        }
+    }
+}

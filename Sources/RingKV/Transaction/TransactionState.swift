@@ -1,0 +1,133 @@
+/// The mutable part of a `Transaction` (guarded by its mutex): the
+/// buffered writes (a `WriteBatch`, committed as one), an index of them
+/// for read-your-writes, and the keys it read or wrote with their
+/// conflict-table slots (ConflictTable.swift), handed to the commit as a
+/// `TransactionCheck`.
+struct TransactionState {
+    enum Phase { case open, committed, rolledBack, failed }
+
+    /// A key of one keyspace (0: default).
+    struct OwnKey: Hashable {
+        let keyspace: UInt32
+        let key: [UInt8]
+    }
+
+    /// A buffered point write: the value (nil: deleted) and its place in
+    /// the transaction's order of writes.
+    struct OwnWrite {
+        let value: [UInt8]?
+        let ordinal: Int
+    }
+
+    /// A buffered range deletion.
+    struct OwnRange {
+        let keyspace: UInt32
+        let from: [UInt8]
+        let to: [UInt8]
+        let ordinal: Int
+    }
+
+    /// What the transaction's own writes say about a key.
+    enum OwnLookup {
+        case notWritten
+        case value([UInt8])
+        case deleted
+    }
+
+    var phase = Phase.open
+    var snapshot: Snapshot?
+    var batch = WriteBatch()
+    var writes: [OwnKey: OwnWrite] = [:]
+    var ranges: [OwnRange] = []
+    var ordinal = 0
+    /// Tracked keys (read or written) with their slots, deduplicated by
+    /// slot: parallel arrays.
+    var trackedSlots: [Int] = []
+    var trackedKeys: [[UInt8]] = []
+    private var trackedSlotSet: Set<Int> = []
+    /// Keyspaces read or written, each with its first tracked key.
+    var keyspaces: [UInt32] = []
+    var firstKeyOfKeyspace: [[UInt8]] = []
+
+    func checkOpen() throws(DBError) {
+        switch phase {
+        case .open: return
+        case .committed: throw DBError.transactionClosed(state: "committed")
+        case .rolledBack: throw DBError.transactionClosed(state: "rolled back")
+        case .failed: throw DBError.transactionClosed(state: "ended by a failed commit")
+        }
+    }
+
+    /// Records `key` of `keyspace` as read or written.
+    mutating func track(keyspace: UInt32, key: [UInt8]) {
+        let slot = ConflictTable.slot(keyspace: keyspace, key: key)
+        if trackedSlots.count < 16 {
+            if trackedSlots.contains(slot) { return }
+        } else {
+            if trackedSlotSet.isEmpty { trackedSlotSet = Set(trackedSlots) }
+            if !trackedSlotSet.insert(slot).inserted { return }
+        }
+        trackedSlots.append(slot)
+        trackedKeys.append(key)
+        if !keyspaces.contains(keyspace) {
+            keyspaces.append(keyspace)
+            firstKeyOfKeyspace.append(key)
+        }
+    }
+
+    mutating func recordWrite(keyspace: UInt32, key: [UInt8], value: [UInt8]?) {
+        ordinal += 1
+        writes[OwnKey(keyspace: keyspace, key: key)] = OwnWrite(value: value, ordinal: ordinal)
+        track(keyspace: keyspace, key: key)
+    }
+
+    mutating func recordRange(keyspace: UInt32, from: [UInt8], to: [UInt8]) {
+        ordinal += 1
+        ranges.append(OwnRange(keyspace: keyspace, from: from, to: to, ordinal: ordinal))
+        if !keyspaces.contains(keyspace) {
+            keyspaces.append(keyspace)
+            firstKeyOfKeyspace.append(from)
+        }
+    }
+
+    /// The newest own range deletion covering `key`, by ordinal (0: none).
+    func coveringRangeOrdinal(keyspace: UInt32, key: [UInt8]) -> Int {
+        var newest = 0
+        for r in ranges where r.keyspace == keyspace && r.ordinal > newest {
+            if compareBytes(r.from, key) <= 0 && compareBytes(key, r.to) < 0 { newest = r.ordinal }
+        }
+        return newest
+    }
+
+    func lookup(keyspace: UInt32, key: [UInt8]) -> OwnLookup {
+        let own = writes[OwnKey(keyspace: keyspace, key: key)]
+        let range = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: key)
+        if let own, own.ordinal > range {
+            if let value = own.value { return .value(value) }
+            return .deleted
+        }
+        return range > 0 ? .deleted : .notWritten
+    }
+
+    /// The own writes of `keyspace` in `[lower, upper)` (nil: open), in
+    /// key order, each with its value (nil: deleted, also by a later own
+    /// range deletion); and the own range deletions of `keyspace`.
+    func ownEntries(keyspace: UInt32, lower: [UInt8]?, upper: [UInt8]?)
+        -> (entries: [(key: [UInt8], value: [UInt8]?)], ranges: [(from: [UInt8], to: [UInt8])]) {
+        var entries: [(key: [UInt8], value: [UInt8]?)] = []
+        for (k, w) in writes where k.keyspace == keyspace {
+            if let lower, compareBytes(k.key, lower) < 0 { continue }
+            if let upper, compareBytes(k.key, upper) >= 0 { continue }
+            let covered = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: k.key)
+            entries.append((k.key, covered > w.ordinal ? nil : w.value))
+        }
+        entries.sort { compareBytes($0.key, $1.key) < 0 }
+        let own = ranges.filter { $0.keyspace == keyspace }.map { (from: $0.from, to: $0.to) }
+        return (entries, own)
+    }
+
+    func makeCheck(snapshotSequence: SequenceNumber) -> TransactionCheck {
+        TransactionCheck(snapshotSequence: snapshotSequence, slots: trackedSlots, keys: trackedKeys,
+                         keyspaces: keyspaces, firstKeyOfKeyspace: firstKeyOfKeyspace)
+    }
+}
