@@ -67,6 +67,16 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An API was used against its contract (say, a second `next()` on an
     /// async iterator while one runs); nothing was read or written.
     case misuse(String)
+    /// `DB.changes(since:)` was asked for changes the database no longer
+    /// keeps: the WAL holding the sequence after `since` was deleted
+    /// (`Options.changeRetentionBytes`). `oldest` is the smallest `since`
+    /// that can still be served; a replica further behind must bootstrap
+    /// again from a checkpoint or backup (docs/REPLICATION.md).
+    case changesUnavailable(oldest: UInt64)
+    /// `replica.apply(_:)` of a batch that is not the next one: its first
+    /// sequence is `got`, the replica expects `expected`
+    /// (`latestSequence + 1`). Nothing was applied.
+    case outOfOrder(expected: UInt64, got: UInt64)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -97,6 +107,9 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A write or fsync of the MANIFEST failed (this error); no further
         /// edit is logged until the database is reopened.
         case manifestFailed(IOError)
+        /// Opened with `Options.replica`: it takes only `apply(_:)` of the
+        /// primary's change feed.
+        case replica
 
         public var description: String {
             switch self {
@@ -104,6 +117,7 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
                 return "opened with Options.readOnly; writes, flush and compactRange are refused"
             case .logFailed(let error): return "a log write failed earlier: \(error)"
             case .manifestFailed(let error): return "an earlier MANIFEST write failed: \(error)"
+            case .replica: return "opened with Options.replica; only apply(_:) of the primary's changes writes"
             }
         }
     }
@@ -138,6 +152,11 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .keyspaceDropped(let name): return "keyspace \"\(name)\" was dropped"
         case .invalidKeyspaceName(let name, let reason): return "invalid keyspace name \"\(name)\": \(reason)"
         case .cannotDropDefaultKeyspace: return "the default keyspace cannot be dropped"
+        case .changesUnavailable(let oldest):
+            return "changes are no longer kept: the oldest `since` still served is \(oldest) "
+                + "(raise Options.changeRetentionBytes, or bootstrap the replica again)"
+        case .outOfOrder(let expected, let got):
+            return "apply out of order: the replica expects sequence \(expected), the batch starts at \(got)"
         }
     }
 

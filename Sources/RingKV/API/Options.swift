@@ -131,6 +131,20 @@ public struct Options: Sendable {
     /// WAL, as one memtable. Default false.
     public var readOnly = false
 
+    // MARK: - Change feed and replicas (docs/REPLICATION.md)
+
+    /// WAL bytes kept for change feeds (`DB.changes(since:)`) beyond the
+    /// logs recovery needs: obsolete logs are kept, newest first, while
+    /// their total file size stays within this; older ones are deleted. A
+    /// `since` before what is kept throws `DBError.changesUnavailable`.
+    /// Default 0: nothing beyond the live logs.
+    public var changeRetentionBytes = 0
+    /// A replica: `put`, `delete`, `write` and `deleteRange` throw
+    /// `DBError.readOnly(.replica)`; only `apply(_:)` of a primary's
+    /// change feed writes, keeping the primary's sequence numbers.
+    /// Keyspaces, flush and compaction work as usual. Default false.
+    public var replica = false
+
     // MARK: - Logging and metrics (docs/ARCHITECTURE.md §Logging and metrics)
 
     /// Where the engine says what it did (swift-log): open and recovery
