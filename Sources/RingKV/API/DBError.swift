@@ -77,6 +77,14 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// sequence is `got`, the replica expects `expected`
     /// (`latestSequence + 1`). Nothing was applied.
     case outOfOrder(expected: UInt64, got: UInt64)
+    /// The backup directory at `path` holds no backup `id` (no meta file
+    /// `meta/<id>`; docs/REPLICATION.md §Backups).
+    case backupNotFound(path: String, id: UInt64)
+    /// A file of a backup is missing, has another size or fails its
+    /// checksum, or a backup's meta file does not parse: the file and what
+    /// is wrong with it. Verify and restore refuse such a backup; the
+    /// database and the other backups are untouched.
+    case backupCorrupted(path: String, reason: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -155,6 +163,8 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         case .changesUnavailable(let oldest):
             return "changes are no longer kept: the oldest `since` still served is \(oldest) "
                 + "(raise Options.changeRetentionBytes, or bootstrap the replica again)"
+        case .backupNotFound(let path, let id): return "no backup \(id) in \(path)"
+        case .backupCorrupted(let path, let reason): return "backup damaged: \(path): \(reason)"
         case .outOfOrder(let expected, let got):
             return "apply out of order: the replica expects sequence \(expected), the batch starts at \(got)"
         }
