@@ -26,6 +26,23 @@ extension DB {
     }
 }
 
+extension DB {
+    /// The committed batches after `since` that are published now, at most
+    /// `maxBatches` (kvctl `changes`; synchronous, no waiting).
+    package func changesBacklog(since: UInt64, maxBatches: Int) throws -> [CommittedBatch] {
+        let impl = self.impl
+        let reader = ChangeLogReader(dbPath: impl.path, backend: impl.backend, since: since, durability: .committed,
+                                     resolveNames: { impl.keyspaceNamesById() })
+        var out: [CommittedBatch] = []
+        while out.count < maxBatches {
+            let before = out.count
+            try reader.read(upTo: impl.feed.current, maxBatches: min(maxBatches, out.count + 4096), into: &out)
+            if out.count == before { break }
+        }
+        return out
+    }
+}
+
 /// `DB.changes(since:durability:)`: an `AsyncSequence` of
 /// `CommittedBatch`. Each iterator reads the WAL on its own
 /// (ChangeLogReader.swift) and waits on the commit pipeline's

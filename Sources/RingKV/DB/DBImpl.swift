@@ -186,7 +186,8 @@ final class DBImpl: @unchecked Sendable {
         keyspaceList = opened
         currentLog = recovered.wal
         lastSequence = recovered.lastSequence
-        feed = FeedNotifier(log: recovered.wal?.number ?? 0, lastSequence: recovered.lastSequence)
+        // Read-only (no live log): every log is closed, read to its end.
+        feed = FeedNotifier(log: recovered.wal?.number ?? UInt64.max, lastSequence: recovered.lastSequence)
         pipeline = CommitPipeline(mu: mu, configuration: CommitPipeline.Configuration(options),
                                   lastSequence: recovered.lastSequence)
         recovery = recovered.report
