@@ -102,6 +102,10 @@ let package = Package(
         .executableTarget(name: "ringkv-fuzz", dependencies: ["RingKVFuzzTargets"], swiftSettings: strict),
         // Child process of the crash tests and tools/crashloop.
         .executableTarget(name: "crashwriter", dependencies: ["RingKV", "CRingSupport"], swiftSettings: strict),
+        // Replica apply rate against the primary's load rate (docs/REPLICATION.md).
+        .executableTarget(name: "replbench", dependencies: ["RingKV", "KVBenchCore"], swiftSettings: strict),
+        // Child process of the replica kill -9 test (ReplicaCrashTests).
+        .executableTarget(name: "replicacrash", dependencies: ["RingKV"], swiftSettings: strict),
         // Runs a command where io_uring_setup fails with EPERM (a seccomp
         // filter, as under Docker's default profile): the fallback drill.
         .executableTarget(name: "no-io-uring", dependencies: ["CRingSupport"], swiftSettings: strict),

@@ -37,7 +37,7 @@ struct KVCtl: ParsableCommand {
         subcommands: [
             Put.self, Get.self, Delete.self, DeleteRange.self, Scan.self, Load.self, Export.self,
             Stats.self, Compact.self, Flush.self, Checkpoint.self, Verify.self, DumpWAL.self, DumpSST.self,
-            KeyspaceCommand.self, Merge.self, Txn.self,
+            KeyspaceCommand.self, Merge.self, Txn.self, Changes.self, BackupCommand.self,
         ])
 
     @Option(help: ArgumentHelp("The database directory.", valueName: "PATH"))

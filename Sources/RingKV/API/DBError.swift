@@ -91,6 +91,24 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A transaction was used after `commit()` or `rollback()` (`state`
     /// says which); nothing was read or written.
     case transactionClosed(state: String)
+    /// `DB.changes(since:)` was asked for changes the database no longer
+    /// keeps: the WAL holding the sequence after `since` was deleted
+    /// (`Options.changeRetentionBytes`). `oldest` is the smallest `since`
+    /// that can still be served; a replica further behind must bootstrap
+    /// again from a checkpoint or backup (docs/REPLICATION.md).
+    case changesUnavailable(oldest: UInt64)
+    /// `replica.apply(_:)` of a batch that is not the next one: its first
+    /// sequence is `got`, the replica expects `expected`
+    /// (`latestSequence + 1`). Nothing was applied.
+    case outOfOrder(expected: UInt64, got: UInt64)
+    /// The backup directory at `path` holds no backup `id` (no meta file
+    /// `meta/<id>`; docs/REPLICATION.md §Backups).
+    case backupNotFound(path: String, id: UInt64)
+    /// A file of a backup is missing, has another size or fails its
+    /// checksum, or a backup's meta file does not parse: the file and what
+    /// is wrong with it. Verify and restore refuse such a backup; the
+    /// database and the other backups are untouched.
+    case backupCorrupted(path: String, reason: String)
 
     /// Which size limit a `.tooLarge` error hit.
     public enum SizeLimit: Sendable, Equatable {
@@ -121,6 +139,9 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A write or fsync of the MANIFEST failed (this error); no further
         /// edit is logged until the database is reopened.
         case manifestFailed(IOError)
+        /// Opened with `Options.replica`: it takes only `apply(_:)` of the
+        /// primary's change feed.
+        case replica
 
         public var description: String {
             switch self {
@@ -128,6 +149,7 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
                 return "opened with Options.readOnly; writes, flush and compactRange are refused"
             case .logFailed(let error): return "a log write failed earlier: \(error)"
             case .manifestFailed(let error): return "an earlier MANIFEST write failed: \(error)"
+            case .replica: return "opened with Options.replica; only apply(_:) of the primary's changes writes"
             }
         }
     }
@@ -171,6 +193,13 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
             return "transaction conflict on key \(KeyspaceName.render(key)): another writer committed it after the "
                 + "transaction's snapshot; nothing was written (retry the transaction)"
         case .transactionClosed(let state): return "transaction used after it was \(state)"
+        case .changesUnavailable(let oldest):
+            return "changes are no longer kept: the oldest `since` still served is \(oldest) "
+                + "(raise Options.changeRetentionBytes, or bootstrap the replica again)"
+        case .backupNotFound(let path, let id): return "no backup \(id) in \(path)"
+        case .backupCorrupted(let path, let reason): return "backup damaged: \(path): \(reason)"
+        case .outOfOrder(let expected, let got):
+            return "apply out of order: the replica expects sequence \(expected), the batch starts at \(got)"
         }
     }
 

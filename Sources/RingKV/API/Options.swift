@@ -141,6 +141,20 @@ public struct Options: Sendable {
     /// WAL, as one memtable. Default false.
     public var readOnly = false
 
+    // MARK: - Change feed and replicas (docs/REPLICATION.md)
+
+    /// WAL bytes kept for change feeds (`DB.changes(since:)`) beyond the
+    /// logs recovery needs: obsolete logs are kept, newest first, while
+    /// their total file size stays within this; older ones are deleted. A
+    /// `since` before what is kept throws `DBError.changesUnavailable`.
+    /// Default 0: nothing beyond the live logs.
+    public var changeRetentionBytes = 0
+    /// A replica: `put`, `delete`, `write` and `deleteRange` throw
+    /// `DBError.readOnly(.replica)`; only `apply(_:)` of a primary's
+    /// change feed writes, keeping the primary's sequence numbers.
+    /// Keyspaces, flush and compaction work as usual. Default false.
+    public var replica = false
+
     /// Set by `DB(followerOf:)` only: read-only, no LOCK taken, the open
     /// retried while the primary changes files under it, `catchUp()`
     /// allowed (docs/REPLICATION.md §Followers).

@@ -39,6 +39,7 @@ extension Options {
                             groupCommitMaxDelayMicros, "0 (no wait) or more")
         try Options.require((0...1_000_000).contains(groupCommitSpinMicros), "groupCommitSpinMicros",
                             groupCommitSpinMicros, "0 (sleep at once) … 1000000")
+        try Options.require(changeRetentionBytes >= 0, "changeRetentionBytes", changeRetentionBytes, "0 or more")
         try Options.require(metricsIntervalMillis >= 0, "metricsIntervalMillis", metricsIntervalMillis,
                             "0 (metrics off) or more")
     }

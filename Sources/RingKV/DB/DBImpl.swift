@@ -96,6 +96,14 @@ final class DBImpl: @unchecked Sendable {
     var walIOPath: IOPath? { currentLog?.ioPath }
     /// Highest sequence whose writes are visible to readers (guarded by mu).
     var lastSequence: SequenceNumber
+    /// The change feed's watermark and waiting feeds (FeedNotifier.swift).
+    let feed: FeedNotifier
+    /// Names of keyspaces dropped since open, by id, so a change feed can
+    /// still name them for changes older than the drop (guarded by mu).
+    var droppedKeyspaceNames: [UInt32: String] = [:]
+    /// Serializes a replica's applies (DB+Replica.swift; its own lock,
+    /// never taken while holding `mu`).
+    let replicaApply = Mutex(ReplicaApply())
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -190,6 +198,8 @@ final class DBImpl: @unchecked Sendable {
         keyspaceList = opened
         currentLog = recovered.wal
         lastSequence = recovered.lastSequence
+        // Read-only (no live log): every log is closed, read to its end.
+        feed = FeedNotifier(log: recovered.wal?.number ?? UInt64.max, lastSequence: recovered.lastSequence)
         pipeline = CommitPipeline(mu: mu, configuration: CommitPipeline.Configuration(options),
                                   lastSequence: recovered.lastSequence)
         recovery = recovered.report
@@ -260,6 +270,7 @@ final class DBImpl: @unchecked Sendable {
         while fileDeletionsPaused > 0 || deletionSweepsRunning > 0 { mu.wait() }
         closed = true
         wakeAllLocked()
+        feed.close()
         try? currentLog?.close()
         try? versions.close()
         // Table descriptors go with the handle's close, not its deinit;
@@ -409,11 +420,12 @@ final class DBImpl: @unchecked Sendable {
         let live = versions.liveFileNumbers()
         let logNumber = versions.logNumber
         let manifest = versions.manifestFileNumber
+        let retainedLogs = logsRetainedForChanges(names, logNumber: logNumber)
         for name in names {
             guard let (kind, number) = FileNames.parse(name) else { continue }
             let obsolete: Bool
             switch kind {
-            case .log: obsolete = number < logNumber && number != currentWal
+            case .log: obsolete = number < logNumber && number != currentWal && !retainedLogs.contains(number)
             case .table: obsolete = !live.contains(number) && !pending.contains(number)
             case .manifest: obsolete = number != manifest
             case .temp: obsolete = includingTemp

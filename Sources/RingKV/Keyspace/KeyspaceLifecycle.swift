@@ -155,6 +155,7 @@ extension DBImpl {
         edit.droppedKeyspaces = [keyspace.id]
         try logAndApplyLocked(edit)
         keyspace.dropped = true
+        droppedKeyspaceNames[keyspace.id] = keyspace.name
         keyspaces[keyspace.id] = nil
         keyspacesByName[keyspace.name] = nil
         keyspaceList.removeAll { $0 === keyspace }

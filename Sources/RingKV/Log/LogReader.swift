@@ -54,6 +54,9 @@ package final class LogReader {
     /// File bytes [windowStart, windowStart + window.count).
     private var window: [UInt8]
     private var windowStart = 0
+    /// Reads never load bytes at or past this (a live log's published
+    /// end, `readRecords(from:limit:)`); nil: the file's size.
+    private var readCap: Int?
     static let chunkBytes = 1 << 20
 
     /// One valid record: its offset, its type and its payload (valid only
@@ -131,6 +134,54 @@ package final class LogReader {
                 return Ending(validBytes: UInt64(offset), dropped: dropped)
             }
         }
+    }
+
+    /// Calls `each` for every record from `start` on (a record boundary)
+    /// and returns the offset after the last one. The change feed's reader
+    /// (Feed/ChangeLogReader.swift): with `limit`, the bytes before it are
+    /// published groups of a live log, so anything but whole, checksummed
+    /// records there is damage (thrown); without it (a closed log) reading
+    /// stops quietly at the first position that holds no record, where
+    /// recovery stops too (a clean end or a torn tail).
+    package func readRecords(from start: Int, limit: Int?, _ each: (Record) throws -> Void) throws -> Int {
+        var offset = start
+        let end = min(limit ?? sizeBytes, sizeBytes)
+        if limit != nil {
+            // Bytes past the last published end may have been loaded as
+            // zeros or half-written groups: load afresh, and only up to it.
+            window = []
+            windowStart = 0
+        }
+        readCap = limit
+        defer { readCap = nil }
+        if let limit, limit > sizeBytes {
+            throw DBError.corruption(path: path, offset: UInt64(sizeBytes),
+                                     reason: "published log end \(limit) lies past the end of the file")
+        }
+        while offset >= 0 && end - offset >= LogRecord.headerSize {
+            let header = try withBytes(offset, LogRecord.headerSize) { LogRecord.Header($0) }
+            var problem: String?
+            if header.isZero {
+                problem = "a zero header"
+            } else if let why = header.problem(remaining: end - offset) {
+                problem = why
+            } else if try !checksumMatches(header, at: offset) {
+                problem = "record checksum mismatch"
+            }
+            if let problem {
+                if limit != nil { throw DBError.corruption(path: path, offset: UInt64(offset), reason: problem) }
+                break
+            }
+            try withBytes(offset + LogRecord.headerSize, header.length) { payload in
+                try each(Record(offset: offset, type: header.type, payload: payload))
+            }
+            offset += LogRecord.headerSize + header.length
+        }
+        if let limit, offset != limit {
+            throw DBError.corruption(path: path, offset: UInt64(offset),
+                                     reason: "published log end \(limit) is not at a record boundary")
+        }
+        return offset
     }
 
     /// Every full record's payload (small logs: the MANIFEST, tests, tools).
@@ -299,7 +350,7 @@ package final class LogReader {
 
     private func load(_ offset: Int, _ count: Int) throws {
         guard let file, let backend else { preconditionFailure("in-memory log read outside its bytes") }
-        let length = min(max(count, Self.chunkBytes), sizeBytes - offset)
+        let length = min(max(count, Self.chunkBytes), min(readCap ?? sizeBytes, sizeBytes) - offset)
         var bytes = [UInt8](repeating: 0, count: length)
         let n: Int
         do {

@@ -237,6 +237,10 @@ final class WALWriter: @unchecked Sendable {
         noteSynced(through: offsetBytes)
     }
 
+    /// Every byte of this log before this offset is durable (read by the
+    /// change feed's durability watermark, FeedNotifier.swift).
+    var durableBytes: UInt64 { syncedBytes.load(ordering: .acquiring) }
+
     /// Every byte before `offset` is durable (an fdatasync completed).
     private func noteSynced(through offset: UInt64) {
         var current = syncedBytes.load(ordering: .relaxed)

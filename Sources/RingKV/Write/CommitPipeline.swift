@@ -123,13 +123,16 @@ final class CommitPipeline: @unchecked Sendable {
     /// `PendingWrite`): returns once its group is published, or throws the
     /// group's error. Caller does not hold `mu`.
     /// `keyspace`: the keyspace of a put, delete or switch (nil: the
-    /// default one); `batchKeyspaces`: the other keyspaces a batch names.
+    /// default one); `batchKeyspaces`: the other keyspaces a batch names;
+    /// `replicatedSequence`: a replica's apply (the batch's first sequence).
     @inline(__always)
     func commit<Env: CommitEnvironment>(_ payload: PendingWrite.Payload, sync: Bool, keyspace: KeyspaceData? = nil,
                                         batchKeyspaces: [KeyspaceData] = [], check: TransactionCheck? = nil,
+                                        replicatedSequence: SequenceNumber? = nil,
                                         in env: Env) throws(DBError) {
         let writer = PendingWrite.forCurrentThread()
-        writer.prepare(payload, sync: sync, keyspace: keyspace, batchKeyspaces: batchKeyspaces, check: check)
+        writer.prepare(payload, sync: sync, keyspace: keyspace, batchKeyspaces: batchKeyspaces, check: check,
+                       replicatedSequence: replicatedSequence)
         defer { writer.clear() }
         try commit(writer, in: env)
     }

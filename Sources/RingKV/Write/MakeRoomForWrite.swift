@@ -119,6 +119,7 @@ extension DBImpl {
             walFailure = walFailure ?? failure
             throw failure
         }
+        feed.synced(log: log.number, durableOffset: log.durableBytes)
     }
 
     /// `keyspace`'s memtable becomes its immutable one, queued for the

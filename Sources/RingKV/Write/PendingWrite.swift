@@ -54,6 +54,10 @@ final class PendingWrite {
     /// A transaction's commit: what the leader validates before numbering
     /// it (ConflictTable.swift); nil for every other write.
     var check: TransactionCheck?
+    /// A replica's `apply` (DB+Replica.swift): the first sequence the
+    /// primary gave this batch, which it must get here too (checked at
+    /// admission); nil for a user's write, which a replica refuses.
+    var replicatedSequence: SequenceNumber?
     /// The writer behind this one in the queue (guarded by mu).
     var next: PendingWrite?
 
@@ -95,6 +99,14 @@ final class PendingWrite {
     /// (the leader then resolves its memtables).
     var usesKeyspaces: Bool { keyspace != nil || !batchKeyspaces.isEmpty }
 
+    /// Whether the write carries operations (takes sequence numbers).
+    var carriesData: Bool {
+        switch payload {
+        case .batch, .put, .delete: return true
+        case .none, .switchMemtable, .control: return false
+        }
+    }
+
     /// Moves the writer to `state` and wakes its thread if it sleeps.
     /// Everything written to the record before is visible to the thread
     /// once it sees the new state.
@@ -108,9 +120,11 @@ final class PendingWrite {
     /// `keyspace`: a put's, delete's or switch's keyspace, nil for the
     /// default one; `batchKeyspaces`: the keyspaces a batch names.
     func prepare(_ payload: Payload, sync: Bool, keyspace: KeyspaceData? = nil,
-                 batchKeyspaces: [KeyspaceData] = [], check: TransactionCheck? = nil) {
+                 batchKeyspaces: [KeyspaceData] = [], check: TransactionCheck? = nil,
+                 replicatedSequence: SequenceNumber? = nil) {
         self.payload = payload
         self.check = check
+        self.replicatedSequence = replicatedSequence
         self.sync = sync
         self.keyspace = keyspace
         self.batchKeyspaces = batchKeyspaces

@@ -71,6 +71,13 @@ extension DBImpl: CommitEnvironment {
             if let failure = keyspace.unavailableLocked(in: self, forWrite: true) { throw failure }
         }
         if case .control(let control) = writer.payload { try admitKeyspaceControlLocked(control) }
+        if options.replica && writer.carriesData {
+            // Applies are serialized (DB+Replica.swift) and users' writes
+            // refused, so the next sequence handed out is this batch's.
+            guard let first = writer.replicatedSequence else { throw DBError.readOnly(.replica) }
+            let expected = pipeline.allocatedSequence + 1
+            if first != expected { throw DBError.outOfOrder(expected: expected, got: first) }
+        }
     }
 
     func makeRoomLocked(for leader: PendingWrite) throws(DBError) {
@@ -152,6 +159,8 @@ extension DBImpl: CommitEnvironment {
             return
         }
         self.lastSequence = lastSequence
+        feed.published(log: group.log.number, endOffset: group.reservation.offset + UInt64(group.reservation.length),
+                       lastSequence: lastSequence, durableOffset: group.log.durableBytes)
         for keyspace in group.keyspaces where !keyspace.awaitingMeasurement {
             keyspace.awaitingMeasurement = true
             keyspacesToMeasure.append(keyspace)

@@ -1,0 +1,135 @@
+import Glibc
+import RingIO
+
+/// One backup in a backup directory.
+public struct BackupInfo: Sendable, Equatable {
+    /// Its id in the directory (1, 2, … in creation order).
+    public let id: UInt64
+    /// The restored database's `latestSequence`.
+    public let sequence: UInt64
+    /// Bytes this backup copied (tables new to the directory and its own
+    /// MANIFEST, CURRENT and WAL files).
+    public let bytesCopied: UInt64
+    /// Bytes of every file the backup names (shared tables included).
+    public let totalBytes: UInt64
+}
+
+/// Incremental backups (docs/REPLICATION.md §Backups; the directory's
+/// layout: Backup/BackupDirectory.swift and docs/FORMAT.md §Backups).
+extension DB {
+    /// Backs the database up into the backup directory `directory`
+    /// (created when missing), copying only tables it does not hold yet.
+    /// The backup holds every write acknowledged before this call (a
+    /// checkpoint is its consistent point); writes continue meanwhile.
+    /// A backup directory belongs to one database.
+    public func backup(to directory: String) throws -> BackupInfo {
+        let dir = BackupDirectory(path: directory, backend: impl.backend)
+        try dir.prepare()
+        let id = (try dir.ids().last ?? 0) + 1
+        // Beside the database: the checkpoint hard-links its tables.
+        let staging = impl.path + ".backup-\(getpid())-\(id)"
+        if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
+        try checkpoint(to: staging)
+        defer { try? FileSystem.removeTree(staging) }
+        var readOnly = Options()
+        readOnly.readOnly = true
+        let point = try DB(path: staging, options: readOnly)
+        let sequence = point.latestSequence
+        try point.close()
+
+        // What the directory already holds: "<number>-<size>" -> stored name.
+        var held: [String: String] = [:]
+        for name in try FileSystem.listDirectory(dir.sharedPath) where name.hasSuffix(".sst") {
+            let parts = name.dropLast(4).split(separator: "-")
+            if parts.count == 3 { held["\(parts[0])-\(parts[1])"] = name }
+        }
+        var entries: [BackupMeta.Entry] = []
+        var copied: UInt64 = 0
+        let privateDir = dir.privatePath(id)
+        try FileSystem.createDirectory(privateDir)
+        for name in try FileSystem.listDirectory(staging).sorted() {
+            guard let (kind, number) = FileNames.parse(name), kind != .lock, kind != .temp else { continue }
+            let source = staging + "/" + name
+            if kind == .table {
+                let size = try FileSystem.fileSize(source)
+                let key = "\(FileNames.padded(number))-\(size)"
+                if let stored = held[key], let crc = UInt32(stored.dropLast(4).split(separator: "-")[2], radix: 16) {
+                    entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: size,
+                                         crc: crc))
+                    continue
+                }
+                let temp = dir.sharedPath + "/" + key + ".copying"
+                let (bytes, crc) = try BackupFileCopy.copy(source, to: temp, backend: impl.backend)
+                let stored = key + "-" + String(crc, radix: 16) + ".sst"
+                try FileSystem.rename(temp, to: dir.sharedPath + "/" + stored)
+                held[key] = stored
+                copied += bytes
+                entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: bytes, crc: crc))
+            } else {
+                let (bytes, crc) = try BackupFileCopy.copy(source, to: privateDir + "/" + name, backend: impl.backend)
+                copied += bytes
+                entries.append(.init(isTable: false, name: name, storedPath: "private/\(id)/" + name,
+                                     sizeBytes: bytes, crc: crc))
+            }
+        }
+        try impl.backend.syncDirectory(dir.sharedPath)
+        try impl.backend.syncDirectory(privateDir)
+        let meta = BackupMeta(id: id, sequence: sequence, bytesCopied: copied, entries: entries)
+        try BackupFileCopy.writeDurably(meta.encoded(), to: dir.metaPath + "/\(id)", backend: impl.backend)
+        return BackupInfo(meta)
+    }
+
+    /// The backups in `directory`, oldest first.
+    public static func backups(in directory: String) throws -> [BackupInfo] {
+        let dir = BackupDirectory(path: directory, backend: IOBackends.makeDefault())
+        return try dir.ids().map { BackupInfo(try dir.meta($0)) }
+    }
+
+    /// Re-reads every file of backup `id`; throws
+    /// `DBError.backupCorrupted` naming a missing or damaged one.
+    public static func verifyBackup(in directory: String, id: UInt64) throws {
+        let dir = BackupDirectory(path: directory, backend: IOBackends.makeDefault())
+        try dir.verify(try dir.meta(id))
+    }
+
+    /// Deletes backup `id` and the shared tables no other backup names.
+    public static func deleteBackup(in directory: String, id: UInt64) throws {
+        try BackupDirectory(path: directory, backend: IOBackends.makeDefault()).delete(id)
+    }
+
+    /// Restores backup `id` of `directory` as a new database at `target`,
+    /// after verifying every file (a damaged one: `DBError.backupCorrupted`
+    /// naming it, nothing written). An existing `target` is refused
+    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it.
+    /// The restored database's `latestSequence` is the backup's `sequence`.
+    public static func restore(from directory: String, id: UInt64, to target: String,
+                               overwrite: Bool = false) throws {
+        let backend = IOBackends.makeDefault()
+        let dir = BackupDirectory(path: directory, backend: backend)
+        let meta = try dir.meta(id)
+        if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
+        try dir.verify(meta)
+        let staging = target + ".restoring"
+        if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
+        try FileSystem.createDirectory(staging)
+        for entry in meta.entries {
+            let (size, crc) = try BackupFileCopy.copy(directory + "/" + entry.storedPath, to: staging + "/" + entry.name,
+                                                      backend: backend)
+            guard size == entry.sizeBytes, crc == entry.crc else {
+                try? FileSystem.removeTree(staging)
+                throw DBError.backupCorrupted(path: directory + "/" + entry.storedPath, reason: "changed while restored")
+            }
+        }
+        try backend.syncDirectory(staging)
+        if FileSystem.exists(target) { try FileSystem.removeTree(target) }
+        try FileSystem.rename(staging, to: target)
+        try backend.syncDirectory(FileSystem.parentDirectory(of: target))
+    }
+}
+
+extension BackupInfo {
+    init(_ meta: BackupMeta) {
+        self.init(id: meta.id, sequence: meta.sequence, bytesCopied: meta.bytesCopied,
+                  totalBytes: meta.entries.reduce(0) { $0 + $1.sizeBytes })
+    }
+}

@@ -1,0 +1,111 @@
+import Synchronization
+
+/// Replicas (docs/REPLICATION.md §Replicas): a database opened with
+/// `Options.replica` takes writes only from `apply`, which commits a
+/// primary's `CommittedBatch`es through the normal group commit with the
+/// primary's sequence numbers, so the replica's `latestSequence` says
+/// where to resume its feed, also after a crash.
+///
+/// How data flows: `apply` checks that the commits follow each other,
+/// turns runs of them into `WriteBatch`es of up to `applyChunkBytes`, and
+/// commits each with `replicatedSequence` set; admission
+/// (`DBImpl.admitWriteLocked`) refuses it with `DBError.outOfOrder` unless
+/// its first sequence is exactly the next one, so a duplicate or a gap
+/// changes nothing. Applies of one database run one at a time
+/// (`ReplicaApply`), which keeps that check exact.
+extension DB {
+    /// Applies `commit`, the next batch of the primary's change feed:
+    /// `commit.sequence` must be `latestSequence + 1`, else
+    /// `DBError.outOfOrder` and nothing changes. Keyspaces it names must
+    /// exist on the replica (`DBError.unknownKeyspace` otherwise, nothing
+    /// applied). Durability as for `write(_:options:)`.
+    public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
+        try apply([commit], options: options)
+    }
+
+    /// Applies consecutive commits, many per group commit (the fast way
+    /// for a replica that fell behind). They must follow each other and
+    /// the first must be `latestSequence + 1`. Applied in chunks of
+    /// whole commits: on a failure, `latestSequence` says how far it got.
+    public func apply(_ commits: [CommittedBatch], options: WriteOptions = WriteOptions()) throws(DBError) {
+        guard impl.options.replica else {
+            throw DBError.misuse("apply(_:) needs a database opened with Options.replica")
+        }
+        var previous: CommittedBatch?
+        for commit in commits {
+            if commit.changes.isEmpty { throw DBError.misuse("apply(_:) of a batch without changes") }
+            if let previous, commit.sequence != previous.lastSequence + 1 {
+                throw DBError.outOfOrder(expected: previous.lastSequence + 1, got: commit.sequence)
+            }
+            previous = commit
+        }
+        try impl.replicaApply.withLock { (state: inout ReplicaApply) throws(DBError) in
+            var batch = WriteBatch()
+            var first: UInt64?
+            for commit in commits {
+                if first == nil { first = commit.sequence }
+                for change in commit.changes { try state.add(change, to: &batch, db: self) }
+                if batch.approximateSizeBytes >= ReplicaApply.chunkBytes, let start = first {
+                    try impl.applyReplicated(batch, first: start, sync: options.sync)
+                    batch.clear()
+                    first = nil
+                }
+            }
+            if let start = first { try impl.applyReplicated(batch, first: start, sync: options.sync) }
+        }
+    }
+
+    /// `apply(_:options:)` on a thread of its own; the task suspends.
+    public func apply(_ commits: [CommittedBatch], options: WriteOptions = WriteOptions()) async throws {
+        try await ThreadOffload.run { [self] in try self.apply(commits, options: options) }
+    }
+
+    /// `apply(_:options:)` of one commit, on a thread of its own.
+    public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) async throws {
+        try await apply([commit], options: options)
+    }
+}
+
+/// A replica's apply state: held while one apply runs, so applies are
+/// serialized; caches the keyspace handles by name.
+struct ReplicaApply {
+    /// A batch of applied commits is committed once it reaches this size.
+    static let chunkBytes = 4 << 20
+    private var handles: [String: Keyspace] = [:]
+
+    mutating func add(_ change: Change, to batch: inout WriteBatch, db: DB) throws(DBError) {
+        switch change {
+        case .put(let name, let key, let value):
+            if name == KeyspaceName.defaultName { batch.put(key, value) } else {
+                batch.put(key, value, in: try handle(name, db))
+            }
+        case .delete(let name, let key):
+            if name == KeyspaceName.defaultName { batch.delete(key) } else { batch.delete(key, in: try handle(name, db)) }
+        case .deleteRange(let name, let from, let to):
+            if name == KeyspaceName.defaultName { batch.deleteRange(from: from, to: to) } else {
+                batch.deleteRange(from: from, to: to, in: try handle(name, db))
+            }
+        case .merge(let name, let key, let operand):
+            if name == KeyspaceName.defaultName { batch.merge(key, operand) } else {
+                batch.merge(key, operand, in: try handle(name, db))
+            }
+        }
+    }
+
+    private mutating func handle(_ name: String, _ db: DB) throws(DBError) -> Keyspace {
+        if let known = handles[name], !known.data.dropped { return known }
+        let opened = try db.existingKeyspace(name)
+        handles[name] = opened
+        return opened
+    }
+}
+
+extension DBImpl {
+    /// Commits a replica's `batch` whose first operation must take
+    /// sequence `first` (checked at admission).
+    func applyReplicated(_ batch: WriteBatch, first: UInt64, sync: Bool) throws(DBError) {
+        try batch.validate()
+        try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
+                            batchKeyspaces: batch.keyspaces, replicatedSequence: first, in: self)
+    }
+}

@@ -1,0 +1,72 @@
+/// Decodes one WAL batch record (docs/FORMAT.md §WAL payload) into the
+/// change feed's `Change` values: the header's first sequence and count,
+/// then each operation with its keyspace id mapped to a name by `name`.
+/// Operation types: 0 delete, 1 put, 2 range deletion, 3 merge (default
+/// keyspace); 4 put, 5 delete, 6 range deletion, 7 merge in the keyspace
+/// whose varint id follows.
+/// Everything is checked: damage is `DBError.corruption` naming the file
+/// and the record's offset; an id `name` does not know (a keyspace dropped
+/// before this open) is `DBError.unknownKeyspace(name: "id N")`.
+enum ChangeDecoding {
+    static func decode(_ raw: UnsafeRawBufferPointer, path: String, recordOffset: Int,
+                       name: (UInt32) -> String?) throws(DBError) -> CommittedBatch {
+        var changes: [Change] = []
+        var unknownId: UInt32?
+        var first: UInt64 = 0
+        do throws(DecodeError) {
+            var reader = ByteReader(raw)
+            first = try reader.readFixed64()
+            let count = Int(try reader.readFixed32())
+            changes.reserveCapacity(min(count, 1 << 16))
+            var lastId: UInt32 = 0
+            var lastName = name(0) ?? KeyspaceName.defaultName
+            while !reader.isAtEnd {
+                let at = reader.position
+                let tag = try reader.readByte()
+                var id: UInt32 = 0
+                if tag >= 4 && tag <= 7 {
+                    let value = try reader.readVarint64()
+                    guard value != 0, value <= UInt64(UInt32.max) else {
+                        throw DecodeError(reason: "operation type \(tag) names keyspace \(value)", offset: at)
+                    }
+                    id = UInt32(value)
+                } else if tag > 7 {
+                    throw DecodeError(reason: "unknown write batch operation \(tag)", offset: at)
+                }
+                if id != lastId {
+                    lastId = id
+                    guard let found = name(id) else {
+                        unknownId = id
+                        break
+                    }
+                    lastName = found
+                }
+                let key = Array(try reader.readLengthPrefixed())
+                // 0/5 delete, 1/4 put, 2/6 range deletion, 3/7 merge.
+                switch tag < 4 ? tag : [1, 0, 2, 3][Int(tag) - 4] {
+                case 0:
+                    changes.append(.delete(keyspace: lastName, key: key))
+                case 1:
+                    changes.append(.put(keyspace: lastName, key: key, value: Array(try reader.readLengthPrefixed())))
+                case 2:
+                    changes.append(.deleteRange(keyspace: lastName, from: key,
+                                                to: Array(try reader.readLengthPrefixed())))
+                default:
+                    changes.append(.merge(keyspace: lastName, key: key,
+                                          operand: Array(try reader.readLengthPrefixed())))
+                }
+            }
+            if unknownId == nil {
+                guard changes.count == count, count > 0 else {
+                    throw DecodeError(reason: "write batch declares \(count) operations, holds \(changes.count)",
+                                      offset: 8)
+                }
+            }
+        } catch {
+            throw DBError.corruption(path: path, offset: UInt64(recordOffset + LogRecord.headerSize + error.offset),
+                                     reason: error.reason)
+        }
+        if let unknownId { throw DBError.unknownKeyspace(name: "id \(unknownId)") }
+        return CommittedBatch(sequence: first, changes: changes)
+    }
+}
