@@ -255,7 +255,7 @@ import Testing
         #expect(total == 16)
         #expect(try await db.get("n") == "16")
         print("async increments: \(counter.withLock { $0 }) runs for 16 commits")
-        // DESIGN.md's form: a body that does not suspend still takes the
+        // The documented form: a body that does not suspend still takes the
         // async overload in an async context (a build warning otherwise).
         let r2 = try await db.transaction { txn in try txn.put(Self.b("k"), Self.b("v")); return 1 }
         #expect(r2 == 1)
