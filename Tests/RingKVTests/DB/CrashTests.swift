@@ -75,43 +75,11 @@ import Testing
     /// `extraArguments` follow the mode (`keyspaces`: KeyspaceCrashTests).
     func runChild(_ exe: String, path: String, seed: Int, threads: Int, mode: String,
                   killAfterMicros: UInt32, denyIOUring: Bool, extraArguments: [String] = []) throws -> [Int: Int] {
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        let argv = [exe, path, String(seed), String(threads), mode] + extraArguments
-        var cArgs = argv.map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var environment: [UnsafeMutablePointer<CChar>?] = []
-        var e = environ
-        while let entry = e.pointee {
-            environment.append(strdup(entry))
-            e += 1
-        }
-        if denyIOUring { environment.append(strdup("RINGKV_DENY_IO_URING=1")) }
-        environment.append(nil)
-        defer { environment.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, &cArgs, &environment)
-        posix_spawn_file_actions_destroy(&actions)
-        close(fds[1])
-        #expect(rc == 0, "posix_spawn failed: \(rc)")
-        usleep(killAfterMicros)
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fds[0], &chunk, chunk.count)
-            if n <= 0 { break }
-            output.append(contentsOf: chunk[0..<n])
-        }
-        close(fds[0])
+        let argv = [path, String(seed), String(threads), mode] + extraArguments
+        let output = runChildUntilKilled(exe, argv, extraEnvironment: denyIOUring ? ["RINGKV_DENY_IO_URING=1"] : [],
+                                         killAfterMicros: killAfterMicros)
         var last: [Int: Int] = [:]
-        for line in String(decoding: output, as: UTF8.self).split(separator: "\n") {
+        for line in output.split(separator: "\n") {
             let parts = line.split(separator: " ")
             if parts.first == "io" {
                 // The paths the child's database chose.

@@ -20,32 +20,7 @@ import Testing
 
     /// Runs `replicacrash` for `micros`, kills it, returns its output.
     static func runChild(_ exe: String, _ arguments: [String], killAfterMicros micros: UInt32) -> String {
-        var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        var cArgs = ([exe] + arguments).map { strdup($0) } + [nil]
-        defer { cArgs.forEach { free($0) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, exe, &actions, nil, &cArgs, environ)
-        posix_spawn_file_actions_destroy(&actions)
-        close(fds[1])
-        #expect(rc == 0, "posix_spawn failed: \(rc)")
-        usleep(micros)
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        var output: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = read(fds[0], &chunk, chunk.count)
-            if n <= 0 { break }
-            output.append(contentsOf: chunk[0..<n])
-        }
-        close(fds[0])
-        return String(decoding: output, as: UTF8.self)
+        runChildUntilKilled(exe, arguments, killAfterMicros: micros)
     }
 
     @Test func replicaResumesAfterKillNineWithNoGapAndNoDuplicate() async throws {
