@@ -167,6 +167,9 @@ import Testing
     struct TakenCheckpoint {
         var path: String
         var state: State
+        /// A backup (PowerLossBackup.swift): `path` is the backup directory,
+        /// restored to a new database before it is checked.
+        var backupID: UInt64?
     }
 
     /// Totals over all rounds, to show the simulation exercised something.
@@ -178,6 +181,8 @@ import Testing
         /// Checkpoints that returned (each opened after the cut) and that
         /// the cut failed (nothing left at their path).
         var checkpointsVerified = 0, checkpointsCut = 0
+        /// Backups that returned (each restored and checked after the cut).
+        var backupsVerified = 0
         var readOnlyOpens = 0
         /// Ingests that returned (PowerLossIngest.swift).
         var ingests = 0
@@ -286,10 +291,12 @@ import Testing
             // whole: it opens, with the defaults, as the state at its call.
             for checkpoint in taken {
                 let copy: DB
+                var openedPath = checkpoint.path
                 do {
                     var defaults = Options()
                     defaults.mergeOperator = AppendMerge()  // the checkpoint holds operands
-                    copy = try DB(path: checkpoint.path, options: defaults)
+                    openedPath = try Self.restoredPath(of: checkpoint)
+                    copy = try DB(path: openedPath, options: defaults)
                 } catch {
                     Issue.record("\(context): checkpoint \(checkpoint.path) does not open: \(error); \(lastCrash)")
                     return
@@ -303,8 +310,13 @@ import Testing
                         """)
                     return
                 }
-                totals.checkpointsVerified += 1
-                try FileSystem.removeTree(checkpoint.path)
+                if checkpoint.backupID == nil {
+                    totals.checkpointsVerified += 1
+                    try FileSystem.removeTree(checkpoint.path)
+                } else {
+                    totals.backupsVerified += 1
+                    try FileSystem.removeTree(openedPath)
+                }
             }
         }
         // The simulation must actually have cut, dropped and undone things,
@@ -318,6 +330,7 @@ import Testing
                     "seed \(seed): \(totals)")
             #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
                     "seed \(seed): \(totals)")
+            #expect(totals.backupsVerified > 0, "seed \(seed): \(totals)")
             #expect(totals.ingests > 0, "seed \(seed): \(totals)")
         }
     }
@@ -447,6 +460,12 @@ import Testing
                     #expect(plan.isPowerCut, "a keyspace \(create ? "create" : "drop") failed without a power cut: \(error)")
                     return
                 }
+            }
+            if maintenance == 8 {
+                // An incremental backup into one directory kept across
+                // rounds: it holds every batch so far (PowerLossBackup.swift).
+                guard backup(db, to: FileSystem.parentDirectory(of: db.impl.path) + "/backups", plan: plan, history: history,
+                             taken: &taken) else { return }
             }
             if maintenance == 6 || maintenance == 7 {
                 // An ingest: atomic, durable when it returns, with every
