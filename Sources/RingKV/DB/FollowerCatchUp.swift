@@ -97,6 +97,11 @@ extension DBImpl {
         let logs = try ioCall(path) { () throws(IOError) in try FileSystem.listDirectory(path) }
             .compactMap { FileNames.parse($0) }
             .filter { $0.kind == .log && $0.number >= last.log }.map(\.number).sorted()
+        // The cursor's log must still be there: the primary may have
+        // flushed it and deleted it after the MANIFEST above was read, and
+        // its records after the cursor would then be in neither that
+        // MANIFEST's tables nor the logs left.
+        guard logs.first == last.log else { return nil }
         var cursor = last
         let maxKeyspaceId = contents.catalog.maxKeyspaceId
         for (index, number) in logs.enumerated() {
