@@ -103,7 +103,7 @@ final class DBImpl: @unchecked Sendable {
     var droppedKeyspaceNames: [UInt32: String] = [:]
     /// Serializes a replica's applies (DB+Replica.swift; its own lock,
     /// never taken while holding `mu`).
-    let replicaApply = Mutex(ReplicaApply())
+    let replicaApply = Locked(ReplicaApply())
     /// Set when a WAL write or fsync failed: writes are refused until reopen
     /// (guarded by mu).
     var walFailure: DBError?
@@ -142,7 +142,7 @@ final class DBImpl: @unchecked Sendable {
     var followerPins: [TableReader] = []
     /// A follower's position in the primary's files; held for a whole
     /// catch-up, so catch-ups run one at a time (FollowerCatchUp.swift).
-    let followerCursor = Mutex<FollowerCursor?>(nil)
+    let followerCursor = Locked<FollowerCursor?>(nil)
     /// Catch-ups that replayed only new WAL records (tests).
     let followerIncrementalCatchUps = Atomic<Int>(0)
     /// Set by `abandonForCrashTest`: background threads exit without

@@ -46,11 +46,11 @@ final class TableCache: Sendable {
     private let pinnedBytes = Atomic<Int>(0)
     /// Blocks read by table opens (`TableReader.openBlocksRead`), ever.
     private let openReads = Atomic<UInt64>(0)
-    /// Ingested tables' global sequences by file number (the Mutex guards
+    /// Ingested tables' global sequences by file number (the lock guards
     /// the dictionary): registered at open for every live ingested table
     /// and by an ingest before its edit, so a reader is never opened
     /// without it.
-    private let globalSequences = Mutex<[UInt64: SequenceNumber]>([:])
+    private let globalSequences = Locked<[UInt64: SequenceNumber]>([:])
 
     init(dbPath: String, backend: any IOBackend, capacity: Int, directReads: Bool) {
         self.dbPath = dbPath

@@ -1,3 +1,4 @@
+import RingIO
 import Synchronization
 
 /// The change feed's view of the commit pipeline (docs/REPLICATION.md).
@@ -37,10 +38,10 @@ final class FeedNotifier: Sendable {
 
     /// The watermark and the suspended feeds (guarded by its own lock;
     /// taken after the DB's `mu`, never before it).
-    private let state: Mutex<State>
+    private let state: Locked<State>
 
     init(log: UInt64, lastSequence: UInt64) {
-        state = Mutex(State(watermark: Watermark(log: log, endOffset: 0, lastSequence: lastSequence,
+        state = Locked(State(watermark: Watermark(log: log, endOffset: 0, lastSequence: lastSequence,
                                                  durableOffset: 0, generation: 0, closed: false)))
     }
 

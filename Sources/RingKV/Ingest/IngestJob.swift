@@ -83,7 +83,7 @@ final class IngestJob {
         // The data blocks are read in two halves at once (the first on a
         // thread of its own), split at an index separator.
         let split = try splitKey(reader)
-        let other = Mutex<Result<Part, DBError>?>(nil)
+        let other = Locked<Result<Part, DBError>?>(nil)
         let helper = BackgroundThread(name: "ringkv-ingest") {
             other.withLock { $0 = Result { () throws(DBError) in try checkPart(reader, path: path, split: split, firstHalf: false) } }
         }

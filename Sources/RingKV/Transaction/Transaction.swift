@@ -1,3 +1,4 @@
+import RingIO
 import Synchronization
 
 /// An optimistic transaction with snapshot isolation (docs/TRANSACTIONS.md).
@@ -29,7 +30,7 @@ public final class Transaction: Sendable {
     public let snapshotSequence: UInt64
     let writeOptions: WriteOptions
     /// Guards everything the transaction buffers and tracks.
-    let state: Mutex<TransactionState>
+    let state: Locked<TransactionState>
 
     init(db: DB, snapshot: Snapshot, options: WriteOptions) {
         self.db = db
@@ -37,7 +38,7 @@ public final class Transaction: Sendable {
         writeOptions = options
         var initial = TransactionState()
         initial.snapshot = snapshot
-        state = Mutex(initial)
+        state = Locked(initial)
     }
 
     /// Whether `commit()` or `rollback()` has not been called yet.
