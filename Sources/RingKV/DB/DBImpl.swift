@@ -136,10 +136,6 @@ final class DBImpl: @unchecked Sendable {
     /// A follower's completed catch-ups (FollowerCatchUp.swift); 0 on any
     /// other database (guarded by mu).
     var followerGeneration: UInt64 = 0
-    /// A follower's open readers of every table its current versions name:
-    /// a table the primary deletes stays readable through its descriptor
-    /// until the next catch-up (guarded by mu).
-    var followerPins: [TableReader] = []
     /// A follower's position in the primary's files; held for a whole
     /// catch-up, so catch-ups run one at a time (FollowerCatchUp.swift).
     let followerCursor = Locked<FollowerCursor?>(nil)

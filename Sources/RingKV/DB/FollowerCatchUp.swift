@@ -8,7 +8,8 @@ import RingIO
 /// How data flows: a catch-up reads what a read-only open reads — CURRENT,
 /// its MANIFEST, the live WALs (complete, checksummed records only; the
 /// tail the primary is still writing is a torn tail and stops the replay)
-/// — opens every table that state names (`followerPins`), and then, under
+/// — opens every table that state names (pinned in the table cache,
+/// `TableCache.pinFollowerTables`), and then, under
 /// `mu`, swaps in the new versions, memtables, keyspaces and sequence at
 /// once, so a read sees the old state or the new one, never a mix. When
 /// the primary only appended to its WAL since the last catch-up (same
@@ -171,7 +172,6 @@ extension DBImpl {
         // The previous catch-up's pins stay one more round: reads that took
         // their view just before this swap still find those tables open.
         tableCache.pinFollowerTables(pins)
-        followerPins = Array(pins.values)
         var live: [KeyspaceData] = []
         for record in versions.keyspaceRecords {
             let data = keyspaces[record.id]
