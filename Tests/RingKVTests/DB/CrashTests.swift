@@ -10,7 +10,7 @@ import Testing
 /// operation per thread in flight (any prefix of its atomic writes), and
 /// nothing else changed.
 @Suite struct CrashTests {
-    static var cycles: Int { Int(getenv("RINGKV_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 100 }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_CRASH_CYCLES", default: 100) }
 
     @Test func everyAcknowledgedWriteSurvivesSIGKILL() throws {
         try runCycles(Self.cycles, denyIOUring: false)
@@ -27,19 +27,15 @@ import Testing
     }
 
     private func runCycles(_ cycles: Int, denyIOUring: Bool) throws {
-        let seed = testSeed()
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let path = dir.sub("db")
-        let child = builtProduct("crashwriter")
-        #expect(FileSystem.exists(child), "crashwriter not built at \(child)")
+        var loop = try KillNineLoop("CrashTests")
+        let (seed, path, child) = (loop.seed, loop.path, loop.child)
         var oracle = CrashOracle()
         var totals = CrashOracle.Verdict()
         let started = ContinuousClock.now
         for cycle in 0..<cycles {
-            let threads = Int.random(in: 1...4, using: &rng)
-            let runSeed = Int.random(in: 0..<1_000_000, using: &rng)
-            let delayMicros = UInt32.random(in: 20_000...250_000, using: &rng)
+            let threads = Int.random(in: 1...4, using: &loop.rng)
+            let runSeed = Int.random(in: 0..<1_000_000, using: &loop.rng)
+            let delayMicros = UInt32.random(in: 20_000...250_000, using: &loop.rng)
             // Odd cycles write with sync: false. A SIGKILL (not a power
             // loss) keeps the page cache, so those acknowledged writes must
             // survive too.

@@ -12,9 +12,7 @@ import Testing
 /// one in flight exists. No temp file survives the reopen. Cycles:
 /// RINGKV_INGEST_CRASH_CYCLES (default 16); RINGKV_SEED replays a run.
 @Suite struct IngestCrashTests {
-    static var cycles: Int {
-        Int(getenv("RINGKV_INGEST_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 16
-    }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_INGEST_CRASH_CYCLES", default: 16) }
 
     static func key(_ t: Int, _ op: Int, _ i: Int) -> [UInt8] {
         Array("t\(t)-i\(op)-\(String(1_000_000 + i).dropFirst())".utf8)
@@ -40,20 +38,15 @@ import Testing
     }
 
     @Test func everyIngestIsInWholeOrNotAtAll() throws {
-        let seed = testSeed()
-        print("IngestCrashTests seed \(seed)")
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let path = dir.sub("db")
-        let child = builtProduct("crashwriter")
-        #expect(FileSystem.exists(child), "crashwriter not built at \(child)")
+        var loop = try KillNineLoop("IngestCrashTests")
+        let (seed, path, child) = (loop.seed, loop.path, loop.child)
         var inFlightIn = 0, inFlightOut = 0, acknowledged = 0
         for cycle in 0..<Self.cycles {
             try? FileSystem.removeTree(path)
             try? FileSystem.removeTree(path + ".files")
-            let threads = Int.random(in: 1...2, using: &rng)
-            let runSeed = Int.random(in: 0..<1_000_000, using: &rng)
-            let delayMicros = UInt32.random(in: 100_000...600_000, using: &rng)
+            let threads = Int.random(in: 1...2, using: &loop.rng)
+            let runSeed = Int.random(in: 0..<1_000_000, using: &loop.rng)
+            let delayMicros = UInt32.random(in: 100_000...600_000, using: &loop.rng)
             let mode = cycle % 2 == 0 ? "sync" : "nosync"
             let acked = try CrashTests().runChild(child, path: path, seed: runSeed, threads: threads, mode: mode,
                                                   killAfterMicros: delayMicros, denyIOUring: false,

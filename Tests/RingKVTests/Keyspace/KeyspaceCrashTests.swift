@@ -12,9 +12,7 @@ import Testing
 /// at most the one in flight per thread (the exact oracle). Cycles:
 /// RINGKV_KEYSPACE_CRASH_CYCLES (default 24); RINGKV_SEED replays a run.
 @Suite struct KeyspaceCrashTests {
-    static var cycles: Int {
-        Int(getenv("RINGKV_KEYSPACE_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 24
-    }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_KEYSPACE_CRASH_CYCLES", default: 24) }
     static let names = ["default", "ks1", "ks2"]
 
     /// What thread `thread`'s operations 0...`last` leave in one keyspace:
@@ -30,19 +28,14 @@ import Testing
     }
 
     @Test func everyCrossKeyspaceBatchIsInEveryKeyspaceOrInNone() throws {
-        let seed = testSeed()
-        print("KeyspaceCrashTests seed \(seed)")
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let path = dir.sub("db")
-        let child = builtProduct("crashwriter")
-        #expect(FileSystem.exists(child), "crashwriter not built at \(child)")
+        var loop = try KillNineLoop("KeyspaceCrashTests")
+        let (seed, path, child) = (loop.seed, loop.path, loop.child)
         var inFlightApplied = 0, inFlightNone = 0, acknowledged = 0
         for cycle in 0..<Self.cycles {
             try? FileSystem.removeTree(path)
-            let threads = Int.random(in: 1...3, using: &rng)
-            let runSeed = Int.random(in: 0..<1_000_000, using: &rng)
-            let delayMicros = UInt32.random(in: 50_000...400_000, using: &rng)
+            let threads = Int.random(in: 1...3, using: &loop.rng)
+            let runSeed = Int.random(in: 0..<1_000_000, using: &loop.rng)
+            let delayMicros = UInt32.random(in: 50_000...400_000, using: &loop.rng)
             let mode = cycle % 2 == 0 ? "sync" : "nosync"
             let acked = try CrashTests().runChild(child, path: path, seed: runSeed, threads: threads, mode: mode,
                                                   killAfterMicros: delayMicros, denyIOUring: false,

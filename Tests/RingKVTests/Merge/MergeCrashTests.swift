@@ -12,18 +12,11 @@ import Testing
 /// the WAL once, none lost, none doubled. Cycles: RINGKV_MERGE_CRASH_CYCLES
 /// (default 12); RINGKV_SEED replays a run.
 @Suite struct MergeCrashTests {
-    static var cycles: Int {
-        Int(getenv("RINGKV_MERGE_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 12
-    }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_MERGE_CRASH_CYCLES", default: 12) }
 
     @Test func everyAcknowledgedMergeSurvivesKillNineExactlyOnce() throws {
-        let seed = testSeed()
-        print("MergeCrashTests seed \(seed)")
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let path = dir.sub("db")
-        let child = builtProduct("crashwriter")
-        #expect(FileSystem.exists(child), "crashwriter not built at \(child)")
+        var loop = try KillNineLoop("MergeCrashTests")
+        let (seed, path, child) = (loop.seed, loop.path, loop.child)
         var options = openOptions()
         options.mergeOperator = CounterMerge()
         var acknowledged = 0, inFlightApplied = 0
@@ -41,8 +34,8 @@ import Testing
             } else {
                 before = Array(repeating: Array(repeating: nil, count: 4), count: 3)
             }
-            let threads = Int.random(in: 1...3, using: &rng)
-            let delayMicros = UInt32.random(in: 50_000...400_000, using: &rng)
+            let threads = Int.random(in: 1...3, using: &loop.rng)
+            let delayMicros = UInt32.random(in: 50_000...400_000, using: &loop.rng)
             let mode = cycle % 4 < 2 ? "nosync" : "sync"
             let acked = try CrashTests().runChild(child, path: path, seed: cycle, threads: threads, mode: mode,
                                                   killAfterMicros: delayMicros, denyIOUring: false,

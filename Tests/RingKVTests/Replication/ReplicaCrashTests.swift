@@ -14,9 +14,7 @@ import Testing
 /// scans identically. Cycles: RINGKV_REPLICA_CRASH_CYCLES (default 10);
 /// RINGKV_SEED replays a run.
 @Suite struct ReplicaCrashTests {
-    static var cycles: Int {
-        Int(getenv("RINGKV_REPLICA_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 10
-    }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_REPLICA_CRASH_CYCLES", default: 10) }
 
     /// Runs `replicacrash` for `micros`, kills it, returns its output.
     static func runChild(_ exe: String, _ arguments: [String], killAfterMicros micros: UInt32) -> String {
@@ -24,20 +22,15 @@ import Testing
     }
 
     @Test func replicaResumesAfterKillNineWithNoGapAndNoDuplicate() async throws {
-        let seed = testSeed()
-        print("ReplicaCrashTests seed \(seed)")
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let primaryPath = dir.sub("primary"), replicaPath = dir.sub("replica")
-        let child = builtProduct("replicacrash")
-        #expect(FileSystem.exists(child), "replicacrash not built at \(child)")
+        var loop = try KillNineLoop("ReplicaCrashTests", child: "replicacrash", database: "primary")
+        let (seed, child, primaryPath, replicaPath) = (loop.seed, loop.child, loop.path, loop.dir.sub("replica"))
         var replicaProgress = 0
         var previousReplica: UInt64 = 0
         for cycle in 0..<Self.cycles {
             let mode = cycle % 3 == 2 ? "follow" : "both"
-            let micros = UInt32.random(in: 150_000...600_000, using: &rng)
+            let micros = UInt32.random(in: 150_000...600_000, using: &loop.rng)
             let output = Self.runChild(child, [primaryPath, replicaPath, String(UInt64.random(in: 1...UInt64.max,
-                                                                                              using: &rng)), mode],
+                                                                                              using: &loop.rng)), mode],
                                        killAfterMicros: micros)
             let context = "seed \(seed) cycle \(cycle) (\(mode), killed after \(micros) µs)"
             for line in output.split(separator: "\n") where line.hasPrefix("error") || line.hasPrefix("open failed") {

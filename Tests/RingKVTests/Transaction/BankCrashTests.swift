@@ -13,9 +13,7 @@ import Testing
 /// part. Cycles: RINGKV_BANK_CRASH_CYCLES (default 12); RINGKV_SEED
 /// replays a run.
 @Suite struct BankCrashTests {
-    static var cycles: Int {
-        Int(getenv("RINGKV_BANK_CRASH_CYCLES").map { String(cString: $0) } ?? "") ?? 12
-    }
+    static var cycles: Int { KillNineLoop.cycles("RINGKV_BANK_CRASH_CYCLES", default: 12) }
     static let accounts = 16
     static let opening = 1000
     static let workers = 6
@@ -23,18 +21,13 @@ import Testing
     static func parse(_ v: [UInt8]?) -> Int { Int(String(decoding: v ?? [], as: UTF8.self)) ?? Int.min / 4 }
 
     @Test func everyReopenKeepsTheTotalAndEveryAcknowledgedTransfer() throws {
-        let seed = testSeed()
-        print("BankCrashTests seed \(seed)")
-        var rng = SeededRandom(seed: seed)
-        let dir = try TempDir()
-        let path = dir.sub("db")
-        let child = builtProduct("crashwriter")
-        #expect(FileSystem.exists(child), "crashwriter not built at \(child)")
+        var loop = try KillNineLoop("BankCrashTests")
+        let (seed, path, child) = (loop.seed, loop.path, loop.child)
         var acknowledgedTotal = 0
         var logsSeen = 0
         for cycle in 0..<Self.cycles {
-            let runSeed = Int.random(in: 0..<1_000_000, using: &rng)
-            let delayMicros = UInt32.random(in: 100_000...500_000, using: &rng)
+            let runSeed = Int.random(in: 0..<1_000_000, using: &loop.rng)
+            let delayMicros = UInt32.random(in: 100_000...500_000, using: &loop.rng)
             let mode = cycle % 2 == 0 ? "sync" : "nosync"
             let acked = try CrashTests().runChild(child, path: path, seed: runSeed, threads: Self.workers, mode: mode,
                                                   killAfterMicros: delayMicros, denyIOUring: false,
