@@ -52,6 +52,14 @@ extension DBImpl {
         return batch.withOperations(of: operations)
     }
 
+    /// Refuses a batch with a merge into a TTL keyspace before it is
+    /// queued (`checkMerges`): an async write must fail alone, not the
+    /// merged group of writes it would join.
+    func refuseMergesIntoTTLKeyspaces(_ batch: WriteBatch) throws(DBError) {
+        guard batch.hasMerge, batch.keyspaces.contains(where: { $0.stampsWriteTime }) else { return }
+        _ = try stampedForTTL(batch)
+    }
+
     /// `put` of one value into a TTL keyspace: the value with its write
     /// time appended.
     func putStamped(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sync: Bool,

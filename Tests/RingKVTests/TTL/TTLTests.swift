@@ -254,6 +254,38 @@ import Testing
         try db.close()
     }
 
+    /// An async batch with a merge into a TTL keyspace is refused before
+    /// it is queued: writes committed with it in one group still land.
+    @Test func anAsyncMergeIntoATTLKeyspaceFailsAlone() async throws {
+        let clock = TTLTestClock()
+        let dir = try TempDir()
+        var options = F.options(clock)
+        options.mergeOperator = CounterMerge()
+        let db = try await DB(path: dir.sub("db"), options: options)
+        let ks = try await db.keyspace("ttl", options: KeyspaceOptions(ttl: .seconds(5)))
+        var bad = WriteBatch()
+        bad.merge("n", CounterMerge.operand(1), in: ks)
+        let badBatch = bad
+        let refused = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<16 {
+                group.addTask {
+                    if i == 7 {
+                        do { try await db.write(badBatch) } catch DBError.invalidArgument { return true }
+                        return false
+                    }
+                    try await ks.put("k\(i)", "v\(i)")
+                    return false
+                }
+            }
+            var refused = 0
+            for try await r in group where r { refused += 1 }
+            return refused
+        }
+        #expect(refused == 1)
+        for i in 0..<16 where i != 7 { #expect(try await ks.get("k\(i)") == "v\(i)") }
+        try await db.close()
+    }
+
     /// The compaction filter sees a TTL keyspace's values without their
     /// write time, and a replacement keeps it.
     @Test func theCompactionFilterSeesUserBytesAndAReplacementKeepsTheWriteTime() throws {
