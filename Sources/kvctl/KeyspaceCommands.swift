@@ -13,6 +13,7 @@ struct KeyspaceCommand: ParsableCommand {
             Examples:
               kvctl --db /tmp/db keyspace list
               kvctl --db /tmp/db keyspace create users
+              kvctl --db /tmp/db keyspace create sessions --ttl 3600
               kvctl --db /tmp/db --keyspace users put user1 'hello'
               kvctl --db /tmp/db keyspace drop users
             """,
@@ -40,10 +41,13 @@ struct KeyspaceCommand: ParsableCommand {
         @ParentCommand var keyspace: KeyspaceCommand
         @ParentCommand var global: KVCtl
         @Argument(help: "The keyspace's name (1-255 bytes of UTF-8).") var name: String
+        @Option(help: "Time to live in seconds: older values are never read and compaction removes them.")
+        var ttl: Int64?
 
         func run() throws {
             let db = try global.openDatabase()
-            do { _ = try db.keyspace(name) } catch { try? db.close(); throw error }
+            let options = ttl.map { KeyspaceOptions(ttl: .seconds($0)) }
+            do { _ = try db.keyspace(name, options: options) } catch { try? db.close(); throw error }
             try db.close()
         }
     }

@@ -25,10 +25,13 @@ public struct KeyspaceOptions: Sendable, Equatable {
     /// more). Stored with the keyspace; the prefix filter itself is built
     /// by the table writer of issue 23's prefix part.
     public var prefixLength: Int?
-    /// Entries older than this are never returned and compaction drops
-    /// them. Reserved: the engine does not implement TTL yet, so a
-    /// keyspace with a `ttl` is refused (`DBError.invalidOption`) rather
-    /// than silently keeping what it should expire.
+    /// Time to live: a value older than this (by the wall clock at its
+    /// write) is never returned by any read path, and compaction removes
+    /// it (docs/MERGE_TTL.md §TTL). Each value of a TTL keyspace stores
+    /// its write time (8 bytes); merges, ingest and TableFileWriter are
+    /// refused in it. At least 1 ns. May change on a later open (another
+    /// positive value) but cannot be added to or removed from an existing
+    /// keyspace (`DBError.invalidOption`).
     public var ttl: Duration?
 
     /// Options that follow the database's everywhere but where set.
@@ -71,10 +74,9 @@ extension KeyspaceOptions {
             throw DBError.invalidOption(name: "KeyspaceOptions.prefixLength", value: "\(n)",
                                         allowed: "between 1 and \(Options.maxKeySizeBytes)")
         }
-        if let ttl {
+        if let ttl, TTLPolicy.nanos(ttl) == 0 {
             throw DBError.invalidOption(name: "KeyspaceOptions.ttl", value: "\(ttl)",
-                                        allowed: "nil (TTL is not implemented yet; a keyspace with one is refused "
-                                            + "rather than keeping what it should expire)")
+                                        allowed: "at least 1 nanosecond (nil: no TTL)")
         }
     }
 
@@ -87,6 +89,7 @@ extension KeyspaceOptions {
         if let c = compression { options.compression = c }
         if let n = bloomBitsPerKey { options.bloomBitsPerKey = n }
         options.prefixFilterLength = prefixLength
+        options.ttlNanos = ttl.map { TTLPolicy.nanos($0) }
         return options
     }
 }

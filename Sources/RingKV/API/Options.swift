@@ -188,6 +188,13 @@ public struct Options: Sendable {
     /// The keyspace's `KeyspaceOptions.prefixLength` (set by `applied(to:)`):
     /// its tables get a prefix filter of this many bytes. nil: none.
     var prefixFilterLength: Int?
+    /// The keyspace's `KeyspaceOptions.ttl` in nanoseconds (set by
+    /// `applied(to:)`; TTL/): its values carry write times. nil: none.
+    var ttlNanos: UInt64?
+    /// Test hook (internal, for `@testable` tests): the wall clock TTL
+    /// stamps and expiry read, nanoseconds since the Unix epoch. nil: the
+    /// system's CLOCK_REALTIME (TTL/TTLClock.swift).
+    var ttlClock: (@Sendable () -> UInt64)?
 
     /// The defaults listed with each property (RocksDB's where both have one).
     public init() {}

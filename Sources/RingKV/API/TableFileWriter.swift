@@ -54,6 +54,7 @@ public final class TableFileWriter {
     public convenience init(path: String, options: KeyspaceOptions = KeyspaceOptions(),
                 databaseOptions: Options = Options()) throws(DBError) {
         try options.validate()
+        try TTLPolicy.refuseTables(for: options.ttl != nil, keyspace: "(options)")
         try self.init(path: path, tableOptions: options.applied(to: databaseOptions),
                       backend: IOBackends.makeDefault())
     }
@@ -61,6 +62,7 @@ public final class TableFileWriter {
     /// A writer with the options of `keyspace` (its compression, block
     /// size, bloom bits and prefix length).
     public convenience init(path: String, for keyspace: Keyspace) throws(DBError) {
+        try TTLPolicy.refuseTables(for: keyspace.data.stampsWriteTime, keyspace: keyspace.data.name)
         try self.init(path: path, tableOptions: keyspace.data.options, backend: keyspace.impl.backend)
     }
 

@@ -36,6 +36,7 @@ extension DBImpl {
     /// operand is an error at write time, never a wrong value later.
     func checkMerges(in batch: WriteBatch) throws(DBError) {
         guard batch.hasMerge else { return }
+        try refuseMergesIntoTTLKeyspaces(batch)
         guard let mergeOperator = options.mergeOperator else {
             throw DBError.invalidArgument("merge needs Options.mergeOperator (none is set)")
         }

@@ -140,7 +140,7 @@ public struct WriteBatch: Sendable {
         return data.id
     }
 
-    private mutating func appendPut(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+    mutating func appendPut(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
                                     keyspace: UInt32 = 0) {
         appendType(.value, keyspace: keyspace)
         appendLengthPrefixed(key)
@@ -150,14 +150,14 @@ public struct WriteBatch: Sendable {
         count += 1
     }
 
-    private mutating func appendDelete(_ key: UnsafeRawBufferPointer, keyspace: UInt32 = 0) {
+    mutating func appendDelete(_ key: UnsafeRawBufferPointer, keyspace: UInt32 = 0) {
         appendType(.deletion, keyspace: keyspace)
         appendLengthPrefixed(key)
         largestKeyBytes = max(largestKeyBytes, key.count)
         count += 1
     }
 
-    private mutating func appendDeleteRange(_ from: UnsafeRawBufferPointer, _ to: UnsafeRawBufferPointer,
+    mutating func appendDeleteRange(_ from: UnsafeRawBufferPointer, _ to: UnsafeRawBufferPointer,
                                             keyspace: UInt32 = 0) {
         appendType(.rangeDeletion, keyspace: keyspace)
         appendLengthPrefixed(from)
@@ -217,6 +217,17 @@ public struct WriteBatch: Sendable {
         hasMerge = false
         largestKeyBytes = 0
         largestValueBytes = 0
+    }
+
+    /// This batch (its keyspaces and handles) with `other`'s operations
+    /// instead of its own: TTL write times (TTL/TTLWrites.swift).
+    func withOperations(of other: WriteBatch) -> WriteBatch {
+        var out = self
+        out.rep = other.rep
+        out.count = other.count
+        out.largestKeyBytes = other.largestKeyBytes
+        out.largestValueBytes = other.largestValueBytes
+        return out
     }
 
     /// Encoded size in bytes (what the WAL will carry).

@@ -21,6 +21,8 @@ struct CompactionJob {
         var entriesDropped: UInt64 = 0
         /// Values the compaction filter removed or replaced.
         var entriesFiltered: UInt64 = 0
+        /// Values of a TTL keyspace found expired (written as deletions).
+        var entriesExpired: UInt64 = 0
         var trivialMove = false
     }
 
@@ -98,15 +100,24 @@ struct CompactionJob {
             let userFilter = db.options.compactionFilter
             // Newer than every live snapshot: what the user filter may change.
             let newestSnapshot = liveSnapshots.last ?? 0
+            // A TTL keyspace: expired values become deletions (TTL/TTLCompaction.swift).
+            let expiry = tableOptions.ttlExpiryNow(keyspace: "id \(keyspace)")
             // Decides one entry (the filters), cuts outputs and writes it.
             // `filtered`: the user filter already decided it.
             func process(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
                          filtered: Bool = false) throws(DBError) {
                 let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
                 let userKey = InternalKey.userKey(key)
+                if !filtered, let expiry, type == ValueType.value.rawValue, try expiry.isExpired(value) {
+                    outcome.entriesExpired += 1
+                    let deletion = InternalKey.make(Array(userKey), sequence, .deletion)
+                    return try deletion.withBytes { (k) throws(DBError) in
+                        try process(k, UnsafeRawBufferPointer(start: nil, count: 0), filtered: true)
+                    }
+                }
                 if !filtered, let userFilter, type == ValueType.value.rawValue, sequence > newestSnapshot,
                    filter.isNewUserKey(userKey) {
-                    switch userFilter.filter(key: Array(userKey), value: Array(value)) {
+                    switch userFilter.filter(key: Array(userKey), value: TTLExpiry.userBytes(value, expiry)) {
                     case .keep:
                         break
                     case .remove:
@@ -117,6 +128,7 @@ struct CompactionJob {
                         }
                     case .replace(let replacement):
                         outcome.entriesFiltered += 1
+                        let replacement = TTLExpiry.restamped(replacement, like: value, expiry)
                         return try replacement.withBytes { (v) throws(DBError) in
                             try process(key, v, filtered: true)
                         }

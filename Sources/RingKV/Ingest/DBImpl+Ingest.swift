@@ -16,6 +16,7 @@ extension DBImpl {
 
     func ingest(_ paths: [String], into keyspace: KeyspaceData, move: Bool) throws(DBError) {
         try checkWritable()
+        try TTLPolicy.refuseTables(for: keyspace.stampsWriteTime, keyspace: keyspace.name)
         guard !paths.isEmpty else { return }
         let prefixLength = mu.withLock { keyspace.options.prefixFilterLength }
         var checked: [IngestJob.Input] = []

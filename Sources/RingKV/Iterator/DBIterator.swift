@@ -42,6 +42,11 @@ public final class DBIterator {
     /// L0 tables it had to search (`DBImpl.chargeSeek`); nil when there is
     /// nothing to charge.
     private let seekCharge: (() -> Void)?
+    /// A TTL keyspace's expiry as of the iterator's view (TTL/): an
+    /// expired newest value makes its key absent; `stampBytes` (8, else 0)
+    /// is cut off every value shown.
+    private let ttl: TTLExpiry?
+    private let stampBytes: Int
     /// Forward: `merged` stands on the current key's newest visible entry.
     /// Backward: `merged` stands on the entry before all of the current
     /// key's entries (or is invalid), and the value is in `valueBuffer`.
@@ -68,8 +73,10 @@ public final class DBIterator {
 
     init(children: [any InternalIterator], sequence: SequenceNumber, bounds: IterationBounds = .unbounded,
          keepAlive: Any, rangeTombstones: RangeTombstoneIndex = .empty, seekCharge: (() -> Void)? = nil,
-         mergeOperator: (any MergeOperator)? = nil) {
+         mergeOperator: (any MergeOperator)? = nil, ttl: TTLExpiry? = nil) {
         self.seekCharge = seekCharge
+        self.ttl = ttl
+        stampBytes = ttl == nil ? 0 : TTLStamp.sizeBytes
         self.mergeOperator = mergeOperator
         self.rangeTombstones = rangeTombstones
         hasRangeTombstones = !rangeTombstones.isEmpty
@@ -213,7 +220,19 @@ public final class DBIterator {
     // MARK: - Stepping
 
     private var currentValue: UnsafeRawBufferPointer {
-        reverse || valueInBuffer ? valueBuffer.bytes : merged.value
+        if reverse || valueInBuffer { return valueBuffer.bytes }
+        let value = merged.value
+        return stampBytes == 0 ? value : UnsafeRawBufferPointer(rebasing: value[0..<(value.count - stampBytes)])
+    }
+
+    /// Whether the entry `merged` stands on is a value of a TTL keyspace
+    /// that has expired (then its key reads as absent). Throws for a value
+    /// shorter than its write time.
+    @inline(__always)
+    private func isExpired(_ entry: (user: UnsafeRawBufferPointer, sequence: SequenceNumber, type: UInt8))
+        throws(DBError) -> Bool {
+        guard let ttl, entry.type == ValueType.value.rawValue else { return false }
+        return try ttl.isExpired(merged.value)
     }
 
     /// The current entry of `merged`, checked to carry a trailer.
@@ -249,7 +268,7 @@ public final class DBIterator {
                 // The newest visible version of a new user key decides it.
                 keyBuffer.set(entry.user)
                 hasDecided = true
-                if isLive(entry) {
+                if isLive(entry), try !isExpired(entry) {
                     if entry.type == ValueType.merge.rawValue { try foldForward() }
                     isValid = true
                     return
@@ -312,14 +331,16 @@ public final class DBIterator {
                     hasBase = false
                     operands.removeAll(keepingCapacity: true)
                 }
-                if !isLive(entry) {
+                let expired = try isExpired(entry)
+                if expired || !isLive(entry) {
                     hasBase = false
                     operands.removeAll(keepingCapacity: true)
                 } else if entry.type == ValueType.merge.rawValue {
                     operands.append(Array(merged.value))
                 } else {
                     hasBase = true
-                    valueBuffer.set(merged.value)
+                    let value = merged.value
+                    valueBuffer.set(UnsafeRawBufferPointer(rebasing: value[0..<(value.count - stampBytes)]))
                     operands.removeAll(keepingCapacity: true)
                 }
             }

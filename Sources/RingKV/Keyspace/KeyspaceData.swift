@@ -30,6 +30,9 @@ final class KeyspaceData: @unchecked Sendable {
     /// The database's options with the stored ones applied: what memtables
     /// and tables are built with (guarded by mu).
     var options: Options
+    /// Created with a ttl: its puts carry a write time (TTL/). Fixed for
+    /// the keyspace's life (`TTLPolicy.checkChange`), so read without `mu`.
+    let stampsWriteTime: Bool
     /// Active memtable (guarded by mu; its contents are lock-free).
     var mem: MemTable
     /// Memtable waiting for or being flushed (guarded by mu).
@@ -77,6 +80,7 @@ final class KeyspaceData: @unchecked Sendable {
         self.owner = owner
         self.storedOptions = storedOptions
         options = storedOptions.applied(to: base)
+        stampsWriteTime = storedOptions.ttl != nil
         mem = options.makeMemTable()
     }
 

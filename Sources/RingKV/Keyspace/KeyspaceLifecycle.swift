@@ -119,6 +119,7 @@ extension DBImpl {
             // Created meanwhile (or asked for again): it stands, with the
             // options asked for.
             guard let options, options != existing.storedOptions else { return existing }
+            try TTLPolicy.checkChange(from: existing.storedOptions, to: options, keyspace: name)
             var edit = VersionEdit()
             edit.createdKeyspaces = [.init(id: existing.id, name: name, options: options)]
             try logAndApplyLocked(edit)

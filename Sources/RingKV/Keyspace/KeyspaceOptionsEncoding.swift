@@ -26,7 +26,7 @@ enum KeyspaceOptionsEncoding {
         add(2, options.compression.map { $0 ? 1 : 0 })
         add(3, options.bloomBitsPerKey.map { UInt64($0) })
         add(4, options.prefixLength.map { UInt64($0) })
-        add(5, options.ttl.map { ttlNanos($0) })
+        add(5, options.ttl.map { TTLPolicy.nanos($0) })
         var w = ByteWriter(capacity: 2 + fields.count * 5)
         w.append(version)
         w.appendVarint(present)
@@ -35,9 +35,8 @@ enum KeyspaceOptionsEncoding {
     }
 
     /// Decodes a stored blob; malformed bytes throw (the caller names the
-    /// MANIFEST and offset). Values are range-checked as `validate` does,
-    /// except `ttl`, which is decoded as stored: `ManifestReplay` refuses a
-    /// MANIFEST that stores one (TTL is not implemented).
+    /// MANIFEST and offset). Values are range-checked as `validate` does
+    /// (a ttl of 0 is refused).
     static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> KeyspaceOptions {
         var r = ByteReader(raw)
         let version = try r.readByte()
@@ -62,17 +61,10 @@ enum KeyspaceOptionsEncoding {
             case 2: options.compression = try int(max: 1) == 1
             case 3: options.bloomBitsPerKey = try int(max: KeyspaceOptions.maxBloomBitsPerKey)
             case 4: options.prefixLength = try int(max: Options.maxKeySizeBytes, min: 1)
-            case 5: options.ttl = .nanoseconds(Int64(try int(max: Int(Int64.max))))
+            case 5: options.ttl = .nanoseconds(Int64(try int(max: Int(Int64.max), min: 1)))
             default: break  // a field of a later build: one varint, skipped
             }
         }
         return options
-    }
-
-    private static func ttlNanos(_ d: Duration) -> UInt64 {
-        let (seconds, attoseconds) = d.components
-        guard seconds >= 0 else { return 0 }
-        let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? UInt64(Int64.max) : min(product &+ UInt64(attoseconds / 1_000_000_000), UInt64(Int64.max))
     }
 }

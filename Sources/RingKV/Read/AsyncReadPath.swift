@@ -57,7 +57,7 @@ extension DBImpl {
                     }
                     for (slot, value) in zip(slots, values) { state.setMerged(slot, value) }
                 }
-                return state.values
+                return try liveValues(state.values, view: view)
             }
         }
     }
@@ -83,7 +83,7 @@ extension DBImpl {
         // A key whose newest entry is a merge operand is folded on the
         // blocking pool (its versions may span several tables).
         func settled(_ answer: Answer<[UInt8]>) async throws -> [UInt8]? {
-            guard answer.needsMerge else { return answer.value }
+            guard answer.needsMerge else { return try liveValue(answer.value, view: view) }
             return try await BlockingWorkPool.shared.run { [self] in
                 try reading { try key.withBytes { (k) throws(DBError) in try resolveMerged(k, view: view) } }
             }

@@ -41,6 +41,14 @@ extension DBImpl {
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions, keyspace: KeyspaceData? = nil,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         let view = try readView(options, keyspace: keyspace)
+        guard let ttl = view.ttl else { return try withValue(forKey: key, view: view, body) }
+        return try withLiveValue(ttl, body) { (inner) throws(DBError) in try withValue(forKey: key, view: view, inner) }
+    }
+
+    /// `withValue` in `view` (TTL/TTLReads.swift wraps `body` for a TTL
+    /// keyspace).
+    func withValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
+                      _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         // A newest entry that is a merge operand: fold the key's versions.
         func settled(_ answer: Answer<R>) throws(DBError) -> R? {
             guard answer.needsMerge else { return answer.value }

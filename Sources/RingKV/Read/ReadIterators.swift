@@ -5,7 +5,8 @@ extension DBImpl {
         let view = try readView(options, keyspace: keyspace)
         return DBIterator(children: try iterators(for: view), sequence: view.sequence, bounds: view.bounds,
                           keepAlive: view, rangeTombstones: try rangeTombstoneIndex(for: view),
-                          seekCharge: iteratorSeekCharge(for: view), mergeOperator: self.options.mergeOperator)
+                          seekCharge: iteratorSeekCharge(for: view), mergeOperator: self.options.mergeOperator,
+                          ttl: view.ttl)
     }
 
     /// `DB.scan`'s rows of `keyspace`: the range becomes the iterator's

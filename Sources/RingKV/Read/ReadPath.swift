@@ -31,6 +31,9 @@ extension DBImpl {
         var asyncPrefetch = true
         /// Iterators: the user-key range they may read and yield.
         var bounds = IterationBounds.unbounded
+        /// A TTL keyspace's expiry as of this view (TTL/): reads strip
+        /// write times and hide expired values. nil: no ttl.
+        var ttl: TTLExpiry?
     }
 
     /// The view of `keyspace` (the default one when nil). Throws
@@ -58,7 +61,8 @@ extension DBImpl {
                         sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
                         asyncPrefetch: options.asyncPrefetch,
                         bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound)
-                            .withFilterPrefix(length: keyspace.options.prefixFilterLength))
+                            .withFilterPrefix(length: keyspace.options.prefixFilterLength),
+                        ttl: keyspace.options.ttlExpiryNow(keyspace: keyspace.name))
     }
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is
@@ -133,7 +137,7 @@ extension DBImpl {
             let value = try state.key(slot).withBytes { (key) throws(DBError) in try resolveMerged(key, view: view) }
             state.setMerged(slot, value)
         }
-        return state.values
+        return try liveValues(state.values, view: view)
     }
 
     /// Sorts and deduplicates `keys` and answers what the memtables hold.

@@ -90,6 +90,7 @@ extension DBImpl {
         try checkWritable()
         try batch.validate()
         try checkDefaultHandles(of: batch)
+        let batch = try stampedForTTL(batch)
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, batchKeyspaces: batch.keyspaces,
                             check: check, in: self)
     }

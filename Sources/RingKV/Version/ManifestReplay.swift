@@ -105,14 +105,6 @@ package struct ManifestReplay {
             } else if edit.snapshotRecordCount != nil {
                 throw corruption(at: recordOffset, "snapshot record count in a record other than the first")
             }
-            // TTL is not implemented: a keyspace that stores one was
-            // written by a newer build, and serving it would return what
-            // should have expired. Dropping the record (and all after it)
-            // without `strict` would lose tables instead: refused always.
-            if let record = edit.createdKeyspaces.first(where: { $0.options.ttl != nil }) {
-                throw Refusal(error: corruption(at: recordOffset, "keyspace \(record.id) stores a ttl, which this "
-                                                + "build does not implement (written by a newer build?)"))
-            }
             if formatVersion < 5 && (edit.hasKeyspaceFields || edit.snapshotRecordCount != nil) {
                 throw corruption(at: recordOffset, "keyspace fields in a MANIFEST of format version \(formatVersion)")
             }

@@ -20,6 +20,7 @@ extension DBImpl {
         try checkMerges(in: batch)
         try checkDefaultHandles(of: batch)
         if batch.isEmpty { return }
+        let batch = try stampedForTTL(batch)
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
                             batchKeyspaces: batch.keyspaces, in: self)
     }
@@ -38,6 +39,7 @@ extension DBImpl {
     func put(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, sync: Bool,
              keyspace: KeyspaceData? = nil) throws(DBError) {
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
+        if let keyspace, keyspace.stampsWriteTime { return try putStamped(key, value, sync: sync, keyspace: keyspace) }
         try pipeline.commit(.put(key: key, value: value), sync: sync, keyspace: keyspace, in: self)
     }
 

@@ -96,33 +96,35 @@ extension KeyspaceReviewTests {
         try db.close()
     }
 
-    /// A stored TTL (bit 5 of the options blob) is not implemented: a
-    /// MANIFEST carrying one is refused, not opened serving data that
-    /// should have expired.
-    @Test func aStoredTTLRefusesTheOpen() throws {
+    /// A stored TTL (bit 5 of the options blob) opens as the keyspace's
+    /// ttl (TTLTests has the behaviour); a stored ttl of 0, which no build
+    /// writes, is corruption in every mode.
+    @Test func aStoredTTLOpensAndAZeroOneIsRefused() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
         do {
             let db = try DB(path: path, options: openOptions())
-            try db.keyspace("ks").put("k", "v")
+            _ = try db.keyspace("ks", options: KeyspaceOptions(ttl: .seconds(1)))
             try db.close()
         }
-        // Append a record storing options with a TTL for keyspace 1.
+        do {
+            let db = try DB(path: path, options: openOptions())
+            #expect(try db.existingKeyspace("ks").data.storedOptions.ttl == .seconds(1))
+            try db.close()
+        }
+        // Append a record storing a ttl of 0 for keyspace 1 (the encoder
+        // writes what it is given; validate would refuse it).
         let manifest = try currentManifest(path)
         var edit = VersionEdit()
-        edit.createdKeyspaces = [.init(id: 1, name: "ks", options: KeyspaceOptions(ttl: .seconds(1)))]
+        edit.createdKeyspaces = [.init(id: 1, name: "ks", options: KeyspaceOptions(ttl: .zero))]
         var bytes = try VersionFixtures.readFile(manifest)
         var w = ByteWriter()
         edit.encode().withUnsafeBytes { LogRecord.encode($0, into: &w) }
         bytes += w.bytes
         try VersionFixtures.writeFile(manifest, bytes)
-        for strict in [true, false] {
-            var options = openOptions()
-            options.paranoidChecks = strict
-            let error = try #require(throws: DBError.self) { try DB(path: path, options: options) }
-            let details = try #require(corruptionDetails(error), "\(error)")
-            #expect(details.reason.contains("ttl"), "\(details.reason)")
-        }
+        let error = try #require(throws: DBError.self) { try DB(path: path, options: openOptions()) }
+        let details = try #require(corruptionDetails(error), "\(error)")
+        #expect(details.reason.contains("keyspace option 5"), "\(details.reason)")
     }
 }
 

@@ -297,7 +297,7 @@ import Testing
             let db = try DB(path: path, options: openOptions())
             let ks = try db.keyspace("tuned", options: ko)
             #expect(ks.data.options.blockSizeBytes == 1024 && ks.data.options.compression == false)
-            #expect(throws: DBError.self) { _ = try db.keyspace("ttl", options: KeyspaceOptions(ttl: .seconds(1))) }
+            #expect(throws: DBError.self) { _ = try db.keyspace("ttl", options: KeyspaceOptions(ttl: .zero)) }
             #expect(throws: DBError.self) { _ = try db.keyspace("bad", options: KeyspaceOptions(blockSizeBytes: 0)) }
             #expect(db.keyspaceNames() == ["default", "tuned"])
             try db.close()

@@ -1,0 +1,36 @@
+import Testing
+@testable import RingKV
+
+/// A TTL keyspace's change feed and replicas (docs/MERGE_TTL.md §TTL):
+/// the feed carries stored values, write time included; a replica's
+/// `apply` keeps the primary's write time instead of stamping its own.
+@Suite struct TTLReplicationTests {
+    @Test func theFeedCarriesWriteTimesAndAReplicaKeepsThePrimarys() async throws {
+        let primaryClock = TTLTestClock()
+        let t0 = primaryClock.now
+        let replicaClock = TTLTestClock(t0 + 100 * 1_000_000_000)  // far ahead of the primary
+        let dir = try TempDir()
+        var primaryOptions = ReplicationFixtures.primaryOptions()
+        primaryOptions.ttlClock = { primaryClock.now }
+        var replicaOptions = ReplicationFixtures.replicaOptions()
+        replicaOptions.ttlClock = { replicaClock.now }
+        let primary = try await DB(path: dir.sub("primary"), options: primaryOptions)
+        let replica = try await DB(path: dir.sub("replica"), options: replicaOptions)
+        let ttl = KeyspaceOptions(ttl: .seconds(10))
+        let ks = try await primary.keyspace("logs", options: ttl)
+        let mirror = try await replica.keyspace("logs", options: ttl)
+        try await ks.put("k", "v")
+        let batches = try await ChangeFeedTests.collect(primary.changes(since: replica.latestSequence), count: 1)
+        let stamp = TTLStamp.bytes(t0)
+        #expect(batches.first?.changes == [.put(keyspace: "logs", key: Array("k".utf8), value: Array("v".utf8) + stamp)])
+        for batch in batches { try await replica.apply(batch) }
+        // At the replica's own clock (t0+100 s) the value written at t0 has expired.
+        #expect(try await mirror.get("k") == nil)
+        replicaClock.set(t0 + 10 * 1_000_000_000)
+        #expect(try await mirror.get("k") == "v")
+        replicaClock.advance(1)
+        #expect(try await mirror.get("k") == nil)
+        try await primary.close()
+        try await replica.close()
+    }
+}
