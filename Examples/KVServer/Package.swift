@@ -18,6 +18,8 @@ let package = Package(
             dependencies: [
                 .product(name: "RingKV", package: "RingKV"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
