@@ -31,16 +31,17 @@ struct ReplicaFollower: Sendable {
     }
 
     func run() async {
-        var announced = false
+        var lastError = ""
         while !Task.isCancelled {
             let since = db.latestSequence
             do {
-                if !announced { say("replica: following \(primary.host):\(primary.port) from \(since)") }
-                announced = true
+                if lastError.isEmpty { say("replica: following \(primary.host):\(primary.port) from \(since)") }
                 try await followOnce(since: since)
             } catch {
-                say("replica: stream from \(since) ended: \(error); reconnecting")
-                announced = false
+                // Said once per distinct error, not every 200 ms while the primary is down.
+                let text = "\(error)"
+                if text != lastError { say("replica: stream from \(since) ended: \(text); reconnecting") }
+                lastError = text
             }
             try? await Task.sleep(for: .milliseconds(200))
         }

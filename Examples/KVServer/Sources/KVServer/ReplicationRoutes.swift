@@ -2,6 +2,7 @@ import Glibc
 import Hummingbird
 import NIOPosix
 import RingKV
+import ServiceLifecycle
 
 /// The routes of replication (docs: README §Replication).
 ///
@@ -23,14 +24,10 @@ enum ReplicationRoutes {
             if since > db.latestSequence {
                 throw HTTPError(.conflict, message: "since \(since) is ahead of \(db.latestSequence)")
             }
-            let body = ResponseBody { writer in
-                var frame = ByteBuffer()
-                for try await batch in db.changes(since: since) {
-                    frame.clear()
-                    ChangeFrame.append(batch, sentUnixNanos: WallClock.unixNanos(), to: &frame)
-                    try await writer.write(frame)
-                }
-            }
+            // The feed never ends by itself: a graceful shutdown (SIGTERM,
+            // SIGINT) cancels it, or the server would wait for it for ever.
+            let frames = ChangeFrameStream(feed: db.changes(since: since)).cancelOnGracefulShutdown()
+            let body = ResponseBody(asyncSequence: frames)
             return Response(status: .ok, headers: [.contentType: "application/octet-stream"], body: body)
         }
         router.post("/backup") { request, _ -> String in
@@ -70,5 +67,25 @@ enum WallClock {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+}
+
+/// The change feed as ChangeFrame frames, one buffer per committed batch,
+/// stamped with the time it is sent.
+struct ChangeFrameStream: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let feed: ChangeFeed
+
+    func makeAsyncIterator() -> Iterator { Iterator(feed: feed.makeAsyncIterator()) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var feed: ChangeFeed.Iterator
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let batch = try await feed.next() else { return nil }
+            var frame = ByteBuffer()
+            ChangeFrame.append(batch, sentUnixNanos: WallClock.unixNanos(), to: &frame)
+            return frame
+        }
     }
 }
