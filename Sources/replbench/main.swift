@@ -1,7 +1,7 @@
 // replbench: how fast a replica applies a primary's change feed, against
 // the primary's own load rate (issue 25: >= 0.8x). docs/REPLICATION.md.
 //
-// usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live]
+// usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]
 //        replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]
 //
 // Loads N YCSB records (keys "user" + FNV-1a-64 of the record number,
@@ -21,11 +21,13 @@ struct Config: Sendable {
     var records = 1_000_000, valueSize = 100, threads = 1, chunk = 1000, live = false
     /// --lag: seconds of each YCSB-A phase, and the rate (0: half the peak).
     var lag = false, seconds = 10, rate = 0
+    /// --live --per-commit: one `apply` per primary commit (before FeedBuffer), for A/B runs.
+    var perCommit = false
 }
 var config = Config()
 var args = Array(CommandLine.arguments.dropFirst())
 guard let dir = args.first, !dir.hasPrefix("--") else {
-    print("usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live]\n"
+    print("usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]\n"
           + "       replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]")
     exit(2)
 }
@@ -34,6 +36,7 @@ while let flag = args.first {
     args.removeFirst()
     if flag == "--live" { config.live = true; continue }
     if flag == "--lag" { config.lag = true; continue }
+    if flag == "--per-commit" { config.perCommit = true; continue }
     guard let text = args.first, let value = Int(text), value > 0 else {
         print("replbench: \(flag) needs a positive number")
         exit(2)
@@ -101,7 +104,7 @@ final class Thread: @unchecked Sendable {
 
 /// Applies the feed until `end` (or until `target` says, when it is 0 at first).
 func follow(_ primary: DB, into replica: DB, until target: Target, _ config: Config) async throws {
-    if config.live { return try await followLive(primary, into: replica, until: target) }
+    if config.live && !config.perCommit { return try await followLive(primary, into: replica, until: target) }
     let (chunk, live) = (config.chunk, config.live)
     var pending: [CommittedBatch] = []
     pending.reserveCapacity(chunk)
@@ -203,7 +206,7 @@ let ok = replica.latestSequence >= target.value.load(ordering: .acquiring)
 let loadRate = Double(records) / loadSeconds, applyRate = Double(records) / applySeconds
 let ratioMilli = Int(applyRate / loadRate * 1000)
 print("{\"records\":\(records),\"value_size\":\(config.valueSize),\"threads\":\(config.threads),"
-      + "\"live\":\(config.live),\"chunk\":\(config.chunk),\"load_ops_per_sec\":\(Int(loadRate)),\"apply_ops_per_sec\":\(Int(applyRate)),"
+      + "\"live\":\(config.live),\"per_commit\":\(config.perCommit),\"chunk\":\(config.chunk),\"load_ops_per_sec\":\(Int(loadRate)),\"apply_ops_per_sec\":\(Int(applyRate)),"
       + "\"ratio\":\(ratioMilli / 1000).\(String(1000 + ratioMilli % 1000).dropFirst()),\"replica_matches_sequence\":\(ok)}")
 try primary.close()
 try replica.close()
