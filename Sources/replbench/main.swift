@@ -3,6 +3,7 @@
 //
 // usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]
 //        replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]
+//        replbench DIR --backup [--records N] [--value-size B]
 //
 // Loads N YCSB records (keys "user" + FNV-1a-64 of the record number,
 // random values, unsynced puts from T threads) into DIR/primary and times
@@ -23,12 +24,15 @@ struct Config: Sendable {
     var lag = false, seconds = 10, rate = 0
     /// --live --per-commit: one `apply` per primary commit (before FeedBuffer), for A/B runs.
     var perCommit = false
+    /// --backup: the incremental backup figure (BackupRun.swift).
+    var backup = false
 }
 var config = Config()
 var args = Array(CommandLine.arguments.dropFirst())
 guard let dir = args.first, !dir.hasPrefix("--") else {
     print("usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]\n"
-          + "       replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]")
+          + "       replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]\n"
+          + "       replbench DIR --backup [--records N] [--value-size B]")
     exit(2)
 }
 args.removeFirst()
@@ -37,6 +41,7 @@ while let flag = args.first {
     if flag == "--live" { config.live = true; continue }
     if flag == "--lag" { config.lag = true; continue }
     if flag == "--per-commit" { config.perCommit = true; continue }
+    if flag == "--backup" { config.backup = true; continue }
     guard let text = args.first, let value = Int(text), value > 0 else {
         print("replbench: \(flag) needs a positive number")
         exit(2)
@@ -170,6 +175,10 @@ enum FileManagerless {
     }
 }
 
+if config.backup {
+    try BackupRun(config: config, dir: dir).run()
+    exit(0)
+}
 if config.lag {
     try await LagRun(config: config, dir: dir).run()
     exit(0)
