@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: bench/replication.sh [LOAD_SECONDS] [DURATION] — the replicated
-# service end to end, on one machine (README §Replication):
+# service end to end, on one machine (README, section Replication):
 #  1. starts a primary, loads it with wrk (bench/mixed.lua: binary PUTs and
 #     DELETEs) for LOAD_SECONDS (default 5);
 #  2. starts a replica that bootstraps from a backup (POST /backup) and

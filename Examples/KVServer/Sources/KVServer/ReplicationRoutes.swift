@@ -4,7 +4,7 @@ import NIOPosix
 import RingKV
 import ServiceLifecycle
 
-/// The routes of replication (docs: README §Replication).
+/// The routes of replication (this example's README, section "Replication").
 ///
 /// Primary: `GET /changes?since=N` streams the change feed from N as
 /// ChangeFrame frames (it never ends by itself: it suspends on the feed
