@@ -1,14 +1,18 @@
 // replbench: how fast a replica applies a primary's change feed, against
 // the primary's own load rate (issue 25: >= 0.8x). docs/REPLICATION.md.
 //
-// usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live]
+// usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]
+//        replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]
+//        replbench DIR --backup [--records N] [--value-size B]
 //
 // Loads N YCSB records (keys "user" + FNV-1a-64 of the record number,
 // random values, unsynced puts from T threads) into DIR/primary and times
 // it. Then a replica in DIR/replica applies the primary's feed from 0:
 // without --live after the load (catch-up: `apply` of C commits at a time),
 // with --live while the load runs (following: the time until the replica
-// reaches the primary's last sequence). Prints one JSON line.
+// reaches the primary's last sequence; the replica applies everything the
+// feed delivered while it was busy in one `apply`, FeedBuffer). Prints one
+// JSON line. --lag: replication lag under YCSB A (LagRun.swift).
 import Glibc
 import KVBenchCore
 import RingKV
@@ -16,17 +20,28 @@ import Synchronization
 
 struct Config: Sendable {
     var records = 1_000_000, valueSize = 100, threads = 1, chunk = 1000, live = false
+    /// --lag: seconds of each YCSB-A phase, and the rate (0: half the peak).
+    var lag = false, seconds = 10, rate = 0
+    /// --live --per-commit: one `apply` per primary commit (before FeedBuffer), for A/B runs.
+    var perCommit = false
+    /// --backup: the incremental backup figure (BackupRun.swift).
+    var backup = false
 }
 var config = Config()
 var args = Array(CommandLine.arguments.dropFirst())
 guard let dir = args.first, !dir.hasPrefix("--") else {
-    print("usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live]")
+    print("usage: replbench DIR [--records N] [--value-size B] [--threads T] [--chunk C] [--live [--per-commit]]\n"
+          + "       replbench DIR --lag [--records N] [--threads T] [--seconds S] [--rate OPS]\n"
+          + "       replbench DIR --backup [--records N] [--value-size B]")
     exit(2)
 }
 args.removeFirst()
 while let flag = args.first {
     args.removeFirst()
     if flag == "--live" { config.live = true; continue }
+    if flag == "--lag" { config.lag = true; continue }
+    if flag == "--per-commit" { config.perCommit = true; continue }
+    if flag == "--backup" { config.backup = true; continue }
     guard let text = args.first, let value = Int(text), value > 0 else {
         print("replbench: \(flag) needs a positive number")
         exit(2)
@@ -37,6 +52,8 @@ while let flag = args.first {
     case "--value-size": config.valueSize = value
     case "--threads": config.threads = value
     case "--chunk": config.chunk = value
+    case "--seconds": config.seconds = value
+    case "--rate": config.rate = value
     default:
         print("replbench: unknown flag \(flag)")
         exit(2)
@@ -92,6 +109,7 @@ final class Thread: @unchecked Sendable {
 
 /// Applies the feed until `end` (or until `target` says, when it is 0 at first).
 func follow(_ primary: DB, into replica: DB, until target: Target, _ config: Config) async throws {
+    if config.live && !config.perCommit { return try await followLive(primary, into: replica, until: target) }
     let (chunk, live) = (config.chunk, config.live)
     var pending: [CommittedBatch] = []
     pending.reserveCapacity(chunk)
@@ -109,7 +127,23 @@ func follow(_ primary: DB, into replica: DB, until target: Target, _ config: Con
 
 func applyNow(_ replica: DB, _ commits: [CommittedBatch]) throws { try replica.apply(commits) }
 
-func openBoth() throws -> (DB, DB) {
+/// Following: everything the feed delivered while the last `apply` ran goes
+/// into the next one.
+func followLive(_ primary: DB, into replica: DB, until target: Target) async throws {
+    let buffer = FeedBuffer()
+    let pump = buffer.pump(primary, since: replica.latestSequence)
+    defer { pump.cancel() }
+    while true {
+        let end = target.value.load(ordering: .acquiring)
+        if end != 0, replica.latestSequence >= end { return }
+        let commits = try await buffer.takeAll()
+        try applyNow(replica, commits)
+        let target = target.value.load(ordering: .acquiring)
+        if target != 0, let last = commits.last, last.lastSequence >= target { return }
+    }
+}
+
+func openBoth(_ dir: String) throws -> (DB, DB) {
     try? FileManagerless.removeTree(dir)
     mkdir(dir, 0o755)
     var options = Options()
@@ -141,7 +175,15 @@ enum FileManagerless {
     }
 }
 
-let (primary, replica) = try openBoth()
+if config.backup {
+    try BackupRun(config: config, dir: dir).run()
+    exit(0)
+}
+if config.lag {
+    try await LagRun(config: config, dir: dir).run()
+    exit(0)
+}
+let (primary, replica) = try openBoth(dir)
 /// The primary's last sequence once the load is done (0 before).
 final class Target: Sendable {
     let value = Atomic<UInt64>(0)
@@ -154,8 +196,10 @@ if config.live {
     let follower = Task.detached { [config] in try await follow(primary, into: replica, until: target, config) }
     try load(primary, config)
     loadSeconds = now() - started
-    // One more write marks the end, so the follower sees a batch at or past it.
+    // One more write marks the end, so a follower waiting for the feed
+    // sees a batch at or past it.
     target.value.store(primary.latestSequence, ordering: .releasing)
+    try primary.put(Array("replbench-end".utf8), [])
     try await follower.value
     applySeconds = now() - started
 } else {
@@ -167,11 +211,11 @@ if config.live {
     try await follow(primary, into: replica, until: target, config)
     applySeconds = now() - applyStarted
 }
-let ok = replica.latestSequence == primary.latestSequence
+let ok = replica.latestSequence >= target.value.load(ordering: .acquiring)
 let loadRate = Double(records) / loadSeconds, applyRate = Double(records) / applySeconds
 let ratioMilli = Int(applyRate / loadRate * 1000)
 print("{\"records\":\(records),\"value_size\":\(config.valueSize),\"threads\":\(config.threads),"
-      + "\"live\":\(config.live),\"chunk\":\(config.chunk),\"load_ops_per_sec\":\(Int(loadRate)),\"apply_ops_per_sec\":\(Int(applyRate)),"
+      + "\"live\":\(config.live),\"per_commit\":\(config.perCommit),\"chunk\":\(config.chunk),\"load_ops_per_sec\":\(Int(loadRate)),\"apply_ops_per_sec\":\(Int(applyRate)),"
       + "\"ratio\":\(ratioMilli / 1000).\(String(1000 + ratioMilli % 1000).dropFirst()),\"replica_matches_sequence\":\(ok)}")
 try primary.close()
 try replica.close()

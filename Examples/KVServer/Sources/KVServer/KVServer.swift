@@ -1,8 +1,16 @@
+import Glibc
 import Hummingbird
 import RingKV
 
 /// `KVServer --db PATH [--port 8080] [--mode async|sync] [--pool-threads 8]
-///  [--direct-reads] [--cache-mb 64]`
+///  [--direct-reads] [--cache-mb 64] [--retain-mb 1024]
+///  [--replica-of http://HOST:PORT --bootstrap DIR]`
+///
+/// A primary (the default) serves reads, writes and its change feed
+/// (ReplicationRoutes); with `--replica-of` the server is a replica: if
+/// PATH does not exist it is restored from a backup the primary writes to
+/// DIR, then opened with `Options.replica` and kept up to date by a
+/// ReplicaFollower; it serves the reads, `/sequence`, `/digest` and `/lag`.
 ///
 /// Routes (keys are path segments, values raw bytes):
 /// - `GET /kv/:key` → 200 and the value, or 404
@@ -18,7 +26,21 @@ struct KVServer {
         options.createIfMissing = true
         options.directReads = config.directReads
         options.blockCacheSizeBytes = config.cacheMiB << 20
-        let db = try await DB(path: config.dbPath, options: options)
+        options.changeRetentionBytes = config.retainMiB << 20
+        var follower: ReplicaFollower?
+        let lag = LagStats()
+        if let primaryURL = config.replicaOf {
+            let primary = try HTTPStreamClient.Endpoint(url: primaryURL)
+            if access(config.dbPath, F_OK) != 0 {
+                guard let backupDir = config.bootstrapDir else { throw ConfigError("a new replica needs --bootstrap DIR") }
+                try await ReplicaFollower.bootstrap(path: config.dbPath, primary: primary, backupDir: backupDir)
+            }
+            options.createIfMissing = false
+            options.replica = true
+            follower = ReplicaFollower(db: try await DB(path: config.dbPath, options: options), primary: primary, lag: lag)
+        }
+        let db: DB
+        if let follower { db = follower.db } else { db = try await DB(path: config.dbPath, options: options) }
         let store: any KVStore = config.mode == .async ? AsyncStore(db: db)
                                                          : PoolStore(db: db, threads: config.poolThreads)
 
@@ -28,13 +50,20 @@ struct KVServer {
             guard let value = try await store.get(key) else { return Response(status: .notFound) }
             return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value)))
         }
+        ReplicationRoutes.addCommon(to: router, db: db)
+        router.get("/lag") { _, _ -> String in lag.report() }
+        router.delete("/lag") { _, _ -> HTTPResponse.Status in lag.reset(); return .noContent }
+        if follower == nil { ReplicationRoutes.addPrimary(to: router, db: db) }
+        let isReplica = follower != nil
         router.put("/kv/:key") { request, context -> HTTPResponse.Status in
+            if isReplica { throw HTTPError(.forbidden, message: "read-only replica\n") }
             let key = Array(try context.parameters.require("key").utf8)
             let body = try await request.body.collect(upTo: config.maxValueBytes)
             try await store.put(key, Array(buffer: body))
             return .noContent
         }
         router.delete("/kv/:key") { _, context -> HTTPResponse.Status in
+            if isReplica { throw HTTPError(.forbidden, message: "read-only replica\n") }
             try await store.delete(Array(try context.parameters.require("key").utf8))
             return .noContent
         }
@@ -55,13 +84,16 @@ struct KVServer {
 
         let app = Application(router: router,
                               configuration: .init(address: .hostname("127.0.0.1", port: config.port)))
-        print("KVServer: \(config.mode) API on 127.0.0.1:\(config.port), database \(config.dbPath)")
+        say("KVServer: \(follower == nil ? "primary" : "replica"), \(config.mode) API on "
+              + "127.0.0.1:\(config.port), database \(config.dbPath)")
+        let following = follower.map { follower in Task { await follower.run() } }
         try await app.runService()
+        following?.cancel()
         try await db.close()
     }
 }
 
-/// Command-line flags (no argument-parser dependency for six flags).
+/// Command-line flags (no argument-parser dependency for nine flags).
 struct ServerConfig {
     enum Mode: String { case async, sync }
 
@@ -71,6 +103,10 @@ struct ServerConfig {
     var poolThreads = 8
     var directReads = false
     var cacheMiB = 64
+    /// Primary: how much obsolete WAL to keep for feeds (changeRetentionBytes).
+    var retainMiB = 1024
+    var replicaOf: String?
+    var bootstrapDir: String?
     let maxValueBytes = 16 << 20
 
     init(arguments: [String]) throws {
@@ -89,15 +125,25 @@ struct ServerConfig {
             case "--pool-threads": poolThreads = max(1, Int(try value(flag)) ?? poolThreads)
             case "--direct-reads": directReads = true
             case "--cache-mb": cacheMiB = max(0, Int(try value(flag)) ?? cacheMiB)
+            case "--retain-mb": retainMiB = max(0, Int(try value(flag)) ?? retainMiB)
+            case "--replica-of": replicaOf = try value(flag)
+            case "--bootstrap": bootstrapDir = try value(flag)
             default: throw ConfigError("unknown flag \(flag)")
             }
         }
         if dbPath.isEmpty { throw ConfigError("usage: KVServer --db PATH [--port N] [--mode async|sync] "
-                                              + "[--pool-threads N] [--direct-reads] [--cache-mb N]") }
+                                              + "[--pool-threads N] [--direct-reads] [--cache-mb N] [--retain-mb N] "
+                                              + "[--replica-of http://HOST:PORT --bootstrap DIR]") }
     }
 }
 
 struct ConfigError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Prints a line and flushes it, so it reaches a redirected stdout at once.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }
