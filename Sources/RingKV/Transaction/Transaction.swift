@@ -68,6 +68,17 @@ public final class Transaction: Sendable {
         case .value(let v): return v
         case .deleted: return nil
         case .notWritten: break
+        case .merged(let base, let operands, let onSnapshot):
+            var existing = base
+            if onSnapshot {
+                let options = ReadOptions(snapshot: snapshot)
+                if let keyspace {
+                    existing = try keyspace.get(key, options: options)
+                } else {
+                    existing = try db.get(key, options: options)
+                }
+            }
+            return try foldOwnOperands(key: key, existing: existing, operands: operands)
         }
         let options = ReadOptions(snapshot: snapshot)
         if let keyspace { return try keyspace.get(key, options: options) }
@@ -83,12 +94,22 @@ public final class Transaction: Sendable {
     public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) async throws -> [UInt8]? {
         let id = try keyspaceId(keyspace)
         let (own, snapshot) = try ownLookup(keyspace: id, key: key)
+        let options = ReadOptions(snapshot: snapshot)
         switch own {
         case .value(let v): return v
         case .deleted: return nil
         case .notWritten: break
+        case .merged(let base, let operands, let onSnapshot):
+            var existing = base
+            if onSnapshot {
+                if let keyspace {
+                    existing = try await keyspace.get(key, options: options)
+                } else {
+                    existing = try await db.get(key, options: options)
+                }
+            }
+            return try foldOwnOperands(key: key, existing: existing, operands: operands)
         }
-        let options = ReadOptions(snapshot: snapshot)
         if let keyspace { return try await keyspace.get(key, options: options) }
         return try await db.get(key, options: options)
     }
@@ -100,7 +121,10 @@ public final class Transaction: Sendable {
         try state.withLock { (s) throws(DBError) in
             try s.checkOpen()
             let own = s.lookup(keyspace: keyspace, key: key)
-            if case .notWritten = own { s.track(keyspace: keyspace, key: key) }
+            switch own {
+            case .notWritten, .merged(_, _, onSnapshot: true): s.track(keyspace: keyspace, key: key)
+            default: break
+            }
             return (own, s.snapshot)
         }
     }
