@@ -40,7 +40,13 @@ extension DBImpl {
     /// even if the cache evicts it meanwhile.
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions, keyspace: KeyspaceData? = nil,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
-        let view = try readView(options, keyspace: keyspace)
+        try withValue(forKey: key, view: try readView(options, keyspace: keyspace), body)
+    }
+
+    /// `withValue` through a view the caller already holds (a
+    /// transaction's, taken with its snapshot: Transaction.swift).
+    func withValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
+                      _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         // A newest entry that is a merge operand: fold the key's versions.
         func settled(_ answer: Answer<R>) throws(DBError) -> R? {
             guard answer.needsMerge else { return answer.value }

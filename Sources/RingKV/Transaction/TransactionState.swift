@@ -51,18 +51,18 @@ struct TransactionState {
 
     var phase = Phase.open
     var snapshot: Snapshot?
+    /// The default keyspace's view at the snapshot (nil: none, or ended).
+    var view: TransactionView?
     var batch = WriteBatch()
-    var writes: [OwnKey: OwnWrite] = [:]
+    var writes = TransactionOwnWrites()
     var ranges: [OwnRange] = []
     var ordinal = 0
     /// Tracked keys (read, or put or deleted; a merge alone is not
-    /// tracked) with their slots, deduplicated by slot: parallel arrays.
-    var trackedSlots: [Int] = []
-    var trackedKeys: [[UInt8]] = []
+    /// tracked) with their slots, deduplicated by slot.
+    var tracked: [TrackedKey] = []
     private var trackedSlotSet: Set<Int> = []
     /// Keyspaces read or written, each with its first tracked key.
-    var keyspaces: [UInt32] = []
-    var firstKeyOfKeyspace: [[UInt8]] = []
+    var keyspaces: [(id: UInt32, firstKey: [UInt8])] = []
 
     func checkOpen() throws(DBError) {
         switch phase {
@@ -76,23 +76,24 @@ struct TransactionState {
     /// Records `key` of `keyspace` as read or written.
     mutating func track(keyspace: UInt32, key: [UInt8]) {
         let slot = ConflictTable.slot(keyspace: keyspace, key: key)
-        if trackedSlots.count < 16 {
-            if trackedSlots.contains(slot) { return }
+        if tracked.count < 16 {
+            if tracked.contains(where: { $0.slot == slot }) { return }
+            if tracked.isEmpty { tracked.reserveCapacity(4) }
         } else {
-            if trackedSlotSet.isEmpty { trackedSlotSet = Set(trackedSlots) }
+            if trackedSlotSet.isEmpty { trackedSlotSet = Set(tracked.map(\.slot)) }
             if !trackedSlotSet.insert(slot).inserted { return }
         }
-        trackedSlots.append(slot)
-        trackedKeys.append(key)
-        if !keyspaces.contains(keyspace) {
-            keyspaces.append(keyspace)
-            firstKeyOfKeyspace.append(key)
-        }
+        tracked.append(TrackedKey(slot: slot, key: key))
+        noteKeyspace(keyspace, key)
+    }
+
+    private mutating func noteKeyspace(_ keyspace: UInt32, _ key: [UInt8]) {
+        if !keyspaces.contains(where: { $0.id == keyspace }) { keyspaces.append((keyspace, key)) }
     }
 
     mutating func recordWrite(keyspace: UInt32, key: [UInt8], value: [UInt8]?) {
         ordinal += 1
-        writes[OwnKey(keyspace: keyspace, key: key)] = OwnWrite(value: value, ordinal: ordinal)
+        writes.set(OwnKey(keyspace: keyspace, key: key), OwnWrite(value: value, ordinal: ordinal))
         track(keyspace: keyspace, key: key)
     }
 
@@ -105,20 +106,16 @@ struct TransactionState {
         let ownKey = OwnKey(keyspace: keyspace, key: key)
         let range = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: key)
         if let own = writes[ownKey], own.ordinal > range {
-            writes[ownKey]!.operands.append(operand)
-            writes[ownKey]!.ordinal = ordinal
+            writes.appendOperand(ownKey, operand, ordinal: ordinal)
         } else {
-            writes[ownKey] = OwnWrite(value: nil, ordinal: ordinal, operands: [operand], onSnapshot: range == 0)
+            writes.set(ownKey, OwnWrite(value: nil, ordinal: ordinal, operands: [operand], onSnapshot: range == 0))
         }
     }
 
     mutating func recordRange(keyspace: UInt32, from: [UInt8], to: [UInt8]) {
         ordinal += 1
         ranges.append(OwnRange(keyspace: keyspace, from: from, to: to, ordinal: ordinal))
-        if !keyspaces.contains(keyspace) {
-            keyspaces.append(keyspace)
-            firstKeyOfKeyspace.append(from)
-        }
+        noteKeyspace(keyspace, from)
     }
 
     /// The newest own range deletion covering `key`, by ordinal (0: none).
@@ -144,7 +141,7 @@ struct TransactionState {
     func ownEntries(keyspace: UInt32, lower: [UInt8]?, upper: [UInt8]?)
         -> (entries: [(key: [UInt8], own: OwnLookup)], ranges: [(from: [UInt8], to: [UInt8])]) {
         var entries: [(key: [UInt8], own: OwnLookup)] = []
-        for (k, w) in writes where k.keyspace == keyspace {
+        for (k, w) in writes.entries where k.keyspace == keyspace {
             if let lower, compareBytes(k.key, lower) < 0 { continue }
             if let upper, compareBytes(k.key, upper) >= 0 { continue }
             let covered = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: k.key)
@@ -156,7 +153,6 @@ struct TransactionState {
     }
 
     func makeCheck(snapshotSequence: SequenceNumber) -> TransactionCheck {
-        TransactionCheck(snapshotSequence: snapshotSequence, slots: trackedSlots, keys: trackedKeys,
-                         keyspaces: keyspaces, firstKeyOfKeyspace: firstKeyOfKeyspace)
+        TransactionCheck(snapshotSequence: snapshotSequence, tracked: tracked, keyspaces: keyspaces)
     }
 }
