@@ -9,8 +9,10 @@ import Synchronization
 ///     try txn.commit()                               // or DBError.conflict(key:)
 ///
 /// How data flows: `DB.beginTransaction` takes a snapshot (registered, so
-/// compaction keeps what it reads). Reads look at the transaction's own
-/// buffered writes first, then read the snapshot; every key read or
+/// compaction keeps what it reads), with the default keyspace's read view
+/// at it (`TransactionView`). Reads look at the transaction's own
+/// buffered writes first, then read the snapshot (the default keyspace
+/// through that view, without a database lock); every key read or
 /// written is tracked with its conflict-table slot. Writes are buffered in
 /// one `WriteBatch` (nothing reaches the database before `commit`).
 /// `commit()` hands the batch and the tracked slots to the normal group
