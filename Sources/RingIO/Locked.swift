@@ -10,8 +10,12 @@ import Glibc
 public final class Locked<Value>: @unchecked Sendable {
     // @unchecked Sendable: `value` is only touched inside withLock, with
     // the heap-allocated (never moved) mutex held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// No dynamic exclusivity check: every access is inside `withLock`
+    /// with the mutex held, and a nested `withLock` on the same lock would
+    /// deadlock before it could overlap (the check only cost time, and
+    /// `withLock` is inlined into its callers in other modules).
+    @exclusivity(unchecked) @usableFromInline var value: Value
 
     public init(_ value: Value) {
         self.value = value
@@ -24,7 +28,7 @@ public final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     public func withLock<R, E: Error>(_ body: (inout Value) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -8,6 +8,9 @@
 // (Tests/RingKVTests/Transaction/BankCrashTests.swift): the total is
 // unchanged, every acknowledged transfer's log record is there, and
 // replaying all log records from the opening balances gives the balances.
+// Each transfer also merges +1 into "bank/transfers" (CounterMerge, a
+// blind merge in the same transaction): it must equal the number of log
+// records after every kill.
 import Glibc
 import RingKV
 
@@ -46,6 +49,7 @@ enum Bank {
         try txn.put(account(a), Array(String(from - moved).utf8))
         try txn.put(account(b), Array(String(to + moved).utf8))
         try txn.put(Array("log/\(seed)/\(worker)/\(n)".utf8), Array("\(a) \(b) \(moved)".utf8))
+        try txn.merge(Array("bank/transfers".utf8), CounterMerge.operand(1))
     }
 }
 

@@ -80,6 +80,7 @@ if mergeMode {
     options.mergeOperator = CounterMerge()
     options.memtableSizeBytes = 32 << 10  // operands spread over many tables
 }
+if bankMode { options.mergeOperator = CounterMerge() }  // the transfer counter (BankMode.swift)
 let db: DB
 do {
     db = try DB(path: args[1], options: options)

@@ -123,22 +123,23 @@ struct TxnMode {
                 runThreads(threads) { t in
                     var rng = SplitMix(seed: UInt64(round * 1000 + t))
                     for _ in 0..<perThread {
-                        let i = rng.next(1000), j = rng.next(1000)
+                        // Both sides build the same two keys once.
+                        let ki = Self.key(t, rng.next(1000)), kj = Self.key(t, rng.next(1000))
                         do {
                             if phase == 0 {
                                 // Own keys: a conflict is a false one
                                 // (a slot collision, or the table's
                                 // activation); retried and counted.
                                 try txnDB.transaction(maxAttempts: 100, options: sync) { txn in
-                                    _ = try txn.get(Self.key(t, i))
-                                    _ = try txn.get(Self.key(t, j))
-                                    try txn.put(Self.key(t, i), value)
-                                    try txn.put(Self.key(t, j), value)
+                                    _ = try txn.get(ki)
+                                    _ = try txn.get(kj)
+                                    try txn.put(ki, value)
+                                    try txn.put(kj, value)
                                 }
                             } else {
                                 var batch = WriteBatch()
-                                batch.put(Self.key(t, i), value)
-                                batch.put(Self.key(t, j), value)
+                                batch.put(ki, value)
+                                batch.put(kj, value)
                                 try batchDB.write(batch, options: sync)
                             }
                         } catch {

@@ -25,24 +25,55 @@ public final class Snapshot: Sendable {
 }
 
 /// Live snapshot sequence numbers with their counts; compaction asks for
-/// the oldest.
+/// the oldest. Kept as an array sorted by sequence: a new snapshot is
+/// almost always at the newest sequence (an append or a count at the
+/// end), and a release finds its entry by binary search — no hashing,
+/// and no allocation while the array has room (every transaction takes
+/// and releases one).
 final class SnapshotRegistry: Sendable {
-    /// sequence -> number of live Snapshot objects holding it.
-    private let live = Locked<[UInt64: Int]>([:])
+    /// (sequence, number of live Snapshot objects holding it), ascending by
+    /// sequence, no count zero.
+    private let live = Locked<[(sequence: UInt64, count: Int)]>([])
 
-    func retain(_ sequence: UInt64) { live.withLock { $0[sequence, default: 0] += 1 } }
+    /// The index of the first entry with a sequence >= `sequence`.
+    private static func position(of sequence: UInt64, in entries: [(sequence: UInt64, count: Int)]) -> Int {
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            if entries[mid].sequence < sequence { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
+    func retain(_ sequence: UInt64) {
+        live.withLock { entries in
+            if let last = entries.last, last.sequence <= sequence {
+                if last.sequence == sequence { entries[entries.count - 1].count += 1 } else {
+                    entries.append((sequence, 1))
+                }
+                return
+            }
+            let i = SnapshotRegistry.position(of: sequence, in: entries)
+            if i < entries.count && entries[i].sequence == sequence {
+                entries[i].count += 1
+            } else {
+                entries.insert((sequence, 1), at: i)
+            }
+        }
+    }
 
     func release(_ sequence: UInt64) {
-        live.withLock { map in
-            let n = (map[sequence] ?? 1) - 1
-            map[sequence] = n > 0 ? n : nil
+        live.withLock { entries in
+            let i = SnapshotRegistry.position(of: sequence, in: entries)
+            guard i < entries.count && entries[i].sequence == sequence else { return }
+            if entries[i].count > 1 { entries[i].count -= 1 } else { entries.remove(at: i) }
         }
     }
 
     /// The smallest live snapshot sequence, or nil when none is held.
-    var oldest: UInt64? { live.withLock { $0.keys.min() } }
+    var oldest: UInt64? { live.withLock { $0.first?.sequence } }
     /// Every live snapshot sequence, ascending (merge folding must not
     /// cross any of them: `MergeFolder`).
-    var sequences: [UInt64] { live.withLock { $0.keys.sorted() } }
-    var count: Int { live.withLock { $0.values.reduce(0, +) } }
+    var sequences: [UInt64] { live.withLock { $0.map(\.sequence) } }
+    var count: Int { live.withLock { $0.reduce(0) { $0 + $1.count } } }
 }

@@ -123,12 +123,17 @@ final class SkipList {
     var first: UnsafeMutableRawPointer? { SkipList.next(head, level: 0) }
 
     /// The first node whose key is >= `target`, or nil.
+    ///
+    /// A node found >= `target` at one level is often the next node one
+    /// level down too: it is not compared again (`notBefore`; nodes never
+    /// move, so it stays >= `target`).
     func seek(_ target: Target) -> UnsafeMutableRawPointer? {
         var x = head
         var level = currentHeight.load(ordering: .relaxed) - 1
+        var notBefore: UnsafeMutableRawPointer?
         while true {
             let n = SkipList.next(x, level: level)
-            if let n, SkipList.compare(n, target) < 0 {
+            if let n, n != notBefore, SkipList.compare(n, target) < 0 {
                 x = n
             } else if level == 0 {
                 // `n` itself, not a second load of the link: the inserter
@@ -137,6 +142,7 @@ final class SkipList {
                 // `target` (a get would then miss a present key).
                 return n
             } else {
+                notBefore = n
                 level -= 1
             }
         }
@@ -184,17 +190,26 @@ final class SkipList {
         let height = randomHeight()
         let oldHeight = currentHeight.load(ordering: .relaxed)
 
-        // Find the predecessor at each level in use.
+        // Find the predecessor at each level in use. As in `seek`, the node
+        // last found >= `target` is not compared again one level down.
         var x = head
         var level = oldHeight - 1
+        var notBefore: UnsafeMutableRawPointer?
+        var notBeforeIsEqual = false
         while true {
             let n = SkipList.next(x, level: level)
-            if let n, SkipList.compare(n, target) < 0 {
-                x = n
-                continue
+            if let n, n != notBefore {
+                let c = SkipList.compare(n, target)
+                if c < 0 {
+                    x = n
+                    continue
+                }
+                notBefore = n
+                notBeforeIsEqual = c == 0
             }
             if level == 0 {
-                precondition(n.map { SkipList.compare($0, target) != 0 } ?? true,
+                // Here `n` is nil or the node `notBefore` (>= target).
+                precondition(n == nil || !notBeforeIsEqual,
                              "memtable insert of an internal key that is already present")
             }
             previous[level] = x

@@ -40,14 +40,23 @@ extension DBImpl {
     /// even if the cache evicts it meanwhile.
     func withValue<R>(forKey key: UnsafeRawBufferPointer, options: ReadOptions, keyspace: KeyspaceData? = nil,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
-        let view = try readView(options, keyspace: keyspace)
-        guard let ttl = view.ttl else { return try withValue(forKey: key, view: view, body) }
-        return try withLiveValue(ttl, body) { (inner) throws(DBError) in try withValue(forKey: key, view: view, inner) }
+        try withValue(forKey: key, view: try readView(options, keyspace: keyspace), body)
     }
 
-    /// `withValue` in `view` (TTL/TTLReads.swift wraps `body` for a TTL
-    /// keyspace).
+    /// `withValue` through a view the caller already holds (a
+    /// transaction's, taken with its snapshot: Transaction.swift). In a
+    /// TTL keyspace TTL/TTLReads.swift wraps `body`: the stamp is stripped
+    /// and an expired value reads as absent.
     func withValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
+                      _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
+        guard let ttl = view.ttl else { return try withStoredValue(forKey: key, view: view, body) }
+        return try withLiveValue(ttl, body) { (inner) throws(DBError) in
+            try withStoredValue(forKey: key, view: view, inner)
+        }
+    }
+
+    /// The value stored for `key` in `view` (with its TTL stamp, if any).
+    private func withStoredValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         // A newest entry that is a merge operand: fold the key's versions.
         func settled(_ answer: Answer<R>) throws(DBError) -> R? {

@@ -42,6 +42,12 @@ extension DBImpl {
     func readView(_ options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> ReadView {
         mu.lock()
         defer { mu.unlock() }
+        return try readViewLocked(options, keyspace: keyspace)
+    }
+
+    /// `readView` with `mu` held by the caller.
+    func readViewLocked(_ options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> ReadView {
+        mu.assertHeld()
         try checkOpenLocked()
         if let snapshot = options.snapshot, snapshot.followerGeneration != followerGeneration {
             throw DBError.misuse("a follower's snapshot reads only until its next catchUp()")

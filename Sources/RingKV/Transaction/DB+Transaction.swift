@@ -4,7 +4,8 @@ extension DB {
     /// Begins an optimistic transaction reading at a snapshot of now (see
     /// `Transaction`). Its commit is durable as `options` say.
     public func beginTransaction(options: WriteOptions = WriteOptions()) -> Transaction {
-        Transaction(db: self, snapshot: impl.transactionSnapshot(), options: options)
+        let (snapshot, view) = impl.transactionSnapshot()
+        return Transaction(db: self, snapshot: snapshot, view: view, options: options)
     }
 
     /// Runs `body` in a new transaction and commits it; on
@@ -69,12 +70,16 @@ extension DB {
 }
 
 extension DBImpl {
-    /// A snapshot for a new transaction; the first one activates conflict
-    /// tracking (ConflictTable.swift). Registered under `mu`.
-    func transactionSnapshot() -> Snapshot {
+    /// A snapshot for a new transaction, and the read view of the default
+    /// keyspace at it (nil when the database refuses one: its reads then
+    /// take the usual path, which says why); the first one activates
+    /// conflict tracking (ConflictTable.swift). Both under one hold of `mu`.
+    func transactionSnapshot() -> (Snapshot, TransactionView?) {
         mu.withLock {
             pipeline.conflicts.activateLocked(allocatedSequence: pipeline.allocatedSequence)
-            return Snapshot(sequence: lastSequence, registry: snapshots)
+            let snapshot = Snapshot(sequence: lastSequence, registry: snapshots)
+            let view = try? readViewLocked(ReadOptions(snapshot: snapshot))
+            return (snapshot, view.map(TransactionView.init))
         }
     }
 
@@ -94,4 +99,15 @@ extension DBImpl {
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync, batchKeyspaces: batch.keyspaces,
                             check: check, in: self)
     }
+}
+
+/// The default keyspace's read view at a transaction's snapshot, taken
+/// when the transaction begins (under the same hold of `mu` as its
+/// snapshot), so its point reads of that keyspace take no lock of the
+/// database. It holds the memtables and the version of that moment until
+/// the transaction ends. Immutable.
+final class TransactionView: Sendable {
+    let view: DBImpl.ReadView
+
+    init(_ view: DBImpl.ReadView) { self.view = view }
 }

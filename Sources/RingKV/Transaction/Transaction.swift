@@ -9,8 +9,10 @@ import Synchronization
 ///     try txn.commit()                               // or DBError.conflict(key:)
 ///
 /// How data flows: `DB.beginTransaction` takes a snapshot (registered, so
-/// compaction keeps what it reads). Reads look at the transaction's own
-/// buffered writes first, then read the snapshot; every key read or
+/// compaction keeps what it reads), with the default keyspace's read view
+/// at it (`TransactionView`). Reads look at the transaction's own
+/// buffered writes first, then read the snapshot (the default keyspace
+/// through that view, without a database lock); every key read or
 /// written is tracked with its conflict-table slot. Writes are buffered in
 /// one `WriteBatch` (nothing reaches the database before `commit`).
 /// `commit()` hands the batch and the tracked slots to the normal group
@@ -32,12 +34,13 @@ public final class Transaction: Sendable {
     /// Guards everything the transaction buffers and tracks.
     let state: Locked<TransactionState>
 
-    init(db: DB, snapshot: Snapshot, options: WriteOptions) {
+    init(db: DB, snapshot: Snapshot, view: TransactionView?, options: WriteOptions) {
         self.db = db
         snapshotSequence = snapshot.sequence
         writeOptions = options
         var initial = TransactionState()
         initial.snapshot = snapshot
+        initial.view = view
         state = Locked(initial)
     }
 
@@ -63,11 +66,27 @@ public final class Transaction: Sendable {
     /// writer of it after the snapshot makes `commit()` fail.
     public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) -> [UInt8]? {
         let id = try keyspaceId(keyspace)
-        let (own, snapshot) = try ownLookup(keyspace: id, key: key)
+        let (own, snapshot, view) = try ownLookup(keyspace: id, key: key)
         switch own {
         case .value(let v): return v
         case .deleted: return nil
-        case .notWritten: break
+        case .notWritten: return try readSnapshot(key, in: keyspace, snapshot: snapshot, view: view)
+        case .merged(let base, let operands, let onSnapshot):
+            let existing = onSnapshot ? try readSnapshot(key, in: keyspace, snapshot: snapshot, view: view) : base
+            return try foldOwnOperands(key: key, existing: existing, operands: operands)
+        }
+    }
+
+    /// The value of `key` at the snapshot: through the transaction's view
+    /// for the default keyspace (no lock of the database), else as a
+    /// snapshot read.
+    private func readSnapshot(_ key: [UInt8], in keyspace: Keyspace?, snapshot: Snapshot?,
+                              view: TransactionView?) throws(DBError) -> [UInt8]? {
+        if keyspace == nil, let view {
+            let impl = db.impl
+            return try impl.reading { () throws(DBError) in
+                try key.withBytes { (k) throws(DBError) in try impl.withValue(forKey: k, view: view.view) { Array($0) } }
+            }
         }
         let options = ReadOptions(snapshot: snapshot)
         if let keyspace { return try keyspace.get(key, options: options) }
@@ -82,13 +101,23 @@ public final class Transaction: Sendable {
     /// `get` as an async read: suspends (never blocks) on disk reads.
     public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) async throws -> [UInt8]? {
         let id = try keyspaceId(keyspace)
-        let (own, snapshot) = try ownLookup(keyspace: id, key: key)
+        let (own, snapshot, _) = try ownLookup(keyspace: id, key: key)
+        let options = ReadOptions(snapshot: snapshot)
         switch own {
         case .value(let v): return v
         case .deleted: return nil
         case .notWritten: break
+        case .merged(let base, let operands, let onSnapshot):
+            var existing = base
+            if onSnapshot {
+                if let keyspace {
+                    existing = try await keyspace.get(key, options: options)
+                } else {
+                    existing = try await db.get(key, options: options)
+                }
+            }
+            return try foldOwnOperands(key: key, existing: existing, operands: operands)
         }
-        let options = ReadOptions(snapshot: snapshot)
         if let keyspace { return try await keyspace.get(key, options: options) }
         return try await db.get(key, options: options)
     }
@@ -96,12 +125,15 @@ public final class Transaction: Sendable {
     /// Checks the transaction is open, tracks the key, and looks it up in
     /// the own writes; returns the snapshot for a read that must go on.
     private func ownLookup(keyspace: UInt32, key: [UInt8]) throws(DBError)
-        -> (TransactionState.OwnLookup, Snapshot?) {
+        -> (TransactionState.OwnLookup, Snapshot?, TransactionView?) {
         try state.withLock { (s) throws(DBError) in
             try s.checkOpen()
             let own = s.lookup(keyspace: keyspace, key: key)
-            if case .notWritten = own { s.track(keyspace: keyspace, key: key) }
-            return (own, s.snapshot)
+            switch own {
+            case .notWritten, .merged(_, _, onSnapshot: true): s.track(keyspace: keyspace, key: key)
+            default: break
+            }
+            return (own, s.snapshot, s.view)
         }
     }
 
@@ -172,10 +204,12 @@ public final class Transaction: Sendable {
             try s.checkOpen()
             s.phase = .failed
             s.snapshot = nil
+            s.view = nil
             let check = s.makeCheck(snapshotSequence: snapshotSequence)
+            // The batch is shared, not copied: the state never changes it
+            // again (no longer open).
             let batch = s.batch
-            s.batch = WriteBatch()
-            s.writes = [:]
+            s.writes.removeAll()
             return (batch, check)
         }
     }
@@ -219,8 +253,9 @@ public final class Transaction: Sendable {
             guard s.phase == .open else { return }
             s.phase = .rolledBack
             s.snapshot = nil
+            s.view = nil
             s.batch = WriteBatch()
-            s.writes = [:]
+            s.writes.removeAll()
             s.ranges = []
         }
     }

@@ -5,8 +5,9 @@
 /// the keyspace within the bounds (sorted) and its own range deletions,
 /// and opens a `DBIterator` at the transaction's snapshot. Each step
 /// takes the smaller key of the two sources; on equal keys the own write
-/// wins; own deletions and snapshot keys under an own range deletion are
-/// skipped. Every key it stands on is tracked as read by the transaction
+/// wins (own merge operands are folded onto the own put or delete, or onto
+/// the snapshot's entry of that key); own deletions and snapshot keys under
+/// an own range deletion are skipped. Every key it stands on is tracked as read by the transaction
 /// (so a later commit of that key by another writer makes the commit
 /// conflict). Keys another writer inserts into the scanned range after the
 /// snapshot (phantoms) are NOT detected: docs/TRANSACTIONS.md.
@@ -18,7 +19,7 @@ public final class TransactionIterator {
     private let transaction: Transaction
     private let keyspaceId: UInt32
     private let base: DBIterator
-    private let own: [(key: [UInt8], value: [UInt8]?)]
+    private let own: [(key: [UInt8], own: TransactionState.OwnLookup)]
     private let ownRanges: [(from: [UInt8], to: [UInt8])]
     private let lower: [UInt8]?
     /// Next own entry not yet passed.
@@ -29,7 +30,7 @@ public final class TransactionIterator {
     public private(set) var isValid = false
 
     init(transaction: Transaction, keyspaceId: UInt32, base: DBIterator,
-         own: [(key: [UInt8], value: [UInt8]?)], ownRanges: [(from: [UInt8], to: [UInt8])], lower: [UInt8]?) {
+         own: [(key: [UInt8], own: TransactionState.OwnLookup)], ownRanges: [(from: [UInt8], to: [UInt8])], lower: [UInt8]?) {
         self.transaction = transaction
         self.keyspaceId = keyspaceId
         self.base = base
@@ -84,14 +85,28 @@ public final class TransactionIterator {
             let order: Int
             if let baseKey, let ownEntry { order = compareBytes(ownEntry.key, baseKey) } else { order = ownEntry == nil ? 1 : -1 }
             if order <= 0, let ownEntry {
-                // The own write decides this key.
-                if order == 0 { try base.next() }
+                // The own write decides this key (own operands may fold
+                // onto the snapshot's entry of it).
+                var snapshotValue: [UInt8]?
+                if order == 0 {
+                    snapshotValue = base.value
+                    try base.next()
+                }
                 ownIndex += 1
-                if let value = ownEntry.value {
+                switch ownEntry.own {
+                case .value(let value):
+                    stand(on: ownEntry.key, value)
+                    return
+                case .deleted, .notWritten:
+                    continue
+                case .merged(let ownBase, let operands, let onSnapshot):
+                    if onSnapshot { transaction.trackRead(keyspace: keyspaceId, key: ownEntry.key) }
+                    let value = try transaction.foldOwnOperands(key: ownEntry.key,
+                                                                existing: onSnapshot ? snapshotValue : ownBase,
+                                                                operands: operands)
                     stand(on: ownEntry.key, value)
                     return
                 }
-                continue
             }
             // A snapshot key no own write touches.
             if let baseKey {

@@ -13,10 +13,22 @@ struct TransactionState {
     }
 
     /// A buffered point write: the value (nil: deleted) and its place in
-    /// the transaction's order of writes.
+    /// the transaction's order of writes; then the own merge operands
+    /// buffered after it (oldest first), applied to `value` — or, when
+    /// `onSnapshot`, to the key's value at the snapshot (the transaction
+    /// merged without a put, delete or covering range deletion before).
     struct OwnWrite {
-        let value: [UInt8]?
-        let ordinal: Int
+        var value: [UInt8]?
+        var ordinal: Int
+        var operands: [[UInt8]] = []
+        var onSnapshot = false
+
+        /// What it says about its key, unless a later range covers it.
+        var asLookup: OwnLookup {
+            if !operands.isEmpty { return .merged(base: value, operands: operands, onSnapshot: onSnapshot) }
+            if let value { return .value(value) }
+            return .deleted
+        }
     }
 
     /// A buffered range deletion.
@@ -32,22 +44,25 @@ struct TransactionState {
         case notWritten
         case value([UInt8])
         case deleted
+        /// Own merge operands (oldest first) to fold onto `base`, or onto
+        /// the snapshot's value when `onSnapshot` (a read of the snapshot).
+        case merged(base: [UInt8]?, operands: [[UInt8]], onSnapshot: Bool)
     }
 
     var phase = Phase.open
     var snapshot: Snapshot?
+    /// The default keyspace's view at the snapshot (nil: none, or ended).
+    var view: TransactionView?
     var batch = WriteBatch()
-    var writes: [OwnKey: OwnWrite] = [:]
+    var writes = TransactionOwnWrites()
     var ranges: [OwnRange] = []
     var ordinal = 0
-    /// Tracked keys (read or written) with their slots, deduplicated by
-    /// slot: parallel arrays.
-    var trackedSlots: [Int] = []
-    var trackedKeys: [[UInt8]] = []
+    /// Tracked keys (read, or put or deleted; a merge alone is not
+    /// tracked) with their slots, deduplicated by slot.
+    var tracked: [TrackedKey] = []
     private var trackedSlotSet: Set<Int> = []
     /// Keyspaces read or written, each with its first tracked key.
-    var keyspaces: [UInt32] = []
-    var firstKeyOfKeyspace: [[UInt8]] = []
+    var keyspaces: [(id: UInt32, firstKey: [UInt8])] = []
 
     func checkOpen() throws(DBError) {
         switch phase {
@@ -61,33 +76,46 @@ struct TransactionState {
     /// Records `key` of `keyspace` as read or written.
     mutating func track(keyspace: UInt32, key: [UInt8]) {
         let slot = ConflictTable.slot(keyspace: keyspace, key: key)
-        if trackedSlots.count < 16 {
-            if trackedSlots.contains(slot) { return }
+        if tracked.count < 16 {
+            if tracked.contains(where: { $0.slot == slot }) { return }
+            if tracked.isEmpty { tracked.reserveCapacity(4) }
         } else {
-            if trackedSlotSet.isEmpty { trackedSlotSet = Set(trackedSlots) }
+            if trackedSlotSet.isEmpty { trackedSlotSet = Set(tracked.map(\.slot)) }
             if !trackedSlotSet.insert(slot).inserted { return }
         }
-        trackedSlots.append(slot)
-        trackedKeys.append(key)
-        if !keyspaces.contains(keyspace) {
-            keyspaces.append(keyspace)
-            firstKeyOfKeyspace.append(key)
-        }
+        tracked.append(TrackedKey(slot: slot, key: key))
+        noteKeyspace(keyspace, key)
+    }
+
+    private mutating func noteKeyspace(_ keyspace: UInt32, _ key: [UInt8]) {
+        if !keyspaces.contains(where: { $0.id == keyspace }) { keyspaces.append((keyspace, key)) }
     }
 
     mutating func recordWrite(keyspace: UInt32, key: [UInt8], value: [UInt8]?) {
         ordinal += 1
-        writes[OwnKey(keyspace: keyspace, key: key)] = OwnWrite(value: value, ordinal: ordinal)
+        writes.set(OwnKey(keyspace: keyspace, key: key), OwnWrite(value: value, ordinal: ordinal))
         track(keyspace: keyspace, key: key)
+    }
+
+    /// Records an own merge operand: appended to the own write of the key
+    /// when it has one no own range deletion covers; else it starts one on
+    /// the snapshot's value (no covering range) or on nothing. A merge is
+    /// not tracked: a blind merge does not conflict (docs/TRANSACTIONS.md).
+    mutating func recordMerge(keyspace: UInt32, key: [UInt8], operand: [UInt8]) {
+        ordinal += 1
+        let ownKey = OwnKey(keyspace: keyspace, key: key)
+        let range = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: key)
+        if let own = writes[ownKey], own.ordinal > range {
+            writes.appendOperand(ownKey, operand, ordinal: ordinal)
+        } else {
+            writes.set(ownKey, OwnWrite(value: nil, ordinal: ordinal, operands: [operand], onSnapshot: range == 0))
+        }
     }
 
     mutating func recordRange(keyspace: UInt32, from: [UInt8], to: [UInt8]) {
         ordinal += 1
         ranges.append(OwnRange(keyspace: keyspace, from: from, to: to, ordinal: ordinal))
-        if !keyspaces.contains(keyspace) {
-            keyspaces.append(keyspace)
-            firstKeyOfKeyspace.append(from)
-        }
+        noteKeyspace(keyspace, from)
     }
 
     /// The newest own range deletion covering `key`, by ordinal (0: none).
@@ -102,24 +130,22 @@ struct TransactionState {
     func lookup(keyspace: UInt32, key: [UInt8]) -> OwnLookup {
         let own = writes[OwnKey(keyspace: keyspace, key: key)]
         let range = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: key)
-        if let own, own.ordinal > range {
-            if let value = own.value { return .value(value) }
-            return .deleted
-        }
+        if let own, own.ordinal > range { return own.asLookup }
         return range > 0 ? .deleted : .notWritten
     }
 
     /// The own writes of `keyspace` in `[lower, upper)` (nil: open), in
     /// key order, each with its value (nil: deleted, also by a later own
-    /// range deletion); and the own range deletions of `keyspace`.
+    /// range deletion, or own merge operands); and the own range
+    /// deletions of `keyspace`.
     func ownEntries(keyspace: UInt32, lower: [UInt8]?, upper: [UInt8]?)
-        -> (entries: [(key: [UInt8], value: [UInt8]?)], ranges: [(from: [UInt8], to: [UInt8])]) {
-        var entries: [(key: [UInt8], value: [UInt8]?)] = []
-        for (k, w) in writes where k.keyspace == keyspace {
+        -> (entries: [(key: [UInt8], own: OwnLookup)], ranges: [(from: [UInt8], to: [UInt8])]) {
+        var entries: [(key: [UInt8], own: OwnLookup)] = []
+        for (k, w) in writes.entries where k.keyspace == keyspace {
             if let lower, compareBytes(k.key, lower) < 0 { continue }
             if let upper, compareBytes(k.key, upper) >= 0 { continue }
             let covered = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: k.key)
-            entries.append((k.key, covered > w.ordinal ? nil : w.value))
+            entries.append((k.key, covered > w.ordinal ? .deleted : w.asLookup))
         }
         entries.sort { compareBytes($0.key, $1.key) < 0 }
         let own = ranges.filter { $0.keyspace == keyspace }.map { (from: $0.from, to: $0.to) }
@@ -127,7 +153,6 @@ struct TransactionState {
     }
 
     func makeCheck(snapshotSequence: SequenceNumber) -> TransactionCheck {
-        TransactionCheck(snapshotSequence: snapshotSequence, slots: trackedSlots, keys: trackedKeys,
-                         keyspaces: keyspaces, firstKeyOfKeyspace: firstKeyOfKeyspace)
+        TransactionCheck(snapshotSequence: snapshotSequence, tracked: tracked, keyspaces: keyspaces)
     }
 }

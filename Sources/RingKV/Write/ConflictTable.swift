@@ -136,16 +136,15 @@ final class ConflictTable: @unchecked Sendable {
     /// Caller holds `mu`.
     func conflictLocked(_ check: TransactionCheck) -> [UInt8]? {
         let snapshot = check.snapshotSequence
-        if floor > snapshot { return check.keys.first ?? [] }
+        if floor > snapshot { return check.tracked.first?.key ?? check.keyspaces.first?.firstKey ?? [] }
         if let slots {
-            for i in check.slots.indices where rk_atomic_load_relaxed_u64(slots + check.slots[i]) > snapshot {
-                return check.keys[i]
+            for t in check.tracked where rk_atomic_load_relaxed_u64(slots + t.slot) > snapshot {
+                return t.key
             }
         }
-        for i in check.keyspaces.indices {
-            let ks = check.keyspaces[i]
+        for (ks, firstKey) in check.keyspaces {
             let at = rangeSlots + Int(ks % UInt32(ConflictTable.rangeSlotCount))
-            if rk_atomic_load_relaxed_u64(at) > snapshot { return check.firstKeyOfKeyspace[i] }
+            if rk_atomic_load_relaxed_u64(at) > snapshot { return firstKey }
         }
         return nil
     }
@@ -156,19 +155,20 @@ final class ConflictTable: @unchecked Sendable {
 /// transaction's thread, so the leader only loads and compares). Immutable.
 final class TransactionCheck: Sendable {
     let snapshotSequence: SequenceNumber
-    /// Parallel arrays: each tracked key's slot and the key (for the error).
-    let slots: [Int]
-    let keys: [[UInt8]]
+    /// Each tracked key with its slot (the key is for the error).
+    let tracked: [TrackedKey]
     /// Keyspaces it read or wrote, each with one of its keys (for the error).
-    let keyspaces: [UInt32]
-    let firstKeyOfKeyspace: [[UInt8]]
+    let keyspaces: [(id: UInt32, firstKey: [UInt8])]
 
-    init(snapshotSequence: SequenceNumber, slots: [Int], keys: [[UInt8]], keyspaces: [UInt32],
-         firstKeyOfKeyspace: [[UInt8]]) {
+    init(snapshotSequence: SequenceNumber, tracked: [TrackedKey], keyspaces: [(id: UInt32, firstKey: [UInt8])]) {
         self.snapshotSequence = snapshotSequence
-        self.slots = slots
-        self.keys = keys
+        self.tracked = tracked
         self.keyspaces = keyspaces
-        self.firstKeyOfKeyspace = firstKeyOfKeyspace
     }
+}
+
+/// A key a transaction read or wrote, with its conflict-table slot.
+struct TrackedKey: Sendable {
+    let slot: Int
+    let key: [UInt8]
 }

@@ -184,8 +184,8 @@ import Testing
         /// Backups that returned (each restored and checked after the cut).
         var backupsVerified = 0
         var readOnlyOpens = 0
-        /// Ingests that returned (PowerLossIngest.swift).
-        var ingests = 0
+        /// Ingests that returned (PowerLossIngest.swift); transactions that carried merges.
+        var ingests = 0, transactionsWithMerges = 0
     }
 
     @Test func everyRoundOpensWithEverySyncedWriteAndAPrefixOfTheHistory() throws {
@@ -331,7 +331,7 @@ import Testing
             #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
                     "seed \(seed): \(totals)")
             #expect(totals.backupsVerified > 0, "seed \(seed): \(totals)")
-            #expect(totals.ingests > 0, "seed \(seed): \(totals)")
+            #expect(totals.ingests > 0 && totals.transactionsWithMerges > 0, "seed \(seed): \(totals)")
         }
     }
 
@@ -364,10 +364,9 @@ import Testing
             var batch = WriteBatch()
             var step: Step = []
             // One batch in three commits as a transaction of the same
-            // operations instead (issue 24): same atomicity and durability.
-            // (A batch with a merge goes as a batch: transactions take no
-            // merge operands yet.)
-            var txnOps: [(Keyspace, String, String?, String?)] = []  // (keyspace, key, value, rangeEnd)
+            // operations instead (issue 24), merges included: same
+            // atomicity and durability.
+            var txnOps: [(Keyspace, String, String?, String?, Bool)] = []  // (keyspace, key, value, rangeEnd, merge)
             var hasMerge = false
             let live = db.keyspaceNames()
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
@@ -380,20 +379,21 @@ import Testing
                 switch Int.random(in: 0..<20, using: &rng) {
                 case 0..<4:
                     batch.delete(key, in: keyspace)
-                    txnOps.append((keyspace, key, nil, nil))
+                    txnOps.append((keyspace, key, nil, nil, false))
                     step.append(.delete(prefix + key))
                 case 4:
                     // A range of a few keys ("k1" < "k10" < "k2": byte order).
                     let other = "k\(Int.random(in: 0..<48, using: &rng))"
                     let (from, to) = key.utf8.lexicographicallyPrecedes(other.utf8) ? (key, other) : (other, key)
                     batch.deleteRange(from: from, to: to, in: keyspace)
-                    txnOps.append((keyspace, from, nil, to))
+                    txnOps.append((keyspace, from, nil, to, false))
                     step.append(.deleteRange(from: prefix + from, to: prefix + to))
                     totals.rangeDeletions += 1
                 case 5..<8:
                     counter += 1
                     let operand = "m\(counter)"
                     batch.merge(key, operand, in: keyspace)
+                    txnOps.append((keyspace, key, operand, nil, true))
                     hasMerge = true
                     step.append(.merge(prefix + key, operand))
                     totals.merges += 1
@@ -401,17 +401,19 @@ import Testing
                     counter += 1
                     let value = "v\(counter)-" + String(repeating: "x", count: Int.random(in: 0...300, using: &rng))
                     batch.put(key, value, in: keyspace)
-                    txnOps.append((keyspace, key, value, nil))
+                    txnOps.append((keyspace, key, value, nil, false))
                     step.append(.put(prefix + key, value))
                 }
             }
             let sync = Int.random(in: 0..<4, using: &rng) == 0
             history.steps.append(step)
             do {
-                if Int.random(in: 0..<3, using: &rng) == 0 && !hasMerge {
+                if Int.random(in: 0..<3, using: &rng) == 0 {
                     let txn = db.beginTransaction(options: WriteOptions(sync: sync))
-                    for (keyspace, key, value, rangeEnd) in txnOps {
-                        if let rangeEnd {
+                    for (keyspace, key, value, rangeEnd, isMerge) in txnOps {
+                        if isMerge, let value {
+                            try txn.merge(key, value, in: keyspace)
+                        } else if let rangeEnd {
                             if key != rangeEnd { try txn.deleteRange(from: Array(key.utf8), to: Array(rangeEnd.utf8), in: keyspace) }
                         } else if let value {
                             try txn.put(key, value, in: keyspace)
@@ -420,6 +422,7 @@ import Testing
                         }
                     }
                     try txn.commit()
+                    if hasMerge { totals.transactionsWithMerges += 1 }
                 } else {
                     try db.write(batch, options: WriteOptions(sync: sync))
                 }

@@ -10,7 +10,8 @@ import Testing
 /// acknowledged transfer's log record is there, and replaying every log
 /// record (all runs) from the opening balances gives exactly the
 /// balances — so no acknowledged transfer is lost and none took effect in
-/// part. Cycles: RINGKV_BANK_CRASH_CYCLES (default 12); RINGKV_SEED
+/// part; the transfer counter each transfer merges into (a merge inside
+/// the transaction) equals the number of log records. Cycles: RINGKV_BANK_CRASH_CYCLES (default 12); RINGKV_SEED
 /// replays a run.
 @Suite struct BankCrashTests {
     static var cycles: Int { KillNineLoop.cycles("RINGKV_BANK_CRASH_CYCLES", default: 12) }
@@ -34,7 +35,9 @@ import Testing
                                                   extraArguments: ["bank"])
             guard FileSystem.exists(path + "/CURRENT") else { continue }
             let context = "seed \(seed) cycle \(cycle) (\(mode), run seed \(runSeed), acked \(acked))"
-            let db = try DB(path: path, options: openOptions())
+            var options = openOptions()
+            options.mergeOperator = CounterMerge()
+            let db = try DB(path: path, options: options)
             defer { try? db.close() }
             guard try db.get(bytes("bank/init")) != nil else {
                 // Killed before the accounts' transaction committed: none.
@@ -65,6 +68,8 @@ import Testing
                 replayed[parts[1]] += parts[2]
             }
             #expect(replayed == balances, "\(context): balances differ from the replayed log")
+            let transfers = CounterMerge.value(try db.get(bytes("bank/transfers"))) ?? 0
+            #expect(transfers == Int64(logs.count), "\(context): \(transfers) merged transfers, \(logs.count) log records")
         }
         print("BankCrashTests: \(Self.cycles) kills, \(acknowledgedTotal) acknowledged transfers, \(logsSeen) log records")
         #expect(acknowledgedTotal > 0)
