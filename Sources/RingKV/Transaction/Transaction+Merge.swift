@@ -11,11 +11,16 @@ extension Transaction {
     /// Buffers "merge `operand` into `key`" (in `keyspace`, nil: default).
     /// - Throws: `DBError.invalidArgument` when the database has no
     ///   `Options.mergeOperator` or it refuses the operand (CounterMerge:
-    ///   not 8 bytes) — at this call, nothing is buffered;
+    ///   not 8 bytes), or when `keyspace` has a ttl (TTL keyspaces take no
+    ///   merges: docs/MERGE_TTL.md) — at this call, nothing is buffered;
     ///   `DBError.tooLarge` for a key or operand over the limits;
     ///   `DBError.transactionClosed` after commit or rollback.
     public func merge(_ key: [UInt8], _ operand: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) {
         let id = try keyspaceId(keyspace)
+        if let keyspace, keyspace.data.stampsWriteTime {
+            throw DBError.invalidArgument("merge into keyspace \"\(keyspace.name)\", which has a ttl: "
+                                          + "TTL keyspaces take no merges")
+        }
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: operand.count)
         try db.impl.checkMergeOperand(key: key, operand)
         try state.withLock { (s) throws(DBError) in
