@@ -15,8 +15,8 @@ import RingIO
 /// and hands it to the engine's `TableBuilder`, pipelined: this thread
 /// fills data blocks and the bloom and prefix filters, a second thread
 /// (`BlockPipeline`) compresses, checksums and writes the finished blocks
-/// and builds the index. An error of that thread is thrown by the next
-/// `add` or by `finish`. `finish` writes the index, filters, properties
+/// and builds the index. An error of that thread is thrown by a later
+/// `add` (the one that ends the next data block) or by `finish`. `finish` writes the index, filters, properties
 /// and footer, fsyncs the file, and records it (`WrittenTables`) so that
 /// an ingest by this process need not read it back while it is unchanged.
 /// The sequence the entries take is given at ingest, in the MANIFEST —

@@ -17,19 +17,21 @@ import RingIO
 /// Used by one thread at a time: the builder's own (synchronous tables:
 /// flush, compaction), or a `BlockPipeline` worker until the pipeline is
 /// joined, then the builder's thread again (pthread_join orders the two).
+/// Hence `@exclusivity(unchecked)` on its stored vars, as on
+/// `TableBuilder`'s.
 final class TableBlockWriter {
     let options: TableBuilderOptions
     let writer: AlignedChunkWriter
-    private(set) var indexBlock: BlockBuilder
+    @exclusivity(unchecked) private(set) var indexBlock: BlockBuilder
     /// The last data block written, waiting for its index entry.
-    private var pendingHandle: BlockHandle?
-    private var compressionScratch: [UInt8] = []
+    @exclusivity(unchecked) private var pendingHandle: BlockHandle?
+    @exclusivity(unchecked) private var compressionScratch: [UInt8] = []
     /// Data blocks in a row that LZ4 did not shrink enough (see
     /// `dataBlockCompression`).
-    private var incompressibleStreak = 0
-    private(set) var dataBlockCount: UInt64 = 0
+    @exclusivity(unchecked) private var incompressibleStreak = 0
+    @exclusivity(unchecked) private(set) var dataBlockCount: UInt64 = 0
     /// Stored bytes of the data blocks, trailers included.
-    private(set) var dataSizeBytes: UInt64 = 0
+    @exclusivity(unchecked) private(set) var dataSizeBytes: UInt64 = 0
 
     init(file: File, backend: any IOBackend, options: TableBuilderOptions) {
         self.options = options
