@@ -77,10 +77,13 @@ public final class TableFileWriter {
     init(path: String, tableOptions: Options, backend: any IOBackend) throws(DBError) {
         self.path = path
         self.backend = backend
-        // Buffered: the file is read back soon (verified at ingest), and a
-        // user's directory may not allow O_DIRECT.
+        // O_DIRECT when the filesystem allows it (buffered otherwise): the
+        // output is aligned chunks anyway, and a bulk file through the page
+        // cache met the kernel's dirty-page throttling (a 1.2 GB file
+        // waited in pwrite longer than it computed). An ingest by this
+        // process does not read it back (WrittenTables).
         file = try ioCall(path) { () throws(IOError) in
-            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+            try backend.openFile(path, [.readWrite, .create, .truncate], direct: .preferred)
         }
         var builderOptions = TableOutput.builderOptions(tableOptions)
         builderOptions.pipelined = true
