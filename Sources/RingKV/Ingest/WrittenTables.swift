@@ -5,7 +5,7 @@ import RingIO
 
 /// The table files this process's `TableFileWriter`s finished, so that
 /// ingest need not read back a file whose every block it just wrote
-/// (docs/INGEST.md §What ingest checks).
+/// (docs/INGEST.md §What ingest does, step 1).
 ///
 /// Data flows: `TableFileWriter.finish`, after its fsync, records the
 /// file's identity (device, inode) with what `fstat` says of it (size,
