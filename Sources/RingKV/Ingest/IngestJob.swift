@@ -11,6 +11,9 @@ import Synchronization
 ///    count the properties state, no range deletions, a prefix filter
 ///    of the keyspace's prefix length — and the files must not overlap
 ///    each other. Anything wrong refuses the whole call; nothing changed.
+///    A file this process's `TableFileWriter` finished and nobody changed
+///    since (`WrittenTables`) has its footer, index and meta blocks read
+///    and checked against what the writer recorded, not its data blocks.
 /// 2. Stage (`DBImpl.stageIngest`): each file is hard-linked (copied
 ///    across filesystems) into the database directory as `NNNNNN.tmp`,
 ///    fsynced, and the directory synced. A crash leaves only temp files,
@@ -79,6 +82,20 @@ final class IngestJob {
         guard tablePrefix == prefixLength else {
             throw refuse("written with prefix length \(tablePrefix.map(String.init) ?? "none"), the keyspace has "
                          + "\(prefixLength.map(String.init) ?? "none") (use TableFileWriter(path:for:))")
+        }
+        if let written = WrittenTables.take(path: path) {
+            // This process's TableFileWriter wrote every block of this very
+            // file and it has not changed since (WrittenTables): its checks
+            // stand, and every later read still checks each block's CRC.
+            guard written.entryCount == p.entryCount, written.sizeBytes == Int64(reader.fileSizeBytes),
+                  compareBytes(written.smallestUserKey, Array(p.smallestKey.dropLast(InternalKey.trailerSize))) == 0,
+                  compareBytes(written.largestUserKey, Array(p.largestKey.dropLast(InternalKey.trailerSize))) == 0 else {
+                throw DBError.corruption(path: path, offset: reader.footer.properties.offset,
+                                         reason: "the properties do not match what TableFileWriter wrote")
+            }
+            return Input(sourcePath: path, smallestUserKey: written.smallestUserKey,
+                         largestUserKey: written.largestUserKey, entryCount: written.entryCount,
+                         fileSizeBytes: reader.fileSizeBytes)
         }
         // The data blocks are read in two halves at once (the first on a
         // thread of its own), split at an index separator.

@@ -42,15 +42,21 @@ package struct BlockBuilder {
             restarts.append(UInt32(buffer.count))
             entriesSinceRestart = 0
         }
-        appendVarint(UInt64(shared))
-        appendVarint(UInt64(key.count - shared))
-        appendVarint(UInt64(value.count))
-        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
+        // The three varints go in with one append (at most 3 × 10 bytes).
+        var header: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &header) { out in
+            var at = Self.putVarint(UInt64(shared), into: out, at: 0)
+            at = Self.putVarint(UInt64(key.count - shared), into: out, at: at)
+            at = Self.putVarint(UInt64(value.count), into: out, at: at)
+            buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[0..<at]))
+        }
+        let suffix = UnsafeRawBufferPointer(rebasing: key[shared...])
+        buffer.append(contentsOf: suffix)
         buffer.append(contentsOf: value)
 
         // Keep only the differing suffix of lastKey; the common prefix is already there.
-        lastKey.removeSubrange(shared...)
-        lastKey.append(contentsOf: UnsafeRawBufferPointer(rebasing: key[shared...]))
+        if lastKey.count > shared { lastKey.removeLast(lastKey.count - shared) }
+        lastKey.append(contentsOf: suffix)
         entriesSinceRestart += 1
         entryCount += 1
     }
@@ -77,14 +83,19 @@ package struct BlockBuilder {
 
     // MARK: - Encoding helpers
 
+    /// Writes `value` as a varint at `at` of `out` (room for it assumed:
+    /// at most 10 bytes); returns the offset after it.
     @inline(__always)
-    private mutating func appendVarint(_ value: UInt64) {
+    private static func putVarint(_ value: UInt64, into out: UnsafeMutableRawBufferPointer, at: Int) -> Int {
         var v = value
+        var i = at
         while v >= 0x80 {
-            buffer.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            out[i] = UInt8(truncatingIfNeeded: v) | 0x80
             v >>= 7
+            i += 1
         }
-        buffer.append(UInt8(v))
+        out[i] = UInt8(v)
+        return i + 1
     }
 
     @inline(__always)

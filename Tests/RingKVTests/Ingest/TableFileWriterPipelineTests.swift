@@ -1,0 +1,228 @@
+import Glibc
+import RingIO
+import Testing
+@testable import RingKV
+
+/// The pipelined `TableFileWriter` (docs/INGEST.md §Pipelined writer) and
+/// ingest's shortcut for the files it wrote (`WrittenTables`): the
+/// pipelined file is byte for byte the synchronous builder's, an error of
+/// the writer thread reaches the caller, and a file changed after its
+/// writer finished is read whole (and refused when damaged).
+@Suite struct TableFileWriterPipelineTests {
+    /// `count` entries: keys "key" + 8 digits with random gaps, values a
+    /// random mix of compressible and random bytes (the LZ4 skip streak
+    /// starts and ends), some long.
+    static func entries(_ count: Int, _ rng: inout TableTestRNG) -> [([UInt8], [UInt8])] {
+        var out: [([UInt8], [UInt8])] = []
+        var i = 0
+        for _ in 0..<count {
+            i += 1 + rng.below(3)
+            let length = rng.below(20) == 0 ? 3000 : rng.below(200)
+            let value = rng.below(4) == 0 ? [UInt8](repeating: UInt8(i % 251), count: length) : rng.bytes(length)
+            out.append((TableTestSupport.userKey(i), value))
+        }
+        return out
+    }
+
+    /// Writes `entries` with a `TableBuilder` whose `pipelined` is as given.
+    static func build(_ path: String, _ entries: [([UInt8], [UInt8])], pipelined: Bool,
+                      prefixLength: Int? = nil) throws -> TableProperties {
+        let backend = IOBackends.makeDefault()
+        let file = try backend.openFile(path, [.readWrite, .create, .truncate], direct: .off)
+        defer { try? file.close() }
+        var options = TableBuilderOptions()
+        options.pipelined = pipelined
+        options.prefixLength = prefixLength
+        let builder = TableBuilder(file: file, backend: backend, options: options)
+        for (k, v) in entries { try builder.add(InternalKey.make(k, 0, .value), v) }
+        return try builder.finish()
+    }
+
+    /// The DBError `body` throws (nil: none; any other error fails the test).
+    static func caught(_ body: () throws -> Void) -> DBError? {
+        do {
+            try body()
+            return nil
+        } catch let error as DBError {
+            return error
+        } catch {
+            Issue.record("not a DBError: \(error)")
+            return nil
+        }
+    }
+
+    @Test func thePipelinedFileIsByteForByteTheSynchronousOne() throws {
+        var rng = TableTestRNG()
+        print("TableFileWriterPipelineTests seed \(rng.seed) (RINGKV_SEED replays)")
+        let dir = try TempDir()
+        // 1 entry, under one batch of blocks, several batches (the queue
+        // fills and the caller waits).
+        for count in [1, 150, 30_000] {
+            let data = Self.entries(count, &rng)
+            let a = try Self.build(dir.sub("sync-\(count).sst"), data, pipelined: false, prefixLength: 4)
+            let b = try Self.build(dir.sub("pipe-\(count).sst"), data, pipelined: true, prefixLength: 4)
+            #expect(a == b, "properties differ for \(count) entries")
+            #expect(try readWholeFile(dir.sub("sync-\(count).sst")) == readWholeFile(dir.sub("pipe-\(count).sst")),
+                    "files differ for \(count) entries (seed \(rng.seed))")
+            if count == 30_000 { #expect(a.dataBlockCount > UInt64(BlockPipeline.batchBlocks * BlockPipeline.queuedBatches)) }
+            // And it reads back.
+            let backend = IOBackends.makeDefault()
+            let file = try backend.openFile(dir.sub("pipe-\(count).sst"), .read, direct: .off)
+            defer { try? file.close() }
+            let reader = try TableReader.open(file: file, fileNumber: 1, backend: backend)
+            let it = reader.makeIterator()
+            try it.seekToFirst()
+            var n = 0
+            while it.isValid {
+                #expect(Array(InternalKey.userKey(it.key)) == data[n].0 && Array(it.value) == data[n].1)
+                n += 1
+                try it.next()
+            }
+            #expect(n == count)
+        }
+    }
+
+    @Test func aWriteErrorOfTheWriterThreadIsThrownByALaterAdd() throws {
+        let dir = try TempDir()
+        let backend = FailingWritesBackend()
+        let path = dir.sub("f.sst")
+        let writer = try TableFileWriter(path: path, tableOptions: Options(), backend: backend)
+        var value = [UInt8](repeating: 7, count: 100)
+        var i = 0
+        for _ in 0..<5000 {
+            value[0] = UInt8(truncatingIfNeeded: i)
+            try writer.add(TableTestSupport.userKey(i), value)
+            i += 1
+        }
+        backend.failWrites.withLock { $0 = true }
+        // The failing write happens on the writer thread; an add after it
+        // throws it. The queue holds a bounded number of blocks, so this
+        // happens within a bounded number of adds.
+        var thrown: DBError?
+        while i < 2_000_000 {
+            do throws(DBError) {
+                try writer.add(TableTestSupport.userKey(i), value)
+            } catch {
+                thrown = error
+                break
+            }
+            i += 1
+        }
+        guard case .io(let e)? = thrown else {
+            Issue.record("no I/O error reached the caller after \(i) adds: \(String(describing: thrown))")
+            return
+        }
+        #expect(e.errno == 5)
+        #expect(throws: DBError.self) { try writer.add(TableTestSupport.userKey(i + 1), value) }
+        #expect(throws: DBError.self) { try writer.finish() }
+    }
+
+    @Test func aWriteErrorOnlyTheWriterThreadSeesIsNeverLost() throws {
+        let dir = try TempDir()
+        let path = dir.sub("f.sst")
+        // Writes fail on every thread but this one: only the pipeline's
+        // writes of data blocks fail; finish's own writes and fsync on
+        // this thread succeed, so a lost error would mean a file without
+        // its first blocks that finish reports as written.
+        let backend = OtherThreadsFailBackend()
+        var thrown: DBError?
+        do {
+            let writer = try TableFileWriter(path: path, tableOptions: Options(), backend: backend)
+            var rng = TableTestRNG(seedFromEnvironmentOr: 23)
+            // ~2.3 MiB that LZ4 cannot shrink: the worker writes (and
+            // fails) at least once.
+            for i in 0..<20_000 {
+                let value = rng.bytes(100)
+                if let error = Self.caught({ try writer.add(TableTestSupport.userKey(i), value) }) {
+                    thrown = error
+                    break
+                }
+            }
+            if thrown == nil { thrown = Self.caught { try writer.finish() } }
+        }
+        guard case .io(let e)? = thrown else {
+            Issue.record("the writer thread's error was not thrown by add or finish: \(String(describing: thrown))")
+            return
+        }
+        #expect(e.errno == 5)
+        #expect(!FileSystem.exists(path))  // the failed writer, dropped, removed its file
+    }
+
+    @Test func aFileUnchangedSinceItsWriterFinishedIsNotReadBackOthersAre() throws {
+        let dir = try TempDir()
+        let path = dir.sub("f.sst")
+        let info = try IngestTests.writeFile(path, IngestTests.pairs(0..<20_000, "v"))
+        let counting = CountingBackend(IOBackends.makeDefault())
+        // A copy (another inode) is read whole.
+        try writeWholeFile(dir.sub("copy.sst"), readWholeFile(path))
+        _ = try IngestJob.check(dir.sub("copy.sst"), prefixLength: nil, backend: counting)
+        #expect(counting.bytesRequested >= Int(info.fileSizeBytes) * 9 / 10, "\(counting.bytesRequested) bytes read")
+        counting.resetCounts()
+        let input = try IngestJob.check(path, prefixLength: nil, backend: counting)
+        #expect(counting.bytesRequested < Int(info.fileSizeBytes) / 4, "\(counting.bytesRequested) bytes read")
+        #expect(input.entryCount == 20_000 && input.smallestUserKey == info.smallestKey
+                && input.largestUserKey == info.largestKey)
+        // The record is used once: a second check reads the file whole.
+        counting.resetCounts()
+        _ = try IngestJob.check(path, prefixLength: nil, backend: counting)
+        #expect(counting.bytesRequested >= Int(info.fileSizeBytes) * 9 / 10)
+    }
+
+    @Test func aFileDamagedAfterItsWriterFinishedIsRefused() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        defer { try? db.close() }
+        try db.put("k00001", "old")
+        try db.flush()
+        let before = try IngestTests.tableNames(dir.sub("db"))
+        // In place, same size, even with its modification time put back:
+        // the status-change time still differs.
+        for restoreTimes in [false, true] {
+            let path = dir.sub("f-\(restoreTimes).sst")
+            try IngestTests.writeFile(path, IngestTests.pairs(0..<2000, "new"))
+            var s = stat()
+            #expect(stat(path, &s) == 0)
+            let fd = open(path, O_WRONLY)
+            #expect(fd >= 0)
+            var byte: UInt8 = 0x5a
+            #expect(pwrite(fd, &byte, 1, 100) == 1)  // inside the first data block
+            if restoreTimes {
+                var times = [s.st_atim, s.st_mtim]
+                #expect(futimens(fd, &times) == 0)
+            }
+            close(fd)
+            let error = Self.caught { try db.ingest([path]) }
+            guard case .corruption? = error else {
+                let what = String(describing: error)
+                Issue.record(Comment(rawValue: "a file damaged after its writer finished: \(what) (restoreTimes \(restoreTimes))"))
+                continue
+            }
+        }
+        #expect(try IngestTests.tableNames(dir.sub("db")) == before)
+        #expect(try db.get("k00001") == "old" && db.get("k00000") as String? == nil)
+    }
+}
+
+/// The POSIX backend whose writes fail with EIO on every thread but the
+/// one that made it.
+final class OtherThreadsFailBackend: IOBackend {
+    let name = "other-threads-fail"
+    let inner = PosixBackend()
+    let owner = pthread_self()
+
+    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
+        try inner.read(fd: fd, into: buffer, offset: offset)
+    }
+    func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
+        if pthread_equal(pthread_self(), owner) == 0 { throw IOError(operation: "pwrite", errno: 5, offset: offset) }
+        try inner.write(fd: fd, from: buffer, offset: offset)
+    }
+    func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
+        for r in requests { try write(fd: r.fd, from: r.buffer, offset: r.offset) }
+    }
+    func readBatch(_ requests: inout [ReadRequest]) throws(IOError) { try inner.readBatch(&requests) }
+    func sync(fd: Int32, dataOnly: Bool) throws(IOError) { try inner.sync(fd: fd, dataOnly: dataOnly) }
+    func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
+        try inner.preallocate(fd: fd, offset: offset, length: length)
+    }
+}
