@@ -34,3 +34,33 @@ import Testing
         try await replica.close()
     }
 }
+
+extension TTLReplicationTests {
+    /// A follower reads a TTL keyspace with its own clock against the
+    /// primary's write times, in the primary's WAL and its tables.
+    @Test func aFollowerExpiresByThePrimarysWriteTimes() throws {
+        let clock = TTLTestClock()
+        let t0 = clock.now
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let primary = try DB(path: path, options: TTLFixtures.options(clock))
+        let ks = try primary.keyspace("logs", options: KeyspaceOptions(ttl: .seconds(10)))
+        try ks.put("flushed", "1")
+        try ks.flush()
+        clock.set(t0 + 5 * 1_000_000_000)
+        try ks.put("logged", "2")
+        let followerClock = TTLTestClock(t0 + 10 * 1_000_000_000)
+        var options = Options()
+        options.ttlClock = { followerClock.now }
+        let follower = try DB(followerOf: path, options: options)
+        let mirror = try follower.existingKeyspace("logs")
+        #expect(try mirror.get("flushed") == "1" && mirror.get("logged") == "2")
+        followerClock.advance(1)
+        #expect(try mirror.get("flushed") == nil && mirror.get("logged") == "2")
+        #expect(try mirror.scan().map { TTLFixtures.text($0.value) } == ["2"])
+        followerClock.set(t0 + 15 * 1_000_000_000 + 1)
+        #expect(try mirror.scan().isEmpty)
+        try follower.close()
+        try primary.close()
+    }
+}
