@@ -11,7 +11,9 @@ import Synchronization
 /// zipfian) from `threads` threads as fast as they go for `seconds`: the
 /// peak rate; the replica catches up again. Phase 2: YCSB A at half the
 /// peak (or `--rate`), paced open-loop per thread, while a FeedBuffer feeds
-/// the replica, which applies everything that arrived in one `apply`.
+/// the replica, which applies everything that arrived in one `apply`
+/// (started, and live, before phase 2 begins: a new feed first reads the
+/// WAL up to its `since`).
 /// Every update of phase 2 carries its write id in its value; the writer
 /// stores the id's acknowledgement time (after `put` returned), the
 /// applier the time the `apply` holding it returned. Lag = applied - acked,
@@ -59,6 +61,11 @@ struct LagRun {
                 if stop.load(ordering: .acquiring), replica.latestSequence >= primary.latestSequence { return batches }
             }
         }
+        // The feed starts by reading the WAL up to the replica's sequence
+        // (the whole peak phase): wait until it is live, so the figure is
+        // the steady-state lag, not the feed's start.
+        try await primary.put(Array("replbench-start".utf8), [])
+        while replica.latestSequence < primary.latestSequence { try await Task.sleep(for: .milliseconds(1)) }
         let achieved = try ycsbA(primary, records: records, opsPerSecond: rate, clocks: clocks)
         stop.store(true, ordering: .releasing)
         // Wakes the applier if it waits on an idle feed.
