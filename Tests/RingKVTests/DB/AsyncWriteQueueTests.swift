@@ -169,11 +169,12 @@ import Testing
         #expect(free.committedKeys == ["free"])
     }
 
-    /// Five real databases whose WAL fsyncs take 6 s (a slow disk) each
+    /// Five real databases whose WAL fsyncs are held (a stuck disk) each
     /// hold a synced async write in its commit; a sixth database's async
-    /// write and scan finish before any of those five writes does. (6 s:
-    /// far longer than the sixth's calls take even with the whole suite
-    /// running beside them; the test waits for the slow writes at the end.)
+    /// write and scan finish while those five are still held. The fsyncs
+    /// wait on a gate the test opens after the sixth's calls (or a 120 s
+    /// watchdog, so a held-up sixth still ends the test, failing it): no
+    /// race against a clock, however loaded the machine.
     @Test func slowCommitsOfFiveDatabasesDoNotHoldUpASixth() async throws {
         let dir = try TempDir("ringkv-async-starve")
         let plans = (0..<5).map { _ in FaultPlan() }
@@ -184,7 +185,17 @@ import Testing
         }
         let probe = try await DB(path: dir.sub("probe"), options: openOptions())
         try Sync.put(probe, bytes("a"), bytes("1"))
-        for plan in plans { plan.add(FaultPlan.Rule(kind: .fsync, delayMillis: 6000, sticky: true, pathContains: ".log")) }
+        let gate = TestCounter()  // open once non-zero
+        for plan in plans {
+            plan.add(FaultPlan.Rule(kind: .fsync, sticky: true, pathContains: ".log") {
+                let start = ContinuousClock.now
+                while gate.value == 0, ContinuousClock.now - start < .seconds(120) { usleep(1000) }
+            })
+        }
+        let watchdog = Task {
+            try? await Task.sleep(for: .seconds(120))
+            gate.add(1)
+        }
         let busyDone = TestCounter()
         let busyWrites = busy.map { db in
             Task {
@@ -198,6 +209,8 @@ import Testing
         var rows = 0
         for try await _ in probe.entries() { rows += 1 }
         let finishedFirst = busyDone.value == 0
+        gate.add(1)
+        watchdog.cancel()
         for write in busyWrites { try await write.value }
         #expect(finishedFirst, "the sixth database's write and scan waited for the slow commits of the others")
         #expect(rows == 2)
