@@ -25,7 +25,9 @@ import Testing
 /// Batches also write to other keyspaces ("a", "b", "c"), which rounds
 /// create and drop now and then: a returned create or drop is durable,
 /// with every batch before it. In the model a keyspace's keys are
-/// "NAME/key" and its existence the entry "#NAME".
+/// "NAME/key" and its existence the entry "#NAME". "c" has a ttl (ten
+/// years: nothing expires), so its values carry write times through the
+/// log, replay, flush and compaction; it takes no merges or ingests.
 ///
 /// Now and then a round takes a checkpoint: if the call returned, the
 /// checkpoint directory, opened after the power cut, holds exactly the
@@ -36,6 +38,7 @@ import Testing
 /// the call returned.
 @Suite struct PowerLossTests {
     typealias State = [String: String]
+    static let ttlKeyspace = "c"
     enum Op {
         case put(String, String)
         case delete(String)
@@ -177,7 +180,7 @@ import Testing
         var cutsInOpen = 0, cutsAfterOpen = 0, undoneChanges = 0, damagedBytes: UInt64 = 0
         var lostSteps = 0, recoveryDrops: UInt64 = 0
         var rangeDeletions = 0, merges = 0
-        var keyspaceCreates = 0, keyspaceDrops = 0, keyspaceWrites = 0
+        var keyspaceCreates = 0, keyspaceDrops = 0, keyspaceWrites = 0, ttlKeyspaceCreates = 0
         /// Checkpoints that returned (each opened after the cut) and that
         /// the cut failed (nothing left at their path).
         var checkpointsVerified = 0, checkpointsCut = 0
@@ -328,8 +331,8 @@ import Testing
             #expect(totals.lostSteps > 0 && totals.recoveryDrops > 0, "seed \(seed): \(totals)")
             #expect(totals.rangeDeletions > 0 && totals.merges > 0 && totals.checkpointsVerified > 0 && totals.readOnlyOpens > 0,
                     "seed \(seed): \(totals)")
-            #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0,
-                    "seed \(seed): \(totals)")
+            #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0
+                    && totals.ttlKeyspaceCreates > 0, "seed \(seed): \(totals)")
             #expect(totals.backupsVerified > 0, "seed \(seed): \(totals)")
             #expect(totals.ingests > 0 && totals.transactionsWithMerges > 0, "seed \(seed): \(totals)")
         }
@@ -389,7 +392,7 @@ import Testing
                     txnOps.append((keyspace, from, nil, to, false))
                     step.append(.deleteRange(from: prefix + from, to: prefix + to))
                     totals.rangeDeletions += 1
-                case 5..<8:
+                case 5..<8 where name != Self.ttlKeyspace:
                     counter += 1
                     let operand = "m\(counter)"
                     batch.merge(key, operand, in: keyspace)
@@ -456,7 +459,13 @@ import Testing
                     : others.sorted().randomElement(using: &rng)!
                 history.steps.append([create ? .createKeyspace(name) : .dropKeyspace(name)])
                 do {
-                    if create { _ = try db.keyspace(name) } else { try db.dropKeyspace(name) }
+                    if create {
+                        let ttl: Duration? = name == Self.ttlKeyspace ? .seconds(10 * 365 * 86_400) : nil
+                        _ = try db.keyspace(name, options: KeyspaceOptions(ttl: ttl))
+                        if ttl != nil { totals.ttlKeyspaceCreates += 1 }
+                    } else {
+                        try db.dropKeyspace(name)
+                    }
                     history.durableSteps = history.steps.count
                     if create { totals.keyspaceCreates += 1 } else { totals.keyspaceDrops += 1 }
                 } catch {

@@ -13,7 +13,8 @@ extension PowerLossTests {
     /// Returns false when the power cut failed the ingest (the round stops).
     func ingest(_ db: DB, live: [String], plan: FaultPlan, history: inout History, counter: inout Int,
                 rng: inout SeededRandom, sourcePath: String, totals: inout Totals) -> Bool {
-        let name = live.randomElement(using: &rng) ?? "default"
+        // Not into the TTL keyspace, which takes no ingest.
+        let name = live.filter { $0 != PowerLossTests.ttlKeyspace }.randomElement(using: &rng) ?? "default"
         let prefix = name == "default" ? "" : name + "/"
         let keys = Set((0..<Int.random(in: 1...12, using: &rng)).map { _ in "k\(Int.random(in: 0..<48, using: &rng))" })
             .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
