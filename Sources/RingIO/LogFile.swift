@@ -166,6 +166,13 @@ package final class LogFile: @unchecked Sendable {
         try systemSync()
     }
 
+    /// Starts writing [offset, offset + length) of the page cache to the
+    /// device without waiting (`File.startWriteback`): not a durability
+    /// point, only less for the next fdatasync to write.
+    package func startWriteback(offset: UInt64, length: UInt64) throws(IOError) {
+        try file.startWriteback(offset: offset, length: length)
+    }
+
     /// Allocates [offset, offset + length) in a call of its own (fallocate
     /// mode 0), so ENOSPC fails before any byte of a group is written.
     package func preallocate(offset: UInt64, length: UInt64) throws(IOError) {

@@ -13,7 +13,9 @@ import Synchronization
 /// peak (or `--rate`), paced open-loop per thread, while a FeedBuffer feeds
 /// the replica, which applies everything that arrived in one `apply`
 /// (started, and live, before phase 2 begins: a new feed first reads the
-/// WAL up to its `since`).
+/// WAL up to its `since`). Phase 2's threads are joined off the
+/// cooperative pool and the applier uses the async `apply` (a thread of
+/// its own), so neither holds a cooperative thread the feed needs.
 /// Every update of phase 2 carries its write id in its value; the writer
 /// stores the id's acknowledgement time (after `put` returned), the
 /// applier the time the `apply` holding it returned. Lag = applied - acked,
@@ -50,7 +52,10 @@ struct LagRun {
             while true {
                 let commits: [CommittedBatch]
                 do { commits = try await buffer.takeAll() } catch is CancellationError { return batches }
-                try applyNow(replica, commits)
+                // The async apply runs on a thread of its own: a sync one
+                // here would hold a cooperative thread the feed needs
+                // (2 cores: 2 threads) for as long as an apply blocks.
+                try await replica.apply(commits)
                 batches += 1
                 let appliedNanos = Clocks.nowNanos()
                 for commit in commits {
@@ -66,7 +71,8 @@ struct LagRun {
         // the steady-state lag, not the feed's start.
         try await primary.put(Array("replbench-start".utf8), [])
         while replica.latestSequence < primary.latestSequence { try await Task.sleep(for: .milliseconds(1)) }
-        let achieved = try ycsbA(primary, records: records, opsPerSecond: rate, clocks: clocks)
+        let pacedRate = rate
+        let achieved = try await offPool { try ycsbA(primary, records: records, opsPerSecond: pacedRate, clocks: clocks) }
         stop.store(true, ordering: .releasing)
         // Wakes the applier if it waits on an idle feed.
         try await primary.put(Array("replbench-end".utf8), [])
@@ -108,6 +114,20 @@ struct LagRun {
             }
             if batch.lastSequence >= end { return }
         }
+    }
+
+    /// Runs `body` (which joins the YCSB threads) on a thread of its own,
+    /// so this task's cooperative thread stays free for the feed and the
+    /// applier while it waits: a pthread_join here took one of the pool's
+    /// 2 threads for the whole phase, and the feed then waited behind every
+    /// apply (issue 25: feed deliveries 5-80 ms late).
+    private func offPool(_ body: @escaping @Sendable () throws -> Double) async throws -> Double {
+        var thread: Thread?
+        let result = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Double, any Error>) in
+            thread = Thread { continuation.resume(with: Result { try body() }) }
+        }
+        thread?.join()
+        return result
     }
 
     /// YCSB A for `config.seconds` from `config.threads` threads, paced to
