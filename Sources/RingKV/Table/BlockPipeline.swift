@@ -132,7 +132,9 @@ final class BlockPipeline: @unchecked Sendable {
             if skip { continue }
             do throws(DBError) {
                 for item in next {
-                    try blockWriter.writeDataBlock(item.contents, separatorOfPrevious: item.separatorOfPrevious)
+                    try item.contents.withBytes { (raw) throws(DBError) in
+                        try blockWriter.writeDataBlock(raw, separatorOfPrevious: item.separatorOfPrevious)
+                    }
                 }
             } catch {
                 monitor.withLock {

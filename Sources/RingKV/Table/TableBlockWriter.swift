@@ -43,7 +43,7 @@ final class TableBlockWriter {
     /// Adds the index entry of the previous block (when there is one:
     /// `separatorOfPrevious` is then its separator), then writes `contents`
     /// as the next data block.
-    func writeDataBlock(_ contents: [UInt8], separatorOfPrevious: [UInt8]?) throws(DBError) {
+    func writeDataBlock(_ contents: UnsafeRawBufferPointer, separatorOfPrevious: [UInt8]?) throws(DBError) {
         if let separatorOfPrevious, let handle = pendingHandle {
             addIndexEntry(separatorOfPrevious, handle)
             pendingHandle = nil
@@ -91,13 +91,16 @@ final class TableBlockWriter {
     /// handle and how the block was stored.
     func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws(DBError)
         -> (handle: BlockHandle, stored: BlockCompression) {
+        try contents.withBytes { (raw) throws(DBError) in try writeBlock(raw, compression: compression) }
+    }
+
+    func writeBlock(_ raw: UnsafeRawBufferPointer, compression: BlockCompression) throws(DBError)
+        -> (handle: BlockHandle, stored: BlockCompression) {
         let offset = writer.offset
-        return try contents.withBytes { (raw) throws(DBError) in
-            try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { (payload, type) throws(DBError) in
-                try writer.append(payload)
-                try BlockCodec.withTrailer(payload, type) { (trailer) throws(DBError) in try writer.append(trailer) }
-                return (BlockHandle(offset: offset, size: UInt64(payload.count)), type)
-            }
+        return try BlockCodec.encode(raw, compression: compression, scratch: &compressionScratch) { (payload, type) throws(DBError) in
+            try writer.append(payload)
+            try BlockCodec.withTrailer(payload, type) { (trailer) throws(DBError) in try writer.append(trailer) }
+            return (BlockHandle(offset: offset, size: UInt64(payload.count)), type)
         }
     }
 

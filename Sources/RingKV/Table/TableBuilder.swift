@@ -67,8 +67,6 @@ package final class TableBuilder {
     @exclusivity(unchecked) private var filter: BloomFilterBuilder?
     @exclusivity(unchecked) private var prefixFilter: PrefixFilterBuilder?
     @exclusivity(unchecked) private var properties = TableProperties()
-    /// The last key added (reused buffer: no allocation per key).
-    @exclusivity(unchecked) private var lastKey: [UInt8] = []
     /// Set after a data block is finished, until the next key arrives, so
     /// the block's index entry can use a short separator between the two.
     @exclusivity(unchecked) private var blockEnded = false
@@ -125,13 +123,13 @@ package final class TableBuilder {
         if isFirst {
             sameUserKey = false
         } else {
-            sameUserKey = lastKey.withUnsafeBytes { last in
+            sameUserKey = dataBlock.withLastKey { last in
                 precondition(InternalKey.compare(last, internalKey) < 0, "TableBuilder keys must be strictly increasing")
                 return compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)) == 0
             }
         }
         if blockEnded {
-            pendingSeparator = lastKey.withUnsafeBytes { TableBuilder.shortestSeparator($0, internalKey) }
+            pendingSeparator = dataBlock.withLastKey { TableBuilder.shortestSeparator($0, internalKey) }
             blockEnded = false
         }
         if !sameUserKey {
@@ -152,8 +150,6 @@ package final class TableBuilder {
         properties.entryCount += 1
         properties.rawKeyBytes += UInt64(internalKey.count)
         properties.rawValueBytes += UInt64(value.count)
-        lastKey.removeAll(keepingCapacity: true)
-        lastKey.append(contentsOf: internalKey)
 
         dataBlock.add(internalKey, value)
         if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { () throws(DBError) in try flushDataBlock() } }
@@ -188,12 +184,12 @@ package final class TableBuilder {
             }
             guard let blockWriter else { throw DBError.internalError("table builder without its block writer") }
             if blockEnded {
-                blockWriter.addLastIndexEntry(lastKey.withUnsafeBytes { TableBuilder.shortSuccessor($0) })
+                blockWriter.addLastIndexEntry(dataBlock.withLastKey { TableBuilder.shortSuccessor($0) })
                 blockEnded = false
             }
             properties.dataBlockCount = blockWriter.dataBlockCount
             properties.dataSizeBytes = blockWriter.dataSizeBytes
-            properties.largestKey = lastKey
+            properties.largestKey = dataBlock.lastAddedKey
             let writer = blockWriter.writer
             func writeBlock(_ contents: [UInt8], compression: BlockCompression) throws(DBError)
                 -> (handle: BlockHandle, stored: BlockCompression) {
@@ -284,14 +280,15 @@ package final class TableBuilder {
             // The writer thread's error, as soon as it is known (`submit`
             // would throw it at the next hand-over).
             if pipeline.hasFailed { throw pipeline.failureError ?? DBError.internalError("table writer thread failed") }
-            let contents = dataBlock.finish()
-            dataBlock.reset()  // new storage: `contents` now belongs to the pipeline
+            let contents = dataBlock.finish()  // a copy: it now belongs to the pipeline
+            dataBlock.reset()
             submittedBytes += UInt64(contents.count + BlockCodec.trailerSizeBytes)
             try pipeline.submit(BlockPipeline.Item(contents: contents, separatorOfPrevious: separator))
         } else if let blockWriter {
-            // The finished contents die with the call, so `reset` reuses
-            // the block's storage.
-            try blockWriter.writeDataBlock(dataBlock.finish(), separatorOfPrevious: separator)
+            // The finished contents are lent for the call only: no copy.
+            try dataBlock.finish { (raw) throws(DBError) in
+                try blockWriter.writeDataBlock(raw, separatorOfPrevious: separator)
+            }
             dataBlock.reset()
         } else {
             throw DBError.internalError("table builder without its block writer")
