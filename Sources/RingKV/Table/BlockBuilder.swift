@@ -141,23 +141,24 @@ package struct BlockBuilder: ~Copyable {
     }
 
     private mutating func grow(to needed: Int) {
-        var newCapacity = capacity * 2
-        while newCapacity < needed { newCapacity *= 2 }
-        let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBase.copyMemory(from: base, byteCount: count)
-        base.deallocate()
-        base = newBase
-        capacity = newCapacity
+        (base, capacity) = Self.grown(base, used: count, capacity: capacity, needed: needed)
     }
 
     private mutating func growLastKey(to needed: Int) {
-        var newCapacity = lastKeyCapacity * 2
+        (lastKeyBase, lastKeyCapacity) = Self.grown(lastKeyBase, used: lastKeyCount, capacity: lastKeyCapacity,
+                                                    needed: needed)
+    }
+
+    /// A buffer of at least `needed` bytes (capacity doubled until it fits)
+    /// holding the first `used` bytes of `old`, which is freed.
+    private static func grown(_ old: UnsafeMutableRawPointer, used: Int, capacity: Int,
+                              needed: Int) -> (UnsafeMutableRawPointer, Int) {
+        var newCapacity = capacity * 2
         while newCapacity < needed { newCapacity *= 2 }
         let newBase = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        newBase.copyMemory(from: lastKeyBase, byteCount: lastKeyCount)
-        lastKeyBase.deallocate()
-        lastKeyBase = newBase
-        lastKeyCapacity = newCapacity
+        newBase.copyMemory(from: old, byteCount: used)
+        old.deallocate()
+        return (newBase, newCapacity)
     }
 
     // MARK: - Encoding helpers

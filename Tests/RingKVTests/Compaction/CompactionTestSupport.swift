@@ -84,9 +84,11 @@ enum CompactionFixtures {
         return total
     }
 
-    /// Entry and deletion counts over every table of the current version.
-    static func tableEntryCounts(_ db: DB) throws -> (entries: UInt64, deletions: UInt64) {
-        let version = db.impl.versions.current
+    /// Entry and deletion counts over every table of the current version
+    /// (of `keyspace`, nil: the default keyspace).
+    static func tableEntryCounts(_ db: DB, keyspace: Keyspace? = nil) throws -> (entries: UInt64, deletions: UInt64) {
+        let version = try keyspace.map { try #require(db.impl.versions.current(keyspace: $0.data.id)) }
+            ?? db.impl.versions.current
         var entries: UInt64 = 0, deletions: UInt64 = 0
         for level in version.files {
             for f in level {

@@ -111,15 +111,6 @@ enum TTLFixtures {
 
     /// Entries (and deletions) in the tables of keyspace `ks`.
     static func tableEntryCounts(_ db: DB, _ ks: Keyspace) throws -> (entries: UInt64, deletions: UInt64) {
-        let version = try #require(db.impl.versions.current(keyspace: ks.data.id))
-        var entries: UInt64 = 0, deletions: UInt64 = 0
-        for level in version.files {
-            for f in level {
-                let properties = try db.impl.tableCache.reader(for: f.number).properties
-                entries += properties.entryCount
-                deletions += properties.deletionCount
-            }
-        }
-        return (entries, deletions)
+        try CompactionFixtures.tableEntryCounts(db, keyspace: ks)
     }
 }
