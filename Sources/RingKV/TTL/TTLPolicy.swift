@@ -42,6 +42,12 @@ enum TTLPolicy {
                                       + "(TableFileWriter and ingest are refused; write with put or WriteBatch)")
     }
 
+    /// The refusal of a merge into a TTL keyspace (an operand carries no
+    /// write time of its own; docs/MERGE_TTL.md §TTL).
+    static func mergeRefusal(keyspace: String) -> DBError {
+        DBError.invalidArgument("merge into keyspace \"\(keyspace)\", which has a ttl: TTL keyspaces take no merges")
+    }
+
     /// The system wall clock: nanoseconds since the Unix epoch.
     static func systemNowNanos() -> UInt64 {
         var ts = timespec()

@@ -38,8 +38,7 @@ extension DBImpl {
                         operations.appendDeleteRange(key, value, keyspace: id)
                     case .merge:
                         if ids.contains(id), refusal == nil {
-                            refusal = DBError.invalidArgument("merge into keyspace \"\(names[id] ?? "\(id)")\", which "
-                                                              + "has a ttl: TTL keyspaces take no merges")
+                            refusal = TTLPolicy.mergeRefusal(keyspace: names[id] ?? "\(id)")
                         }
                         operations.appendMerge(key, value, keyspace: id)
                     }

@@ -17,10 +17,7 @@ extension Transaction {
     ///   `DBError.transactionClosed` after commit or rollback.
     public func merge(_ key: [UInt8], _ operand: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) {
         let id = try keyspaceId(keyspace)
-        if let keyspace, keyspace.data.stampsWriteTime {
-            throw DBError.invalidArgument("merge into keyspace \"\(keyspace.name)\", which has a ttl: "
-                                          + "TTL keyspaces take no merges")
-        }
+        if let keyspace, keyspace.data.stampsWriteTime { throw TTLPolicy.mergeRefusal(keyspace: keyspace.name) }
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: operand.count)
         try db.impl.checkMergeOperand(key: key, operand)
         try state.withLock { (s) throws(DBError) in

@@ -1,5 +1,6 @@
 import Glibc
 import RingIO
+import RingIOFaults
 import Testing
 @testable import RingKV
 
@@ -124,7 +125,11 @@ import Testing
         // writes of data blocks fail; finish's own writes and fsync on
         // this thread succeed, so a lost error would mean a file without
         // its first blocks that finish reports as written.
-        let backend = OtherThreadsFailBackend()
+        let owner = pthread_self()
+        let backend = FaultInjectingBackend(base: PosixBackend(), plan: FaultPlan([
+            FaultPlan.Rule(kind: .write, errno: EIO, sticky: true,
+                           onlyIf: { pthread_equal(pthread_self(), owner) == 0 }),
+        ]))
         var thrown: DBError?
         do {
             let writer = try TableFileWriter(path: path, tableOptions: Options(), backend: backend)
@@ -200,29 +205,5 @@ import Testing
         }
         #expect(try IngestTests.tableNames(dir.sub("db")) == before)
         #expect(try db.get("k00001") == "old" && db.get("k00000") as String? == nil)
-    }
-}
-
-/// The POSIX backend whose writes fail with EIO on every thread but the
-/// one that made it.
-final class OtherThreadsFailBackend: IOBackend {
-    let name = "other-threads-fail"
-    let inner = PosixBackend()
-    let owner = pthread_self()
-
-    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
-        try inner.read(fd: fd, into: buffer, offset: offset)
-    }
-    func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
-        if pthread_equal(pthread_self(), owner) == 0 { throw IOError(operation: "pwrite", errno: 5, offset: offset) }
-        try inner.write(fd: fd, from: buffer, offset: offset)
-    }
-    func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
-        for r in requests { try write(fd: r.fd, from: r.buffer, offset: r.offset) }
-    }
-    func readBatch(_ requests: inout [ReadRequest]) throws(IOError) { try inner.readBatch(&requests) }
-    func sync(fd: Int32, dataOnly: Bool) throws(IOError) { try inner.sync(fd: fd, dataOnly: dataOnly) }
-    func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
-        try inner.preallocate(fd: fd, offset: offset, length: length)
     }
 }
