@@ -49,8 +49,7 @@ import Testing
         var (db, handles) = try open()
         let names = ["default", "counts"]
         var models: [Model] = [[:], [:]]
-        // Live snapshots and what each keyspace held when it was taken.
-        var snapshots: [(snapshot: Snapshot, models: [Model])] = []
+        var maintenance = ModelMaintenance<Model>()
         let keyCount = 40
         var stats = [String: Int]()
 
@@ -77,7 +76,7 @@ import Testing
                         #expect((lent ?? nil) == want, "\(context) \(names[i]) withValue \(k); seed \(seed)")
                     }
                 }
-                for (n, held) in snapshots.enumerated() {
+                for (n, held) in maintenance.snapshots.enumerated() {
                     let at = ReadOptions(snapshot: held.snapshot)
                     let seen = try Self.scanModel(handle, options: at)
                     #expect(seen == held.models[i],
@@ -155,29 +154,9 @@ import Testing
                 stats["batch", default: 0] += 1
             case 72..<76:
                 return true
-            case 76..<80:
-                if snapshots.count < 4 {
-                    snapshots.append((db.snapshot(), models))
-                } else {
-                    snapshots.remove(at: Int.random(in: 0..<snapshots.count, using: &rng))
-                }
-                stats["snapshot", default: 0] += 1
-            case 80..<84:
-                try handle.flush()
-                stats["flush", default: 0] += 1
-            case 84..<86:
-                try handle.compactRange()
-                stats["compactRange", default: 0] += 1
-            case 86:
-                // Reopen: cleanly, or as a process that died (the WAL
-                // replays the merges). Snapshots do not survive a reopen.
-                snapshots.removeAll()
-                // (Writes reach the page cache at commit: an abandoned
-                // process keeps every acknowledged write.)
-                if Bool.random(using: &rng) { try db.close() } else { db.impl.abandonForCrashTest() }
-                handles = []
-                (db, handles) = try open()
-                stats["reopen", default: 0] += 1
+            case 76..<88:
+                try maintenance.run(.forRoll(roll - 76), on: handle, db: &db, handles: &handles, models: models,
+                                    rng: &rng, stats: &stats, open: open)
             default:
                 try check("step \(step)")
             }
@@ -198,7 +177,7 @@ import Testing
             try handles[1].compactRange()
             try check("after full compaction")
             print("MergeModelTests operations \(stats.sorted { $0.key < $1.key })")
-            snapshots.removeAll()
+            maintenance.snapshots.removeAll()
             try db.close()
         }
         try check("end")

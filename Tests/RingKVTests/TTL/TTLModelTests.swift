@@ -36,7 +36,7 @@ import Testing
         }
         var (db, handles) = try open()
         var models: [Model] = [[:], [:]]
-        var snapshots: [(snapshot: Snapshot, models: [Model])] = []
+        var maintenance = ModelMaintenance<Model>()
         let keyCount = 60
         var stats = [String: Int]()
         func key() -> String { String(format: "k%02d", Int.random(in: 0..<keyCount, using: &rng)) }
@@ -69,7 +69,7 @@ import Testing
                         #expect(try handle.get(k) == expected[k], "\(context) ks \(i) get \(k); seed \(seed)")
                     }
                 }
-                for (n, held) in snapshots.enumerated() {
+                for (n, held) in maintenance.snapshots.enumerated() {
                     let want = visible(held.models[i], ttl: i == 0)
                     #expect(try seen(handle, options: ReadOptions(snapshot: held.snapshot)) == want,
                             "\(context) ks \(i) snapshot \(n); seed \(seed)")
@@ -79,7 +79,8 @@ import Testing
         for step in 0..<steps {
             let t = Int.random(in: 0..<2, using: &rng)
             let handle = handles[t]
-            switch Int.random(in: 0..<100, using: &rng) {
+            let roll = Int.random(in: 0..<100, using: &rng)
+            switch roll {
             case 0..<35:
                 let (k, v) = (key(), value())
                 try handle.put(k, v)
@@ -117,30 +118,14 @@ import Testing
                 let big = Int.random(in: 0..<10, using: &rng) == 0
                 clock.advance(UInt64.random(in: 0...(big ? 2 * Self.ttlNanos : Self.ttlNanos / 5), using: &rng))
                 stats["advance", default: 0] += 1
-            case 75..<79:
-                if snapshots.count < 4 {
-                    snapshots.append((db.snapshot(), models))
-                } else {
-                    snapshots.remove(at: Int.random(in: 0..<snapshots.count, using: &rng))
-                }
-                stats["snapshot", default: 0] += 1
-            case 79..<83:
-                try handle.flush()
-                stats["flush", default: 0] += 1
-            case 83..<86:
-                try handle.compactRange()
-                stats["compactRange", default: 0] += 1
-            case 86:
-                snapshots.removeAll()
-                if Bool.random(using: &rng) { try db.close() } else { db.impl.abandonForCrashTest() }
-                handles = []
-                (db, handles) = try open()
-                stats["reopen", default: 0] += 1
+            case 75..<87:
+                try maintenance.run(.forRoll(roll - 75), on: handle, db: &db, handles: &handles, models: models,
+                                    rng: &rng, stats: &stats, open: open)
             default:
                 try check("step \(step)")
             }
         }
-        snapshots.removeAll()
+        maintenance.snapshots.removeAll()
         try handles[0].compactRange()
         try check("after full compaction")
         // Every entry of the TTL keyspace's tables is live: expired ones
