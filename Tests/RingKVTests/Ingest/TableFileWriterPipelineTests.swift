@@ -85,7 +85,8 @@ import Testing
 
     @Test func aWriteErrorOfTheWriterThreadIsThrownByALaterAdd() throws {
         let dir = try TempDir()
-        let backend = FailingWritesBackend()
+        let plan = FaultPlan()
+        let backend = FaultInjectingBackend(base: PosixBackend(), plan: plan)
         let path = dir.sub("f.sst")
         let writer = try TableFileWriter(path: path, tableOptions: Options(), backend: backend)
         var value = [UInt8](repeating: 7, count: 100)
@@ -95,7 +96,7 @@ import Testing
             try writer.add(TableTestSupport.userKey(i), value)
             i += 1
         }
-        backend.failWrites.withLock { $0 = true }
+        plan.add(FaultPlan.Rule(kind: .write, errno: EIO, sticky: true))
         // The failing write happens on the writer thread; an add after it
         // throws it. The queue holds a bounded number of blocks, so this
         // happens within a bounded number of adds.

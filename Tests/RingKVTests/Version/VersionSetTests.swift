@@ -1,5 +1,6 @@
+import Glibc
 import RingIO
-import Synchronization
+import RingIOFaults
 import Testing
 @testable import RingKV
 
@@ -287,17 +288,17 @@ import Testing
 
     @Test func failedManifestWriteInstallsNothingAndRefusesLaterEdits() throws {
         try F.withTemporaryDirectory { dir in
-            let failing = FailingWritesBackend()
-            let vs = try VersionSet.create(dbPath: dir, backend: failing)
+            let plan = FaultPlan()
+            let vs = try VersionSet.create(dbPath: dir, backend: FaultInjectingBackend(base: PosixBackend(), plan: plan))
             var flush = VersionEdit()
             flush.addFile(level: 0, F.file(vs.newFileNumber(), "a", "b"))
-            failing.failWrites.withLock { $0 = true }
+            plan.add(FaultPlan.Rule(kind: .write, errno: EIO, sticky: true))
             let error = try #require(throws: DBError.self) { try vs.logAndApply(flush) }
             guard case .io(let io) = error else { Issue.record("expected .io, got \(error)"); return }
             #expect(io.path == FileNames.manifest(dir, 1))
             #expect(vs.current.totalFileCount == 0)
 
-            failing.failWrites.withLock { $0 = false }
+            plan.reset()
             let later = try #require(throws: DBError.self) { try vs.logAndApply(flush) }
             guard case .readOnly = later else { Issue.record("expected .readOnly, got \(later)"); return }
             try vs.close()
@@ -353,29 +354,5 @@ import Testing
         let recovered = try VersionSet.recover(dbPath: dir, backend: backend)
         #expect(recovered.current.files[0] == vs.current.files[0])
         try recovered.close()
-    }
-}
-
-/// The POSIX backend with writes that fail with EIO on demand.
-final class FailingWritesBackend: IOBackend {
-    let name = "failing"
-    let inner = PosixBackend()
-    /// When true, every write throws EIO.
-    let failWrites = Mutex(false)
-
-    func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
-        try inner.read(fd: fd, into: buffer, offset: offset)
-    }
-    func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
-        if failWrites.withLock({ $0 }) { throw IOError(operation: "pwrite", errno: 5, offset: offset) }
-        try inner.write(fd: fd, from: buffer, offset: offset)
-    }
-    func writeBatch(_ requests: [WriteRequest]) throws(IOError) {
-        for r in requests { try write(fd: r.fd, from: r.buffer, offset: r.offset) }
-    }
-    func readBatch(_ requests: inout [ReadRequest]) throws(IOError) { try inner.readBatch(&requests) }
-    func sync(fd: Int32, dataOnly: Bool) throws(IOError) { try inner.sync(fd: fd, dataOnly: dataOnly) }
-    func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {
-        try inner.preallocate(fd: fd, offset: offset, length: length)
     }
 }
