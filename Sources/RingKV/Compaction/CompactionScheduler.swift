@@ -44,7 +44,7 @@ extension DBImpl {
         // Workers wake on every broadcast (each write group sends one), so
         // a pick that found nothing is not repeated for the same state.
         guard let version = versions.current(keyspace: keyspace.id) else { return nil }
-        if keyspace.fruitlessVersion === version && keyspace.fruitlessGeneration == compaction.generation {
+        if keyspace.fruitlessVersionID == version.id && keyspace.fruitlessGeneration == compaction.generation {
             return nil
         }
         let pointers = versions.compactPointers(keyspace: keyspace.id)
@@ -59,7 +59,7 @@ extension DBImpl {
             keyspace.seekCandidate = nil
         }
         if picked == nil {
-            keyspace.fruitlessVersion = version
+            keyspace.fruitlessVersionID = version.id
             keyspace.fruitlessGeneration = compaction.generation
         }
         return picked
@@ -76,7 +76,7 @@ extension DBImpl {
         mu.withLock {
             guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
             keyspace.seekCandidate = (level, file)
-            keyspace.fruitlessVersion = nil
+            keyspace.fruitlessVersionID = nil
             wakeAllLocked()
         }
     }

@@ -63,8 +63,8 @@ final class KeyspaceData: @unchecked Sendable {
     /// (`chargeSeek`), waiting for a compaction.
     var seekCandidate: (level: Int, file: FileMetaData)?
     /// The version and compaction generation of the last pick that found
-    /// nothing for this keyspace (weak: never keeps tables alive).
-    weak var fruitlessVersion: Version?
+    /// nothing for this keyspace (its id: never keeps tables alive).
+    var fruitlessVersionID: UInt64?
     var fruitlessGeneration: UInt64 = 0
 
     // MARK: Statistics (atomic)

@@ -1,4 +1,5 @@
 import RingIO
+import Synchronization
 
 /// An immutable snapshot of which tables make up the database, level by
 /// level. Readers take the current `Version` from the `VersionSet` and keep
@@ -22,11 +23,30 @@ package final class Version: Sendable {
     /// The range tombstones of all tables, gathered on first need by the
     /// read path (`DBImpl.tableRangeTombstones`); guards only the memo.
     let tableRangeTombstones = Locked<[RangeTombstone]?>(nil)
+    /// Unique among this process's versions: what code that must know a
+    /// version again compares (a weak reference would slow every retain
+    /// and release of it: `LiveVersions`).
+    let id = Version.nextID.add(1, ordering: .relaxed).newValue
+    private static let nextID = Atomic<UInt64>(0)
+    /// The registry that tracks this version once the version set has
+    /// installed it (`LiveVersions.track`); told when it dies.
+    private let registry = Locked<LiveVersions?>(nil)
 
     init(files: [[FileMetaData]]) {
         precondition(files.count == Version.numLevels, "a Version has exactly \(Version.numLevels) levels")
         self.files = files
         self.levelSizesBytes = files.map { level in level.reduce(0) { $0 + $1.fileSizeBytes } }
+    }
+
+    deinit { registry.withLock { $0 }?.remove(id: id) }
+
+    /// Records `live` as this version's registry; false when it had one.
+    func attach(to live: LiveVersions) -> Bool {
+        registry.withLock { r in
+            guard r == nil else { return false }
+            r = live
+            return true
+        }
     }
 
     static let empty = Version(files: Array(repeating: [], count: numLevels))

@@ -8,7 +8,7 @@ import RingIO
 ///    held across the MANIFEST write and fsync, so edits reach the log in
 ///    the order they are applied.
 /// 2. `state` guards the in-memory picture: the current version, the
-///    counters and the weak list of versions readers may still hold. It is
+///    counters; `liveVersions` then tracks the versions readers may still hold. It is
 ///    held only for short memory operations, never across I/O, so readers
 ///    taking `current` and flushes taking `newFileNumber()` do not wait on a
 ///    MANIFEST fsync.
@@ -74,10 +74,6 @@ final class VersionSet: Sendable {
 
     static func emptyVersion() -> Version { Version(files: Array(repeating: [], count: Version.numLevels)) }
 
-    private struct WeakVersion {
-        weak var version: Version?
-    }
-
     private struct State {
         /// Every live keyspace's current version, log number, compact
         /// pointers and options.
@@ -92,10 +88,6 @@ final class VersionSet: Sendable {
         /// The most L0 tables of any live keyspace (write stalls).
         var maxLevel0Files: Int
         var manifestFileNumber: UInt64
-        /// Every installed version (of any keyspace, dropped ones too) that
-        /// may still be alive. An entry dies when the last reader drops its
-        /// reference; dead entries are pruned lazily.
-        var versions: [WeakVersion]
 
         mutating func refreshDerived() {
             defaultVersion = catalog[0]?.files ?? defaultVersion
@@ -105,6 +97,8 @@ final class VersionSet: Sendable {
     }
 
     private let state: Locked<State>
+    /// Installed versions readers may still hold (taken after `state`).
+    private let liveVersions = LiveVersions()
     /// nil after `close()`.
     private let manifest: Locked<ManifestLog?>
 
@@ -115,11 +109,11 @@ final class VersionSet: Sendable {
         self.recovery = recovery
         var initial = State(catalog: contents.catalog, defaultVersion: contents.version,
                             nextFileNumber: contents.nextFileNumber, lastSequence: contents.lastSequence,
-                            logNumber: contents.logNumber, maxLevel0Files: 0, manifestFileNumber: manifestNumber,
-                            versions: contents.catalog.live.values.map { WeakVersion(version: $0.files) })
+                            logNumber: contents.logNumber, maxLevel0Files: 0, manifestFileNumber: manifestNumber)
         initial.refreshDerived()
         self.state = Locked(initial)
         self.manifest = Locked(manifest)
+        for entry in contents.catalog.live.values { liveVersions.track(entry.files) }
     }
 
     /// The version set of a database opened read-only: the replayed state,
@@ -140,8 +134,7 @@ final class VersionSet: Sendable {
             s.nextFileNumber = contents.nextFileNumber
             s.lastSequence = contents.lastSequence
             s.manifestFileNumber = manifestNumber
-            for entry in contents.catalog.live.values { s.versions.append(WeakVersion(version: entry.files)) }
-            s.versions.removeAll { $0.version == nil }
+            for entry in contents.catalog.live.values { liveVersions.track(entry.files) }
             s.refreshDerived()
         }
     }
@@ -431,8 +424,7 @@ final class VersionSet: Sendable {
                 s.catalog = next
                 s.lastSequence = max(s.lastSequence, edit.lastSequence ?? 0)
                 s.refreshDerived()
-                s.versions.removeAll { $0.version == nil }
-                for version in created + (installed.map { [$0] } ?? []) { s.versions.append(WeakVersion(version: version)) }
+                for version in created + (installed.map { [$0] } ?? []) { liveVersions.track(version) }
             }
         }
     }
@@ -464,21 +456,14 @@ final class VersionSet: Sendable {
     /// compaction output still being written) may be deleted.
     func liveFileNumbers() -> Set<UInt64> {
         state.withLock { s in
-            s.versions.removeAll { $0.version == nil }
-            var numbers = Set<UInt64>()
+            var numbers = liveVersions.fileNumbers
             for entry in s.catalog.live.values { numbers.formUnion(entry.files.fileNumbers) }
-            for entry in s.versions {
-                if let v = entry.version { numbers.formUnion(v.fileNumbers) }
-            }
             return numbers
         }
     }
 
     /// How many installed versions are still referenced (current included).
     func liveVersionCount() -> Int {
-        state.withLock { s in
-            s.versions.removeAll { $0.version == nil }
-            return s.versions.count
-        }
+        liveVersions.count
     }
 }
