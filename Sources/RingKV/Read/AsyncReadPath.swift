@@ -31,6 +31,7 @@ extension DBImpl {
         }
         let view = try readView(options, keyspace: keyspace)
         var state = startLookup(keys, view: view)
+        defer { state.tally.publish(to: stats) }
         while true {
             let round = try nextRound(&state, view: view, exactReads: false, openTables: false)
             if let round {

@@ -135,6 +135,7 @@ extension DBImpl {
     func lookup<Keys: RandomAccessCollection>(_ keys: Keys, view: ReadView) throws(DBError) -> [[UInt8]?]
     where Keys.Element == [UInt8], Keys.Index == Int {
         var state = startLookup(keys, view: view)
+        defer { state.tally.publish(to: stats) }
         while let round = try nextRound(&state, view: view, exactReads: true) {
             let blocks = try round.readAll(backend: backend, cache: view.fillCache ? blockCache : nil)
             try settleRound(&state, blocks: blocks, view: view)
@@ -152,14 +153,17 @@ extension DBImpl {
         // Distinct keys in ascending order; `slotOfInput[i]` is key i's slot.
         var state = LookupState()
         state.slotOfInput = [Int](repeating: 0, count: keys.count)
+        state.pending.reserveCapacity(keys.count)
         if keys.count == 1 {
             state.progress.append(KeyProgress(key: keys[keys.startIndex]))
         } else {
             state.progress.reserveCapacity(keys.count)
-            let order = keys.indices.sorted { compareBytes(keys[$0], keys[$1]) < 0 }
-            for i in order {
-                if state.progress.last?.key != keys[i] { state.progress.append(KeyProgress(key: keys[i])) }
-                state.slotOfInput[i - keys.startIndex] = state.progress.count - 1
+            let order = LookupKeyOrder.ascending(keys)
+            for (n, entry) in order.enumerated() {
+                if n == 0 || !LookupKeyOrder.equal(order[n - 1], entry, in: keys) {
+                    state.progress.append(KeyProgress(key: keys[entry.index]))
+                }
+                state.slotOfInput[entry.index - keys.startIndex] = state.progress.count - 1
             }
         }
         for slot in state.progress.indices {
@@ -182,11 +186,12 @@ extension DBImpl {
                    openTables: Bool = true) throws(DBError) -> LookupRound? {
         state.waiters.removeAll(keepingCapacity: true)
         if state.pending.isEmpty { return nil }
-        let round = LookupRound(exactReads: exactReads)
+        let round = LookupRound(exactReads: exactReads, expectedBlocks: state.pending.count)
         var parked: [Int] = []
+        state.waiters.reserveCapacity(state.pending.count)
         for slot in state.pending {
             switch try advance(&state.progress[slot], view: view, round: round, opened: state.opened,
-                               openTables: openTables) {
+                               openTables: openTables, tally: &state.tally) {
             case .resolved:
                 break
             case .needsBlock(let table, let span):
@@ -205,7 +210,8 @@ extension DBImpl {
     func settleRound(_ state: inout LookupState, blocks: [Block], view: ReadView) throws(DBError) {
         stats.lookupReadBatches.add(1)
         stats.lookupBlocksRead.add(UInt64(blocks.count))
-        for w in state.waiters where try !settle(&state.progress[w.slot], in: blocks[w.span], of: w.table, view: view) {
+        for w in state.waiters
+        where try !settle(&state.progress[w.slot], in: blocks[w.span], of: w.table, view: view, tally: &state.tally) {
             state.pending.append(w.slot)
         }
         state.waiters.removeAll(keepingCapacity: true)
@@ -254,21 +260,26 @@ extension DBImpl {
     /// with `openTables` false — reaches a table that is neither open nor
     /// in `opened` (then the key is parked on it).
     private func advance(_ p: inout KeyProgress, view: ReadView, round: LookupRound,
-                         opened: [UInt64: TableReader], openTables: Bool) throws(DBError) -> Step {
+                         opened: [UInt64: TableReader], openTables: Bool,
+                         tally: inout LookupTally) throws(DBError) -> Step {
         while let file = p.parked ?? p.nextTable(in: view.version) {
             p.parked = nil
             let table: TableReader
-            if openTables {
+            if let known = tally.reader(file.number) {
+                table = known
+            } else if openTables {
                 table = try tableCache.reader(for: file.number)
+                tally.remember(table, file.number)
             } else if let ready = opened[file.number] {
                 table = ready
             } else if let cached = try tableCache.cachedReader(for: file.number) {
                 table = cached
+                tally.remember(table, file.number)
             } else {
                 p.parked = file
                 return .needsTable(file.number)
             }
-            stats.tableLookups.add(1)
+            tally.tableLookups += 1
             if table.hasRangeTombstones {
                 p.covering = max(p.covering, p.key.withUnsafeBytes {
                     table.rangeTombstones.coveringSequence($0, atOrBelow: view.sequence)
@@ -279,7 +290,7 @@ extension DBImpl {
             else { continue }
             let cacheKey = BlockCacheKey(fileNumber: file.number, blockOffset: handle.offset)
             if let block = blockCache.lookup(cacheKey) {
-                if try settle(&p, in: block, of: table, view: view) { return .resolved }
+                if try settle(&p, in: block, of: table, view: view, tally: &tally) { return .resolved }
                 continue
             }
             return .needsBlock(table, try round.span(for: cacheKey, handle: handle, of: table))
@@ -288,7 +299,8 @@ extension DBImpl {
     }
 
     /// Searches `block` for `p`'s key; true when that resolved it.
-    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView) throws(DBError) -> Bool {
+    private func settle(_ p: inout KeyProgress, in block: Block, of table: TableReader, view: ReadView,
+                        tally: inout LookupTally) throws(DBError) -> Bool {
         let covering = p.covering
         // The value is copied while the block is known to be alive.
         let result: TableLookupResult = try withExtendedLifetime(block) { () throws(DBError) in
@@ -304,7 +316,7 @@ extension DBImpl {
         }
         switch result {
         case .found(let value):
-            stats.userBytesRead.add(UInt64(value.count))
+            tally.userBytesRead += UInt64(value.count)
             p.value = value
             return true
         case .deleted:
@@ -332,6 +344,8 @@ struct LookupState {
     /// Tables the caller opened for this lookup, used before the table
     /// cache (which may have evicted them again meanwhile).
     var opened: [UInt64: TableReader] = [:]
+    /// Tables met so far and counts for `stats`, added once at the end.
+    var tally = LookupTally()
 
     /// The answers, in the order of the lookup's keys.
     var values: [[UInt8]?] { slotOfInput.map { progress[$0].value } }
