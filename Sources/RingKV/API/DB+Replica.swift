@@ -34,6 +34,13 @@ extension DB {
         var previous: CommittedBatch?
         for commit in commits {
             if commit.changes.isEmpty { throw DBError.misuse("apply(_:) of a batch without changes") }
+            // No primary numbers past 56 bits (and `lastSequence + 1` below
+            // must not overflow).
+            if commit.lastSequence > InternalKey.maxSequenceNumber {
+                throw DBError.invalidArgument("apply(_:) of a commit at sequence \(commit.sequence) with "
+                                              + "\(commit.changes.count) changes, past the largest sequence "
+                                              + "\(InternalKey.maxSequenceNumber)")
+            }
             if let previous, commit.sequence != previous.lastSequence + 1 {
                 throw DBError.outOfOrder(expected: previous.lastSequence + 1, got: commit.sequence)
             }
