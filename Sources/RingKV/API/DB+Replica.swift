@@ -18,6 +18,8 @@ extension DB {
     /// `commit.sequence` must be `latestSequence + 1`, else
     /// `DBError.outOfOrder` and nothing changes. Keyspaces it names must
     /// exist on the replica (`DBError.unknownKeyspace` otherwise, nothing
+    /// applied); into one with a ttl, a put shorter than its 8-byte write
+    /// time or a merge is refused (`DBError.invalidArgument`, nothing
     /// applied). Durability as for `write(_:options:)`.
     public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
         try apply([commit], options: options)
@@ -84,7 +86,14 @@ struct ReplicaApply {
         switch change {
         case .put(let name, let key, let value):
             if name == KeyspaceName.defaultName { batch.put(key, value) } else {
-                batch.put(key, value, in: try handle(name, db))
+                let keyspace = try handle(name, db)
+                if keyspace.data.stampsWriteTime && value.count < TTLStamp.sizeBytes {
+                    // Every read and compaction of the key would fail on it.
+                    throw DBError.invalidArgument("apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", "
+                                                  + "which has a ttl: its values end in their \(TTLStamp.sizeBytes)-byte "
+                                                  + "write time (has the primary's keyspace a ttl?)")
+                }
+                batch.put(key, value, in: keyspace)
             }
         case .delete(let name, let key):
             if name == KeyspaceName.defaultName { batch.delete(key) } else { batch.delete(key, in: try handle(name, db)) }
@@ -94,7 +103,9 @@ struct ReplicaApply {
             }
         case .merge(let name, let key, let operand):
             if name == KeyspaceName.defaultName { batch.merge(key, operand) } else {
-                batch.merge(key, operand, in: try handle(name, db))
+                let keyspace = try handle(name, db)
+                if keyspace.data.stampsWriteTime { throw TTLPolicy.mergeRefusal(keyspace: name) }
+                batch.merge(key, operand, in: keyspace)
             }
         }
     }
