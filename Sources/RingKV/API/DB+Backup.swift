@@ -25,7 +25,11 @@ extension DB {
     public func backup(to directory: String) throws -> BackupInfo {
         let dir = BackupDirectory(path: directory, backend: impl.backend)
         try dir.prepare()
-        let id = (try dir.ids().last ?? 0) + 1
+        let last = try dir.ids().last ?? 0
+        guard last < UInt64.max else {
+            throw DBError.backupCorrupted(path: dir.metaPath + "/\(last)", reason: "no backup id is left after it")
+        }
+        let id = last + 1
         // Beside the database: the checkpoint hard-links its tables.
         let staging = impl.path + ".backup-\(getpid())-\(id)"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
