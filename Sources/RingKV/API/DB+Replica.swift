@@ -121,8 +121,13 @@ struct ReplicaApply {
 extension DBImpl {
     /// Commits a replica's `batch` whose first operation must take
     /// sequence `first` (checked at admission).
+    /// Its limits are those of what a primary stores: values of a TTL
+    /// keyspace carry 8 bytes past `Options.maxValueSizeBytes`, batches 8
+    /// bytes per put past `Options.maxBatchSizeBytes`; a batch is bounded
+    /// by what one WAL record holds.
     func applyReplicated(_ batch: WriteBatch, first: UInt64, sync: Bool) throws(DBError) {
-        try batch.validate()
+        try batch.validate(valueSlackBytes: TTLStamp.sizeBytes,
+                           maxBatchSizeBytes: LogRecord.maxPayloadSize - LogRecord.headerSize)
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
                             batchKeyspaces: batch.keyspaces, replicatedSequence: first, in: self)
     }
