@@ -104,7 +104,8 @@ extension DB {
     /// Restores backup `id` of `directory` as a new database at `target`,
     /// after verifying every file (a damaged one: `DBError.backupCorrupted`
     /// naming it, nothing written). An existing `target` is refused
-    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it.
+    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it —
+    /// but never a database open there (`DBError.locked`, nothing removed).
     /// The restored database's `latestSequence` is the backup's `sequence`.
     public static func restore(from directory: String, id: UInt64, to target: String,
                                overwrite: Bool = false) throws {
@@ -112,6 +113,11 @@ extension DB {
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
+        // A database open at `target` (here or in another process) holds
+        // its LOCK: `DBError.locked` before anything is written or removed,
+        // and no open takes it until the restored one is in place.
+        let targetLock = FileSystem.isDirectory(target) ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
+        defer { targetLock?.release() }
         try dir.verify(meta)
         let staging = target + ".restoring"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
