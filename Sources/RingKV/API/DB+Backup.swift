@@ -41,11 +41,11 @@ extension DB {
         let sequence = point.latestSequence
         try point.close()
 
-        // What the directory already holds: "<number>-<size>" -> stored name.
-        var held: [String: String] = [:]
+        // What the directory already holds: "<number>-<size>" -> CRC32C -> stored name.
+        var held: [String: [UInt32: String]] = [:]
         for name in try FileSystem.listDirectory(dir.sharedPath) where name.hasSuffix(".sst") {
             let parts = name.dropLast(4).split(separator: "-")
-            if parts.count == 3 { held["\(parts[0])-\(parts[1])"] = name }
+            if parts.count == 3, let crc = UInt32(parts[2], radix: 16) { held["\(parts[0])-\(parts[1])", default: [:]][crc] = name }
         }
         var entries: [BackupMeta.Entry] = []
         var copied: UInt64 = 0
@@ -57,16 +57,23 @@ extension DB {
             if kind == .table {
                 let size = try FileSystem.fileSize(source)
                 let key = "\(FileNames.padded(number))-\(size)"
-                if let stored = held[key], let crc = UInt32(stored.dropLast(4).split(separator: "-")[2], radix: 16) {
-                    entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: size,
-                                         crc: crc))
-                    continue
+                if let stored = held[key] {
+                    // Number and size do not name a table's contents: a
+                    // database restored from this directory numbers its new
+                    // tables as the original did. Reused only when the
+                    // source's CRC32C matches (read, not copied).
+                    let (_, crc) = try BackupFileCopy.checksum(source, backend: impl.backend)
+                    if let match = stored[crc] {
+                        entries.append(.init(isTable: true, name: name, storedPath: "shared/" + match, sizeBytes: size,
+                                             crc: crc))
+                        continue
+                    }
                 }
                 let temp = dir.sharedPath + "/" + key + ".copying"
                 let (bytes, crc) = try BackupFileCopy.copy(source, to: temp, backend: impl.backend)
                 let stored = key + "-" + String(crc, radix: 16) + ".sst"
                 try FileSystem.rename(temp, to: dir.sharedPath + "/" + stored)
-                held[key] = stored
+                held[key, default: [:]][crc] = stored
                 copied += bytes
                 entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: bytes, crc: crc))
             } else {
