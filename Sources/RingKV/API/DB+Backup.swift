@@ -45,7 +45,9 @@ extension DB {
         var held: [String: [UInt32: String]] = [:]
         for name in try FileSystem.listDirectory(dir.sharedPath) where name.hasSuffix(".sst") {
             let parts = name.dropLast(4).split(separator: "-")
-            if parts.count == 3, let crc = UInt32(parts[2], radix: 16) { held["\(parts[0])-\(parts[1])", default: [:]][crc] = name }
+            if parts.count == 3, let crc = UInt32(parts[2], radix: 16) {
+                held["\(parts[0])-\(parts[1])", default: [:]][crc] = name
+            }
         }
         var entries: [BackupMeta.Entry] = []
         var copied: UInt64 = 0

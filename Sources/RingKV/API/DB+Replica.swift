@@ -89,9 +89,10 @@ struct ReplicaApply {
                 let keyspace = try handle(name, db)
                 if keyspace.data.stampsWriteTime && value.count < TTLStamp.sizeBytes {
                     // Every read and compaction of the key would fail on it.
-                    throw DBError.invalidArgument("apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", "
-                                                  + "which has a ttl: its values end in their \(TTLStamp.sizeBytes)-byte "
-                                                  + "write time (has the primary's keyspace a ttl?)")
+                    throw DBError.invalidArgument(
+                        "apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", which has a ttl: "
+                            + "its values end in their \(TTLStamp.sizeBytes)-byte write time "
+                            + "(has the primary's keyspace a ttl?)")
                 }
                 batch.put(key, value, in: keyspace)
             }

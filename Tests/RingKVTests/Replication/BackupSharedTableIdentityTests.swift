@@ -17,7 +17,9 @@ import Testing
     }
 
     static func write(_ db: DB, _ fill: UInt8, step: Int) throws {
-        for i in 0..<500 { try db.put(bytes(String(format: "s\(step)-k%04d", i)), [UInt8](repeating: fill, count: 100)) }
+        for i in 0..<500 {
+            try db.put(bytes(String(format: "s\(step)-k%04d", i)), [UInt8](repeating: fill, count: 100))
+        }
         try db.flush()
     }
 
@@ -42,7 +44,8 @@ import Testing
         }
         // The case at hand: tables of the same number and size in both.
         let collisions = try Set(tables(dir.sub("original"))).intersection(tables(dir.sub("restored"))).filter {
-            try FileSystem.fileSize(dir.sub("original") + "/" + $0) == FileSystem.fileSize(dir.sub("restored") + "/" + $0)
+            try FileSystem.fileSize(dir.sub("original") + "/" + $0)
+                == FileSystem.fileSize(dir.sub("restored") + "/" + $0)
         }
         #expect(!collisions.isEmpty, "no table of the same number and size: the test proves nothing")
         _ = try original.backup(to: backups)
@@ -54,8 +57,9 @@ import Testing
         // Every row of the restored database, read back from its backup.
         let want = try restored.scan()
         let got = try again.scan()
+        let differing = zip(want, got).first { $0.key != $1.key || $0.value != $1.value }
         print("restored \(want.count) rows, its backup \(got.count); first differing key: "
-              + "\(zip(want, got).first { $0.key != $1.key || $0.value != $1.value }.map { String(decoding: $0.0.key, as: UTF8.self) } ?? "none")")
+              + (differing.map { String(decoding: $0.0.key, as: UTF8.self) } ?? "none"))
         #expect(got.map(\.key) == want.map(\.key) && got.map(\.value) == want.map(\.value))
     }
 }

@@ -2,9 +2,8 @@ import Testing
 @testable import RingKV
 
 /// `apply` of commits no primary could have produced (sequences past 56
-/// bits, or past UInt64.max): refused with an
-/// error, nothing applied, the replica still sound (never a trap, never a
-/// keyspace left unreadable).
+/// bits, or past UInt64.max): refused with an error, nothing applied, the
+/// replica still sound (never a trap).
 @Suite struct ReplicaApplyInputTests {
     static func put(_ keyspace: String, _ key: String, _ value: [UInt8]) -> Change {
         .put(keyspace: keyspace, key: bytes(key), value: value)

@@ -50,7 +50,8 @@ import Testing
         let valueBytes = (Options.maxBatchSizeBytes - WriteBatch.headerSize) / count - 16
         var batch = WriteBatch()
         for i in 0..<count {
-            batch.put(bytes(String(format: "k%03d", i)), [UInt8](repeating: UInt8(i & 0xff), count: valueBytes), in: logs)
+            batch.put(bytes(String(format: "k%03d", i)), [UInt8](repeating: UInt8(i & 0xff), count: valueBytes),
+                      in: logs)
         }
         try batch.validate()
         #expect(batch.approximateSizeBytes + count * TTLStamp.sizeBytes > Options.maxBatchSizeBytes)
