@@ -21,10 +21,15 @@ extension DB {
     /// (created when missing), copying only tables it does not hold yet.
     /// The backup holds every write acknowledged before this call (a
     /// checkpoint is its consistent point); writes continue meanwhile.
-    /// A backup directory belongs to one database.
+    /// A backup directory belongs to one database. While it runs, another
+    /// backup or a deletion in `directory` is refused (`DBError.io`,
+    /// EWOULDBLOCK).
     public func backup(to directory: String) throws -> BackupInfo {
         let dir = BackupDirectory(path: directory, backend: impl.backend)
         try dir.prepare()
+        // No deletion (nor another backup) of this directory meanwhile.
+        let directoryLock = try BackupDirectoryLock(directory)
+        defer { directoryLock.release() }
         let last = try dir.ids().last ?? 0
         guard last < UInt64.max else {
             throw DBError.backupCorrupted(path: dir.metaPath + "/\(last)", reason: "no backup id is left after it")
@@ -106,6 +111,8 @@ extension DB {
     }
 
     /// Deletes backup `id` and the shared tables no other backup names.
+    /// Refused while a backup is made in `directory` (`DBError.io`,
+    /// EWOULDBLOCK): that backup may reuse those tables.
     public static func deleteBackup(in directory: String, id: UInt64) throws {
         try BackupDirectory(path: directory, backend: IOBackends.makeDefault()).delete(id)
     }
