@@ -24,3 +24,25 @@ import Testing
         #expect((0..<1_000_000_000).contains(far.tv_nsec))
     }
 }
+
+/// A WAL preallocation step too large for any disk is an error at the
+/// first write that needs it (fallocate refuses it), not a trap at open.
+@Suite struct HugeWALPreallocationTests {
+    @Test func theLargestWALPreallocationStepIsAnErrorNotATrap() throws {
+        let dir = try TempDir()
+        var options = openOptions()
+        options.walPreallocateBytes = UInt64.max
+        do {
+            let db = try DB(path: dir.sub("db"), options: options)
+            defer { try? db.close() }
+            do {
+                try db.put(bytes("k"), bytes("v"))
+                Issue.record("a put into a WAL step of UInt64.max bytes succeeded")
+            } catch {
+                print("put refused: \(error)")
+            }
+        } catch {
+            print("refused at open: \(error)")
+        }
+    }
+}
