@@ -32,8 +32,13 @@ public struct CommittedBatch: Sendable, Equatable {
         self.changes = changes
     }
 
-    /// The sequence of the last change (`sequence` for an empty batch).
-    public var lastSequence: UInt64 { changes.isEmpty ? sequence : sequence + UInt64(changes.count) - 1 }
+    /// The sequence of the last change (`sequence` for an empty batch;
+    /// UInt64.max for a batch, built by hand, that would run past it).
+    public var lastSequence: UInt64 {
+        if changes.isEmpty { return sequence }
+        let (last, overflow) = sequence.addingReportingOverflow(UInt64(changes.count) - 1)
+        return overflow ? UInt64.max : last
+    }
 }
 
 /// Which commits a change feed yields (docs/REPLICATION.md §Durability).

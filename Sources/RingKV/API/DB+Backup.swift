@@ -21,11 +21,20 @@ extension DB {
     /// (created when missing), copying only tables it does not hold yet.
     /// The backup holds every write acknowledged before this call (a
     /// checkpoint is its consistent point); writes continue meanwhile.
-    /// A backup directory belongs to one database.
+    /// A backup directory belongs to one database. While it runs, another
+    /// backup or a deletion in `directory` is refused (`DBError.io`,
+    /// EWOULDBLOCK).
     public func backup(to directory: String) throws -> BackupInfo {
         let dir = BackupDirectory(path: directory, backend: impl.backend)
         try dir.prepare()
-        let id = (try dir.ids().last ?? 0) + 1
+        // No deletion (nor another backup) of this directory meanwhile.
+        let directoryLock = try BackupDirectoryLock(directory)
+        defer { directoryLock.release() }
+        let last = try dir.ids().last ?? 0
+        guard last < UInt64.max else {
+            throw DBError.backupCorrupted(path: dir.metaPath + "/\(last)", reason: "no backup id is left after it")
+        }
+        let id = last + 1
         // Beside the database: the checkpoint hard-links its tables.
         let staging = impl.path + ".backup-\(getpid())-\(id)"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
@@ -37,11 +46,13 @@ extension DB {
         let sequence = point.latestSequence
         try point.close()
 
-        // What the directory already holds: "<number>-<size>" -> stored name.
-        var held: [String: String] = [:]
+        // What the directory already holds: "<number>-<size>" -> CRC32C -> stored name.
+        var held: [String: [UInt32: String]] = [:]
         for name in try FileSystem.listDirectory(dir.sharedPath) where name.hasSuffix(".sst") {
             let parts = name.dropLast(4).split(separator: "-")
-            if parts.count == 3 { held["\(parts[0])-\(parts[1])"] = name }
+            if parts.count == 3, let crc = UInt32(parts[2], radix: 16) {
+                held["\(parts[0])-\(parts[1])", default: [:]][crc] = name
+            }
         }
         var entries: [BackupMeta.Entry] = []
         var copied: UInt64 = 0
@@ -53,16 +64,23 @@ extension DB {
             if kind == .table {
                 let size = try FileSystem.fileSize(source)
                 let key = "\(FileNames.padded(number))-\(size)"
-                if let stored = held[key], let crc = UInt32(stored.dropLast(4).split(separator: "-")[2], radix: 16) {
-                    entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: size,
-                                         crc: crc))
-                    continue
+                if let stored = held[key] {
+                    // Number and size do not name a table's contents: a
+                    // database restored from this directory numbers its new
+                    // tables as the original did. Reused only when the
+                    // source's CRC32C matches (read, not copied).
+                    let (_, crc) = try BackupFileCopy.checksum(source, backend: impl.backend)
+                    if let match = stored[crc] {
+                        entries.append(.init(isTable: true, name: name, storedPath: "shared/" + match, sizeBytes: size,
+                                             crc: crc))
+                        continue
+                    }
                 }
                 let temp = dir.sharedPath + "/" + key + ".copying"
                 let (bytes, crc) = try BackupFileCopy.copy(source, to: temp, backend: impl.backend)
                 let stored = key + "-" + String(crc, radix: 16) + ".sst"
                 try FileSystem.rename(temp, to: dir.sharedPath + "/" + stored)
-                held[key] = stored
+                held[key, default: [:]][crc] = stored
                 copied += bytes
                 entries.append(.init(isTable: true, name: name, storedPath: "shared/" + stored, sizeBytes: bytes, crc: crc))
             } else {
@@ -93,6 +111,8 @@ extension DB {
     }
 
     /// Deletes backup `id` and the shared tables no other backup names.
+    /// Refused while a backup is made in `directory` (`DBError.io`,
+    /// EWOULDBLOCK): that backup may reuse those tables.
     public static func deleteBackup(in directory: String, id: UInt64) throws {
         try BackupDirectory(path: directory, backend: IOBackends.makeDefault()).delete(id)
     }
@@ -100,7 +120,8 @@ extension DB {
     /// Restores backup `id` of `directory` as a new database at `target`,
     /// after verifying every file (a damaged one: `DBError.backupCorrupted`
     /// naming it, nothing written). An existing `target` is refused
-    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it.
+    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it —
+    /// but never a database open there (`DBError.locked`, nothing removed).
     /// The restored database's `latestSequence` is the backup's `sequence`.
     public static func restore(from directory: String, id: UInt64, to target: String,
                                overwrite: Bool = false) throws {
@@ -108,6 +129,11 @@ extension DB {
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
+        // A database open at `target` (here or in another process) holds
+        // its LOCK: `DBError.locked` before anything is written or removed,
+        // and no open takes it until the restored one is in place.
+        let targetLock = FileSystem.isDirectory(target) ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
+        defer { targetLock?.release() }
         try dir.verify(meta)
         let staging = target + ".restoring"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }

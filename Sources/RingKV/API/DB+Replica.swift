@@ -18,6 +18,8 @@ extension DB {
     /// `commit.sequence` must be `latestSequence + 1`, else
     /// `DBError.outOfOrder` and nothing changes. Keyspaces it names must
     /// exist on the replica (`DBError.unknownKeyspace` otherwise, nothing
+    /// applied); into one with a ttl, a put shorter than its 8-byte write
+    /// time or a merge is refused (`DBError.invalidArgument`, nothing
     /// applied). Durability as for `write(_:options:)`.
     public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
         try apply([commit], options: options)
@@ -34,6 +36,13 @@ extension DB {
         var previous: CommittedBatch?
         for commit in commits {
             if commit.changes.isEmpty { throw DBError.misuse("apply(_:) of a batch without changes") }
+            // No primary numbers past 56 bits (and `lastSequence + 1` below
+            // must not overflow).
+            if commit.lastSequence > InternalKey.maxSequenceNumber {
+                throw DBError.invalidArgument("apply(_:) of a commit at sequence \(commit.sequence) with "
+                                              + "\(commit.changes.count) changes, past the largest sequence "
+                                              + "\(InternalKey.maxSequenceNumber)")
+            }
             if let previous, commit.sequence != previous.lastSequence + 1 {
                 throw DBError.outOfOrder(expected: previous.lastSequence + 1, got: commit.sequence)
             }
@@ -77,7 +86,15 @@ struct ReplicaApply {
         switch change {
         case .put(let name, let key, let value):
             if name == KeyspaceName.defaultName { batch.put(key, value) } else {
-                batch.put(key, value, in: try handle(name, db))
+                let keyspace = try handle(name, db)
+                if keyspace.data.stampsWriteTime && value.count < TTLStamp.sizeBytes {
+                    // Every read and compaction of the key would fail on it.
+                    throw DBError.invalidArgument(
+                        "apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", which has a ttl: "
+                            + "its values end in their \(TTLStamp.sizeBytes)-byte write time "
+                            + "(has the primary's keyspace a ttl?)")
+                }
+                batch.put(key, value, in: keyspace)
             }
         case .delete(let name, let key):
             if name == KeyspaceName.defaultName { batch.delete(key) } else { batch.delete(key, in: try handle(name, db)) }
@@ -87,7 +104,9 @@ struct ReplicaApply {
             }
         case .merge(let name, let key, let operand):
             if name == KeyspaceName.defaultName { batch.merge(key, operand) } else {
-                batch.merge(key, operand, in: try handle(name, db))
+                let keyspace = try handle(name, db)
+                if keyspace.data.stampsWriteTime { throw TTLPolicy.mergeRefusal(keyspace: name) }
+                batch.merge(key, operand, in: keyspace)
             }
         }
     }
@@ -103,8 +122,13 @@ struct ReplicaApply {
 extension DBImpl {
     /// Commits a replica's `batch` whose first operation must take
     /// sequence `first` (checked at admission).
+    /// Its limits are those of what a primary stores: values of a TTL
+    /// keyspace carry 8 bytes past `Options.maxValueSizeBytes`, batches 8
+    /// bytes per put past `Options.maxBatchSizeBytes`; a batch is bounded
+    /// by what one WAL record holds.
     func applyReplicated(_ batch: WriteBatch, first: UInt64, sync: Bool) throws(DBError) {
-        try batch.validate()
+        try batch.validate(valueSlackBytes: TTLStamp.sizeBytes,
+                           maxBatchSizeBytes: LogRecord.maxPayloadSize - LogRecord.headerSize)
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
                             batchKeyspaces: batch.keyspaces, replicatedSequence: first, in: self)
     }

@@ -264,9 +264,17 @@ public struct WriteBatch: Sendable {
     /// Checks the encoded size and the largest key and value against the
     /// limits in `Options`, and the ranges of `deleteRange`.
     func validate() throws(DBError) {
-        if rep.count > Options.maxBatchSizeBytes { throw DBError.tooLarge(.batch, sizeBytes: rep.count) }
+        try validate(valueSlackBytes: 0, maxBatchSizeBytes: Options.maxBatchSizeBytes)
+    }
+
+    /// `validate` with room for what the engine adds to what it stores: a
+    /// replica's apply (DB+Replica.swift) takes a primary's stored values,
+    /// which in a TTL keyspace carry 8 bytes of write time past the value
+    /// limit, in batches with those 8 bytes per put.
+    func validate(valueSlackBytes: Int, maxBatchSizeBytes: Int) throws(DBError) {
+        if rep.count > maxBatchSizeBytes { throw DBError.tooLarge(.batch, sizeBytes: rep.count) }
         if largestKeyBytes > Options.maxKeySizeBytes { throw DBError.tooLarge(.key, sizeBytes: largestKeyBytes) }
-        if largestValueBytes > Options.maxValueSizeBytes {
+        if largestValueBytes > Options.maxValueSizeBytes + valueSlackBytes {
             throw DBError.tooLarge(.value, sizeBytes: largestValueBytes)
         }
         if let (from, to) = invertedRange { throw DBError.invalidRange(from: from, to: to) }

@@ -11,9 +11,10 @@ import RingIO
 ///
 /// How a backup flows (`create`): the database makes a checkpoint beside
 /// itself (hard links, so no table is copied there); tables not yet in
-/// `shared/` (matched by table number and size — a backup directory
-/// holds backups of one database, whose table numbers are never reused)
-/// are copied in with their CRC32C, the other files into `private/<id>/`,
+/// `shared/` (matched by table number, size and CRC32C: the source is
+/// read when number and size match, since a database restored from the
+/// directory numbers its new tables as the original did) are copied in
+/// with their CRC32C, the other files into `private/<id>/`,
 /// and the meta file is written last: the commit point. The checkpoint
 /// is then removed.
 struct BackupDirectory {
@@ -72,6 +73,8 @@ struct BackupDirectory {
     /// then on), its private files, then shared tables no other backup names.
     func delete(_ id: UInt64) throws(DBError) {
         _ = try meta(id)
+        let directoryLock = try BackupDirectoryLock(path)
+        defer { directoryLock.release() }
         do {
             try FileSystem.remove(metaPath + "/\(id)")
             try backend.syncDirectory(metaPath)

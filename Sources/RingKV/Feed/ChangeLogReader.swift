@@ -188,7 +188,7 @@ final class ChangeLogReader {
         for number in try logNumbers() where number <= mark.log {
             guard let first = try firstSequence(of: number, mark: mark) else { continue }
             if oldest == nil { oldest = first }
-            if first <= since + 1 { chosen = number }
+            if first <= since || first - since == 1 { chosen = number }  // first <= since + 1, since may be UInt64.max
         }
         guard let chosen else {
             if let oldest { throw DBError.changesUnavailable(oldest: oldest - 1) }

@@ -25,11 +25,25 @@ enum WrittenTables {
         var inode: UInt64
     }
 
+    /// A file time stamp: seconds and nanoseconds since the epoch.
+    struct FileTime: Equatable {
+        var seconds: Int64
+        var nanoseconds: Int64
+
+        init(_ t: timespec) {
+            seconds = Int64(t.tv_sec)
+            nanoseconds = Int64(t.tv_nsec)
+        }
+    }
+
     /// What the writer knew and `fstat` said when it finished.
     struct Record: Equatable {
         var sizeBytes: Int64
-        var modifiedNanos: Int64
-        var changedNanos: Int64
+        /// Modification and status-change times as `stat` gives them
+        /// (seconds, nanoseconds): any time the filesystem holds, compared
+        /// exactly (in nanoseconds alone, one past 2262 overflows Int64).
+        var modified: FileTime
+        var changed: FileTime
         var entryCount: UInt64
         var smallestUserKey: [UInt8]
         var largestUserKey: [UInt8]
@@ -59,9 +73,7 @@ enum WrittenTables {
 
     private static func describe(_ s: stat) -> (Identity, Record) {
         (Identity(device: UInt64(s.st_dev), inode: UInt64(s.st_ino)),
-         Record(sizeBytes: Int64(s.st_size),
-                modifiedNanos: Int64(s.st_mtim.tv_sec) * 1_000_000_000 + Int64(s.st_mtim.tv_nsec),
-                changedNanos: Int64(s.st_ctim.tv_sec) * 1_000_000_000 + Int64(s.st_ctim.tv_nsec),
+         Record(sizeBytes: Int64(s.st_size), modified: FileTime(s.st_mtim), changed: FileTime(s.st_ctim),
                 entryCount: 0, smallestUserKey: [], largestUserKey: []))
     }
 
@@ -90,8 +102,8 @@ enum WrittenTables {
             r.order.removeAll { $0 == identity }
             return record
         }) else { return nil }
-        guard record.sizeBytes == now.sizeBytes, record.modifiedNanos == now.modifiedNanos,
-              record.changedNanos == now.changedNanos else { return nil }
+        guard record.sizeBytes == now.sizeBytes, record.modified == now.modified,
+              record.changed == now.changed else { return nil }
         return record
     }
 

@@ -46,7 +46,14 @@ final class MetricsExporter: Sendable {
         let factory = options.metricsFactory ?? MetricsSystem.factory
         if options.metricsFactory == nil && factory is NOOPMetricsHandler { return nil }
         return MetricsExporter(factory: factory, name: options.metricsName ?? path,
-                               intervalNanos: UInt64(options.metricsIntervalMillis) * 1_000_000)
+                               intervalNanos: Self.nanos(millis: options.metricsIntervalMillis))
+    }
+
+    /// `millis` (≥ 1, validated) in nanoseconds, saturating: `Int.max` is
+    /// a wait that never ends, not an overflow.
+    static func nanos(millis: Int) -> UInt64 {
+        let (nanos, overflow) = UInt64(millis).multipliedReportingOverflow(by: 1_000_000)
+        return overflow ? UInt64.max : nanos
     }
 
     private init(factory: any MetricsFactory, name: String, intervalNanos: UInt64) {

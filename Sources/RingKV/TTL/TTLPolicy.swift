@@ -10,8 +10,10 @@ enum TTLPolicy {
         let (seconds, attoseconds) = d.components
         guard seconds >= 0, attoseconds >= 0 else { return 0 }
         let (product, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return UInt64(Int64.max) }
-        return min(product &+ UInt64(attoseconds / 1_000_000_000), UInt64(Int64.max))
+        // Clamped before the nanoseconds are added: a sum that wrapped
+        // would be a short ttl, expiring every value at once.
+        if overflow || product > UInt64(Int64.max) { return UInt64(Int64.max) }
+        return min(product + UInt64(attoseconds / 1_000_000_000), UInt64(Int64.max))
     }
 
     /// Refuses options that would add a ttl to a keyspace whose values

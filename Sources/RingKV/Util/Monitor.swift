@@ -178,7 +178,9 @@ final class Monitor: @unchecked Sendable {
     static func deadline(after nanoseconds: UInt64) -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = UInt64(now.tv_nsec) + nanoseconds
+        // Waits past ~146 years are cut there: neither the sum nor the
+        // seconds may overflow (an option of Int.max milliseconds).
+        let total = UInt64(now.tv_nsec) + min(nanoseconds, UInt64(Int64.max / 2))
         return timespec(tv_sec: now.tv_sec + Int(total / 1_000_000_000), tv_nsec: Int(total % 1_000_000_000))
     }
 

@@ -127,7 +127,10 @@ final class WALWriter: @unchecked Sendable {
         precondition(bufferCount >= 1 && bufferSizeBytes >= 4096, "WAL buffers too small")
         self.path = path
         self.number = number
-        self.preallocateStepBytes = UInt64(max(AlignedBuffer.roundUp(Int(clamping: preallocateStepBytes)), 4096))
+        // Capped so the rounding cannot overflow (Options.walPreallocateBytes
+        // is the user's; a step no disk holds fails at its fallocate).
+        let step = Int(clamping: min(preallocateStepBytes, 1 << 62))
+        self.preallocateStepBytes = UInt64(max(AlignedBuffer.roundUp(step), 4096))
         log = try ioCall(path) { () throws(IOError) in
             try LogFile(path: path, bufferCount: bufferCount, bufferSizeBytes: bufferSizeBytes, useRing: useRing,
                         backend: backend, seam: seam, notice: notice)
