@@ -112,7 +112,8 @@ public struct Options: Sendable {
     /// Longest a group-commit leader waits for writers that are about to
     /// queue (those the previous group just released) before submitting.
     /// Only waits when recent groups had more concurrent writers than are
-    /// queued; a lone writer never waits. Default 200 µs; 0 disables.
+    /// queued; a lone writer never waits. Default 200 µs; 0 disables; at
+    /// most 1,000,000 (one second).
     public var groupCommitMaxDelayMicros = 200
     /// How long a writer waiting for its group's commit keeps its thread
     /// running (yielding the CPU in a loop, re-checking) before it sleeps on

@@ -35,8 +35,8 @@ extension Options {
         try Options.require(walBufferCount >= 1, "walBufferCount", walBufferCount, "at least 1")
         try Options.require(walBufferSizeBytes >= 4096, "walBufferSizeBytes", walBufferSizeBytes,
                             "at least 4096 (one page)")
-        try Options.require(groupCommitMaxDelayMicros >= 0, "groupCommitMaxDelayMicros",
-                            groupCommitMaxDelayMicros, "0 (no wait) or more")
+        try Options.require((0...1_000_000).contains(groupCommitMaxDelayMicros), "groupCommitMaxDelayMicros",
+                            groupCommitMaxDelayMicros, "0 (no wait) … 1000000")
         try Options.require((0...1_000_000).contains(groupCommitSpinMicros), "groupCommitSpinMicros",
                             groupCommitSpinMicros, "0 (sleep at once) … 1000000")
         try Options.require(changeRetentionBytes >= 0, "changeRetentionBytes", changeRetentionBytes, "0 or more")

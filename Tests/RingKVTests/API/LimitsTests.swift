@@ -88,6 +88,7 @@ import Testing
         case "walBufferCount": o.walBufferCount = 0
         case "walBufferSizeBytes": o.walBufferSizeBytes = 4095
         case "groupCommitMaxDelayMicros": o.groupCommitMaxDelayMicros = -1
+        case "groupCommitMaxDelayMicros+": o.groupCommitMaxDelayMicros = Int.max
         case "groupCommitSpinMicros": o.groupCommitSpinMicros = -1
         default: Issue.record("no invalid value for \(name)")
         }
@@ -98,7 +99,7 @@ import Testing
                       "blockCacheSizeBytes", "l0CompactionTrigger", "l0SlowdownTrigger", "l0StopTrigger",
                       "l1TargetSizeBytes", "levelSizeMultiplier", "targetFileSizeBytes", "backgroundJobs",
                       "maxOpenFiles", "walBufferCount", "walBufferSizeBytes", "groupCommitMaxDelayMicros",
-                      "groupCommitSpinMicros"])
+                      "groupCommitMaxDelayMicros+", "groupCommitSpinMicros"])
     func invalidOptionIsRefusedAtOpenNamingIt(_ name: String) throws {
         let dir = try TempDir()
         let field = name.hasSuffix("+") ? String(name.dropLast()) : name
