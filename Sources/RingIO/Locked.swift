@@ -17,6 +17,9 @@ public final class Locked<Value>: @unchecked Sendable {
     /// `withLock` is inlined into its callers in other modules).
     @exclusivity(unchecked) @usableFromInline var value: Value
 
+    /// Inlinable: a caller's `Value` is then moved in directly (no copy
+    /// through generic value witnesses).
+    @inlinable
     public init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
