@@ -20,8 +20,8 @@ public final class Locked<Value>: @unchecked Sendable {
     /// Inlinable: a caller's `Value` is then moved in directly (no copy
     /// through generic value witnesses).
     @inlinable
-    public init(_ value: Value) {
-        self.value = value
+    public init(_ value: consuming Value) {
+        self.value = consume value
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }

@@ -26,7 +26,7 @@ extension DB {
             let txn = beginTransaction(options: options)
             do {
                 let result = try body(txn)
-                if txn.isOpen { try txn.commit() }
+                try txn.commitIfOpen()
                 return result
             } catch DBError.conflict(let key) {
                 txn.rollback()

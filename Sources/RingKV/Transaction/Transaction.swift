@@ -35,6 +35,10 @@ public final class Transaction: Sendable {
     let writeOptions: WriteOptions
     /// Guards everything the transaction buffers and tracks.
     let state: Locked<TransactionState>
+    /// Whether the transaction still holds its snapshot's registration
+    /// (taken by `DBImpl.transactionSnapshot`): exchanged to false by the
+    /// one that releases it (commit, rollback or deinit), without the mutex.
+    private let holdsSnapshot = Atomic<Bool>(true)
 
     /// `sequence` is registered in the database's snapshot registry; the
     /// transaction releases it once (commit, rollback or deinit).
@@ -47,7 +51,11 @@ public final class Transaction: Sendable {
 
     deinit {
         // Neither committed nor rolled back: drop the registration here.
-        if state.withLock({ $0.holdsSnapshot }) { db.impl.snapshots.release(snapshotSequence) }
+        releaseRegistration()
+    }
+
+    private func releaseRegistration() {
+        if holdsSnapshot.exchange(false, ordering: .relaxed) { db.impl.snapshots.release(snapshotSequence) }
     }
 
     /// Ends the transaction's hold on its snapshot (caller holds the
@@ -56,10 +64,7 @@ public final class Transaction: Sendable {
     private func releaseSnapshot(_ s: inout TransactionState) {
         s.view = nil
         s.snapshot = nil
-        if s.holdsSnapshot {
-            s.holdsSnapshot = false
-            db.impl.snapshots.release(snapshotSequence)
-        }
+        releaseRegistration()
     }
 
     /// The transaction's `Snapshot`, made on first need (caller holds the
@@ -253,7 +258,16 @@ public final class Transaction: Sendable {
 
     /// Takes what the commit needs and closes the transaction.
     private func takeForCommit() throws(DBError) -> (WriteBatch, TransactionCheck) {
-        try state.withLock { (s) throws(DBError) in
+        // Never nil: `ifOpen` false throws for a closed transaction.
+        guard let taken = try takeForCommit(ifOpen: false) else { throw DBError.transactionClosed(state: "ended") }
+        return taken
+    }
+
+    /// `takeForCommit`; nil, instead of an error, for a transaction
+    /// already ended when `ifOpen`.
+    private func takeForCommit(ifOpen: Bool) throws(DBError) -> (WriteBatch, TransactionCheck)? {
+        try state.withLock { (s) throws(DBError) -> (WriteBatch, TransactionCheck)? in
+            if ifOpen && s.phase != .open { return nil }
             try s.checkOpen()
             s.phase = .failed
             releaseSnapshot(&s)
@@ -278,6 +292,14 @@ public final class Transaction: Sendable {
     /// validated the same way. Afterwards the transaction is closed.
     public func commit() throws(DBError) {
         let (batch, check) = try takeForCommit()
+        try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
+        finish(true)
+    }
+
+    /// `commit()` when the transaction is still open; nothing when the
+    /// body of `DB.transaction` ended it itself (one hold of the mutex).
+    func commitIfOpen() throws(DBError) {
+        guard let (batch, check) = try takeForCommit(ifOpen: true) else { return }
         try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
         finish(true)
     }

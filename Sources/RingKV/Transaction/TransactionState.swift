@@ -54,10 +54,6 @@ struct TransactionState {
     static let reservedBatchBytes = 256
 
     var phase = Phase.open
-    /// Whether the transaction still holds its snapshot's registration
-    /// (taken by `DBImpl.transactionSnapshot`, dropped once at commit,
-    /// rollback or deinit).
-    var holdsSnapshot = true
     /// A `Snapshot` object at the transaction's sequence, made on first
     /// need (reads of other keyspaces, async reads, iterators): most
     /// transactions read the default keyspace through `view` only.
@@ -82,7 +78,7 @@ struct TransactionState {
     /// start (the key a conflict names); usually empty.
     var rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])] = []
 
-    init(view: TransactionView?) { self.view = view }
+    @inline(__always) init(view: TransactionView?) { self.view = view }
 
     func checkOpen() throws(DBError) {
         switch phase {

@@ -183,9 +183,10 @@ final class ConflictTable: @unchecked Sendable {
 
 /// What a committing transaction asks the leader to validate: its
 /// snapshot, and the slots of every key it read or wrote (computed on the
-/// transaction's thread, so the leader only loads and compares). A value:
-/// it travels inside the `PendingWrite` without an allocation of its own.
-struct TransactionCheck: Sendable {
+/// transaction's thread, so the leader only loads and compares). A class:
+/// the pipeline hands it around by reference, never copying its arrays.
+/// Immutable.
+final class TransactionCheck: Sendable {
     let snapshotSequence: SequenceNumber
     /// Each tracked key with its keyspace and slot (the key is for the
     /// error); the `written` ones are raised at commit.
@@ -195,6 +196,14 @@ struct TransactionCheck: Sendable {
     /// Keyspaces of the transaction's range deletions, each with the start
     /// of its first one (for the error); usually empty.
     let rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])]
+
+    init(snapshotSequence: SequenceNumber, tracked: [TrackedKey], mergeSlots: [Int],
+         rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])]) {
+        self.snapshotSequence = snapshotSequence
+        self.tracked = tracked
+        self.mergeSlots = mergeSlots
+        self.rangeKeyspaces = rangeKeyspaces
+    }
 }
 
 /// A key a transaction read or wrote, with its keyspace and conflict-table slot.
