@@ -17,7 +17,7 @@ public final class Locked<Value>: @unchecked Sendable {
     /// `withLock` is inlined into its callers in other modules).
     @exclusivity(unchecked) @usableFromInline var value: Value
 
-    /// Inlinable: a caller's `Value` is then moved in directly (no copy
+    /// Inlinable and consuming: the caller's value is moved in (no copy
     /// through generic value witnesses).
     @inlinable
     public init(_ value: consuming Value) {
