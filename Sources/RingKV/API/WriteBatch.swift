@@ -47,6 +47,14 @@ public struct WriteBatch: Sendable {
         rep = [UInt8](repeating: 0, count: WriteBatch.headerSize)
     }
 
+    /// An empty batch whose storage already has room for `bytes` of
+    /// operations (a transaction's: its puts then never grow it).
+    init(reservingBytes bytes: Int) {
+        rep = []
+        rep.reserveCapacity(WriteBatch.headerSize + bytes)
+        rep.append(contentsOf: repeatElement(0, count: WriteBatch.headerSize))
+    }
+
     /// Adds "set `key` to `value`". Limits (`Options.maxKeySizeBytes`, …) are
     /// checked when the batch is written.
     public mutating func put(_ key: [UInt8], _ value: [UInt8]) {

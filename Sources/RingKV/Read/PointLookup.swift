@@ -46,17 +46,20 @@ extension DBImpl {
     /// `withValue` through a view the caller already holds (a
     /// transaction's, taken with its snapshot: Transaction.swift). In a
     /// TTL keyspace TTL/TTLReads.swift wraps `body`: the stamp is stripped
-    /// and an expired value reads as absent.
-    func withValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
+    /// and an expired value reads as absent. `hash`: the key's
+    /// `BloomHash.hash64` when the caller already has it.
+    func withValue<R>(forKey key: UnsafeRawBufferPointer, hash: UInt64? = nil, view: ReadView,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
-        guard let ttl = view.ttl else { return try withStoredValue(forKey: key, view: view, body) }
+        let hash = hash ?? BloomHash.hash64(key)
+        guard let ttl = view.ttl else { return try withStoredValue(forKey: key, hash: hash, view: view, body) }
         return try withLiveValue(ttl, body) { (inner) throws(DBError) in
-            try withStoredValue(forKey: key, view: view, inner)
+            try withStoredValue(forKey: key, hash: hash, view: view, inner)
         }
     }
 
-    /// The value stored for `key` in `view` (with its TTL stamp, if any).
-    private func withStoredValue<R>(forKey key: UnsafeRawBufferPointer, view: ReadView,
+    /// The value stored for `key` (hashed: `hash`) in `view` (with its
+    /// TTL stamp, if any).
+    private func withStoredValue<R>(forKey key: UnsafeRawBufferPointer, hash: UInt64, view: ReadView,
                       _ body: (UnsafeRawBufferPointer) -> R) throws(DBError) -> R? {
         // A newest entry that is a merge operand: fold the key's versions.
         func settled(_ answer: Answer<R>) throws(DBError) -> R? {
@@ -68,7 +71,6 @@ extension DBImpl {
         // (RangeDeletionLookup.swift): newer sources are asked first, and
         // an entry below it in an older source is deleted.
         var covering: SequenceNumber = 0
-        let hash = BloomHash.hash64(key)
         if let answer = try memtableAnswer(key, hash: hash, view: view, covering: &covering, body) {
             return try settled(answer)
         }

@@ -68,7 +68,9 @@ extension DBImpl {
                         asyncPrefetch: options.asyncPrefetch,
                         bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound)
                             .withFilterPrefix(length: keyspace.options.prefixFilterLength),
-                        ttl: keyspace.options.ttlExpiryNow(keyspace: keyspace.name))
+                        // (No copy of the options without a ttl: every read takes a view.)
+                        ttl: keyspace.options.ttlNanos == nil ? nil
+                            : keyspace.options.ttlExpiryNow(keyspace: keyspace.name))
     }
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is

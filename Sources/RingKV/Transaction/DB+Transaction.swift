@@ -4,8 +4,8 @@ extension DB {
     /// Begins an optimistic transaction reading at a snapshot of now (see
     /// `Transaction`). Its commit is durable as `options` say.
     public func beginTransaction(options: WriteOptions = WriteOptions()) -> Transaction {
-        let (snapshot, view) = impl.transactionSnapshot()
-        return Transaction(db: self, snapshot: snapshot, view: view, options: options)
+        let (sequence, view) = impl.transactionSnapshot()
+        return Transaction(db: self, sequence: sequence, view: view, options: options)
     }
 
     /// Runs `body` in a new transaction and commits it; on
@@ -26,7 +26,7 @@ extension DB {
             let txn = beginTransaction(options: options)
             do {
                 let result = try body(txn)
-                if txn.isOpen { try txn.commit() }
+                try txn.commitIfOpen()
                 return result
             } catch DBError.conflict(let key) {
                 txn.rollback()
@@ -70,16 +70,22 @@ extension DB {
 }
 
 extension DBImpl {
-    /// A snapshot for a new transaction, and the read view of the default
-    /// keyspace at it (nil when the database refuses one: its reads then
-    /// take the usual path, which says why); the first one activates
-    /// conflict tracking (ConflictTable.swift). Both under one hold of `mu`.
-    func transactionSnapshot() -> (Snapshot, TransactionView?) {
+    /// The sequence a new transaction reads at, registered in `snapshots`
+    /// (the transaction releases it: no `Snapshot` object unless it needs
+    /// one), and the read view of the default keyspace at it (nil when the
+    /// database refuses one: its reads then take the usual path, which
+    /// says why); the first one activates conflict tracking
+    /// (ConflictTable.swift). All under one hold of `mu`, so compaction
+    /// sees the registration before it could drop what the view reads.
+    func transactionSnapshot() -> (SequenceNumber, TransactionView?) {
         mu.withLock {
             pipeline.conflicts.activateLocked(allocatedSequence: pipeline.allocatedSequence)
-            let snapshot = Snapshot(sequence: lastSequence, registry: snapshots)
-            let view = try? readViewLocked(ReadOptions(snapshot: snapshot))
-            return (snapshot, view.map(TransactionView.init))
+            let sequence = lastSequence
+            snapshots.retain(sequence)
+            // A follower past a catchUp refuses snapshots of generation 0
+            // (the transaction's): no view, so its reads say so.
+            let view = followerGeneration == 0 ? try? readViewLocked(ReadOptions()) : nil
+            return (sequence, view.map(TransactionView.init))
         }
     }
 
@@ -103,9 +109,10 @@ extension DBImpl {
 
 /// The default keyspace's read view at a transaction's snapshot, taken
 /// when the transaction begins (under the same hold of `mu` as its
-/// snapshot), so its point reads of that keyspace take no lock of the
-/// database. It holds the memtables and the version of that moment until
-/// the transaction ends. Immutable.
+/// snapshot's registration), so its point reads of that keyspace take no
+/// lock of the database. It holds the memtables and the version of that
+/// moment until the transaction ends. A class: the transaction's reads
+/// share it without copying the view's references. Immutable.
 final class TransactionView: Sendable {
     let view: DBImpl.ReadView
 

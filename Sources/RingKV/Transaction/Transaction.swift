@@ -8,12 +8,14 @@ import Synchronization
 ///     try txn.put(account, newBalance)
 ///     try txn.commit()                               // or DBError.conflict(key:)
 ///
-/// How data flows: `DB.beginTransaction` takes a snapshot (registered, so
-/// compaction keeps what it reads), with the default keyspace's read view
-/// at it (`TransactionView`). Reads look at the transaction's own
-/// buffered writes first, then read the snapshot (the default keyspace
-/// through that view, without a database lock); every key read or
-/// written is tracked with its conflict-table slot. Writes are buffered in
+/// How data flows: `DB.beginTransaction` registers its snapshot's
+/// sequence (so compaction keeps what it reads) and takes the default
+/// keyspace's read view at it (`DBImpl.transactionSnapshot`); a `Snapshot`
+/// object is made only for reads that need one (other keyspaces, async
+/// reads, iterators). Reads look at the transaction's own buffered writes
+/// first, then read the snapshot (the default keyspace through that view,
+/// without a database lock, under the transaction's own mutex); every key
+/// read or written is tracked with its conflict-table slot. Writes are buffered in
 /// one `WriteBatch` (nothing reaches the database before `commit`).
 /// `commit()` hands the batch and the tracked slots to the normal group
 /// commit; the group's leader validates them in commit order
@@ -33,15 +35,45 @@ public final class Transaction: Sendable {
     let writeOptions: WriteOptions
     /// Guards everything the transaction buffers and tracks.
     let state: Locked<TransactionState>
+    /// Whether the transaction still holds its snapshot's registration
+    /// (taken by `DBImpl.transactionSnapshot`): exchanged to false by the
+    /// one that releases it (commit, rollback or deinit), without the mutex.
+    private let holdsSnapshot = Atomic<Bool>(true)
 
-    init(db: DB, snapshot: Snapshot, view: TransactionView?, options: WriteOptions) {
+    /// `sequence` is registered in the database's snapshot registry; the
+    /// transaction releases it once (commit, rollback or deinit).
+    init(db: DB, sequence: SequenceNumber, view: TransactionView?, options: WriteOptions) {
         self.db = db
-        snapshotSequence = snapshot.sequence
+        snapshotSequence = sequence
         writeOptions = options
-        var initial = TransactionState()
-        initial.snapshot = snapshot
-        initial.view = view
-        state = Locked(initial)
+        state = Locked(TransactionState(view: view))
+    }
+
+    deinit {
+        // Neither committed nor rolled back: drop the registration here.
+        releaseRegistration()
+    }
+
+    private func releaseRegistration() {
+        if holdsSnapshot.exchange(false, ordering: .relaxed) { db.impl.snapshots.release(snapshotSequence) }
+    }
+
+    /// Ends the transaction's hold on its snapshot (caller holds the
+    /// state's mutex): its view, its `Snapshot` if one was made, and the
+    /// registration taken when it began.
+    private func releaseSnapshot(_ s: inout TransactionState) {
+        s.view = nil
+        s.snapshot = nil
+        releaseRegistration()
+    }
+
+    /// The transaction's `Snapshot`, made on first need (caller holds the
+    /// state's mutex and checked the transaction is open).
+    func snapshotObject(_ s: inout TransactionState) -> Snapshot {
+        if let snapshot = s.snapshot { return snapshot }
+        let snapshot = Snapshot(sequence: snapshotSequence, registry: db.impl.snapshots)
+        s.snapshot = snapshot
+        return snapshot
     }
 
     /// Whether `commit()` or `rollback()` has not been called yet.
@@ -66,27 +98,53 @@ public final class Transaction: Sendable {
     /// writer of it after the snapshot makes `commit()` fail.
     public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) throws(DBError) -> [UInt8]? {
         let id = try keyspaceId(keyspace)
-        let (own, snapshot, view) = try ownLookup(keyspace: id, key: key)
+        // The default keyspace through the view: one hold of the
+        // transaction's mutex, the read inside it (no database lock).
+        // `read`: the snapshot's value when the view answered.
+        // The key is hashed once: for its conflict slot and the memtables'
+        // filters.
+        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
+        let (own, read) = try state.withLock { (s) throws(DBError) -> (TransactionState.OwnLookup, [UInt8]??) in
+            let own = try ownLookup(&s, keyspace: id, key: key, hash: hash)
+            switch own {
+            case .notWritten, .merged(_, _, onSnapshot: true):
+                if keyspace == nil, let view = s.view { return (own, .some(try readView(key, hash: hash, view))) }
+            default: break
+            }
+            return (own, nil)
+        }
         switch own {
         case .value(let v): return v
         case .deleted: return nil
-        case .notWritten: return try readSnapshot(key, in: keyspace, snapshot: snapshot, view: view)
+        case .notWritten:
+            if let read { return read }
+            return try readSnapshot(key, in: keyspace)
         case .merged(let base, let operands, let onSnapshot):
-            let existing = onSnapshot ? try readSnapshot(key, in: keyspace, snapshot: snapshot, view: view) : base
+            var existing = base
+            if onSnapshot {
+                if let read { existing = read } else { existing = try readSnapshot(key, in: keyspace) }
+            }
             return try foldOwnOperands(key: key, existing: existing, operands: operands)
         }
     }
 
-    /// The value of `key` at the snapshot: through the transaction's view
-    /// for the default keyspace (no lock of the database), else as a
-    /// snapshot read.
-    private func readSnapshot(_ key: [UInt8], in keyspace: Keyspace?, snapshot: Snapshot?,
-                              view: TransactionView?) throws(DBError) -> [UInt8]? {
-        if keyspace == nil, let view {
-            let impl = db.impl
-            return try impl.reading { () throws(DBError) in
-                try key.withBytes { (k) throws(DBError) in try impl.withValue(forKey: k, view: view.view) { Array($0) } }
+    /// The value of `key` in the default keyspace at the snapshot, through
+    /// the transaction's view (no lock of the database).
+    private func readView(_ key: [UInt8], hash: UInt64, _ view: TransactionView) throws(DBError) -> [UInt8]? {
+        let impl = db.impl
+        return try impl.reading { () throws(DBError) in
+            try key.withBytes { (k) throws(DBError) in
+                try impl.withValue(forKey: k, hash: hash, view: view.view) { Array($0) }
             }
+        }
+    }
+
+    /// The value of `key` at the snapshot as a snapshot read (another
+    /// keyspace, or no view); called only when `readView` did not answer.
+    private func readSnapshot(_ key: [UInt8], in keyspace: Keyspace?) throws(DBError) -> [UInt8]? {
+        let snapshot = try state.withLock { (s) throws(DBError) in
+            try s.checkOpen()
+            return snapshotObject(&s)
         }
         let options = ReadOptions(snapshot: snapshot)
         if let keyspace { return try keyspace.get(key, options: options) }
@@ -101,7 +159,9 @@ public final class Transaction: Sendable {
     /// `get` as an async read: suspends (never blocks) on disk reads.
     public func get(_ key: [UInt8], in keyspace: Keyspace? = nil) async throws -> [UInt8]? {
         let id = try keyspaceId(keyspace)
-        let (own, snapshot, _) = try ownLookup(keyspace: id, key: key)
+        let (own, snapshot) = try state.withLock { (s) throws(DBError) in
+            (try ownLookup(&s, keyspace: id, key: key), snapshotObject(&s))
+        }
         let options = ReadOptions(snapshot: snapshot)
         switch own {
         case .value(let v): return v
@@ -123,23 +183,21 @@ public final class Transaction: Sendable {
     }
 
     /// Checks the transaction is open, tracks the key, and looks it up in
-    /// the own writes; returns the snapshot for a read that must go on.
-    private func ownLookup(keyspace: UInt32, key: [UInt8]) throws(DBError)
-        -> (TransactionState.OwnLookup, Snapshot?, TransactionView?) {
-        try state.withLock { (s) throws(DBError) in
-            try s.checkOpen()
-            let own = s.lookup(keyspace: keyspace, key: key)
-            switch own {
-            case .notWritten, .merged(_, _, onSnapshot: true): s.track(keyspace: keyspace, key: key)
-            default: break
-            }
-            return (own, s.snapshot, s.view)
+    /// the own writes (caller holds the state's mutex).
+    private func ownLookup(_ s: inout TransactionState, keyspace: UInt32, key: [UInt8],
+                           hash: UInt64? = nil) throws(DBError) -> TransactionState.OwnLookup {
+        try s.checkOpen()
+        let own = s.lookup(keyspace: keyspace, key: key)
+        switch own {
+        case .notWritten, .merged(_, _, onSnapshot: true): s.track(keyspace: keyspace, key: key, hash: hash, written: false)
+        default: break
         }
+        return own
     }
 
     /// Tracks a key an iterator of this transaction returned.
     func trackRead(keyspace: UInt32, key: [UInt8]) {
-        state.withLock { $0.track(keyspace: keyspace, key: key) }
+        state.withLock { $0.track(keyspace: keyspace, key: key, written: false) }
     }
 
     // MARK: - Writes (buffered until commit)
@@ -200,11 +258,19 @@ public final class Transaction: Sendable {
 
     /// Takes what the commit needs and closes the transaction.
     private func takeForCommit() throws(DBError) -> (WriteBatch, TransactionCheck) {
-        try state.withLock { (s) throws(DBError) in
+        // Never nil: `ifOpen` false throws for a closed transaction.
+        guard let taken = try takeForCommit(ifOpen: false) else { throw DBError.transactionClosed(state: "ended") }
+        return taken
+    }
+
+    /// `takeForCommit`; nil, instead of an error, for a transaction
+    /// already ended when `ifOpen`.
+    private func takeForCommit(ifOpen: Bool) throws(DBError) -> (WriteBatch, TransactionCheck)? {
+        try state.withLock { (s) throws(DBError) -> (WriteBatch, TransactionCheck)? in
+            if ifOpen && s.phase != .open { return nil }
             try s.checkOpen()
             s.phase = .failed
-            s.snapshot = nil
-            s.view = nil
+            releaseSnapshot(&s)
             let check = s.makeCheck(snapshotSequence: snapshotSequence)
             // The batch is shared, not copied: the state never changes it
             // again (no longer open).
@@ -226,6 +292,14 @@ public final class Transaction: Sendable {
     /// validated the same way. Afterwards the transaction is closed.
     public func commit() throws(DBError) {
         let (batch, check) = try takeForCommit()
+        try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
+        finish(true)
+    }
+
+    /// `commit()` when the transaction is still open; nothing when the
+    /// body of `DB.transaction` ended it itself (one hold of the mutex).
+    func commitIfOpen() throws(DBError) {
+        guard let (batch, check) = try takeForCommit(ifOpen: true) else { return }
         try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
         finish(true)
     }
@@ -252,8 +326,7 @@ public final class Transaction: Sendable {
         state.withLock { s in
             guard s.phase == .open else { return }
             s.phase = .rolledBack
-            s.snapshot = nil
-            s.view = nil
+            releaseSnapshot(&s)
             s.batch = WriteBatch()
             s.writes.removeAll()
             s.ranges = []

@@ -141,7 +141,7 @@ extension Transaction {
         let id = try keyspaceId(keyspace)
         let (snapshot, own) = try state.withLock { (s) throws(DBError) in
             try s.checkOpen()
-            return (s.snapshot, s.ownEntries(keyspace: id, lower: lowerBound, upper: upperBound))
+            return (snapshotObject(&s), s.ownEntries(keyspace: id, lower: lowerBound, upper: upperBound))
         }
         let options = ReadOptions(snapshot: snapshot, lowerBound: lowerBound, upperBound: upperBound)
         let iterator: DBIterator

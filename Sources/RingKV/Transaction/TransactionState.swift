@@ -1,8 +1,8 @@
-/// The mutable part of a `Transaction` (guarded by its mutex): the
-/// buffered writes (a `WriteBatch`, committed as one), an index of them
-/// for read-your-writes, and the keys it read or wrote with their
-/// conflict-table slots (ConflictTable.swift), handed to the commit as a
-/// `TransactionCheck`.
+/// The mutable part of a `Transaction` (guarded by its mutex): the read
+/// view of its snapshot, the buffered writes (a `WriteBatch`, committed as
+/// one), an index of them for read-your-writes, and the keys it read or
+/// wrote with their conflict-table slots (ConflictTable.swift), handed to
+/// the commit as a `TransactionCheck`.
 struct TransactionState {
     enum Phase { case open, committed, rolledBack, failed }
 
@@ -49,20 +49,36 @@ struct TransactionState {
         case merged(base: [UInt8]?, operands: [[UInt8]], onSnapshot: Bool)
     }
 
+    /// Bytes a transaction's batch reserves when it begins: two small
+    /// puts fit without growing it (one allocation).
+    static let reservedBatchBytes = 256
+
     var phase = Phase.open
+    /// A `Snapshot` object at the transaction's sequence, made on first
+    /// need (reads of other keyspaces, async reads, iterators): most
+    /// transactions read the default keyspace through `view` only.
     var snapshot: Snapshot?
     /// The default keyspace's view at the snapshot (nil: none, or ended).
     var view: TransactionView?
-    var batch = WriteBatch()
+    var batch = WriteBatch(reservingBytes: TransactionState.reservedBatchBytes)
     var writes = TransactionOwnWrites()
     var ranges: [OwnRange] = []
     var ordinal = 0
     /// Tracked keys (read, or put or deleted; a merge alone is not
-    /// tracked) with their slots, deduplicated by slot.
+    /// tracked) with their keyspaces and slots, deduplicated by slot; an
+    /// entry is `written` when a put or delete of the transaction hashes
+    /// to its slot (the commit raises those slots: ConflictTable.raise).
     var tracked: [TrackedKey] = []
-    private var trackedSlotSet: Set<Int> = []
-    /// Keyspaces read or written, each with its first tracked key.
-    var keyspaces: [(id: UInt32, firstKey: [UInt8])] = []
+    /// Past 16 tracked keys: slot → index in `tracked`.
+    private var trackedIndex: [Int: Int] = [:]
+    /// Slots of keys the transaction merged into (raised at commit, not
+    /// validated: a blind merge does not conflict); usually empty.
+    var mergeSlots: [Int] = []
+    /// Keyspaces of own range deletions, each with its first range's
+    /// start (the key a conflict names); usually empty.
+    var rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])] = []
+
+    @inline(__always) init(view: TransactionView?) { self.view = view }
 
     func checkOpen() throws(DBError) {
         switch phase {
@@ -73,28 +89,41 @@ struct TransactionState {
         }
     }
 
-    /// Records `key` of `keyspace` as read or written.
-    mutating func track(keyspace: UInt32, key: [UInt8]) {
-        let slot = ConflictTable.slot(keyspace: keyspace, key: key)
+    /// Records `key` of `keyspace` as read or written (`written`: by a
+    /// put or delete). `hash`: `BloomHash.hash64(key)` when the caller
+    /// has it. While the list is short a key already in it (a put after a
+    /// get of it) is found by comparing keys, without hashing it again.
+    mutating func track(keyspace: UInt32, key: [UInt8], hash: UInt64? = nil, written: Bool) {
         if tracked.count < 16 {
-            if tracked.contains(where: { $0.slot == slot }) { return }
-            if tracked.isEmpty { tracked.reserveCapacity(4) }
-        } else {
-            if trackedSlotSet.isEmpty { trackedSlotSet = Set(tracked.map(\.slot)) }
-            if !trackedSlotSet.insert(slot).inserted { return }
+            if let i = tracked.firstIndex(where: { $0.keyspace == keyspace && $0.key == key }) {
+                if written { tracked[i].written = true }
+                return
+            }
         }
-        tracked.append(TrackedKey(slot: slot, key: key))
-        noteKeyspace(keyspace, key)
-    }
-
-    private mutating func noteKeyspace(_ keyspace: UInt32, _ key: [UInt8]) {
-        if !keyspaces.contains(where: { $0.id == keyspace }) { keyspaces.append((keyspace, key)) }
+        let slot = hash.map { ConflictTable.slot(keyspace: keyspace, hash: $0) }
+            ?? ConflictTable.slot(keyspace: keyspace, key: key)
+        let existing: Int?
+        if tracked.count < 16 {
+            existing = tracked.firstIndex { $0.slot == slot }
+        } else {
+            if trackedIndex.isEmpty {
+                for (i, t) in tracked.enumerated() where trackedIndex[t.slot] == nil { trackedIndex[t.slot] = i }
+            }
+            existing = trackedIndex[slot]
+        }
+        if let existing {
+            if written { tracked[existing].written = true }
+            return
+        }
+        if tracked.isEmpty { tracked.reserveCapacity(4) }
+        if !trackedIndex.isEmpty { trackedIndex[slot] = tracked.count }
+        tracked.append(TrackedKey(slot: slot, keyspace: keyspace, key: key, written: written))
     }
 
     mutating func recordWrite(keyspace: UInt32, key: [UInt8], value: [UInt8]?) {
         ordinal += 1
         writes.set(OwnKey(keyspace: keyspace, key: key), OwnWrite(value: value, ordinal: ordinal))
-        track(keyspace: keyspace, key: key)
+        track(keyspace: keyspace, key: key, written: true)
     }
 
     /// Records an own merge operand: appended to the own write of the key
@@ -103,6 +132,8 @@ struct TransactionState {
     /// not tracked: a blind merge does not conflict (docs/TRANSACTIONS.md).
     mutating func recordMerge(keyspace: UInt32, key: [UInt8], operand: [UInt8]) {
         ordinal += 1
+        let slot = ConflictTable.slot(keyspace: keyspace, key: key)
+        if mergeSlots.count >= 16 || !mergeSlots.contains(slot) { mergeSlots.append(slot) }
         let ownKey = OwnKey(keyspace: keyspace, key: key)
         let range = ranges.isEmpty ? 0 : coveringRangeOrdinal(keyspace: keyspace, key: key)
         if let own = writes[ownKey], own.ordinal > range {
@@ -115,7 +146,7 @@ struct TransactionState {
     mutating func recordRange(keyspace: UInt32, from: [UInt8], to: [UInt8]) {
         ordinal += 1
         ranges.append(OwnRange(keyspace: keyspace, from: from, to: to, ordinal: ordinal))
-        noteKeyspace(keyspace, from)
+        if !rangeKeyspaces.contains(where: { $0.id == keyspace }) { rangeKeyspaces.append((keyspace, from)) }
     }
 
     /// The newest own range deletion covering `key`, by ordinal (0: none).
@@ -153,6 +184,7 @@ struct TransactionState {
     }
 
     func makeCheck(snapshotSequence: SequenceNumber) -> TransactionCheck {
-        TransactionCheck(snapshotSequence: snapshotSequence, tracked: tracked, keyspaces: keyspaces)
+        TransactionCheck(snapshotSequence: snapshotSequence, tracked: tracked, mergeSlots: mergeSlots,
+                         rangeKeyspaces: rangeKeyspaces)
     }
 }

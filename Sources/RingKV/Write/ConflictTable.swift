@@ -71,7 +71,14 @@ final class ConflictTable: @unchecked Sendable {
     /// The slot of `key` in keyspace `keyspace`.
     @inline(__always)
     static func slot(keyspace: UInt32, key: UnsafeRawBufferPointer) -> Int {
-        var h = BloomHash.hash64(key) ^ (UInt64(keyspace) &* 0x9E37_79B9_7F4A_7C15)
+        slot(keyspace: keyspace, hash: BloomHash.hash64(key))
+    }
+
+    /// The slot of a key whose `BloomHash.hash64` is `hash` (a read that
+    /// hashed it for the memtable's filter reuses it).
+    @inline(__always)
+    static func slot(keyspace: UInt32, hash: UInt64) -> Int {
+        var h = hash ^ (UInt64(keyspace) &* 0x9E37_79B9_7F4A_7C15)
         h ^= h >> 29
         return Int(truncatingIfNeeded: h) & (slotCount - 1)
     }
@@ -99,6 +106,9 @@ final class ConflictTable: @unchecked Sendable {
     func raise(_ writer: PendingWrite) {
         let sequence = writer.firstSequence
         let keyspace = writer.keyspace?.id ?? 0
+        if let check = writer.check, writer.operationCount > 0 {
+            return raise(transaction: check, to: sequence + UInt64(writer.operationCount) - 1)
+        }
         switch writer.payload {
         case .put(let key, _), .delete(let key):
             raise(slot: ConflictTable.slot(keyspace: keyspace, key: key), to: sequence)
@@ -122,6 +132,20 @@ final class ConflictTable: @unchecked Sendable {
         }
     }
 
+    /// Raises the slots of a transaction's writes from its check (their
+    /// slots were computed when it wrote; its batch holds exactly these
+    /// operations: a transaction commits alone, never merged with other
+    /// writes) to `last`, its batch's last sequence, without decoding the
+    /// batch or hashing a key. One sequence for the whole batch instead of
+    /// one per operation answers every validation the same: a snapshot is
+    /// never inside a committed batch (lastSequence moves by whole groups),
+    /// so it is below all of the batch's sequences or at or above them all.
+    private func raise(transaction check: TransactionCheck, to last: SequenceNumber) {
+        for t in check.tracked where t.written { raise(slot: t.slot, to: last) }
+        for slot in check.mergeSlots { raise(slot: slot, to: last) }
+        for (ks, _) in check.rangeKeyspaces { raiseRange(keyspace: ks, to: last) }
+    }
+
     /// Marks every key of `keyspace` as written at `sequence` (for writes
     /// that bypass the batch path, e.g. an ingested file: conservative).
     func raiseWholeKeyspace(_ keyspace: UInt32, to sequence: SequenceNumber) {
@@ -136,39 +160,57 @@ final class ConflictTable: @unchecked Sendable {
     /// Caller holds `mu`.
     func conflictLocked(_ check: TransactionCheck) -> [UInt8]? {
         let snapshot = check.snapshotSequence
-        if floor > snapshot { return check.tracked.first?.key ?? check.keyspaces.first?.firstKey ?? [] }
+        if floor > snapshot { return check.tracked.first?.key ?? check.rangeKeyspaces.first?.firstKey ?? [] }
         if let slots {
             for t in check.tracked where rk_atomic_load_relaxed_u64(slots + t.slot) > snapshot {
                 return t.key
             }
         }
-        for (ks, firstKey) in check.keyspaces {
-            let at = rangeSlots + Int(ks % UInt32(ConflictTable.rangeSlotCount))
-            if rk_atomic_load_relaxed_u64(at) > snapshot { return firstKey }
+        // Range deletions: the keyspace of every tracked key (one load per
+        // key, no list of keyspaces to build), then those of own ranges.
+        for t in check.tracked where rangeRaised(keyspace: t.keyspace, above: snapshot) { return t.key }
+        for (ks, firstKey) in check.rangeKeyspaces where rangeRaised(keyspace: ks, above: snapshot) {
+            return firstKey
         }
         return nil
+    }
+
+    @inline(__always)
+    private func rangeRaised(keyspace: UInt32, above snapshot: SequenceNumber) -> Bool {
+        rk_atomic_load_relaxed_u64(rangeSlots + Int(keyspace % UInt32(ConflictTable.rangeSlotCount))) > snapshot
     }
 }
 
 /// What a committing transaction asks the leader to validate: its
 /// snapshot, and the slots of every key it read or wrote (computed on the
-/// transaction's thread, so the leader only loads and compares). Immutable.
+/// transaction's thread, so the leader only loads and compares). A class:
+/// the pipeline hands it around by reference, never copying its arrays.
+/// Immutable.
 final class TransactionCheck: Sendable {
     let snapshotSequence: SequenceNumber
-    /// Each tracked key with its slot (the key is for the error).
+    /// Each tracked key with its keyspace and slot (the key is for the
+    /// error); the `written` ones are raised at commit.
     let tracked: [TrackedKey]
-    /// Keyspaces it read or wrote, each with one of its keys (for the error).
-    let keyspaces: [(id: UInt32, firstKey: [UInt8])]
+    /// Slots of the keys it merged into (raised, not validated).
+    let mergeSlots: [Int]
+    /// Keyspaces of the transaction's range deletions, each with the start
+    /// of its first one (for the error); usually empty.
+    let rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])]
 
-    init(snapshotSequence: SequenceNumber, tracked: [TrackedKey], keyspaces: [(id: UInt32, firstKey: [UInt8])]) {
+    init(snapshotSequence: SequenceNumber, tracked: [TrackedKey], mergeSlots: [Int],
+         rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])]) {
         self.snapshotSequence = snapshotSequence
         self.tracked = tracked
-        self.keyspaces = keyspaces
+        self.mergeSlots = mergeSlots
+        self.rangeKeyspaces = rangeKeyspaces
     }
 }
 
-/// A key a transaction read or wrote, with its conflict-table slot.
+/// A key a transaction read or wrote, with its keyspace and conflict-table slot.
 struct TrackedKey: Sendable {
     let slot: Int
+    let keyspace: UInt32
     let key: [UInt8]
+    /// A put or delete of the transaction hashes to `slot`.
+    var written: Bool
 }
