@@ -84,15 +84,17 @@ final class Arena {
     }
 
     private func newBlock(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
-        // Through `PageMemory`: 1 MiB blocks are mapped, so a flushed
-        // memtable's memory goes back to the kernel instead of staying in
-        // the malloc arena of the thread that filled it.
+        // An ordinary block of a huge-page arena: a 2 MiB-aligned mapping
+        // (ordinary pages below when none is to be had).
         if hugePages && byteCount == blockSizeBytes && alignment <= byteCount,
            let block = HugePageMemory.allocateBlock() {
             blocks.append((block, byteCount, true))
             reservedBytes.add(byteCount, ordering: .relaxed)
             return block
         }
+        // Through `PageMemory`: 1 MiB blocks are mapped, so a flushed
+        // memtable's memory goes back to the kernel instead of staying in
+        // the malloc arena of the thread that filled it.
         let block = PageMemory.allocate(byteCount: byteCount, alignment: max(alignment, 16), zeroed: false)
         blocks.append((block, byteCount, false))
         reservedBytes.add(byteCount, ordering: .relaxed)
