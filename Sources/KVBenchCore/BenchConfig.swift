@@ -32,6 +32,10 @@ public struct BenchConfig: Sendable {
     /// `--keyspaces N`: records spread over N keyspaces, record i in
     /// keyspace i % N (`BenchTargets`); 1 = the database's own methods.
     public var keyspaces = 1
+    /// `--memtable-budget-mb`: `Options.totalMemtableSizeBytes` in MiB (0:
+    /// the engine's default, 4 × `--memtable-mb`). With it equal to
+    /// `--memtable-mb`, N keyspaces hold as much memtable memory as one.
+    public var memtableBudgetMB = 0
 
     /// The largest `--batch`.
     public static let maxBatch = 64
@@ -69,6 +73,7 @@ public struct BenchConfig: Sendable {
         options.directTableWrites = directReads
         options.blockCacheSizeBytes = cacheMB << 20
         options.memtableSizeBytes = memtableMB << 20
+        options.totalMemtableSizeBytes = memtableBudgetMB << 20
         options.forcePosixIO = posixIO
         return options
     }

@@ -43,6 +43,9 @@ struct KVBench: ParsableCommand {
     @Flag(name: .customLong("direct-reads"), help: "Read table blocks, and write flush and compaction outputs, with O_DIRECT.") var directReads = false
     @Option(name: .customLong("cache-mb"), help: "Block cache size in MiB.") var cacheMB: Int = 64
     @Option(name: .customLong("memtable-mb"), help: "Memtable size in MiB.") var memtableMB: Int = 64
+    @Option(name: .customLong("memtable-budget-mb"),
+            help: "All memtables together in MiB (Options.totalMemtableSizeBytes; 0: 4 × --memtable-mb).")
+    var memtableBudgetMB: Int = 0
     @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "
                                + "the latency of each multiGet is reported as \"multiget\"."))
     var batch: Int = 1
@@ -96,6 +99,7 @@ struct KVBench: ParsableCommand {
             throw ValidationError("--batch must be 1...\(BenchConfig.maxBatch)")
         }
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
+        guard memtableBudgetMB >= 0 else { throw ValidationError("--memtable-budget-mb must be >= 0") }
         guard keyspaces >= 1 && keyspaces <= 1000 else { throw ValidationError("--keyspaces must be 1...1000") }
         if asyncMode && keyspaces != 1 { throw ValidationError("--async uses one keyspace; drop --keyspaces") }
         if workload == "counter" {
@@ -121,6 +125,7 @@ struct KVBench: ParsableCommand {
         config.syncReadAhead = syncReadAhead
         config.posixIO = posixIO
         config.keyspaces = keyspaces
+        config.memtableBudgetMB = memtableBudgetMB
         if followMode {
             guard access(db, F_OK) != 0 else {
                 printError("kvbench: --follow creates a new database: \(db) already exists")

@@ -17,6 +17,11 @@ struct RunnerTests {
         let defaults = BenchConfig(workload: .d, records: 10, operations: 10)
         #expect(!defaults.writeOptions.sync && !defaults.makeOptions().directReads)
         #expect(defaults.makeOptions().blockCacheSizeBytes == 64 << 20)
+        // --memtable-budget-mb: 0 keeps the engine's default budget.
+        #expect(defaults.makeOptions().totalMemtableSizeBytes == 0)
+        var budgeted = config
+        budgeted.memtableBudgetMB = 16
+        #expect(budgeted.makeOptions().totalMemtableSizeBytes == 16 << 20)
         #expect(defaults.distribution == .latest)
     }
 

@@ -294,6 +294,7 @@ extension Options {
     /// size (small memtables would otherwise fill in one arena block).
     func makeMemTable() -> MemTable {
         MemTable(arenaBlockSizeBytes: MemTable.arenaBlockSizeBytes(forWriteBufferSizeBytes: memtableSizeBytes),
-                 filterBytes: MemTableFilter.byteCount(forMemtableBytes: memtableSizeBytes))
+                 filterBytes: MemTableFilter.byteCount(forMemtableBytes: memtableSizeBytes),
+                 hugePageNodes: MemTable.usesHugePageNodes(forWriteBufferSizeBytes: memtableSizeBytes))
     }
 }

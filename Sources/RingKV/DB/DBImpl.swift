@@ -54,9 +54,9 @@ final class DBImpl: @unchecked Sendable {
     /// (guarded by mu).
     var activeMemtableBytes = 0
     var immutableMemtableBytes = 0
-    /// Keyspaces other than "default" that groups wrote to since the
-    /// leader last measured them (guarded by mu).
-    var keyspacesToMeasure: [KeyspaceData] = []
+    /// Keyspaces whose active memtable a group filled, waiting for the
+    /// leader to switch it (MemoryBudget.swift; guarded by mu).
+    var fullKeyspaces: [KeyspaceData] = []
     /// The WAL files closed since open, oldest first, with their sizes;
     /// those below the database's log number are pruned when the leader
     /// measures the live logs (WALBudget.swift; guarded by mu).

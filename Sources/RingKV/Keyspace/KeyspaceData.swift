@@ -53,9 +53,9 @@ final class KeyspaceData: @unchecked Sendable {
     var accountedMemtableBytes = 0
     /// `imm`'s size as counted into `DBImpl.immutableMemtableBytes`.
     var accountedImmutableBytes = 0
-    /// Queued in `DBImpl.keyspacesToMeasure` (written by a group since the
-    /// leader last measured it).
-    var awaitingMeasurement = false
+    /// Queued in `DBImpl.fullKeyspaces` (a group filled `mem`; it waits
+    /// for a switch).
+    var queuedAsFull = false
 
     // MARK: Compaction (guarded by mu)
 

@@ -160,8 +160,8 @@ extension DBImpl {
         keyspaces[keyspace.id] = nil
         keyspacesByName[keyspace.name] = nil
         keyspaceList.removeAll { $0 === keyspace }
-        keyspacesToMeasure.removeAll { $0 === keyspace }
-        keyspace.awaitingMeasurement = false
+        fullKeyspaces.removeAll { $0 === keyspace }
+        keyspace.queuedAsFull = false
         // Its memtables go (readers that took a view keep theirs).
         if keyspace.imm != nil { releaseImmutableLocked(keyspace) }
         activeMemtableBytes -= keyspace.accountedMemtableBytes

@@ -18,11 +18,15 @@ final class Arena {
     static let minimumAlignmentBytes = 8
 
     let blockSizeBytes: Int
+    /// Ordinary blocks are huge-page blocks (`HugePageMemory`; only with
+    /// `blockSizeBytes` equal to its block size).
+    let hugePages: Bool
 
     // MARK: - Inserter-only state
 
-    /// Every block this arena owns and its size; freed in `deinit`.
-    private var blocks: [(pointer: UnsafeMutableRawPointer, byteCount: Int)] = []
+    /// Every block this arena owns, its size and whether it is a
+    /// huge-page block; freed in `deinit`.
+    private var blocks: [(pointer: UnsafeMutableRawPointer, byteCount: Int, huge: Bool)] = []
     /// Next free byte of the current block (nil before the first block).
     private var cursor: UnsafeMutableRawPointer?
     private var remainingBytes = 0
@@ -33,13 +37,18 @@ final class Arena {
     /// Written by the inserter, read by anyone (relaxed: it is a statistic).
     private let reservedBytes = Atomic<Int>(0)
 
-    init(blockSizeBytes: Int = Arena.defaultBlockSizeBytes) {
+    init(blockSizeBytes: Int = Arena.defaultBlockSizeBytes, hugePages: Bool = false) {
         precondition(blockSizeBytes >= 64, "arena block size \(blockSizeBytes) is too small")
         self.blockSizeBytes = blockSizeBytes
+        self.hugePages = hugePages && blockSizeBytes == HugePageMemory.blockBytes
     }
 
     deinit {
-        for block in blocks { PageMemory.free(block.pointer, byteCount: block.byteCount) }
+        for block in blocks {
+            if block.huge { HugePageMemory.freeBlock(block.pointer) } else {
+                PageMemory.free(block.pointer, byteCount: block.byteCount)
+            }
+        }
     }
 
     /// Bytes of raw memory this arena holds (every block it reserved).
@@ -75,11 +84,19 @@ final class Arena {
     }
 
     private func newBlock(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
+        // An ordinary block of a huge-page arena: a 2 MiB-aligned mapping
+        // (ordinary pages below when none is to be had).
+        if hugePages && byteCount == blockSizeBytes && alignment <= byteCount,
+           let block = HugePageMemory.allocateBlock() {
+            blocks.append((block, byteCount, true))
+            reservedBytes.add(byteCount, ordering: .relaxed)
+            return block
+        }
         // Through `PageMemory`: 1 MiB blocks are mapped, so a flushed
         // memtable's memory goes back to the kernel instead of staying in
         // the malloc arena of the thread that filled it.
         let block = PageMemory.allocate(byteCount: byteCount, alignment: max(alignment, 16), zeroed: false)
-        blocks.append((block, byteCount))
+        blocks.append((block, byteCount, false))
         reservedBytes.add(byteCount, ordering: .relaxed)
         return block
     }

@@ -38,10 +38,15 @@ package final class MemTable: @unchecked Sendable {
 
     /// `arenaBlockSizeBytes` is the memory-usage granularity: see
     /// `arenaBlockSizeBytes(forWriteBufferSizeBytes:)`. `filterBytes` > 0
-    /// keeps a `MemTableFilter` of about that size.
+    /// keeps a `MemTableFilter` of about that size. `hugePageNodes`: the
+    /// skiplist's nodes go in 2 MiB huge-page blocks (HugePageMemory.swift;
+    /// for large memtables, whose usage then grows 2 MiB at a time).
     package init(arenaBlockSizeBytes: Int = Arena.defaultBlockSizeBytes, seed: UInt64 = MemTable.defaultSeed,
-                 filterBytes: Int = 0) {
-        arena = Arena(blockSizeBytes: arenaBlockSizeBytes)
+                 filterBytes: Int = 0, hugePageNodes: Bool = false) {
+        // Values are only copied, never searched: their arena keeps
+        // ordinary pages.
+        arena = hugePageNodes ? Arena(blockSizeBytes: HugePageMemory.blockBytes, hugePages: true)
+            : Arena(blockSizeBytes: arenaBlockSizeBytes)
         valueArena = Arena(blockSizeBytes: arenaBlockSizeBytes)
         list = SkipList(arena: arena, valueArena: valueArena, seed: seed)
         filter = filterBytes > 0 ? MemTableFilter(byteCount: filterBytes) : nil
@@ -52,6 +57,12 @@ package final class MemTable: @unchecked Sendable {
     /// an eighth of the write buffer, between 4 KiB and 1 MiB.
     static func arenaBlockSizeBytes(forWriteBufferSizeBytes writeBufferSizeBytes: Int) -> Int {
         min(Arena.defaultBlockSizeBytes, max(4096, writeBufferSizeBytes / 8))
+    }
+
+    /// Whether a memtable of `writeBufferSizeBytes` puts its nodes in huge
+    /// pages: from 16 MiB on, where a 2 MiB block is at most an eighth of it.
+    static func usesHugePageNodes(forWriteBufferSizeBytes writeBufferSizeBytes: Int) -> Bool {
+        writeBufferSizeBytes >= 8 * HugePageMemory.blockBytes
     }
 
     // MARK: - Writes (caller serializes)

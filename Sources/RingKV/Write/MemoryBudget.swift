@@ -7,10 +7,13 @@
 /// waiting). So 100 keyspaces hold about 2 × the budget, not 100 × 2
 /// memtables.
 ///
-/// The leader measures, before each group, the default keyspace's
-/// memtable and those other keyspaces that groups wrote to since
-/// (`keyspacesToMeasure`): a database with one keyspace pays one atomic
-/// load per group, as before keyspaces.
+/// The leader that inserted a group measures, right after it (while the
+/// memtables' counters are still in its cache), the default keyspace's
+/// memtable and those of the other keyspaces the group wrote to
+/// (`measureGroupLocked`); a full one is queued in `fullKeyspaces` for
+/// the next leader's `memtableToSwitchLocked`. A database with one
+/// keyspace pays one measurement per group, as before keyspaces; a group
+/// of other keyspaces allocates nothing for it.
 extension DBImpl {
     /// The budget in bytes (`Options.totalMemtableSizeBytes`, or 4 ×
     /// `memtableSizeBytes` when 0).
@@ -21,22 +24,24 @@ extension DBImpl {
     func memtableToSwitchLocked() -> KeyspaceData? {
         mu.assertHeld()
         var full: KeyspaceData?
-        if measureLocked(defaultKeyspace) { full = defaultKeyspace }
-        if !keyspacesToMeasure.isEmpty {
+        if !fullKeyspaces.isEmpty {
             // A full keyspace stays queued until its switch: the leader may
             // sync the WAL or stall before switching and then asks again.
-            var stillFull: [KeyspaceData] = []
-            for keyspace in keyspacesToMeasure {
+            // Measured afresh: a switch (or a drop) empties it.
+            var kept = 0
+            for index in fullKeyspaces.indices {
+                let keyspace = fullKeyspaces[index]
                 if measureLocked(keyspace) {
                     // A dropping keyspace is never switched (its drop is
                     // queued behind the leader; MakeRoomForWrite.swift).
                     if full == nil && !keyspace.dropping { full = keyspace }
-                    stillFull.append(keyspace)
+                    fullKeyspaces[kept] = keyspace
+                    kept += 1
                 } else {
-                    keyspace.awaitingMeasurement = false
+                    keyspace.queuedAsFull = false
                 }
             }
-            keyspacesToMeasure = stillFull
+            fullKeyspaces.removeLast(fullKeyspaces.count - kept)
         }
         if let full { return full }
         if let holder = keyspaceHoldingOldestLogLocked() { return holder }
@@ -52,6 +57,31 @@ extension DBImpl {
             }
         }
         return largest
+    }
+
+    /// After a group is inserted: measures the memtables it wrote to (the
+    /// default keyspace's always: a group of the default keyspace alone
+    /// names none) and queues the full ones. `first`: the group's members,
+    /// linked through `next`; `usesKeyspaces`: one names another keyspace.
+    /// Caller holds `mu` and leads the writer queue.
+    func measureGroupLocked(first: PendingWrite, usesKeyspaces: Bool) {
+        mu.assertHeld()
+        measureWrittenLocked(defaultKeyspace)
+        guard usesKeyspaces else { return }
+        var member: PendingWrite? = first
+        while let w = member {
+            if let keyspace = w.keyspace { measureWrittenLocked(keyspace) }
+            for keyspace in w.batchKeyspaces { measureWrittenLocked(keyspace) }
+            member = w.next
+        }
+    }
+
+    @inline(__always)
+    private func measureWrittenLocked(_ keyspace: KeyspaceData) {
+        if measureLocked(keyspace) && !keyspace.queuedAsFull {
+            keyspace.queuedAsFull = true
+            fullKeyspaces.append(keyspace)
+        }
     }
 
     /// Counts `keyspace`'s active memtable into `activeMemtableBytes`;

@@ -55,8 +55,11 @@ extension DBImpl: CommitEnvironment {
     struct CommitGroup {
         let log: WALWriter
         let memtables: GroupMemtables
-        /// The keyspaces other than "default" the group writes to.
-        let keyspaces: [KeyspaceData]
+        /// The group's members, linked through `next` (measured once the
+        /// group is inserted), and whether one names a keyspace other than
+        /// "default".
+        let first: PendingWrite
+        let usesKeyspaces: Bool
         let reservation: WALWriter.Reservation
         let recordBytes: Int
         let sync: Bool
@@ -101,26 +104,23 @@ extension DBImpl: CommitEnvironment {
 
     func beginGroupLocked(first: PendingWrite, recordBytes: Int, sync: Bool, usesKeyspaces: Bool) -> CommitGroup {
         mu.assertHeld()
+        // Only batches look memtables up by id: a group of puts and deletes
+        // builds no dictionary (an empty literal allocates nothing).
         var others: [UInt32: MemTable] = [:]
-        var keyspaces: [KeyspaceData] = []
         if usesKeyspaces {
             // Admission checked each keyspace; a drop runs only as a leader
             // of its own, after every write queued before it, so all are
             // still live here.
             var member: PendingWrite? = first
             while let w = member {
-                if let keyspace = w.keyspace {
-                    w.targetMemtable = keyspace.mem
-                    if others.updateValue(keyspace.mem, forKey: keyspace.id) == nil { keyspaces.append(keyspace) }
-                }
-                for keyspace in w.batchKeyspaces where others.updateValue(keyspace.mem, forKey: keyspace.id) == nil {
-                    keyspaces.append(keyspace)
-                }
+                if let keyspace = w.keyspace { w.targetMemtable = keyspace.mem }
+                for keyspace in w.batchKeyspaces { others[keyspace.id] = keyspace.mem }
                 member = w.next
             }
         }
         return CommitGroup(log: wal, memtables: GroupMemtables(defaultMemtable: defaultKeyspace.mem, others: others),
-                           keyspaces: keyspaces, reservation: wal.reserve(length: recordBytes, sync: sync),
+                           first: first, usesKeyspaces: usesKeyspaces,
+                           reservation: wal.reserve(length: recordBytes, sync: sync),
                            recordBytes: recordBytes, sync: sync)
     }
 
@@ -163,10 +163,7 @@ extension DBImpl: CommitEnvironment {
         self.lastSequence = lastSequence
         feed.published(log: group.log.number, endOffset: group.reservation.offset + UInt64(group.reservation.length),
                        lastSequence: lastSequence, durableOffset: group.log.durableBytes)
-        for keyspace in group.keyspaces where !keyspace.awaitingMeasurement {
-            keyspace.awaitingMeasurement = true
-            keyspacesToMeasure.append(keyspace)
-        }
+        measureGroupLocked(first: group.first, usesKeyspaces: group.usesKeyspaces)
         stats.walGroups.add(1)
         if group.sync { stats.walSyncedGroups.add(1) }
         stats.writes.add(UInt64(writers))
