@@ -66,14 +66,33 @@ import Testing
 
     /// On a one-thread executor a heartbeat task keeps beating while each
     /// call is in progress: the call's task suspended and left the thread
-    /// free. A call that blocked the thread would see no beat at all (the
-    /// heartbeat cannot run between the two readings of its count).
+    /// free. A call that blocked the thread sees no beat at all (the
+    /// heartbeat cannot run between the two readings of its count), in
+    /// every attempt. A call that suspends can still see none when the
+    /// thread it hands its work to finishes before the task reaches its
+    /// suspension point (the task then goes on without suspending: seen
+    /// once for `close` under ThreadSanitizer on a loaded machine), so the
+    /// sequence runs up to three times and each call must beat in one.
     @Test func lifecycleCallsLeaveAOneThreadExecutorFree() async throws {
+        var best: [String: Int] = [:]
+        for _ in 0..<3 {
+            for (call, count) in try await Self.beatsDuringEachCall() { best[call] = max(best[call] ?? 0, count) }
+            if best.values.allSatisfy({ $0 > 0 }) { break }
+        }
+        for (call, count) in best.sorted(by: { $0.key < $1.key }) {
+            #expect(count > 0, "\(call) held the executor's only thread (\(count) beats in each of 3 attempts)")
+        }
+        #expect(best.count == 9)
+    }
+
+    /// The heartbeat's beats during each lifecycle call, on a fresh
+    /// database (`prepare`) and a one-thread executor.
+    static func beatsDuringEachCall() async throws -> [String: Int] {
         let dir = try TempDir("ringkv-async-narrow")
-        let options = try Self.prepare(dir)
+        let options = try prepare(dir)
         let executor = SingleThreadExecutor()
         defer { executor.shutdown() }
-        let beats = try await withTaskExecutorPreference(executor) { () async throws -> [String: Int] in
+        return try await withTaskExecutorPreference(executor) { () async throws -> [String: Int] in
             let heart = Heartbeat(executor)
             var beats: [String: Int] = [:]
             func during<T>(_ name: String, _ body: () async throws -> T) async throws -> T {
@@ -94,10 +113,6 @@ import Testing
             await heart.stop()
             return beats
         }
-        for (call, count) in beats.sorted(by: { $0.key < $1.key }) {
-            #expect(count > 0, "\(call) held the executor's only thread (\(count) beats)")
-        }
-        #expect(beats.count == 9)
     }
 
     /// Dropping the last reference inside a task: the close runs on a
