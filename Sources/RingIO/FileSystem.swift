@@ -48,6 +48,11 @@ public enum FileSystem {
         }
     }
 
+    /// One mkdir(2): fails (EEXIST) when `path` exists, whatever it is.
+    public static func createNewDirectory(_ path: String) throws(IOError) {
+        if mkdir(path, 0o755) != 0 { throw IOError(operation: "mkdir", errno: rk_errno(), path: path) }
+    }
+
     public static func parentDirectory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])

@@ -89,6 +89,10 @@ public protocol IOBackend: AnyObject, Sendable {
     /// Creates a directory (and missing parents). Through the backend so
     /// crash simulation can undo a creation whose parent was not synced.
     func createDirectory(_ path: String) throws(IOError)
+    /// Creates a directory that must not exist yet, in an existing parent:
+    /// EEXIST when anything has the name (one mkdir(2), so of two callers
+    /// exactly one creates it). Through the backend as `createDirectory`.
+    func createNewDirectory(_ path: String) throws(IOError)
 }
 
 extension IOBackend {
@@ -112,6 +116,10 @@ extension IOBackend {
 
     public func createDirectory(_ path: String) throws(IOError) {
         try FileSystem.createDirectory(path)
+    }
+
+    public func createNewDirectory(_ path: String) throws(IOError) {
+        try FileSystem.createNewDirectory(path)
     }
 }
 

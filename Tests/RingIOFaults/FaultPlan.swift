@@ -388,6 +388,12 @@ public final class FaultInjectingBackend: IOBackend {
         if !existed { plan.durability.noteDirectoryCreated(path) }
     }
 
+    public func createNewDirectory(_ path: String) throws(IOError) {
+        try plan.fail(.createDirectory, operation: "mkdir", path: path)
+        try base.createNewDirectory(path)
+        plan.durability.noteDirectoryCreated(path)
+    }
+
     public func syncDirectory(_ path: String) throws(IOError) {
         try plan.fail(.syncDirectory, operation: "fsync", path: path)
         try base.syncDirectory(path)

@@ -32,8 +32,16 @@ extension DBImpl {
         let parent = FileSystem.parentDirectory(of: target)
         guard FileSystem.isDirectory(parent) else { throw DBError.notADirectory(path: parent) }
         // Through the backend: a test's wrapping backend (`IOSeam`) sees
-        // the new directory like every other change.
-        try ioCall(target) { () throws(IOError) in try backend.createDirectory(target) }
+        // the new directory like every other change. One mkdir that fails
+        // when the name exists: a directory made there since the check
+        // above (another checkpoint, a database) is never written into nor
+        // removed by this one's cleanup.
+        do throws(IOError) {
+            try backend.createNewDirectory(target)
+        } catch {
+            if error.errno == EEXIST { throw DBError.alreadyExists(path: target) }
+            throw DBError.io(error.at(path: target))
+        }
 
         let capture: CheckpointCapture
         do {

@@ -1,11 +1,34 @@
 import Glibc
 import RingIO
+import RingIOFaults
 import Synchronization
 import Testing
 @testable import RingKV
 
 /// `DB.checkpoint(to:)`: a directory that opens as a consistent copy.
 @Suite struct CheckpointTests {
+    /// A directory made at the target after the checkpoint checked that
+    /// the name was free (by another checkpoint, say) and before its
+    /// mkdir: the checkpoint throws `alreadyExists` and neither writes
+    /// into that directory nor removes it.
+    @Test func aTargetMadeAfterTheCheckIsLeftAlone() throws {
+        let dir = try TempDir()
+        let target = dir.sub("cp-raced")
+        var options = openOptions(memtableBytes: 32 << 10)
+        options.faultPlan = FaultPlan([FaultPlan.Rule(kind: .createDirectory, pathContains: "cp-raced", before: {
+            try? FileSystem.createDirectory(target + "/theirs")
+        })])
+        let db = try DB(path: dir.sub("db"), options: options)
+        for i in 0..<200 { try db.put(bytes("k\(i)"), bytes("v\(i)")) }
+        try db.flush()
+        #expect { try db.checkpoint(to: target) } throws: { error in
+            guard case DBError.alreadyExists(let path) = error else { return false }
+            return path == target
+        }
+        #expect(try FileSystem.listDirectory(target) == ["theirs"])
+        try db.close()
+    }
+
     @Test func checkpointHoldsExactlyTheStateAtTheCallAndTheSourceGoesOn() throws {
         let dir = try TempDir()
         let db = try DB(path: dir.sub("db"), options: openOptions(memtableBytes: 32 << 10))
