@@ -19,8 +19,8 @@ public final class FileLock: Sendable {
     /// `createIfMissing`, else throws ENOENT.
     ///
     /// flock needs no write access, so an exclusive lock on a file this
-    /// user may only read (created by a reader running as another user)
-    /// is taken through a read-only descriptor.
+    /// user may only read (created by a reader running as another user),
+    /// or on a directory, is taken through a read-only descriptor.
     public init(path: String, shared: Bool = false, createIfMissing: Bool = false) throws(IOError) {
         self.path = path
         isShared = shared
@@ -54,7 +54,7 @@ public final class FileLock: Sendable {
         }
         do {
             return try File.open(path, [.readWrite, .create])
-        } catch where error.errno == EACCES && FileSystem.exists(path) {
+        } catch where (error.errno == EACCES || error.errno == EISDIR) && FileSystem.exists(path) {
             return try File.open(path, .read)
         }
     }

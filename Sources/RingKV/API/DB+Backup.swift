@@ -28,7 +28,7 @@ extension DB {
         let dir = BackupDirectory(path: directory, backend: impl.backend)
         try dir.prepare()
         // No deletion (nor another backup) of this directory meanwhile.
-        let directoryLock = try BackupDirectoryLock(directory)
+        let directoryLock = try BackupDirectoryLock.take(directory)
         defer { directoryLock.release() }
         let last = try dir.ids().last ?? 0
         guard last < UInt64.max else {

@@ -73,7 +73,7 @@ struct BackupDirectory {
     /// then on), its private files, then shared tables no other backup names.
     func delete(_ id: UInt64) throws(DBError) {
         _ = try meta(id)
-        let directoryLock = try BackupDirectoryLock(path)
+        let directoryLock = try BackupDirectoryLock.take(path)
         defer { directoryLock.release() }
         do {
             try FileSystem.remove(metaPath + "/\(id)")
