@@ -291,15 +291,17 @@ public final class Transaction: Sendable {
     /// written). A transaction without writes commits nothing but is
     /// validated the same way. Afterwards the transaction is closed.
     public func commit() throws(DBError) {
-        let (batch, check) = try takeForCommit()
-        try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
-        finish(true)
+        try commit(ifOpen: false)
     }
 
     /// `commit()` when the transaction is still open; nothing when the
     /// body of `DB.transaction` ended it itself (one hold of the mutex).
     func commitIfOpen() throws(DBError) {
-        guard let (batch, check) = try takeForCommit(ifOpen: true) else { return }
+        try commit(ifOpen: true)
+    }
+
+    private func commit(ifOpen: Bool) throws(DBError) {
+        guard let (batch, check) = try takeForCommit(ifOpen: ifOpen) else { return }
         try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
         finish(true)
     }

@@ -7,11 +7,11 @@ import RingIO
 /// 1. `manifest` serializes `logAndApply` and owns the open MANIFEST. It is
 ///    held across the MANIFEST write and fsync, so edits reach the log in
 ///    the order they are applied.
-/// 2. `state` guards the in-memory picture: the current version, the
-///    counters; `liveVersions` then tracks the versions readers may still hold. It is
-///    held only for short memory operations, never across I/O, so readers
-///    taking `current` and flushes taking `newFileNumber()` do not wait on a
-///    MANIFEST fsync.
+/// 2. `state` guards the in-memory picture: the current version and the
+///    counters (`liveVersions`, taken after it, tracks the versions readers
+///    may still hold). It is held only for short memory operations, never
+///    across I/O, so readers taking `current` and flushes taking
+///    `newFileNumber()` do not wait on a MANIFEST fsync.
 final class VersionSet: Sendable {
     let dbPath: String
     let backend: any IOBackend
