@@ -49,6 +49,9 @@ extension DB {
             previous = commit
         }
         try impl.replicaApply.withLock { (state: inout ReplicaApply) throws(DBError) in
+            // The cached handles hold this DB: kept past the call they
+            // would keep it (and its DBImpl, which holds the state) alive.
+            defer { state.forgetHandles() }
             var batch = WriteBatch()
             var first: UInt64?
             for commit in commits {
@@ -76,11 +79,14 @@ extension DB {
 }
 
 /// A replica's apply state: held while one apply runs, so applies are
-/// serialized; caches the keyspace handles by name.
+/// serialized; caches the keyspace handles by name for the length of one
+/// apply (`forgetHandles` at its end: a `Keyspace` holds its `DB`).
 struct ReplicaApply {
     /// A batch of applied commits is committed once it reaches this size.
     static let chunkBytes = 4 << 20
     private var handles: [String: Keyspace] = [:]
+
+    mutating func forgetHandles() { handles.removeAll(keepingCapacity: true) }
 
     mutating func add(_ change: Change, to batch: inout WriteBatch, db: DB) throws(DBError) {
         switch change {
