@@ -108,9 +108,11 @@ final class WALWriter: @unchecked Sendable {
     /// `pwrite` + `fdatasync` on the leader instead of through the ring
     /// (see the type's comment): a lone writer's put. Larger groups keep
     /// the ring, whose overlap of the memtable insert with the kernel's
-    /// write and sync wins at 8 and 32 writers. Measured on the VM of
-    /// issue 21 (loaded), 1 thread of synced 1 KB puts: p50 61 µs with
-    /// syscalls, 76 µs through the ring.
+    /// write and sync wins at 8 and 32 writers. Issue 21's VM, 1 thread of
+    /// synced 1 KB puts: p50 61 µs with syscalls, 76 µs through the ring
+    /// (quiet device); while other processes loaded the device, p50 was
+    /// still ~5 µs lower but the tail longer (see the issue's notes).
+    /// 0 turns the syscall path off.
     static let syncViaSyscallsMaxOperations = 1
 
     /// Whether `reserve` may take the slot.
