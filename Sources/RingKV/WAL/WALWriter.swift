@@ -108,10 +108,11 @@ final class WALWriter: @unchecked Sendable {
     /// `pwrite` + `fdatasync` on the leader instead of through the ring
     /// (see the type's comment): a lone writer's put. Larger groups keep
     /// the ring, whose overlap of the memtable insert with the kernel's
-    /// write and sync wins at 8 and 32 writers. Issue 21's VM, 1 thread of
-    /// synced 1 KB puts: p50 61 µs with syscalls, 76 µs through the ring
-    /// (quiet device); while other processes loaded the device, p50 was
-    /// still ~5 µs lower but the tail longer (see the issue's notes).
+    /// write and sync won at 8 and 32 writers on a quiet machine. Issue
+    /// 21's VM, 1 thread of synced 1 KB puts: p50 61 µs with syscalls,
+    /// 76 µs through the ring (quiet); with the device loaded by other
+    /// processes, groups alternating between the two paths in one run took
+    /// 1.9-4.2 ms on average with syscalls, 2.1-5.1 ms through the ring.
     /// 0 turns the syscall path off.
     static let syncViaSyscallsMaxOperations = 1
 
