@@ -4,7 +4,10 @@ import RingKV
 /// What a run cost the device and the engine's files, beside its speed:
 /// bytes the process read from and wrote to block devices (`/proc/self/io`
 /// `read_bytes` / `write_bytes`, every thread, from before the database
-/// opened to after it closed), data blocks read from table files per get
+/// opened to after it closed; `write_bytes` counts pages as they are
+/// dirtied, a whole page-cache folio at a time: see `DiskIO`), the bytes
+/// the database's disk wrote meanwhile (`/proc/diskstats`, every
+/// process's), data blocks read from table files per get
 /// (read amplification), and table bytes written into each level per user
 /// byte written (write amplification per level). kvbench prints it in its
 /// summary and as the extra `"io"` object of its JSON line.
@@ -12,6 +15,9 @@ public struct EngineIO: Sendable {
     /// Device bytes over the whole run, open and close included.
     public var deviceReadBytes: UInt64
     public var deviceWriteBytes: UInt64
+    /// What the database's disk wrote over the run (every process's), and
+    /// its name; nil when unknown.
+    public var disk: DiskIO?
     /// Data blocks gets and multiGets read from table files (block cache
     /// misses: from the page cache or the device).
     public var lookupBlocksRead: UInt64
@@ -25,9 +31,11 @@ public struct EngineIO: Sendable {
     public var pinnedTableMemoryBytes: Int
 
     public init(deviceReadBytes: UInt64, deviceWriteBytes: UInt64, lookupBlocksRead: UInt64,
-                tableOpenBlocksRead: UInt64, tableBytesByLevel: [UInt64], pinnedTableMemoryBytes: Int) {
+                tableOpenBlocksRead: UInt64, tableBytesByLevel: [UInt64], pinnedTableMemoryBytes: Int,
+                disk: DiskIO? = nil) {
         self.deviceReadBytes = deviceReadBytes
         self.deviceWriteBytes = deviceWriteBytes
+        self.disk = disk
         self.lookupBlocksRead = lookupBlocksRead
         self.tableOpenBlocksRead = tableOpenBlocksRead
         self.tableBytesByLevel = tableBytesByLevel
@@ -35,12 +43,19 @@ public struct EngineIO: Sendable {
     }
 
     /// The engine's part, from its stats at the end of a run, and the
-    /// device bytes between two `ProcessIO` readings.
-    public init(stats: DBStats, from start: ProcessIO, to end: ProcessIO) {
+    /// device bytes between two `ProcessIO` readings (and two `DiskIO`
+    /// readings of the same disk, when both are known).
+    public init(stats: DBStats, from start: ProcessIO, to end: ProcessIO,
+                diskFrom diskStart: DiskIO? = nil, diskTo diskEnd: DiskIO? = nil) {
+        var disk: DiskIO?
+        if let diskStart, let diskEnd, diskStart.device == diskEnd.device {
+            disk = DiskIO(device: diskEnd.device, writtenBytes: diskEnd.writtenBytes &- diskStart.writtenBytes)
+        }
         self.init(deviceReadBytes: end.readBytes &- start.readBytes,
                   deviceWriteBytes: end.writeBytes &- start.writeBytes,
                   lookupBlocksRead: stats.lookupBlocksRead, tableOpenBlocksRead: stats.tableOpenBlocksRead,
-                  tableBytesByLevel: stats.levelBytesWritten, pinnedTableMemoryBytes: stats.pinnedTableMemoryBytes)
+                  tableBytesByLevel: stats.levelBytesWritten, pinnedTableMemoryBytes: stats.pinnedTableMemoryBytes,
+                  disk: disk)
     }
 
     /// Per-level bytes as multiples of `userBytes` (empty when 0).
@@ -57,6 +72,7 @@ public struct EngineIO: Sendable {
         return "{\"device_read_bytes\":\(deviceReadBytes),\"device_write_bytes\":\(deviceWriteBytes),"
             + "\"read_bytes_per_op\":\(BenchReport.jsonNumber(Double(deviceReadBytes) / ops, decimals: 1)),"
             + "\"write_bytes_per_op\":\(BenchReport.jsonNumber(Double(deviceWriteBytes) / ops, decimals: 1)),"
+            + (disk.map { "\"disk\":\"\($0.device)\",\"disk_write_bytes\":\($0.writtenBytes)," } ?? "")
             + "\"user_bytes_written\":\(user),"
             + "\"write_amplification\":"
             + "\(BenchReport.jsonNumber(user == 0 ? 0 : Double(deviceWriteBytes) / Double(user), decimals: 3)),"
@@ -74,7 +90,13 @@ public struct EngineIO: Sendable {
         let mib = { (bytes: UInt64) in BenchReport.fixed(Double(bytes) / 1_048_576, 1) }
         var lines = ["device: read \(mib(deviceReadBytes)) MiB, wrote \(mib(deviceWriteBytes)) MiB = "
                      + "\(BenchReport.fixed(Double(deviceReadBytes) / ops, 0)) B read, "
-                     + "\(BenchReport.fixed(Double(deviceWriteBytes) / ops, 0)) B written per operation"]
+                     + "\(BenchReport.fixed(Double(deviceWriteBytes) / ops, 0)) B written per operation "
+                     + "(/proc/self/io: written = pages dirtied, a whole page-cache folio at a time)"]
+        if let disk {
+            lines.append("disk \(disk.device): wrote \(mib(disk.writtenBytes)) MiB during the run = "
+                         + "\(BenchReport.fixed(Double(disk.writtenBytes) / ops, 0)) B per operation "
+                         + "(/proc/diskstats: every process writing to it)")
+        }
         if result.reads > 0 {
             lines.append("reads: \(BenchReport.fixed(Double(lookupBlocksRead) / Double(result.reads), 3)) data blocks "
                          + "read per get, \(tableOpenBlocksRead) blocks read by table opens; pinned index and "
@@ -120,11 +142,13 @@ public struct ProcessIO: Sendable {
         return result
     }
 
-    private static func readSmallFile(_ path: String) -> String? {
+    /// The file's first `capacity` bytes (one read: /proc files are
+    /// generated whole by a read this large).
+    static func readSmallFile(_ path: String, capacity: Int = 4096) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
+        var bytes = [UInt8](repeating: 0, count: capacity)
         let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard n > 0 else { return nil }
         return String(decoding: bytes[..<n], as: UTF8.self)

@@ -13,8 +13,12 @@ import Glibc
 ///   (IOSQE_IO_LINK) to fdatasync, all in one io_uring_enter; `duringIO`
 ///   runs while the kernel works. A link cut by a split submission or a
 ///   short write is made up with pwrite + fdatasync.
-/// - `appendAndSync` without a ring (io_uring refused, or not wanted):
-///   zero fill, pwrite, `duringIO`, fdatasync.
+/// - `appendAndSync` without a ring (io_uring refused, or not wanted), or
+///   of a group marked `viaSyscalls` (a small one, see WALWriter): zero
+///   fill, pwrite, `duringIO`, fdatasync, on the calling thread. On ext4
+///   the ring punts a buffered write and its fsync to an io-wq worker: for
+///   a group whose `duringIO` is short, that hand-off costs more than the
+///   overlap gains.
 /// - `sync`: fdatasync; `preallocate`: fallocate.
 ///
 /// It owns `bufferCount` 4 KiB-aligned buffers the writer encodes groups
@@ -57,21 +61,24 @@ package final class LogFile: @unchecked Sendable {
     /// One synced group: `bytes` at `offset`; `bufferIndex` when the bytes
     /// lie in that buffer of this file (then `write_fixed`); when
     /// `zeroFillBytes` > 0, zeros written at `zeroFillFrom` too, ahead of the
-    /// log's end.
+    /// log's end; `viaSyscalls`: pwrite + fdatasync on the calling thread
+    /// even when the file has a ring.
     package struct Group {
         package var bytes: UnsafeRawBufferPointer
         package var offset: UInt64
         package var bufferIndex: Int?
         package var zeroFillFrom: UInt64
         package var zeroFillBytes: Int
+        package var viaSyscalls: Bool
 
         package init(bytes: UnsafeRawBufferPointer, offset: UInt64, bufferIndex: Int?,
-                     zeroFillFrom: UInt64 = 0, zeroFillBytes: Int = 0) {
+                     zeroFillFrom: UInt64 = 0, zeroFillBytes: Int = 0, viaSyscalls: Bool = false) {
             self.bytes = bytes
             self.offset = offset
             self.bufferIndex = bufferIndex
             self.zeroFillFrom = zeroFillFrom
             self.zeroFillBytes = zeroFillBytes
+            self.viaSyscalls = viaSyscalls
         }
     }
 
@@ -199,7 +206,7 @@ package final class LogFile: @unchecked Sendable {
     }
 
     package func systemAppendAndSync(_ group: Group, duringIO: () -> Void) throws(IOError) {
-        guard let ring else {
+        guard let ring, !group.viaSyscalls else {
             if group.zeroFillBytes > 0 {
                 try systemAppend(UnsafeRawBufferPointer(start: zerosPointer(), count: group.zeroFillBytes),
                                  at: group.zeroFillFrom)

@@ -180,6 +180,7 @@ struct KVBench: ParsableCommand {
         var result: RunResult
         do {
             let ioAtStart = ProcessIO.current()
+            let diskAtStart = DiskIO.current(holding: db)
             var options = config.makeOptions()
             if logEvents { options.logger = Logger(label: "ringkv", factory: { label in StreamLogHandler.standardError(label: label) }) }
             let database = try DB(path: db, options: options)
@@ -203,7 +204,8 @@ struct KVBench: ParsableCommand {
             try database.close()
             // The engine's counters as the run left them; the device bytes
             // after close (they include its last writes).
-            result.engineIO = EngineIO(stats: stats, from: ioAtStart, to: ProcessIO.current())
+            result.engineIO = EngineIO(stats: stats, from: ioAtStart, to: ProcessIO.current(),
+                                       diskFrom: diskAtStart, diskTo: DiskIO.current(holding: db))
         } catch {
             printError("kvbench: \(error)")
             throw ExitCode.failure

@@ -104,6 +104,26 @@ struct ReportTests {
         #expect((io["pinned_table_memory_bytes"] as? NSNumber)?.intValue == 1234)
         let table = BenchReport.table(result)
         #expect(table.contains("write amplification: device 3.00") && table.contains("L1 2.00"))
+        #expect(io["disk_write_bytes"] == nil, "no disk reading, no disk figure")
+        // The disk's own figure beside the process's dirtied-page count
+        // (which counts a whole page-cache folio per small write into it).
+        result.engineIO?.disk = DiskIO(device: "vdz", writtenBytes: 5 << 20)
+        let withDisk = try #require(try JSONSerialization.jsonObject(with: Data(BenchReport.json(result).utf8))
+                                      as? [String: Any])
+        let diskIO = try #require(withDisk["io"] as? [String: Any])
+        #expect(diskIO["disk"] as? String == "vdz")
+        #expect((diskIO["disk_write_bytes"] as? NSNumber)?.intValue == 5 << 20)
+        #expect(BenchReport.table(result).contains("disk vdz: wrote 5.0 MiB during the run"))
+    }
+
+    @Test func diskCountersAreFoundForTheDatabasesDevice() throws {
+        let dir = try TempDir()
+        // Containers without a block device behind the temporary directory
+        // (tmpfs, overlay) have none: nothing to check there.
+        guard let before = DiskIO.current(holding: dir.sub("not-yet/db")) else { return }
+        let after = try #require(DiskIO.current(holding: dir.path))
+        #expect(before.device == after.device && !before.device.isEmpty)
+        #expect(after.writtenBytes >= before.writtenBytes)
     }
 
     @Test func tableListsPercentilesPerOperation() throws {

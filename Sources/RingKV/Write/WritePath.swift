@@ -63,6 +63,9 @@ extension DBImpl: CommitEnvironment {
         let reservation: WALWriter.Reservation
         let recordBytes: Int
         let sync: Bool
+        /// The group's operations, counted up to one past
+        /// `WALWriter.syncViaSyscallsMaxOperations` (what the log needs).
+        let operations: Int
     }
 
     func admitWriteLocked(_ writer: PendingWrite) throws(DBError) {
@@ -118,10 +121,17 @@ extension DBImpl: CommitEnvironment {
                 member = w.next
             }
         }
+        // Whether the group is small enough for the log to skip its ring.
+        var operations = 0
+        var member: PendingWrite? = first
+        while let w = member, operations <= WALWriter.syncViaSyscallsMaxOperations {
+            operations += w.operationCount
+            member = w.next
+        }
         return CommitGroup(log: wal, memtables: GroupMemtables(defaultMemtable: defaultKeyspace.mem, others: others),
                            first: first, usesKeyspaces: usesKeyspaces,
                            reservation: wal.reserve(length: recordBytes, sync: sync),
-                           recordBytes: recordBytes, sync: sync)
+                           recordBytes: recordBytes, sync: sync, operations: operations)
     }
 
     /// The memtables are filled once the bytes are on their way (while the
@@ -133,7 +143,8 @@ extension DBImpl: CommitEnvironment {
     func writeGroup(_ group: CommitGroup, first: PendingWrite) throws(DBError) {
         var failure: DBError?
         do throws(DBError) {
-            try group.log.writeGroup(sync: group.sync, reservation: group.reservation, encode: { destination in
+            try group.log.writeGroup(sync: group.sync, reservation: group.reservation,
+                                     operations: group.operations, encode: { destination in
                 var at = 0
                 var m: PendingWrite? = first
                 while let w = m {

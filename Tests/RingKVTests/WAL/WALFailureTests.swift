@@ -51,7 +51,12 @@ import Testing
             let workers = (0..<threads).map { t in
                 BackgroundThread {
                     for i in 0..<perThread {
-                        try? db.put(bytes("t\(t)-\(i)"), bytes("v\(i)"), options: WriteOptions(sync: true))
+                        // Two puts: a synced group of one operation would
+                        // skip the ring (WALWriter.syncViaSyscallsMaxOperations).
+                        var batch = WriteBatch()
+                        batch.put(bytes("t\(t)-\(i)"), bytes("v\(i)"))
+                        batch.put(bytes("t\(t)-\(i)+"), bytes("v\(i)"))
+                        try? db.write(batch, options: WriteOptions(sync: true))
                     }
                 }
             }
@@ -65,13 +70,18 @@ import Testing
         try db.close()
         let reopened = try DB(path: dir.sub("db"), options: options(nil))
         for t in 0..<threads {
-            for i in 0..<perThread { #expect(try reopened.get(bytes("t\(t)-\(i)")) == bytes("v\(i)")) }
+            for i in 0..<perThread {
+                #expect(try reopened.get(bytes("t\(t)-\(i)")) == bytes("v\(i)"))
+                #expect(try reopened.get(bytes("t\(t)-\(i)+")) == bytes("v\(i)"))
+            }
         }
         try reopened.close()
     }
 
     /// The WAL's ring answers EAGAIN and EBUSY to its first enters: the
     /// writes still go through (they came back as "0 submitted" before).
+    /// Batches of two puts: a synced group of one operation skips the ring
+    /// (WALWriter.syncViaSyscallsMaxOperations).
     @Test func refusedEntersOnTheWALRingAreRetried() throws {
         let dir = try TempDir()
         let plan = FaultPlan((1...6).map {
@@ -79,7 +89,12 @@ import Testing
         })
         let db = try DB(path: dir.sub("db"), options: options(plan))
         let finished = completes(within: 60) {
-            for i in 0..<20 { try? db.put("k\(i)", "v\(i)", options: WriteOptions(sync: true)) }
+            for i in 0..<20 {
+                var batch = WriteBatch()
+                batch.put(bytes("k\(i)"), bytes("v\(i)"))
+                batch.put(bytes("k\(i)+"), bytes("v\(i)"))
+                try? db.write(batch, options: WriteOptions(sync: true))
+            }
         }
         #expect(finished, "synced writes hung on a ring answering EAGAIN/EBUSY")
         guard finished else { return _ = Unmanaged.passRetained(db) }
@@ -94,6 +109,7 @@ import Testing
     /// registered one — is never freed, even after the database is closed
     /// and gone. The late touch reads it as the kernel still could; under
     /// AddressSanitizer (tools/test-asan) a freed buffer is reported there.
+    /// A batch of two puts: a synced group of one operation skips the ring.
     @Test(arguments: [200 << 10, 100])
     func ringFailureWithTheGroupInFlightLeaksItsBuffer(valueBytes: Int) throws {
         let dir = try TempDir()
@@ -104,7 +120,10 @@ import Testing
             o.walBufferSizeBytes = 4096
             let db = try DB(path: dir.sub("db"), options: o)
             let value = [UInt8](repeating: 0x5A, count: valueBytes)
-            #expect { try db.put(bytes("big"), value, options: WriteOptions(sync: true)) } throws: {
+            var batch = WriteBatch()
+            batch.put(bytes("big"), value)
+            batch.put(bytes("small"), bytes("x"))
+            #expect { try db.write(batch, options: WriteOptions(sync: true)) } throws: {
                 guard case DBError.io(let io) = $0 else { return false }
                 return io.errno == ENXIO
             }

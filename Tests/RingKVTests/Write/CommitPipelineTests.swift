@@ -128,6 +128,24 @@ import Testing
         #expect(h.env.leaders == ["A", "B"])
     }
 
+    /// A lone synced writer (nobody else has written) leads at once: no
+    /// gather wait for followers that do not exist (issue 21's sync1 row).
+    @Test func aLoneSyncedWriterNeverWaitsToGather() throws {
+        // A gather wait far longer than the test: one would time it out.
+        let h = PipelineHarness(maxGatherDelayMicros: 30_000_000)
+        let finished = completes(within: 20) {
+            for i in 0..<50 {
+                h.start("w\(i)", sync: true)
+                h.joinWriter("w\(i)")
+            }
+        }
+        #expect(finished, "a lone synced writer waited for followers")
+        guard finished else { return _ = Unmanaged.passRetained(h) }
+        #expect(h.failures.isEmpty, "\(h.failures)")
+        #expect(h.env.groupLabels == (0..<50).map { ["w\($0)"] })
+        #expect(h.env.syncedGroups == [Bool](repeating: true, count: 50))
+    }
+
     @Test func unsyncedLeadersNeverGather() throws {
         let h = PipelineHarness(maxGatherDelayMicros: 30_000_000)
         h.holdFirstGroup("A")
