@@ -59,6 +59,8 @@ public final class TableFileWriter {
     public convenience init(path: String, options: KeyspaceOptions = KeyspaceOptions(),
                 databaseOptions: Options = Options()) throws(DBError) {
         try options.validate()
+        // As `DB.init` does: a block size of 0 trapped in TableBuilder.
+        try databaseOptions.validate()
         try TTLPolicy.refuseTables(for: options.ttl != nil, keyspace: "(options)")
         try self.init(path: path, tableOptions: options.applied(to: databaseOptions),
                       backend: IOBackends.makeDefault())
