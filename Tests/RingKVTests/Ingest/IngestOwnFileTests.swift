@@ -27,3 +27,31 @@ import Testing
         for i in [0, 50, 99] { #expect(try reopened.get(String(format: "k%05d", i)) == "a\(i)") }
     }
 }
+
+/// A `TableFileWriter` made for a database or one of its keyspaces is
+/// refused a path that names one of that database's own files: it
+/// creates or truncates its path, and a live table truncated under the
+/// database was lost.
+@Suite struct TableFileWriterOwnFileTests {
+    @Test(arguments: [false, true])
+    func aWriterForTheDatabaseRefusesItsLiveTable(_ viaKeyspace: Bool) throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let db = try DB(path: path, options: openOptions())
+        for i in 0..<100 { try db.put(String(format: "k%05d", i), "v\(i)") }
+        try db.flush()
+        let tables = try IngestTests.tableNames(path).filter { $0.hasSuffix(".sst") }
+        #expect(tables.count == 1)
+        let live = path + "/" + (tables.first ?? "")
+        #expect(throws: DBError.self) {
+            let writer = viaKeyspace ? try TableFileWriter(path: live, for: try db.keyspace("default"))
+                : try TableFileWriter(path: live, for: db)
+            try writer.add("a", "b")
+            try writer.finish()
+        }
+        try db.close()
+        let reopened = try DB(path: path, options: openOptions())
+        defer { try? reopened.close() }
+        for i in [0, 50, 99] { #expect(try reopened.get(String(format: "k%05d", i)) == "v\(i)") }
+    }
+}
