@@ -56,9 +56,23 @@ public struct DatabaseSummary: Sendable {
     public var levels: [Level] {
         (0..<Version.numLevels).map { level in
             let inLevel = tables.filter { $0.level == level }
-            return Level(level: level, files: inLevel.count, bytes: inLevel.reduce(0) { $0 + $1.fileSizeBytes },
-                         entries: inLevel.reduce(0) { $0 + $1.entryCount })
+            return Level(level: level, files: inLevel.count,
+                         bytes: DatabaseSummary.saturatingSum(inLevel.map(\.fileSizeBytes)),
+                         entries: DatabaseSummary.saturatingSum(inLevel.map(\.entryCount)))
         }
+    }
+
+    /// The sum of counts read from disk (MANIFEST sizes, table
+    /// properties), UInt64.max when it overflows: a damaged or crafted
+    /// count must not trap a report.
+    public static func saturatingSum(_ values: [UInt64]) -> UInt64 {
+        var total: UInt64 = 0
+        for value in values {
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            if overflow { return .max }
+            total = sum
+        }
+        return total
     }
 }
 

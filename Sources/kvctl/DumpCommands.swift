@@ -115,7 +115,7 @@ struct DumpSST: ParsableCommand {
             let dump = try DatabaseTools.dumpSST(path: file)
             let s = dump.summary
             try out.line("table \(s.path): \(s.fileSizeBytes) bytes")
-            try out.line("  entries \(s.entryCount) (\(s.deletionCount) deletions), \(Format.count(Int(s.dataBlockCount), "data block")) "
+            try out.line("  entries \(s.entryCount) (\(s.deletionCount) deletions), \(Format.count(s.dataBlockCount, "data block")) "
                          + "(\(s.dataSizeBytes) bytes stored)")
             try out.line("  raw key bytes \(s.rawKeyBytes), raw value bytes \(s.rawValueBytes)")
             try out.line("  sequences \(s.smallestSequence)..\(s.largestSequence), "

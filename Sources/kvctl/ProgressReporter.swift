@@ -108,6 +108,11 @@ enum Format {
         "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
     }
 
+    /// `count` of a UInt64 read from disk (any value, no conversion to Int).
+    static func count(_ n: UInt64, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) " + (n == 1 ? singular : plural ?? singular + "s")
+    }
+
     static func duration(_ seconds: Double) -> String {
         guard seconds.isFinite else { return "-" }
         let total = Int(seconds.rounded())

@@ -16,13 +16,14 @@ struct StatsReport {
         lines.append("log number      \(s.logNumber)")
         lines.append("")
         lines.append(row(["level", "files", "bytes", "entries"], levelWidths))
-        var files = 0, bytes: UInt64 = 0, entries: UInt64 = 0
+        var files = 0
         for level in s.levels where level.files > 0 || level.level == 0 {
             lines.append(row(["L\(level.level)", "\(level.files)", "\(level.bytes)", "\(level.entries)"], levelWidths))
             files += level.files
-            bytes += level.bytes
-            entries += level.entries
         }
+        // Counts from disk: saturating, never a trap.
+        let bytes = DatabaseSummary.saturatingSum(s.tables.map(\.fileSizeBytes))
+        let entries = DatabaseSummary.saturatingSum(s.tables.map(\.entryCount))
         lines.append(row(["total", "\(files)", "\(bytes)", "\(entries)"], levelWidths))
         if !s.tables.isEmpty {
             lines.append("")
@@ -58,8 +59,8 @@ struct StatsReport {
             "{\"file\":\(quote(w.fileName)),\"file_bytes\":\(w.fileSizeBytes),\"valid_bytes\":\(w.validBytes),"
                 + "\"records\":\(w.records),\"operations\":\(w.operations),\"state\":\(quote(state(w.stop)))}"
         }
-        let totalBytes = s.tables.reduce(UInt64(0)) { $0 + $1.fileSizeBytes }
-        let totalEntries = s.tables.reduce(UInt64(0)) { $0 + $1.entryCount }
+        let totalBytes = DatabaseSummary.saturatingSum(s.tables.map(\.fileSizeBytes))
+        let totalEntries = DatabaseSummary.saturatingSum(s.tables.map(\.entryCount))
         return "{\"path\":\(quote(s.path)),\"manifest\":\(quote(s.manifestName)),"
             + "\"manifest_records\":\(s.manifestRecords),\"last_sequence\":\(s.lastSequence),"
             + "\"next_file_number\":\(s.nextFileNumber),\"log_number\":\(s.logNumber),"

@@ -155,7 +155,12 @@ extension DB {
 
 extension BackupInfo {
     init(_ meta: BackupMeta) {
-        self.init(id: meta.id, sequence: meta.sequence, bytesCopied: meta.bytesCopied,
-                  totalBytes: meta.entries.reduce(0) { $0 + $1.sizeBytes })
+        // Sizes read from a meta file: their total saturates (a crafted
+        // or damaged one trapped the listing).
+        let total = meta.entries.reduce(UInt64(0)) { sum, entry in
+            let (next, overflow) = sum.addingReportingOverflow(entry.sizeBytes)
+            return overflow ? .max : next
+        }
+        self.init(id: meta.id, sequence: meta.sequence, bytesCopied: meta.bytesCopied, totalBytes: total)
     }
 }

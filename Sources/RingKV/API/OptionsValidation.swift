@@ -20,7 +20,10 @@ extension Options {
                             "0 (4 × the memtable budget) or more")
         try Options.require((1...Options.maxBlockSizeBytes).contains(blockSizeBytes), "blockSizeBytes",
                             blockSizeBytes, "between 1 and \(Options.maxBlockSizeBytes)")
-        try Options.require(bloomBitsPerKey >= 0, "bloomBitsPerKey", bloomBitsPerKey, "0 (no filter) or more")
+        // The keyspace option's bound: far more bits per key overflowed
+        // the filter's size (keys × bits) in the first flush.
+        try Options.require((0...KeyspaceOptions.maxBloomBitsPerKey).contains(bloomBitsPerKey), "bloomBitsPerKey",
+                            bloomBitsPerKey, "0 (no filter) to \(KeyspaceOptions.maxBloomBitsPerKey)")
         try Options.require(blockCacheSizeBytes >= 0, "blockCacheSizeBytes", blockCacheSizeBytes, "0 or more")
         try Options.require(l0CompactionTrigger >= 1, "l0CompactionTrigger", l0CompactionTrigger, "at least 1")
         try Options.require(l0SlowdownTrigger >= 1, "l0SlowdownTrigger", l0SlowdownTrigger, "at least 1")

@@ -59,6 +59,8 @@ public final class TableFileWriter {
     public convenience init(path: String, options: KeyspaceOptions = KeyspaceOptions(),
                 databaseOptions: Options = Options()) throws(DBError) {
         try options.validate()
+        // As `DB.init` does: a block size of 0 trapped in TableBuilder.
+        try databaseOptions.validate()
         try TTLPolicy.refuseTables(for: options.ttl != nil, keyspace: "(options)")
         try self.init(path: path, tableOptions: options.applied(to: databaseOptions),
                       backend: IOBackends.makeDefault())
@@ -68,13 +70,18 @@ public final class TableFileWriter {
     /// size, bloom bits and prefix length).
     public convenience init(path: String, for keyspace: Keyspace) throws(DBError) {
         try TTLPolicy.refuseTables(for: keyspace.data.stampsWriteTime, keyspace: keyspace.data.name)
+        try keyspace.impl.refuseOwnFile(path, TableFileWriter.truncationRefusal)
         try self.init(path: path, tableOptions: keyspace.data.options, backend: keyspace.impl.backend)
     }
 
     /// A writer with the options of `db`'s default keyspace.
     public convenience init(path: String, for db: DB) throws(DBError) {
+        try db.impl.refuseOwnFile(path, TableFileWriter.truncationRefusal)
         try self.init(path: path, tableOptions: db.impl.defaultKeyspace.options, backend: db.impl.backend)
     }
+
+    /// Why a writer for a database may not take one of its own files.
+    static let truncationRefusal = "a writer would truncate it (write the table file elsewhere)"
 
     init(path: String, tableOptions: Options, backend: any IOBackend) throws(DBError) {
         self.path = path

@@ -18,6 +18,9 @@ extension DBImpl {
         try checkWritable()
         try TTLPolicy.refuseTables(for: keyspace.stampsWriteTime, keyspace: keyspace.name)
         guard !paths.isEmpty else { return }
+        if move {
+            for path in paths { try refuseOwnFile(path, "moving it would delete it (ingest a copy, or without move)") }
+        }
         let prefixLength = mu.withLock { keyspace.options.prefixFilterLength }
         var checked: [IngestJob.Input] = []
         for path in paths { checked.append(try IngestJob.check(path, prefixLength: prefixLength, backend: backend)) }
@@ -46,6 +49,24 @@ extension DBImpl {
         if move {
             for input in job.inputs { try? backend.removeFile(input.sourcePath) }
         }
+    }
+
+    /// Refuses `source` (`.tableFileRefused` saying `consequence`) when it
+    /// names a file of this database's own directory with a name the
+    /// database owns: an ingest's move would delete it (a live table passes
+    /// every check once an ingest left its entries at sequence 0), a
+    /// `TableFileWriter` would truncate it. The directories are compared by
+    /// device and inode.
+    func refuseOwnFile(_ source: String, _ consequence: String) throws(DBError) {
+        let slash = source.lastIndex(of: "/")
+        let name = slash.map { String(source[source.index(after: $0)...]) } ?? source
+        guard FileNames.parse(name) != nil else { return }
+        let parent = slash.map { $0 == source.startIndex ? "/" : String(source[..<$0]) } ?? "."
+        var sourceDir = stat(), dbDir = stat()
+        guard stat(parent, &sourceDir) == 0, stat(path, &dbDir) == 0,
+              sourceDir.st_dev == dbDir.st_dev, sourceDir.st_ino == dbDir.st_ino else { return }
+        throw DBError.tableFileRefused(path: source, reason: "it names a file of this database's own directory; "
+                                       + consequence)
     }
 
     /// Links (or copies) every input into the database directory under a

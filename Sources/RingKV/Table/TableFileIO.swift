@@ -19,9 +19,18 @@ package struct TableFileIO {
     /// Throws unless the stored block (payload + trailer) of `handle` lies
     /// inside [0, limit).
     package func check(_ handle: BlockHandle, within limit: UInt64, what: String) throws(DBError) {
-        let (end, overflow) = handle.offset.addingReportingOverflow(handle.sizeWithTrailer)
-        guard !overflow, handle.size <= UInt64(BlockCodec.maxBlockBytes), end <= limit else {
-            throw DBError.corruption(path: path, offset: handle.offset,
+        try TableFileIO.check(handle, within: limit, what: what, path: path)
+    }
+
+    /// `check` for the table at `path` (no `TableFileIO` built on a read's path).
+    static func check(_ handle: BlockHandle, within limit: UInt64, what: String,
+                      path: @autoclosure () -> String) throws(DBError) {
+        // The size is bounded before the trailer is added to it: a crafted
+        // size near 2^64 trapped in `sizeWithTrailer`.
+        let sizeOK = handle.size <= UInt64(BlockCodec.maxBlockBytes)
+        let (end, overflow) = handle.offset.addingReportingOverflow(sizeOK ? handle.sizeWithTrailer : 0)
+        guard sizeOK, !overflow, end <= limit else {
+            throw DBError.corruption(path: path(), offset: handle.offset,
                                      reason: "\(what) handle \(handle) runs past its area (ends at \(limit))")
         }
     }

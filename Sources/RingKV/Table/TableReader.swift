@@ -491,10 +491,16 @@ package final class TableReader: Sendable {
 
     var io: TableFileIO { TableFileIO(file: file, backend: backend, fileSizeBytes: fileSizeBytes) }
 
+    /// The data block handle of an index entry, checked to lie in the data
+    /// area: every user of it (iterator windows, the verifier) may add its
+    /// offset and size without overflow.
     package func decodeIndexValue(_ value: UnsafeRawBufferPointer) throws(DBError) -> BlockHandle {
-        do { return try BlockHandle.decodeVarint(value) } catch {
+        let handle: BlockHandle
+        do { handle = try BlockHandle.decodeVarint(value) } catch {
             throw DBError.corruption(path: path, offset: footer.index.offset, reason: "index entry: \(error.reason)")
         }
+        try TableFileIO.check(handle, within: dataEndOffset, what: "data block", path: path)
+        return handle
     }
 
     /// Calls `body` with userKey ++ trailer(snapshot, typeForSeek): the
