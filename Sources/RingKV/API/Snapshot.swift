@@ -22,6 +22,11 @@ public final class Snapshot: Sendable {
     }
 
     deinit { registry.release(sequence) }
+
+    /// Whether the snapshot was taken of the database owning `registry`
+    /// (a read refuses another database's: its compactions keep nothing
+    /// for it).
+    func isTaken(from registry: SnapshotRegistry) -> Bool { self.registry === registry }
 }
 
 /// Live snapshot sequence numbers with their counts; compaction asks for

@@ -49,8 +49,13 @@ extension DBImpl {
     func readViewLocked(_ options: ReadOptions, keyspace: KeyspaceData? = nil) throws(DBError) -> ReadView {
         mu.assertHeld()
         try checkOpenLocked()
-        if let snapshot = options.snapshot, snapshot.followerGeneration != followerGeneration {
-            throw DBError.misuse("a follower's snapshot reads only until its next catchUp()")
+        if let snapshot = options.snapshot {
+            if !snapshot.isTaken(from: snapshots) {
+                throw DBError.misuse("a snapshot of another database (or of an earlier open of this one)")
+            }
+            if snapshot.followerGeneration != followerGeneration {
+                throw DBError.misuse("a follower's snapshot reads only until its next catchUp()")
+            }
         }
         let keyspace = keyspace ?? defaultKeyspace
         let version: Version
