@@ -71,13 +71,16 @@ public final class TableFileWriter {
     public convenience init(path: String, for keyspace: Keyspace) throws(DBError) {
         try TTLPolicy.refuseTables(for: keyspace.data.stampsWriteTime, keyspace: keyspace.data.name)
         try keyspace.impl.refuseOwnFile(path, TableFileWriter.truncationRefusal)
-        try self.init(path: path, tableOptions: keyspace.data.options, backend: keyspace.impl.backend)
+        // Under mu: `db.keyspace(name, options:)` may replace them meanwhile.
+        let options = keyspace.impl.mu.withLock { keyspace.data.options }
+        try self.init(path: path, tableOptions: options, backend: keyspace.impl.backend)
     }
 
     /// A writer with the options of `db`'s default keyspace.
     public convenience init(path: String, for db: DB) throws(DBError) {
         try db.impl.refuseOwnFile(path, TableFileWriter.truncationRefusal)
-        try self.init(path: path, tableOptions: db.impl.defaultKeyspace.options, backend: db.impl.backend)
+        let options = db.impl.mu.withLock { db.impl.defaultKeyspace.options }
+        try self.init(path: path, tableOptions: options, backend: db.impl.backend)
     }
 
     /// Why a writer for a database may not take one of its own files.

@@ -31,7 +31,7 @@ extension DBImpl {
         var narrowed = view
         narrowed.asyncPrefetch = false
         narrowed.bounds = IterationBounds(lower: userKey, upper: userKey + [0])
-            .withFilterPrefix(length: view.keyspace.options.prefixFilterLength)
+            .withFilterPrefix(length: mu.withLock { view.keyspace.options.prefixFilterLength })
         let merged = MergingIterator(try iterators(for: narrowed))
         let tombstones = try rangeTombstoneIndex(for: view)
         let trailer = InternalKey.packTrailer(min(view.sequence, InternalKey.maxSequenceNumber),
