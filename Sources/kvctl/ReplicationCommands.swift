@@ -22,6 +22,10 @@ struct Changes: ParsableCommand {
     @Option(help: ArgumentHelp("Print batches whose first sequence is above N.", valueName: "N")) var since: UInt64 = 0
     @Option(help: ArgumentHelp("Stop after N batches.", valueName: "N")) var limit: Int = Int.max
 
+    func validate() throws {
+        if limit < 1 { throw ValidationError("--limit must be >= 1") }
+    }
+
     func run() throws {
         let db = try global.openDatabase(readOnly: true)
         defer { try? db.close() }

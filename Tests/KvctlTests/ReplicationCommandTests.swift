@@ -27,6 +27,11 @@ import RingIO
         ])
         let hex = try Kvctl.run(["--db", path, "--hex", "changes", "--since", "1", "--limit", "1"])
         #expect(lines(hex.out) == ["2\tdelete\tusers\t755c31"])
+        // A limit below 1 is a usage error, not an empty listing.
+        for bad in ["0", "-5"] {
+            let refused = try Kvctl.run(["--db", path, "changes", "--since", "0", "--limit=\(bad)"])
+            #expect(refused.status != 0 && refused.out.isEmpty && refused.err.contains("--limit"), "\(bad): \(refused)")
+        }
     }
 
     @Test func backupCommandsCreateListVerifyRestoreAndNameADamagedFile() throws {

@@ -168,7 +168,7 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
             }
             return "\(what) exceeds the \(limit.maxBytes)-byte limit" + (limit == .batch ? "; split it" : "")
         case .invalidRange(let from, let to):
-            return "deleteRange from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes "
+            return "range from \(FileMetaData.render(from)) to \(FileMetaData.render(to)): the end comes "
                 + "before the start (the end is exclusive; an empty range is from == to)"
         case .invalidOption(let name, let value, let allowed):
             return "invalid option: Options.\(name) must be \(allowed); got \(value)"
