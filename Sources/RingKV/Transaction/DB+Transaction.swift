@@ -85,6 +85,13 @@ extension DBImpl {
             // A follower past a catchUp refuses snapshots of generation 0
             // (the transaction's): no view, so its reads say so.
             let view = followerGeneration == 0 ? try? readViewLocked(ReadOptions()) : nil
+            // Reads of a transaction are written next: the active memtable
+            // indexes its keys from now on (MemTablePointIndex.swift), so
+            // the reads skip the skiplist search (one atomic load once on).
+            // (The options are read only then: reading them copies them.)
+            if let view, !view.mem.hasPointIndex {
+                view.mem.enablePointIndex(memtableBytes: view.keyspace.options.memtableSizeBytes)
+            }
             return (sequence, view.map(TransactionView.init))
         }
     }
