@@ -12,6 +12,10 @@ import Synchronization
 ///   bytes written before the release that published them; nothing a reader
 ///   touches is ever written again, moved or freed while the memtable lives.
 /// - `entryCount` and the arena's byte count are `Atomic`s.
+/// - The point index (MemTablePointIndex.swift) is installed once, by a
+///   release store of `pointIndexBuckets` (callers of `enablePointIndex`
+///   serialize it), and then used as the skiplist is: the inserter records
+///   nodes, readers load with acquire.
 /// - Everything else is `let`.
 package final class MemTable: @unchecked Sendable {
     package enum LookupResult: Equatable, Sendable {
@@ -33,6 +37,10 @@ package final class MemTable: @unchecked Sendable {
     /// The user keys in `list` (nil: none kept; every lookup searches).
     private let filter: MemTableFilter?
     private let count = Atomic<Int>(0)
+    /// The point index's bucket heads (nil: none installed yet) and, once
+    /// installed, their mask (`MemTablePointIndex`).
+    private let pointIndexBuckets = Atomic<UnsafeMutablePointer<UInt64>?>(nil)
+    private let pointIndexMask = Atomic<Int>(0)
     /// Range deletions, kept apart from the skiplist (Sendable by itself).
     let rangeTombstones = MemTableRangeTombstones()
 
@@ -51,6 +59,30 @@ package final class MemTable: @unchecked Sendable {
         list = SkipList(arena: arena, valueArena: valueArena, seed: seed)
         filter = filterBytes > 0 ? MemTableFilter(byteCount: filterBytes) : nil
     }
+
+    deinit { pointIndex?.free() }
+
+    /// The point index, when one is installed.
+    @inline(__always)
+    private var pointIndex: MemTablePointIndex? {
+        guard let buckets = pointIndexBuckets.load(ordering: .acquiring) else { return nil }
+        return MemTablePointIndex(buckets: buckets, mask: pointIndexMask.load(ordering: .relaxed))
+    }
+
+    /// Installs a point index (MemTablePointIndex.swift) sized for a
+    /// memtable of `memtableBytes`, unless one is installed already.
+    /// Callers serialize it (the database calls it under its mutex); it
+    /// may run while the inserter inserts: entries inserted before the
+    /// inserter sees the index are found by the skiplist search instead.
+    func enablePointIndex(memtableBytes: Int) {
+        if pointIndexBuckets.load(ordering: .acquiring) != nil { return }
+        let index = MemTablePointIndex.allocate(bucketCount: MemTablePointIndex.bucketCount(forMemtableBytes: memtableBytes))
+        pointIndexMask.store(index.mask, ordering: .relaxed)
+        pointIndexBuckets.store(index.buckets, ordering: .releasing)
+    }
+
+    /// Whether a point index is installed.
+    var hasPointIndex: Bool { pointIndexBuckets.load(ordering: .acquiring) != nil }
 
     /// An arena block size that keeps `approximateMemoryUsageBytes` (which
     /// grows a block at a time) fine-grained relative to the flush threshold:
@@ -82,8 +114,12 @@ package final class MemTable: @unchecked Sendable {
         precondition(key.count <= MemTableEntry.maxLengthBytes && value.count <= MemTableEntry.maxLengthBytes,
                      "memtable entry of \(key.count)+\(value.count) bytes is too large")
         // The filter first: a reader that finds the entry finds its bits.
-        filter?.add(hash: BloomHash.hash64(key))
-        list.insert(userKey: key, trailer: InternalKey.packTrailer(sequence, type), value: value)
+        let index = pointIndex
+        let hash = filter != nil || index != nil ? BloomHash.hash64(key) : 0
+        filter?.add(hash: hash)
+        let node = list.insert(userKey: key, trailer: InternalKey.packTrailer(sequence, type), value: value)
+        // Recorded once linked, before the caller publishes the sequence.
+        index?.record(hash: hash, userKey: key, node: node, arena: arena)
         count.add(1, ordering: .relaxed)
     }
 
@@ -110,6 +146,10 @@ package final class MemTable: @unchecked Sendable {
     /// the filter rules out costs no skiplist search.
     func find(_ userKey: UnsafeRawBufferPointer, hash: UInt64, snapshot: SequenceNumber) -> BlockSearchResult {
         if let filter, !filter.mayContain(hash: hash) { return .notFound }
+        if let index = pointIndex, let newest = index.newest(hash: hash, userKey: userKey),
+           let answer = MemTable.visibleVersion(from: newest, userKey: userKey, snapshot: snapshot) {
+            return answer
+        }
         // Trailers sort descending, so (snapshot, typeForSeek) is the first
         // possible internal key of `userKey` visible at `snapshot`.
         let seekSequence = min(snapshot, InternalKey.maxSequenceNumber)
@@ -118,7 +158,36 @@ package final class MemTable: @unchecked Sendable {
         guard let node = list.seek(target) else { return .notFound }
         let internalKey = SkipList.internalKey(node)
         guard compareBytes(InternalKey.userKey(internalKey), userKey) == 0 else { return .notFound }
-        let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
+        return MemTable.answer(internalKey, sequence: InternalKey.unpackTrailer(InternalKey.trailer(internalKey)).0)
+    }
+
+    /// Longest walk along a key's versions newer than the snapshot before
+    /// `visibleVersion` gives up (the skiplist search then answers).
+    static let pointIndexMaxSteps = 32
+
+    /// The newest version of `userKey` at or below `snapshot`, walking
+    /// level 0 from `newest` (the index's node of the key: every version a
+    /// reader may see is at or after it); `.notFound` when the walk leaves
+    /// the key's versions; nil after `pointIndexMaxSteps` newer versions.
+    private static func visibleVersion(from newest: UnsafeMutableRawPointer, userKey: UnsafeRawBufferPointer,
+                                       snapshot: SequenceNumber) -> BlockSearchResult? {
+        var node = newest
+        for step in 0..<pointIndexMaxSteps {
+            let internalKey = SkipList.internalKey(node)
+            // The first node is the key's (the index compared it).
+            if step > 0 && compareBytes(InternalKey.userKey(internalKey), userKey) != 0 { return .notFound }
+            let sequence = InternalKey.unpackTrailer(InternalKey.trailer(internalKey)).0
+            if sequence <= snapshot { return answer(internalKey, sequence: sequence) }
+            guard let next = SkipList.next(node, level: 0) else { return .notFound }
+            node = next
+        }
+        return nil
+    }
+
+    /// What the entry `internalKey` (of sequence `sequence`) answers.
+    @inline(__always)
+    private static func answer(_ internalKey: UnsafeRawBufferPointer, sequence: SequenceNumber) -> BlockSearchResult {
+        let type = InternalKey.unpackTrailer(InternalKey.trailer(internalKey)).1
         if type == ValueType.deletion.rawValue { return .deleted(sequence: sequence) }
         if type == ValueType.merge.rawValue { return .mergeOperand(sequence: sequence) }
         return .found(MemTableEntry.value(following: internalKey), sequence: sequence)

@@ -183,9 +183,10 @@ final class SkipList {
 
     // MARK: - Insert (one inserter at a time)
 
-    /// Links a new node holding the entry (userKey, trailer, value). The same
-    /// (user key, trailer) must not be inserted twice.
-    func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) {
+    /// Links a new node holding the entry (userKey, trailer, value) and
+    /// returns it. The same (user key, trailer) must not be inserted twice.
+    @discardableResult
+    func insert(userKey: UnsafeRawBufferPointer, trailer: UInt64, value: UnsafeRawBufferPointer) -> UnsafeMutableRawPointer {
         let target = Target(userKey: userKey, trailer: trailer)
         let height = randomHeight()
         let oldHeight = currentHeight.load(ordering: .relaxed)
@@ -245,6 +246,7 @@ final class SkipList {
         for l in 0..<height {
             SkipList.setNext(previous[l], level: l, node)
         }
+        return node
     }
 
     private func randomHeight() -> Int {

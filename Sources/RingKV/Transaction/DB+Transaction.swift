@@ -84,6 +84,13 @@ extension DBImpl {
             snapshots.retain(sequence)
             // A follower past a catchUp refuses snapshots of generation 0
             // (the transaction's): no view, so its reads say so.
+            // Reads of a transaction are written next: the active memtable
+            // indexes its keys from now on (MemTablePointIndex.swift), so
+            // the reads skip the skiplist search (one atomic load once on;
+            // the options are read only then: reading them copies them).
+            // Asked before the view is made: binding the view copied it.
+            let mem = defaultKeyspace.mem
+            if !mem.hasPointIndex { mem.enablePointIndex(memtableBytes: defaultKeyspace.options.memtableSizeBytes) }
             let view = followerGeneration == 0 ? try? readViewLocked(ReadOptions()) : nil
             return (sequence, view.map(TransactionView.init))
         }

@@ -141,7 +141,11 @@ final class ConflictTable: @unchecked Sendable {
     /// never inside a committed batch (lastSequence moves by whole groups),
     /// so it is below all of the batch's sequences or at or above them all.
     private func raise(transaction check: TransactionCheck, to last: SequenceNumber) {
-        for t in check.tracked where t.written { raise(slot: t.slot, to: last) }
+        // Through the buffer: a `for t in` loop copied each entry (a
+        // retain and a release of its key per entry and loop).
+        check.tracked.withUnsafeBufferPointer { tracked in
+            for i in tracked.indices where tracked[i].written { raise(slot: tracked[i].slot, to: last) }
+        }
         for slot in check.mergeSlots { raise(slot: slot, to: last) }
         for (ks, _) in check.rangeKeyspaces { raiseRange(keyspace: ks, to: last) }
     }
@@ -161,14 +165,21 @@ final class ConflictTable: @unchecked Sendable {
     func conflictLocked(_ check: TransactionCheck) -> [UInt8]? {
         let snapshot = check.snapshotSequence
         if floor > snapshot { return check.tracked.first?.key ?? check.rangeKeyspaces.first?.firstKey ?? [] }
-        if let slots {
-            for t in check.tracked where rk_atomic_load_relaxed_u64(slots + t.slot) > snapshot {
-                return t.key
+        // Through the buffer, by index: no copy of an entry (and no retain
+        // of its key) unless it conflicts.
+        let conflicting = check.tracked.withUnsafeBufferPointer { tracked -> Int? in
+            if let slots {
+                for i in tracked.indices where rk_atomic_load_relaxed_u64(slots + tracked[i].slot) > snapshot {
+                    return i
+                }
             }
+            // Range deletions: the keyspace of every tracked key (one load
+            // per key, no list of keyspaces to build).
+            for i in tracked.indices where rangeRaised(keyspace: tracked[i].keyspace, above: snapshot) { return i }
+            return nil
         }
-        // Range deletions: the keyspace of every tracked key (one load per
-        // key, no list of keyspaces to build), then those of own ranges.
-        for t in check.tracked where rangeRaised(keyspace: t.keyspace, above: snapshot) { return t.key }
+        if let conflicting { return check.tracked[conflicting].key }
+        // Then the keyspaces of own range deletions.
         for (ks, firstKey) in check.rangeKeyspaces where rangeRaised(keyspace: ks, above: snapshot) {
             return firstKey
         }
