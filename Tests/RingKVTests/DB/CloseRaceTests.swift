@@ -69,13 +69,7 @@ import Testing
 /// the closed database's version set, and delete the reopened database's
 /// new MANIFEST and tables.
 @Suite struct CheckpointCloseRaceTests {
-    static func contents(_ db: DB) throws -> [String: String] {
-        var state: [String: String] = [:]
-        for row in try db.scan() {
-            state[String(decoding: row.key, as: UTF8.self)] = String(decoding: row.value, as: UTF8.self)
-        }
-        return state
-    }
+    static func contents(_ db: DB) throws -> [String: String] { try stringContents(of: db) }
 
     @Test func aCheckpointRacingCloseAndAReopenDeletesNothingOfTheReopenedDatabase() throws {
         let dir = try TempDir()

@@ -78,13 +78,7 @@ import Testing
     }
 
     static func contents(_ path: String) throws -> [String: String] {
-        let db = try DB(path: path, options: options(nil))
-        defer { try? db.close() }
-        var state: [String: String] = [:]
-        for row in try db.scan() {
-            state[String(decoding: row.key, as: UTF8.self)] = String(decoding: row.value, as: UTF8.self)
-        }
-        return state
+        try stringContents(path, options: options(nil))
     }
 
     @Test func loneSyncedWriterSkipsTheRingAndItsPutsSurviveAPowerCut() throws {
