@@ -70,12 +70,7 @@ import Testing
             try? replica.close()
         }
         let end = primary.latestSequence
-        if replica.latestSequence < end {
-            for try await batch in primary.changes(since: replica.latestSequence) {
-                try await replica.apply(batch)
-                if batch.lastSequence >= end { break }
-            }
-        }
+        try await ReplicationFixtures.follow(primary, into: replica, through: end)
         #expect(replica.latestSequence == end)
         let want = try blocking { try ReplicationFixtures.contents(primary) }
         let got = try blocking { try ReplicationFixtures.contents(replica) }

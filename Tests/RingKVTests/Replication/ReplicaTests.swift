@@ -132,20 +132,14 @@ import Testing
         #expect(replica.latestSequence == atCheckpoint)
         // Follow half of the way, restart, follow the rest from latestSequence.
         let middle = atCheckpoint + (primary.latestSequence - atCheckpoint) / 2
-        for try await batch in primary.changes(since: replica.latestSequence) {
-            try await replica.apply(batch)
-            if batch.lastSequence >= middle { break }
-        }
+        try await ReplicationFixtures.follow(primary, into: replica, through: middle)
         let reached = replica.latestSequence
         try await replica.close()
         replica = try await DB(path: dir.sub("replica"), options: ReplicationFixtures.replicaOptions())
         defer { try? replica.close() }
         #expect(replica.latestSequence == reached)
         let end = primary.latestSequence
-        for try await batch in primary.changes(since: replica.latestSequence) {
-            try await replica.apply(batch)
-            if batch.lastSequence >= end { break }
-        }
+        try await ReplicationFixtures.follow(primary, into: replica, through: end)
         #expect(replica.latestSequence == end)
         #expect(try ReplicationFixtures.contents(replica) == ReplicationFixtures.contents(primary))
     }

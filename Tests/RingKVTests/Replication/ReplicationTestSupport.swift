@@ -35,6 +35,23 @@ enum ReplicationFixtures {
         return all
     }
 
+    /// A change putting `value` at `key` in `keyspace` (what `apply` takes).
+    static func put(_ keyspace: String, _ key: String, _ value: [UInt8]) -> Change {
+        .put(keyspace: keyspace, key: bytes(key), value: value)
+    }
+
+    /// Applies the primary's feed to `replica` until it has reached `end`
+    /// (the primary's latest sequence when nil); returns at once when it
+    /// already has (the feed would wait for the next write).
+    static func follow(_ primary: DB, into replica: DB, through end: UInt64? = nil) async throws {
+        let end = end ?? primary.latestSequence
+        guard replica.latestSequence < end else { return }
+        for try await batch in primary.changes(since: replica.latestSequence) {
+            try await replica.apply(batch)
+            if batch.lastSequence >= end { break }
+        }
+    }
+
     /// Random mixed writes: puts, deletes, range deletions, merges into
     /// counters and batches
     /// across `keyspaces`; `count` operations in all.

@@ -5,10 +5,6 @@ import Testing
 /// primary's values arrive with their write time; a put too short to
 /// carry one, or a merge, is refused with nothing applied.
 @Suite struct TTLReplicaApplyTests {
-    static func put(_ keyspace: String, _ key: String, _ value: [UInt8]) -> Change {
-        .put(keyspace: keyspace, key: bytes(key), value: value)
-    }
-
     /// A TTL keyspace's values end in their 8-byte write time and it takes
     /// no merges: a put shorter than that, or a merge, would leave a key
     /// no read and no compaction of the keyspace can get past.
@@ -18,10 +14,10 @@ import Testing
         defer { try? replica.close() }
         let logs = try replica.keyspace("logs", options: KeyspaceOptions(ttl: .seconds(3600)))
         let stamp = TTLStamp.bytes(TTLPolicy.systemNowNanos())
-        try replica.apply(CommittedBatch(sequence: 1, changes: [Self.put("logs", "a", bytes("v") + stamp),
-                                                                Self.put("logs", "empty", stamp)]))
-        let short = CommittedBatch(sequence: 3, changes: [Self.put("default", "x", bytes("1")),
-                                                          Self.put("logs", "b", bytes("short"))])
+        try replica.apply(CommittedBatch(sequence: 1, changes: [ReplicationFixtures.put("logs", "a", bytes("v") + stamp),
+                                                                ReplicationFixtures.put("logs", "empty", stamp)]))
+        let short = CommittedBatch(sequence: 3, changes: [ReplicationFixtures.put("default", "x", bytes("1")),
+                                                          ReplicationFixtures.put("logs", "b", bytes("short"))])
         do {
             try replica.apply(short)
             Issue.record("a 5-byte value was applied to a TTL keyspace")
@@ -38,7 +34,7 @@ import Testing
         try logs.compactRange()
         #expect(try logs.scan().map { $0.key } == [bytes("a"), bytes("empty")])
         // The next commit still applies.
-        try replica.apply(CommittedBatch(sequence: 3, changes: [Self.put("logs", "b", bytes("w") + stamp)]))
+        try replica.apply(CommittedBatch(sequence: 3, changes: [ReplicationFixtures.put("logs", "b", bytes("w") + stamp)]))
         #expect(try logs.get("b") == "w")
     }
 }

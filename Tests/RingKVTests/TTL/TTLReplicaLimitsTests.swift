@@ -7,14 +7,6 @@ import Testing
 /// `Options.maxBatchSizeBytes`. A replica's `apply` takes every commit
 /// its primary made (refused, it could never get past it).
 @Suite struct TTLReplicaLimitsTests {
-    static func follow(_ primary: DB, into replica: DB) async throws {
-        let end = primary.latestSequence
-        for try await batch in primary.changes(since: replica.latestSequence) {
-            try await replica.apply(batch)
-            if batch.lastSequence >= end { break }
-        }
-    }
-
     @Test func aValueOfTheLargestSizeInATTLKeyspaceIsApplied() async throws {
         let dir = try TempDir()
         let primary = try await DB(path: dir.sub("primary"), options: ReplicationFixtures.primaryOptions())
@@ -28,7 +20,7 @@ import Testing
         let mirror = try await replica.keyspace("logs", options: ttl)
         let value = [UInt8](repeating: 7, count: Options.maxValueSizeBytes)
         try await logs.put(bytes("big"), value)
-        try await Self.follow(primary, into: replica)
+        try await ReplicationFixtures.follow(primary, into: replica)
         #expect(replica.latestSequence == primary.latestSequence)
         #expect(try await mirror.get(bytes("big")) == value)
     }
@@ -57,7 +49,7 @@ import Testing
         #expect(batch.approximateSizeBytes + count * TTLStamp.sizeBytes > Options.maxBatchSizeBytes)
         try await primary.write(batch)
         batch = WriteBatch()
-        try await Self.follow(primary, into: replica)
+        try await ReplicationFixtures.follow(primary, into: replica)
         #expect(replica.latestSequence == primary.latestSequence)
         #expect(try await mirror.get(bytes("k255")) == [UInt8](repeating: 255, count: valueBytes))
     }
