@@ -26,10 +26,15 @@ public struct CommittedBatch: Sendable, Equatable {
     /// The sequence of the first change; change i took `sequence + i`.
     public let sequence: UInt64
     public let changes: [Change]
+    /// The keyspaces among `changes` that have a ttl on the primary: their
+    /// put values end in the 8-byte write time (docs/MERGE_TTL.md). A
+    /// replica's `apply` wants a ttl on exactly these of its keyspaces.
+    public let stampedKeyspaces: Set<String>
 
-    public init(sequence: UInt64, changes: [Change]) {
+    public init(sequence: UInt64, changes: [Change], stampedKeyspaces: Set<String> = []) {
         self.sequence = sequence
         self.changes = changes
+        self.stampedKeyspaces = stampedKeyspaces
     }
 
     /// The sequence of the last change (`sequence` for an empty batch;

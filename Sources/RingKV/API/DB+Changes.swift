@@ -32,7 +32,7 @@ extension DB {
     package func changesBacklog(since: UInt64, maxBatches: Int) throws -> [CommittedBatch] {
         let impl = self.impl
         let reader = ChangeLogReader(dbPath: impl.path, backend: impl.backend, since: since, durability: .committed,
-                                     resolveNames: { impl.keyspaceNamesById() })
+                                     resolveKeyspaces: { impl.feedKeyspacesById() })
         var out: [CommittedBatch] = []
         while out.count < maxBatches {
             let before = out.count
@@ -56,7 +56,7 @@ public struct ChangeFeed: AsyncSequence, Sendable {
     public func makeAsyncIterator() -> Iterator {
         let impl = self.impl
         let reader = ChangeLogReader(dbPath: impl.path, backend: impl.backend, since: since, durability: durability,
-                                     resolveNames: { impl.keyspaceNamesById() })
+                                     resolveKeyspaces: { impl.feedKeyspacesById() })
         return Iterator(impl: impl, reader: reader)
     }
 
@@ -92,13 +92,16 @@ public struct ChangeFeed: AsyncSequence, Sendable {
 }
 
 extension DBImpl {
-    /// Every keyspace name by id: the live ones and those dropped since
-    /// open (a feed may still read their changes).
-    func keyspaceNamesById() -> [UInt32: String] {
+    /// Every keyspace by id, with its name and whether it has a ttl: the
+    /// live ones and those dropped since open (a feed may still read their
+    /// changes).
+    func feedKeyspacesById() -> [UInt32: FeedKeyspace] {
         mu.withLock {
-            var names = droppedKeyspaceNames
-            for (id, keyspace) in keyspaces { names[id] = keyspace.name }
-            return names
+            var found = droppedFeedKeyspaces
+            for (id, keyspace) in keyspaces {
+                found[id] = FeedKeyspace(name: keyspace.name, stamped: keyspace.stampsWriteTime)
+            }
+            return found
         }
     }
 }

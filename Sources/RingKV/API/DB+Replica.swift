@@ -18,8 +18,10 @@ extension DB {
     /// `commit.sequence` must be `latestSequence + 1`, else
     /// `DBError.outOfOrder` and nothing changes. Keyspaces it names must
     /// exist on the replica (`DBError.unknownKeyspace` otherwise, nothing
-    /// applied); into one with a ttl, a put shorter than its 8-byte write
-    /// time or a merge is refused (`DBError.invalidArgument`, nothing
+    /// applied) and have a ttl exactly when the primary's has one
+    /// (`commit.stampedKeyspaces`; `DBError.invalidArgument` otherwise,
+    /// nothing applied); into one with a ttl, a put shorter than its 8-byte
+    /// write time or a merge is refused (`DBError.invalidArgument`, nothing
     /// applied). Durability as for `write(_:options:)`.
     public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
         try apply([commit], options: options)
@@ -56,7 +58,9 @@ extension DB {
             var first: UInt64?
             for commit in commits {
                 if first == nil { first = commit.sequence }
-                for change in commit.changes { try state.add(change, to: &batch, db: self) }
+                for change in commit.changes {
+                    try state.add(change, stamped: commit.stampedKeyspaces, to: &batch, db: self)
+                }
                 if batch.approximateSizeBytes >= ReplicaApply.chunkBytes, let start = first {
                     try impl.applyReplicated(batch, first: start, sync: options.sync)
                     batch.clear()
@@ -88,7 +92,12 @@ struct ReplicaApply {
 
     mutating func forgetHandles() { handles.removeAll(keepingCapacity: true) }
 
-    mutating func add(_ change: Change, to batch: inout WriteBatch, db: DB) throws(DBError) {
+    /// Adds `change` to `batch`; `stamped` names the keyspaces that have a
+    /// ttl on the primary (`CommittedBatch.stampedKeyspaces`).
+    mutating func add(_ change: Change, stamped: Set<String>, to batch: inout WriteBatch, db: DB) throws(DBError) {
+        let name = change.keyspace
+        let replicaHasTTL = try name == KeyspaceName.defaultName ? false : handle(name, db).data.stampsWriteTime
+        try Self.checkTTL(of: name, primaryHasTTL: stamped.contains(name), replicaHasTTL: replicaHasTTL)
         switch change {
         case .put(let name, let key, let value):
             if name == KeyspaceName.defaultName { batch.put(key, value) } else {
@@ -115,6 +124,18 @@ struct ReplicaApply {
                 batch.merge(key, operand, in: keyspace)
             }
         }
+    }
+
+    /// A keyspace with a ttl stores each value with its write time: applied
+    /// into a keyspace without one, the replica would return those 8 bytes
+    /// as part of the value; the other way, it would read the value's last
+    /// 8 bytes as a write time.
+    private static func checkTTL(of name: String, primaryHasTTL: Bool, replicaHasTTL: Bool) throws(DBError) {
+        guard primaryHasTTL != replicaHasTTL else { return }
+        throw DBError.invalidArgument(
+            "apply(_:) into keyspace \"\(name)\", which has \(replicaHasTTL ? "a" : "no") ttl on this replica and "
+                + "\(primaryHasTTL ? "a" : "no") ttl on the primary: a replica's keyspace must have a ttl "
+                + "exactly when the primary's has one")
     }
 
     private mutating func handle(_ name: String, _ db: DB) throws(DBError) -> Keyspace {

@@ -1,16 +1,18 @@
 /// Decodes one WAL batch record (docs/FORMAT.md §WAL payload) into the
 /// change feed's `Change` values: the header's first sequence and count,
-/// then each operation with its keyspace id mapped to a name by `name`.
+/// then each operation with its keyspace id mapped to a name by `keyspace`;
+/// the names of keyspaces with a ttl go to `stampedKeyspaces`.
 /// Operation types: 0 delete, 1 put, 2 range deletion, 3 merge (default
 /// keyspace); 4 put, 5 delete, 6 range deletion, 7 merge in the keyspace
 /// whose varint id follows.
 /// Everything is checked: damage is `DBError.corruption` naming the file
-/// and the record's offset; an id `name` does not know (a keyspace dropped
-/// before this open) is `DBError.unknownKeyspace(name: "id N")`.
+/// and the record's offset; an id `keyspace` does not know (a keyspace
+/// dropped before this open) is `DBError.unknownKeyspace(name: "id N")`.
 enum ChangeDecoding {
     static func decode(_ raw: UnsafeRawBufferPointer, path: String, recordOffset: Int,
-                       name: (UInt32) -> String?) throws(DBError) -> CommittedBatch {
+                       keyspace: (UInt32) -> FeedKeyspace?) throws(DBError) -> CommittedBatch {
         var changes: [Change] = []
+        var stamped: Set<String> = []
         var unknownId: UInt32?
         var first: UInt64 = 0
         do throws(DecodeError) {
@@ -19,7 +21,7 @@ enum ChangeDecoding {
             let count = Int(try reader.readFixed32())
             changes.reserveCapacity(min(count, 1 << 16))
             var lastId: UInt32 = 0
-            var lastName = name(0) ?? KeyspaceName.defaultName
+            var lastName = keyspace(0)?.name ?? KeyspaceName.defaultName
             while !reader.isAtEnd {
                 let at = reader.position
                 let tag = try reader.readByte()
@@ -35,11 +37,12 @@ enum ChangeDecoding {
                 }
                 if id != lastId {
                     lastId = id
-                    guard let found = name(id) else {
+                    guard let found = keyspace(id) else {
                         unknownId = id
                         break
                     }
-                    lastName = found
+                    lastName = found.name
+                    if found.stamped { stamped.insert(found.name) }
                 }
                 let key = Array(try reader.readLengthPrefixed())
                 // 0/5 delete, 1/4 put, 2/6 range deletion, 3/7 merge.
@@ -67,6 +70,13 @@ enum ChangeDecoding {
                                      reason: error.reason)
         }
         if let unknownId { throw DBError.unknownKeyspace(name: "id \(unknownId)") }
-        return CommittedBatch(sequence: first, changes: changes)
+        return CommittedBatch(sequence: first, changes: changes, stampedKeyspaces: stamped)
     }
+}
+
+/// What a change feed knows of a keyspace id: its name, and whether its
+/// values carry the TTL write time (`KeyspaceOptions.ttl`).
+struct FeedKeyspace: Sendable {
+    let name: String
+    let stamped: Bool
 }

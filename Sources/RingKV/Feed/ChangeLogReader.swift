@@ -20,9 +20,9 @@ final class ChangeLogReader {
     let backend: any IOBackend
     let since: UInt64
     let durability: ChangeDurability
-    /// Keyspace names by id, refreshed when an id is missing.
-    private var names: [UInt32: String] = [:]
-    private let resolveNames: () -> [UInt32: String]
+    /// Keyspaces by id, refreshed when an id is missing.
+    private var keyspaces: [UInt32: FeedKeyspace] = [:]
+    private let resolveKeyspaces: () -> [UInt32: FeedKeyspace]
     /// The log being read, where the next record starts, and its reader.
     private var log: UInt64?
     private var offset = 0
@@ -39,12 +39,12 @@ final class ChangeLogReader {
     private var firstSequences: [UInt64: UInt64?] = [:]
 
     init(dbPath: String, backend: any IOBackend, since: UInt64, durability: ChangeDurability,
-         resolveNames: @escaping () -> [UInt32: String]) {
+         resolveKeyspaces: @escaping () -> [UInt32: FeedKeyspace]) {
         self.dbPath = dbPath
         self.backend = backend
         self.since = since
         self.durability = durability
-        self.resolveNames = resolveNames
+        self.resolveKeyspaces = resolveKeyspaces
     }
 
     /// Stops a log walk early (`readRecords` has no other way out).
@@ -104,14 +104,14 @@ final class ChangeLogReader {
         var lookupFailed = false
         var batch: CommittedBatch
         do {
-            batch = try ChangeDecoding.decode(record.payload, path: path, recordOffset: record.offset) { names[$0] }
+            batch = try ChangeDecoding.decode(record.payload, path: path, recordOffset: record.offset) { keyspaces[$0] }
         } catch DBError.unknownKeyspace {
             lookupFailed = true
             batch = CommittedBatch(sequence: 0, changes: [])
         }
         if lookupFailed {
-            names = resolveNames()
-            batch = try ChangeDecoding.decode(record.payload, path: path, recordOffset: record.offset) { names[$0] }
+            keyspaces = resolveKeyspaces()
+            batch = try ChangeDecoding.decode(record.payload, path: path, recordOffset: record.offset) { keyspaces[$0] }
         }
         if let expected = expectedNext, batch.sequence > expected, batch.sequence - 1 > since {
             // Sequences no WAL record holds, which the feed owes: a bulk
@@ -174,7 +174,7 @@ final class ChangeLogReader {
     /// Chooses the log and offset to start from, or throws
     /// `changesUnavailable` when the log holding `since + 1` is gone.
     private func locateStart(_ mark: FeedNotifier.Watermark) throws {
-        names = resolveNames()
+        keyspaces = resolveKeyspaces()
         if since >= mark.lastSequence && mark.log != UInt64.max {
             // Nothing after `since` is published yet: it comes after the
             // live log's published end.

@@ -152,7 +152,10 @@ import Testing
         rep += [3, 1, UInt8(ascii: "k"), 2, 5, 0]                       // merge "k" += [5, 0] (default)
         rep += [7, 1, 1, UInt8(ascii: "q"), 1, 9]                       // merge in keyspace 1
         let batch = try rep.withUnsafeBytes { raw in
-            try ChangeDecoding.decode(raw, path: "test", recordOffset: 0) { $0 == 0 ? "default" : $0 == 1 ? "users" : nil }
+            try ChangeDecoding.decode(raw, path: "test", recordOffset: 0) {
+                $0 == 0 ? FeedKeyspace(name: "default", stamped: false)
+                    : $0 == 1 ? FeedKeyspace(name: "users", stamped: false) : nil
+            }
         }
         #expect(batch == CommittedBatch(sequence: 41, changes: [
             .merge(keyspace: "default", key: bytes("k"), operand: [5, 0]),
@@ -163,7 +166,7 @@ import Testing
         cut.removeLast()
         #expect(throws: DBError.self) {
             try cut.withUnsafeBytes { raw in
-                try ChangeDecoding.decode(raw, path: "test", recordOffset: 0) { _ in "default" }
+                try ChangeDecoding.decode(raw, path: "test", recordOffset: 0) { _ in FeedKeyspace(name: "default", stamped: false) }
             }
         }
     }

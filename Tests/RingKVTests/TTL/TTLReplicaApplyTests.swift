@@ -15,9 +15,11 @@ import Testing
         let logs = try replica.keyspace("logs", options: KeyspaceOptions(ttl: .seconds(3600)))
         let stamp = TTLStamp.bytes(TTLPolicy.systemNowNanos())
         try replica.apply(CommittedBatch(sequence: 1, changes: [ReplicationFixtures.put("logs", "a", bytes("v") + stamp),
-                                                                ReplicationFixtures.put("logs", "empty", stamp)]))
+                                                                ReplicationFixtures.put("logs", "empty", stamp)],
+                                         stampedKeyspaces: ["logs"]))
         let short = CommittedBatch(sequence: 3, changes: [ReplicationFixtures.put("default", "x", bytes("1")),
-                                                          ReplicationFixtures.put("logs", "b", bytes("short"))])
+                                                          ReplicationFixtures.put("logs", "b", bytes("short"))],
+                                   stampedKeyspaces: ["logs"])
         do {
             try replica.apply(short)
             Issue.record("a 5-byte value was applied to a TTL keyspace")
@@ -25,7 +27,8 @@ import Testing
             #expect("\(error)".contains("logs"), "\(error)")
         }
         let merge = CommittedBatch(sequence: 3, changes: [.merge(keyspace: "logs", key: bytes("c"),
-                                                                 operand: [1, 0, 0, 0, 0, 0, 0, 0])])
+                                                                 operand: [1, 0, 0, 0, 0, 0, 0, 0])],
+                                   stampedKeyspaces: ["logs"])
         #expect(throws: TTLPolicy.mergeRefusal(keyspace: "logs")) { try replica.apply(merge) }
         #expect(replica.latestSequence == 2)
         #expect(try replica.get(bytes("x")) == nil)
@@ -34,7 +37,8 @@ import Testing
         try logs.compactRange()
         #expect(try logs.scan().map { $0.key } == [bytes("a"), bytes("empty")])
         // The next commit still applies.
-        try replica.apply(CommittedBatch(sequence: 3, changes: [ReplicationFixtures.put("logs", "b", bytes("w") + stamp)]))
+        try replica.apply(CommittedBatch(sequence: 3, changes: [ReplicationFixtures.put("logs", "b", bytes("w") + stamp)],
+                                         stampedKeyspaces: ["logs"]))
         #expect(try logs.get("b") == "w")
     }
 }

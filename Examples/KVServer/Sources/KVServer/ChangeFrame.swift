@@ -8,7 +8,9 @@ import RingKV
 ///     payload = u64 sequence (of the batch's first change)
 ///               u64 sentUnixNanos (wall clock when the primary sent it)
 ///               u32 changeCount, change × changeCount
-///     change  = u8 op (0 put, 1 delete, 2 deleteRange, 3 merge)
+///     change  = u8 op (0 put, 1 delete, 2 deleteRange, 3 merge; plus 0x80
+///                      when the keyspace has a ttl on the primary:
+///                      `CommittedBatch.stampedKeyspaces`)
 ///               u32 keyspaceBytes, keyspace (UTF-8)
 ///               u32 keyBytes, key            (deleteRange: from)
 ///               u32 valueBytes, value        (put: value, deleteRange: to,
@@ -21,6 +23,8 @@ enum ChangeFrame {
     /// A frame larger than this is refused as corrupt (a batch is at most
     /// the engine's batch limit, far below).
     static let maxPayloadBytes = 512 << 20
+    /// Set in a change's op when its keyspace has a ttl on the primary.
+    static let stampedFlag: UInt8 = 0x80
 
     static func append(_ batch: CommittedBatch, sentUnixNanos: UInt64, to out: inout ByteBuffer) {
         let lengthAt = out.writerIndex
@@ -29,15 +33,16 @@ enum ChangeFrame {
         out.writeInteger(sentUnixNanos, endianness: .little)
         out.writeInteger(UInt32(batch.changes.count), endianness: .little)
         for change in batch.changes {
+            let stamped: UInt8 = batch.stampedKeyspaces.contains(change.keyspace) ? stampedFlag : 0
             switch change {
             case .put(let keyspace, let key, let value):
-                write(0, keyspace, key, value, to: &out)
+                write(0 | stamped, keyspace, key, value, to: &out)
             case .delete(let keyspace, let key):
-                write(1, keyspace, key, nil, to: &out)
+                write(1 | stamped, keyspace, key, nil, to: &out)
             case .deleteRange(let keyspace, let from, let to):
-                write(2, keyspace, from, to, to: &out)
+                write(2 | stamped, keyspace, from, to, to: &out)
             case .merge(let keyspace, let key, let operand):
-                write(3, keyspace, key, operand, to: &out)
+                write(3 | stamped, keyspace, key, operand, to: &out)
             }
         }
         out.setInteger(UInt32(out.writerIndex - lengthAt - 4), at: lengthAt, endianness: .little)
@@ -96,12 +101,15 @@ struct ChangeFrameDecoder {
               let count = payload.readInteger(endianness: .little, as: UInt32.self)
         else { throw ChangeFrameError(description: "short frame header") }
         var changes: [Change] = []
+        var stamped: Set<String> = []
         changes.reserveCapacity(Int(min(count, 1 << 16)))
         for _ in 0..<count {
-            guard let op = payload.readInteger(as: UInt8.self), op <= 3,
+            guard let flaggedOp = payload.readInteger(as: UInt8.self), flaggedOp & ~ChangeFrame.stampedFlag <= 3,
                   let keyspace = bytes(&payload), let key = bytes(&payload)
             else { throw ChangeFrameError(description: "bad change in batch at sequence \(sequence)") }
+            let op = flaggedOp & ~ChangeFrame.stampedFlag
             let name = String(decoding: keyspace, as: UTF8.self)
+            if flaggedOp & ChangeFrame.stampedFlag != 0 { stamped.insert(name) }
             if op == 1 {
                 changes.append(.delete(keyspace: name, key: key))
                 continue
@@ -118,7 +126,8 @@ struct ChangeFrameDecoder {
         guard payload.readableBytes == 0 else {
             throw ChangeFrameError(description: "\(payload.readableBytes) stray bytes after batch \(sequence)")
         }
-        return ReceivedBatch(batch: CommittedBatch(sequence: sequence, changes: changes), sentUnixNanos: sent)
+        return ReceivedBatch(batch: CommittedBatch(sequence: sequence, changes: changes, stampedKeyspaces: stamped),
+                             sentUnixNanos: sent)
     }
 
     private static func bytes(_ payload: inout ByteBuffer) -> [UInt8]? {
