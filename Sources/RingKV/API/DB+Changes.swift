@@ -93,11 +93,13 @@ public struct ChangeFeed: AsyncSequence, Sendable {
 
 extension DBImpl {
     /// Every keyspace by id, with its name and whether it has a ttl: the
-    /// live ones and those dropped since open (a feed may still read their
-    /// changes).
+    /// live ones and the dropped ones whose changes WAL files on disk may
+    /// still hold (a feed may still read them; DroppedKeyspaces.swift).
     func feedKeyspacesById() -> [UInt32: FeedKeyspace] {
         mu.withLock {
-            var found = droppedFeedKeyspaces
+            var found = versions.droppedKeyspaceRecords.mapValues {
+                FeedKeyspace(name: $0.name, stamped: $0.options.ttl != nil)
+            }
             for (id, keyspace) in keyspaces {
                 found[id] = FeedKeyspace(name: keyspace.name, stamped: keyspace.stampsWriteTime)
             }

@@ -98,9 +98,6 @@ final class DBImpl: @unchecked Sendable {
     var lastSequence: SequenceNumber
     /// The change feed's watermark and waiting feeds (FeedNotifier.swift).
     let feed: FeedNotifier
-    /// Keyspaces dropped since open, by id, so a change feed can still
-    /// name them for changes older than the drop (guarded by mu).
-    var droppedFeedKeyspaces: [UInt32: FeedKeyspace] = [:]
     /// Serializes a replica's applies (DB+Replica.swift; its own lock,
     /// never taken while holding `mu`).
     let replicaApply = Locked(ReplicaApply())

@@ -163,6 +163,10 @@ package enum DatabaseRecovery {
         let numbers = FileNumbers(next: max(current.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
         var state = ReadState(base: VersionSet.Contents(current.replayed, nextFileNumber: numbers.next),
                               current: current, numbers: numbers)
+        if !options.readOnly {
+            DroppedKeyspaces.retain(in: &state.base.catalog, droppedInSnapshot: current.replayed.droppedInSnapshot,
+                                    logNumbersOnDisk: owned.filter { $0.kind == .log }.map(\.number))
+        }
         state.report.manifestPath = current.recovery.manifestPath
         state.report.manifestRecords = current.recovery.recordCount
         for entry in state.base.catalog.entries {

@@ -156,7 +156,6 @@ extension DBImpl {
         edit.droppedKeyspaces = [keyspace.id]
         try logAndApplyLocked(edit)
         keyspace.dropped = true
-        droppedFeedKeyspaces[keyspace.id] = FeedKeyspace(name: keyspace.name, stamped: keyspace.stampsWriteTime)
         keyspaces[keyspace.id] = nil
         keyspacesByName[keyspace.name] = nil
         keyspaceList.removeAll { $0 === keyspace }

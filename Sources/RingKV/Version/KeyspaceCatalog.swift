@@ -24,8 +24,10 @@ struct KeyspaceCatalog<Files> {
 
     private(set) var live: [UInt32: Entry]
     private(set) var maxKeyspaceId: UInt32 = 0
-    /// Names of the keyspaces this catalog saw dropped (error messages).
-    private(set) var droppedNames: [UInt32: String] = [:]
+    /// The keyspaces this catalog saw dropped and still carries (a change
+    /// feed names their changes in older WAL files:
+    /// Version/DroppedKeyspaces.swift; error messages).
+    private(set) var dropped: [UInt32: DroppedKeyspace] = [:]
 
     init(defaultFiles: Files) {
         live = [0: Entry(record: .init(id: 0, name: KeyspaceName.defaultName, options: KeyspaceOptions()),
@@ -68,7 +70,7 @@ struct KeyspaceCatalog<Files> {
                 throw Violation(reason: "keyspace \"\(record.name)\" created as \(record.id) while it is live as "
                                 + "\(clash.record.id)")
             }
-            if droppedNames[record.id] != nil {
+            if dropped[record.id] != nil {
                 throw Violation(reason: "keyspace id \(record.id) reused after it was dropped")
             }
             live[record.id] = Entry(record: record, files: emptyFiles())
@@ -79,7 +81,7 @@ struct KeyspaceCatalog<Files> {
             guard let dropped = live.removeValue(forKey: id) else {
                 throw Violation(reason: "an edit drops keyspace \(id), which is not live")
             }
-            droppedNames[id] = dropped.record.name
+            self.dropped[id] = DroppedKeyspace(record: dropped.record, droppedLogNumber: dropped.logNumber)
         }
         for (id, logNumber) in edit.keyspaceLogNumbers {
             guard var entry = live[id] else {
@@ -113,12 +115,15 @@ struct KeyspaceCatalog<Files> {
     /// files below it hold nothing any live keyspace still needs).
     var minLogNumber: UInt64? { live.values.compactMap(\.logNumber).min() }
 
+    /// Replaces the dropped keyspaces (DroppedKeyspaces.retain).
+    mutating func replaceDropped(_ kept: [UInt32: DroppedKeyspace]) { dropped = kept }
+
     func mapFiles<Other>(_ transform: (Files) -> Other) -> KeyspaceCatalog<Other> {
         var out = KeyspaceCatalog<Other>(entries: live.values.map {
             KeyspaceCatalog<Other>.Entry(record: $0.record, files: transform($0.files), logNumber: $0.logNumber,
                                          compactPointers: $0.compactPointers)
         }, maxKeyspaceId: maxKeyspaceId)
-        out.droppedNames = droppedNames
+        out.dropped = dropped
         return out
     }
 

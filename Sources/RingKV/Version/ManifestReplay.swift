@@ -20,6 +20,10 @@ package struct ManifestReplay {
         /// tolerated: unsynced bytes of the last append) or, with
         /// `strict: false`, corruption.
         package var droppedTail: DroppedTail?
+        /// The dropped keyspaces the snapshot records carried (dropped
+        /// before the open that wrote this MANIFEST); the others in
+        /// `catalog.dropped` were dropped after it.
+        var droppedInSnapshot: Set<UInt32> = []
 
         /// The default keyspace's version.
         package var version: Version { catalog[0]?.files ?? .empty }
@@ -42,6 +46,7 @@ package struct ManifestReplay {
     private var snapshotRecordCount: UInt64?
     /// Where the record after the last applied one starts.
     private var appliedBytes: UInt64 = 0
+    private var droppedInSnapshot: Set<UInt32> = []
 
     /// Thrown out of the reader's callback to stop at a bad edit when not
     /// strict; carries what was dropped.
@@ -132,6 +137,9 @@ package struct ManifestReplay {
             } catch {
                 throw corruption(at: recordOffset, error.reason)
             }
+            if let count = snapshotRecordCount, UInt64(applied) < count {
+                droppedInSnapshot.formUnion(edit.droppedKeyspaces)
+            }
             if let n = edit.logNumber { logNumber = n }
             if let n = edit.nextFileNumber { nextFileNumber = n }
             if let n = edit.lastSequence { lastSequence = n }
@@ -168,7 +176,7 @@ package struct ManifestReplay {
         built.fillLogNumbers(logNumber)
         return Result(catalog: built, logNumber: built.minLogNumber ?? logNumber, nextFileNumber: nextFileNumber,
                       lastSequence: lastSequence, formatVersion: formatVersion,
-                      recordCount: applied, droppedTail: dropped)
+                      recordCount: applied, droppedTail: dropped, droppedInSnapshot: droppedInSnapshot)
     }
 
     private func corruption(at offset: UInt64, _ reason: String) -> DBError {

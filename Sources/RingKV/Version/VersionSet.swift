@@ -244,9 +244,12 @@ final class VersionSet: Sendable {
     /// The records that rebuild the whole state on an empty one, the
     /// first records of every MANIFEST (docs/FORMAT.md §Snapshot edit): a
     /// global record (format version, counters, the largest keyspace id
-    /// and the database's log number), then one record per live keyspace,
+    /// and the database's log number), two records per dropped keyspace
+    /// the catalog still carries (its create record and its drop,
+    /// DroppedKeyspaces.swift), then one record per live keyspace,
     /// "default" first: its create record, log number, compact pointers
-    /// and tables. The MANIFEST is named by CURRENT only once all of them
+    /// and tables.
+    /// The MANIFEST is named by CURRENT only once all of them
     /// are synced, so the snapshot is atomic however many records it takes.
     static func snapshotEdits(_ catalog: KeyspaceCatalog<Version>, nextFileNumber: UInt64,
                               lastSequence: SequenceNumber) -> [VersionEdit] {
@@ -258,8 +261,10 @@ final class VersionSet: Sendable {
         global.maxKeyspaceId = catalog.maxKeyspaceId
         // The global record and one per live keyspace: replay refuses a
         // MANIFEST that ends inside them (docs/FORMAT.md §Snapshot edit).
-        global.snapshotRecordCount = UInt64(1 + catalog.entries.count)
-        var edits = [global]
+        let dropped = DroppedKeyspaces.snapshotEdits(catalog.dropped, nextFileNumber: nextFileNumber)
+        global.snapshotRecordCount = UInt64(1 + catalog.entries.count + dropped.count)
+        // Dropped keyspaces first: a live one may have taken a dropped one's name.
+        var edits = [global] + dropped
         for entry in catalog.entries {
             var edit = VersionEdit()
             edit.keyspaceId = entry.record.id
@@ -342,9 +347,14 @@ final class VersionSet: Sendable {
     var maxKeyspaceId: UInt32 { state.withLock { $0.catalog.maxKeyspaceId } }
     /// The live keyspaces' create records, "default" first, then by id.
     var keyspaceRecords: [VersionEdit.KeyspaceRecord] { state.withLock { $0.catalog.entries.map(\.record) } }
-    /// The name keyspace `id` had, live or dropped in this session.
+    /// The create records of dropped keyspaces still carried (their
+    /// changes may be in WAL files on disk), by id.
+    var droppedKeyspaceRecords: [UInt32: VersionEdit.KeyspaceRecord] {
+        state.withLock { $0.catalog.dropped.mapValues(\.record) }
+    }
+    /// The name keyspace `id` had, live or dropped.
     func keyspaceName(_ id: UInt32) -> String? {
-        state.withLock { $0.catalog[id]?.record.name ?? $0.catalog.droppedNames[id] }
+        state.withLock { $0.catalog[id]?.record.name ?? $0.catalog.dropped[id]?.name }
     }
 
     /// Where the next compaction of `level` of the default keyspace should
@@ -404,9 +414,9 @@ final class VersionSet: Sendable {
             }
             // An idle keyspace's log number (a flush's edit moves them up)
             // of a keyspace dropped meanwhile has nothing left to say.
-            edit.keyspaceLogNumbers.removeAll { catalog[$0.id] == nil && catalog.droppedNames[$0.id] != nil }
+            edit.keyspaceLogNumbers.removeAll { catalog[$0.id] == nil && catalog.dropped[$0.id] != nil }
             if edit.changesFiles, catalog[edit.keyspaceId] == nil {
-                throw DBError.keyspaceDropped(name: catalog.droppedNames[edit.keyspaceId] ?? "#\(edit.keyspaceId)")
+                throw DBError.keyspaceDropped(name: catalog.dropped[edit.keyspaceId]?.name ?? "#\(edit.keyspaceId)")
             }
             try VersionSet.validate(edit, nextFileNumber: nextFileNumber)
             var next = catalog
