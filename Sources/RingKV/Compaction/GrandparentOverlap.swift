@@ -5,10 +5,11 @@
 /// - no output overlaps more than `limitBytes` of the grandparent level,
 ///   so compacting it later rewrites a bounded amount (LevelDB's rule);
 /// - an output at least half the target size ends where the keys pass the
-///   end of a grandparent table (RocksDB 7.8 aligns its outputs the same
-///   way): an output cut anywhere else reaches a little way into the next
-///   grandparent table, and its later compaction rewrites that whole table
-///   for those few keys. The share of the target an output must reach
+///   end of a grandparent table, or enter one from a gap between them
+///   (RocksDB 7.8 aligns its outputs in a like way): an output cut
+///   anywhere else reaches a little way into the next grandparent table,
+///   and its later compaction rewrites that whole table for those few
+///   keys; an output that lies in a gap alone moves down without a merge. The share of the target an output must reach
 ///   before such a cut grows by 1/20 per boundary it has already passed
 ///   uncut (to 9/10 at most), so grandparent tables much smaller than the
 ///   target do not make the outputs small.
@@ -27,6 +28,8 @@ struct GrandparentOverlap {
     private var overlappedBytes: UInt64 = 0
     /// Grandparent boundaries the current output's keys passed without a cut.
     private var boundariesPassed: UInt64 = 0
+    /// The last key lay between grandparent tables (or past the last one).
+    private var wasInGap = false
 
     /// First share of the target (in percent) at which an output is cut at
     /// a grandparent boundary, what each passed boundary adds, and the most.
@@ -60,6 +63,13 @@ struct GrandparentOverlap {
             }
             index += 1
         }
+        // Entering a grandparent table from the gap before it is a boundary
+        // too: an output that ends there lies in the gap alone, and is later
+        // moved down a level without a merge.
+        let inGap = index == grandparents.count
+            || grandparents[index].smallestUserKey.withUnsafeBytes({ compareBytes(userKey, $0) }) < 0
+        if seenKey && wasInGap && !inGap { crossed = true }
+        wasInGap = inGap
         seenKey = true
         if overlappedBytes > limitBytes {
             restart()

@@ -7,7 +7,7 @@ import Testing
 
     /// Feeds `keys` with the output growing by `bytesPerKey` per key (from
     /// 0 after each cut); returns the keys an output was cut before.
-    private func cuts(_ overlap: inout GrandparentOverlap, _ keys: [String], bytesPerKey: UInt64) -> [String] {
+    func cuts(_ overlap: inout GrandparentOverlap, _ keys: [String], bytesPerKey: UInt64) -> [String] {
         var outputBytes: UInt64 = 0
         var cuts: [String] = []
         for key in keys {
@@ -70,5 +70,21 @@ import Testing
         // Without the restart k35 would bring the count to 1200 and cut.
         #expect(!feed(&overlap, "k35") && !feed(&overlap, "k45"))
         #expect(feed(&overlap, "k55"))
+    }
+}
+
+extension GrandparentOverlapTests {
+    @Test func outputsAlsoEndWhereTheKeysEnterAGrandparentTableFromAGap() {
+        // Grandparents cover k2x and k6x only; 300 bytes per key, target
+        // 1000 (this helper never cuts for size). k05 and k15 lie in the gap
+        // before k2x: entering k2x at k25 with 600 bytes (>= 500) ends the
+        // output there, so the k05-k15 output overlaps no grandparent (a
+        // trivial move later). Leaving k2x at k35 with 300 bytes does not
+        // cut; k45 and k55 stay in the gap; entering k6x at k65 cuts again.
+        // Without the gap rule the cuts come only where the keys leave a
+        // grandparent table (k35, k75), and every output overlaps one.
+        let grandparents = [F.file(1, "k20", "k29", sizeBytes: 400), F.file(2, "k60", "k69", sizeBytes: 400)]
+        var overlap = GrandparentOverlap(grandparents: grandparents, limitBytes: 1 << 40, targetBytes: 1000)
+        #expect(cuts(&overlap, (0..<10).map { "k\($0)5" }, bytesPerKey: 300) == ["k25", "k65"])
     }
 }
