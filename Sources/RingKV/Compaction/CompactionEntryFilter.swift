@@ -90,36 +90,3 @@ struct DeeperLevelCursor {
         return false
     }
 }
-
-/// Decides where a compaction cuts its outputs so that no output overlaps
-/// more than `limitBytes` of the grandparent level (output level + 1):
-/// compacting that output later then rewrites a bounded amount.
-struct GrandparentOverlap {
-    private let grandparents: [FileMetaData]
-    let limitBytes: UInt64
-    private var index = 0
-    private var seenKey = false
-    private var overlappedBytes: UInt64 = 0
-
-    init(grandparents: [FileMetaData], limitBytes: UInt64) {
-        self.grandparents = grandparents
-        self.limitBytes = limitBytes
-    }
-
-    /// Called with each user key that starts in the output, ascending.
-    /// True when the current output should end before `userKey`; the
-    /// count then restarts for the next output.
-    mutating func shouldStopBefore(userKey: UnsafeRawBufferPointer) -> Bool {
-        while index < grandparents.count,
-              grandparents[index].largestUserKey.withUnsafeBytes({ compareBytes(userKey, $0) }) > 0 {
-            if seenKey { overlappedBytes += grandparents[index].fileSizeBytes }
-            index += 1
-        }
-        seenKey = true
-        if overlappedBytes > limitBytes {
-            overlappedBytes = 0
-            return true
-        }
-        return false
-    }
-}

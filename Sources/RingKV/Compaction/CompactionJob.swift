@@ -89,9 +89,9 @@ struct CompactionJob {
             }
             var filter = CompactionEntryFilter(smallestSnapshot: smallestSnapshot,
                                                deeperLevels: compaction.deeperLevels)
-            var grandparents = GrandparentOverlap(grandparents: compaction.grandparents,
-                                                  limitBytes: maxGrandparentOverlapBytes)
             let targetBytes = max(db.options.targetFileSizeBytes, 1)
+            var grandparents = GrandparentOverlap(grandparents: compaction.grandparents,
+                                                  limitBytes: maxGrandparentOverlapBytes, targetBytes: targetBytes)
             // True once the current user key has an entry in the output.
             var userKeyStarted = false
             // Folds the operands of keys whose newest entry is one.
@@ -145,11 +145,13 @@ struct CompactionJob {
                     // must live in one table; and never inside a range
                     // tombstone the output holds (CompactionRangeTombstones).
                     if let output = current { ranges.attach(startingBefore: userKey, inclusive: false, to: output) }
-                    let stop = grandparents.shouldStopBefore(userKey: userKey)
+                    let stop = grandparents.shouldStopBefore(userKey: userKey,
+                                                             outputBytes: current?.estimatedFileSizeBytes ?? 0)
                     if let output = current, stop || output.estimatedFileSizeBytes >= targetBytes,
                        ranges.canCut(before: userKey) {
                         current = nil
                         finished.append(try finish(output))
+                        grandparents.outputEnded()
                     }
                     userKeyStarted = true
                 }

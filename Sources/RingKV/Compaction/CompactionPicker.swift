@@ -8,7 +8,8 @@
 ///   (transitively), and the L1 tables overlapping their range;
 /// - Ln -> Ln+1 takes the table whose Ln+1 overlap is smallest for its
 ///   size (RocksDB's kMinOverlappingRatio; ties go round robin from the
-///   level's compact pointer) and the Ln+1 tables it overlaps.
+///   level's compact pointer) and the Ln+1 tables it overlaps, plus every
+///   other Ln table under those same Ln+1 tables (`expanded`).
 ///
 /// A candidate that conflicts with a running compaction of its keyspace
 /// (the one `state` is restricted to, `CompactionState.restricted(to:)`)
@@ -146,9 +147,41 @@ struct CompactionPicker {
             let compaction = Compaction(level: level, outputLevel: level + 1, inputs: [candidate.file],
                                         outputLevelInputs: candidate.next, version: version, reason: .levelSize,
                                         score: score)
-            if !state.conflicts(compaction) { return compaction }
+            if state.conflicts(compaction) { continue }
+            if let expanded = expanded(compaction, version: version, state: state) { return expanded }
+            return compaction
         }
         return nil
+    }
+
+    /// The most a level compaction grows to by `expanded` (inputs and the
+    /// next level's tables together): RocksDB's default
+    /// `max_compaction_bytes`, 25 target files.
+    var maxExpandedCompactionBytes: UInt64 { Self.saturatingMultiply(options.targetFileSizeBytes, 25) }
+
+    /// `compaction` with every other table of its level that lies under the
+    /// same next-level tables (LevelDB's and RocksDB's input expansion):
+    /// merged one at a time, each of them would rewrite those next-level
+    /// tables again. Nil when nothing is gained: no next-level tables (a
+    /// trivial move stays one), no further table of the level, the
+    /// expansion would take more next-level tables, a busy table, or more
+    /// than `maxExpandedCompactionBytes`.
+    func expanded(_ compaction: Compaction, version: Version, state: CompactionState) -> Compaction? {
+        let level = compaction.level
+        guard level >= 1, !compaction.outputLevelInputs.isEmpty else { return nil }
+        let range = Self.userKeyRange(compaction.allInputs)
+        let inputs = version.overlappingFiles(level: level, smallestUserKey: range.smallest, largestUserKey: range.largest)
+        guard inputs.count > compaction.inputs.count, !inputs.contains(where: state.isBusy) else { return nil }
+        let inputRange = Self.userKeyRange(inputs)
+        let next = version.overlappingFiles(level: level + 1, smallestUserKey: inputRange.smallest,
+                                            largestUserKey: inputRange.largest)
+        guard next.map(\.number) == compaction.outputLevelInputs.map(\.number) else { return nil }
+        let bytes = (inputs + next).reduce(UInt64(0)) { $0 &+ $1.fileSizeBytes }
+        guard bytes <= maxExpandedCompactionBytes else { return nil }
+        let grown = Compaction(level: level, outputLevel: compaction.outputLevel, inputs: inputs,
+                               outputLevelInputs: next, version: version, reason: compaction.reason,
+                               score: compaction.score)
+        return state.conflicts(grown) ? nil : grown
     }
 
     /// Bytes of the next level a table's compaction would rewrite per byte

@@ -1,7 +1,7 @@
 import Testing
 @testable import RingKV
 
-/// The drop rules, entry by entry, and the output-cutting helpers.
+/// The drop rules, entry by entry.
 @Suite struct CompactionEntryFilterTests {
     typealias F = CompactionFixtures
 
@@ -51,19 +51,5 @@ import Testing
             Array(key.utf8).withUnsafeBytes { cursor.mayContain(userKey: $0) }
         }
         #expect(answers == [false, true, true, false, true, false, true, false])
-    }
-
-    @Test func outputsAreCutBeforeTooMuchGrandparentOverlap() {
-        // Grandparents of 400 bytes each; limit 1000: once the keys of an
-        // output have passed over three of them, the next key starts a new
-        // output (the first key's grandparent is not counted).
-        let grandparents = (0..<10).map { F.file(UInt64($0), "k\($0)0", "k\($0)9", sizeBytes: 400) }
-        var overlap = GrandparentOverlap(grandparents: grandparents, limitBytes: 1000)
-        var cuts: [String] = []
-        for i in 0..<10 {
-            let key = "k\(i)5"
-            if Array(key.utf8).withUnsafeBytes({ overlap.shouldStopBefore(userKey: $0) }) { cuts.append(key) }
-        }
-        #expect(cuts == ["k35", "k65", "k95"])
     }
 }

@@ -59,7 +59,9 @@ import Testing
         let v = try F.version([
             1: [F.file(10, "a", "b", sizeBytes: 5000), F.file(11, "c", "d", sizeBytes: 5000),
                 F.file(12, "e", "f", sizeBytes: 5000)],
-            2: [F.file(20, "b", "c"), F.file(21, "f", "g")],
+            // One L2 table under each L1 table (one under two would join
+            // them in one compaction: levelCompactionsTakeEveryTable…).
+            2: [F.file(20, "b", "b"), F.file(21, "d", "d"), F.file(22, "f", "g")],
         ])
         let p = picker()
         var pointers = noPointers
@@ -73,7 +75,7 @@ import Testing
         // After table 10, table 11 comes with the L2 table it overlaps.
         pointers[1] = v.files[1][0].largest
         let second = try #require(p.pick(version: v, compactPointers: pointers, state: CompactionState()))
-        #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
+        #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [21])
     }
 
     @Test func levelCompactionsTakeTheTableWithTheLeastNextLevelOverlapFirst() throws {
@@ -110,11 +112,46 @@ import Testing
         #expect(first.inputs.map(\.number) == [10])
         _ = state.register(first, keyspace: 0)
         // 11 overlaps L2 table 20 and 12 overlaps it too: 11 is taken next
-        // (its own range c-e), then 12 conflicts on table 20 -> nothing.
+        // with 12, which lies under the same L2 table (input expansion);
+        // then every table is busy -> nothing.
         let second = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
-        #expect(second.inputs.map(\.number) == [11] && second.outputLevelInputs.map(\.number) == [20])
+        #expect(second.inputs.map(\.number) == [11, 12] && second.outputLevelInputs.map(\.number) == [20])
         _ = state.register(second, keyspace: 0)
         #expect(p.pick(version: v, compactPointers: noPointers, state: state)?.level == nil)
+    }
+
+    @Test func levelCompactionsTakeEveryTableUnderTheSameNextLevelTables() throws {
+        // 13 overlaps nothing below and goes first (a trivial move); 10, 11
+        // and 12 all lie under L2 table 20: one compaction takes all three,
+        // so table 20 is rewritten once rather than three times.
+        let v = try F.version([
+            1: [F.file(10, "a", "b", sizeBytes: 5000), F.file(11, "c", "d", sizeBytes: 5000),
+                F.file(12, "e", "f", sizeBytes: 5000), F.file(13, "x", "y", sizeBytes: 5000)],
+            2: [F.file(20, "a", "f", sizeBytes: 1000)],
+        ])
+        let p = picker()
+        var state = CompactionState()
+        let first = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(first.inputs.map(\.number) == [13] && first.outputLevelInputs.isEmpty)
+        _ = state.register(first, keyspace: 0)
+        let second = try #require(p.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(second.inputs.map(\.number) == [10, 11, 12] && second.outputLevelInputs.map(\.number) == [20])
+
+        // Not past 25 target files of input: with 100-byte targets (2500
+        // bytes) table 10 goes alone.
+        let small = picker(targetFileBytes: 100)
+        let alone = try #require(small.pick(version: v, compactPointers: noPointers, state: state))
+        #expect(alone.inputs.map(\.number) == [10])
+
+        // Not when the grown range would take a further L2 table: 11 reaches
+        // under 21 as well.
+        let wider = try F.version([
+            1: [F.file(10, "a", "b", sizeBytes: 5000), F.file(11, "c", "d", sizeBytes: 5000),
+                F.file(12, "e", "f", sizeBytes: 5000)],
+            2: [F.file(20, "a", "c", sizeBytes: 1000), F.file(21, "d", "z", sizeBytes: 90_000)],
+        ])
+        let kept = try #require(p.pick(version: wider, compactPointers: noPointers, state: CompactionState()))
+        #expect(kept.inputs.map(\.number) == [10] && kept.outputLevelInputs.map(\.number) == [20])
     }
 
     @Test func onlyOneLevel0CompactionRunsAtATime() throws {
