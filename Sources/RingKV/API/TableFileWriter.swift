@@ -13,8 +13,8 @@ import RingIO
 /// previous one (`DBError.tableFileRefused` otherwise, and nothing of it
 /// is written), makes it an internal key with sequence 0 and type value,
 /// and hands it to the engine's `TableBuilder`, pipelined: this thread
-/// fills data blocks and the bloom and prefix filters, a second thread
-/// (`BlockPipeline`) compresses, checksums and writes the finished blocks
+/// fills data blocks, a second thread (`BlockPipeline`) feeds their keys
+/// to the bloom and prefix filters, compresses, checksums and writes them
 /// and builds the index. An error of that thread is thrown by a later
 /// `add` (the one that ends the next data block) or by `finish`. `finish` writes the index, filters, properties
 /// and footer, fsyncs the file, and records it (`WrittenTables`) so that
@@ -121,7 +121,7 @@ public final class TableFileWriter {
         guard !closed else { throw DBError.misuse("TableFileWriter.add after finish() or a failed write") }
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: value.count)
         if entryCount > 0 {
-            let order = compareBytes(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize), key)
+            let order = Self.order(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize), key)
             guard order < 0 else {
                 let last = Array(UnsafeRawBufferPointer(start: previous, count: previousCount - InternalKey.trailerSize))
                 throw DBError.tableFileRefused(path: path, reason: "key \(FileMetaData.render(Array(key))) "
@@ -134,7 +134,7 @@ public final class TableFileWriter {
         if let base = key.baseAddress, key.count > 0 { current.copyMemory(from: base, byteCount: key.count) }
         current.storeBytes(of: TableFileWriter.trailer, toByteOffset: key.count, as: UInt64.self)
         do throws(DBError) {
-            try builder.add(UnsafeRawBufferPointer(start: current, count: count), value)
+            try builder.addCheckedPut(UnsafeRawBufferPointer(start: current, count: count), value)
         } catch {
             closed = true
             throw error
@@ -143,6 +143,16 @@ public final class TableFileWriter {
         swap(&current, &previous)
         previousCount = count
         entryCount += 1
+    }
+
+    /// Bytewise order of `a` and `b` (-1, 0, 1), as `compareBytes`, inline
+    /// and 8 bytes at a time instead of through memcmp: this compare runs
+    /// once per entry on the bulk write's critical path.
+    @inline(__always)
+    static func order(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = BlockBuilder.commonPrefixLength(a, b)
+        if n < a.count && n < b.count { return a[n] < b[n] ? -1 : 1 }
+        return a.count < b.count ? -1 : (a.count > b.count ? 1 : 0)
     }
 
     /// Sequence 0, type value, little-endian: every entry's trailer.

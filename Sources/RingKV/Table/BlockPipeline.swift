@@ -10,9 +10,11 @@ import RingIO
 /// a full batch is handed over through a queue of at most `queuedBatches`
 /// batches (the caller waits while it is full: memory stays bounded,
 /// about `queuedBatches × batchBlocks` blocks). The worker takes batches
-/// in order and writes their blocks. `finish` hands over the last batch,
-/// waits for the worker to end and gives the block writer back to the
-/// caller's thread for the index and meta blocks.
+/// in order, feeds each block's keys to the table's bloom and prefix
+/// filters (`BlockFilterFeed`) and writes the blocks. `finish` hands over
+/// the last batch, waits for the worker to end and gives the block writer
+/// and the filters back to the caller's thread for the index and meta
+/// blocks.
 ///
 /// Errors: the first error of the worker is kept; the worker then drops
 /// every later batch. The caller learns of it at its next `submit` (or
@@ -22,7 +24,7 @@ import RingIO
 final class BlockPipeline: @unchecked Sendable {
     // @unchecked Sendable: `queue`, `closing`, `dropping` and `failure`
     // are touched only with `monitor` held; `failed` is an atomic word;
-    // `blockWriter` is used by the worker alone from `init` until the
+    // `blockWriter` and `feed` are used by the worker alone from `init` until the
     // worker ends and by the caller alone after `BackgroundThread.join`
     // (pthread_join orders the two); `batch` and `thread` are the
     // caller's alone (the one thread that uses the builder).
@@ -37,6 +39,7 @@ final class BlockPipeline: @unchecked Sendable {
     static let queuedBatches = 8
 
     private let blockWriter: TableBlockWriter
+    private var feed: BlockFilterFeed
     private let monitor = Monitor()
     /// Signalled when a batch is queued or the pipeline closes.
     private let workReady = Monitor.Condition()
@@ -53,8 +56,9 @@ final class BlockPipeline: @unchecked Sendable {
     private var thread: BackgroundThread?
     private var ended = false
 
-    init(blockWriter: TableBlockWriter, name: String = "ringkv-tablewr") {
+    init(blockWriter: TableBlockWriter, filters: consuming BlockFilterFeed, name: String = "ringkv-tablewr") {
         self.blockWriter = blockWriter
+        feed = filters
         batch.reserveCapacity(BlockPipeline.batchBlocks)
         thread = BackgroundThread(name: name) { [self] in work() }
     }
@@ -87,15 +91,26 @@ final class BlockPipeline: @unchecked Sendable {
         monitor.unlock()
     }
 
+    /// What `finish` gives back to the caller's thread.
+    struct Output {
+        let blockWriter: TableBlockWriter
+        let bloom: BloomFilterBuilder?
+        let prefix: PrefixFilterBuilder?
+    }
+
     /// Hands over what is left, waits for the worker to write it, and
-    /// returns the block writer (now the caller's). Throws the worker's
-    /// error, if any.
-    func finish() throws(DBError) -> TableBlockWriter {
+    /// returns the block writer and the filters (now the caller's). Throws
+    /// the worker's error, if any.
+    func finish() throws(DBError) -> Output {
         precondition(!ended, "BlockPipeline.finish after finish() or abandon()")
         if !batch.isEmpty { try? handOver() }
         end(dropping: false)
         if let failure = monitor.withLock({ failure }) { throw failure }
-        return blockWriter
+        let filters = feed.take()
+        guard !filters.broken else {
+            throw DBError.internalError("a data block of \(blockWriter.writer.file.path) did not parse for its filter")
+        }
+        return Output(blockWriter: blockWriter, bloom: filters.bloom, prefix: filters.prefix)
     }
 
     /// Stops the worker; what was not written yet never is.
@@ -133,6 +148,7 @@ final class BlockPipeline: @unchecked Sendable {
             do throws(DBError) {
                 for item in next {
                     try item.contents.withBytes { (raw) throws(DBError) in
+                        feed.add(block: raw)
                         try blockWriter.writeDataBlock(raw, separatorOfPrevious: item.separatorOfPrevious)
                     }
                 }

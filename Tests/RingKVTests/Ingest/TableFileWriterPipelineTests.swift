@@ -83,6 +83,71 @@ import Testing
         }
     }
 
+    /// The writer thread feeds the filters from the finished blocks
+    /// (`BlockFilterFeed`): a user key repeated at lower sequences — in
+    /// one block, across a block boundary, at restart points — goes into
+    /// the bloom and prefix filters once, as the synchronous builder adds
+    /// it, so the files are equal byte for byte.
+    @Test func repeatedUserKeysReachTheFiltersOnceAsInTheSynchronousFile() throws {
+        var rng = TableTestRNG()
+        print("TableFileWriterPipelineTests seed \(rng.seed) (RINGKV_SEED replays)")
+        let dir = try TempDir()
+        var entries: [([UInt8], [UInt8])] = []
+        var i = 0
+        while entries.count < 20_000 {
+            i += 1 + rng.below(2)
+            let versions = 1 + (rng.below(3) == 0 ? rng.below(40) : 0)
+            for v in 0..<versions {
+                let length = rng.below(30) == 0 ? 2000 : rng.below(120)
+                entries.append((InternalKey.make(TableTestSupport.userKey(i), UInt64(versions - v), .value), rng.bytes(length)))
+            }
+        }
+        func build(_ name: String, pipelined: Bool) throws -> TableProperties {
+            let backend = IOBackends.makeDefault()
+            let file = try backend.openFile(dir.sub(name), [.readWrite, .create, .truncate], direct: .off)
+            defer { try? file.close() }
+            var options = TableBuilderOptions()
+            options.pipelined = pipelined
+            options.prefixLength = 6
+            let builder = TableBuilder(file: file, backend: backend, options: options)
+            for (k, v) in entries { try builder.add(k, v) }
+            return try builder.finish()
+        }
+        let a = try build("sync.sst", pipelined: false)
+        let b = try build("pipe.sst", pipelined: true)
+        #expect(a == b)
+        #expect(try readWholeFile(dir.sub("sync.sst")) == readWholeFile(dir.sub("pipe.sst")),
+                "files differ (seed \(rng.seed))")
+    }
+
+    /// `TableFileWriter` adds through `TableBuilder.addCheckedPut` (no
+    /// per-entry compares, filters fed on the writer thread): its file is
+    /// byte for byte what the synchronous builder's `add` writes.
+    @Test func theWritersFileIsTheSynchronousBuildersFile() throws {
+        var rng = TableTestRNG()
+        print("TableFileWriterPipelineTests seed \(rng.seed) (RINGKV_SEED replays)")
+        let dir = try TempDir()
+        for prefixLength in [nil, 5] {
+            let data = Self.entries(40_000, &rng)
+            var options = Options()
+            options.prefixFilterLength = prefixLength
+            let path = dir.sub("writer-\(prefixLength ?? 0).sst")
+            let writer = try TableFileWriter(path: path, tableOptions: options, backend: IOBackends.makeDefault())
+            for (k, v) in data { try writer.add(k, v) }
+            let info = try writer.finish()
+            let backend = IOBackends.makeDefault()
+            let syncPath = dir.sub("sync-\(prefixLength ?? 0).sst")
+            let file = try backend.openFile(syncPath, [.readWrite, .create, .truncate], direct: .off)
+            defer { try? file.close() }
+            let builder = TableBuilder(file: file, backend: backend, options: TableOutput.builderOptions(options))
+            for (k, v) in data { try builder.add(InternalKey.make(k, 0, .value), v) }
+            let properties = try builder.finish()
+            #expect(info.fileSizeBytes == properties.fileSizeBytes && info.entryCount == properties.entryCount)
+            #expect(try readWholeFile(path) == readWholeFile(syncPath),
+                    "files differ, prefix length \(String(describing: prefixLength)) (seed \(rng.seed))")
+        }
+    }
+
     @Test func aWriteErrorOfTheWriterThreadIsThrownByALaterAdd() throws {
         let dir = try TempDir()
         let plan = FaultPlan()
