@@ -30,6 +30,10 @@ package struct TableBuilderOptions: Sendable {
     /// `TableFileWriter`'s bulk files. Flush and compaction already run on
     /// background threads and build synchronously.
     var pipelined = false
+    /// Finish a large bloom filter on two threads
+    /// (`BloomFilterBuilder.finish(splitAcrossThreads:)`): `TableFileWriter`,
+    /// whose caller waits for the finish with a core idle.
+    var splitFilterFinish = false
 
     package init() {}
 }
@@ -239,7 +243,8 @@ package final class TableBuilder {
 
             var filterHandle: BlockHandle?
             if let filter {
-                let encoded = options.filterLayout == .blocked ? filter.finish() : filter.finishLegacy()
+                let encoded = options.filterLayout == .blocked ? filter.finish(splitAcrossThreads: options.splitFilterFinish)
+                                                               : filter.finishLegacy()
                 filterHandle = try writeBlock(encoded, compression: .uncompressed).handle
             }
             if let prefixFilter {
