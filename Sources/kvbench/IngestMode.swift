@@ -28,36 +28,14 @@ struct IngestMode {
 
     static let batchRecords = 1000
 
-    /// Record `i`'s key: "k" and 15 decimal digits.
+    /// Record `i`'s key: "k" and 15 decimal digits (`BulkRecords`).
     @inline(__always)
-    static func key(_ i: Int64, into buffer: inout [UInt8]) {
-        buffer[0] = UInt8(ascii: "k")
-        var n = i
-        for at in stride(from: 15, through: 1, by: -1) {
-            buffer[at] = UInt8(ascii: "0") + UInt8(n % 10)
-            n /= 10
-        }
-    }
+    static func key(_ i: Int64, into buffer: inout [UInt8]) { BulkRecords.key(i, into: &buffer) }
 
     /// Record `i`'s value: SplitMix64 seeded with i, 8 bytes at a time
-    /// (little-endian), cut to the length.
+    /// (little-endian), cut to the length (`BulkRecords`).
     @inline(__always)
-    static func value(_ i: Int64, into buffer: inout [UInt8]) {
-        var rng = SplitMix64(seed: UInt64(i))
-        buffer.withUnsafeMutableBytes { raw in
-            var at = 0
-            while at + 8 <= raw.count {
-                raw.storeBytes(of: rng.next().littleEndian, toByteOffset: at, as: UInt64.self)
-                at += 8
-            }
-            var word = rng.next()
-            while at < raw.count {
-                raw[at] = UInt8(truncatingIfNeeded: word)
-                word >>= 8
-                at += 1
-            }
-        }
-    }
+    static func value(_ i: Int64, into buffer: inout [UInt8]) { BulkRecords.value(i, into: &buffer) }
 
     struct Round {
         var ingestSeconds = 0.0, writeSeconds = 0.0, putSeconds = 0.0, putFlushSeconds = 0.0, generateSeconds = 0.0

@@ -164,28 +164,65 @@ package struct BloomFilterBuilder {
         hashes.append(BloomHash.hash64(userKey))
     }
 
+    /// Below this many keys `finish(splitAcrossThreads: true)` stays on
+    /// one thread (a thread's start costs more than it would save).
+    static let splitFinishMinimumKeys = 1 << 18
+
     /// The encoded filter in the blocked layout (blocks ++ k ++ 0x80).
-    package func finish() -> [UInt8] {
+    ///
+    /// `splitAcrossThreads` (a bulk file's writer, whose caller waits for
+    /// it with a core idle): a second thread sets the bits of the first
+    /// half of the keys in a bit array of its own while this one sets the
+    /// second half's, and the two arrays are OR-ed — one random cache-line
+    /// write per key was ~7 % of a 10M-record bulk write's caller thread
+    /// (perf). The bits are the same either way.
+    package func finish(splitAcrossThreads: Bool = false) -> [UInt8] {
         let k = BloomFilter.blockedProbeCount(bitsPerKey: bitsPerKey)
         let blockBits = BloomFilter.blockBytes * 8
         let blocks = max(1, (hashes.count * bitsPerKey + blockBits - 1) / blockBits)
         let byteCount = blocks * BloomFilter.blockBytes
         var out = [UInt8](repeating: 0, count: byteCount + 2)
-        out.withUnsafeMutableBufferPointer { b in
-            for hash in hashes {
-                let block = Int((UInt64(UInt32(truncatingIfNeeded: hash >> 32)) &* UInt64(blocks)) >> 32)
-                    * BloomFilter.blockBytes
-                var g = UInt32(truncatingIfNeeded: hash)
-                for _ in 0..<k {
-                    g = g &* 0x9E37_79B9
-                    let bit = Int(g >> 23)
-                    b[block + (bit >> 3)] |= 1 << UInt8(bit & 7)
+        out.withUnsafeMutableBytes { raw in
+            guard let base = raw.baseAddress else { return }
+            if splitAcrossThreads && hashes.count >= BloomFilterBuilder.splitFinishMinimumKeys {
+                let half = hashes.count / 2
+                let helper = FilterBits(byteCount: byteCount)
+                let hashes = self.hashes
+                let thread = BackgroundThread(name: "ringkv-bloom") {
+                    hashes.withUnsafeBufferPointer { h in
+                        BloomFilterBuilder.setBits(UnsafeBufferPointer(rebasing: h[0..<half]), into: helper.base,
+                                                   blocks: blocks, probes: k)
+                    }
                 }
+                hashes.withUnsafeBufferPointer { h in
+                    BloomFilterBuilder.setBits(UnsafeBufferPointer(rebasing: h[half...]), into: base, blocks: blocks, probes: k)
+                }
+                thread.join()
+                helper.or(into: base)
+            } else {
+                hashes.withUnsafeBufferPointer { h in BloomFilterBuilder.setBits(h, into: base, blocks: blocks, probes: k) }
             }
-            b[byteCount] = UInt8(k)
-            b[byteCount + 1] = BloomFilter.blockedLayoutMarker
+            raw[byteCount] = UInt8(k)
+            raw[byteCount + 1] = BloomFilter.blockedLayoutMarker
         }
         return out
+    }
+
+    /// Sets the `probes` bits of each hash in the blocked layout's `blocks`
+    /// 64-byte blocks at `bits`.
+    private static func setBits(_ hashes: UnsafeBufferPointer<UInt64>, into bits: UnsafeMutableRawPointer,
+                                blocks: Int, probes: Int) {
+        for hash in hashes {
+            let block = bits + Int((UInt64(UInt32(truncatingIfNeeded: hash >> 32)) &* UInt64(blocks)) >> 32)
+                * BloomFilter.blockBytes
+            var g = UInt32(truncatingIfNeeded: hash)
+            for _ in 0..<probes {
+                g = g &* 0x9E37_79B9
+                let bit = Int(g >> 23)
+                let byte = block + (bit >> 3)
+                byte.storeBytes(of: byte.load(as: UInt8.self) | 1 << UInt8(bit & 7), as: UInt8.self)
+            }
+        }
     }
 
     /// The encoded filter in the legacy layout (bits ++ k), as databases
@@ -208,5 +245,35 @@ package struct BloomFilterBuilder {
             b[byteCount] = UInt8(k)
         }
         return out
+    }
+}
+
+/// The helper thread's bit array of a split `BloomFilterBuilder.finish`:
+/// zeroed, written by that thread alone until it is joined, then read by
+/// the finishing thread (`or(into:)`) and freed with the object.
+private final class FilterBits: @unchecked Sendable {
+    // @unchecked Sendable: one writer (the helper thread) until
+    // `BackgroundThread.join`, which orders its writes before the
+    // finishing thread's reads; never touched by two threads at once.
+    let base: UnsafeMutableRawPointer
+    let byteCount: Int
+
+    init(byteCount: Int) {
+        self.byteCount = byteCount
+        base = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 8), alignment: BloomFilter.blockBytes)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+    }
+
+    deinit { base.deallocate() }
+
+    /// ORs these bits into `target` (`byteCount` bytes, a multiple of 64).
+    func or(into target: UnsafeMutableRawPointer) {
+        var at = 0
+        while at + 8 <= byteCount {
+            let word = target.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+                | base.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+            target.storeBytes(of: word, toByteOffset: at, as: UInt64.self)
+            at += 8
+        }
     }
 }

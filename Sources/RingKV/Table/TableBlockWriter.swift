@@ -14,11 +14,10 @@ import RingIO
 /// block. `TableBuilder.finish` then writes the meta blocks through
 /// `writeBlock`.
 ///
-/// Used by one thread at a time: the builder's own (synchronous tables:
-/// flush, compaction), or a `BlockPipeline` worker until the pipeline is
-/// joined, then the builder's thread again (pthread_join orders the two).
-/// Hence `@exclusivity(unchecked)` on its stored vars, as on
-/// `TableBuilder`'s.
+/// Used by one thread at a time: its builder's (`TableBuilder`'s use
+/// rules; a `TableFileWriter`'s builder moves between threads only across
+/// a pthread_join). Hence `@exclusivity(unchecked)` on its stored vars,
+/// as on `TableBuilder`'s.
 final class TableBlockWriter {
     let options: TableBuilderOptions
     let writer: AlignedChunkWriter

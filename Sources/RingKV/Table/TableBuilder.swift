@@ -25,11 +25,11 @@ package struct TableBuilderOptions: Sendable {
     /// user key (`KeyspaceOptions.prefixLength`); nil writes none. Its bits
     /// per prefix are `bloomBitsPerKey`, or 10 when that is 0.
     var prefixLength: Int?
-    /// Compress, checksum and write data blocks on a thread of their own
-    /// (`BlockPipeline`) while the caller builds the next ones:
-    /// `TableFileWriter`'s bulk files. Flush and compaction already run on
-    /// background threads and build synchronously.
-    var pipelined = false
+    /// Finish a large bloom filter on two threads
+    /// (`BloomFilterBuilder.finish(splitAcrossThreads:)`): `TableFileWriter`,
+    /// whose caller waits for the finish with a core idle. Flush and
+    /// compaction, on background threads already, do not.
+    var splitFilterFinish = false
 
     package init() {}
 }
@@ -42,11 +42,13 @@ package struct TableBuilderOptions: Sendable {
 /// Data flows: entries go into the current data block (`BlockBuilder`),
 /// the bloom and prefix filters and the properties here; each finished
 /// block goes to a `TableBlockWriter` (compression, CRC, the file, the
-/// index) — directly, or through a `BlockPipeline` thread when
-/// `options.pipelined`. The separator that indexes a block is computed
+/// index). `TableFileWriter` runs a whole builder on a thread of its own
+/// (`RecordPipeline`). The separator that indexes a block is computed
 /// when the next block's first key arrives and travels with that block.
 ///
-/// Use from one thread. After `finish()` or `abandon()` the builder takes
+/// Use from one thread at a time (a `TableFileWriter`'s builder moves from
+/// its pipeline's thread to the caller's across a pthread_join). After
+/// `finish()` or `abandon()` the builder takes
 /// nothing more; after a thrown error only `abandon()` is meaningful.
 ///
 /// The stored `var`s are `@exclusivity(unchecked)`: one thread uses a
@@ -59,9 +61,8 @@ package final class TableBuilder {
     let path: String
     private let file: File
     private let backend: any IOBackend
-    /// The back half; nil while `pipeline` owns it.
-    @exclusivity(unchecked) private var blockWriter: TableBlockWriter?
-    @exclusivity(unchecked) private var pipeline: BlockPipeline?
+    /// The back half.
+    private let blockWriter: TableBlockWriter
 
     @exclusivity(unchecked) private var dataBlock: BlockBuilder
     @exclusivity(unchecked) private var filter: BloomFilterBuilder?
@@ -72,8 +73,6 @@ package final class TableBuilder {
     @exclusivity(unchecked) private var blockEnded = false
     /// That separator, sent with the next block.
     @exclusivity(unchecked) private var pendingSeparator: [UInt8]?
-    /// Stored bytes handed to the pipeline (uncompressed estimate).
-    @exclusivity(unchecked) private var submittedBytes: UInt64 = 0
     @exclusivity(unchecked) private var isClosed = false
     @exclusivity(unchecked) private var failure: DBError?
     /// Written into the range deletion block at `finish`.
@@ -85,12 +84,7 @@ package final class TableBuilder {
         self.file = file
         self.path = file.path
         self.backend = backend
-        let blockWriter = TableBlockWriter(file: file, backend: backend, options: options)
-        if options.pipelined {
-            pipeline = BlockPipeline(blockWriter: blockWriter)
-        } else {
-            self.blockWriter = blockWriter
-        }
+        blockWriter = TableBlockWriter(file: file, backend: backend, options: options)
         dataBlock = BlockBuilder(restartInterval: options.restartInterval)
         filter = options.bloomBitsPerKey > 0 ? BloomFilterBuilder(bitsPerKey: options.bloomBitsPerKey) : nil
         properties.bloomBitsPerKey = max(0, options.bloomBitsPerKey)
@@ -100,17 +94,12 @@ package final class TableBuilder {
         }
     }
 
-    deinit {
-        // A builder dropped unfinished must not leave its worker waiting.
-        pipeline?.abandon()
-    }
-
     var entryCount: UInt64 { properties.entryCount }
 
     /// Bytes the file would have if finished now, minus meta blocks: lets
     /// compaction cut output files near their target size.
     var estimatedFileSizeBytes: UInt64 {
-        (blockWriter?.writer.offset ?? submittedBytes) + UInt64(dataBlock.estimatedSizeBytes)
+        blockWriter.writer.offset + UInt64(dataBlock.estimatedSizeBytes)
     }
 
     /// Adds one entry. `internalKey` must sort strictly after the previous one.
@@ -155,6 +144,36 @@ package final class TableBuilder {
         if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { () throws(DBError) in try flushDataBlock() } }
     }
 
+    /// `add` for a caller that has checked the entry itself: the user key
+    /// of `internalKey` sorts strictly after the previous entry's and its
+    /// trailer is (sequence 0, value) — `TableFileWriter`, which refuses
+    /// anything else before it calls. Skips `add`'s per-entry comparisons
+    /// (the order precondition and the same-user-key test: two key
+    /// compares, ~65 of the ~1,470 instructions per record of a bulk
+    /// write's caller thread, callgrind) and its sequence and type
+    /// bookkeeping; writes the same table as `add` would.
+    package func addCheckedPut(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
+        precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
+        if let failure { throw failure }
+        precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
+        if blockEnded {
+            pendingSeparator = dataBlock.withLastKey { TableBuilder.shortestSeparator($0, internalKey) }
+            blockEnded = false
+        }
+        filter?.add(InternalKey.userKey(internalKey))
+        prefixFilter?.add(userKey: InternalKey.userKey(internalKey))
+        if properties.entryCount == 0 {
+            properties.smallestKey = Array(internalKey)
+            properties.smallestSequence = 0
+            properties.largestSequence = 0
+        }
+        properties.entryCount += 1
+        properties.rawKeyBytes += UInt64(internalKey.count)
+        properties.rawValueBytes += UInt64(value.count)
+        dataBlock.add(internalKey, value)
+        if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { () throws(DBError) in try flushDataBlock() } }
+    }
+
     package func add(_ internalKey: [UInt8], _ value: [UInt8]) throws(DBError) {
         try internalKey.withBytes { (k) throws(DBError) in try value.withBytes { (v) throws(DBError) in try add(k, v) } }
     }
@@ -178,11 +197,6 @@ package final class TableBuilder {
         isClosed = true
         return try guarded { () throws(DBError) in
             if !dataBlock.isEmpty { try flushDataBlock() }
-            if let pipeline {
-                self.pipeline = nil
-                blockWriter = try pipeline.finish()
-            }
-            guard let blockWriter else { throw DBError.internalError("table builder without its block writer") }
             if blockEnded {
                 blockWriter.addLastIndexEntry(dataBlock.withLastKey { TableBuilder.shortSuccessor($0) })
                 blockEnded = false
@@ -198,7 +212,8 @@ package final class TableBuilder {
 
             var filterHandle: BlockHandle?
             if let filter {
-                let encoded = options.filterLayout == .blocked ? filter.finish() : filter.finishLegacy()
+                let encoded = options.filterLayout == .blocked ? filter.finish(splitAcrossThreads: options.splitFilterFinish)
+                                                               : filter.finishLegacy()
                 filterHandle = try writeBlock(encoded, compression: .uncompressed).handle
             }
             if let prefixFilter {
@@ -231,9 +246,7 @@ package final class TableBuilder {
     /// Stops building; nothing more is written. The caller removes the file.
     func abandon() {
         isClosed = true
-        pipeline?.abandon()
-        pipeline = nil
-        blockWriter?.writer.abandon()
+        blockWriter.writer.abandon()
     }
 
     /// Widens the key bounds and the sequence range to the tombstones:
@@ -271,28 +284,15 @@ package final class TableBuilder {
     static let incompressibleProbeInterval = TableBlockWriter.incompressibleProbeInterval
 
     /// Hands the finished data block, with the separator of the one
-    /// before, to the block writer (or its pipeline).
+    /// before, to the block writer (lent for the call only: no copy).
     private func flushDataBlock() throws(DBError) {
         let separator = pendingSeparator
         pendingSeparator = nil
         blockEnded = true
-        if let pipeline {
-            // The writer thread's error, as soon as it is known (`submit`
-            // would throw it at the next hand-over).
-            if pipeline.hasFailed { throw pipeline.failureError ?? DBError.internalError("table writer thread failed") }
-            let contents = dataBlock.finish()  // a copy: it now belongs to the pipeline
-            dataBlock.reset()
-            submittedBytes += UInt64(contents.count + BlockCodec.trailerSizeBytes)
-            try pipeline.submit(BlockPipeline.Item(contents: contents, separatorOfPrevious: separator))
-        } else if let blockWriter {
-            // The finished contents are lent for the call only: no copy.
-            try dataBlock.finish { (raw) throws(DBError) in
-                try blockWriter.writeDataBlock(raw, separatorOfPrevious: separator)
-            }
-            dataBlock.reset()
-        } else {
-            throw DBError.internalError("table builder without its block writer")
+        try dataBlock.finish { (raw) throws(DBError) in
+            try blockWriter.writeDataBlock(raw, separatorOfPrevious: separator)
         }
+        dataBlock.reset()
     }
 
     /// Runs `body`; remembers the first error so later calls fail the same way.

@@ -105,4 +105,24 @@ import Testing
             #expect(absent > 1900)
         }
     }
+
+    /// A bulk writer's filter is finished on two threads (each half of the
+    /// keys into its own bits, then OR-ed): the same bytes as one thread's.
+    @Test func aFinishSplitAcrossTwoThreadsWritesTheSameFilter() throws {
+        for count in [BloomFilterBuilder.splitFinishMinimumKeys + 1] {
+            var builder = BloomFilterBuilder(bitsPerKey: 10)
+            var rng = SplitMix64(seed: UInt64(count))
+            for _ in 0..<count {
+                withUnsafeBytes(of: rng.next()) { builder.add($0) }
+            }
+            let one = builder.finish(splitAcrossThreads: false)
+            let two = builder.finish(splitAcrossThreads: true)
+            // A Bool, not `one == two` inside #expect: a failing expectation
+            // would diff the two filters element by element, for minutes.
+            let same = one == two
+            #expect(same, "\(count) keys: the split finish set other bits")
+            let filter = try one.withUnsafeBytes { try BloomFilter(decoding: $0) }
+            #expect(filter.layout == .blocked)
+        }
+    }
 }
