@@ -2,7 +2,7 @@ import Testing
 @testable import RingKV
 
 /// A replica's keyspace must have a ttl exactly when the primary's has one
-/// (docs/MERGE_TTL.md §Change feed and replicas): the feed marks the
+/// (docs/MERGE_TTL.md §TTL): the feed marks the
 /// keyspaces whose values carry the write time
 /// (`CommittedBatch.stampedKeyspaces`), and `apply` refuses a mismatch
 /// with nothing applied, in either direction.
