@@ -301,7 +301,10 @@ public final class Transaction: @unchecked Sendable {
         try withState { (s) throws(DBError) -> (WriteBatch, TransactionCheck)? in
             if ifOpen && s.phase != .open { return nil }
             try s.checkOpen()
-            s.phase = .failed
+            // Closed from here on: committed unless the commit fails
+            // (`commitFailed` then says so), so a successful commit takes
+            // the mutex once.
+            s.phase = .committed
             releaseSnapshot(&s)
             let check = s.makeCheck(snapshotSequence: snapshotSequence)
             // The batch is shared, not copied: the state never changes it
@@ -312,8 +315,9 @@ public final class Transaction: @unchecked Sendable {
         }
     }
 
-    private func finish(_ committed: Bool) {
-        if committed { withState { $0.phase = .committed } }
+    /// The commit of the taken batch failed (a conflict, or any error).
+    private func commitFailed() {
+        withState { $0.phase = .failed }
     }
 
     /// Validates and commits the buffered writes atomically through the
@@ -334,8 +338,12 @@ public final class Transaction: @unchecked Sendable {
 
     private func commit(ifOpen: Bool) throws(DBError) {
         guard let (batch, check) = try takeForCommit(ifOpen: ifOpen) else { return }
-        try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
-        finish(true)
+        do {
+            try db.impl.commitTransactionNow(batch, check: check, sync: writeOptions.sync)
+        } catch {
+            commitFailed()
+            throw error
+        }
     }
 
     /// `commit()` through the async write path: the task suspends (no
@@ -343,15 +351,19 @@ public final class Transaction: @unchecked Sendable {
     public func commit() async throws {
         let (batch, check) = try takeForCommit()
         let impl = db.impl
-        if batch.isEmpty {
-            try impl.commitTransactionNow(batch, check: check, sync: false)
-        } else {
-            try impl.checkWritable()
-            try batch.validate()
-            try impl.checkDefaultHandles(of: batch)
-            try await impl.asyncWrites.write(batch, sync: writeOptions.sync, check: check, into: impl)
+        do {
+            if batch.isEmpty {
+                try impl.commitTransactionNow(batch, check: check, sync: false)
+            } else {
+                try impl.checkWritable()
+                try batch.validate()
+                try impl.checkDefaultHandles(of: batch)
+                try await impl.asyncWrites.write(batch, sync: writeOptions.sync, check: check, into: impl)
+            }
+        } catch {
+            commitFailed()
+            throw error
         }
-        finish(true)
     }
 
     /// Drops the buffered writes and releases the snapshot. Does nothing
