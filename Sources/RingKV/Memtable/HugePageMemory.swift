@@ -20,36 +20,22 @@ enum HugePageMemory {
     /// A zero-filled, 2 MiB-aligned block of `blockBytes`, or nil when no
     /// mapping is to be had (the caller falls back to ordinary memory).
     static func allocateBlock() -> UnsafeMutableRawPointer? {
-        allocate(byteCount: blockBytes)
-    }
-
-    static func freeBlock(_ block: UnsafeMutableRawPointer) {
-        free(block, byteCount: blockBytes)
-    }
-
-    /// A zero-filled, 2 MiB-aligned region of `byteCount` (a whole number
-    /// of blocks; nil otherwise), or nil when no mapping is to be had.
-    /// Also used for tables read at random, one 4 KiB page per lookup: the
-    /// conflict table's slots and a point index's bucket heads.
-    static func allocate(byteCount: Int) -> UnsafeMutableRawPointer? {
-        guard byteCount > 0, byteCount % blockBytes == 0 else { return nil }
-        // Map one block more than asked and trim to an aligned region inside it.
-        let span = byteCount + blockBytes
+        // Map twice the size and trim to an aligned block inside it.
+        let span = 2 * blockBytes
         guard let raw = mmap(nil, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
               raw != MAP_FAILED else { return nil }
         let start = UInt(bitPattern: raw)
         let aligned = (start + UInt(blockBytes - 1)) & ~UInt(blockBytes - 1)
         let head = Int(aligned - start)
         if head > 0 { munmap(raw, head) }
-        let tail = span - head - byteCount
-        if tail > 0 { munmap(raw + head + byteCount, tail) }
-        let region = raw + head
-        _ = madvise(region, byteCount, MADV_HUGEPAGE)
-        return region
+        let tail = span - head - blockBytes
+        if tail > 0 { munmap(raw + head + blockBytes, tail) }
+        let block = raw + head
+        _ = madvise(block, blockBytes, MADV_HUGEPAGE)
+        return block
     }
 
-    /// Frees what `allocate(byteCount:)` returned, with the same count.
-    static func free(_ region: UnsafeMutableRawPointer, byteCount: Int) {
-        munmap(region, byteCount)
+    static func freeBlock(_ block: UnsafeMutableRawPointer) {
+        munmap(block, blockBytes)
     }
 }

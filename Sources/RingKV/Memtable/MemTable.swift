@@ -41,7 +41,6 @@ package final class MemTable: @unchecked Sendable {
     /// installed, their mask (`MemTablePointIndex`).
     private let pointIndexBuckets = Atomic<UnsafeMutablePointer<UInt64>?>(nil)
     private let pointIndexMask = Atomic<Int>(0)
-    private let pointIndexHuge = Atomic<Bool>(false)
     /// Range deletions, kept apart from the skiplist (Sendable by itself).
     let rangeTombstones = MemTableRangeTombstones()
 
@@ -67,8 +66,7 @@ package final class MemTable: @unchecked Sendable {
     @inline(__always)
     private var pointIndex: MemTablePointIndex? {
         guard let buckets = pointIndexBuckets.load(ordering: .acquiring) else { return nil }
-        return MemTablePointIndex(buckets: buckets, mask: pointIndexMask.load(ordering: .relaxed),
-                                  huge: pointIndexHuge.load(ordering: .relaxed))
+        return MemTablePointIndex(buckets: buckets, mask: pointIndexMask.load(ordering: .relaxed))
     }
 
     /// Installs a point index (MemTablePointIndex.swift) sized for a
@@ -80,7 +78,6 @@ package final class MemTable: @unchecked Sendable {
         if pointIndexBuckets.load(ordering: .acquiring) != nil { return }
         let index = MemTablePointIndex.allocate(bucketCount: MemTablePointIndex.bucketCount(forMemtableBytes: memtableBytes))
         pointIndexMask.store(index.mask, ordering: .relaxed)
-        pointIndexHuge.store(index.huge, ordering: .relaxed)
         pointIndexBuckets.store(index.buckets, ordering: .releasing)
     }
 

@@ -30,17 +30,12 @@ import RingIO
 /// searches the skiplist as without an index.
 ///
 /// Layout: one zeroed block of `bucketCount` UInt64 words (the heads; 0:
-/// empty chain), freed with the memtable. Heads of whole 2 MiB blocks are
-/// 2 MiB huge pages where the kernel gives them (`HugePageMemory`): each
-/// lookup touches a random page of them, and 512 pages of 4 KiB each want
-/// a TLB entry of their own. Entries and nodes are never
+/// empty chain), freed with the memtable. Entries and nodes are never
 /// moved or freed while the memtable lives.
 struct MemTablePointIndex {
     /// The bucket heads; `mask` = bucket count - 1.
     let buckets: UnsafeMutablePointer<UInt64>
     let mask: Int
-    /// Whether `buckets` came from `HugePageMemory` (else `PageMemory`).
-    let huge: Bool
 
     /// Bucket heads for a memtable of `memtableBytes`: one per 256 bytes
     /// (a chain averages under one entry for entries of 256 bytes or
@@ -57,20 +52,15 @@ struct MemTablePointIndex {
     static func allocate(bucketCount: Int) -> MemTablePointIndex {
         precondition(bucketCount > 0 && bucketCount & (bucketCount - 1) == 0,
                      "point index bucket count \(bucketCount) is not a power of two")
-        let byteCount = bucketCount * 8
-        let hugeRaw = HugePageMemory.allocate(byteCount: byteCount)
-        let raw = hugeRaw ?? PageMemory.allocate(byteCount: byteCount, alignment: 64, zeroed: true)
+        let raw = PageMemory.allocate(byteCount: bucketCount * 8, alignment: 64, zeroed: true)
         return MemTablePointIndex(buckets: raw.bindMemory(to: UInt64.self, capacity: bucketCount),
-                                  mask: bucketCount - 1, huge: hugeRaw != nil)
+                                  mask: bucketCount - 1)
     }
 
     /// Bytes of the bucket heads (the chain entries are arena memory).
     var byteCount: Int { (mask + 1) * 8 }
 
-    func free() {
-        if huge { HugePageMemory.free(UnsafeMutableRawPointer(buckets), byteCount: byteCount) }
-        else { PageMemory.free(UnsafeMutableRawPointer(buckets), byteCount: byteCount) }
-    }
+    func free() { PageMemory.free(UnsafeMutableRawPointer(buckets), byteCount: byteCount) }
 
     @inline(__always)
     private func head(_ hash: UInt64) -> UnsafeMutablePointer<UInt64> {

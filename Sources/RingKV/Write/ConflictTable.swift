@@ -42,10 +42,6 @@ final class ConflictTable: @unchecked Sendable {
     /// Every sequence at or below this counts as conflicting (guarded by mu).
     private(set) var floor: SequenceNumber = 0
     private var slots: UnsafeMutablePointer<UInt64>?
-    /// Whether `slots` came from `HugePageMemory` (else `PageMemory`):
-    /// 8 MiB read and written at a random 4 KiB page per key, four 2 MiB
-    /// huge pages where the kernel gives them.
-    private var slotsHuge = false
     private let rangeSlots: UnsafeMutablePointer<UInt64>
 
     init() {
@@ -54,10 +50,7 @@ final class ConflictTable: @unchecked Sendable {
     }
 
     deinit {
-        if let slots {
-            if slotsHuge { HugePageMemory.free(UnsafeMutableRawPointer(slots), byteCount: ConflictTable.slotCount * 8) }
-            else { PageMemory.free(UnsafeMutableRawPointer(slots), byteCount: ConflictTable.slotCount * 8) }
-        }
+        if let slots { PageMemory.free(UnsafeMutableRawPointer(slots), byteCount: ConflictTable.slotCount * 8) }
         rangeSlots.deallocate()
     }
 
@@ -69,9 +62,7 @@ final class ConflictTable: @unchecked Sendable {
     /// Caller holds `mu`.
     func activateLocked(allocatedSequence: SequenceNumber) {
         guard !isActive else { return }
-        let hugeRaw = HugePageMemory.allocate(byteCount: ConflictTable.slotCount * 8)
-        let raw = hugeRaw ?? PageMemory.allocate(byteCount: ConflictTable.slotCount * 8, alignment: 64, zeroed: true)
-        slotsHuge = hugeRaw != nil
+        let raw = PageMemory.allocate(byteCount: ConflictTable.slotCount * 8, alignment: 64, zeroed: true)
         slots = raw.bindMemory(to: UInt64.self, capacity: ConflictTable.slotCount)
         floor = allocatedSequence
         isActive = true
