@@ -91,9 +91,24 @@ extension DBImpl {
             // Asked before the view is made: binding the view copied it.
             let mem = defaultKeyspace.mem
             if !mem.hasPointIndex { mem.enablePointIndex(memtableBytes: defaultKeyspace.options.memtableSizeBytes) }
-            let view = followerGeneration == 0 ? try? readViewLocked(ReadOptions()) : nil
-            return (sequence, view.map(TransactionView.init))
+            return (sequence, followerGeneration == 0 ? transactionViewLocked() : nil)
         }
+    }
+
+    /// What `readViewLocked(ReadOptions())` makes for the default
+    /// keyspace, built directly: a transaction's view serves point reads
+    /// only (no bounds, no snapshot object to check), so the option
+    /// handling is skipped. nil when the database is closing (its reads
+    /// then take the usual path, which says so). Caller holds `mu`.
+    private func transactionViewLocked() -> TransactionView? {
+        mu.assertHeld()
+        if closed || closing { return nil }
+        let keyspace = defaultKeyspace
+        return TransactionView(ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm,
+                                        version: versions.current, sequence: lastSequence, fillCache: true,
+                                        asyncPrefetch: true, bounds: .unbounded,
+                                        ttl: keyspace.options.ttlNanos == nil ? nil
+                                            : keyspace.options.ttlExpiryNow(keyspace: keyspace.name)))
     }
 
     /// Commits a transaction's batch from the calling thread: validated

@@ -20,7 +20,7 @@ extension Transaction {
         if let keyspace, keyspace.data.stampsWriteTime { throw TTLPolicy.mergeRefusal(keyspace: keyspace.name) }
         try WriteBatch.validateSingle(keyBytes: key.count, valueBytes: operand.count)
         try db.impl.checkMergeOperand(key: key, operand)
-        try state.withLock { (s) throws(DBError) in
+        try withState { (s) throws(DBError) in
             try s.checkOpen()
             if let keyspace { s.batch.merge(key, operand, in: keyspace) } else { s.batch.merge(key, operand) }
             s.recordMerge(keyspace: id, key: key, operand: operand)

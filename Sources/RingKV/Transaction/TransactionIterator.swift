@@ -51,7 +51,7 @@ public final class TransactionIterator {
 
     /// Positions at the first key at or after `target`.
     public func seek(to target: [UInt8]) throws(DBError) {
-        try transaction.state.withLock { (s) throws(DBError) in try s.checkOpen() }
+        try transaction.withState { (s) throws(DBError) in try s.checkOpen() }
         var target = target
         if let lower, compareBytes(target, lower) < 0 { target = lower }
         try base.seek(to: target)
@@ -62,7 +62,7 @@ public final class TransactionIterator {
     /// Moves to the next key. Requires `isValid`.
     public func next() throws(DBError) {
         guard isValid else { throw DBError.misuse("next() on an invalid TransactionIterator") }
-        try transaction.state.withLock { (s) throws(DBError) in try s.checkOpen() }
+        try transaction.withState { (s) throws(DBError) in try s.checkOpen() }
         // Step past the current key in whichever source holds it.
         if base.isValid && base.key == currentKey { try base.next() }
         if ownIndex < own.count && own[ownIndex].key == currentKey { ownIndex += 1 }
@@ -139,7 +139,7 @@ extension Transaction {
     public func makeIterator(in keyspace: Keyspace? = nil, lowerBound: [UInt8]? = nil,
                              upperBound: [UInt8]? = nil) throws(DBError) -> TransactionIterator {
         let id = try keyspaceId(keyspace)
-        let (snapshot, own) = try state.withLock { (s) throws(DBError) in
+        let (snapshot, own) = try withState { (s) throws(DBError) in
             try s.checkOpen()
             return (snapshotObject(&s), s.ownEntries(keyspace: id, lower: lowerBound, upper: upperBound))
         }

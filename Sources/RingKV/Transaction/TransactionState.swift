@@ -78,7 +78,8 @@ struct TransactionState {
     /// start (the key a conflict names); usually empty.
     var rangeKeyspaces: [(id: UInt32, firstKey: [UInt8])] = []
 
-    @inline(__always) init(view: TransactionView?) { self.view = view }
+    /// An open transaction's state, without a view yet.
+    @inline(__always) init() {}
 
     func checkOpen() throws(DBError) {
         switch phase {

@@ -27,6 +27,7 @@ extension CommitPipeline {
         mu.assertHeld()
         let unchanged = ScreenedGroup(first: taken, count: count, rejected: nil, raised: false)
         guard conflicts.isActive else { return unchanged }
+        if count == 1 { return screenAloneLocked(taken) }
         var member: PendingWrite? = taken
         var hasTransaction = false
         while let w = member, !hasTransaction {
@@ -58,6 +59,21 @@ extension CommitPipeline {
             kept += 1
         }
         return ScreenedGroup(first: first, count: kept, rejected: rejected, raised: true)
+    }
+
+    /// `screenTransactionsLocked` of a group of one writer (an uncontended
+    /// writer leads its own group): the same outcome without walking and
+    /// relinking a list (each step of that loop retained and released its
+    /// members). Caller holds `mu` and leads; the table is active.
+    private func screenAloneLocked(_ w: PendingWrite) -> ScreenedGroup {
+        guard let check = w.check else { return ScreenedGroup(first: w, count: 1, rejected: nil, raised: false) }
+        if let key = conflicts.conflictLocked(check) {
+            w.error = .conflict(key: key)
+            return ScreenedGroup(first: nil, count: 0, rejected: w, raised: true)
+        }
+        w.firstSequence = allocatedSequence + 1
+        conflicts.raise(w)
+        return ScreenedGroup(first: w, count: 1, rejected: nil, raised: true)
     }
 
     /// Raises the conflict slots of a group without transactions (the
