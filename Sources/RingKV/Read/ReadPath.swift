@@ -68,14 +68,22 @@ extension DBImpl {
             }
             version = current
         }
-        return ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm, version: version,
-                        sequence: options.snapshot?.sequence ?? lastSequence, fillCache: options.fillCache,
-                        asyncPrefetch: options.asyncPrefetch,
-                        bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound)
-                            .withFilterPrefix(length: keyspace.options.prefixFilterLength),
-                        // (No copy of the options without a ttl: every read takes a view.)
-                        ttl: keyspace.options.ttlNanos == nil ? nil
-                            : keyspace.options.ttlExpiryNow(keyspace: keyspace.name))
+        return readViewLocked(of: keyspace, version: version, sequence: options.snapshot?.sequence ?? lastSequence,
+                              fillCache: options.fillCache, asyncPrefetch: options.asyncPrefetch,
+                              bounds: IterationBounds(lower: options.lowerBound, upper: options.upperBound)
+                                  .withFilterPrefix(length: keyspace.options.prefixFilterLength))
+    }
+
+    /// The view of `keyspace`'s memtables now and `version`, at `sequence`,
+    /// with the ttl clock read now (`readViewLocked(_:keyspace:)` once the
+    /// options are checked; a transaction's view). Caller holds `mu`.
+    @inline(__always)
+    func readViewLocked(of keyspace: KeyspaceData, version: Version, sequence: SequenceNumber, fillCache: Bool,
+                        asyncPrefetch: Bool, bounds: IterationBounds) -> ReadView {
+        ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm, version: version, sequence: sequence,
+                 fillCache: fillCache, asyncPrefetch: asyncPrefetch, bounds: bounds,
+                 // (No copy of the options without a ttl: every read takes a view.)
+                 ttl: keyspace.options.ttlNanos == nil ? nil : keyspace.options.ttlExpiryNow(keyspace: keyspace.name))
     }
 
     /// The single-key path (`PointLookup.swift`); the copy of the value is

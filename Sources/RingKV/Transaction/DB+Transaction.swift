@@ -103,12 +103,8 @@ extension DBImpl {
     private func transactionViewLocked() -> TransactionView? {
         mu.assertHeld()
         if closed || closing { return nil }
-        let keyspace = defaultKeyspace
-        return TransactionView(ReadView(keyspace: keyspace, mem: keyspace.mem, imm: keyspace.imm,
-                                        version: versions.current, sequence: lastSequence, fillCache: true,
-                                        asyncPrefetch: true, bounds: .unbounded,
-                                        ttl: keyspace.options.ttlNanos == nil ? nil
-                                            : keyspace.options.ttlExpiryNow(keyspace: keyspace.name)))
+        return TransactionView(readViewLocked(of: defaultKeyspace, version: versions.current, sequence: lastSequence,
+                                              fillCache: true, asyncPrefetch: true, bounds: .unbounded))
     }
 
     /// Commits a transaction's batch from the calling thread: validated
