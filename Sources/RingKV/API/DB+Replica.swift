@@ -96,33 +96,31 @@ struct ReplicaApply {
     /// ttl on the primary (`CommittedBatch.stampedKeyspaces`).
     mutating func add(_ change: Change, stamped: Set<String>, to batch: inout WriteBatch, db: DB) throws(DBError) {
         let name = change.keyspace
-        let replicaHasTTL = try name == KeyspaceName.defaultName ? false : handle(name, db).data.stampsWriteTime
-        try Self.checkTTL(of: name, primaryHasTTL: stamped.contains(name), replicaHasTTL: replicaHasTTL)
+        // nil: "default", which never has a ttl.
+        let keyspace = try name == KeyspaceName.defaultName ? nil : handle(name, db)
+        let hasTTL = keyspace?.data.stampsWriteTime ?? false
+        try Self.checkTTL(of: name, primaryHasTTL: stamped.contains(name), replicaHasTTL: hasTTL)
         switch change {
-        case .put(let name, let key, let value):
-            if name == KeyspaceName.defaultName { batch.put(key, value) } else {
-                let keyspace = try handle(name, db)
-                if keyspace.data.stampsWriteTime && value.count < TTLStamp.sizeBytes {
-                    // Every read and compaction of the key would fail on it.
-                    throw DBError.invalidArgument(
-                        "apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", which has a ttl: "
-                            + "its values end in their \(TTLStamp.sizeBytes)-byte write time "
-                            + "(has the primary's keyspace a ttl?)")
-                }
-                batch.put(key, value, in: keyspace)
+        case .put(_, let key, let value):
+            guard let keyspace else { return batch.put(key, value) }
+            if hasTTL && value.count < TTLStamp.sizeBytes {
+                // Every read and compaction of the key would fail on it.
+                throw DBError.invalidArgument(
+                    "apply(_:) of a put of \(value.count) bytes into keyspace \"\(name)\", which has a ttl: "
+                        + "its values end in their \(TTLStamp.sizeBytes)-byte write time "
+                        + "(has the primary's keyspace a ttl?)")
             }
-        case .delete(let name, let key):
-            if name == KeyspaceName.defaultName { batch.delete(key) } else { batch.delete(key, in: try handle(name, db)) }
-        case .deleteRange(let name, let from, let to):
-            if name == KeyspaceName.defaultName { batch.deleteRange(from: from, to: to) } else {
-                batch.deleteRange(from: from, to: to, in: try handle(name, db))
+            batch.put(key, value, in: keyspace)
+        case .delete(_, let key):
+            if let keyspace { batch.delete(key, in: keyspace) } else { batch.delete(key) }
+        case .deleteRange(_, let from, let to):
+            if let keyspace { batch.deleteRange(from: from, to: to, in: keyspace) } else {
+                batch.deleteRange(from: from, to: to)
             }
-        case .merge(let name, let key, let operand):
-            if name == KeyspaceName.defaultName { batch.merge(key, operand) } else {
-                let keyspace = try handle(name, db)
-                if keyspace.data.stampsWriteTime { throw TTLPolicy.mergeRefusal(keyspace: name) }
-                batch.merge(key, operand, in: keyspace)
-            }
+        case .merge(_, let key, let operand):
+            guard let keyspace else { return batch.merge(key, operand) }
+            if hasTTL { throw TTLPolicy.mergeRefusal(keyspace: name) }
+            batch.merge(key, operand, in: keyspace)
         }
     }
 
