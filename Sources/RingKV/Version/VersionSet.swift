@@ -248,8 +248,7 @@ final class VersionSet: Sendable {
     /// the catalog still carries (its create record and its drop,
     /// DroppedKeyspaces.swift), then one record per live keyspace,
     /// "default" first: its create record, log number, compact pointers
-    /// and tables.
-    /// The MANIFEST is named by CURRENT only once all of them
+    /// and tables. The MANIFEST is named by CURRENT only once all of them
     /// are synced, so the snapshot is atomic however many records it takes.
     static func snapshotEdits(_ catalog: KeyspaceCatalog<Version>, nextFileNumber: UInt64,
                               lastSequence: SequenceNumber) -> [VersionEdit] {
@@ -259,8 +258,9 @@ final class VersionSet: Sendable {
         global.nextFileNumber = nextFileNumber
         global.lastSequence = lastSequence
         global.maxKeyspaceId = catalog.maxKeyspaceId
-        // The global record and one per live keyspace: replay refuses a
-        // MANIFEST that ends inside them (docs/FORMAT.md §Snapshot edit).
+        // The global record, two per carried dropped keyspace and one per
+        // live keyspace: replay refuses a MANIFEST that ends inside them
+        // (docs/FORMAT.md §Snapshot edit).
         let dropped = DroppedKeyspaces.snapshotEdits(catalog.dropped, nextFileNumber: nextFileNumber)
         global.snapshotRecordCount = UInt64(1 + catalog.entries.count + dropped.count)
         // Dropped keyspaces first: a live one may have taken a dropped one's name.
