@@ -104,9 +104,7 @@ package final class TableBuilder {
 
     /// Adds one entry. `internalKey` must sort strictly after the previous one.
     package func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
-        precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
-        if let failure { throw failure }
-        precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
+        try checkAddable(internalKey)
         let isFirst = properties.entryCount == 0
         let sameUserKey: Bool
         if isFirst {
@@ -117,18 +115,8 @@ package final class TableBuilder {
                 return compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)) == 0
             }
         }
-        if blockEnded {
-            pendingSeparator = dataBlock.withLastKey { TableBuilder.shortestSeparator($0, internalKey) }
-            blockEnded = false
-        }
-        if !sameUserKey {
-            filter?.add(InternalKey.userKey(internalKey))
-            prefixFilter?.add(userKey: InternalKey.userKey(internalKey))
-        }
-
         let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
         if isFirst {
-            properties.smallestKey = Array(internalKey)
             properties.smallestSequence = sequence
             properties.largestSequence = sequence
         } else {
@@ -136,12 +124,7 @@ package final class TableBuilder {
             properties.largestSequence = max(properties.largestSequence, sequence)
         }
         if type == ValueType.deletion.rawValue { properties.deletionCount += 1 }
-        properties.entryCount += 1
-        properties.rawKeyBytes += UInt64(internalKey.count)
-        properties.rawValueBytes += UInt64(value.count)
-
-        dataBlock.add(internalKey, value)
-        if dataBlock.estimatedSizeBytes >= options.blockSizeBytes { try guarded { () throws(DBError) in try flushDataBlock() } }
+        try append(internalKey, value, newUserKey: !sameUserKey)
     }
 
     /// `add` for a caller that has checked the entry itself: the user key
@@ -153,20 +136,38 @@ package final class TableBuilder {
     /// write's caller thread, callgrind) and its sequence and type
     /// bookkeeping; writes the same table as `add` would.
     package func addCheckedPut(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
+        try checkAddable(internalKey)
+        if properties.entryCount == 0 {
+            properties.smallestSequence = 0
+            properties.largestSequence = 0
+        }
+        try append(internalKey, value, newUserKey: true)
+    }
+
+    /// What every add checks first: the builder is open, nothing failed,
+    /// the key holds its trailer.
+    @inline(__always)
+    private func checkAddable(_ internalKey: UnsafeRawBufferPointer) throws(DBError) {
         precondition(!isClosed, "TableBuilder.add after finish() or abandon()")
         if let failure { throw failure }
         precondition(internalKey.count >= InternalKey.trailerSize, "internal key shorter than its 8-byte trailer")
+    }
+
+    /// The rest of every add, once the entry is checked and its sequence
+    /// counted: the separator the ended block owes, the filters (once per
+    /// user key), the byte counts, the data block (flushed when full).
+    @inline(__always)
+    private func append(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
+                        newUserKey: Bool) throws(DBError) {
         if blockEnded {
             pendingSeparator = dataBlock.withLastKey { TableBuilder.shortestSeparator($0, internalKey) }
             blockEnded = false
         }
-        filter?.add(InternalKey.userKey(internalKey))
-        prefixFilter?.add(userKey: InternalKey.userKey(internalKey))
-        if properties.entryCount == 0 {
-            properties.smallestKey = Array(internalKey)
-            properties.smallestSequence = 0
-            properties.largestSequence = 0
+        if newUserKey {
+            filter?.add(InternalKey.userKey(internalKey))
+            prefixFilter?.add(userKey: InternalKey.userKey(internalKey))
         }
+        if properties.entryCount == 0 { properties.smallestKey = Array(internalKey) }
         properties.entryCount += 1
         properties.rawKeyBytes += UInt64(internalKey.count)
         properties.rawValueBytes += UInt64(value.count)
