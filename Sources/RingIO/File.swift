@@ -31,8 +31,17 @@ public final class File: Sendable {
     public let path: String
     public let fd: Int32
     /// Whether the descriptor was opened with O_DIRECT (offsets, lengths
-    /// and buffers must then be 4096-aligned).
+    /// and buffers must then be aligned: `directReadAlignment`, and 4096
+    /// for memory and for the engine's writes).
     public let isDirect: Bool
+    /// The offset and length alignment of an O_DIRECT read: what the kernel
+    /// reports for the file (statx STATX_DIOALIGN, Linux 6.1: usually the
+    /// device's logical block size, 512 bytes), kept when it is a power of
+    /// two from 512 to 4096, else 4096 (a page). Why: a 4,126-byte block
+    /// read at 512-byte granularity is 4.5 or 5 KiB, not two pages —
+    /// RocksDB likewise aligns direct reads to the logical sector size.
+    /// 1 for a buffered file.
+    public let directReadAlignment: Int
     /// Set once by close(); guards against a second close of the descriptor.
     private let closed = Locked(false)
 
@@ -66,6 +75,16 @@ public final class File: Sendable {
         self.path = path
         self.fd = fd
         self.isDirect = isDirect
+        directReadAlignment = isDirect ? File.directReadAlignment(fd: fd) : 1
+    }
+
+    /// See `directReadAlignment`.
+    private static func directReadAlignment(fd: Int32) -> Int {
+        let reported = rk_dio_offset_align(fd)
+        guard reported >= 512 && reported <= Int64(AlignedBuffer.alignment) && reported & (reported - 1) == 0 else {
+            return AlignedBuffer.alignment
+        }
+        return Int(reported)
     }
 
     deinit { try? close() }

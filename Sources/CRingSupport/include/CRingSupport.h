@@ -139,6 +139,11 @@ typedef struct rk_cachestat {
 /// Returns 0, or a negative errno (-ENOSYS on kernels without it).
 int rk_cachestat_range(int fd, uint64_t offset, uint64_t length, rk_cachestat *out);
 
+/// The file offset (and length) alignment O_DIRECT I/O on `fd` needs,
+/// from statx(2) STATX_DIOALIGN: > 0 bytes; 0 when the kernel or the
+/// filesystem does not say (before Linux 6.1); a negative errno on failure.
+int64_t rk_dio_offset_align(int fd);
+
 // MARK: - futex on a 32-bit word (process-private)
 
 /// Sleeps while *word == expected, at most `timeout_ns` (< 0: no limit;

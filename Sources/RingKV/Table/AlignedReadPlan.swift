@@ -2,9 +2,9 @@ import RingIO
 
 /// Byte ranges of one or more table files, read with ONE `readBatch`.
 ///
-/// A request of an O_DIRECT file covers whole 4096-byte pages (offset
-/// rounded down, end rounded up) at a page-aligned place in one shared
-/// `AlignedBuffer`, as O_DIRECT requires; a buffered file's request covers
+/// A request of an O_DIRECT file covers whole units of the file's
+/// `directReadAlignment` (offset rounded down, end rounded up) at a
+/// page-aligned place in one shared `AlignedBuffer`, as O_DIRECT requires; a buffered file's request covers
 /// exactly its ranges. One code path serves both.
 /// Ranges of the same file added in increasing order that touch or share a
 /// page are coalesced into one request of at most `maxRequestBytes`
@@ -53,10 +53,11 @@ struct AlignedReadPlan {
     @discardableResult
     mutating func add(_ file: File, offset: UInt64, length: Int) -> Int {
         precondition(length >= 0, "read length must be non-negative")
-        // O_DIRECT needs whole pages; a buffered file is read at the exact
-        // range, so the kernel copies only the bytes wanted (a 4 KiB block
-        // usually straddles two pages).
-        let alignment: UInt64 = file.isDirect ? UInt64(AlignedBuffer.alignment) : 1
+        // O_DIRECT needs aligned ranges (`File.directReadAlignment`: 512
+        // bytes on most devices, else a page); a buffered file is read at
+        // the exact range, so the kernel copies only the bytes wanted (a
+        // 4 KiB block usually straddles two pages).
+        let alignment = UInt64(file.directReadAlignment)
         let start = offset & ~(alignment - 1)
         let end = (offset + UInt64(length) + alignment - 1) & ~(alignment - 1)
         let id = ObjectIdentifier(file)

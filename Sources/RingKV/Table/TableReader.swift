@@ -318,8 +318,9 @@ package final class TableReader: Sendable {
     /// A buffered file is read at the block's exact range straight into
     /// memory that, for an uncompressed block, becomes the block: no page
     /// rounding (the kernel copies only the block's bytes), no second copy.
-    /// An O_DIRECT file needs page-aligned offsets, lengths and memory, so
-    /// the pages holding the block are read and the block copied out.
+    /// An O_DIRECT file needs aligned offsets and lengths
+    /// (`File.directReadAlignment`) and page-aligned memory, so the
+    /// aligned span holding the block is read and the block copied out.
     private func readDecoded<R>(_ handle: BlockHandle,
                                 _ body: (BlockAllocation, Int) throws(DBError) -> R) throws(DBError) -> R {
         let read = try loneRead(handle)
@@ -354,7 +355,7 @@ package final class TableReader: Sendable {
     }
 
     /// The one read that fetches data block `handle` alone: `lengthBytes`
-    /// at `start` of the file (page-aligned for an O_DIRECT file), the
+    /// at `start` of the file (aligned for an O_DIRECT file), the
     /// block `skip` bytes into it (see `readDecoded`).
     struct LoneRead {
         let handle: BlockHandle
@@ -370,9 +371,9 @@ package final class TableReader: Sendable {
         try io.check(handle, within: dataEndOffset, what: "data block")
         let wanted = Int(handle.sizeWithTrailer)
         if file.isDirect {
-            let page = UInt64(AlignedBuffer.alignment)
-            let start = handle.offset & ~(page - 1)
-            let end = (handle.offset + handle.sizeWithTrailer + page - 1) & ~(page - 1)
+            let unit = UInt64(file.directReadAlignment)
+            let start = handle.offset & ~(unit - 1)
+            let end = (handle.offset + handle.sizeWithTrailer + unit - 1) & ~(unit - 1)
             return LoneRead(handle: handle, start: start, lengthBytes: Int(end - start), wantedBytes: wanted)
         }
         return LoneRead(handle: handle, start: handle.offset, lengthBytes: max(wanted, 1), wantedBytes: wanted)
