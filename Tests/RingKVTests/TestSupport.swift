@@ -29,3 +29,10 @@ func stringContents(_ path: String, options: Options) throws -> [String: String]
     defer { try? db.close() }
     return try stringContents(of: db)
 }
+
+extension BackgroundThread {
+    /// A thread for a test; a thread that cannot start ends the run loudly.
+    static func spawn(name: String? = nil, _ body: @escaping @Sendable () -> Void) -> BackgroundThread {
+        do { return try BackgroundThread(name: name, body) } catch { fatalError("test thread: \(error)") }
+    }
+}

@@ -92,7 +92,14 @@ public final class TableFileWriter {
         }
         var builderOptions = TableOutput.builderOptions(tableOptions)
         builderOptions.splitFilterFinish = true
-        pipeline = RecordPipeline(builder: TableBuilder(file: file, backend: backend, options: builderOptions))
+        do throws(DBError) {
+            pipeline = try RecordPipeline(builder: TableBuilder(file: file, backend: backend, options: builderOptions))
+        } catch {
+            // No thread for the pipeline: the empty file goes.
+            try? file.close()
+            try? backend.removeFile(path)
+            throw error
+        }
     }
 
     deinit {

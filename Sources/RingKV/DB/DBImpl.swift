@@ -202,7 +202,12 @@ final class DBImpl: @unchecked Sendable {
                       logsReplayed: recovery.logs.count, batchesReplayed: Int(recovery.batchesReplayed),
                       ioBackend: backend.name, readOnly: options.readOnly,
                       durationNanos: MonotonicClock.nanos() - openStarted)
-        metrics?.start { [unowned self] in self.makeStats() }
+        do throws(DBError) {
+            try metrics?.start { [unowned self] in self.makeStats() }
+        } catch {
+            try? close()
+            throw error
+        }
         if options.readOnly {
             // Nothing is written: no sweep, no flush, no compaction.
             walFailure = DBError.readOnly(.openedReadOnly)
@@ -217,9 +222,18 @@ final class DBImpl: @unchecked Sendable {
         let jobs = max(options.backgroundJobs, 1)
         let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
             : [.flush] + Array(repeating: .compaction, count: jobs - 1)
-        workers = roles.map { role in
-            BackgroundThread(name: role.threadName) { [unowned self] in self.backgroundLoop(role) }
+        var started: [BackgroundThread] = []
+        do throws(DBError) {
+            for role in roles {
+                started.append(try BackgroundThread(name: role.threadName) { [unowned self] in self.backgroundLoop(role) })
+            }
+        } catch {
+            // Out of threads: the ones started stop before the open fails.
+            workers = started
+            try? close()
+            throw error
         }
+        workers = started
     }
 
     /// Wakes every thread waiting on `mu`, background threads included:

@@ -105,8 +105,9 @@ final class MetricsExporter: Sendable {
     }
 
     /// Starts the export thread; `stats` is called on it.
-    func start(stats: @escaping @Sendable () -> DBStats) {
-        let started = BackgroundThread { [self] in
+    /// - Throws: `DBError.io` when the thread cannot start.
+    func start(stats: @escaping @Sendable () -> DBStats) throws(DBError) {
+        let started = try BackgroundThread { [self] in
             while true {
                 let stop = wake.withLock { () -> Bool in
                     if stopping.load(ordering: .relaxed) { return true }

@@ -184,21 +184,26 @@ package struct BloomFilterBuilder {
         var out = [UInt8](repeating: 0, count: byteCount + 2)
         out.withUnsafeMutableBytes { raw in
             guard let base = raw.baseAddress else { return }
+            let half = hashes.count / 2
+            var split: (thread: BackgroundThread, helper: FilterBits)?
             if splitAcrossThreads && hashes.count >= BloomFilterBuilder.splitFinishMinimumKeys {
-                let half = hashes.count / 2
                 let helper = FilterBits(byteCount: byteCount)
                 let hashes = self.hashes
-                let thread = BackgroundThread(name: "ringkv-bloom") {
+                // Out of threads: this thread sets every bit (same filter).
+                let thread = try? BackgroundThread(name: "ringkv-bloom") {
                     hashes.withUnsafeBufferPointer { h in
                         BloomFilterBuilder.setBits(UnsafeBufferPointer(rebasing: h[0..<half]), into: helper.base,
                                                    blocks: blocks, probes: k)
                     }
                 }
+                split = thread.map { ($0, helper) }
+            }
+            if let split {
                 hashes.withUnsafeBufferPointer { h in
                     BloomFilterBuilder.setBits(UnsafeBufferPointer(rebasing: h[half...]), into: base, blocks: blocks, probes: k)
                 }
-                thread.join()
-                helper.or(into: base)
+                split.thread.join()
+                split.helper.or(into: base)
             } else {
                 hashes.withUnsafeBufferPointer { h in BloomFilterBuilder.setBits(h, into: base, blocks: blocks, probes: k) }
             }

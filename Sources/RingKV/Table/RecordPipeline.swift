@@ -62,11 +62,14 @@ final class RecordPipeline: @unchecked Sendable {
     private var thread: BackgroundThread?
     private var ended = false
 
-    init(builder: TableBuilder, name: String = "ringkv-tablewr") {
+    /// - Throws: `DBError.io` when the worker thread cannot start.
+    init(builder: TableBuilder, name: String = "ringkv-tablewr") throws(DBError) {
         self.builder = builder
         current = Self.makeChunk(Self.chunkBytes)
         savedKey = UnsafeMutableRawPointer.allocate(byteCount: savedKeyCapacity, alignment: 16)
-        thread = BackgroundThread(name: name) { [self] in work() }
+        ended = true  // until the worker runs: nothing to join at `end`
+        thread = try BackgroundThread(name: name) { [self] in work() }
+        ended = false
     }
 
     deinit {

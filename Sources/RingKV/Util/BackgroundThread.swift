@@ -21,15 +21,21 @@ final class BackgroundThread: @unchecked Sendable {
 
     /// `name` (at most 15 bytes) is what `top -H`, gdb and perf show for
     /// the thread.
-    init(name: String? = nil, _ body: @escaping @Sendable () -> Void) {
-        let box = Unmanaged.passRetained(Box(name, body)).toOpaque()
+    /// - Throws: `DBError.io` naming pthread_create and its errno (EAGAIN:
+    ///   the process or the system is out of threads); `body` never runs.
+    init(name: String? = nil, _ body: @escaping @Sendable () -> Void) throws(DBError) {
+        let box = Unmanaged.passRetained(Box(name, body))
         let rc = pthread_create(&handle, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             if let name = box.name { _ = rk_set_thread_name(name) }
             box.body()
             return nil
-        }, box)
-        precondition(rc == 0, "pthread_create failed with \(rc)")
+        }, box.toOpaque())
+        guard rc == 0 else {
+            box.release()
+            joined = true  // nothing to join
+            throw DBError.io(IOError(operation: "pthread_create", errno: rc, detail: "starting thread \(name ?? "")"))
+        }
     }
 
     /// Waits for the closure to return; later calls do nothing.

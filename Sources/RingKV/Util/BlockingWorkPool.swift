@@ -31,14 +31,21 @@ final class BlockingWorkPool: @unchecked Sendable {
     }
 
     /// Runs `job` on a pool thread, first in, first out.
-    func submit(_ job: @escaping @Sendable () -> Void) {
-        monitor.withLock {
-            jobs.append(job)
+    /// - Throws: `DBError.io` (pthread_create) when the pool has no thread
+    ///   and none can start: the job is not queued. With a thread running,
+    ///   a refused extra thread only means the job waits its turn.
+    func submit(_ job: @escaping @Sendable () -> Void) throws(DBError) {
+        try monitor.withLock { () throws(DBError) in
             // A new thread only when the waiting threads cannot take
             // every queued job.
-            if jobs.count - head > idle && threads.count < threadCount {
-                threads.append(BackgroundThread { [self] in work() })
+            if jobs.count + 1 - head > idle && threads.count < threadCount {
+                do throws(DBError) {
+                    threads.append(try BackgroundThread { [self] in work() })
+                } catch {
+                    if threads.isEmpty { throw error }
+                }
             }
+            jobs.append(job)
             monitor.broadcast()
         }
     }
@@ -47,7 +54,11 @@ final class BlockingWorkPool: @unchecked Sendable {
     /// returned (no cooperative thread waits meanwhile).
     func run<R: Sendable>(_ body: @escaping @Sendable () throws -> R) async throws -> R {
         try await withCheckedThrowingContinuation { continuation in
-            submit { continuation.resume(with: Result { try body() }) }
+            do throws(DBError) {
+                try submit { continuation.resume(with: Result { try body() }) }
+            } catch {
+                continuation.resume(throwing: error)
+            }
         }
     }
 

@@ -153,7 +153,7 @@ import Testing
         let path = dir.sub("db")
         let threadOptions = options
         let failure = Locked<(any Error)?>(nil)
-        let thread = BackgroundThread {
+        let thread = BackgroundThread.spawn {
             do {
                 let db = try DB(path: path, options: threadOptions)
                 try db.put(bytes("k"), bytes("v"))

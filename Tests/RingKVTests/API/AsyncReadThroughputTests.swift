@@ -121,7 +121,7 @@ final class AsyncReadThroughputTests: XCTestCase {
         let missing = Atomic<Int>(0)
         let start = MonotonicClock.nanos()
         let workers = (0..<threads).map { t in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 for g in 0..<getsPerThread {
                     let key = keys[(offset + t * getsPerThread + g) % keys.count]
                     if (try? db.get(key))??.count != valueBytes { missing.add(1, ordering: .relaxed) }
@@ -180,7 +180,7 @@ final class ThreadSampler: Sendable {
     init() {
         let shared = self.shared
         shared.peak.store(ThreadSampler.count(), ordering: .relaxed)
-        thread = BackgroundThread {
+        thread = BackgroundThread.spawn {
             while shared.running.load(ordering: .relaxed) {
                 let n = ThreadSampler.count()
                 if n > shared.peak.load(ordering: .relaxed) { shared.peak.store(n, ordering: .relaxed) }

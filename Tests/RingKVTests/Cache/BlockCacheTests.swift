@@ -94,7 +94,7 @@ import Testing
         let hitsSeen = Atomic<Int>(0)
         let lookups = Atomic<Int>(0)
         let threads = (0..<4).map { t in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 var rng = SeededRandom(seed: seed &+ UInt64(t))
                 for _ in 0..<20_000 {
                     let k = rng.next() % 400

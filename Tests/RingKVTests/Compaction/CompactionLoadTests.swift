@@ -81,7 +81,7 @@ import Testing
         let db = try DB(path: dir.sub("db"), options: options)
         // Hold compaction off: writers pile L0 up to the stop trigger.
         db.impl.mu.withLock { db.impl.compaction.manualWaiting += 1 }
-        let writer = BackgroundThread {
+        let writer = BackgroundThread.spawn {
             for i in 0..<6000 { try? db.put(compactionKey(i), [UInt8](repeating: UInt8(i & 0xff), count: 100)) }
         }
         // Stopped: L0 at the trigger, nothing flushing, the memtable full

@@ -33,7 +33,7 @@ import Testing
             // Spread the landing point over the call: 0 to ~2 µs after the flag.
             let spins = Int(rng.next() % 600)
             let fired = Flag()
-            let canceller = BackgroundThread {
+            let canceller = BackgroundThread.spawn {
                 while !aboutToQueue.isSet { WaitWord.relax() }
                 for _ in 0..<spins { WaitWord.relax() }
                 writer.cancel()
@@ -111,7 +111,7 @@ import Testing
             case 2:
                 let spins = Int(rng.next() % 2000)
                 let fired = Flag()
-                let canceller = BackgroundThread {
+                let canceller = BackgroundThread.spawn {
                     for _ in 0..<spins { WaitWord.relax() }
                     writer.cancel()
                     fired.set()

@@ -159,7 +159,7 @@ import Testing
         @Sendable func value(_ t: Int, _ n: Int) -> [UInt8] { bytes("value-\(t)-\(n)-" + String(repeating: "x", count: n % 50)) }
         var writers: [BackgroundThread] = []
         for t in 0..<threads {
-            writers.append(BackgroundThread {
+            writers.append(BackgroundThread.spawn {
                 var n = 0
                 while !stop.load(ordering: .relaxed) {
                     do {

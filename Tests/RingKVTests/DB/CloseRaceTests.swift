@@ -43,7 +43,7 @@ import Testing
             let started = Atomic<Int>(0)
             var threads: [BackgroundThread] = []
             for t in 0..<4 {
-                threads.append(BackgroundThread {
+                threads.append(BackgroundThread.spawn {
                     var rng = SeededRandom(seed: UInt64(round * 10 + t))
                     started.add(1, ordering: .relaxed)
                     while true {
@@ -88,7 +88,7 @@ import Testing
             beforeClose["k\(i)"] = "v\(i)-" + String(repeating: "x", count: 100)
         }
         let outcome = Locked<Result<Void, DBError>?>(nil)
-        let checkpointer = BackgroundThread {
+        let checkpointer = BackgroundThread.spawn {
             do {
                 try db.checkpoint(to: target)
                 outcome.withLock { $0 = .success(()) }
@@ -101,7 +101,7 @@ import Testing
         // Another thread closes while the checkpoint copies; then the
         // application opens the directory again: a new MANIFEST and WAL,
         // then new L0 tables.
-        let closer = BackgroundThread { try? db.close() }
+        let closer = BackgroundThread.spawn { try? db.close() }
         closer.join()
         var expected = beforeClose
         let reopened = try DB(path: path, options: openOptions(memtableBytes: 32 << 10))

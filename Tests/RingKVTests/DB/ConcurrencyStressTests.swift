@@ -24,7 +24,7 @@ import Testing
         let operationsPerThread = Int(getenv("RINGKV_STRESS_OPS").map { String(cString: $0) } ?? "") ?? 3000
         var threads: [BackgroundThread] = []
         for t in 0..<8 {
-            threads.append(BackgroundThread {
+            threads.append(BackgroundThread.spawn {
                 var rng = SeededRandom(seed: seed &+ UInt64(t))
                 var mine: [Int: [UInt8]] = [:]
                 func key(_ i: Int) -> [UInt8] { bytes("t\(t)-\(i)") }

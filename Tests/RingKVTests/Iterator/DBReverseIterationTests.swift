@@ -176,7 +176,7 @@ import Testing
         // The snapshot is taken before the writer starts: it reads `model`.
         let snap = db.snapshot()
         let stop = Atomic<Bool>(false)
-        let writer = BackgroundThread {
+        let writer = BackgroundThread.spawn {
             var round = 0
             while !stop.load(ordering: .relaxed) {
                 for i in stride(from: round % 5, to: 3_200, by: 5) {

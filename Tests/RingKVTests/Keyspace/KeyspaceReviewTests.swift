@@ -152,14 +152,14 @@ extension KeyspaceReviewTests {
         try #require(ks.stats().levels[0].files == 3)
         // The writer fills the memtable: its switch stalls on L0.
         let writerDone = Locked(false)
-        let writer = BackgroundThread {
+        let writer = BackgroundThread.spawn {
             for i in 0..<1000 { try? ks.put(bytes("w\(i)"), value) }
             writerDone.withLock { $0 = true }
         }
         usleep(300_000)
         #expect(!writerDone.withLock { $0 }, "the writer did not stall")
         let dropDone = Locked(false)
-        let dropper = BackgroundThread {
+        let dropper = BackgroundThread.spawn {
             try? db.dropKeyspace("stalled")
             dropDone.withLock { $0 = true }
         }
@@ -170,7 +170,7 @@ extension KeyspaceReviewTests {
             db.impl.wakeAllLocked()
         }
         let otherDone = Locked(false)
-        let other = BackgroundThread {
+        let other = BackgroundThread.spawn {
             try? db.put("default-key", "written")
             otherDone.withLock { $0 = true }
         }

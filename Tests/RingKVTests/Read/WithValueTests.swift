@@ -134,7 +134,7 @@ import Testing
         let key = ReadTestSupport.key(101)  // odd: its value lives in the first table
         let intact: Bool? = try db.withValue(forKey: key) { bytes in
             let first = Array(bytes)
-            let compaction = BackgroundThread { _ = try? db.compactRange() }
+            let compaction = BackgroundThread.spawn { _ = try? db.compactRange() }
             compaction.join()
             // Push other blocks through the small cache too.
             for i in 0..<200 { _ = try? db.get(ReadTestSupport.key(i)) }
@@ -157,7 +157,7 @@ import Testing
         let allowed: [Set<[UInt8]>] = (0..<100).map { i in Set((0...5).map { ReadTestSupport.value(i, "v\($0)") }) }
         let wrong = Atomic<Int>(0)
         let readers = (0..<3).map { _ in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 for round in 0..<300 {
                     let i = round % 100
                     let ok = try? db.withValue(forKey: ReadTestSupport.key(i)) { bytes in allowed[i].contains(Array(bytes)) }

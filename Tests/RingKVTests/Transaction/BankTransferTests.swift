@@ -59,7 +59,7 @@ import Testing
         let checks = Locked<Int>(0)
 
         // The reader: one snapshot, one total, again and again.
-        let reader = BackgroundThread {
+        let reader = BackgroundThread.spawn {
             while running.withLock({ $0 }) > 0 {
                 do {
                     let snap = db.snapshot()
@@ -79,7 +79,7 @@ import Testing
         }
         var threads: [BackgroundThread] = []
         for t in 0..<8 {
-            threads.append(BackgroundThread {
+            threads.append(BackgroundThread.spawn {
                 var rng = SeededRandom(seed: seed &+ UInt64(t))
                 for n in 0..<transfersPerWorker {
                     let a = Int.random(in: 0..<Self.accounts, using: &rng)

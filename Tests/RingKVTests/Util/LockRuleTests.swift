@@ -17,7 +17,7 @@ import Testing
         #expect(monitor.isHeldByCurrentThread)
         // Held by this thread, not by another.
         let seenElsewhere = Locked(true)
-        BackgroundThread { seenElsewhere.withLock { $0 = monitor.isHeldByCurrentThread } }.join()
+        BackgroundThread.spawn { seenElsewhere.withLock { $0 = monitor.isHeldByCurrentThread } }.join()
         #expect(!seenElsewhere.withLock { $0 })
         monitor.unlock()
         #expect(!monitor.isHeldByCurrentThread)
@@ -29,7 +29,7 @@ import Testing
         monitor.lock()
         // While this thread waits, another takes the lock: it is the holder then.
         let heldByOther = Locked(false)
-        let other = BackgroundThread {
+        let other = BackgroundThread.spawn {
             monitor.lock()
             heldByOther.withLock { $0 = monitor.isHeldByCurrentThread }
             monitor.unlock()

@@ -49,7 +49,7 @@ import Testing
         let threads = 4, perThread = 25
         let finished = completes(within: 60) {
             let workers = (0..<threads).map { t in
-                BackgroundThread {
+                BackgroundThread.spawn {
                     for i in 0..<perThread {
                         // Two puts: a synced group of one operation would
                         // skip the ring (WALWriter.syncViaSyscallsMaxOperations).

@@ -166,7 +166,7 @@ import Testing
         h.pipeline.mu.withLock { h.env.closing = true }
         // Close waits for the queue as DBImpl.close does.
         let closed = Locked(false)
-        let closer = BackgroundThread { [pipeline = h.pipeline] in
+        let closer = BackgroundThread.spawn { [pipeline = h.pipeline] in
             pipeline.mu.lock()
             while !pipeline.isIdleLocked { pipeline.mu.wait() }
             pipeline.mu.unlock()
@@ -341,7 +341,7 @@ final class PipelineHarness: @unchecked Sendable {
         let value = [UInt8](repeating: 0x61, count: valueBytes)
         var batch = WriteBatch()
         for i in 0..<operations { batch.put(key + (i == 0 ? [] : [UInt8(i)]), value) }
-        threads[label] = BackgroundThread { [pipeline, env, results, batch] in
+        threads[label] = BackgroundThread.spawn { [pipeline, env, results, batch] in
             do throws(DBError) {
                 // A put lends its bytes for the commit, as DB.put does.
                 if isSwitch {

@@ -16,7 +16,7 @@ import Testing
         let db = try DB(path: path, options: options)
         let threads = 8, perThread = 150
         let workers = (0..<threads).map { t in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 for i in 0..<perThread {
                     try? db.put(bytes("t\(t)-\(i)"), bytes("v\(t)-\(i)"), options: WriteOptions(sync: true))
                 }
@@ -44,7 +44,7 @@ import Testing
         let db = try DB(path: dir.sub("db"), options: openOptions())
         let threads = 6, perThread = 200
         let workers = (0..<threads).map { t in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 for i in 0..<perThread {
                     try? db.put(bytes("t\(t)-\(i)"), bytes("v\(i)"), options: WriteOptions(sync: i % 3 == 0))
                     if t == 0 && i % 40 == 0 { try? db.flush() }
@@ -76,7 +76,7 @@ import Testing
         let value = [UInt8](repeating: 0x33, count: 3000)
         let slowest = Locked<UInt64>(0)
         let workers = (0..<4).map { t in
-            BackgroundThread {
+            BackgroundThread.spawn {
                 for i in 0..<20 {
                     let started = MonotonicClock.nanos()
                     try? db.put(bytes("t\(t)-\(i)"), value, options: WriteOptions(sync: true))

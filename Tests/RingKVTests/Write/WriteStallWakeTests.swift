@@ -34,7 +34,7 @@ import Testing
         db.impl.mu.withLock { db.impl.compaction.manualWaiting += 1 }
         #expect(CompactionFixtures.nonEmptyLevels(db).count == 1)
         let writerReturned = Locked(false)
-        let writer = BackgroundThread {
+        let writer = BackgroundThread.spawn {
             // Puts until one of them stalls (L0 reaches the stop trigger
             // and the memtable fills again) and returns: a put that took
             // over 100 ms. Stop right there: later puts could fill L0 up to
