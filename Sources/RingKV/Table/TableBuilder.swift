@@ -102,7 +102,10 @@ package final class TableBuilder {
         blockWriter.writer.offset + UInt64(dataBlock.estimatedSizeBytes)
     }
 
-    /// Adds one entry. `internalKey` must sort strictly after the previous one.
+    /// Adds one entry. `internalKey` must sort strictly after the previous
+    /// one; an entry that does not is `DBError.corruption` and ends the
+    /// builder (compaction inputs come from disk: a damaged table with
+    /// valid checksums must fail the compaction, not the process).
     package func add(_ internalKey: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws(DBError) {
         try checkAddable(internalKey)
         let isFirst = properties.entryCount == 0
@@ -110,10 +113,16 @@ package final class TableBuilder {
         if isFirst {
             sameUserKey = false
         } else {
-            sameUserKey = dataBlock.withLastKey { last in
-                precondition(InternalKey.compare(last, internalKey) < 0, "TableBuilder keys must be strictly increasing")
-                return compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)) == 0
+            let (order, userOrder) = dataBlock.withLastKey { last in
+                (InternalKey.compare(last, internalKey), compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)))
             }
+            guard order < 0 else {
+                let error = DBError.corruption(path: path, offset: blockWriter.writer.offset, reason:
+                    "an entry sorts at or before the one added before it (a damaged input table?)")
+                failure = error
+                throw error
+            }
+            sameUserKey = userOrder == 0
         }
         let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(internalKey))
         if isFirst {

@@ -212,3 +212,22 @@ import RingIO
         }
     }
 }
+
+/// Entries out of order (a damaged compaction input with valid checksums)
+/// fail the table being built with `DBError.corruption`; the process goes on.
+@Suite struct TableBuilderOrderTests {
+    @Test func anEntryOutOfOrderIsCorruptionNotATrap() throws {
+        let dir = try TempDir("ringkv-builder-order")
+        let backend = try URingBackend()
+        let file = try File.open(dir.sub("1.sst"), [.readWrite, .create, .truncate], direct: .off)
+        defer { try? file.close() }
+        let builder = TableBuilder(file: file, backend: backend, options: TableBuilderOptions())
+        try builder.add(InternalKey.make(Array("b".utf8), 5, .value), Array("1".utf8))
+        for key in [InternalKey.make(Array("a".utf8), 9, .value), InternalKey.make(Array("b".utf8), 5, .value)] {
+            #expect(throws: DBError.self) { try builder.add(key, Array("2".utf8)) }
+        }
+        // The builder is dead after the error; abandoning it is all that is left.
+        #expect(throws: DBError.self) { try builder.add(InternalKey.make(Array("c".utf8), 1, .value), []) }
+        builder.abandon()
+    }
+}
