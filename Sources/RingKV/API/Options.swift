@@ -84,7 +84,8 @@ public struct Options: Sendable {
     public var l1TargetSizeBytes: UInt64 = 256 << 20
     /// Default 10.
     public var levelSizeMultiplier: UInt64 = 10
-    /// Compaction output files are cut at this size. Default 64 MiB.
+    /// Compaction output files are cut at this size. Default 64 MiB; at
+    /// most 256 GiB (`Options.maxTargetFileSizeBytes`).
     public var targetFileSizeBytes: UInt64 = 64 << 20
     /// Background threads for flush and compaction (flush has priority).
     /// Default 2.

@@ -11,6 +11,9 @@ extension Options {
     /// rejected by readers, docs/FORMAT.md §SSTable; 64 MiB keeps a block a
     /// sane unit of reading and caching).
     public static let maxBlockSizeBytes = 64 << 20
+    /// Largest `targetFileSizeBytes` accepted (256 GiB): outputs stay far
+    /// below the 1 TiB a MANIFEST may name for one table.
+    public static let maxTargetFileSizeBytes: UInt64 = 256 << 30
 
     func validate() throws(DBError) {
         try Options.require(memtableSizeBytes >= 1, "memtableSizeBytes", memtableSizeBytes, "at least 1")
@@ -30,7 +33,8 @@ extension Options {
         try Options.require(l0StopTrigger >= 1, "l0StopTrigger", l0StopTrigger, "at least 1")
         try Options.require(l1TargetSizeBytes >= 1, "l1TargetSizeBytes", l1TargetSizeBytes, "at least 1")
         try Options.require(levelSizeMultiplier >= 1, "levelSizeMultiplier", levelSizeMultiplier, "at least 1")
-        try Options.require(targetFileSizeBytes >= 1, "targetFileSizeBytes", targetFileSizeBytes, "at least 1")
+        try Options.require((1...Options.maxTargetFileSizeBytes).contains(targetFileSizeBytes), "targetFileSizeBytes",
+                            targetFileSizeBytes, "between 1 and \(Options.maxTargetFileSizeBytes) (256 GiB)")
         try Options.require(backgroundJobs >= 1, "backgroundJobs", backgroundJobs, "at least 1")
         try Options.require(maxOpenFiles >= Options.minOpenFiles, "maxOpenFiles", maxOpenFiles,
                             "at least \(Options.minOpenFiles) (the table cache keeps 8 tables open, "

@@ -72,6 +72,9 @@ final class IngestJob {
         let reader = try TableReader.open(file: file, fileNumber: 0, backend: backend)
         let p = reader.properties
         guard p.entryCount > 0 else { throw refuse("it holds no entry") }
+        guard reader.fileSizeBytes <= FileMetaData.maxFileSizeBytes else {
+            throw refuse("it is larger than a table may be (1 TiB)")
+        }
         guard p.rangeDeletionCount == 0, reader.rangeTombstoneList.isEmpty else {
             throw refuse("it holds range deletions (TableFileWriter never writes them)")
         }
@@ -101,7 +104,7 @@ final class IngestJob {
         // thread of its own), split at an index separator.
         let split = try splitKey(reader)
         let other = Locked<Result<Part, DBError>?>(nil)
-        let helper = BackgroundThread(name: "ringkv-ingest") {
+        let helper = try BackgroundThread(name: "ringkv-ingest") {
             other.withLock { $0 = Result { () throws(DBError) in try checkPart(reader, path: path, split: split, firstHalf: false) } }
         }
         let firstPart = Result { () throws(DBError) in try checkPart(reader, path: path, split: split, firstHalf: true) }

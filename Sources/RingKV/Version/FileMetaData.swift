@@ -10,6 +10,14 @@ import Synchronization
 package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let number: UInt64
     package let fileSizeBytes: UInt64
+
+    /// The largest table a MANIFEST may name (1 TiB; docs/FORMAT.md
+    /// §MANIFEST, tags 3 and 13): a larger size is damage, refused when
+    /// decoded, so sums of table sizes (level sizes, compaction inputs)
+    /// cannot overflow. Compaction outputs stay far below it
+    /// (`Options.targetFileSizeBytes` <= 256 GiB) and ingest refuses larger
+    /// files.
+    package static let maxFileSizeBytes: UInt64 = 1 << 40
     /// Smallest internal key in the table (user key ++ fixed64 trailer).
     let smallest: [UInt8]
     /// Largest internal key in the table.

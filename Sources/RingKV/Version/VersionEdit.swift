@@ -221,6 +221,9 @@ extension VersionEdit {
                 let level = try readLevel(&r)
                 let number = try r.readVarint64()
                 let size = try r.readVarint64()
+                guard size <= FileMetaData.maxFileSizeBytes else {
+                    throw DecodeError(reason: "file \(number): size \(size) is past the 1 TiB limit", offset: tagOffset)
+                }
                 let smallest = try readInternalKey(&r, what: "smallest key")
                 let largest = try readInternalKey(&r, what: "largest key")
                 let smallestSeq = try r.readVarint64()

@@ -9,7 +9,7 @@ import Testing
         let decoded = try VersionEdit.decode(edit.encode(), path: "m", payloadOffset: 0)
         #expect(decoded == edit)
         #expect(decoded.newFiles[1].file.smallestUserKey == Array("k\u{0}\u{ff}".utf8))
-        #expect(decoded.newFiles[2].file.fileSizeBytes == UInt64.max)
+        #expect(decoded.newFiles[2].file.fileSizeBytes == FileMetaData.maxFileSizeBytes)
     }
 
     /// The example in docs/FORMAT.md §Version edit payload.

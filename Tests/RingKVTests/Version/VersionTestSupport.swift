@@ -31,7 +31,7 @@ enum VersionFixtures {
         edit.deleteFile(level: 1, number: 7)
         edit.addFile(level: 0, file(250, "a", "z", sizeBytes: 4 << 20, sequences: 100...200))
         edit.addFile(level: 2, file(251, "k\u{0}\u{ff}", "kz", sizeBytes: 1, sequences: 0...0))
-        edit.addFile(level: 6, file(252, "x", "x", sizeBytes: UInt64.max, sequences: 5...InternalKey.maxSequenceNumber))
+        edit.addFile(level: 6, file(252, "x", "x", sizeBytes: FileMetaData.maxFileSizeBytes, sequences: 5...InternalKey.maxSequenceNumber))
         return edit
     }
 
