@@ -28,8 +28,11 @@ final class KeyspaceData: @unchecked Sendable {
     /// The options as stored with the keyspace (guarded by mu).
     var storedOptions: KeyspaceOptions
     /// The database's options with the stored ones applied: what memtables
-    /// and tables are built with (guarded by mu).
-    var options: Options
+    /// and tables are built with (guarded by mu). No dynamic exclusivity
+    /// check (the leader reads the memtable size from it after every
+    /// group): it is only ever assigned whole, never modified in place
+    /// across a call, so no access can overlap another on one thread.
+    @exclusivity(unchecked) var options: Options
     /// Created with a ttl: its puts carry a write time (TTL/). Fixed for
     /// the keyspace's life (`TTLPolicy.checkChange`), so read without `mu`.
     let stampsWriteTime: Bool

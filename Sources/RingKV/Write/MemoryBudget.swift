@@ -8,12 +8,13 @@
 /// memtables.
 ///
 /// The leader that inserted a group measures, right after it (while the
-/// memtables' counters are still in its cache), the default keyspace's
-/// memtable and those of the other keyspaces the group wrote to
-/// (`measureGroupLocked`); a full one is queued in `fullKeyspaces` for
+/// memtables' counters are still in its cache), the memtables the group
+/// may have written (`measureGroupLocked`): the default keyspace's unless
+/// every member is a put or delete in another keyspace, and those of the
+/// other keyspaces it names; a full one is queued in `fullKeyspaces` for
 /// the next leader's `memtableToSwitchLocked`. A database with one
 /// keyspace pays one measurement per group, as before keyspaces; a group
-/// of other keyspaces allocates nothing for it.
+/// of puts in one other keyspace pays one too, and allocates nothing.
 extension DBImpl {
     /// The budget in bytes (`Options.totalMemtableSizeBytes`, or 4 ×
     /// `memtableSizeBytes` when 0).
@@ -59,21 +60,31 @@ extension DBImpl {
         return largest
     }
 
-    /// After a group is inserted: measures the memtables it wrote to (the
-    /// default keyspace's always: a group of the default keyspace alone
-    /// names none) and queues the full ones. `first`: the group's members,
-    /// linked through `next`; `usesKeyspaces`: one names another keyspace.
-    /// Caller holds `mu` and leads the writer queue.
+    /// After a group is inserted: measures the memtables it wrote to and
+    /// queues the full ones. The default keyspace's is measured when a
+    /// member may have written it (a put or delete without a keyspace, or
+    /// any batch: a batch names only its other keyspaces); a group of puts
+    /// and deletes in other keyspaces measures just theirs. `first`: the
+    /// group's members, linked through `next`; `usesKeyspaces`: one names
+    /// another keyspace. Caller holds `mu` and leads the writer queue.
     func measureGroupLocked(first: PendingWrite, usesKeyspaces: Bool) {
         mu.assertHeld()
-        measureWrittenLocked(defaultKeyspace)
-        guard usesKeyspaces else { return }
+        guard usesKeyspaces else {
+            measureWrittenLocked(defaultKeyspace)
+            return
+        }
+        var writesDefault = false
         var member: PendingWrite? = first
         while let w = member {
-            if let keyspace = w.keyspace { measureWrittenLocked(keyspace) }
-            for keyspace in w.batchKeyspaces { measureWrittenLocked(keyspace) }
+            if let keyspace = w.keyspace {
+                measureWrittenLocked(keyspace)
+            } else {
+                writesDefault = true
+                for keyspace in w.batchKeyspaces { measureWrittenLocked(keyspace) }
+            }
             member = w.next
         }
+        if writesDefault { measureWrittenLocked(defaultKeyspace) }
     }
 
     @inline(__always)

@@ -63,8 +63,9 @@ extension DBImpl: CommitEnvironment {
         let reservation: WALWriter.Reservation
         let recordBytes: Int
         let sync: Bool
-        /// The group's operations, counted up to one past
-        /// `WALWriter.syncViaSyscallsMaxOperations` (what the log needs).
+        /// The group's operations, counted at least until past
+        /// `WALWriter.syncViaSyscallsMaxOperations` (all that the log
+        /// compares).
         let operations: Int
     }
 
@@ -110,23 +111,31 @@ extension DBImpl: CommitEnvironment {
         // Only batches look memtables up by id: a group of puts and deletes
         // builds no dictionary (an empty literal allocates nothing).
         var others: [UInt32: MemTable] = [:]
+        // Whether the group is small enough for the log to skip its ring:
+        // its operations, counted past the limit only when the walk
+        // resolves memtables anyway (one walk for both).
+        var operations = 0
+        var member: PendingWrite? = first
         if usesKeyspaces {
             // Admission checked each keyspace; a drop runs only as a leader
             // of its own, after every write queued before it, so all are
             // still live here.
-            var member: PendingWrite? = first
             while let w = member {
-                if let keyspace = w.keyspace { w.targetMemtable = keyspace.mem }
-                for keyspace in w.batchKeyspaces { others[keyspace.id] = keyspace.mem }
+                // A writer names a `keyspace` only for a put or delete
+                // (PendingWrite.prepare), `batchKeyspaces` only for a batch.
+                if let keyspace = w.keyspace {
+                    w.targetMemtable = keyspace.mem
+                } else {
+                    for keyspace in w.batchKeyspaces { others[keyspace.id] = keyspace.mem }
+                }
+                operations += w.operationCount
                 member = w.next
             }
-        }
-        // Whether the group is small enough for the log to skip its ring.
-        var operations = 0
-        var member: PendingWrite? = first
-        while let w = member, operations <= WALWriter.syncViaSyscallsMaxOperations {
-            operations += w.operationCount
-            member = w.next
+        } else {
+            while let w = member, operations <= WALWriter.syncViaSyscallsMaxOperations {
+                operations += w.operationCount
+                member = w.next
+            }
         }
         return CommitGroup(log: wal, memtables: GroupMemtables(defaultMemtable: defaultKeyspace.mem, others: others),
                            first: first, usesKeyspaces: usesKeyspaces,

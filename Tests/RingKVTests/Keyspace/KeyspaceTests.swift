@@ -286,6 +286,32 @@ import Testing
         try db.close()
     }
 
+    /// The leader measures after a group only the memtables it may have
+    /// written (MemoryBudget.swift): a group of puts in other keyspaces
+    /// leaves "default" unmeasured, but a batch that also names another
+    /// keyspace may write "default", so its memtable is still switched at
+    /// its own size when only such batches (and other keyspaces' puts)
+    /// fill it.
+    @Test func theDefaultMemtableIsFlushedAtItsSizeByBatchesNamingAnotherKeyspace() throws {
+        let dir = try TempDir()
+        var options = openOptions(memtableBytes: 256 << 10)
+        options.totalMemtableSizeBytes = 1 << 30
+        let db = try DB(path: dir.sub("db"), options: options)
+        let ks = try db.keyspace("big", options: KeyspaceOptions(memtableSizeBytes: 64 << 20))
+        let value = [UInt8](repeating: 1, count: 1000)
+        for i in 0..<2000 {
+            var batch = WriteBatch()
+            batch.put(bytes("d\(i)"), value)
+            batch.put(bytes("k\(i)"), value, in: ks)
+            try db.write(batch)
+            try ks.put(bytes("p\(i)"), value)
+        }
+        #expect((db.stats().keyspaces["default"]?.flushes ?? 0) >= 4, "\(db.stats().keyspaces)")
+        #expect(ks.stats().flushes == 0)
+        #expect(try db.get(bytes("d1999")) == value)
+        try db.close()
+    }
+
     @Test func keyspaceOptionsAreStoredAndValidated() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
