@@ -424,6 +424,11 @@ public final class AsyncReadRing: @unchecked Sendable {
     // MARK: - Completion side
 
     private func completionLoop() {
+        // Kept from one wake-up to the next (emptied, capacity kept): a
+        // wake-up resumes tens of reads, and arrays grown afresh each time
+        // cost several mallocs per wake-up.
+        var finished: [(UnsafeContinuation<Outcome, Never>, Outcome)] = []
+        var finishedLones: [(UnsafeContinuation<LoneOutcome, Never>, LoneOutcome)] = []
         while true {
             do {
                 try ring.waitForCompletion()
@@ -431,8 +436,6 @@ public final class AsyncReadRing: @unchecked Sendable {
                 fail(with: error)
                 return
             }
-            var finished: [(UnsafeContinuation<Outcome, Never>, Outcome)] = []
-            var finishedLones: [(UnsafeContinuation<LoneOutcome, Never>, LoneOutcome)] = []
             let (becomeSubmitter, exit) = state.withLock { s -> (Bool, Bool) in
                 ring.harvest { c in
                     if c.userData == AsyncReadRing.wakeUserData { return }
@@ -470,6 +473,8 @@ public final class AsyncReadRing: @unchecked Sendable {
             // on its executor, which may wake a thread.
             for (continuation, outcome) in finishedLones { continuation.resume(returning: outcome) }
             for (continuation, outcome) in finished { continuation.resume(returning: outcome) }
+            finishedLones.removeAll(keepingCapacity: true)
+            finished.removeAll(keepingCapacity: true)
             if becomeSubmitter { drainSubmissions() }
             if exit { return }
         }
