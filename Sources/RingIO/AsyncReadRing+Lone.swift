@@ -22,14 +22,32 @@ extension AsyncReadRing {
     ///   whatever `body` throws.
     public func readLone<R>(fd: Int32, offset: UInt64, length: Int,
                             _ body: (UnsafeRawBufferPointer) throws -> R) async throws -> R {
+        let read = try await awaitLone(fd: fd, offset: offset, length: length)
+        defer { finish(read) }
+        return try body(UnsafeRawBufferPointer(start: read.buffer, count: read.bytesRead))
+    }
+
+    /// A lone read that completed: its bytes, and what holds them (a pool
+    /// slot, or memory of its own) until `finish`.
+    struct LoneBytes {
+        let buffer: UnsafeMutableRawPointer?
+        let bytesRead: Int
+        let poolSlot: Int32
+        let own: UnsafeMutableRawPointer?
+        let length: Int
+    }
+
+    /// `readLone`'s wait, not generic and not inlined: the caller's async
+    /// frame (kept in the task's allocator while the read is in flight)
+    /// holds only the small `LoneBytes`, not the outcome and its error.
+    /// A read that failed gives its buffer back (or frees it) and throws.
+    @inline(never)
+    func awaitLone(fd: Int32, offset: UInt64, length: Int) async throws -> LoneBytes {
         precondition(length > 0, "AsyncReadRing.readLone: nothing to read")
         // Too large for a pool slot: memory of its own.
         let own: UnsafeMutableRawPointer? = length > Self.poolSlotBytes || !hasPool
             ? PageMemory.allocate(byteCount: length, alignment: AlignedBuffer.alignment, zeroed: false) : nil
-        let (index, generation) = state.withLock { s -> (Int32, UInt32) in
-            let i = s.lones.reserve(fd: fd, offset: offset, length: length, buffer: own)
-            return (i, s.lones[i].generation)
-        }
+        let (index, generation) = reserveLone(fd: fd, offset: offset, length: length, buffer: own)
         let outcome = await withTaskCancellationHandler {
             await withUnsafeContinuation { continuation in
                 enqueueLone(index, continuation)
@@ -37,26 +55,53 @@ extension AsyncReadRing {
         } onCancel: {
             cancelLone(index, generation: generation)
         }
+        return try Self.bytes(of: outcome, own: own, length: length, ring: self)
+    }
+
+    /// A record for a lone read, and its generation.
+    @inline(never)
+    private func reserveLone(fd: Int32, offset: UInt64, length: Int,
+                             buffer: UnsafeMutableRawPointer?) -> (index: Int32, generation: UInt32) {
+        state.withLock { s -> (Int32, UInt32) in
+            let i = s.lones.reserve(fd: fd, offset: offset, length: length, buffer: buffer)
+            return (i, s.lones[i].generation)
+        }
+    }
+
+    /// The bytes of a lone read's outcome, or its error thrown after its
+    /// memory went back (quarantined when the ring failed: what the
+    /// kernel still holds is unknown).
+    @inline(never)
+    private static func bytes(of outcome: LoneOutcome, own: UnsafeMutableRawPointer?, length: Int,
+                              ring: AsyncReadRing) throws -> LoneBytes {
         switch outcome {
         case .done(let bytesRead, let error, let buffer, let poolSlot):
-            defer {
-                if poolSlot >= 0 { giveBack(poolSlot) }
-                if let own { PageMemory.free(own, byteCount: length) }
+            let read = LoneBytes(buffer: buffer, bytesRead: bytesRead, poolSlot: poolSlot, own: own, length: length)
+            if let error {
+                ring.finish(read)
+                throw error
             }
-            if let error { throw error }
-            return try body(UnsafeRawBufferPointer(start: buffer, count: bytesRead))
+            return read
         case .cancelled:
             if let own { PageMemory.free(own, byteCount: length) }
             throw CancellationError()
         case .failed(let error):
-            // What the kernel still holds is unknown: the memory stays.
             if let own { Quarantine.keep(address: own, bytes: length) }
             throw error
         }
     }
 
+    /// The caller is done with `read`'s bytes: its pool slot goes back, or
+    /// its own memory is freed.
+    func finish(_ read: LoneBytes) {
+        if read.poolSlot >= 0 { giveBack(read.poolSlot) }
+        if let own = read.own { PageMemory.free(own, byteCount: read.length) }
+    }
+
     /// Runs on the reading task (the continuation's body): lone read
-    /// `index` joins the FIFO, or is cancelled or refused at once.
+    /// `index` joins the FIFO, or is cancelled or refused at once. Not
+    /// inlined into `awaitLone`'s frame (see there).
+    @inline(never)
     func enqueueLone(_ index: Int32, _ continuation: UnsafeContinuation<LoneOutcome, Never>) {
         queueOrRefuse(continuation) { s -> LoneOutcome? in
             // As in `enqueue`: a cancellation before this point is seen here.

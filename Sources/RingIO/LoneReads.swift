@@ -104,9 +104,12 @@ enum LoneOutcome: @unchecked Sendable {
     // never touches it again.
     /// Read (`error` nil) or failed with `error`; the bytes are at `buffer`,
     /// in pool slot `poolSlot` (-1: the caller's memory).
-    case done(bytesRead: Int, error: IOError?, buffer: UnsafeMutableRawPointer?, poolSlot: Int32)
+    /// The errors are `IOError`s, boxed (`any Error`, one pointer): the
+    /// outcome is held in the reading task's async frame, which an
+    /// `IOError` inline would make ~100 bytes larger.
+    case done(bytesRead: Int, error: (any Error)?, buffer: UnsafeMutableRawPointer?, poolSlot: Int32)
     case cancelled
-    case failed(IOError)
+    case failed(any Error)
 }
 
 /// Page-aligned read buffers of `slotBytes` each, allocated once for the

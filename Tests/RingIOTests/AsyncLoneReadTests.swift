@@ -17,7 +17,7 @@ import TestSupport
         }
     }
 
-    /// More tasks than pool slots (1024) and ring entries, O_DIRECT and
+    /// More tasks than pool slots (2048) and ring entries, O_DIRECT and
     /// buffered, reads of one to three pages and of more than a slot
     /// (memory of their own): every task gets its own bytes.
     @Test(arguments: [File.DirectIO.preferred, .off])
@@ -59,6 +59,19 @@ import TestSupport
         // The ring goes on after a failed read.
         let (again, stillGood) = try await Self.read(ring, fd: pattern.file.fd, page: 1, pages: 1)
         #expect(again == 4096 && stillGood)
+    }
+
+    /// A slot stays taken from a read's preparation until its task ran the
+    /// body, so completed reads whose tasks wait to run hold slots: the
+    /// pool has twice as many as the default ring may have reads in
+    /// flight, so the device keeps reading meanwhile (with as many slots
+    /// as reads in flight, 20,000 tasks started at once held them all
+    /// and the device idled).
+    @Test func thePoolOutnumbersTheReadsInFlightTwice() throws {
+        let ring = try AsyncReadRing()
+        defer { ring.shutdown() }
+        #expect(ring.hasPool)
+        #expect(AsyncReadRing.poolSlotCount >= 2 * ring.maxReadsInFlight)
     }
 
     /// What the body throws comes out of `readLone`, and the slot goes back.

@@ -11,6 +11,21 @@
 /// slots and is <= `capacityBytes` after every insert; `index` maps exactly
 /// the occupied slots' keys to their slot numbers.
 struct ClockList {
+    /// The blocks an insert dropped, released by the caller after its
+    /// lock. The first is held inline: an insert into a full cache of
+    /// blocks of one size evicts one, and on every cold read — no array
+    /// allocated for it.
+    struct DroppedBlocks {
+        private(set) var first: Block?
+        private(set) var more: [Block] = []
+
+        mutating func append(_ block: Block) {
+            if first == nil { first = block } else { more.append(block) }
+        }
+
+        var count: Int { (first == nil ? 0 : 1) + more.count }
+    }
+
     private struct Slot {
         var key: BlockCacheKey
         var block: Block?
@@ -48,9 +63,9 @@ struct ClockList {
     /// fit. A block larger than the whole capacity is not kept (and an
     /// older block for `key` is dropped). Returns the blocks it dropped, so
     /// the caller releases them after unlocking.
-    mutating func insert(_ key: BlockCacheKey, _ block: Block, chargeBytes: Int) -> [Block] {
+    mutating func insert(_ key: BlockCacheKey, _ block: Block, chargeBytes: Int) -> DroppedBlocks {
         precondition(chargeBytes >= 0, "cache charge must be non-negative")
-        var dropped: [Block] = []
+        var dropped = DroppedBlocks()
         if let old = index.slot(for: key) { if let b = remove(slot: Int(old)) { dropped.append(b) } }
         guard chargeBytes <= capacityBytes else { return dropped }
         while usageBytes + chargeBytes > capacityBytes, let victim = nextVictim() {

@@ -69,63 +69,69 @@ extension DBImpl {
 /// cache via the same `memtableAnswer`, `locateBlock` and `answer`) with
 /// the one block fetch that differs — a cache miss reads its block through
 /// the ring and suspends.
+///
+/// The walk itself is `AsyncGetWalk` (AsyncGetWalk.swift), synchronous
+/// steps between the suspensions; this function only awaits what a step
+/// asks for (a table to open, a block to read). Its async frame, which
+/// every suspended get keeps in its task's allocator, stays small: the
+/// walk's temporaries live on the thread's stack (the frame was 1,680
+/// bytes with the walk inlined here — a malloc'd allocator slab per get).
 extension DBImpl {
     func getAsync(_ key: [UInt8], options: ReadOptions, keyspace: KeyspaceData? = nil) async throws -> [UInt8]? {
         try Task.checkCancellation()
-        guard let ring = asyncReadRing else {
-            return try await BlockingWorkPool.shared.run { [self] in
-                try reading { try get(key, options: options, keyspace: keyspace) }
+        guard let ring = asyncReadRing else { return try await getOnPool(key, options: options, keyspace: keyspace) }
+        let walk = try AsyncGetWalk(self, key: key, options: options, keyspace: keyspace)
+        var opened: TableReader?
+        while true {
+            let step = try walk.next(self, opened: opened)
+            opened = nil
+            switch step {
+            case .answer(let answer):
+                return try await settledAsync(answer, walk: walk)
+            case .absent:
+                return nil
+            case .open(let fileNumber):
+                opened = try await openTableAsync(fileNumber)
+            case .read(let location):
+                let block = try await location.table.readBlockAsync(location.handle, ring: ring)
+                if let answer = try walk.found(self, block: block, at: location) {
+                    return try await settledAsync(answer, walk: walk)
+                }
             }
         }
-        let view = try readView(options, keyspace: keyspace)
-        // Range tombstones over `key` seen so far (see `withValue`).
-        var covering: SequenceNumber = 0
-        let hash = key.withUnsafeBytes { BloomHash.hash64($0) }
-        // A key whose newest entry is a merge operand is folded on the
-        // blocking pool (its versions may span several tables).
-        func settled(_ answer: Answer<[UInt8]>) async throws -> [UInt8]? {
-            guard answer.needsMerge else { return try liveValue(answer.value, view: view) }
-            return try await BlockingWorkPool.shared.run { [self] in
-                try reading { try key.withBytes { (k) throws(DBError) in try resolveMerged(k, view: view) } }
-            }
-        }
-        if let answer = try key.withUnsafeBytes({
-            try memtableAnswer($0, hash: hash, view: view, covering: &covering, { Array($0) })
-        }) {
-            return try await settled(answer)
-        }
-        let version = view.version
-        for file in version.files[0] where key.withUnsafeBytes({ file.contains(userKey: $0) }) {
-            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
-                                                 covering: &covering) { return try await settled(answer) }
-        }
-        for level in 1..<Version.numLevels {
-            guard let file = key.withUnsafeBytes({ version.fileContaining(level: level, userKey: $0) }) else { continue }
-            if let answer = try await probeAsync(file, key: key, hash: hash, view: view, ring: ring,
-                                                 covering: &covering) { return try await settled(answer) }
-        }
-        return nil
     }
 
-    /// `probe` (PointLookup.swift) with an async block read.
-    private func probeAsync(_ file: FileMetaData, key: [UInt8], hash: UInt64, view: ReadView,
-                            ring: AsyncReadRing, covering: inout SequenceNumber) async throws -> Answer<[UInt8]>? {
-        let table = try await tableCache.readerAsync(for: file.number)
-        var tombstones = covering
-        guard let location = try key.withUnsafeBytes({
-            try locateBlock(file, in: table, key: $0, hash: hash, view: view, covering: &tombstones)
-        }) else {
-            covering = tombstones
-            return nil
+    // The rare paths are async functions of their own (not inlined): their
+    // frames exist only while they run, not in every get's.
+
+    /// A database without io_uring: the synchronous get on the blocking pool.
+    @inline(never)
+    private func getOnPool(_ key: [UInt8], options: ReadOptions, keyspace: KeyspaceData?) async throws -> [UInt8]? {
+        try await BlockingWorkPool.shared.run { [self] in
+            try reading { try get(key, options: options, keyspace: keyspace) }
         }
-        covering = tombstones
-        let block: Block
-        if let hit = cachedBlock(location) {
-            block = hit
-        } else {
-            block = try await location.table.readBlockAsync(location.handle, ring: ring)
-            if view.fillCache { blockCache.insert(location.cacheKey, block) }
+    }
+
+    /// A table not open yet, opened on the blocking pool.
+    @inline(never)
+    private func openTableAsync(_ fileNumber: UInt64) async throws -> TableReader {
+        try await tableCache.readerAsync(for: fileNumber)
+    }
+
+    /// The value `answer` gives; a key whose newest entry is a merge
+    /// operand is folded on the blocking pool (its versions may span
+    /// several tables).
+    private func settledAsync(_ answer: Answer<[UInt8]>, walk: AsyncGetWalk) async throws -> [UInt8]? {
+        guard answer.needsMerge else { return try walk.value(of: answer, self) }
+        return try await mergedAsync(walk)
+    }
+
+    @inline(never)
+    private func mergedAsync(_ walk: AsyncGetWalk) async throws -> [UInt8]? {
+        let key = walk.key
+        let view = walk.view
+        return try await BlockingWorkPool.shared.run { [self] in
+            try reading { try key.withBytes { (k) throws(DBError) in try resolveMerged(k, view: view) } }
         }
-        return try key.withUnsafeBytes { try answer(in: block, at: location, key: $0, view: view, covering: tombstones, { Array($0) }) }
     }
 }
