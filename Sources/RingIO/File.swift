@@ -78,6 +78,15 @@ public final class File: Sendable {
         directReadAlignment = isDirect ? File.directReadAlignment(fd: fd) : 1
     }
 
+    /// The span a read of [offset, offset + length) covers: rounded out to
+    /// `directReadAlignment` for an O_DIRECT file, exactly the range for a
+    /// buffered one (alignment 1).
+    @inline(__always)
+    public func readSpan(offset: UInt64, length: Int) -> (start: UInt64, end: UInt64) {
+        let unit = UInt64(directReadAlignment)
+        return (offset & ~(unit - 1), (offset + UInt64(length) + unit - 1) & ~(unit - 1))
+    }
+
     /// See `directReadAlignment`.
     private static func directReadAlignment(fd: Int32) -> Int {
         let reported = rk_dio_offset_align(fd)

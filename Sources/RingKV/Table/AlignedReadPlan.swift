@@ -4,8 +4,8 @@ import RingIO
 ///
 /// A request of an O_DIRECT file covers whole units of the file's
 /// `directReadAlignment` (offset rounded down, end rounded up) at a
-/// page-aligned place in one shared `AlignedBuffer`, as O_DIRECT requires; a buffered file's request covers
-/// exactly its ranges. One code path serves both.
+/// page-aligned place in one shared `AlignedBuffer`, as O_DIRECT
+/// requires; a buffered file's request covers exactly its ranges. One code path serves both.
 /// Ranges of the same file added in increasing order that touch or share a
 /// page are coalesced into one request of at most `maxRequestBytes`
 /// (adjacent blocks of a scan become one large read; a page two blocks
@@ -57,9 +57,7 @@ struct AlignedReadPlan {
         // bytes on most devices, else a page); a buffered file is read at
         // the exact range, so the kernel copies only the bytes wanted (a
         // 4 KiB block usually straddles two pages).
-        let alignment = UInt64(file.directReadAlignment)
-        let start = offset & ~(alignment - 1)
-        let end = (offset + UInt64(length) + alignment - 1) & ~(alignment - 1)
+        let (start, end) = file.readSpan(offset: offset, length: length)
         let id = ObjectIdentifier(file)
         let request: Int
         if let r = lastRequestOfFile[id], start >= requests[r].start, start <= requests[r].end,

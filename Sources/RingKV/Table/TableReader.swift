@@ -371,9 +371,7 @@ package final class TableReader: Sendable {
         try io.check(handle, within: dataEndOffset, what: "data block")
         let wanted = Int(handle.sizeWithTrailer)
         if file.isDirect {
-            let unit = UInt64(file.directReadAlignment)
-            let start = handle.offset & ~(unit - 1)
-            let end = (handle.offset + handle.sizeWithTrailer + unit - 1) & ~(unit - 1)
+            let (start, end) = file.readSpan(offset: handle.offset, length: wanted)
             return LoneRead(handle: handle, start: start, lengthBytes: Int(end - start), wantedBytes: wanted)
         }
         return LoneRead(handle: handle, start: handle.offset, lengthBytes: max(wanted, 1), wantedBytes: wanted)
