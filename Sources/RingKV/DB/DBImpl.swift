@@ -202,12 +202,7 @@ final class DBImpl: @unchecked Sendable {
                       logsReplayed: recovery.logs.count, batchesReplayed: Int(recovery.batchesReplayed),
                       ioBackend: backend.name, readOnly: options.readOnly,
                       durationNanos: MonotonicClock.nanos() - openStarted)
-        do throws(DBError) {
-            try metrics?.start { [unowned self] in self.makeStats() }
-        } catch {
-            try? close()
-            throw error
-        }
+        try closingOnFailure { () throws(DBError) in try metrics?.start { [unowned self] in self.makeStats() } }
         if options.readOnly {
             // Nothing is written: no sweep, no flush, no compaction.
             walFailure = DBError.readOnly(.openedReadOnly)
@@ -222,18 +217,21 @@ final class DBImpl: @unchecked Sendable {
         let jobs = max(options.backgroundJobs, 1)
         let roles: [BackgroundRole] = jobs == 1 ? [.flushAndCompaction]
             : [.flush] + Array(repeating: .compaction, count: jobs - 1)
-        var started: [BackgroundThread] = []
-        do throws(DBError) {
+        try closingOnFailure { () throws(DBError) in
             for role in roles {
-                started.append(try BackgroundThread(name: role.threadName) { [unowned self] in self.backgroundLoop(role) })
+                workers.append(try BackgroundThread(name: role.threadName) { [unowned self] in self.backgroundLoop(role) })
             }
-        } catch {
-            // Out of threads: the ones started stop before the open fails.
-            workers = started
+        }
+    }
+
+    /// The open's last steps start threads (metrics, workers): when one
+    /// cannot start, the database closes — the threads already started
+    /// stop — before the open fails with the error.
+    private func closingOnFailure(_ step: () throws(DBError) -> Void) throws(DBError) {
+        do throws(DBError) { try step() } catch {
             try? close()
             throw error
         }
-        workers = started
     }
 
     /// Wakes every thread waiting on `mu`, background threads included:

@@ -67,9 +67,7 @@ final class RecordPipeline: @unchecked Sendable {
         self.builder = builder
         current = Self.makeChunk(Self.chunkBytes)
         savedKey = UnsafeMutableRawPointer.allocate(byteCount: savedKeyCapacity, alignment: 16)
-        ended = true  // until the worker runs: nothing to join at `end`
         thread = try BackgroundThread(name: name) { [self] in work() }
-        ended = false
     }
 
     deinit {

@@ -33,7 +33,6 @@ final class BackgroundThread: @unchecked Sendable {
         }, box.toOpaque())
         guard rc == 0 else {
             box.release()
-            joined = true  // nothing to join
             throw DBError.io(IOError(operation: "pthread_create", errno: rc, detail: "starting thread \(name ?? "")"))
         }
     }
