@@ -113,8 +113,11 @@ package final class TableBuilder {
         if isFirst {
             sameUserKey = false
         } else {
+            // The user keys once; the whole internal keys only when those
+            // are equal (versions of one key).
             let (order, userOrder) = dataBlock.withLastKey { last in
-                (InternalKey.compare(last, internalKey), compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey)))
+                let userOrder = compareBytes(InternalKey.userKey(last), InternalKey.userKey(internalKey))
+                return (userOrder != 0 ? userOrder : InternalKey.compare(last, internalKey), userOrder)
             }
             guard order < 0 else {
                 let error = DBError.corruption(path: path, offset: blockWriter.writer.offset, reason:
