@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 
 const char *const ycsb_op_names[OP_COUNT] = {"read", "update", "insert", "scan", "rmw", "multiget"};
@@ -213,6 +215,62 @@ uint64_t ycsb_now_ns(void) {
     return (uint64_t)t.tv_sec * 1000000000ULL + (uint64_t)t.tv_nsec;
 }
 
+/* --------------------------------------------------------------- device I/O */
+
+/* The value after `name` in /proc/self/io; 0 with *ok cleared when missing. */
+static uint64_t proc_io_field(const char *text, const char *name, int *ok) {
+    const char *at = strstr(text, name);
+    if (!at) { *ok = 0; return 0; }
+    return strtoull(at + strlen(name), NULL, 10);
+}
+
+/* The device holding `path` or, while it does not exist, its nearest
+ * existing ancestor (a database directory made by the open). */
+static int path_device(const char *path, dev_t *dev) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", path);
+    struct stat st;
+    for (;;) {
+        if (stat(buf, &st) == 0) { *dev = st.st_dev; return 1; }
+        char *slash = strrchr(buf, '/');
+        if (!slash) return stat(".", &st) == 0 ? (*dev = st.st_dev, 1) : 0;
+        if (slash == buf) { buf[1] = 0; } else { *slash = 0; }
+    }
+}
+
+void ycsb_io_read(ycsb_io *io, const char *path) {
+    memset(io, 0, sizeof *io);
+    char text[1024];
+    FILE *f = fopen("/proc/self/io", "r");
+    if (f) {
+        size_t n = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[n] = 0;
+        int ok = 1;
+        io->read_bytes = proc_io_field(text, "\nread_bytes: ", &ok);
+        io->write_bytes = proc_io_field(text, "\nwrite_bytes: ", &ok);
+        io->known = ok;
+    }
+    dev_t dev;
+    if (!path_device(path, &dev)) return;
+    f = fopen("/proc/diskstats", "r");
+    if (!f) return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        unsigned maj, min;
+        char name[32];
+        unsigned long long v[10];
+        /* major minor name reads merged sectors ms writes merged sectors ... */
+        if (sscanf(line, "%u %u %31s %llu %llu %llu %llu %llu %llu %llu", &maj, &min, name,
+                   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) == 10
+            && maj == major(dev) && min == minor(dev)) {
+            snprintf(io->disk, sizeof io->disk, "%s", name);
+            io->disk_write_bytes = v[6] * 512;
+        }
+    }
+    fclose(f);
+}
+
 /* ------------------------------------------------------------------- JSON */
 
 void ycsb_print_json(const char *engine, const ycsb_config *cfg, const ycsb_result *res) {
@@ -228,5 +286,20 @@ void ycsb_print_json(const char *engine, const ycsb_config *cfg, const ycsb_resu
                h->count, percentile_us(h, .5), percentile_us(h, .99), percentile_us(h, .999), (double)h->max_ns / 1000.0);
         sep = ",";
     }
-    printf("}}\n");
+    printf("}");
+    const ycsb_io *a = &res->io_start, *b = &res->io_end;
+    if (a->known && b->known) {
+        double ops = res->operations > 0 ? (double)res->operations : 1;
+        uint64_t rd = b->read_bytes - a->read_bytes, wr = b->write_bytes - a->write_bytes;
+        uint64_t user = res->user_bytes_written;
+        printf(",\"io\":{\"device_read_bytes\":%llu,\"device_write_bytes\":%llu,"
+               "\"read_bytes_per_op\":%.1f,\"write_bytes_per_op\":%.1f,",
+               (unsigned long long)rd, (unsigned long long)wr, (double)rd / ops, (double)wr / ops);
+        if (a->disk[0] && !strcmp(a->disk, b->disk))
+            printf("\"disk\":\"%s\",\"disk_write_bytes\":%llu,", b->disk,
+                   (unsigned long long)(b->disk_write_bytes - a->disk_write_bytes));
+        printf("\"user_bytes_written\":%llu,\"write_amplification\":%.3f}", (unsigned long long)user,
+               user ? (double)wr / (double)user : 0.0);
+    }
+    printf("}\n");
 }

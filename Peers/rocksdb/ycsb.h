@@ -57,10 +57,24 @@ void ycsb_hist_merge(ycsb_hist *into, const ycsb_hist *from);
 uint64_t ycsb_now_ns(void);
 
 /* What a run measured, for the JSON line. */
+/* Device bytes so far, as kvbench's "io" object counts them: this
+ * process's read_bytes / write_bytes (/proc/self/io; write_bytes counts
+ * pages as they are dirtied) and the sectors written by the disk that
+ * holds `path` (/proc/diskstats, every process's). `known` is 0 where a
+ * file is missing; `disk` is empty when the disk is not found. */
+typedef struct {
+    int known;
+    uint64_t read_bytes, write_bytes, disk_write_bytes;
+    char disk[32];
+} ycsb_io;
+void ycsb_io_read(ycsb_io *io, const char *path);
+
 typedef struct {
     double seconds;
     long operations, found, reads;
+    uint64_t user_bytes_written; /* keys + values put */
     ycsb_hist hist[OP_COUNT];
+    ycsb_io io_start, io_end; /* from before the open to after the close */
 } ycsb_result;
 void ycsb_print_json(const char *engine, const ycsb_config *cfg, const ycsb_result *result);
 

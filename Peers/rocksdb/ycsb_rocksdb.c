@@ -33,6 +33,7 @@ static long next_insert;
 typedef struct {
     int id;
     long operations, found, reads;
+    uint64_t user_bytes_written;
     ycsb_hist hist[OP_COUNT];
 } worker;
 
@@ -54,10 +55,11 @@ static void do_read(worker *w, const char *key, size_t key_len) {
     if (value) { w->found++; rocksdb_free(value); }
 }
 
-static void do_put(const char *key, size_t key_len, const char *value) {
+static void do_put(worker *w, const char *key, size_t key_len, const char *value) {
     char *err = NULL;
     rocksdb_put(db, write_options, key, key_len, value, (size_t)cfg.value_size, &err);
     fail_on(err);
+    w->user_bytes_written += key_len + (size_t)cfg.value_size;
 }
 
 /* One MultiGet of cfg.batch keys; it stands for cfg.batch read operations. */
@@ -134,13 +136,13 @@ static void *run_core(void *arg) {
         case OP_UPDATE:
             key_len = ycsb_make_key(key, ycsb_choose(&r, limit));
             ycsb_fill_value(&r, value, cfg.value_size);
-            do_put(key, (size_t)key_len, value);
+            do_put(w, key, (size_t)key_len, value);
             break;
         case OP_INSERT: {
             long record = load ? first + i : __atomic_fetch_add(&next_insert, 1, __ATOMIC_RELAXED);
             key_len = ycsb_make_key(key, record);
             ycsb_fill_value(&r, value, cfg.value_size);
-            do_put(key, (size_t)key_len, value);
+            do_put(w, key, (size_t)key_len, value);
             break;
         }
         case OP_SCAN:
@@ -151,7 +153,7 @@ static void *run_core(void *arg) {
             key_len = ycsb_make_key(key, ycsb_choose(&r, limit));
             do_read(w, key, (size_t)key_len);
             ycsb_fill_value(&r, value, cfg.value_size);
-            do_put(key, (size_t)key_len, value);
+            do_put(w, key, (size_t)key_len, value);
             break;
         }
         ycsb_hist_record(&w->hist[op], ycsb_now_ns() - start);
@@ -210,6 +212,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     char *err = NULL;
+    static ycsb_result result;
+    ycsb_io_read(&result.io_start, cfg.db_path);
     rocksdb_options_t *options = engine_options();
     db = chosen->open(options, cfg.db_path, &err);
     fail_on(err);
@@ -229,16 +233,17 @@ int main(int argc, char **argv) {
     }
     for (long i = 0; i < cfg.threads; i++) pthread_join(threads[i], NULL);
 
-    static ycsb_result result;
     result.seconds = (double)(ycsb_now_ns() - start) / 1e9;
     for (long i = 0; i < cfg.threads; i++) {
         result.operations += workers[i].operations;
         result.found += workers[i].found;
         result.reads += workers[i].reads;
+        result.user_bytes_written += workers[i].user_bytes_written;
         for (int k = 0; k < OP_COUNT; k++) ycsb_hist_merge(&result.hist[k], &workers[i].hist[k]);
     }
-    ycsb_print_json("rocksdb", &cfg, &result);
     rocksdb_close(db);
+    ycsb_io_read(&result.io_end, cfg.db_path);
+    ycsb_print_json("rocksdb", &cfg, &result);
     rocksdb_writeoptions_destroy(write_options);
     rocksdb_readoptions_destroy(read_options);
     rocksdb_options_destroy(options);
