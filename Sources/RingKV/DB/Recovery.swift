@@ -94,7 +94,8 @@ package enum DatabaseRecovery {
         return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
                       lastSequence: versions.lastSequence, report: state.report,
                       memtables: state.replay.retained.mapValues(\.memtable),
-                      retainedLogs: retainedLogs(state.replay).map { ($0.number, $0.validBytes) })
+                      retainedLogs: retainedLogs(state.replay).filter { $0.batches > 0 }
+                          .map { ($0.number, $0.validBytes) })
     }
 
     /// What a follower's catch-up replays (FollowerCatchUp.swift): the
@@ -246,6 +247,13 @@ package enum DatabaseRecovery {
             contents.nextFileNumber = max(state.numbers.next, state.base.nextFileNumber)
             let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
                                                   recovery: state.current?.recovery, switched: &switched)
+            // A kept log without a record (the empty WAL of an open that
+            // wrote nothing) is named by no keyspace now: removed, or every
+            // open without writes would add one log more to the kept ones.
+            // (Left behind by a crash, it is replayed as nothing.)
+            for log in retainedLogs(state.replay) where log.batches == 0 && log.number != contents.logNumber {
+                try? backend.removeFile(log.path)
+            }
             state.report.logs = state.replay.logs
             state.report.tablesWritten = state.replay.tables.count
             state.report.memtablesKept = state.replay.retained.count

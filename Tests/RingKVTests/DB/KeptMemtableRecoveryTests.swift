@@ -246,3 +246,26 @@ extension KeptMemtableRecoveryTests {
         try db.close()
     }
 }
+
+extension KeptMemtableRecoveryTests {
+    /// Opens that write nothing do not pile up logs behind a kept
+    /// memtable: the empty WAL each of them created is removed by the
+    /// next open.
+    @Test func opensWithoutWritesAddNoLogs() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        do {
+            let db = try DB(path: path, options: openOptions())
+            _ = try Self.fill(try db.keyspace("a"), "a")
+            try db.close()
+        }
+        for reopen in 0..<5 {
+            let db = try DB(path: path, options: openOptions())
+            #expect(db.impl.recovery.memtablesKept == 1, "reopen \(reopen): \(db.impl.recovery.lines)")
+            #expect(try Self.rows(try db.existingKeyspace("a")).count == 50)
+            try db.close()
+            let logs = try KeyspaceTests.logFiles(path)
+            #expect(logs.count == 2, "reopen \(reopen): the kept log and this open's: \(logs)")
+        }
+    }
+}
