@@ -1,5 +1,6 @@
 import Glibc
 import RingIO
+import Synchronization
 
 /// One backup in a backup directory.
 public struct BackupInfo: Sendable, Equatable {
@@ -35,8 +36,10 @@ extension DB {
             throw DBError.backupCorrupted(path: dir.metaPath + "/\(last)", reason: "no backup id is left after it")
         }
         let id = last + 1
-        // Beside the database: the checkpoint hard-links its tables.
-        let staging = impl.path + ".backup-\(getpid())-\(id)"
+        // Beside the database: the checkpoint hard-links its tables. One
+        // name per call: two backups of this database into two directories
+        // may run at once, with the same id (each removed the other's).
+        let staging = impl.path + ".backup-\(getpid())-\(id)-\(BackupStaging.next())"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
         try checkpoint(to: staging)
         defer { try? FileSystem.removeTree(staging) }
@@ -163,4 +166,12 @@ extension BackupInfo {
         }
         self.init(id: meta.id, sequence: meta.sequence, bytesCopied: meta.bytesCopied, totalBytes: total)
     }
+}
+
+/// The numbers that make each backup's staging checkpoint name unique in
+/// this process.
+enum BackupStaging {
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
 }
