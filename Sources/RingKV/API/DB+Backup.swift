@@ -100,7 +100,9 @@ extension DB {
         return BackupInfo(meta)
     }
 
-    /// The backups in `directory`, oldest first.
+    /// The backups in `directory`, oldest first. A `directory` that is no
+    /// backup directory (missing, or without `meta/`) throws
+    /// `DBError.notADirectory`.
     public static func backups(in directory: String) throws -> [BackupInfo] {
         let dir = BackupDirectory(path: directory, backend: IOBackends.makeDefault())
         return try dir.ids().map { BackupInfo(try dir.meta($0)) }
@@ -128,7 +130,14 @@ extension DB {
     /// The restored database's `latestSequence` is the backup's `sequence`.
     public static func restore(from directory: String, id: UInt64, to target: String,
                                overwrite: Bool = false) throws {
-        let backend = IOBackends.makeDefault()
+        try restore(from: directory, id: id, to: target, overwrite: overwrite, backend: IOBackends.makeDefault())
+    }
+
+    /// `restore` through `backend` (a test's wraps the default one). A
+    /// failure while copying (a full disk, a file changed since the
+    /// verify) removes `TARGET.restoring`: no half-made copy is left.
+    static func restore(from directory: String, id: UInt64, to target: String, overwrite: Bool,
+                        backend: any IOBackend) throws {
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
@@ -141,15 +150,19 @@ extension DB {
         let staging = target + ".restoring"
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
         try FileSystem.createDirectory(staging)
-        for entry in meta.entries {
-            let (size, crc) = try BackupFileCopy.copy(directory + "/" + entry.storedPath, to: staging + "/" + entry.name,
-                                                      backend: backend)
-            guard size == entry.sizeBytes, crc == entry.crc else {
-                try? FileSystem.removeTree(staging)
-                throw DBError.backupCorrupted(path: directory + "/" + entry.storedPath, reason: "changed while restored")
+        do {
+            for entry in meta.entries {
+                let source = directory + "/" + entry.storedPath
+                let (size, crc) = try BackupFileCopy.copy(source, to: staging + "/" + entry.name, backend: backend)
+                guard size == entry.sizeBytes, crc == entry.crc else {
+                    throw DBError.backupCorrupted(path: source, reason: "changed while restored")
+                }
             }
+            try backend.syncDirectory(staging)
+        } catch {
+            try? FileSystem.removeTree(staging)
+            throw error
         }
-        try backend.syncDirectory(staging)
         if FileSystem.exists(target) { try FileSystem.removeTree(target) }
         try FileSystem.rename(staging, to: target)
         try backend.syncDirectory(FileSystem.parentDirectory(of: target))

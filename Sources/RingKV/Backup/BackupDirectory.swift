@@ -31,9 +31,13 @@ struct BackupDirectory {
         }
     }
 
-    /// The ids of the backups whose meta file exists, ascending.
+    /// The ids of the backups whose meta file exists, ascending. A path
+    /// that is no backup directory (missing, mistyped, a database's) is
+    /// `DBError.notADirectory` naming it (or its `meta/`), not an empty list.
     func ids() throws(DBError) -> [UInt64] {
-        guard FileSystem.isDirectory(metaPath) else { return [] }
+        guard FileSystem.isDirectory(metaPath) else {
+            throw DBError.notADirectory(path: FileSystem.isDirectory(path) ? metaPath : path)
+        }
         do {
             return try FileSystem.listDirectory(metaPath).compactMap { UInt64($0) }.sorted()
         } catch {
