@@ -127,30 +127,36 @@ extension DB {
     /// naming it, nothing written). An existing `target` is refused
     /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it —
     /// but never a database open there (`DBError.locked`, nothing removed).
+    /// While a restore to `target` runs (here or in another process),
+    /// another is refused: `DBError.locked` naming `TARGET.restoring`.
     /// The restored database's `latestSequence` is the backup's `sequence`.
     public static func restore(from directory: String, id: UInt64, to target: String,
                                overwrite: Bool = false) throws {
         try restore(from: directory, id: id, to: target, overwrite: overwrite, backend: IOBackends.makeDefault())
     }
 
-    /// `restore` through `backend` (a test's wraps the default one). A
-    /// failure while copying (a full disk, a file changed since the
-    /// verify) removes `TARGET.restoring`: no half-made copy is left.
+    /// `restore` through `backend` (a test's wraps the default one). One
+    /// restore to `target` at a time (`RestoreStaging`); a failure before
+    /// the rename (a full disk, a file changed since the verify) removes
+    /// `TARGET.restoring`: no half-made copy is left.
     static func restore(from directory: String, id: UInt64, to target: String, overwrite: Bool,
                         backend: any IOBackend) throws {
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
-        // A database open at `target` (here or in another process) holds
-        // its LOCK: `DBError.locked` before anything is written or removed,
-        // and no open takes it until the restored one is in place.
-        let targetLock = FileSystem.isDirectory(target) ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
-        defer { targetLock?.release() }
-        try dir.verify(meta)
-        let staging = target + ".restoring"
-        if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
-        try FileSystem.createDirectory(staging)
+        let (staging, stagingLock) = try RestoreStaging.take(for: target)
+        defer { stagingLock.release() }
         do {
+            // Again under the staging lock: a restore that held it may
+            // have put a database there meanwhile.
+            if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
+            // A database open at `target` (here or in another process)
+            // holds its LOCK: `DBError.locked` before anything is removed,
+            // and no open takes it until the restored one is in place.
+            let targetLock = FileSystem.isDirectory(target)
+                ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
+            defer { targetLock?.release() }
+            try dir.verify(meta)
             for entry in meta.entries {
                 let source = directory + "/" + entry.storedPath
                 let (size, crc) = try BackupFileCopy.copy(source, to: staging + "/" + entry.name, backend: backend)
@@ -159,12 +165,12 @@ extension DB {
                 }
             }
             try backend.syncDirectory(staging)
+            if FileSystem.exists(target) { try FileSystem.removeTree(target) }
+            try FileSystem.rename(staging, to: target)
         } catch {
             try? FileSystem.removeTree(staging)
             throw error
         }
-        if FileSystem.exists(target) { try FileSystem.removeTree(target) }
-        try FileSystem.rename(staging, to: target)
         try backend.syncDirectory(FileSystem.parentDirectory(of: target))
     }
 }
