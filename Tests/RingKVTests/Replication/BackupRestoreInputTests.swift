@@ -65,3 +65,18 @@ import Testing
         }
     }
 }
+
+extension BackupRestoreInputTests {
+    /// `meta/` holds files named by their id in decimal; a copy under
+    /// another spelling of the id ("01", "+1") is not a backup: listed
+    /// once, and the backup deleted is gone from the listing.
+    @Test func aMetaFileCopiedUnderAnotherSpellingOfItsIdIsNotABackup() throws {
+        let dir = try TempDir()
+        let backups = try Self.backedUp(dir)
+        let meta = try readWholeFile(backups + "/meta/1")
+        for name in ["01", "+1"] { try writeWholeFile(backups + "/meta/" + name, meta) }
+        #expect(try DB.backups(in: backups).map(\.id) == [1])
+        try DB.deleteBackup(in: backups, id: 1)
+        #expect(try DB.backups(in: backups).map(\.id) == [])
+    }
+}
