@@ -141,6 +141,10 @@ extension DB {
     /// `TARGET.restoring`: no half-made copy is left.
     static func restore(from directory: String, id: UInt64, to target: String, overwrite: Bool,
                         backend: any IOBackend) throws {
+        // "restored/" is the directory "restored": its staging directory
+        // goes beside it ("restored.restoring"), never inside it.
+        var target = target
+        while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }

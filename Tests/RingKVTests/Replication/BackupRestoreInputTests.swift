@@ -80,3 +80,21 @@ extension BackupRestoreInputTests {
         #expect(try DB.backups(in: backups).map(\.id) == [])
     }
 }
+
+extension BackupRestoreInputTests {
+    /// A target spelled with a trailing slash (shell completion adds one)
+    /// names the same directory: `TARGET.restoring` goes beside it, not
+    /// inside it — inside, an overwrite removed it with the old target and
+    /// then failed, leaving neither.
+    @Test func aTargetWithATrailingSlashIsRestoredAndOverwritten() throws {
+        let dir = try TempDir()
+        let backups = try Self.backedUp(dir)
+        let target = dir.sub("restored") + "/"
+        try DB.restore(from: backups, id: 1, to: target)
+        try DB.restore(from: backups, id: 1, to: target, overwrite: true)
+        let db = try DB(path: dir.sub("restored"), options: openOptions())
+        #expect(try db.scan().count == 101)
+        try db.close()
+        #expect(try FileSystem.listDirectory(dir.path).sorted() == ["backups", "db", "restored"])
+    }
+}
