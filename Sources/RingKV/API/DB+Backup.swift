@@ -125,8 +125,12 @@ extension DB {
     /// Restores backup `id` of `directory` as a new database at `target`,
     /// after verifying every file (a damaged one: `DBError.backupCorrupted`
     /// naming it, nothing written). An existing `target` is refused
-    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it —
-    /// but never a database open there (`DBError.locked`, nothing removed).
+    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces a
+    /// RingKV database directory or an empty directory — but never a
+    /// database open there (`DBError.locked`); any other directory is
+    /// `DBError.invalidArgument`, a file `DBError.notADirectory`, nothing
+    /// removed. A `target` that is the backup directory, inside it or
+    /// holding it is `DBError.invalidArgument`.
     /// While a restore to `target` runs (here or in another process),
     /// another is refused: `DBError.locked` naming `TARGET.restoring`.
     /// The restored database's `latestSequence` is the backup's `sequence`.
@@ -147,6 +151,7 @@ extension DB {
         while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
+        try RestoreTarget.checkApart(target, from: directory)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
         let (staging, stagingLock) = try RestoreStaging.take(for: target)
         defer { stagingLock.release() }
@@ -154,11 +159,11 @@ extension DB {
             // Again under the staging lock: a restore that held it may
             // have put a database there meanwhile.
             if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
-            // A database open at `target` (here or in another process)
-            // holds its LOCK: `DBError.locked` before anything is removed,
-            // and no open takes it until the restored one is in place.
-            let targetLock = FileSystem.isDirectory(target)
-                ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
+            // Only a database or an empty directory is replaced. A
+            // database open at `target` (here or in another process) holds
+            // its LOCK: `DBError.locked` before anything is removed, and no
+            // open takes it until the restored one is in place.
+            let targetLock = try RestoreTarget.lockForOverwrite(target)
             defer { targetLock?.release() }
             try dir.verify(meta)
             for entry in meta.entries {
