@@ -1,6 +1,5 @@
 import Glibc
 import RingIO
-import Synchronization
 
 /// One backup in a backup directory.
 public struct BackupInfo: Sendable, Equatable {
@@ -39,10 +38,12 @@ extension DB {
         // Beside the database: the checkpoint hard-links its tables. One
         // name per call: two backups of this database into two directories
         // may run at once, with the same id (each removed the other's).
-        let staging = impl.path + ".backup-\(getpid())-\(id)-\(BackupStaging.next())"
+        // A crashed backup's staging directory is removed first.
+        BackupStaging.removeStale(beside: impl.path)
+        let staging = BackupStaging.begin(dbPath: impl.path, id: id)
+        defer { BackupStaging.finish(staging) }
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
         try checkpoint(to: staging)
-        defer { try? FileSystem.removeTree(staging) }
         var readOnly = Options()
         readOnly.readOnly = true
         let point = try DB(path: staging, options: readOnly)
@@ -194,12 +195,4 @@ extension BackupInfo {
         }
         self.init(id: meta.id, sequence: meta.sequence, bytesCopied: meta.bytesCopied, totalBytes: total)
     }
-}
-
-/// The numbers that make each backup's staging checkpoint name unique in
-/// this process.
-enum BackupStaging {
-    private static let counter = Atomic<UInt64>(0)
-
-    static func next() -> UInt64 { counter.add(1, ordering: .relaxed).newValue }
 }
