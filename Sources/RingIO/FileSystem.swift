@@ -110,8 +110,11 @@ public enum FileSystem {
         _ = try syscall("unlink", path: path) { unlink(path) }
     }
 
-    /// Removes a directory tree (tests and tools use this for temp dirs).
+    /// Removes a directory tree (restore, backup staging, tests and tools).
+    /// A symbolic link is removed, never followed: a link to a directory
+    /// inside the tree (or as `path`) leaves that directory alone.
     public static func removeTree(_ path: String) throws(IOError) {
+        if isSymbolicLink(path) { return try remove(path) }
         guard isDirectory(path) else {
             if exists(path) { try remove(path) }
             return
