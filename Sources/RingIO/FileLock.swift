@@ -59,6 +59,16 @@ public final class FileLock: Sendable {
         }
     }
 
+    /// Whether `path` still names the file (or directory) this lock is on:
+    /// false once it was renamed away or replaced, when a lock on what
+    /// `path` names now must be taken anew.
+    public func isStill(at path: String) -> Bool {
+        var held = stat()
+        var named = stat()
+        guard fstat(file.fd, &held) == 0, stat(path, &named) == 0 else { return false }
+        return held.st_dev == named.st_dev && held.st_ino == named.st_ino
+    }
+
     /// Releases the lock (closing the descriptor drops it); idempotent.
     public func release() { try? file.close() }
 

@@ -25,6 +25,32 @@ public enum FileSystem {
         throw IOError(operation: "stat", errno: code, path: path)
     }
 
+    /// True when `path` itself is a symbolic link (lstat; not followed).
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFLNK
+    }
+
+    /// `path` with every symbolic link, "." and ".." resolved (realpath(3)).
+    /// A path that does not exist yet resolves its nearest existing
+    /// ancestor and appends the rest, "." and ".." taken as
+    /// `createDirectory` would (a ".." after a directory it makes).
+    public static func resolvedPath(_ path: String) throws(IOError) -> String {
+        if let resolved = realpath(path, nil) {
+            defer { free(resolved) }
+            return String(cString: resolved)
+        }
+        let code = rk_errno()
+        let parent = parentDirectory(of: path)
+        guard code == ENOENT, parent != path else { throw IOError(operation: "realpath", errno: code, path: path) }
+        let base = try resolvedPath(parent)
+        switch baseName(path) {
+        case "", ".": return base
+        case "..": return parentDirectory(of: base)
+        case let name: return (base == "/" ? "" : base) + "/" + name
+        }
+    }
+
     public static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
@@ -84,8 +110,11 @@ public enum FileSystem {
         _ = try syscall("unlink", path: path) { unlink(path) }
     }
 
-    /// Removes a directory tree (tests and tools use this for temp dirs).
+    /// Removes a directory tree (restore, backup staging, tests and tools).
+    /// A symbolic link is removed, never followed: a link to a directory
+    /// inside the tree (or as `path`) leaves that directory alone.
     public static func removeTree(_ path: String) throws(IOError) {
+        if isSymbolicLink(path) { return try remove(path) }
         guard isDirectory(path) else {
             if exists(path) { try remove(path) }
             return

@@ -51,8 +51,8 @@ struct KVCtl: ParsableCommand {
 
     @Flag(name: .customLong("counter-merge"),
           help: ArgumentHelp("Open with CounterMerge as the merge operator (Int64 sums; `merge` always does). "
-                             + "Only for databases whose operands CounterMerge wrote: a database does not "
-                             + "record its operator."))
+                             + "Only for databases whose operands CounterMerge wrote: one that stores "
+                             + "another operator's name refuses it."))
     var counterMerge = false
 
     @Flag(help: "Log what the engine does (open, recovery, flushes, compactions, stalls) to stderr.")

@@ -4,8 +4,8 @@ import RingKV
 /// `kvctl merge KEY OPERAND`: one merge operand through `CounterMerge`.
 /// Other commands read merged counters with the global `--counter-merge`
 /// (without it they throw "holds merge operands but
-/// Options.mergeOperator is not set": the database does not record which
-/// operator wrote its operands, so kvctl never assumes one).
+/// Options.mergeOperator is not set": kvctl never assumes one; a database
+/// written with another operator refuses --counter-merge at open).
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Merge OPERAND into KEY with the built-in CounterMerge (adds a signed 64-bit integer).",

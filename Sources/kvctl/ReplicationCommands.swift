@@ -122,7 +122,8 @@ struct BackupCommand: ParsableCommand {
         @Argument(help: "The backup directory.") var directory: String
         @Argument(help: "The backup's id.") var id: UInt64
         @Argument(help: "Where the database goes (must not exist unless --overwrite).") var target: String
-        @Flag(help: "Replace an existing database at TARGET.") var overwrite = false
+        @Flag(help: "Replace an existing (closed) database or an empty directory at TARGET; any other directory is refused.")
+        var overwrite = false
 
         func run() throws {
             try DB.restore(from: directory, id: id, to: target, overwrite: overwrite)

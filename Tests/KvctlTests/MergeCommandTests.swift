@@ -29,4 +29,31 @@ struct MergeCommandTests {
         #expect(CounterMerge.value(try opened.get(bytes("hits"))) == 13)
         try opened.close()
     }
+
+    /// Operands another operator wrote: `--counter-merge` and `merge` are
+    /// refused at open, naming both operators (the MANIFEST stores the
+    /// name); before, CounterMerge summed them as Int64s at compaction.
+    @Test func counterMergeOnADatabaseOfAnotherOperatorIsRefused() throws {
+        struct Concat: MergeOperator {
+            var name: String { "Concat" }
+            func fullMerge(key: [UInt8], existing: [UInt8]?, operands: [[UInt8]]) throws -> [UInt8] {
+                operands.reduce(existing ?? []) { $0 + $1 }
+            }
+        }
+        let dir = try TempDir()
+        let db = dir.sub("db")
+        var options = Options()
+        options.createIfMissing = true
+        options.mergeOperator = Concat()
+        let written = try DB(path: db, options: options)
+        for part in ["abcdefgh", "ijklmnop"] { try written.merge(bytes("k"), bytes(part)) }
+        try written.close()
+        for args in [["--counter-merge", "get", "k"], ["--counter-merge", "compact"], ["merge", "k", "1"]] {
+            let r = try Kvctl.run(["--db", db] + args)
+            #expect(r.status != 0 && r.err.contains("CounterMerge") && r.err.contains("Concat"), "\(args): \(r.err)")
+        }
+        let opened = try DB(path: db, options: options)
+        #expect(try opened.get(bytes("k")) == bytes("abcdefghijklmnop"))
+        try opened.close()
+    }
 }

@@ -35,11 +35,15 @@ extension DB {
             throw DBError.backupCorrupted(path: dir.metaPath + "/\(last)", reason: "no backup id is left after it")
         }
         let id = last + 1
-        // Beside the database: the checkpoint hard-links its tables.
-        let staging = impl.path + ".backup-\(getpid())-\(id)"
+        // Beside the database: the checkpoint hard-links its tables. One
+        // name per call: two backups of this database into two directories
+        // may run at once, with the same id (each removed the other's).
+        // A crashed backup's staging directory is removed first.
+        BackupStaging.removeStale(beside: impl.path)
+        let staging = BackupStaging.begin(dbPath: impl.path, id: id)
+        defer { BackupStaging.finish(staging) }
         if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
         try checkpoint(to: staging)
-        defer { try? FileSystem.removeTree(staging) }
         var readOnly = Options()
         readOnly.readOnly = true
         let point = try DB(path: staging, options: readOnly)
@@ -97,7 +101,9 @@ extension DB {
         return BackupInfo(meta)
     }
 
-    /// The backups in `directory`, oldest first.
+    /// The backups in `directory`, oldest first. A `directory` that is no
+    /// backup directory (missing, or without `meta/`) throws
+    /// `DBError.notADirectory`.
     public static func backups(in directory: String) throws -> [BackupInfo] {
         let dir = BackupDirectory(path: directory, backend: IOBackends.makeDefault())
         return try dir.ids().map { BackupInfo(try dir.meta($0)) }
@@ -120,35 +126,61 @@ extension DB {
     /// Restores backup `id` of `directory` as a new database at `target`,
     /// after verifying every file (a damaged one: `DBError.backupCorrupted`
     /// naming it, nothing written). An existing `target` is refused
-    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces it —
-    /// but never a database open there (`DBError.locked`, nothing removed).
+    /// (`DBError.alreadyExists`) unless `overwrite`, which replaces a
+    /// RingKV database directory or an empty directory — but never a
+    /// database open there (`DBError.locked`); any other directory is
+    /// `DBError.invalidArgument`, a file `DBError.notADirectory`, nothing
+    /// removed. A `target` that is the backup directory, inside it or
+    /// holding it is `DBError.invalidArgument`.
+    /// While a restore to `target` runs (here or in another process),
+    /// another is refused: `DBError.locked` naming `TARGET.restoring`.
     /// The restored database's `latestSequence` is the backup's `sequence`.
     public static func restore(from directory: String, id: UInt64, to target: String,
                                overwrite: Bool = false) throws {
-        let backend = IOBackends.makeDefault()
+        try restore(from: directory, id: id, to: target, overwrite: overwrite, backend: IOBackends.makeDefault())
+    }
+
+    /// `restore` through `backend` (a test's wraps the default one). One
+    /// restore to `target` at a time (`RestoreStaging`); a failure before
+    /// the rename (a full disk, a file changed since the verify) removes
+    /// `TARGET.restoring`: no half-made copy is left.
+    static func restore(from directory: String, id: UInt64, to target: String, overwrite: Bool,
+                        backend: any IOBackend) throws {
+        // "restored/" is the directory "restored": its staging directory
+        // goes beside it ("restored.restoring"), never inside it.
+        var target = target
+        while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
+        try RestoreTarget.checkApart(target, from: directory)
         if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
-        // A database open at `target` (here or in another process) holds
-        // its LOCK: `DBError.locked` before anything is written or removed,
-        // and no open takes it until the restored one is in place.
-        let targetLock = FileSystem.isDirectory(target) ? try DatabaseRecovery.takeLock(target, shared: false).0 : nil
-        defer { targetLock?.release() }
-        try dir.verify(meta)
-        let staging = target + ".restoring"
-        if FileSystem.exists(staging) { try FileSystem.removeTree(staging) }
-        try FileSystem.createDirectory(staging)
-        for entry in meta.entries {
-            let (size, crc) = try BackupFileCopy.copy(directory + "/" + entry.storedPath, to: staging + "/" + entry.name,
-                                                      backend: backend)
-            guard size == entry.sizeBytes, crc == entry.crc else {
-                try? FileSystem.removeTree(staging)
-                throw DBError.backupCorrupted(path: directory + "/" + entry.storedPath, reason: "changed while restored")
+        let (staging, stagingLock) = try RestoreStaging.take(for: target)
+        defer { stagingLock.release() }
+        do {
+            // Again under the staging lock: a restore that held it may
+            // have put a database there meanwhile.
+            if FileSystem.exists(target) && !overwrite { throw DBError.alreadyExists(path: target) }
+            // Only a database or an empty directory is replaced. A
+            // database open at `target` (here or in another process) holds
+            // its LOCK: `DBError.locked` before anything is removed, and no
+            // open takes it until the restored one is in place.
+            let targetLock = try RestoreTarget.lockForOverwrite(target)
+            defer { targetLock?.release() }
+            try dir.verify(meta)
+            for entry in meta.entries {
+                let source = directory + "/" + entry.storedPath
+                let (size, crc) = try BackupFileCopy.copy(source, to: staging + "/" + entry.name, backend: backend)
+                guard size == entry.sizeBytes, crc == entry.crc else {
+                    throw DBError.backupCorrupted(path: source, reason: "changed while restored")
+                }
             }
+            try backend.syncDirectory(staging)
+            if FileSystem.exists(target) { try FileSystem.removeTree(target) }
+            try FileSystem.rename(staging, to: target)
+        } catch {
+            try? FileSystem.removeTree(staging)
+            throw error
         }
-        try backend.syncDirectory(staging)
-        if FileSystem.exists(target) { try FileSystem.removeTree(target) }
-        try FileSystem.rename(staging, to: target)
         try backend.syncDirectory(FileSystem.parentDirectory(of: target))
     }
 }

@@ -22,7 +22,9 @@ extension DB {
     /// (`commit.stampedKeyspaces`; `DBError.invalidArgument` otherwise,
     /// nothing applied); into one with a ttl, a put shorter than its 8-byte
     /// write time or a merge is refused (`DBError.invalidArgument`, nothing
-    /// applied). Durability as for `write(_:options:)`.
+    /// applied), and so is a merge this replica's `Options.mergeOperator`
+    /// refuses (none set, or `validate(operand:)` throws) — open a replica
+    /// with the primary's operator. Durability as for `write(_:options:)`.
     public func apply(_ commit: CommittedBatch, options: WriteOptions = WriteOptions()) throws(DBError) {
         try apply([commit], options: options)
     }
@@ -118,9 +120,11 @@ struct ReplicaApply {
                 batch.deleteRange(from: from, to: to)
             }
         case .merge(_, let key, let operand):
-            guard let keyspace else { return batch.merge(key, operand) }
             if hasTTL { throw TTLPolicy.mergeRefusal(keyspace: name) }
-            batch.merge(key, operand, in: keyspace)
+            // As `DB.merge` would: an operand this replica's operator cannot
+            // read (or no operator) would fail every read of the key later.
+            try db.impl.checkMergeOperand(key: key, operand)
+            if let keyspace { batch.merge(key, operand, in: keyspace) } else { batch.merge(key, operand) }
         }
     }
 

@@ -28,7 +28,8 @@ public enum DBError: Error, Sendable, Equatable, CustomStringConvertible {
     /// the value given and what is allowed. Nothing was written.
     case invalidOption(name: String, value: String, allowed: String)
     /// A path that must be a directory is something else (the database
-    /// path, or the parent of a checkpoint's directory).
+    /// path, the parent of a checkpoint's directory, a backup directory
+    /// or its `meta/`).
     case notADirectory(path: String)
     /// No database at `path` (no directory, or no CURRENT file in it) and
     /// `createIfMissing` is false. A missing *key* is not an error: `get`

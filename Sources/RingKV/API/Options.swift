@@ -9,8 +9,9 @@ public struct Options: Sendable {
     /// Combines merge operands (`DB.merge`) on read, flush and compaction
     /// (`CounterMerge` is built in). Default nil: `merge` throws
     /// `DBError.invalidArgument`, and a read that meets a stored operand
-    /// throws `DBError.mergeOperatorMissing`. Open a database with the
-    /// operator that wrote its operands (docs/MERGE_TTL.md).
+    /// throws `DBError.mergeOperatorMissing`. A writing open stores the
+    /// operator's `name` in the MANIFEST; an open with another name is
+    /// refused (`DBError.invalidOption`; docs/MERGE_TTL.md).
     public var mergeOperator: (any MergeOperator)?
     /// Asked in compaction about each key's newest value when it is newer
     /// than every live snapshot: keep, remove or replace it

@@ -31,11 +31,20 @@ struct BackupDirectory {
         }
     }
 
-    /// The ids of the backups whose meta file exists, ascending.
+    /// The ids of the backups whose meta file exists, ascending. A path
+    /// that is no backup directory (missing, mistyped, a database's) is
+    /// `DBError.notADirectory` naming it (or its `meta/`), not an empty list.
     func ids() throws(DBError) -> [UInt64] {
-        guard FileSystem.isDirectory(metaPath) else { return [] }
+        guard FileSystem.isDirectory(metaPath) else {
+            throw DBError.notADirectory(path: FileSystem.isDirectory(path) ? metaPath : path)
+        }
         do {
-            return try FileSystem.listDirectory(metaPath).compactMap { UInt64($0) }.sorted()
+            // Only the names `create` writes ("7", never "07" or "+7": a
+            // copy under such a name listed backup 7 twice, and outlived
+            // its deletion as a backup that is not found).
+            return try FileSystem.listDirectory(metaPath).compactMap { name in
+                UInt64(name).flatMap { String($0) == name ? $0 : nil }
+            }.sorted()
         } catch {
             throw DBError.io(error)
         }

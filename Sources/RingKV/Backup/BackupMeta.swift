@@ -58,7 +58,7 @@ struct BackupMeta: Equatable {
             if fields.count == 2, let value = UInt64(fields[1]) {
                 values[String(fields[0])] = value
             } else if fields.count == 5, fields[0] == "table" || fields[0] == "file", let size = UInt64(fields[3]),
-                      let crc = UInt32(fields[4], radix: 16), !fields[1].contains("/"), !fields[2].contains("..") {
+                      let crc = UInt32(fields[4], radix: 16), isDatabaseFile(fields[1]), !fields[2].contains("..") {
                 entries.append(Entry(isTable: fields[0] == "table", name: String(fields[1]),
                                      storedPath: String(fields[2]), sizeBytes: size, crc: crc))
             } else {
@@ -69,5 +69,13 @@ struct BackupMeta: Equatable {
             throw bad("id, sequence or bytes-copied missing")
         }
         return BackupMeta(id: id, sequence: sequence, bytesCopied: copied, entries: entries)
+    }
+
+    /// Whether `name` is one a backup stores (restore writes it into the
+    /// new database's directory): a table, log, MANIFEST or CURRENT —
+    /// never `..`, `.`, a path, the LOCK or a temp file.
+    private static func isDatabaseFile(_ name: Substring) -> Bool {
+        guard let (kind, _) = FileNames.parse(String(name)) else { return false }
+        return kind != .lock && kind != .temp
     }
 }

@@ -164,6 +164,7 @@ package enum DatabaseRecovery {
         guard try ioCall(currentPath, { () throws(IOError) in try FileSystem.kind(of: currentPath) }) != nil else {
             guard options.createIfMissing && !options.readOnly else { throw DBError.databaseNotFound(path: path) }
             try checkNothingWithoutCurrent(owned, dbPath: path, backend: backend)
+            try MergeOperatorName.check(stored: nil, options: options, path: path)
             // MANIFEST-000001 and log 2, as ever for a new database; an
             // interrupted creation's leftovers are overwritten.
             return ReadState(base: .empty(nextFileNumber: 3), current: nil, numbers: FileNumbers(next: 2))
@@ -174,6 +175,9 @@ package enum DatabaseRecovery {
         let numbers = FileNumbers(next: max(current.firstFreeFileNumber, (owned.map(\.number).max() ?? 0) + 1))
         var state = ReadState(base: VersionSet.Contents(current.replayed, nextFileNumber: numbers.next),
                               current: current, numbers: numbers)
+        // Before the replay, whose flushes merge operands.
+        try MergeOperatorName.check(stored: state.base.catalog[0]?.record.mergeOperatorName, options: options,
+                                    path: path)
         if !options.readOnly {
             DroppedKeyspaces.retain(in: &state.base.catalog, droppedInSnapshot: current.replayed.droppedInSnapshot,
                                     logNumbersOnDisk: owned.filter { $0.kind == .log }.map(\.number))
@@ -233,6 +237,7 @@ package enum DatabaseRecovery {
             // first log its kept memtable came from, or the new WAL
             // (everything older is in tables now).
             var contents = state.base
+            MergeOperatorName.record(options, in: &contents.catalog)
             for entry in state.base.catalog.entries {
                 var edit = VersionEdit()
                 edit.keyspaceId = entry.record.id

@@ -5,9 +5,10 @@
 /// Operation types: 0 delete, 1 put, 2 range deletion, 3 merge (default
 /// keyspace); 4 put, 5 delete, 6 range deletion, 7 merge in the keyspace
 /// whose varint id follows.
-/// Everything is checked: damage is `DBError.corruption` naming the file
-/// and the record's offset; an id `keyspace` does not know (a keyspace
-/// dropped before this open) is `DBError.unknownKeyspace(name: "id N")`.
+/// Everything is checked (sequences within 1...2^56-1 included): damage
+/// is `DBError.corruption` naming the file and the record's offset; an id
+/// `keyspace` does not know (a keyspace dropped before this open) is
+/// `DBError.unknownKeyspace(name: "id N")`.
 enum ChangeDecoding {
     static func decode(_ raw: UnsafeRawBufferPointer, path: String, recordOffset: Int,
                        keyspace: (UInt32) -> FeedKeyspace?) throws(DBError) -> CommittedBatch {
@@ -19,6 +20,14 @@ enum ChangeDecoding {
             var reader = ByteReader(raw)
             first = try reader.readFixed64()
             let count = Int(try reader.readFixed32())
+            // Sequences are 56 bits, from 1 (the feed and `apply` add to
+            // them). A log kept for feeds is never replayed, so this is
+            // where a damaged one is caught.
+            guard first >= 1, first <= InternalKey.maxSequenceNumber,
+                  UInt64(max(count, 1) - 1) <= InternalKey.maxSequenceNumber - first else {
+                throw DecodeError(reason: "write batch sequence \(first) (+\(count)) lies outside "
+                                  + "1...\(InternalKey.maxSequenceNumber)", offset: 0)
+            }
             changes.reserveCapacity(min(count, 1 << 16))
             var lastId: UInt32 = 0
             var lastName = keyspace(0)?.name ?? KeyspaceName.defaultName

@@ -160,13 +160,21 @@ final class ChangeLogReader {
         let path = FileNames.log(dbPath, number)
         let file = try LogReader(path: path, backend: backend)
         var first: UInt64?
+        var at = 0
         do {
             _ = try file.readRecords(from: 0, limit: limit) { record in
                 if record.isSyncPoint || record.payload.count < 8 { return }
                 first = UInt64(littleEndian: record.payload.loadUnaligned(as: UInt64.self))
+                at = record.offset
                 throw Stop(offset: 0)
             }
         } catch is Stop {}
+        // The callers subtract one from it: 0 (or past 56 bits) is damage.
+        if let first, first == 0 || first > InternalKey.maxSequenceNumber {
+            throw DBError.corruption(path: path, offset: UInt64(at + LogRecord.headerSize),
+                                     reason: "write batch sequence \(first) lies outside "
+                                         + "1...\(InternalKey.maxSequenceNumber)")
+        }
         if first != nil || number < mark.log { firstSequences[number] = first }
         return first
     }

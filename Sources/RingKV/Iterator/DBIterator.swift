@@ -189,9 +189,10 @@ public final class DBIterator {
     /// `seek(forPrev:)` with the UTF-8 bytes of `target`.
     public func seek(forPrev target: String) throws(DBError) { try seek(forPrev: Array(target.utf8)) }
 
-    /// Moves to the next key. Requires `isValid`.
+    /// Moves to the next key. Not `isValid` (never positioned, or past
+    /// an end): `DBError.misuse`, nothing moves.
     public func next() throws(DBError) {
-        precondition(isValid, "next() on an invalid DBIterator")
+        guard isValid else { throw DBIterator.notPositioned("next()") }
         if reverse {
             // The sources stand before the current key: re-seek them at
             // its first entry; the skip below passes over its versions.
@@ -203,9 +204,10 @@ public final class DBIterator {
         try findNextVisible(skippingCurrent: true)
     }
 
-    /// Moves to the previous key. Requires `isValid`.
+    /// Moves to the previous key. Not `isValid`: `DBError.misuse`, as
+    /// `next()`.
     public func prev() throws(DBError) {
-        precondition(isValid, "prev() on an invalid DBIterator")
+        guard isValid else { throw DBIterator.notPositioned("prev()") }
         if !reverse {
             // The sources stand on the current key: re-seek them at the
             // last entry before its first one.
@@ -215,6 +217,12 @@ public final class DBIterator {
             }
         }
         try findPrevVisible()
+    }
+
+    /// A step of an iterator that stands on no key: a caller's mistake,
+    /// reported (it trapped once).
+    private static func notPositioned(_ step: String) -> DBError {
+        .misuse("\(step) on an invalid DBIterator: position it with a seek first, and stop when isValid is false")
     }
 
     // MARK: - Stepping

@@ -6,14 +6,57 @@
 ///                      2 compression, 3 bloomBitsPerKey, 4 prefixLength,
 ///                      5 ttl (nanoseconds)
 ///     then one varint per bit set, in bit order (compression: 0 or 1)
+///     then extensions, to the end: varint tag ≥ 1, varint length, bytes
+///         tag 1: the database's merge operator name (UTF-8, ≤ 255
+///                bytes; only in the default keyspace's record)
 ///
 /// Every field is one varint, so a reader skips the fields of bits it
-/// does not know, and ignores bytes after the last field: a later build
-/// may add fields without a format bump.
+/// does not know; it skips extensions of tags it does not know (builds
+/// before extensions ignored every byte after the last field): a later
+/// build may add either without a format bump.
 enum KeyspaceOptionsEncoding {
     static let version: UInt8 = 1
+    static let mergeOperatorNameTag: UInt64 = 1
 
-    static func encode(_ options: KeyspaceOptions) -> [UInt8] {
+    /// `options`, then the merge operator name extension when one is given.
+    static func encode(_ options: KeyspaceOptions, mergeOperatorName: String? = nil) -> [UInt8] {
+        var w = ByteWriter()
+        w.bytes = encodeFields(options)
+        if let mergeOperatorName {
+            w.appendVarint(mergeOperatorNameTag)
+            w.appendLengthPrefixed(Array(mergeOperatorName.utf8))
+        }
+        return w.bytes
+    }
+
+    /// Decodes the options and the merge operator name (nil: none stored).
+    static func decodeRecord(_ raw: UnsafeRawBufferPointer)
+        throws(DecodeError) -> (options: KeyspaceOptions, mergeOperatorName: String?) {
+        var r = ByteReader(raw)
+        let options = try decodeFields(&r)
+        var name: String?
+        while !r.isAtEnd {
+            let at = r.position
+            let tag = try r.readVarint64()
+            let body = try r.readLengthPrefixed(limit: 1 << 16)
+            switch tag {
+            case 0: throw DecodeError(reason: "keyspace options extension tag 0", offset: at)
+            case mergeOperatorNameTag:
+                guard name == nil else { throw DecodeError(reason: "merge operator name stored twice", offset: at) }
+                let bytes = Array(body)
+                guard bytes.count <= MergeOperatorName.maxBytes, let text = String(validating: bytes, as: UTF8.self)
+                else {
+                    throw DecodeError(reason: "merge operator name of \(bytes.count) bytes is not 0–"
+                                      + "\(MergeOperatorName.maxBytes) bytes of UTF-8", offset: at)
+                }
+                name = text
+            default: continue  // an extension of a later build: skipped
+            }
+        }
+        return (options, name)
+    }
+
+    private static func encodeFields(_ options: KeyspaceOptions) -> [UInt8] {
         var fields: [UInt64] = []
         var present: UInt64 = 0
         func add(_ bit: Int, _ value: UInt64?) {
@@ -38,7 +81,11 @@ enum KeyspaceOptionsEncoding {
     /// MANIFEST and offset). Values are range-checked as `validate` does
     /// (a ttl of 0 is refused).
     static func decode(_ raw: UnsafeRawBufferPointer) throws(DecodeError) -> KeyspaceOptions {
-        var r = ByteReader(raw)
+        try decodeRecord(raw).options
+    }
+
+    /// The version, `present` and its fields; `r` stops after the last one.
+    private static func decodeFields(_ r: inout ByteReader) throws(DecodeError) -> KeyspaceOptions {
         let version = try r.readByte()
         guard version == KeyspaceOptionsEncoding.version else {
             throw DecodeError(reason: "keyspace options version \(version) (expected 1)", offset: 0)

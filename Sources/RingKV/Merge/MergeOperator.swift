@@ -13,10 +13,13 @@
 /// The operator must be deterministic and must not depend on how operands
 /// were grouped: `fullMerge(e, [a, b, c])` must equal
 /// `fullMerge(e, [a, partialMerge([b, c])])` whenever `partialMerge`
-/// returns a value. The database keeps no record of which operator wrote
-/// its operands: open it with the same one (`name` is for logs and tools).
+/// returns a value. The MANIFEST stores the operator's `name` (the first
+/// writing open with one): an open with an operator of another name is
+/// refused (Merge/MergeOperatorName.swift).
 public protocol MergeOperator: Sendable {
-    /// A name for logs and tools (`"CounterMerge"`).
+    /// The operator's identity (`"CounterMerge"`), stored in the MANIFEST
+    /// and checked at open; at most 255 UTF-8 bytes. Change it when the
+    /// operand format changes.
     var name: String { get }
 
     /// The value of `key` after applying `operands` (oldest first) to

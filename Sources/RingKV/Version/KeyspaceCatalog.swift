@@ -63,6 +63,9 @@ struct KeyspaceCatalog<Files> {
                                     + "an edit creates it as \"\(record.name)\"")
                 }
                 existing.record.options = record.options
+                // A stored merge operator name is never dropped by a
+                // record without one (DB.keyspace("default", options:)).
+                if let name = record.mergeOperatorName { existing.record.mergeOperatorName = name }
                 live[record.id] = existing
                 continue
             }
@@ -114,6 +117,10 @@ struct KeyspaceCatalog<Files> {
     /// The database's log number: the smallest keyspace log number (WAL
     /// files below it hold nothing any live keyspace still needs).
     var minLogNumber: UInt64? { live.values.compactMap(\.logNumber).min() }
+
+    /// Stores the database's merge operator name in the default
+    /// keyspace's record (the next snapshot writes it).
+    mutating func recordMergeOperatorName(_ name: String) { live[0]?.record.mergeOperatorName = name }
 
     /// Replaces the dropped keyspaces (DroppedKeyspaces.retain).
     mutating func replaceDropped(_ kept: [UInt32: DroppedKeyspace]) { dropped = kept }

@@ -25,7 +25,8 @@ extension VersionEdit {
             w.appendVarint(Tag.createKeyspace.rawValue)
             w.appendVarint(UInt64(record.id))
             w.appendLengthPrefixed(Array(record.name.utf8))
-            w.appendLengthPrefixed(KeyspaceOptionsEncoding.encode(record.options))
+            w.appendLengthPrefixed(KeyspaceOptionsEncoding.encode(record.options,
+                                                                  mergeOperatorName: record.mergeOperatorName))
         }
         for id in droppedKeyspaces {
             w.appendVarint(Tag.dropKeyspace.rawValue)
@@ -59,12 +60,17 @@ extension VersionEdit {
             }
             let optionsAt = r.position
             let blob = try r.readLengthPrefixed(limit: 1 << 16)
-            let options: KeyspaceOptions
-            do { options = try KeyspaceOptionsEncoding.decode(blob) } catch {
+            let decoded: (options: KeyspaceOptions, mergeOperatorName: String?)
+            do { decoded = try KeyspaceOptionsEncoding.decodeRecord(blob) } catch {
                 throw DecodeError(reason: "keyspace \(id) options: \(error.reason)", offset: optionsAt + error.offset)
             }
+            guard id == 0 || decoded.mergeOperatorName == nil else {
+                throw DecodeError(reason: "keyspace \(id) stores a merge operator name (only \"default\" does)",
+                                  offset: optionsAt)
+            }
             edit.createdKeyspaces.append(KeyspaceRecord(id: id, name: String(decoding: nameBytes, as: UTF8.self),
-                                                        options: options))
+                                                        options: decoded.options,
+                                                        mergeOperatorName: decoded.mergeOperatorName))
         case .dropKeyspace:
             edit.droppedKeyspaces.append(try readKeyspaceId(&r))
         case .maxKeyspaceId:

@@ -53,6 +53,10 @@ package struct VersionEdit: Equatable, Sendable {
         var id: UInt32
         var name: String
         var options: KeyspaceOptions
+        /// The database's merge operator (`MergeOperator.name`), stored in
+        /// the default keyspace's record only; nil until a writing open
+        /// with an operator (Merge/MergeOperatorName.swift).
+        var mergeOperatorName: String? = nil
     }
 
     init() {}
