@@ -123,26 +123,14 @@ public final class DurabilityTracker: Sendable {
         }
     }
 
-    /// fsync/fdatasync of `fd` completed: its current size is durable, or
-    /// for a log the writes that had completed before it began
-    /// (`logWrittenBytes`, taken then: a recovery syncing a log it keeps).
-    public func noteSynced(fd: Int32, logWrittenBytes: UInt64? = nil) {
+    /// fsync/fdatasync of `fd` completed: its current size is durable.
+    public func noteSynced(fd: Int32) {
         guard let (size, inode) = DurabilityTracker.sizeAndInode(fd: fd) else { return }
         state.withLock { s in
-            guard var file = s.files[inode] else { return }
-            if file.isLog {
-                file.syncedBytes = max(file.syncedBytes, min(logWrittenBytes ?? 0, file.writtenBytes))
-            } else {
-                file.syncedBytes = max(file.syncedBytes, size)
-            }
+            guard var file = s.files[inode], !file.isLog else { return }
+            file.syncedBytes = max(file.syncedBytes, size)
             s.files[inode] = file
         }
-    }
-
-    /// For a tracked log: the end of its completed writes (nil otherwise).
-    public func logWrittenBytes(fd: Int32) -> UInt64? {
-        guard let inode = DurabilityTracker.inode(fd: fd) else { return nil }
-        return state.withLock { s in s.files[inode].flatMap { $0.isLog ? $0.writtenBytes : nil } }
     }
 
     /// A log write of [.., endOffset) completed (in the page cache only).

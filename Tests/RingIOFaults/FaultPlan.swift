@@ -337,9 +337,8 @@ public final class FaultInjectingBackend: IOBackend {
 
     public func sync(fd: Int32, dataOnly: Bool) throws(IOError) {
         try plan.fail(.fsync, operation: dataOnly ? "fdatasync" : "fsync", path: DurabilityTracker.path(fd: fd))
-        let logWritten = plan.durability.logWrittenBytes(fd: fd)
         try base.sync(fd: fd, dataOnly: dataOnly)
-        plan.durability.noteSynced(fd: fd, logWrittenBytes: logWritten)
+        plan.durability.noteSynced(fd: fd)
     }
 
     public func preallocate(fd: Int32, offset: UInt64, length: UInt64) throws(IOError) {

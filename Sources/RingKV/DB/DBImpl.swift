@@ -208,12 +208,6 @@ final class DBImpl: @unchecked Sendable {
             walFailure = DBError.readOnly(.openedReadOnly)
             return
         }
-        // Replayed memtables kept as active ones count against the memory
-        // budget, and the logs they need against the WAL bound.
-        mu.withLock {
-            closedLogSizes = recovered.retainedLogs
-            countRecoveredMemtablesLocked()
-        }
         // Files no version references (a crash mid-flush, old WALs and
         // manifests, temp files) go now.
         deleteObsoleteFiles(includingTemp: true)

@@ -6,16 +6,12 @@ import RingIO
 /// Two phases (docs/ARCHITECTURE.md §Recovery). The *reading* phase
 /// replays CURRENT's MANIFEST, checks that every table it names is there,
 /// and replays the live WALs into memtables; the only files it writes are
-/// the L0 tables of the memtables that filled (or of all of them when a
-/// log did not end cleanly), which nothing names yet and which are removed
-/// if the open fails — so an open that refuses (damage, a missing file)
-/// leaves the directory as it found it. The *writing* phase then keeps
-/// every dropped byte under `lost/`, fdatasyncs the logs the kept
-/// memtables still need (docs/KEYSPACES.md §Recovery: they were perhaps
-/// only in the page cache, and the new WAL must never be durable before
-/// them), creates the new WAL, and installs the tables, the WAL and each
-/// keyspace's log number with one new MANIFEST and a CURRENT switch. Until
-/// that switch,
+/// the L0 tables those memtables become, which nothing names yet and which
+/// are removed if the open fails — so an open that refuses (damage, a
+/// missing file) leaves the directory as it found it. The *writing* phase
+/// then keeps every dropped byte under `lost/`, creates the new WAL, and
+/// installs the tables and the WAL with one new MANIFEST and a CURRENT
+/// switch. Until that switch,
 /// CURRENT names the old MANIFEST and the old logs are untouched: a crash
 /// or failure anywhere before it recovers the same state again (the new
 /// files are removed on failure, or swept as unreferenced at the next
@@ -38,13 +34,9 @@ package enum DatabaseRecovery {
         var wal: WALWriter?
         var lastSequence: SequenceNumber
         var report: RecoveryReport
-        /// The replayed WAL, per keyspace, to serve as the active
-        /// memtables: everything when read-only, the kept memtables when
-        /// writing.
+        /// Read-only: the replayed WAL, per keyspace, to serve as the
+        /// active memtables.
         var memtables: [UInt32: MemTable] = [:]
-        /// Writing open: the older logs the kept memtables need, oldest
-        /// first, with their sizes (the WAL bound counts them).
-        var retainedLogs: [(number: UInt64, sizeBytes: UInt64)] = []
     }
 
     /// File numbers for the files one open writes.
@@ -92,10 +84,7 @@ package enum DatabaseRecovery {
         let (versions, wal) = try write(&state, path: path, options: options, backend: backend)
         tableCache.registerGlobalSequences(of: versions)
         return Opened(lock: lock, unlockedBecause: nil, versions: versions, tableCache: tableCache, wal: wal,
-                      lastSequence: versions.lastSequence, report: state.report,
-                      memtables: state.replay.retained.mapValues(\.memtable),
-                      retainedLogs: retainedLogs(state.replay).filter { $0.batches > 0 }
-                          .map { ($0.number, $0.validBytes) })
+                      lastSequence: versions.lastSequence, report: state.report)
     }
 
     /// What a follower's catch-up replays (FollowerCatchUp.swift): the
@@ -219,23 +208,12 @@ package enum DatabaseRecovery {
                 let lost = try LostFiles.save(drop.tail, of: drop.source, dbPath: path, backend: backend)
                 state.report.drops.append(.init(source: drop.source, tail: drop.tail, lostPath: lost))
             }
-            // The kept memtables' logs: durable before the new WAL exists,
-            // so no power loss leaves them torn behind a later log's
-            // records (which the next open would refuse as corruption).
-            for retained in retainedLogs(state.replay) {
-                try ioCall(retained.path) { () throws(IOError) in
-                    let file = try backend.openFile(retained.path, .read, direct: .off)
-                    defer { try? file.close() }
-                    try backend.sync(fd: file.fd, dataOnly: true)
-                }
-            }
             let walNumber = state.numbers.allocate()
             let log = try WALWriter.create(dbPath: path, number: walNumber, options: options, backend: backend)
             wal = log
             let manifest = state.current == nil ? 1 : state.numbers.allocate()
-            // Every keyspace: its replayed tables, and its log number: the
-            // first log its kept memtable came from, or the new WAL
-            // (everything older is in tables now).
+            // Every keyspace: its replayed tables, and the new WAL as its
+            // log number (everything older is in tables now).
             var contents = state.base
             MergeOperatorName.record(options, in: &contents.catalog)
             for entry in state.base.catalog.entries {
@@ -244,24 +222,15 @@ package enum DatabaseRecovery {
                 for table in state.replay.tables where table.keyspace == entry.record.id {
                     edit.addFile(level: 0, table.file)
                 }
-                let kept = state.replay.retained[entry.record.id]?.firstLogNumber
-                edit.keyspaceLogNumbers = [(entry.record.id, kept ?? walNumber)]
+                edit.keyspaceLogNumbers = [(entry.record.id, walNumber)]
                 edit.lastSequence = state.replay.lastSequence
                 contents = try contents.applying(edit)
             }
             contents.nextFileNumber = max(state.numbers.next, state.base.nextFileNumber)
             let versions = try VersionSet.install(contents, manifestNumber: manifest, dbPath: path, backend: backend,
                                                   recovery: state.current?.recovery, switched: &switched)
-            // A kept log without a record (the empty WAL of an open that
-            // wrote nothing) is named by no keyspace now: removed, or every
-            // open without writes would add one log more to the kept ones.
-            // (Left behind by a crash, it is replayed as nothing.)
-            for log in retainedLogs(state.replay) where log.batches == 0 && log.number != contents.logNumber {
-                try? backend.removeFile(log.path)
-            }
             state.report.logs = state.replay.logs
             state.report.tablesWritten = state.replay.tables.count
-            state.report.memtablesKept = state.replay.retained.count
             state.report.lostFiles = LostFiles.list(dbPath: path).count
             return (versions, log)
         } catch {
@@ -276,13 +245,6 @@ package enum DatabaseRecovery {
             }
             throw error
         }
-    }
-
-    /// The replayed logs a kept memtable may hold writes of: from the
-    /// oldest kept memtable's first log on.
-    private static func retainedLogs(_ replay: WALReplay.Outcome) -> [RecoveryReport.ReplayedLog] {
-        guard let oldest = replay.retained.values.map(\.firstLogNumber).min() else { return [] }
-        return replay.logs.filter { $0.number >= oldest }
     }
 
     // MARK: - Checks of the reading phase

@@ -16,7 +16,6 @@ struct RecoveryReport: Sendable {
     /// One WAL replayed into the memtables.
     struct ReplayedLog: Sendable {
         var path: String
-        var number: UInt64
         var batches: UInt64
         /// Where its valid records end.
         var validBytes: UInt64
@@ -28,8 +27,6 @@ struct RecoveryReport: Sendable {
     var logs: [ReplayedLog] = []
     /// L0 tables written from the replayed logs.
     var tablesWritten = 0
-    /// Replayed memtables kept as active ones (their logs stay).
-    var memtablesKept = 0
     var drops: [Drop] = []
     /// Files under `lost/` after this open (earlier opens' drops included).
     var lostFiles = 0
@@ -45,9 +42,6 @@ struct RecoveryReport: Sendable {
             lines.append("replayed \(log.batches) batches of \(log.path) (\(log.validBytes) bytes)")
         }
         if tablesWritten > 0 { lines.append("wrote \(tablesWritten) L0 tables from the logs") }
-        if memtablesKept > 0 {
-            lines.append("kept \(memtablesKept) replayed memtables unflushed (their logs stay until they are flushed)")
-        }
         for drop in drops {
             let kind = drop.tail.isCorruption ? "damaged" : "torn (unsynced)"
             lines.append("dropped \(drop.tail.byteCount) bytes at offset \(drop.tail.offset) of \(drop.source): "

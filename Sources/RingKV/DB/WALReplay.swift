@@ -1,12 +1,9 @@
 import RingIO
 
 /// Replays the live WAL files into memtables at open, one per keyspace,
-/// writing each memtable that fills to an L0 table of its keyspace. The
-/// last ones are kept (`Outcome.retained`, docs/KEYSPACES.md §Recovery)
-/// when every log ended cleanly and their keyspace wrote no table during
-/// the replay; otherwise they are written to tables too. Reads the logs
-/// record by record (`LogReader`), so memory stays at one window plus the
-/// keyspaces' memtables.
+/// writing each memtable that fills (and the last ones) to an L0 table of
+/// its keyspace. Reads the logs record by record (`LogReader`), so memory
+/// stays at one window plus the keyspaces' memtables.
 ///
 /// Which operations are replayed (docs/KEYSPACES.md §Recovery): those of a
 /// keyspace from logs at or above its own log number (below it, its
@@ -40,15 +37,6 @@ struct WALReplay {
         /// Read-only open: everything replayed, per keyspace, not written
         /// to a table.
         var memtables: [UInt32: MemTable] = [:]
-        /// Writing open: the replayed memtables kept as the keyspaces'
-        /// active ones, each with the first log holding any of its writes
-        /// (the keyspace's log number from then on: that log and every
-        /// later one stay until the memtable is flushed).
-        var retained: [UInt32: (memtable: MemTable, firstLogNumber: UInt64)] = [:]
-        /// Every log read ended cleanly (no torn tail, no damage): only then
-        /// are memtables retained, so that no retained log ends in damage
-        /// a later log's records would make corruption at the next open.
-        var logsEndedCleanly = true
     }
 
     /// Replays `logNumbers` (ascending). Throws `DBError.corruption` for
@@ -58,13 +46,6 @@ struct WALReplay {
     /// caller (`outcome` is updated as they are written).
     func run(_ logNumbers: [UInt64], into outcome: inout Outcome) throws {
         var memtables: [UInt32: MemTable] = [:]
-        /// The log each memtable's first write came from.
-        var firstLogNumbers: [UInt32: UInt64] = [:]
-        /// Keyspaces that wrote a table during the replay: the rest of
-        /// their memtable is written too, as the log it came from also
-        /// holds what that table has (replaying it again would apply those
-        /// writes twice: merge operands would double).
-        var flushedDuringReplay: Set<UInt32> = []
         var replayedSequence: SequenceNumber = 0
         for (index, number) in logNumbers.enumerated() {
             let path = FileNames.log(dbPath, number)
@@ -85,7 +66,6 @@ struct WALReplay {
                     }
                     let memtable = keyspace.options.makeMemTable()
                     memtables[id] = memtable
-                    firstLogNumbers[id] = number
                     touched.append(id)
                     return memtable
                 }
@@ -97,12 +77,10 @@ struct WALReplay {
                           memtable.approximateMemoryUsageBytes >= keyspace.options.memtableSizeBytes else { continue }
                     try flush(memtable, keyspace: id, into: &outcome)
                     memtables[id] = nil
-                    flushedDuringReplay.insert(id)
                 }
             }
-            outcome.logs.append(.init(path: path, number: number, batches: batches, validBytes: ending.validBytes))
+            outcome.logs.append(.init(path: path, batches: batches, validBytes: ending.validBytes))
             guard var dropped = ending.dropped else { continue }
-            outcome.logsEndedCleanly = false
             if !dropped.isCorruption, let later = try laterLogWithRecords(logNumbers[(index + 1)...]) {
                 dropped.isCorruption = true
                 dropped.reason += "; \(FileSystem.baseName(later)) holds records, and a log is synced in full "
@@ -117,13 +95,7 @@ struct WALReplay {
             outcome.memtables = memtables
         } else {
             for id in memtables.keys.sorted() {
-                guard let memtable = memtables[id] else { continue }
-                if outcome.logsEndedCleanly && !flushedDuringReplay.contains(id), memtable.entryCount > 0,
-                   let first = firstLogNumbers[id] {
-                    outcome.retained[id] = (memtable, first)
-                } else {
-                    try flush(memtable, keyspace: id, into: &outcome)
-                }
+                if let memtable = memtables[id] { try flush(memtable, keyspace: id, into: &outcome) }
             }
         }
     }

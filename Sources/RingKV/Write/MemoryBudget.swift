@@ -95,14 +95,6 @@ extension DBImpl {
         }
     }
 
-    /// At open: counts the replayed memtables kept as active ones
-    /// (docs/KEYSPACES.md §Recovery), queuing any that is full for a
-    /// switch. Caller holds `mu`.
-    func countRecoveredMemtablesLocked() {
-        mu.assertHeld()
-        for keyspace in keyspaceList where keyspace.mem.entryCount > 0 { measureWrittenLocked(keyspace) }
-    }
-
     /// Counts `keyspace`'s active memtable into `activeMemtableBytes`;
     /// true when it is full (holds something and reached its size).
     @inline(__always)

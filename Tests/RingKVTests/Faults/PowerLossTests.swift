@@ -34,9 +34,6 @@ import Testing
 /// state when it was called. And now and then a round starts with a
 /// read-only open of what the crash left: it changes nothing in the
 /// directory and sees the state the writing open then recovers. And now
-/// and then a round is killed part way (nothing lost) and reopened under
-/// the same power: that open keeps its replayed memtables unflushed, so
-/// every write before the kill must be durable from then on. And now
 /// and then a round ingests a table file: all of it or none, durable once
 /// the call returned.
 @Suite struct PowerLossTests {
@@ -190,9 +187,6 @@ import Testing
         /// Backups that returned (each restored and checked after the cut).
         var backupsVerified = 0
         var readOnlyOpens = 0
-        /// Reopens after a kill within a round, and those that kept a
-        /// replayed memtable unflushed.
-        var killedReopens = 0, reopensKeepingMemtables = 0
         /// Ingests that returned (PowerLossIngest.swift); transactions that carried merges.
         var ingests = 0, transactionsWithMerges = 0
     }
@@ -246,7 +240,7 @@ import Testing
                     return
                 }
             }
-            var db: DB
+            let db: DB
             do {
                 db = try DB(path: path, options: options)
             } catch {
@@ -293,46 +287,6 @@ import Testing
                           checkpointCount += 1
                           return dir.sub("cp\(checkpointCount)")
                       }, taken: &taken, totals: &totals)
-            // Half the rounds not cut yet are killed (the page cache keeps
-            // every write) and reopened under the same power: that open
-            // keeps the replayed memtables unflushed, and their logs must
-            // be durable before the new WAL takes a write — the cut below
-            // may drop whatever of them was not synced.
-            if !plan.isPowerCut && Bool.random(using: &rng) {
-                db.impl.abandonForCrashTest()
-                var again = options
-                again.createIfMissing = false
-                do {
-                    db = try DB(path: path, options: again)
-                } catch {
-                    guard plan.isPowerCut else {
-                        Issue.record("\(context): reopen after a kill failed: \(error); last crash: \(lastCrash)")
-                        return
-                    }
-                    totals.cutsInOpen += 1
-                    lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
-                    continue
-                }
-                let killed = try Self.contents(db)
-                guard killed == history.latestState else {
-                    Issue.record("""
-                        \(context): reopened after a kill, the database lost acknowledged writes: \
-                        \(Self.difference(killed, history.latestState)); recovery: \(db.impl.recovery.lines)
-                        """)
-                    return
-                }
-                totals.killedReopens += 1
-                if db.impl.recovery.memtablesKept > 0 { totals.reopensKeepingMemtables += 1 }
-                if !plan.isPowerCut {
-                    // The open made every write before the kill durable.
-                    history = History(baseline: killed)
-                    try write(db, plan: plan, history: &history, counter: &counter, rng: &rng,
-                              nextCheckpointPath: {
-                                  checkpointCount += 1
-                                  return dir.sub("cp\(checkpointCount)")
-                              }, taken: &taken, totals: &totals)
-                }
-            }
             if plan.isPowerCut { totals.cutsAfterOpen += 1 } else { roundSteps = max(plan.mutationCount, 1) }
             db.impl.abandonForCrashTest()
             lastCrash = try crash(plan, round: round, rng: &rng, totals: &totals)
@@ -380,7 +334,6 @@ import Testing
             #expect(totals.keyspaceCreates > 0 && totals.keyspaceDrops > 0 && totals.keyspaceWrites > 0
                     && totals.ttlKeyspaceCreates > 0, "seed \(seed): \(totals)")
             #expect(totals.backupsVerified > 0, "seed \(seed): \(totals)")
-            #expect(totals.reopensKeepingMemtables > 0, "seed \(seed): \(totals)")
             #expect(totals.ingests > 0 && totals.transactionsWithMerges > 0, "seed \(seed): \(totals)")
         }
     }
