@@ -75,21 +75,11 @@ import Testing
         try Self.writeWithConcat(path)
         // Rewrite the MANIFEST as earlier builds wrote it: no extension.
         let backend: any IOBackend = PosixBackend()
-        let current = try CurrentFile.read(dbPath: path, backend: backend)
-        let reader = try LogReader(path: FileNames.manifest(path, current.number), backend: backend)
-        var edits = try reader.readAll(evidence: .everyRecord, strict: true).payloads.map {
-            try VersionEdit.decode($0, path: "m", payloadOffset: 0)
+        try VersionFixtures.rewriteManifest(dbPath: path, backend: backend) { edits in
+            for i in edits.indices {
+                for j in edits[i].createdKeyspaces.indices { edits[i].createdKeyspaces[j].mergeOperatorName = nil }
+            }
         }
-        for i in edits.indices {
-            for j in edits[i].createdKeyspaces.indices { edits[i].createdKeyspaces[j].mergeOperatorName = nil }
-        }
-        let number = (edits.compactMap(\.nextFileNumber).max() ?? 100) + 1
-        edits[0].nextFileNumber = number + 1
-        let log = try ManifestLog.create(dbPath: path, number: number, snapshot: edits, backend: backend)
-        try log.close()
-        var switched = false
-        try CurrentFile.write(dbPath: path, manifestNumber: number, backend: backend, switched: &switched)
-        try backend.removeFile(FileNames.manifest(path, current.number))
         #expect(try Self.storedName(path) == nil)
 
         let db = try DB(path: path, options: Self.options(Concat()))

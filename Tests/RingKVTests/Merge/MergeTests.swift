@@ -173,20 +173,10 @@ import Testing
         }
         // Rewrite the MANIFEST's records as format 5 wrote them: the same
         // records, the version field 5 (format 6 adds no MANIFEST field).
-        let current = try CurrentFile.read(dbPath: path, backend: backend)
-        let reader = try LogReader(path: FileNames.manifest(path, current.number), backend: backend)
-        var edits = try reader.readAll(evidence: .everyRecord, strict: true).payloads.map {
-            try VersionEdit.decode($0, path: "m", payloadOffset: 0)
+        let number = try VersionFixtures.rewriteManifest(dbPath: path, backend: backend) { edits in
+            #expect(edits[0].formatVersion == 6)
+            edits[0].formatVersion = 5
         }
-        #expect(edits[0].formatVersion == 6)
-        edits[0].formatVersion = 5
-        let number = (edits.compactMap(\.nextFileNumber).max() ?? 100) + 1
-        edits[0].nextFileNumber = number + 1
-        let log = try ManifestLog.create(dbPath: path, number: number, snapshot: edits, backend: backend)
-        try log.close()
-        var switched = false
-        try CurrentFile.write(dbPath: path, manifestNumber: number, backend: backend, switched: &switched)
-        try backend.removeFile(FileNames.manifest(path, current.number))
         let old = try ManifestReplay.run(path: FileNames.manifest(path, number), backend: backend, strict: true)
         #expect(old.formatVersion == 5)
 

@@ -5,6 +5,28 @@ import Testing
 
 /// Shared helpers of the Version tests.
 enum VersionFixtures {
+    /// Rewrites the database's MANIFEST as one with the same edits after
+    /// `change` (an earlier build's records, say) under a new number,
+    /// points CURRENT at it and removes the old one; returns its number.
+    @discardableResult
+    static func rewriteManifest(dbPath path: String, backend: any IOBackend,
+                                _ change: (inout [VersionEdit]) throws -> Void) throws -> UInt64 {
+        let current = try CurrentFile.read(dbPath: path, backend: backend)
+        let reader = try LogReader(path: FileNames.manifest(path, current.number), backend: backend)
+        var edits = try reader.readAll(evidence: .everyRecord, strict: true).payloads.map {
+            try VersionEdit.decode($0, path: "m", payloadOffset: 0)
+        }
+        try change(&edits)
+        let number = (edits.compactMap(\.nextFileNumber).max() ?? 100) + 1
+        edits[0].nextFileNumber = number + 1
+        let log = try ManifestLog.create(dbPath: path, number: number, snapshot: edits, backend: backend)
+        try log.close()
+        var switched = false
+        try CurrentFile.write(dbPath: path, manifestNumber: number, backend: backend, switched: &switched)
+        try backend.removeFile(FileNames.manifest(path, current.number))
+        return number
+    }
+
     static func key(_ s: String, _ sequence: UInt64 = 1, _ type: ValueType = .value) -> [UInt8] {
         InternalKey.make(Array(s.utf8), sequence, type)
     }
