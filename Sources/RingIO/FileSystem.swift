@@ -84,6 +84,14 @@ public enum FileSystem {
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
+    /// `path` without trailing slashes ("db/" and "db//" are "db"; "/"
+    /// stays "/").
+    public static func withoutTrailingSlashes(_ path: String) -> String {
+        var trimmed = path
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        return trimmed
+    }
+
     /// The last path component.
     public static func baseName(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return path }

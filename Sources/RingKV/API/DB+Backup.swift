@@ -148,8 +148,7 @@ extension DB {
                         backend: any IOBackend) throws {
         // "restored/" is the directory "restored": its staging directory
         // goes beside it ("restored.restoring"), never inside it.
-        var target = target
-        while target.count > 1 && target.hasSuffix("/") { target.removeLast() }
+        let target = FileSystem.withoutTrailingSlashes(target)
         let dir = BackupDirectory(path: directory, backend: backend)
         let meta = try dir.meta(id)
         try RestoreTarget.checkApart(target, from: directory)

@@ -105,9 +105,5 @@ final class PendingCloses: @unchecked Sendable {
         }
     }
 
-    private static func key(_ path: String) -> String {
-        var key = path
-        while key.count > 1 && key.hasSuffix("/") { key.removeLast() }
-        return key
-    }
+    private static func key(_ path: String) -> String { FileSystem.withoutTrailingSlashes(path) }
 }
