@@ -34,8 +34,9 @@ enum RestoreStaging {
             // this one waited: then the lock is on TARGET, not on `path` —
             // or on an empty file the lock's open made there once it was
             // gone (removed here; a directory is made next round).
-            if lock.isStill(at: path) && FileSystem.isDirectory(path) { break }
-            if lock.isStill(at: path) { try? FileSystem.remove(path) }
+            let lockedPath = lock.isStill(at: path)
+            if lockedPath && FileSystem.isDirectory(path) { break }
+            if lockedPath { try? FileSystem.remove(path) }
             lock.release()
             if attempts >= 3 { throw DBError.locked(path: path) }
         }
