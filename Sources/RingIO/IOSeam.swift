@@ -50,6 +50,7 @@ package protocol IOHooks: Sendable {
     func appendAndSync(_ log: LogFile, _ group: LogFile.Group, duringIO: () -> Void) throws(IOError)
     func sync(_ log: LogFile, through endOffset: UInt64) throws(IOError)
     func preallocate(_ log: LogFile, offset: UInt64, length: UInt64) throws(IOError)
+    func truncate(_ log: LogFile, to length: UInt64) throws(IOError)
 }
 
 /// What an `IOHooks.ringEnter` makes of one io_uring_enter.
@@ -78,6 +79,7 @@ extension IOHooks {
     package func preallocate(_ log: LogFile, offset: UInt64, length: UInt64) throws(IOError) {
         try log.systemPreallocate(offset: offset, length: length)
     }
+    package func truncate(_ log: LogFile, to length: UInt64) throws(IOError) { try log.systemTruncate(to: length) }
 }
 #endif
 

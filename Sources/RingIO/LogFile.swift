@@ -19,7 +19,8 @@ import Glibc
 ///   the ring punts a buffered write and its fsync to an io-wq worker: for
 ///   a group whose `duringIO` is short, that hand-off costs more than the
 ///   overlap gains.
-/// - `sync`: fdatasync; `preallocate`: fallocate.
+/// - `sync`: fdatasync; `preallocate`: fallocate; `truncate`: ftruncate
+///   (a retired log cut to its written end).
 ///
 /// It owns `bufferCount` 4 KiB-aligned buffers the writer encodes groups
 /// into (registered with the ring when the kernel allows) and the ring.
@@ -189,6 +190,17 @@ package final class LogFile: @unchecked Sendable {
         try systemPreallocate(offset: offset, length: length)
     }
 
+    /// Cuts the file to `length` bytes (ftruncate): a retired log gives
+    /// back the preallocated space past its written end. Not a durability
+    /// point: after a crash the file may have its old size again, the
+    /// bytes past `length` zeros as before.
+    package func truncate(to length: UInt64) throws(IOError) {
+        #if DEBUG
+        if let hooks = slot.hooks { return try hooks.truncate(self, to: length) }
+        #endif
+        try systemTruncate(to: length)
+    }
+
     // MARK: - The system operations
 
     package func systemAppend(_ bytes: UnsafeRawBufferPointer, at offset: UInt64) throws(IOError) {
@@ -197,6 +209,10 @@ package final class LogFile: @unchecked Sendable {
 
     package func systemSync() throws(IOError) {
         _ = try syscall("fdatasync") { fdatasync(file.fd) }
+    }
+
+    package func systemTruncate(to length: UInt64) throws(IOError) {
+        try file.truncate(to: length)
     }
 
     package func systemPreallocate(offset: UInt64, length: UInt64) throws(IOError) {

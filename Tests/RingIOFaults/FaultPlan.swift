@@ -21,13 +21,14 @@ import RingIO
 public final class FaultPlan: Sendable {
     public enum Kind: String, Sendable, CaseIterable {
         // The sites a plan sees: backend reads/writes/syncs/
-        // preallocations, the WAL's log file operations, and opening,
+        // preallocations, the WAL's log file operations (`truncate`: a
+        // retired log cut to its written end), and opening,
         // creating (an open with `.create` or `.truncate`, after `open`),
         // renaming and removing files, creating and fsyncing directories
         // through the backend. `shortRead` and `shortWrite` rules do not
         // fail anything: the Nth read/write the kernel completes is
         // reported short (see `shortTransfers`).
-        case read, write, fsync, fallocate, open, create, rename, remove, createDirectory, syncDirectory
+        case read, write, fsync, fallocate, truncate, open, create, rename, remove, createDirectory, syncDirectory
         case shortRead, shortWrite
         // The ring hooks (RingFaults.swift), consulted by `Ring` itself, so
         // every ring user meets them: io_uring_setup refused (`ringSetup`,
@@ -41,7 +42,8 @@ public final class FaultPlan: Sendable {
         /// stops.
         public var changesDisk: Bool {
             switch self {
-            case .write, .fsync, .fallocate, .create, .rename, .remove, .createDirectory, .syncDirectory: return true
+            case .write, .fsync, .fallocate, .truncate, .create, .rename, .remove, .createDirectory,
+                 .syncDirectory: return true
             case .read, .open, .shortRead, .shortWrite,
                  .ringSetup, .ringBusy, .ringPartialSubmit, .ringFailure: return false
             }
@@ -154,8 +156,9 @@ public final class FaultPlan: Sendable {
     public var injectedCount: Int { state.withLock { $0.injected } }
 
     /// After `n` more operations that change the disk (writes, syncs,
-    /// preallocations, creates, renames, removals, directory creates and
-    /// fsyncs — through the backend or the WAL's log file), every such
+    /// preallocations, log truncations, creates, renames, removals,
+    /// directory creates and fsyncs — through the backend or the WAL's log
+    /// file), every such
     /// operation fails with EIO: the machine stopped there. Reads go on.
     /// `simulateCrash` then decides what of the unsynced state survived.
     public func cutPower(afterMutations n: Int) {

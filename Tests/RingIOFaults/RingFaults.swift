@@ -155,6 +155,11 @@ final class FaultHooks: IOHooks {
         try plan.fail(.fallocate, operation: "fallocate", path: log.path, offset: offset)
         try log.systemPreallocate(offset: offset, length: length)
     }
+
+    func truncate(_ log: LogFile, to length: UInt64) throws(IOError) {
+        try plan.fail(.truncate, operation: "ftruncate", path: log.path, offset: length)
+        try log.systemTruncate(to: length)
+    }
 }
 
 /// Hooks that only shorten transfers, by a closure.

@@ -16,7 +16,10 @@ import RingIO
 ///    the current one, below that length.
 /// 3. The tables are hard-linked (copied when the target is on another
 ///    filesystem: EXDEV), the logs copied (the current one up to the
-///    captured length; older ones whole — they are complete), a MANIFEST
+///    captured length; older ones up to the written end they had when they
+///    were retired, `closedLogSizes` — without their preallocated tail,
+///    which the switch also cuts off the file but may have failed to; a
+///    log not known there whole), a MANIFEST
 ///    holding one snapshot edit of the captured state and a CURRENT naming
 ///    it are written, and every file and both directories are fsynced.
 /// A failure removes the partial checkpoint directory and throws. Close
@@ -67,7 +70,8 @@ extension DBImpl {
                 }
             }
             for number in capture.logNumbers {
-                let length = number == capture.currentLogNumber ? capture.currentLogLengthBytes : nil
+                let length = number == capture.currentLogNumber
+                    ? capture.currentLogLengthBytes : capture.closedLogLengthBytes[number]
                 try copyFile(FileNames.log(path, number), to: FileNames.log(target, number), lengthBytes: length)
             }
             try stopIfClosing()
@@ -92,6 +96,9 @@ extension DBImpl {
         var logNumbers: [UInt64]
         var currentLogNumber: UInt64
         var currentLogLengthBytes: UInt64
+        /// The written end of each log closed since open (a read-only
+        /// database has none: its logs are copied whole).
+        var closedLogLengthBytes: [UInt64: UInt64]
     }
 
     /// Steps 1 and 2 above. On return deletions are paused (the caller
@@ -112,6 +119,8 @@ extension DBImpl {
         // and are copied whole.
         let currentLog = options.readOnly ? UInt64.max : wal.number
         let currentLength = options.readOnly ? 0 : wal.offsetBytes
+        var closedLengths: [UInt64: UInt64] = [:]
+        for log in closedLogSizes { closedLengths[log.number] = log.sizeBytes }
         let state = versions.checkpointSnapshot()
         mu.unlock()
         let firstLog = state.logNumber
@@ -130,7 +139,7 @@ extension DBImpl {
             .map(\.number).sorted()
         return CheckpointCapture(snapshot: state.edits, versions: state.versions, manifestNumber: state.manifestNumber,
                                  logNumbers: logs, currentLogNumber: currentLog,
-                                 currentLogLengthBytes: currentLength)
+                                 currentLogLengthBytes: currentLength, closedLogLengthBytes: closedLengths)
     }
 
     /// Throws `.closed` once close has begun: close waits for the

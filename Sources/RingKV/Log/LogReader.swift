@@ -40,6 +40,14 @@ package struct DroppedTail: Sendable {
 /// about `chunkBytes` (or one record, if larger) in memory: recovery never
 /// loads a whole — up to 64 MiB preallocated — log.
 ///
+/// A file that shrinks while it is read (the engine cuts a retired WAL to
+/// its written end, MakeRoomForWrite.swift, while a follower or an older
+/// reader may have it open) is read to its new end: a short read sets
+/// `sizeBytes` to it and the step that met it starts again. Only zeros
+/// were cut, so the log reads as it would have read before. Reads capped
+/// at a published end (`readRecords(from:limit:)`) never reach past it;
+/// a short read there is an I/O error.
+///
 /// Torn-tail rule (docs/FORMAT.md §Torn tail): reading stops at the first
 /// position that is not a valid record and not a clean end. Everything from
 /// there on is a *torn tail* — dropped, and reported so recovery can keep
@@ -48,7 +56,8 @@ package struct DroppedTail: Sendable {
 /// synced: then it is corruption, thrown with the offset when `strict`.
 package final class LogReader {
     package let path: String
-    package let sizeBytes: Int
+    /// The file's size at open, lowered when a read finds it shorter.
+    package private(set) var sizeBytes: Int
     private let file: File?
     private let backend: (any IOBackend)?
     /// File bytes [windowStart, windowStart + window.count).
@@ -114,24 +123,29 @@ package final class LogReader {
                       _ each: (Record) throws -> Void) throws -> Ending {
         var offset = start
         while true {
-            switch try step(at: offset) {
-            case .record(let header):
-                try withBytes(offset + LogRecord.headerSize, header.length) { payload in
-                    try each(Record(offset: offset, type: header.type, payload: payload))
+            do {
+                switch try step(at: offset) {
+                case .record(let header):
+                    try withBytes(offset + LogRecord.headerSize, header.length) { payload in
+                        try each(Record(offset: offset, type: header.type, payload: payload))
+                    }
+                    offset += LogRecord.headerSize + header.length
+                case .end:
+                    return Ending(validBytes: UInt64(offset), dropped: nil)
+                case .bad(let reason):
+                    let tail = try scanTail(from: offset, evidence: evidence)
+                    let proven = tail.provenDurableBytes > offset
+                    if proven && strict {
+                        throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason
+                            + "; a later record shows the log was synced up to offset \(tail.provenDurableBytes)")
+                    }
+                    let dropped = DroppedTail(offset: UInt64(offset), endOffset: UInt64(max(tail.endBytes, offset)),
+                                              reason: reason, isCorruption: proven)
+                    return Ending(validBytes: UInt64(offset), dropped: dropped)
                 }
-                offset += LogRecord.headerSize + header.length
-            case .end:
-                return Ending(validBytes: UInt64(offset), dropped: nil)
-            case .bad(let reason):
-                let tail = try scanTail(from: offset, evidence: evidence)
-                let proven = tail.provenDurableBytes > offset
-                if proven && strict {
-                    throw DBError.corruption(path: path, offset: UInt64(offset), reason: reason
-                        + "; a later record shows the log was synced up to offset \(tail.provenDurableBytes)")
-                }
-                let dropped = DroppedTail(offset: UInt64(offset), endOffset: UInt64(max(tail.endBytes, offset)),
-                                          reason: reason, isCorruption: proven)
-                return Ending(validBytes: UInt64(offset), dropped: dropped)
+            } catch is FileShrank {
+                // `offset` is still the record boundary the step began at.
+                continue
             }
         }
     }
@@ -145,7 +159,7 @@ package final class LogReader {
     /// recovery stops too (a clean end or a torn tail).
     package func readRecords(from start: Int, limit: Int?, _ each: (Record) throws -> Void) throws -> Int {
         var offset = start
-        let end = min(limit ?? sizeBytes, sizeBytes)
+        var end = min(limit ?? sizeBytes, sizeBytes)
         if limit != nil {
             // Bytes past the last published end may have been loaded as
             // zeros or half-written groups: load afresh, and only up to it.
@@ -159,23 +173,28 @@ package final class LogReader {
                                      reason: "published log end \(limit) lies past the end of the file")
         }
         while offset >= 0 && end - offset >= LogRecord.headerSize {
-            let header = try withBytes(offset, LogRecord.headerSize) { LogRecord.Header($0) }
-            var problem: String?
-            if header.isZero {
-                problem = "a zero header"
-            } else if let why = header.problem(remaining: end - offset) {
-                problem = why
-            } else if try !checksumMatches(header, at: offset) {
-                problem = "record checksum mismatch"
+            do {
+                let header = try withBytes(offset, LogRecord.headerSize) { LogRecord.Header($0) }
+                var problem: String?
+                if header.isZero {
+                    problem = "a zero header"
+                } else if let why = header.problem(remaining: end - offset) {
+                    problem = why
+                } else if try !checksumMatches(header, at: offset) {
+                    problem = "record checksum mismatch"
+                }
+                if let problem {
+                    if limit != nil { throw DBError.corruption(path: path, offset: UInt64(offset), reason: problem) }
+                    break
+                }
+                try withBytes(offset + LogRecord.headerSize, header.length) { payload in
+                    try each(Record(offset: offset, type: header.type, payload: payload))
+                }
+                offset += LogRecord.headerSize + header.length
+            } catch is FileShrank {
+                // Only without a limit (see `load`): read to the new end.
+                end = sizeBytes
             }
-            if let problem {
-                if limit != nil { throw DBError.corruption(path: path, offset: UInt64(offset), reason: problem) }
-                break
-            }
-            try withBytes(offset + LogRecord.headerSize, header.length) { payload in
-                try each(Record(offset: offset, type: header.type, payload: payload))
-            }
-            offset += LogRecord.headerSize + header.length
         }
         if let limit, offset != limit {
             throw DBError.corruption(path: path, offset: UInt64(offset),
@@ -197,16 +216,30 @@ package final class LogReader {
     /// WAL holding one proves the earlier WALs were synced in full: the
     /// engine syncs a log before it writes to the next).
     package func containsValidRecord() throws -> Bool {
-        switch try step(at: 0) {
-        case .record: return true
-        case .end: return false
-        case .bad: return try scanTail(from: 0, evidence: .syncPoints).validRecords > 0
+        try restartingWhenShrunk {
+            switch try step(at: 0) {
+            case .record: return true
+            case .end: return false
+            case .bad: return try scanTail(from: 0, evidence: .syncPoints).validRecords > 0
+            }
         }
     }
 
     /// Whether the file holds nothing but zeros (a log never written to:
     /// preallocated, or empty).
-    package func holdsOnlyZeros() throws -> Bool { try isZero(from: 0) }
+    package func holdsOnlyZeros() throws -> Bool { try restartingWhenShrunk { try isZero(from: 0) } }
+
+    // MARK: - A file that shrank
+
+    /// Thrown by `load` when the file turned out shorter than `sizeBytes`
+    /// (lowered to the new end): the step that asked starts again.
+    private struct FileShrank: Error {}
+
+    private func restartingWhenShrunk<R>(_ body: () throws -> R) throws -> R {
+        while true {
+            do { return try body() } catch is FileShrank { continue }
+        }
+    }
 
     // MARK: - One position
 
@@ -360,6 +393,14 @@ package final class LogReader {
             throw DBError.io(error.at(path: path))
         }
         guard n == length else {
+            if readCap == nil {
+                // End of file at offset + n (< sizeBytes): the file was cut
+                // since it was opened. Nothing loaded before is kept.
+                sizeBytes = offset + n
+                window = []
+                windowStart = 0
+                throw FileShrank()
+            }
             throw DBError.io(IOError(operation: "read", errno: EIO, path: path, offset: UInt64(offset + n),
                                      detail: "the log shrank while it was read"))
         }

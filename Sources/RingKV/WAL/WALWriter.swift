@@ -31,7 +31,9 @@ import Synchronization
 /// fallocate that fails (ENOSPC) fails the group before any of its bytes
 /// reach the file, so a write reported failed is never durable. Steps are
 /// `preallocateStepBytes` (by default 1.1 × the memtable size, as RocksDB
-/// sizes its WAL preallocation).
+/// sizes its WAL preallocation). A log retired at a memtable switch is cut
+/// back to its written end (`truncate(toWrittenEnd:)`): it may be kept
+/// for a long while, and checkpoints and backups copy it.
 ///
 /// Unsynced groups are handed to writeback as the log grows: once
 /// `writebackStepBytes` of whole pages were appended since the last hand-
@@ -158,6 +160,26 @@ final class WALWriter: @unchecked Sendable {
 
     func close() throws(DBError) {
         try ioCall(path) { () throws(IOError) in try log.close() }
+    }
+
+    /// Cuts the file to `writtenEnd`, giving back the preallocated and
+    /// zero-filled tail: a log retired at a memtable switch is kept until
+    /// every keyspace with data in it flushed, and checkpoints and backups
+    /// copy it (docs/FORMAT.md §Log records). The caller read `writtenEnd`
+    /// (`offsetBytes`) under mu after the log's last fdatasync and leads
+    /// the writer queue; no group is written to this log again. Returns
+    /// whether the file was cut; a failure costs only space (the zeros
+    /// read as the log's clean end), so it is not thrown. A reader that
+    /// opened the log earlier meets a shorter file: `LogReader` takes a
+    /// short read as the new end of the file.
+    @discardableResult
+    func truncate(toWrittenEnd writtenEnd: UInt64) -> Bool {
+        do {
+            try log.truncate(to: writtenEnd)
+            return true
+        } catch {
+            return false
+        }
     }
 
     // MARK: - Reserving (DB mu held)

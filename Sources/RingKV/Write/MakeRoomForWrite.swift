@@ -87,12 +87,21 @@ extension DBImpl {
             }
             // The new log is created (opened, its directory entry synced)
             // without mu, so reads go on meanwhile; this writer leads the
-            // queue, so nobody else switches or writes.
+            // queue, so nobody else switches or writes. Once it exists the
+            // old log, synced above and never written again, is cut to its
+            // written end (its preallocated tail is only space; a failed
+            // cut is ignored): it stays until every keyspace with data in
+            // it has flushed, and checkpoints copy it. Done before any
+            // group is published in the new log, so a change feed opens
+            // the old log as closed only after the cut (ChangeLogReader).
             let number = versions.newFileNumber()
+            let oldLog = wal
+            let oldLogEndBytes = wal.offsetBytes
             mu.unlock()
             let created = Result { () throws(DBError) in
                 try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
             }
+            if case .success = created { oldLog.truncate(toWrittenEnd: oldLogEndBytes) }
             mu.lock()
             let newLog = try created.get()
             closedLogSizes.append((wal.number, wal.offsetBytes))
