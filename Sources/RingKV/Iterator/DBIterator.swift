@@ -114,17 +114,21 @@ public final class DBIterator {
     }
 
     /// Zero-copy: lends the current key to `body`. The bytes are valid only
-    /// inside `body` (the next move reuses them). Requires `isValid`.
+    /// inside `body` (the next move reuses them). When not `isValid`,
+    /// `body` gets an empty buffer, as `key` is then empty.
+    // Not `throws` with `DBError.misuse` as `next()`: it would make every
+    // caller write `try` where the body throws nothing. It trapped once.
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        precondition(isValid, "withKey on an invalid DBIterator")
+        guard isValid else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         return try body(keyBuffer.bytes)
     }
 
     /// Zero-copy: lends the current value to `body` where it lies (a block,
     /// the memtable, or the iterator's own buffer after a backward move).
-    /// Valid only inside `body`. Requires `isValid`.
+    /// Valid only inside `body`. When not `isValid`, `body` gets an empty
+    /// buffer, as `value` is then empty (see `withKey`).
     public func withValue<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        precondition(isValid, "withValue on an invalid DBIterator")
+        guard isValid else { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
         return try withExtendedLifetime(self) { try body(currentValue) }
     }
 
