@@ -1,6 +1,7 @@
 import Glibc
 import RingIO
 import RingIOFaults
+import Synchronization
 import Testing
 @testable import RingKV
 
@@ -86,6 +87,31 @@ import Testing
         let reopened = try DB(path: path, options: openOptions())
         try Self.expectAllRows(reopened, "reopened")
         try reopened.close()
+    }
+
+    /// The cut comes after the retired log's last fdatasync (the switch
+    /// syncs its unsynced tail first) and is the last operation on it.
+    @Test func theCutFollowsTheRetiredLogsLastSync() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let seen = Mutex<[String]>([])
+        func note(_ what: String) -> @Sendable () -> Void {
+            { seen.withLock { $0.append(what) } }
+        }
+        var options = openOptions()
+        options.faultPlan = FaultPlan([
+            FaultPlan.Rule(kind: .fsync, sticky: true, pathContains: "000002.log", before: note("sync")),
+            FaultPlan.Rule(kind: .write, sticky: true, pathContains: "000002.log", before: note("write")),
+            FaultPlan.Rule(kind: .truncate, sticky: true, pathContains: "000002.log", before: note("cut")),
+        ])
+        let db = try DB(path: path, options: options)
+        defer { try? db.close() }
+        let retired = try Self.writeRetireAndKeep(db)
+        #expect(retired == 2)
+        let operations = seen.withLock { $0 }
+        #expect(operations.last == "cut")
+        #expect(operations.dropLast().last == "sync", "\(operations.suffix(4))")
+        #expect(operations.filter { $0 == "cut" }.count == 1)
     }
 
     /// A failed cut does not fail the switch (writes go on), and the
