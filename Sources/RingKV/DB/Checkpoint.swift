@@ -19,7 +19,8 @@ import RingIO
 ///    captured length; older ones up to the written end they had when they
 ///    were retired, `closedLogSizes` — without their preallocated tail,
 ///    which the switch also cuts off the file but may have failed to; a
-///    log not known there whole), a MANIFEST
+///    read-only database's up to where its open's replay ended; a log
+///    known neither way — a follower's — whole), a MANIFEST
 ///    holding one snapshot edit of the captured state and a CURRENT naming
 ///    it are written, and every file and both directories are fsynced.
 /// A failure removes the partial checkpoint directory and throws. Close
@@ -96,8 +97,8 @@ extension DBImpl {
         var logNumbers: [UInt64]
         var currentLogNumber: UInt64
         var currentLogLengthBytes: UInt64
-        /// The written end of each log closed since open (a read-only
-        /// database has none: its logs are copied whole).
+        /// The written end of each log closed since open; for a read-only
+        /// database, of each log its open replayed (`replayedLogLengths`).
         var closedLogLengthBytes: [UInt64: UInt64]
     }
 
@@ -119,7 +120,7 @@ extension DBImpl {
         // and are copied whole.
         let currentLog = options.readOnly ? UInt64.max : wal.number
         let currentLength = options.readOnly ? 0 : wal.offsetBytes
-        var closedLengths: [UInt64: UInt64] = [:]
+        var closedLengths: [UInt64: UInt64] = options.readOnly ? replayedLogLengths() : [:]
         for log in closedLogSizes { closedLengths[log.number] = log.sizeBytes }
         let state = versions.checkpointSnapshot()
         mu.unlock()
@@ -140,6 +141,28 @@ extension DBImpl {
         return CheckpointCapture(snapshot: state.edits, versions: state.versions, manifestNumber: state.manifestNumber,
                                  logNumbers: logs, currentLogNumber: currentLog,
                                  currentLogLengthBytes: currentLength, closedLogLengthBytes: closedLengths)
+    }
+
+    /// The logs a read-only open replayed, each up to the end of its valid
+    /// records or, when recovery dropped a tail, of the dropped bytes worth
+    /// keeping (`DroppedTail.endOffset`): the checkpoint's open then drops
+    /// (and keeps in `lost/`) the same bytes, and no preallocated zeros are
+    /// copied. Nothing changes these files while the shared LOCK is held.
+    /// A follower's view moves at every catch-up while its primary writes
+    /// on: its logs are copied whole (empty here).
+    private func replayedLogLengths() -> [UInt64: UInt64] {
+        guard !options.isFollower else { return [:] }
+        var lengths: [UInt64: UInt64] = [:]
+        for log in recovery.logs {
+            guard let (kind, number) = FileNames.parse(FileSystem.baseName(log.path)), kind == .log else { continue }
+            lengths[number] = log.validBytes
+        }
+        for drop in recovery.drops {
+            guard let (kind, number) = FileNames.parse(FileSystem.baseName(drop.source)), kind == .log,
+                  let length = lengths[number] else { continue }
+            lengths[number] = max(length, drop.tail.endOffset)
+        }
+        return lengths
     }
 
     /// Throws `.closed` once close has begun: close waits for the

@@ -138,6 +138,37 @@ import Testing
         try db.close()
     }
 
+    /// A read-only database's checkpoint copies each log up to where its
+    /// open's replay ended, a dropped (torn) tail included, and not the
+    /// preallocated zeros of the log the last writing open left.
+    @Test func aReadOnlyDatabasesCheckpointCopiesItsLogsToTheirReplayedEnd() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let db = try DB(path: path, options: openOptions())
+        for i in 0..<Self.rounds { try db.put("d\(i)", "dv\(i)") }
+        try db.close()
+        let log = FileNames.log(path, try #require(try Self.logNumbers(path).last))
+        let written = try Self.recordsEnd(log)
+        // A torn tail: bytes past the records, zeros between.
+        let tornEnd = written.endBytes + 64 + 16
+        var bytes = try readWholeFile(log)
+        for i in 0..<16 { bytes[Int(written.endBytes) + 64 + i] = 0xAB }
+        try writeWholeFile(log, bytes)
+        #expect(try FileSystem.fileSize(log) > tornEnd)
+
+        var readOnly = Options()
+        readOnly.readOnly = true
+        let source = try DB(path: path, options: readOnly)
+        try source.checkpoint(to: dir.sub("cp"))
+        try source.close()
+        let copy = FileNames.log(dir.sub("cp"), try #require(try Self.logNumbers(path).last))
+        #expect(try FileSystem.fileSize(copy) == tornEnd)
+        let checkpoint = try DB(path: dir.sub("cp"), options: readOnly)
+        defer { try? checkpoint.close() }
+        for i in 0..<Self.rounds { #expect(try checkpoint.get("d\(i)") == "dv\(i)") }
+        #expect(checkpoint.stats().recoveryDroppedBytes == tornEnd - written.endBytes, "the same tail dropped")
+    }
+
     /// A backup is made from a checkpoint: its copy of the kept log (and
     /// the restored one) holds the written bytes only.
     @Test func aBackupAndItsRestoreHoldOnlyTheRetiredLogsWrittenBytes() throws {
