@@ -55,6 +55,15 @@ final class EngineEvents: Sendable {
         ])
     }
 
+    /// A WAL retired at a memtable switch could not be cut to its written
+    /// end (WALWriter.truncate): its preallocated tail stays on disk until
+    /// the log is deleted; nothing else changes.
+    func retiredLogNotCut(file: String, error: DBError) {
+        logger.warning("retired WAL keeps its preallocated tail", metadata: [
+            "file": .string(file), "error": .string(error.description),
+        ])
+    }
+
     func closed() {
         logger.info("closed database")
     }

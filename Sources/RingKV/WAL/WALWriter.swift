@@ -168,17 +168,16 @@ final class WALWriter: @unchecked Sendable {
     /// copy it (docs/FORMAT.md §Log records). The caller read `writtenEnd`
     /// (`offsetBytes`) under mu after the log's last fdatasync and leads
     /// the writer queue; no group is written to this log again. Returns
-    /// whether the file was cut; a failure costs only space (the zeros
-    /// read as the log's clean end), so it is not thrown. A reader that
-    /// opened the log earlier meets a shorter file: `LogReader` takes a
-    /// short read as the new end of the file.
-    @discardableResult
-    func truncate(toWrittenEnd writtenEnd: UInt64) -> Bool {
-        do {
+    /// the failure, not thrown: it costs only space (the zeros read as the
+    /// log's clean end). A reader that opened the log earlier meets a
+    /// shorter file: `LogReader` takes a short read as the new end of the
+    /// file.
+    func truncate(toWrittenEnd writtenEnd: UInt64) -> DBError? {
+        do throws(IOError) {
             try log.truncate(to: writtenEnd)
-            return true
+            return nil
         } catch {
-            return false
+            return DBError.io(error.at(path: path))
         }
     }
 

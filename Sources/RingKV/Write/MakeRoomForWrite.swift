@@ -90,7 +90,7 @@ extension DBImpl {
             // queue, so nobody else switches or writes. Once it exists the
             // old log, synced above and never written again, is cut to its
             // written end (its preallocated tail is only space; a failed
-            // cut is ignored): it stays until every keyspace with data in
+            // cut is logged, nothing more): it stays until every keyspace with data in
             // it has flushed, and checkpoints copy it. Done before any
             // group is published in the new log, so a change feed opens
             // the old log as closed only after the cut (ChangeLogReader).
@@ -101,7 +101,9 @@ extension DBImpl {
             let created = Result { () throws(DBError) in
                 try WALWriter.create(dbPath: path, number: number, options: options, backend: backend)
             }
-            if case .success = created { oldLog.truncate(toWrittenEnd: oldLogEndBytes) }
+            if case .success = created, let failure = oldLog.truncate(toWrittenEnd: oldLogEndBytes) {
+                events.retiredLogNotCut(file: oldLog.path, error: failure)
+            }
             mu.lock()
             let newLog = try created.get()
             closedLogSizes.append((wal.number, wal.offsetBytes))

@@ -1,4 +1,5 @@
 import Glibc
+import Logging
 import RingIO
 import RingIOFaults
 import Synchronization
@@ -114,18 +115,22 @@ import Testing
         #expect(operations.filter { $0 == "cut" }.count == 1)
     }
 
-    /// A failed cut does not fail the switch (writes go on), and the
-    /// checkpoint still copies only the written bytes: the switch recorded
-    /// the log's end.
+    /// A failed cut does not fail the switch (writes go on; a warning is
+    /// logged), and the checkpoint still copies only the written bytes:
+    /// the switch recorded the log's end.
     @Test func aFailedCutFailsNothingAndTheCheckpointStillCopiesOnlyTheWrittenBytes() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
         var options = openOptions()
         let plan = FaultPlan([FaultPlan.Rule(kind: .truncate, errno: EIO, sticky: true)])
         options.faultPlan = plan
+        let logged = CapturingLogHandler.Store()
+        options.logger = CapturingLogHandler.logger(logged)
         let db = try DB(path: path, options: options)
         let retired = try Self.writeRetireAndKeep(db)
         #expect(plan.injectedCount >= 1, "the cut was tried")
+        let warnings = logged.with("retired WAL keeps its preallocated tail")
+        #expect(warnings.count == plan.injectedCount && warnings.allSatisfy { $0.level == .warning })
         let logPath = FileNames.log(path, retired)
         let written = try Self.recordsEnd(logPath)
         #expect(try FileSystem.fileSize(logPath) > written.endBytes, "the failed cut left the tail")
