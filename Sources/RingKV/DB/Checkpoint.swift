@@ -149,9 +149,13 @@ extension DBImpl {
     /// (and keeps in `lost/`) the same bytes, and no preallocated zeros are
     /// copied. Nothing changes these files while the shared LOCK is held.
     /// A follower's view moves at every catch-up while its primary writes
-    /// on: its logs are copied whole (empty here).
+    /// on, and an open without a LOCK (Recovery.swift: none and none could
+    /// be made) excludes no writer, which may have appended to a replayed
+    /// log and gone on in a newer one: their logs are copied whole (empty
+    /// here), so the copy never holds a newer log without the older one's
+    /// later records.
     private func replayedLogLengths() -> [UInt64: UInt64] {
-        guard !options.isFollower else { return [:] }
+        guard !options.isFollower, holdsLock else { return [:] }
         var lengths: [UInt64: UInt64] = [:]
         for log in recovery.logs {
             guard let (kind, number) = FileNames.parse(FileSystem.baseName(log.path)), kind == .log else { continue }
@@ -215,7 +219,16 @@ extension DBImpl {
                 let want = Int(min(UInt64(chunkBytes), total - offset))
                 let chunk = UnsafeMutableRawBufferPointer(start: buffer.pointer, count: want)
                 let got = try backend.read(fd: input.fd, into: chunk, offset: offset)
-                if got == 0 { break }  // the file is shorter than the captured length
+                if got == 0 {
+                    // A file copied whole may have been cut meanwhile (a
+                    // retired log: only zeros go); one copied to a length
+                    // the checkpoint needs must hold it.
+                    guard lengthBytes == nil else {
+                        throw IOError(operation: "read", errno: EIO, path: source, offset: offset,
+                                      detail: "the file ends before the \(total) bytes the checkpoint needs")
+                    }
+                    break
+                }
                 try backend.write(fd: output.fd, from: UnsafeRawBufferPointer(start: buffer.pointer, count: got),
                                   offset: offset)
                 offset += UInt64(got)

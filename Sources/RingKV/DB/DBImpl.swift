@@ -28,6 +28,9 @@ final class DBImpl: @unchecked Sendable {
     /// nil only for a read-only open where no LOCK file exists and none
     /// can be created (DatabaseRecovery.takeLock).
     private let lock: FileLock?
+    /// Whether this open holds the LOCK (shared or exclusive): false only
+    /// for the unlocked read-only open above, which excludes no writer.
+    var holdsLock: Bool { lock != nil }
 
     /// This open's identity: its keyspaces carry it, so a handle or batch
     /// of another database is refused.

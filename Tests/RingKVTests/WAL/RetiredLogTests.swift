@@ -174,6 +174,77 @@ import Testing
         #expect(checkpoint.stats().recoveryDroppedBytes == tornEnd - written.endBytes, "the same tail dropped")
     }
 
+    /// A read-only open without a LOCK (none, and none could be made on a
+    /// read-only mount) excludes no writer. Here one still runs through a
+    /// writable path (its LOCK file was removed by hand): after the reader
+    /// replayed the log, the writer appends to it, retires it (kept for
+    /// another keyspace) and writes to a newer one. The reader's
+    /// checkpoint must not copy the old log only to where its replay
+    /// ended while copying the newer one whole: that copy would open with
+    /// later writes and without earlier ones. It copies both whole.
+    /// Needs the privilege to mount (root here); skipped without it.
+    @Test func anUnlockedReadOnlyCheckpointNeverCopiesALogShortBesideANewerOne() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let writer = try DB(path: path, options: openOptions())
+        defer { try? writer.close() }
+        let kept = try writer.keyspace("kept")
+        for i in 0..<Self.rounds {
+            try writer.put("d\(i)", "dv\(i)", options: WriteOptions(sync: true))
+            try kept.put("k\(i)", "kv\(i)", options: WriteOptions(sync: true))
+        }
+        try FileSystem.remove(FileNames.lock(path))
+        let mountPoint = dir.sub("ro")
+        try FileSystem.createDirectory(mountPoint)
+        guard mount(path, mountPoint, nil, UInt(MS_BIND), nil) == 0 else {
+            print("skipped: cannot bind-mount (errno \(errno))")
+            return
+        }
+        defer { umount2(mountPoint, Int32(MNT_DETACH)) }
+        guard mount(nil, mountPoint, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
+            print("skipped: cannot remount read-only (errno \(errno))")
+            return
+        }
+        let reader = try DB(path: mountPoint, options: ReadOnlyOpenTests.readOnly())
+        defer { try? reader.close() }
+        // The writer goes on: more in the replayed log, a switch that
+        // retires it (kept: "kept" has data in it), more in the new log.
+        for i in Self.rounds..<(2 * Self.rounds) {
+            try writer.put("d\(i)", "dv\(i)", options: WriteOptions(sync: true))
+            try kept.put("k\(i)", "kv\(i)", options: WriteOptions(sync: true))
+        }
+        try writer.flush()
+        for i in (2 * Self.rounds)..<(3 * Self.rounds) {
+            try writer.put("d\(i)", "dv\(i)", options: WriteOptions(sync: true))
+        }
+        try reader.checkpoint(to: dir.sub("cp"))
+        let copy = try DB(path: dir.sub("cp"), options: ReadOnlyOpenTests.readOnly())
+        defer { try? copy.close() }
+        let copiedKept = try copy.keyspace("kept")
+        // A prefix of the writer's history: if the newest write is there,
+        // every earlier one is.
+        if try copy.get("d\(3 * Self.rounds - 1)") != nil {
+            for i in 0..<(3 * Self.rounds) { #expect(try copy.get("d\(i)") == "dv\(i)", "d\(i)") }
+            for i in 0..<(2 * Self.rounds) { #expect(try copiedKept.get("k\(i)") == "kv\(i)", "k\(i)") }
+        }
+    }
+
+    /// A log copied to a length the checkpoint needs must hold it: a file
+    /// that ends sooner fails the copy (it used to end the copy quietly,
+    /// short of records the copy's open would then miss).
+    @Test func aCopyToALengthTheSourceDoesNotHoldFails() throws {
+        let dir = try TempDir()
+        let db = try DB(path: dir.sub("db"), options: openOptions())
+        defer { try? db.close() }
+        let source = dir.sub("source")
+        try writeWholeFile(source, [UInt8](repeating: 7, count: 5000))
+        try db.impl.copyFile(source, to: dir.sub("whole"), lengthBytes: nil)
+        #expect(try FileSystem.fileSize(dir.sub("whole")) == 5000)
+        try db.impl.copyFile(source, to: dir.sub("part"), lengthBytes: 3000)
+        #expect(try FileSystem.fileSize(dir.sub("part")) == 3000)
+        #expect(throws: DBError.self) { try db.impl.copyFile(source, to: dir.sub("long"), lengthBytes: 6000) }
+    }
+
     /// A backup is made from a checkpoint: its copy of the kept log (and
     /// the restored one) holds the written bytes only.
     @Test func aBackupAndItsRestoreHoldOnlyTheRetiredLogsWrittenBytes() throws {
