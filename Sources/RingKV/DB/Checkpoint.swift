@@ -116,8 +116,8 @@ extension DBImpl {
         // A group in flight has reserved log bytes it has not written yet;
         // a sweep that started before the pause may still delete files.
         while groupsInFlight > 0 || deletionSweepsRunning > 0 { mu.wait() }
-        // A read-only database has no log writer: its logs are complete
-        // and are copied whole.
+        // A read-only database has no log writer and no current log: its
+        // logs are copied to their replayed ends or whole (`replayedLogLengths`).
         let currentLog = options.readOnly ? UInt64.max : wal.number
         let currentLength = options.readOnly ? 0 : wal.offsetBytes
         var closedLengths: [UInt64: UInt64] = options.readOnly ? replayedLogLengths() : [:]

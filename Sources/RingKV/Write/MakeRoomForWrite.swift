@@ -90,10 +90,11 @@ extension DBImpl {
             // queue, so nobody else switches or writes. Once it exists the
             // old log, synced above and never written again, is cut to its
             // written end (its preallocated tail is only space; a failed
-            // cut is logged, nothing more): it stays until every keyspace with data in
-            // it has flushed, and checkpoints copy it. Done before any
-            // group is published in the new log, so a change feed opens
-            // the old log as closed only after the cut (ChangeLogReader).
+            // cut is logged, nothing more): it stays until every keyspace
+            // with data in it has flushed, and checkpoints copy it. Done
+            // before any group is published in the new log, so a change
+            // feed opens the old log as closed only after the cut
+            // (ChangeLogReader).
             let number = versions.newFileNumber()
             let oldLog = wal
             let oldLogEndBytes = wal.offsetBytes
@@ -106,8 +107,8 @@ extension DBImpl {
             }
             mu.lock()
             let newLog = try created.get()
-            closedLogSizes.append((wal.number, wal.offsetBytes))
-            try? wal.close()
+            closedLogSizes.append((oldLog.number, oldLogEndBytes))
+            try? oldLog.close()
             wal = newLog
             switchMemtableLocked(target, newLogNumber: newLog.number)
             forcing = nil
