@@ -36,3 +36,21 @@ extension BackgroundThread {
         do { return try BackgroundThread(name: name, body) } catch { fatalError("test thread: \(error)") }
     }
 }
+
+/// Bind-mounts `path` read-only at `mountPoint` (created): a directory
+/// where an open can create no LOCK file. False, with a "skipped" line,
+/// without the privilege to mount; the caller unmounts a true one
+/// (`umount2(mountPoint, Int32(MNT_DETACH))`).
+func mountReadOnlyView(of path: String, at mountPoint: String) throws -> Bool {
+    try FileSystem.createDirectory(mountPoint)
+    guard mount(path, mountPoint, nil, UInt(MS_BIND), nil) == 0 else {
+        print("skipped: cannot bind-mount (errno \(errno))")
+        return false
+    }
+    guard mount(nil, mountPoint, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
+        print("skipped: cannot remount read-only (errno \(errno))")
+        umount2(mountPoint, Int32(MNT_DETACH))
+        return false
+    }
+    return true
+}

@@ -71,16 +71,8 @@ import Testing
         let expected = try ReadOnlyOpenTests.makeDatabase(path)
         try FileSystem.remove(FileNames.lock(path))
         let mountPoint = dir.sub("ro")
-        try FileSystem.createDirectory(mountPoint)
-        guard mount(path, mountPoint, nil, UInt(MS_BIND), nil) == 0 else {
-            print("skipped: cannot bind-mount (errno \(errno))")
-            return
-        }
+        guard try mountReadOnlyView(of: path, at: mountPoint) else { return }
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        guard mount(nil, mountPoint, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
-            print("skipped: cannot remount read-only (errno \(errno))")
-            return
-        }
         let before = try ReadOnlyOpenTests.snapshot(path)
         let store = CapturingLogHandler.Store()
         var options = ReadOnlyOpenTests.readOnly()

@@ -195,16 +195,8 @@ import Testing
         }
         try FileSystem.remove(FileNames.lock(path))
         let mountPoint = dir.sub("ro")
-        try FileSystem.createDirectory(mountPoint)
-        guard mount(path, mountPoint, nil, UInt(MS_BIND), nil) == 0 else {
-            print("skipped: cannot bind-mount (errno \(errno))")
-            return
-        }
+        guard try mountReadOnlyView(of: path, at: mountPoint) else { return }
         defer { umount2(mountPoint, Int32(MNT_DETACH)) }
-        guard mount(nil, mountPoint, nil, UInt(MS_BIND | MS_REMOUNT | MS_RDONLY), nil) == 0 else {
-            print("skipped: cannot remount read-only (errno \(errno))")
-            return
-        }
         let reader = try DB(path: mountPoint, options: ReadOnlyOpenTests.readOnly())
         defer { try? reader.close() }
         // The writer goes on: more in the replayed log, a switch that
