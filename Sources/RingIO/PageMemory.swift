@@ -62,8 +62,13 @@ public enum PageMemory {
             let fellBack = fallbacks.withLock { $0.remove(UInt(bitPattern: pointer)) != nil }
             if !fellBack {
                 let mapped = mappedBytes(byteCount)
-                if mapped <= reusedMaxBytes, reused.withLock({ $0.keep(pointer, mapped) }) { return }
-                munmap(pointer, mapped)
+                guard mapped <= reusedMaxBytes else {
+                    munmap(pointer, mapped)
+                    return
+                }
+                // Kept; the oldest kept mappings make room and are unmapped
+                // here, outside the lock.
+                for old in reused.withLock({ $0.keep(pointer, mapped) }) { munmap(old.pointer, old.length) }
                 return
             }
         }
@@ -87,23 +92,44 @@ public enum PageMemory {
         (byteCount + mappingStepBytes - 1) & ~(mappingStepBytes - 1)
     }
 
-    /// Freed mappings by length, kept for reuse (guarded by its lock).
+    /// Freed mappings, oldest first, kept for reuse (guarded by its lock).
+    /// A new one pushes the oldest out when the total would pass
+    /// `reusedLimitBytes`: a pool that refused new mappings once full kept
+    /// whatever classes came first (a few 2 MiB and odd-sized buffers) and
+    /// then unmapped every 1 MiB compaction window, mapping the next one
+    /// afresh — 2,018 mmap/munmap pairs and ~520k page faults, over half
+    /// of the CPU of compacting 2 GB (docs/LOG.md, session 11).
     struct Reused {
-        var byLength: [Int: [UnsafeMutableRawPointer]] = [:]
+        struct Entry {
+            let pointer: UnsafeMutableRawPointer
+            let length: Int
+        }
+        var entries: [Entry] = []
         var totalBytes = 0
 
+        /// The newest kept mapping of `length` bytes, if any.
         mutating func take(_ length: Int) -> UnsafeMutableRawPointer? {
-            guard let pointer = byLength[length]?.popLast() else { return nil }
+            guard let i = entries.lastIndex(where: { $0.length == length }) else { return nil }
             totalBytes -= length
-            return pointer
+            return entries.remove(at: i).pointer
         }
 
-        /// Keeps `pointer` unless that would pass the limit.
-        mutating func keep(_ pointer: UnsafeMutableRawPointer, _ length: Int) -> Bool {
-            guard totalBytes + length <= PageMemory.reusedLimitBytes else { return false }
-            byLength[length, default: []].append(pointer)
+        /// Keeps `pointer` (at most `reusedMaxBytes` long) and returns the
+        /// oldest mappings it pushed out, for the caller to unmap.
+        mutating func keep(_ pointer: UnsafeMutableRawPointer, _ length: Int) -> [Entry] {
+            entries.append(Entry(pointer: pointer, length: length))
             totalBytes += length
-            return true
+            var evicted = 0
+            var freed = 0
+            while totalBytes - freed > PageMemory.reusedLimitBytes {
+                freed += entries[evicted].length
+                evicted += 1
+            }
+            guard evicted > 0 else { return [] }
+            let out = Array(entries[..<evicted])
+            entries.removeFirst(evicted)
+            totalBytes -= freed
+            return out
         }
     }
     private static let reused = Locked(Reused())

@@ -11,7 +11,7 @@ import Testing
         first.storeBytes(of: 0xDEAD_BEEF, as: UInt32.self)
         let before = PageMemory.reusedBytes
         PageMemory.free(first, byteCount: size - 4096)
-        // Kept unless other tests filled the pool meanwhile.
+        // Kept unless other tests' frees pushed it out meanwhile.
         let kept = PageMemory.reusedBytes > before
         let second = PageMemory.allocate(byteCount: size, alignment: 4096, zeroed: true)
         if kept { #expect(second == first) }
@@ -30,5 +30,29 @@ import Testing
         let before = PageMemory.reusedBytes
         PageMemory.free(big, byteCount: 4 << 20)
         #expect(PageMemory.reusedBytes == before)
+    }
+
+    /// The pool once refused every mapping after it was full, so the
+    /// classes freed first (here four 2 MiB buffers) held it for good and
+    /// each later 1 MiB window was unmapped and mapped again. Now the
+    /// newest mapping stays and the oldest are handed back for unmapping.
+    @Test func aFullPoolMakesRoomForTheNewestMapping() throws {
+        var pool = PageMemory.Reused()
+        let twoMiB = 2 << 20, oneMiB = 1 << 20
+        let fake = { (n: Int) in UnsafeMutableRawPointer(bitPattern: n << 21)! }
+        for i in 1...(PageMemory.reusedLimitBytes / twoMiB) {
+            #expect(pool.keep(fake(i), twoMiB).isEmpty)
+        }
+        #expect(pool.totalBytes == PageMemory.reusedLimitBytes)
+        let window = fake(100)
+        let evicted = pool.keep(window, oneMiB)
+        #expect(evicted.map(\.pointer) == [fake(1)], "the oldest mapping makes room")
+        #expect(pool.totalBytes <= PageMemory.reusedLimitBytes)
+        #expect(pool.take(oneMiB) == window, "the next window of its size reuses it")
+        #expect(pool.take(oneMiB) == nil)
+        // The newest of a class is taken first.
+        _ = pool.keep(fake(101), oneMiB)
+        _ = pool.keep(fake(102), oneMiB)
+        #expect(pool.take(oneMiB) == fake(102))
     }
 }
