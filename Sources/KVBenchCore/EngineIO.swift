@@ -29,6 +29,8 @@ public struct EngineIO: Sendable {
     public var tableBytesByLevel: [UInt64]
     /// Index, filter and tombstone memory of the open tables at the end.
     public var pinnedTableMemoryBytes: Int
+    /// The run's CPU and the background threads' share, when measured.
+    public var cpu: RunCPU?
 
     public init(deviceReadBytes: UInt64, deviceWriteBytes: UInt64, lookupBlocksRead: UInt64,
                 tableOpenBlocksRead: UInt64, tableBytesByLevel: [UInt64], pinnedTableMemoryBytes: Int,
@@ -81,7 +83,12 @@ public struct EngineIO: Sendable {
             + "\"table_open_blocks_read\":\(tableOpenBlocksRead),"
             + "\"table_bytes_by_level\":[\(tableBytesByLevel.map { "\($0)" }.joined(separator: ","))],"
             + "\"write_amp_by_level\":[\(levels.joined(separator: ","))],"
-            + "\"pinned_table_memory_bytes\":\(pinnedTableMemoryBytes)}"
+            + "\"pinned_table_memory_bytes\":\(pinnedTableMemoryBytes)"
+            + (cpu.map {
+                ",\"cpu_seconds\":\(BenchReport.jsonNumber($0.processSeconds, decimals: 2)),"
+                    + "\"background_cpu_seconds\":\(BenchReport.jsonNumber($0.backgroundSeconds, decimals: 2)),"
+                    + "\"io_worker_cpu_seconds\":\(BenchReport.jsonNumber($0.ioWorkerSeconds, decimals: 2))"
+            } ?? "") + "}"
     }
 
     /// Lines for the summary table.
@@ -110,6 +117,11 @@ public struct EngineIO: Sendable {
             lines.append("write amplification: device \(BenchReport.fixed(Double(deviceWriteBytes) / Double(user), 2))"
                          + " × the \(mib(user)) MiB of keys and values written; table bytes per level: "
                          + (levels.isEmpty ? "none" : levels.joined(separator: ", ")))
+        }
+        if let cpu {
+            lines.append("cpu: \(BenchReport.fixed(cpu.processSeconds, 2)) s (user + system), of which flush and "
+                         + "compaction threads \(BenchReport.fixed(cpu.backgroundSeconds, 2)) s, io_uring workers "
+                         + "\(BenchReport.fixed(cpu.ioWorkerSeconds, 2)) s (until close)")
         }
         return lines
     }

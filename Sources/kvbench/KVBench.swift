@@ -180,6 +180,7 @@ struct KVBench: ParsableCommand {
         var result: RunResult
         do {
             let ioAtStart = ProcessIO.current()
+            let cpuAtStart = RunCPU.processSecondsNow()
             let diskAtStart = DiskIO.current(holding: db)
             var options = config.makeOptions()
             if logEvents { options.logger = Logger(label: "ringkv", factory: { label in StreamLogHandler.standardError(label: label) }) }
@@ -201,11 +202,14 @@ struct KVBench: ParsableCommand {
                 printError("kvbench: \(stats.writeBatches) write batches in \(stats.walGroups) WAL groups "
                            + "(\((perGroup * 100).rounded() / 100) per group)")
             }
+            let threads = RunCPU.liveThreadSeconds()
             try database.close()
             // The engine's counters as the run left them; the device bytes
-            // after close (they include its last writes).
+            // and the process's CPU after close (they include its last writes).
             result.engineIO = EngineIO(stats: stats, from: ioAtStart, to: ProcessIO.current(),
                                        diskFrom: diskAtStart, diskTo: DiskIO.current(holding: db))
+            result.engineIO?.cpu = RunCPU(processSeconds: RunCPU.processSecondsNow() - cpuAtStart,
+                                          backgroundSeconds: threads.background, ioWorkerSeconds: threads.ioWorkers)
         } catch {
             printError("kvbench: \(error)")
             throw ExitCode.failure

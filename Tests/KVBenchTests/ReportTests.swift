@@ -114,6 +114,44 @@ struct ReportTests {
         #expect(diskIO["disk"] as? String == "vdz")
         #expect((diskIO["disk_write_bytes"] as? NSNumber)?.intValue == 5 << 20)
         #expect(BenchReport.table(result).contains("disk vdz: wrote 5.0 MiB during the run"))
+        // The run's CPU and the background threads' share, once measured.
+        #expect(diskIO["cpu_seconds"] == nil, "not measured, not printed")
+        result.engineIO?.cpu = RunCPU(processSeconds: 12.5, backgroundSeconds: 7.25, ioWorkerSeconds: 0.5)
+        let withCPU = try #require(try JSONSerialization.jsonObject(with: Data(BenchReport.json(result).utf8))
+                                     as? [String: Any])
+        let cpuIO = try #require(withCPU["io"] as? [String: Any])
+        #expect((cpuIO["cpu_seconds"] as? NSNumber)?.doubleValue == 12.5)
+        #expect((cpuIO["background_cpu_seconds"] as? NSNumber)?.doubleValue == 7.25)
+        #expect((cpuIO["io_worker_cpu_seconds"] as? NSNumber)?.doubleValue == 0.5)
+        #expect(BenchReport.table(result).contains("cpu: 12.50 s (user + system), of which flush and compaction threads 7.25 s"))
+    }
+
+    @Test func aLiveBackgroundThreadsCPUIsCounted() throws {
+        // A thread named as the engine's compaction threads burns 100 ms of
+        // its own CPU, then waits while the scan reads /proc.
+        let burned = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            Thread.current.name = "ringkv-compact"  // the OS thread name on Linux
+            var now = timespec()
+            repeat { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) } while now.tv_sec == 0 && now.tv_nsec < 100_000_000
+            burned.signal()
+            done.wait()
+        }
+        thread.start()
+        burned.wait()
+        let seconds = RunCPU.liveThreadSeconds()
+        done.signal()
+        #expect(seconds.background >= 0.09, "the named thread's 100 ms (other tests' engines may add more)")
+        #expect(RunCPU.processSecondsNow() >= seconds.background)
+    }
+
+    @Test func threadStatLinesGiveNameAndSeconds() throws {
+        // A name with a space and a parenthesis; utime 250, stime 50 ticks.
+        let line = "4242 (ringkv-com) x) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 1 0 100 0 0"
+        let parsed = try #require(RunCPU.parse(stat: line, ticks: 100))
+        #expect(parsed.0 == "ringkv-com) x")
+        #expect(parsed.1 == 3.0)
+        #expect(RunCPU.parse(stat: "4242 (short) S 1 2", ticks: 100) == nil)
     }
 
     @Test func diskCountersAreFoundForTheDatabasesDevice() throws {
