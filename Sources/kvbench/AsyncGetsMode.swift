@@ -78,7 +78,7 @@ struct AsyncGetsMode {
     private func asyncPhase(_ db: DB, tasks: Int, seed: UInt64) throws -> (keysPerSecond: Double, cpuMicrosPerOp: Double) {
         let records = config.records
         let valueBytes = config.valueSizeBytes
-        let cpuBefore = Self.cpuMicros()
+        let cpuBefore = RunCPU.processSecondsNow()
         let start = Self.nanos()
         // Unstructured tasks, not a task group: the runtime unlinks a
         // finished child from its group's list by walking it, which with
@@ -113,7 +113,7 @@ struct AsyncGetsMode {
             return tally.totals
         }
         let seconds = Double(Self.nanos() - start) / 1e9
-        let cpu = Double(Self.cpuMicros() - cpuBefore)
+        let cpu = (RunCPU.processSecondsNow() - cpuBefore) * 1_000_000
         if missing > 0 { throw BenchError("\(missing) of \(keys) keys read asynchronously were missing") }
         return (Double(keys) / seconds, cpu / Double(tasks))
     }
@@ -228,13 +228,6 @@ struct AsyncGetsMode {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-
-    static func cpuMicros() -> Int {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000
-            + Int(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
     }
 
     private final class ThreadBody {

@@ -43,24 +43,16 @@ struct IngestMode {
         var ingestCPUSeconds = 0.0, putCPUSeconds = 0.0
     }
 
-    /// User + system CPU seconds of the process so far.
-    static func cpuSeconds() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
     func run() throws {
         var results: [Round] = []
         for round in 0..<rounds {
             var r = Round()
-            var cpu = Self.cpuSeconds()
+            var cpu = RunCPU.processSecondsNow()
             (r.writeSeconds, r.ingestSeconds) = try ingestPhase()
-            r.ingestCPUSeconds = Self.cpuSeconds() - cpu
-            cpu = Self.cpuSeconds()
+            r.ingestCPUSeconds = RunCPU.processSecondsNow() - cpu
+            cpu = RunCPU.processSecondsNow()
             (r.putSeconds, r.putFlushSeconds) = try putPhase()
-            r.putCPUSeconds = Self.cpuSeconds() - cpu
+            r.putCPUSeconds = RunCPU.processSecondsNow() - cpu
             r.generateSeconds = generateOnly()
             results.append(r)
             if !json {
