@@ -57,6 +57,7 @@ int ycsb_parse(int argc, char **argv, ycsb_config *cfg) {
         else if (!strcmp(flag, "--batch")) bad = parse_long(flag, v, 1, YCSB_MAX_BATCH, &cfg->batch);
         else if (!strcmp(flag, "--cache-mb")) bad = parse_long(flag, v, 0, 1L << 20, &cfg->cache_mb);
         else if (!strcmp(flag, "--memtable-mb")) bad = parse_long(flag, v, 1, 1L << 20, &cfg->memtable_mb);
+        else if (!strcmp(flag, "--compaction-rate-mb")) bad = parse_long(flag, v, 0, 1L << 20, &cfg->compaction_rate_mb);
         else if (!strcmp(flag, "--seed")) { bad = parse_long(flag, v, 0, __LONG_MAX__, &seed); cfg->seed = (uint64_t)seed; }
         else { fprintf(stderr, "unknown flag %s\n", flag); return 2; }
         if (bad) return bad;
@@ -65,7 +66,7 @@ int ycsb_parse(int argc, char **argv, ycsb_config *cfg) {
         fprintf(stderr, "usage: ycsb_rocksdb --db DIR [--workload load|a|b|c|d|e|f] [--records N] [--operations N]\n"
                         "       [--value-size B] [--threads T] [--distribution zipfian|uniform|latest]\n"
                         "       [--sync none|always] [--seed S] [--json] [--direct-reads] [--cache-mb MB]\n"
-                        "       [--memtable-mb MB] [--batch N]\n");
+                        "       [--memtable-mb MB] [--compaction-rate-mb MB] [--batch N]\n");
         return 2;
     }
     const char *d = cfg->distribution;

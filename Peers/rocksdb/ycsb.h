@@ -20,6 +20,7 @@ typedef struct {
     const char *workload;     /* load, a..f, or another side's name */
     const char *distribution; /* zipfian, uniform, latest; NULL = the workload's own */
     long records, operations, value_size, threads, batch, cache_mb, memtable_mb;
+    long compaction_rate_mb; /* --compaction-rate-mb: RocksDB's rate limiter (flush and compaction); 0 = none */
     uint64_t seed;
     int sync;   /* --sync always: every write waits for its fdatasync */
     int direct; /* --direct-reads: O_DIRECT reads, flushes and compactions */

@@ -194,6 +194,8 @@ static rocksdb_options_t *engine_options(void) {
     rocksdb_block_based_options_set_filter_policy(t, rocksdb_filterpolicy_create_bloom_full(10));
     rocksdb_block_based_options_set_block_cache(t, rocksdb_cache_create_lru((size_t)cfg.cache_mb << 20));
     rocksdb_options_set_block_based_table_factory(o, t);
+    if (cfg.compaction_rate_mb > 0)  /* 100 ms refill, fairness 10: RocksDB's defaults */
+        rocksdb_options_set_ratelimiter(o, rocksdb_ratelimiter_create((int64_t)cfg.compaction_rate_mb << 20, 100000, 10));
     if (cfg.direct) {
         rocksdb_options_set_use_direct_reads(o, 1);
         rocksdb_options_set_use_direct_io_for_flush_and_compaction(o, 1);

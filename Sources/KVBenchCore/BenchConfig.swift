@@ -36,6 +36,9 @@ public struct BenchConfig: Sendable {
     /// the engine's default, 4 × `--memtable-mb`). With it equal to
     /// `--memtable-mb`, N keyspaces hold as much memtable memory as one.
     public var memtableBudgetMB = 0
+    /// `--compaction-rate-mb`: `Options.compactionWriteBytesPerSecond` in
+    /// MiB/s (0: no limit, the engine's default).
+    public var compactionRateMB = 0
 
     /// The largest `--batch`.
     public static let maxBatch = 64
@@ -74,6 +77,7 @@ public struct BenchConfig: Sendable {
         options.blockCacheSizeBytes = cacheMB << 20
         options.memtableSizeBytes = memtableMB << 20
         options.totalMemtableSizeBytes = memtableBudgetMB << 20
+        options.compactionWriteBytesPerSecond = compactionRateMB << 20
         options.forcePosixIO = posixIO
         return options
     }

@@ -46,6 +46,9 @@ struct KVBench: ParsableCommand {
     @Option(name: .customLong("memtable-budget-mb"),
             help: "All memtables together in MiB (Options.totalMemtableSizeBytes; 0: 4 × --memtable-mb).")
     var memtableBudgetMB: Int = 0
+    @Option(name: .customLong("compaction-rate-mb"),
+            help: "Compaction writes per second in MiB (Options.compactionWriteBytesPerSecond; 0: no limit).")
+    var compactionRateMB: Int = 0
     @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "
                                + "the latency of each multiGet is reported as \"multiget\"."))
     var batch: Int = 1
@@ -100,6 +103,7 @@ struct KVBench: ParsableCommand {
         }
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
         guard memtableBudgetMB >= 0 else { throw ValidationError("--memtable-budget-mb must be >= 0") }
+        guard compactionRateMB >= 0 else { throw ValidationError("--compaction-rate-mb must be >= 0") }
         guard keyspaces >= 1 && keyspaces <= 1000 else { throw ValidationError("--keyspaces must be 1...1000") }
         if asyncMode && keyspaces != 1 { throw ValidationError("--async uses one keyspace; drop --keyspaces") }
         if workload == "counter" {
@@ -126,6 +130,7 @@ struct KVBench: ParsableCommand {
         config.posixIO = posixIO
         config.keyspaces = keyspaces
         config.memtableBudgetMB = memtableBudgetMB
+        config.compactionRateMB = compactionRateMB
         if followMode {
             guard access(db, F_OK) != 0 else {
                 printError("kvbench: --follow creates a new database: \(db) already exists")

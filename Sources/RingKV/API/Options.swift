@@ -74,6 +74,15 @@ public struct Options: Sendable {
     public var directTableWrites = false
     /// L0 file count that triggers an L0 -> L1 compaction. Default 4.
     public var l0CompactionTrigger = 4
+    /// L0 file count that triggers an L0 -> L1 compaction while the
+    /// database is loading: flushes keep coming (the last one less than
+    /// 5 s ago) and reads leave the tables alone (at most one table lookup
+    /// of a get, or one iterator, per 16 writes). Each rewrite of L1 then
+    /// takes more L0 tables along, so a load writes less, and no read pays
+    /// for the deeper L0; once writes pause or reads start, L0 goes back
+    /// down to `l0CompactionTrigger`. Kept below `l0SlowdownTrigger`; at or
+    /// below `l0CompactionTrigger` it changes nothing. Default 8.
+    public var l0CompactionTriggerWhileLoading = 8
     /// L0 file count at which writes are slowed: paced to 16 MiB/s, a
     /// quarter less for each further L0 table (a leader sleeps off the
     /// delay once it reaches 1 ms). Default 20.
@@ -88,6 +97,13 @@ public struct Options: Sendable {
     /// Compaction output files are cut at this size. Default 64 MiB; at
     /// most 256 GiB (`Options.maxTargetFileSizeBytes`).
     public var targetFileSizeBytes: UInt64 = 64 << 20
+    /// Compaction writes per second, summed over the compaction threads
+    /// (RocksDB's rate limiter, for compactions only): a compaction sleeps
+    /// as long as its output bytes run ahead of this rate (by more than
+    /// 50 ms' worth), so reads that go to the device meet less background
+    /// I/O there; compaction debt then grows sooner into write slowdowns.
+    /// Flushes are never paced. 0 (the default): no limit.
+    public var compactionWriteBytesPerSecond = 0
     /// Background threads for flush and compaction (flush has priority).
     /// Default 2.
     public var backgroundJobs = 2

@@ -29,12 +29,16 @@ extension Options {
                             bloomBitsPerKey, "0 (no filter) to \(KeyspaceOptions.maxBloomBitsPerKey)")
         try Options.require(blockCacheSizeBytes >= 0, "blockCacheSizeBytes", blockCacheSizeBytes, "0 or more")
         try Options.require(l0CompactionTrigger >= 1, "l0CompactionTrigger", l0CompactionTrigger, "at least 1")
+        try Options.require(l0CompactionTriggerWhileLoading >= 1, "l0CompactionTriggerWhileLoading",
+                            l0CompactionTriggerWhileLoading, "at least 1")
         try Options.require(l0SlowdownTrigger >= 1, "l0SlowdownTrigger", l0SlowdownTrigger, "at least 1")
         try Options.require(l0StopTrigger >= 1, "l0StopTrigger", l0StopTrigger, "at least 1")
         try Options.require(l1TargetSizeBytes >= 1, "l1TargetSizeBytes", l1TargetSizeBytes, "at least 1")
         try Options.require(levelSizeMultiplier >= 1, "levelSizeMultiplier", levelSizeMultiplier, "at least 1")
         try Options.require((1...Options.maxTargetFileSizeBytes).contains(targetFileSizeBytes), "targetFileSizeBytes",
                             targetFileSizeBytes, "between 1 and \(Options.maxTargetFileSizeBytes) (256 GiB)")
+        try Options.require(compactionWriteBytesPerSecond >= 0, "compactionWriteBytesPerSecond",
+                            compactionWriteBytesPerSecond, "0 (no limit) or more")
         try Options.require(backgroundJobs >= 1, "backgroundJobs", backgroundJobs, "at least 1")
         try Options.require(maxOpenFiles >= Options.minOpenFiles, "maxOpenFiles", maxOpenFiles,
                             "at least \(Options.minOpenFiles) (the table cache keeps 8 tables open, "

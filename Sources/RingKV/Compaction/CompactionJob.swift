@@ -73,6 +73,10 @@ struct CompactionJob {
         var allocated: [UInt64] = []
         var current: TableOutput?
         var finished: [FileMetaData] = []
+        // Output bytes so far (finished tables and the current one's
+        // estimate) and what of them the rate limiter has been charged.
+        var finishedBytes: UInt64 = 0
+        var charged: UInt64 = 0
         do throws(DBError) {
             let merged = MergingIterator(try inputIterators())
             try merged.seekToFirst()
@@ -151,6 +155,7 @@ struct CompactionJob {
                        ranges.canCut(before: userKey) {
                         current = nil
                         finished.append(try finish(output))
+                        finishedBytes += finished[finished.count - 1].fileSizeBytes
                         grandparents.outputEnded()
                     }
                     userKeyStarted = true
@@ -161,7 +166,16 @@ struct CompactionJob {
             }
             while merged.isValid {
                 outcome.entriesRead += 1
-                if outcome.entriesRead % Self.shutdownCheckInterval == 0, db.isShuttingDown { throw DBError.closed }
+                if outcome.entriesRead % Self.shutdownCheckInterval == 0 {
+                    if db.isShuttingDown { throw DBError.closed }
+                    if let limiter = db.compactionLimiter {
+                        let written = finishedBytes + (current?.estimatedFileSizeBytes ?? 0)
+                        if written > charged {
+                            limiter.pace(bytes: written - charged, abandon: { db.isShuttingDown })
+                            charged = written
+                        }
+                    }
+                }
                 let key = merged.key
                 guard key.count >= InternalKey.trailerSize else {
                     throw DBError.corruption(path: "compaction of \(compaction.description)", offset: 0,

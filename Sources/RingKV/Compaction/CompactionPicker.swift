@@ -1,7 +1,8 @@
 /// Chooses the next automatic compaction (LevelDB's leveled scheme):
 ///
 /// - every level but the last gets a score: L0 its file count over
-///   `l0CompactionTrigger`, Ln (n >= 1) its bytes over its target
+///   `l0CompactionTrigger` (`l0CompactionTriggerWhileLoading` while the
+///   database is loading, `LoadPhase`), Ln (n >= 1) its bytes over its target
 ///   `l1TargetSizeBytes * levelSizeMultiplier^(n-1)`;
 /// - levels scoring >= 1 are tried highest score first;
 /// - L0 -> L1 takes the oldest L0 table, every L0 table overlapping it
@@ -17,6 +18,9 @@
 /// locks.
 struct CompactionPicker {
     let options: Options
+    /// The database is loading (`LoadPhase`): L0 may grow to
+    /// `l0CompactionTriggerWhileLoading` tables.
+    var loading = false
 
     /// An output table stops growing once it overlaps this many bytes of
     /// the grandparent level (level + 2), and a trivial move is refused
@@ -32,8 +36,16 @@ struct CompactionPicker {
     }
 
     /// The L0 file count that calls for a compaction; never above the stop
-    /// trigger, or writers stopped there would wait for nothing.
-    var level0Trigger: Int { max(1, min(options.l0CompactionTrigger, options.l0StopTrigger)) }
+    /// trigger, or writers stopped there would wait for nothing. While
+    /// loading, the larger loading trigger, kept below the slowdown
+    /// trigger (a load is not paced for the sake of fewer rewrites).
+    var level0Trigger: Int {
+        let trigger = max(1, min(options.l0CompactionTrigger, options.l0StopTrigger))
+        guard loading else { return trigger }
+        let whileLoading = min(options.l0CompactionTriggerWhileLoading, options.l0SlowdownTrigger - 1,
+                               options.l0StopTrigger)
+        return max(trigger, whileLoading)
+    }
 
     /// Score of every level that can be compacted (all but the last).
     func score(of level: Int, in version: Version) -> Double {

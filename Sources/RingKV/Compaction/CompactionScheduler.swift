@@ -22,11 +22,12 @@ extension DBImpl {
         mu.assertHeld()
         if closing || compaction.manualRunning || compaction.manualWaiting > 0 { return nil }
         if compaction.retryAtNanos > MonotonicClock.nanos() { return nil }
+        let loading = loadPhaseEndLocked() != nil
         let count = keyspaceList.count
         var best: PickedCompaction?
         for step in 0..<count {
             let keyspace = keyspaceList[(compactionPickStart + step) % count]
-            guard !keyspace.dropping, let picked = pickCompactionLocked(keyspace) else { continue }
+            guard !keyspace.dropping, let picked = pickCompactionLocked(keyspace, loading: loading) else { continue }
             if best.map({ picked.score > $0.compaction.score }) ?? true {
                 best = PickedCompaction(keyspace: keyspace, compaction: picked)
             }
@@ -38,18 +39,21 @@ extension DBImpl {
         return best
     }
 
-    /// `keyspace`'s next automatic compaction, as the picker chooses it.
-    private func pickCompactionLocked(_ keyspace: KeyspaceData) -> Compaction? {
+    /// `keyspace`'s next automatic compaction, as the picker chooses it
+    /// (`loading`: as `LoadPhase` says now).
+    private func pickCompactionLocked(_ keyspace: KeyspaceData, loading: Bool) -> Compaction? {
         mu.assertHeld()
-        // Workers wake on every broadcast (each write group sends one), so
-        // a pick that found nothing is not repeated for the same state.
+        // Workers wake on every state change (`wakeAllLocked`) and timeout
+        // (a back-off or the load phase ending), so a pick that found
+        // nothing is not repeated for the same state.
         guard let version = versions.current(keyspace: keyspace.id) else { return nil }
-        if keyspace.fruitlessVersionID == version.id && keyspace.fruitlessGeneration == compaction.generation {
+        if keyspace.fruitlessVersionID == version.id && keyspace.fruitlessGeneration == compaction.generation
+            && keyspace.fruitlessWhileLoading == loading {
             return nil
         }
         let pointers = versions.compactPointers(keyspace: keyspace.id)
             ?? [[UInt8]?](repeating: nil, count: Version.numLevels)
-        let picked = CompactionPicker(options: options).pick(version: version, compactPointers: pointers,
+        let picked = CompactionPicker(options: options, loading: loading).pick(version: version, compactPointers: pointers,
                                                              state: compaction.restricted(to: keyspace.id),
                                                              seekCandidate: keyspace.seekCandidate)
         if let candidate = keyspace.seekCandidate,
@@ -61,6 +65,7 @@ extension DBImpl {
         if picked == nil {
             keyspace.fruitlessVersionID = version.id
             keyspace.fruitlessGeneration = compaction.generation
+            keyspace.fruitlessWhileLoading = loading
         }
         return picked
     }
@@ -79,6 +84,14 @@ extension DBImpl {
             keyspace.fruitlessVersionID = nil
             wakeAllLocked()
         }
+    }
+
+    /// When the database stops loading (`LoadPhase`), or nil when it is
+    /// not loading now.
+    func loadPhaseEndLocked() -> UInt64? {
+        mu.assertHeld()
+        return compaction.loadPhase.endsAtNanos(nowNanos: MonotonicClock.nanos(), writes: stats.writes.current,
+                                                reads: stats.readsReachingTables)
     }
 
     /// Nanoseconds until the failure back-off expires, or nil when none runs.

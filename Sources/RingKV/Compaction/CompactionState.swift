@@ -33,6 +33,8 @@ struct CompactionState {
     var consecutiveFailures = 0
     /// No automatic compaction is picked before this (MonotonicClock).
     var retryAtNanos: UInt64 = 0
+    /// Whether the database is loading (fed by the flush thread).
+    var loadPhase = LoadPhase()
 
     /// The keyspace a `restricted(to:)` view shows (0 for the whole
     /// state): the picker's conflict checks are in it.

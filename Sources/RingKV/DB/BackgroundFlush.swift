@@ -57,6 +57,8 @@ extension DBImpl {
         stats.flushNanos.add(elapsed)
         keyspace.flushes.add(1)
         keyspace.flushBytesWritten.add(flushedTable?.fileSizeBytes ?? 0)
+        compaction.loadPhase.flushed(nowNanos: MonotonicClock.nanos(), writes: stats.writes.current,
+                                     reads: stats.readsReachingTables)
         events.flushed(tableNumber: flushedTable?.number, entries: memtable.entryCount,
                        tableBytes: flushedTable?.fileSizeBytes ?? 0, durationNanos: elapsed)
         if keyspace.imm === memtable { releaseImmutableLocked(keyspace) }

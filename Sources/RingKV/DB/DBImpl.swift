@@ -19,6 +19,8 @@ final class DBImpl: @unchecked Sendable {
     let blockCache: BlockCache
     let snapshots = SnapshotRegistry()
     let stats = StatsCounters()
+    /// Paces compaction writes; nil without `compactionWriteBytesPerSecond`.
+    let compactionLimiter: CompactionRateLimiter?
     /// Log events and metrics timers (Observability/).
     let events: EngineEvents
     /// What recovery did at open (replayed logs, dropped bytes, `lost/`).
@@ -165,6 +167,7 @@ final class DBImpl: @unchecked Sendable {
         try options.validate()
         self.path = path
         self.options = options
+        compactionLimiter = CompactionRateLimiter(bytesPerSecond: options.compactionWriteBytesPerSecond)
         // Where io_uring is refused every path falls back to plain
         // syscalls: one line on stderr per process, one warning per open.
         var refusal: String?
@@ -389,6 +392,13 @@ final class DBImpl: @unchecked Sendable {
                 continue
             }
             if role.compacts, let delay = compactionRetryDelayNanosLocked() {
+                timeoutNanos = min(timeoutNanos ?? delay, delay)
+            }
+            // While loading, L0 may be deeper than its trigger: look again
+            // when the phase lapses.
+            if role.compacts, let end = loadPhaseEndLocked() {
+                let now = MonotonicClock.nanos()
+                let delay = end > now ? end - now : 0
                 timeoutNanos = min(timeoutNanos ?? delay, delay)
             }
             if let timeoutNanos { backgroundWake.wait(mu, nanoseconds: timeoutNanos) } else { backgroundWake.wait(mu) }

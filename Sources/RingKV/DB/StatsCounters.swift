@@ -58,6 +58,9 @@ final class StatsCounters: Sendable {
     let recoveryDrops = Counter()
     let recoveryDroppedBytes = Counter()
     let tableLookups = Counter()
+    /// Iterators made (scans included): with `tableLookups`, the reads
+    /// `LoadPhase` watches for.
+    let iteratorsMade = Counter()
 
     // MARK: Block cache and batched reads (h2-cache)
     /// `readBatch` calls made by get/multiGet (one per lookup round).
@@ -74,4 +77,8 @@ final class StatsCounters: Sendable {
     /// into their output level (every output finished, including those of
     /// a compaction discarded afterwards: they reached the file system).
     let levelBytesWritten: [Counter] = (0..<Version.numLevels).map { _ in Counter() }
+
+    /// Table lookups of gets plus iterators made: what `LoadPhase` counts
+    /// as reads.
+    var readsReachingTables: UInt64 { tableLookups.current &+ iteratorsMade.current }
 }

@@ -65,10 +65,12 @@ final class KeyspaceData: @unchecked Sendable {
     /// A table reads searched in vain until its allowed seeks ran out
     /// (`chargeSeek`), waiting for a compaction.
     var seekCandidate: (level: Int, file: FileMetaData)?
-    /// The version and compaction generation of the last pick that found
-    /// nothing for this keyspace (its id: never keeps tables alive).
+    /// The version, compaction generation and load phase of the last pick
+    /// that found nothing for this keyspace (its id: never keeps tables
+    /// alive).
     var fruitlessVersionID: UInt64?
     var fruitlessGeneration: UInt64 = 0
+    var fruitlessWhileLoading = false
 
     // MARK: Statistics (atomic)
 

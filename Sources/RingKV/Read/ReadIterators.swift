@@ -3,6 +3,7 @@ extension DBImpl {
     /// An iterator over `keyspace` (nil: the default one) as of `options`.
     func makeIterator(options: ReadOptions, keyspace: KeyspaceData?) throws(DBError) -> DBIterator {
         let view = try readView(options, keyspace: keyspace)
+        stats.iteratorsMade.add(1)
         return DBIterator(children: try iterators(for: view), sequence: view.sequence, bounds: view.bounds,
                           keepAlive: view, rangeTombstones: try rangeTombstoneIndex(for: view),
                           seekCharge: iteratorSeekCharge(for: view), mergeOperator: self.options.mergeOperator,
