@@ -53,9 +53,9 @@ extension DBImpl {
         }
         let pointers = versions.compactPointers(keyspace: keyspace.id)
             ?? [[UInt8]?](repeating: nil, count: Version.numLevels)
-        let picked = CompactionPicker(options: options, loading: loading).pick(version: version, compactPointers: pointers,
-                                                             state: compaction.restricted(to: keyspace.id),
-                                                             seekCandidate: keyspace.seekCandidate)
+        let picker = CompactionPicker(options: options, loading: loading)
+        let picked = picker.pick(version: version, compactPointers: pointers,
+                                 state: compaction.restricted(to: keyspace.id), seekCandidate: keyspace.seekCandidate)
         if let candidate = keyspace.seekCandidate,
            !version.files[candidate.level].contains(where: { $0.number == candidate.file.number }) {
             // Compacted away meanwhile: the next table whose seeks run out
