@@ -73,9 +73,7 @@ struct CompactionJob {
         var allocated: [UInt64] = []
         var current: TableOutput?
         var finished: [FileMetaData] = []
-        // Output bytes so far (finished tables and the current one's
-        // estimate) and what of them the rate limiter has been charged.
-        var finishedBytes: UInt64 = 0
+        // Output bytes the rate limiter has been charged for.
         var charged: UInt64 = 0
         do throws(DBError) {
             let merged = MergingIterator(try inputIterators())
@@ -155,7 +153,6 @@ struct CompactionJob {
                        ranges.canCut(before: userKey) {
                         current = nil
                         finished.append(try finish(output))
-                        finishedBytes += finished[finished.count - 1].fileSizeBytes
                         grandparents.outputEnded()
                     }
                     userKeyStarted = true
@@ -169,7 +166,7 @@ struct CompactionJob {
                 if outcome.entriesRead % Self.shutdownCheckInterval == 0 {
                     if db.isShuttingDown { throw DBError.closed }
                     if let limiter = db.compactionLimiter {
-                        let written = finishedBytes + (current?.estimatedFileSizeBytes ?? 0)
+                        let written = finished.reduce(current?.estimatedFileSizeBytes ?? 0) { $0 + $1.fileSizeBytes }
                         if written > charged {
                             limiter.pace(bytes: written - charged, abandon: { db.isShuttingDown })
                             charged = written

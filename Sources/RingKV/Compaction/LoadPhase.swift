@@ -21,7 +21,7 @@ struct LoadPhase {
     var windowNanos: UInt64 = 5_000_000_000
     /// Reads leave the tables alone when, since the flush before, there
     /// was at most one read per this many writes.
-    static let writesPerLookup: UInt64 = 16
+    static let writesPerRead: UInt64 = 16
 
     private var lastFlushNanos: UInt64?
     private var writesAtLastFlush: UInt64 = 0
@@ -51,5 +51,5 @@ struct LoadPhase {
         return nowNanos < end ? end : nil
     }
 
-    private static func readFree(writes: UInt64, reads: UInt64) -> Bool { reads <= writes / writesPerLookup }
+    private static func readFree(writes: UInt64, reads: UInt64) -> Bool { reads <= writes / writesPerRead }
 }
