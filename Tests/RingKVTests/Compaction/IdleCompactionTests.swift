@@ -72,6 +72,40 @@ import Testing
         try db.close()
     }
 
+    /// One search in vain is allowed per KiB of table (FileMetaData
+    /// .bytesPerAllowedSeek), not LevelDB's 16 KiB: a read-only workload
+    /// whose filter false positives stay under that compacts nothing.
+    @Test func fewerSearchesInVainThanOnePerKiBOfTableCompactNothing() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        var options = F.smallOptions(memtableBytes: 4 << 20)
+        options.bloomBitsPerKey = 0  // every table whose range holds the key is searched
+        options.compression = false
+        let value = { (tag: String, i: Int) in bytes(tag + String(repeating: "v", count: 250) + "\(i)") }
+        do {
+            let db = try DB(path: path, options: noAutomaticL0(options))
+            for i in 0..<2000 { try db.put(compactionKey(i), value("old", i)) }
+            try db.compactRange()
+            for round in 0..<2 {
+                for i in stride(from: 0, to: 2000, by: 2) { try db.put(compactionKey(i), value("new\(round)", i)) }
+                try db.flush()
+            }
+            try db.close()
+        }
+        let db = try DB(path: path, options: options)
+        let level0 = db.impl.versions.current.files[0]
+        #expect(level0.count == 2 && level0.allSatisfy { $0.fileSizeBytes >= 250 << 10 })
+        // 200 odd keys, each searched for in vain in the newer L0 table:
+        // under one allowed search per 16 KiB (at least 100) it is compacted.
+        for i in 0..<200 {
+            let key = 2 * (i % 1000) + 1
+            #expect(try db.get(compactionKey(key)) == value("old", key))
+        }
+        usleep(500_000)
+        #expect(db.stats().compactions == 0 && db.stats().levels[0].files == 2)
+        try db.close()
+    }
+
     @Test func getsSearchingL0InVainEventuallyCompactIt() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
