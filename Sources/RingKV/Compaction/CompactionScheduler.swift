@@ -75,11 +75,9 @@ extension DBImpl {
     /// seeks, and when they run out makes the table the keyspace's seek
     /// compaction candidate (one at a time, as LevelDB) and wakes the
     /// compaction threads. Called without `mu` from the read paths; takes
-    /// it only that once per table. `weight`: how many searches in vain
-    /// the read counts as (`FileMetaData.iteratorSeekWeight`).
-    func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData, weight: Int = 1) {
-        let left = file.allowedSeeks.subtract(weight, ordering: .relaxed).newValue
-        guard left <= 0 && left + weight > 0 else { return }
+    /// it only that once per table.
+    func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData) {
+        guard file.allowedSeeks.subtract(1, ordering: .relaxed).newValue == 0 else { return }
         mu.withLock {
             guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
             keyspace.seekCandidate = (level, file)

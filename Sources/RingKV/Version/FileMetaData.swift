@@ -47,12 +47,6 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     /// 1.2 s of compaction to save well under 0.1 s of reads (docs/LOG.md).
     static let bytesPerAllowedSeek: UInt64 = 1 << 10
 
-    /// What an iterator's seek over an L0 table counts as: 16 searches in
-    /// vain (LevelDB's one per 16 KiB). The seek reads the table's block
-    /// whatever its filter says, and every later step of the scan merges
-    /// one more source, so a scanning workload compacts L0 as it did.
-    static let iteratorSeekWeight = 16
-
     /// Both bounds must be encoded internal keys (at least 8 bytes) with
     /// `smallest <= largest`; `VersionEdit.decode` checks this for data from
     /// disk before calling here.
