@@ -74,12 +74,26 @@ extension DBImpl {
     /// finding its key elsewhere: counts it against the table's allowed
     /// seeks, and when they run out makes the table the keyspace's seek
     /// compaction candidate (one at a time, as LevelDB) and wakes the
-    /// compaction threads. Called without `mu` from the read paths; takes
-    /// it only that once per table.
+    /// compaction threads. The first time they run out, the table is
+    /// allowed one more per `bytesPerAllowedSeek` of the tables it
+    /// overlaps one level down, which its compaction would rewrite too
+    /// (for an L0 table over the whole key range, all of L1). Called
+    /// without `mu` from the read paths; takes it only then, at most twice
+    /// per table.
     func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData) {
         guard file.allowedSeeks.subtract(1, ordering: .relaxed).newValue == 0 else { return }
         mu.withLock {
             guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
+            if !file.seekAllowanceWidened.exchange(true, ordering: .relaxed), level + 1 < Version.numLevels,
+               let version = versions.current(keyspace: keyspace.id) {
+                let below = version.overlappingFiles(level: level + 1, smallestUserKey: file.smallestUserKey,
+                                                     largestUserKey: file.largestUserKey)
+                let more = below.reduce(UInt64(0)) { $0 + $1.fileSizeBytes } / FileMetaData.bytesPerAllowedSeek
+                if more > 0 {
+                    file.allowedSeeks.add(Int(min(more, 1 << 30)), ordering: .relaxed)
+                    return
+                }
+            }
             keyspace.seekCandidate = (level, file)
             keyspace.fruitlessVersionID = nil
             wakeAllLocked()

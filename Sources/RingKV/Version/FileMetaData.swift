@@ -34,17 +34,23 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let globalSequence: SequenceNumber
     /// Reads that searched this table in vain before finding their key in
     /// another one, still allowed before the table is compacted for them
-    /// (LevelDB's allowed_seeks: one per `bytesPerAllowedSeek` of table, at
-    /// least 100). Starts afresh at each open.
+    /// (LevelDB's allowed_seeks): one per `bytesPerAllowedSeek` of the
+    /// table, at least 100, and — once that runs out — one per KiB of what
+    /// it overlaps one level down (`DBImpl.chargeSeek`). Starts afresh at
+    /// each open.
     let allowedSeeks: Atomic<Int>
+    /// Set when the allowance has been widened by the table's next-level
+    /// overlap (once per table).
+    let seekAllowanceWidened = Atomic<Bool>(false)
 
-    /// Bytes of table per allowed wasted seek: 1 KiB, where LevelDB, priced
-    /// for 10 ms disk seeks, allows one per 16 KiB. A search in vain past a
-    /// filter is one block read (≈100 µs from an SSD, a few µs from the page
-    /// cache); compacting 1 KiB of table with its next-level overlap reads
-    /// and writes ≈25 KiB, ≈100 µs at 250 MB/s. At 16 KiB a read-only
-    /// workload compacted a 50 MB L0 table after 3k filter false positives:
-    /// 1.2 s of compaction to save well under 0.1 s of reads (docs/LOG.md).
+    /// Bytes a compaction would merge per allowed search in vain: 1 KiB,
+    /// where LevelDB, priced for 10 ms disk seeks, allows one per 16 KiB of
+    /// the table alone. A search in vain past a filter is one block read
+    /// (≈100 µs from an SSD, a few µs from the page cache); merging 1 KiB
+    /// costs ≈5 µs here (a 50 MB L0 table over 240 MB of L1: 1.2 s). At 16
+    /// KiB of the table alone, a read-only workload compacted that table
+    /// after 3k filter false positives: 1.2 s of compaction to save well
+    /// under 0.1 s of reads (docs/LOG.md).
     static let bytesPerAllowedSeek: UInt64 = 1 << 10
 
     /// Both bounds must be encoded internal keys (at least 8 bytes) with

@@ -106,6 +106,47 @@ import Testing
         try db.close()
     }
 
+    /// A small L0 table over a large L1: its own 100 allowed searches in
+    /// vain are widened by one per KiB of the L1 tables under it (what its
+    /// compaction would rewrite) before it is compacted.
+    @Test func aTableIsAllowedOneSearchInVainPerKiBItOverlapsBelow() throws {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        var options = F.smallOptions(memtableBytes: 4 << 20, l1Bytes: 4 << 20)  // compactRange fills L1
+        options.bloomBitsPerKey = 0  // every table whose range holds the key is searched
+        options.compression = false
+        let value = { (i: Int) in bytes("old" + String(repeating: "v", count: 250) + "\(i)") }
+        do {
+            let db = try DB(path: path, options: noAutomaticL0(options))
+            for i in 0..<2000 { try db.put(compactionKey(i), value(i)) }
+            try db.compactRange()
+            for round in 0..<2 {
+                for i in stride(from: 0, to: 2000, by: 100) { try db.put(compactionKey(i), bytes("new\(round)")) }
+                try db.flush()
+            }
+            try db.close()
+        }
+        let db = try DB(path: path, options: options)
+        let version = db.impl.versions.current
+        #expect(version.files[0].count == 2 && version.files[0].allSatisfy { $0.allowedSeeks.load(ordering: .relaxed) == 100 })
+        let widening = Int(db.stats().levels[1].bytes / FileMetaData.bytesPerAllowedSeek)
+        #expect(widening >= 500)
+        // An odd key is searched for in both L0 tables, then found in L1.
+        func search(_ count: Int, from start: Int) throws {
+            for i in start..<(start + count) {
+                let key = 2 * (i % 1000) + 1
+                #expect(try db.get(compactionKey(key)) == value(key))
+            }
+        }
+        try search(300, from: 0)
+        usleep(500_000)
+        #expect(db.stats().compactions == 0 && db.stats().levels[0].files == 2)
+        try search(widening, from: 300)
+        #expect(waitForLevel0(below: 2, db), "L0 still holds \(db.stats().levels[0].files) tables")
+        #expect(db.stats().compactions >= 1)
+        try db.close()
+    }
+
     @Test func getsSearchingL0InVainEventuallyCompactIt() throws {
         let dir = try TempDir()
         let path = dir.sub("db")
@@ -126,8 +167,10 @@ import Testing
         let db = try DB(path: path, options: options)
         #expect(db.stats().compactions == 0)
         let allowed = try #require(db.impl.versions.current.files[0].map { $0.allowedSeeks.load(ordering: .relaxed) }.max())
+        // Once those run out, one more per KiB of L1 under the table.
+        let widening = Int(db.stats().levels[1].bytes / FileMetaData.bytesPerAllowedSeek)
         // An odd key is searched for in both L0 tables, then found below.
-        for i in 0..<(allowed + 10) {
+        for i in 0..<(allowed + widening + 10) {
             let key = 2 * (i % 100) + 1
             #expect(try db.get(compactionKey(key)) == bytes("old-\(key)"))
         }
