@@ -70,22 +70,38 @@ extension DBImpl {
         return picked
     }
 
+    /// What a read that searched a table in vain charges it (`chargeSeek`).
+    enum SeekCharge {
+        /// A get past the table's filter: one block read. Counts 1, and the
+        /// allowance is widened once by the tables under it one level down,
+        /// which its compaction would rewrite too (for an L0 table over the
+        /// whole key range, all of L1).
+        case get
+        /// An iterator's seek over an L0 table: a block read and decode
+        /// whatever the filter says, and one more source merged at every
+        /// step of the scan. Counts 16, not widened — LevelDB's cadence of
+        /// one per 16 KiB of the table, which YCSB E's 100k scans repay.
+        case iteratorSeek
+
+        var weight: Int { self == .get ? 1 : 16 }
+    }
+
     /// One read searched `file` (of `level` of `keyspace`) in vain before
     /// finding its key elsewhere: counts it against the table's allowed
     /// seeks, and when they run out makes the table the keyspace's seek
     /// compaction candidate (one at a time, as LevelDB) and wakes the
-    /// compaction threads. The first time they run out, the table is
-    /// allowed one more per `bytesPerAllowedSeek` of the tables it
-    /// overlaps one level down, which its compaction would rewrite too
-    /// (for an L0 table over the whole key range, all of L1). Called
-    /// without `mu` from the read paths; takes it only then, at most twice
-    /// per table.
-    func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData) {
-        guard file.allowedSeeks.subtract(1, ordering: .relaxed).newValue == 0 else { return }
+    /// compaction threads — for a get, the first time they run out, after
+    /// widening them by the next level's overlap instead (`SeekCharge`).
+    /// Called without `mu` from the read paths; takes it only then, at most
+    /// twice per table.
+    func chargeSeek(_ file: FileMetaData, level: Int, keyspace: KeyspaceData, _ charge: SeekCharge = .get) {
+        let weight = charge.weight
+        let left = file.allowedSeeks.subtract(weight, ordering: .relaxed).newValue
+        guard left <= 0 && left + weight > 0 else { return }
         mu.withLock {
             guard keyspace.seekCandidate == nil, !closing, !keyspace.dropped else { return }
-            if !file.seekAllowanceWidened.exchange(true, ordering: .relaxed), level + 1 < Version.numLevels,
-               let version = versions.current(keyspace: keyspace.id) {
+            if charge == .get, !file.seekAllowanceWidened.exchange(true, ordering: .relaxed),
+               level + 1 < Version.numLevels, let version = versions.current(keyspace: keyspace.id) {
                 let below = version.overlappingFiles(level: level + 1, smallestUserKey: file.smallestUserKey,
                                                      largestUserKey: file.largestUserKey)
                 let more = below.reduce(UInt64(0)) { $0 + $1.fileSizeBytes } / FileMetaData.bytesPerAllowedSeek

@@ -110,7 +110,8 @@ extension DBImpl {
     /// blocks and tables outside the view's bounds.
     /// What one seek of an iterator over `view` charges (`chargeSeek`):
     /// every L0 table it merges, each of which the seek searches, when the
-    /// iterator has another table source besides; nil when none.
+    /// iterator has another table source besides (`SeekCharge.iteratorSeek`);
+    /// nil when none.
     func iteratorSeekCharge(for view: ReadView) -> (() -> Void)? {
         let level0 = view.version.files[0].filter { !view.bounds.excludes($0) }
         let deeper = (1..<Version.numLevels).filter { !view.version.files[$0].isEmpty }.count
@@ -118,7 +119,7 @@ extension DBImpl {
         let keyspace = view.keyspace
         return { [weak self] in
             guard let self else { return }
-            for file in level0 { self.chargeSeek(file, level: 0, keyspace: keyspace) }
+            for file in level0 { self.chargeSeek(file, level: 0, keyspace: keyspace, .iteratorSeek) }
         }
     }
 

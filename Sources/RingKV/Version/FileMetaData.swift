@@ -35,9 +35,9 @@ package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     /// Reads that searched this table in vain before finding their key in
     /// another one, still allowed before the table is compacted for them
     /// (LevelDB's allowed_seeks): one per `bytesPerAllowedSeek` of the
-    /// table, at least 100, and — once that runs out — one per KiB of what
-    /// it overlaps one level down (`DBImpl.chargeSeek`). Starts afresh at
-    /// each open.
+    /// table, at least 100, and — for gets, once that runs out — one per
+    /// KiB of what it overlaps one level down (`DBImpl.SeekCharge`).
+    /// Starts afresh at each open.
     let allowedSeeks: Atomic<Int>
     /// Set when the allowance has been widened by the table's next-level
     /// overlap (once per table).
