@@ -102,12 +102,6 @@ extension DBImpl {
         return try lookup(keys, view: view)
     }
 
-    /// Every source of the view as internal iterators, newest first: the
-    /// memtables, each L0 table, then one `LevelIterator` per deeper level
-    /// (which opens only the table under its cursor). Table iterators read
-    /// through the block cache with adaptive read-ahead (and asynchronous
-    /// prefetch unless the read options turn it off), and stop before
-    /// blocks and tables outside the view's bounds.
     /// What one seek of an iterator over `view` charges (`chargeSeek`):
     /// every L0 table it merges, each of which the seek searches, when the
     /// iterator has another table source besides (`SeekCharge.iteratorSeek`);
@@ -123,6 +117,12 @@ extension DBImpl {
         }
     }
 
+    /// Every source of the view as internal iterators, newest first: the
+    /// memtables, each L0 table, then one `LevelIterator` per deeper level
+    /// (which opens only the table under its cursor). Table iterators read
+    /// through the block cache with adaptive read-ahead (and asynchronous
+    /// prefetch unless the read options turn it off), and stop before
+    /// blocks and tables outside the view's bounds.
     func iterators(for view: ReadView) throws(DBError) -> [any InternalIterator] {
         var children: [any InternalIterator] = [view.mem.makeIterator()]
         if let imm = view.imm { children.append(imm.makeIterator()) }

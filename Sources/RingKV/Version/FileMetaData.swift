@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Immutable and shared by every `Version` that references the table. The
 /// user-key halves of the bounds are kept alongside the internal keys
-/// because every lookup and overlap test compares user keys only. The one
-/// mutable part, `allowedSeeks`, is an atomic countdown kept in memory only.
+/// because every lookup and overlap test compares user keys only. The
+/// mutable parts, `allowedSeeks` and `seekAllowanceWidened`, are atomics
+/// kept in memory only.
 package final class FileMetaData: Sendable, Equatable, CustomStringConvertible {
     package let number: UInt64
     package let fileSizeBytes: UInt64
