@@ -105,8 +105,9 @@ extension DBImpl {
                 let below = version.overlappingFiles(level: level + 1, smallestUserKey: file.smallestUserKey,
                                                      largestUserKey: file.largestUserKey)
                 let more = below.reduce(UInt64(0)) { $0 + $1.fileSizeBytes } / FileMetaData.bytesPerAllowedSeek
-                if more > 0 {
-                    file.allowedSeeks.add(Int(min(more, 1 << 30)), ordering: .relaxed)
+                // Charges that raced past zero meanwhile are counted: only
+                // an allowance left above zero will cross it again.
+                if more > 0, file.allowedSeeks.add(Int(min(more, 1 << 30)), ordering: .relaxed).newValue > 0 {
                     return
                 }
             }
