@@ -39,6 +39,8 @@ public struct BenchConfig: Sendable {
     /// `--compaction-rate-mb`: `Options.compactionWriteBytesPerSecond` in
     /// MiB/s (0: no limit, the engine's default).
     public var compactionRateMB = 0
+    /// `--read-poll-micros`: `Options.readPollMicros` (nil: the engine's default).
+    public var readPollMicros: Int?
 
     /// The largest `--batch`.
     public static let maxBatch = 64
@@ -79,6 +81,7 @@ public struct BenchConfig: Sendable {
         options.totalMemtableSizeBytes = memtableBudgetMB << 20
         options.compactionWriteBytesPerSecond = compactionRateMB << 20
         options.forcePosixIO = posixIO
+        if let readPollMicros { options.readPollMicros = readPollMicros }
         return options
     }
 

@@ -156,13 +156,15 @@ public enum IOBackends {
     /// production) to wrap. The seam's hooks reach every ring the backend
     /// creates in debug builds, so a test can refuse io_uring here as a
     /// container would.
-    package static func make(posixOnly: Bool, notice: (String) -> Void, seam: (any IOSeam)?) -> any IOBackend {
+    package static func make(posixOnly: Bool, readPollMicros: Int = 0, notice: (String) -> Void,
+                             seam: (any IOSeam)?) -> any IOBackend {
         #if DEBUG
         let slot = IOHookSlot(seam?.hooks(label: nil))
         #else
         let slot = IOHookSlot()
         #endif
-        let base = posixOnly ? PosixBackend(slot: slot) : makeDefault(notice: notice, slot: slot)
+        let base = posixOnly ? PosixBackend(slot: slot)
+            : makeDefault(notice: notice, readPollMicros: readPollMicros, slot: slot)
         return seam?.wrap(base) ?? base
     }
 
@@ -174,9 +176,10 @@ public enum IOBackends {
     }
     #endif
 
-    private static func makeDefault(notice: (String) -> Void, slot: IOHookSlot) -> any IOBackend {
+    private static func makeDefault(notice: (String) -> Void, readPollMicros: Int = 0,
+                                    slot: IOHookSlot) -> any IOBackend {
         do {
-            return try URingBackend(ringEntries: 256, slot: slot)
+            return try URingBackend(ringEntries: 256, readPollMicros: readPollMicros, slot: slot)
         } catch {
             notice(fallbackNotice(error))
             return PosixBackend(slot: slot)

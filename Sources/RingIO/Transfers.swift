@@ -1,3 +1,4 @@
+import CRingSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -109,10 +110,17 @@ extension Ring {
     /// waits, harvests, and resubmits the remainder of every short transfer
     /// (and EINTR/EAGAIN results) until each one is complete, at end of file
     /// (reads) or failed. One io_uring_enter per round of submissions.
-    func run(_ transfers: inout [Transfer], slot: IOHookSlot = IOHookSlot()) throws(IOError) {
+    /// With `poll` (a foreground thread's reads), each wait first polls for
+    /// the completion (`CompletionPoll`), then sleeps if it has not come.
+    func run(_ transfers: inout [Transfer], slot: IOHookSlot = IOHookSlot(), poll: CompletionPoll? = nil) throws(IOError) {
         var queue = TransferQueue(transfers, slot: slot)
+        let polling = poll != nil && !isSQPoll && !splitRoles && !rk_thread_is_background()
         while !queue.isFinished {
             queue.prepare(on: self)
+            if polling, let poll {
+                try submit()
+                poll.wait(on: self)
+            }
             try submitAndWait(1)
             harvest { queue.complete($0) }
         }

@@ -1,3 +1,7 @@
+import CRingSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The io_uring backend. Each call borrows a ring from a small pool, so
 /// many threads can have I/O in flight at once without sharing a ring.
@@ -17,20 +21,26 @@ public final class URingBackend: IOBackend {
     /// only; see `IOSeam`).
     let slot: IOHookSlot
 
-    public convenience init(ringEntries: Int = 256) throws(IOError) {
-        try self.init(ringEntries: ringEntries, slot: IOHookSlot())
+    /// How a foreground thread's read waits for its completion (nil: it
+    /// sleeps at once; see `CompletionPoll` and `Options.readPollMicros`).
+    package let readPoll: CompletionPoll?
+
+    public convenience init(ringEntries: Int = 256, readPollMicros: Int = 0) throws(IOError) {
+        try self.init(ringEntries: ringEntries, readPollMicros: readPollMicros, slot: IOHookSlot())
     }
 
     #if DEBUG
     /// A backend whose rings and transfers ask `hooks` (debug builds only;
     /// see `IOSeam`).
-    package convenience init(ringEntries: Int = 256, hooks: (any IOHooks)?) throws(IOError) {
-        try self.init(ringEntries: ringEntries, slot: IOHookSlot(hooks))
+    package convenience init(ringEntries: Int = 256, readPollMicros: Int = 0,
+                             hooks: (any IOHooks)?) throws(IOError) {
+        try self.init(ringEntries: ringEntries, readPollMicros: readPollMicros, slot: IOHookSlot(hooks))
     }
     #endif
 
-    init(ringEntries: Int, slot: IOHookSlot) throws(IOError) {
+    init(ringEntries: Int, readPollMicros: Int = 0, slot: IOHookSlot) throws(IOError) {
         self.ringEntries = ringEntries
+        readPoll = readPollMicros > 0 ? CompletionPoll(budgetNanos: UInt64(readPollMicros) * 1000) : nil
         self.slot = slot
         // Fail now, not on the first read, when io_uring is unusable.
         let first = try Ring(entries: ringEntries, slot: slot)
@@ -83,7 +93,7 @@ public final class URingBackend: IOBackend {
     public func read(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64) throws(IOError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
         var transfers = [Transfer(isWrite: false, fd: fd, buffer: base, length: buffer.count, offset: offset)]
-        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot, poll: readPoll) }
         if let error = transfers[0].error { throw error }
         return transfers[0].done
     }
@@ -97,7 +107,30 @@ public final class URingBackend: IOBackend {
     public func readAlone(fd: Int32, into buffer: UnsafeMutableRawBufferPointer, offset: UInt64,
                           direct: Bool) throws(IOError) -> Int {
         if direct { return try read(fd: fd, into: buffer, offset: offset) }
+        if readPoll != nil && !rk_thread_is_background() {
+            return try readCachedOrPolling(fd: fd, into: buffer, offset: offset)
+        }
         return try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, slot: slot)
+    }
+
+    /// A foreground thread's lone buffered read: what the page cache holds
+    /// comes from one preadv2(RWF_NOWAIT), as cheap as a pread; the rest
+    /// goes through the ring, whose completion the thread polls for
+    /// (`readPoll`) instead of sleeping in pread while the device reads
+    /// the missing pages.
+    private func readCachedOrPolling(fd: Int32, into buffer: UnsafeMutableRawBufferPointer,
+                                     offset: UInt64) throws(IOError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let n = rk_pread_nowait(fd, base, buffer.count, offset)
+        if n < 0 && -n != Int(EAGAIN) {
+            // No RWF_NOWAIT here (EOPNOTSUPP) or a real error: the plain
+            // read reports it, or reads.
+            return try PosixBackend.preadFully(fd: fd, into: buffer, offset: offset, slot: slot)
+        }
+        let cached = n > 0 ? slot.transferred(isWrite: false, fd: fd, moved: n) : 0
+        if n == 0 || cached == buffer.count { return cached }  // end of file, or all cached
+        let rest = UnsafeMutableRawBufferPointer(rebasing: buffer[cached...])
+        return try cached + read(fd: fd, into: rest, offset: offset + UInt64(cached))
     }
 
     public func write(fd: Int32, from buffer: UnsafeRawBufferPointer, offset: UInt64) throws(IOError) {
@@ -129,7 +162,7 @@ public final class URingBackend: IOBackend {
         var transfers = requests.map {
             Transfer(isWrite: false, fd: $0.fd, buffer: $0.buffer, length: $0.length, offset: $0.offset)
         }
-        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot) }
+        try withRing { ring throws(IOError) in try ring.run(&transfers, slot: slot, poll: readPoll) }
         for i in requests.indices {
             requests[i].bytesRead = transfers[i].done
             requests[i].error = transfers[i].error

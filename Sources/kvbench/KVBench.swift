@@ -49,6 +49,9 @@ struct KVBench: ParsableCommand {
     @Option(name: .customLong("compaction-rate-mb"),
             help: "Compaction writes per second in MiB (Options.compactionWriteBytesPerSecond; 0: no limit).")
     var compactionRateMB: Int = 0
+    @Option(name: .customLong("read-poll-micros"),
+            help: "How long a read waiting for the device polls before sleeping (Options.readPollMicros; 0: sleep at once).")
+    var readPollMicros: Int?
     @Option(help: ArgumentHelp("Read operations go N keys at a time through one multiGet (1...64); ops/s counts keys, "
                                + "the latency of each multiGet is reported as \"multiget\"."))
     var batch: Int = 1
@@ -104,6 +107,9 @@ struct KVBench: ParsableCommand {
         guard memtableMB >= 1 else { throw ValidationError("--memtable-mb must be >= 1") }
         guard memtableBudgetMB >= 0 else { throw ValidationError("--memtable-budget-mb must be >= 0") }
         guard compactionRateMB >= 0 else { throw ValidationError("--compaction-rate-mb must be >= 0") }
+        if let readPollMicros, !(0...1_000_000).contains(readPollMicros) {
+            throw ValidationError("--read-poll-micros must be 0...1000000")
+        }
         guard keyspaces >= 1 && keyspaces <= 1000 else { throw ValidationError("--keyspaces must be 1...1000") }
         if asyncMode && keyspaces != 1 { throw ValidationError("--async uses one keyspace; drop --keyspaces") }
         if workload == "counter" {
@@ -131,6 +137,7 @@ struct KVBench: ParsableCommand {
         config.keyspaces = keyspaces
         config.memtableBudgetMB = memtableBudgetMB
         config.compactionRateMB = compactionRateMB
+        config.readPollMicros = readPollMicros
         if followMode {
             guard access(db, F_OK) != 0 else {
                 printError("kvbench: --follow creates a new database: \(db) already exists")

@@ -159,7 +159,20 @@ int rk_errno(void);
 /// O_DIRECT flag value for open(2); Swift's Glibc does not always export it.
 extern const int RK_O_DIRECT;
 
+// MARK: - polling for a read's completion (read_poll.c)
+/// Marks the calling thread as one of the engine's background threads
+/// (flush, compaction): its waits for I/O never poll.
+void rk_thread_mark_background(void);
+/// Whether `rk_thread_mark_background` ran on this thread.
+bool rk_thread_is_background(void);
+/// preadv2(RWF_NOWAIT): what the page cache holds of the range without
+/// waiting for the device. Bytes read (possibly short, 0 at the end of
+/// the file), or -errno (-EAGAIN: nothing cached at `offset`); EINTR retried.
+ssize_t rk_pread_nowait(int fd, void *buf, size_t len, uint64_t offset);
+
+
 #ifdef __cplusplus
 }
 #endif
+
 #endif

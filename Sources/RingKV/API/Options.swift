@@ -141,6 +141,15 @@ public struct Options: Sendable {
     /// reason); adaptive — when spins keep timing out (a disk slower than
     /// the spin) writers sleep at once. Default 300 µs; 0 sleeps at once.
     public var groupCommitSpinMicros = 300
+    /// How long a read the caller waits for (a get, a multiGet, an
+    /// iterator's block) that has to go to the device looks for its
+    /// completion, yielding the CPU between looks, before it sleeps: a
+    /// device read is often done within it, and a thread that never slept
+    /// needs no wake-up (on a VM ~25 µs per read; docs/ARCHITECTURE.md
+    /// §Waiting for a read). Costs CPU while reads wait; the engine's
+    /// flush and compaction threads never poll. io_uring only. Default
+    /// 200 µs; 0 sleeps at once.
+    public var readPollMicros = 200
     /// Use the POSIX backend even where io_uring works (for comparisons
     /// and for kernels where io_uring is disabled). Default false.
     public var forcePosixIO = false

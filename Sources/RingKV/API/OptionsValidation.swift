@@ -37,6 +37,8 @@ extension Options {
         try Options.require(levelSizeMultiplier >= 1, "levelSizeMultiplier", levelSizeMultiplier, "at least 1")
         try Options.require((1...Options.maxTargetFileSizeBytes).contains(targetFileSizeBytes), "targetFileSizeBytes",
                             targetFileSizeBytes, "between 1 and \(Options.maxTargetFileSizeBytes) (256 GiB)")
+        try Options.require((0...1_000_000).contains(readPollMicros), "readPollMicros", readPollMicros,
+                            "0 (sleep at once) to 1,000,000 (one second)")
         try Options.require(compactionWriteBytesPerSecond >= 0, "compactionWriteBytesPerSecond",
                             compactionWriteBytesPerSecond, "0 (no limit) or more")
         try Options.require(backgroundJobs >= 1, "backgroundJobs", backgroundJobs, "at least 1")

@@ -171,7 +171,7 @@ final class DBImpl: @unchecked Sendable {
         // Where io_uring is refused every path falls back to plain
         // syscalls: one line on stderr per process, one warning per open.
         var refusal: String?
-        backend = IOBackends.make(posixOnly: options.forcePosixIO,
+        backend = IOBackends.make(posixOnly: options.forcePosixIO, readPollMicros: options.readPollMicros,
                                   notice: { refusal = $0; IOBackends.noticeOnce($0) }, seam: options.ioSeam)
         let openStarted = MonotonicClock.nanos()
         let metrics = MetricsExporter.make(options: options, path: path)

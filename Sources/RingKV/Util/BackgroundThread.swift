@@ -28,6 +28,8 @@ final class BackgroundThread: @unchecked Sendable {
         let rc = pthread_create(&handle, nil, { raw in
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             if let name = box.name { _ = rk_set_thread_name(name) }
+            // The engine's own thread: its reads never poll (Options.readPollMicros).
+            rk_thread_mark_background()
             box.body()
             return nil
         }, box.toOpaque())

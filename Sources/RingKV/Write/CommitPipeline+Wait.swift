@@ -9,11 +9,9 @@ import RingIO
 ///    within it, and then the writer needed no system call at all.
 ///    Synced writers skip it (their group waits for an fdatasync).
 /// 2. Yield the CPU in a loop, up to `Configuration.spinMicros`: a synced
-///    group's fdatasync usually completes within it. But a yield that took
-///    long means another thread wanted this CPU (a reader, a flush): after
-///    three such, stop and sleep, so waiting writers do not steal the CPU
-///    of threads with work to do. The phase is adaptive (`spinScore`):
-///    when spins keep running out, writers skip it (one in 64 still tries).
+///    group's fdatasync usually completes within it (`AdaptiveSpin`: it
+///    stops when the CPU is wanted elsewhere, and is skipped while recent
+///    spins kept running out).
 /// 3. Sleep on the word (futex) until the leader changes it; the leader
 ///    makes the wake-up system call only for a writer that sleeps.
 ///
@@ -21,9 +19,6 @@ import RingIO
 extension CommitPipeline {
     /// Polls of phase 1 (a pause each: roughly 1–4 µs in all).
     static let pausePolls = 128
-    /// A yield longer than this ran another thread.
-    static let slowYieldNanos: UInt64 = 3_000
-    static let slowYieldsBeforeSleeping = 3
 
     /// Waits without `mu` until `writer`'s state is no longer `from`
     /// (spinning first when `spin`), or until `timeoutNanos` passed; returns
@@ -46,28 +41,11 @@ extension CommitPipeline {
         return sleepUntilChange(of: writer, from: from, timeoutNanos: timeoutNanos)
     }
 
-    /// Phase 2; nil when it gave up (budget spent, CPU wanted, or skipped).
+    /// Phase 2 (`AdaptiveSpin`); nil when it gave up (budget spent, CPU
+    /// wanted, or skipped).
     private func yieldUntilChange(of writer: PendingWrite, from: PendingWrite.State,
                                   budgetNanos: UInt64) -> PendingWrite.State? {
-        let score = spinScore.load(ordering: .relaxed)
-        if score == 0 && spinProbes.add(1, ordering: .relaxed).newValue % 64 != 0 { return nil }
-        let deadline = MonotonicClock.nanos() + budgetNanos
-        var slowYields = 0
-        while true {
-            let state = writer.state
-            if state != from {
-                spinScore.store(min(score + 1, 16), ordering: .relaxed)
-                return state
-            }
-            let before = MonotonicClock.nanos()
-            sched_yield()
-            let after = MonotonicClock.nanos()
-            if after - before > CommitPipeline.slowYieldNanos { slowYields += 1 }
-            if after >= deadline || slowYields >= CommitPipeline.slowYieldsBeforeSleeping {
-                spinScore.store(max(score - 2, 0), ordering: .relaxed)
-                return nil
-            }
-        }
+        spin.wait(budgetNanos: budgetNanos) { writer.state != from } ? writer.state : nil
     }
 
     /// Phase 3: sleeps on the word, announcing it with the sleeping bit.

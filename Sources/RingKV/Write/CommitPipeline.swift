@@ -1,3 +1,4 @@
+import RingIO
 import Synchronization
 
 /// Group commit (docs/ARCHITECTURE.md §Write path): the writer queue,
@@ -33,7 +34,7 @@ import Synchronization
 /// and the environment may wait on it (stalls) while leading.
 final class CommitPipeline: @unchecked Sendable {
     // @unchecked Sendable: every mutable field is guarded by `mu` (marked
-    // per field), except `spinScore`/`spinProbes`, which are atomics.
+    // per field), except `spin`, which is atomics.
 
     struct Configuration {
         /// How long a queued writer spins and yields before it sleeps
@@ -83,11 +84,9 @@ final class CommitPipeline: @unchecked Sendable {
     /// a leader may expect to gather (guarded by mu).
     private(set) var activeWriters = 0
     private(set) var recentPeakWritersX64 = 64
-    /// How well waiting writers' spins have been paying off (0…16; racy
-    /// updates are fine, it is a hint) and a counter for the occasional
-    /// probe spin at 0 (CommitPipeline+Wait.swift).
-    let spinScore = Atomic<Int>(8)
-    let spinProbes = Atomic<Int>(0)
+    /// Waiting writers' phase 2 and how well it has been paying off
+    /// (CommitPipeline+Wait.swift).
+    let spin = AdaptiveSpin()
     /// Transactions' conflict detection (ConflictTable.swift): validated
     /// and raised by leaders (CommitPipeline+Conflicts.swift).
     let conflicts = ConflictTable()

@@ -90,6 +90,8 @@ import Testing
         case "groupCommitMaxDelayMicros": o.groupCommitMaxDelayMicros = -1
         case "groupCommitMaxDelayMicros+": o.groupCommitMaxDelayMicros = Int.max
         case "groupCommitSpinMicros": o.groupCommitSpinMicros = -1
+        case "readPollMicros": o.readPollMicros = -1
+        case "readPollMicros+": o.readPollMicros = 1_000_001
         default: Issue.record("no invalid value for \(name)")
         }
         return o
@@ -99,7 +101,7 @@ import Testing
                       "blockCacheSizeBytes", "l0CompactionTrigger", "l0SlowdownTrigger", "l0StopTrigger",
                       "l1TargetSizeBytes", "levelSizeMultiplier", "targetFileSizeBytes", "backgroundJobs",
                       "maxOpenFiles", "walBufferCount", "walBufferSizeBytes", "groupCommitMaxDelayMicros",
-                      "groupCommitMaxDelayMicros+", "groupCommitSpinMicros"])
+                      "groupCommitMaxDelayMicros+", "groupCommitSpinMicros", "readPollMicros", "readPollMicros+"])
     func invalidOptionIsRefusedAtOpenNamingIt(_ name: String) throws {
         let dir = try TempDir()
         let field = name.hasSuffix("+") ? String(name.dropLast()) : name

@@ -1,0 +1,22 @@
+// For RingIO's polling of a foreground read's completion (URingBackend,
+// docs/ARCHITECTURE.md §Waiting for a read): a thread-local mark for the
+// engine's own background threads, which never poll, and a pread that
+// returns what the page cache holds without waiting for the device.
+#define _GNU_SOURCE
+#include "CRingSupport.h"
+#include <errno.h>
+#include <sys/uio.h>
+
+static __thread int rk_background_thread;
+
+void rk_thread_mark_background(void) { rk_background_thread = 1; }
+bool rk_thread_is_background(void) { return rk_background_thread != 0; }
+
+ssize_t rk_pread_nowait(int fd, void *buf, size_t len, uint64_t offset) {
+    struct iovec iov = { buf, len };
+    for (;;) {
+        ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+        if (n >= 0) return n;
+        if (errno != EINTR) return -errno;
+    }
+}
