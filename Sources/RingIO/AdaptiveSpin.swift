@@ -23,8 +23,8 @@ package final class AdaptiveSpin: Sendable {
     private let probes = Atomic<Int>(0)
 
     /// A yield longer than this ran another thread.
-    package static let slowYieldNanos: UInt64 = 3_000
-    package static let slowYieldsBeforeGivingUp = 3
+    static let slowYieldNanos: UInt64 = 3_000
+    static let slowYieldsBeforeGivingUp = 3
 
     package init() {}
 
@@ -50,5 +50,4 @@ package final class AdaptiveSpin: Sendable {
             }
         }
     }
-
 }

@@ -16,17 +16,14 @@ import Synchronization
 package final class CompletionPoll: Sendable {
     package let budgetNanos: UInt64
     private let spin = AdaptiveSpin()
-    /// Waits that polled, and those whose completion came while polling.
+    /// Waits that polled.
     package let polled = Atomic<Int>(0)
-    package let completedWhilePolling = Atomic<Int>(0)
 
     package init(budgetNanos: UInt64) { self.budgetNanos = budgetNanos }
 
     /// Yields until `ring` has a completion ready, within the budget.
     func wait(on ring: Ring) {
         polled.add(1, ordering: .relaxed)
-        if spin.wait(budgetNanos: budgetNanos, until: { ring.cqReady > 0 }) {
-            completedWhilePolling.add(1, ordering: .relaxed)
-        }
+        _ = spin.wait(budgetNanos: budgetNanos) { ring.cqReady > 0 }
     }
 }

@@ -114,10 +114,10 @@ extension Ring {
     /// the completion (`CompletionPoll`), then sleeps if it has not come.
     func run(_ transfers: inout [Transfer], slot: IOHookSlot = IOHookSlot(), poll: CompletionPoll? = nil) throws(IOError) {
         var queue = TransferQueue(transfers, slot: slot)
-        let polling = poll != nil && !isSQPoll && !splitRoles && !rk_thread_is_background()
+        let poll = isSQPoll || splitRoles || rk_thread_is_background() ? nil : poll
         while !queue.isFinished {
             queue.prepare(on: self)
-            if polling, let poll {
+            if let poll {
                 try submit()
                 poll.wait(on: self)
             }

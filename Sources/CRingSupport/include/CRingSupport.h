@@ -170,9 +170,7 @@ bool rk_thread_is_background(void);
 /// the file), or -errno (-EAGAIN: nothing cached at `offset`); EINTR retried.
 ssize_t rk_pread_nowait(int fd, void *buf, size_t len, uint64_t offset);
 
-
 #ifdef __cplusplus
 }
 #endif
-
 #endif
