@@ -11,6 +11,11 @@ static __thread int rk_background_thread;
 
 void rk_thread_mark_background(void) { rk_background_thread = 1; }
 bool rk_thread_is_background(void) { return rk_background_thread != 0; }
+bool rk_thread_set_background(bool on) {
+    bool was = rk_background_thread != 0;
+    rk_background_thread = on ? 1 : 0;
+    return was;
+}
 
 ssize_t rk_pread_nowait(int fd, void *buf, size_t len, uint64_t offset) {
     struct iovec iov = { buf, len };

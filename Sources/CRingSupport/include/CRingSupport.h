@@ -165,6 +165,8 @@ extern const int RK_O_DIRECT;
 void rk_thread_mark_background(void);
 /// Whether `rk_thread_mark_background` ran on this thread.
 bool rk_thread_is_background(void);
+/// Sets or clears this thread's mark; returns whether it was set.
+bool rk_thread_set_background(bool on);
 /// preadv2(RWF_NOWAIT): what the page cache holds of the range without
 /// waiting for the device. Bytes read (possibly short, 0 at the end of
 /// the file), or -errno (-EAGAIN: nothing cached at `offset`); EINTR retried.

@@ -175,9 +175,11 @@ extension DBImpl {
         mu.unlock()
         let started = MonotonicClock.nanos()
         let result = Result { () throws(DBError) in
-            try CompactionJob(db: self, keyspace: picked.keyspace.id, tableOptions: tableOptions,
-                              compaction: picked.compaction, smallestSnapshot: smallestSnapshot,
-                              liveSnapshots: liveSnapshots).run()
+            try BackgroundThread.runAsEngineWork { () throws(DBError) in
+                try CompactionJob(db: self, keyspace: picked.keyspace.id, tableOptions: tableOptions,
+                                  compaction: picked.compaction, smallestSnapshot: smallestSnapshot,
+                                  liveSnapshots: liveSnapshots).run()
+            }
         }
         let elapsed = MonotonicClock.nanos() - started
         mu.lock()

@@ -39,6 +39,15 @@ final class BackgroundThread: @unchecked Sendable {
         }
     }
 
+    /// Runs `body` with the calling thread marked as the engine's own, as
+    /// its threads are: a `compactRange` on the caller's thread reads like
+    /// the compaction thread, without polling (`Options.readPollMicros`).
+    static func runAsEngineWork<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        let was = rk_thread_set_background(true)
+        defer { _ = rk_thread_set_background(was) }
+        return try body()
+    }
+
     /// Waits for the closure to return; later calls do nothing.
     func join() {
         if joined { return }
