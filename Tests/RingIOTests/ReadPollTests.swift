@@ -12,13 +12,32 @@ import Testing
 @Suite struct ReadPollTests {
     static let fileBytes = 1 << 20
 
-    /// A pattern file, synced and then dropped from the page cache.
+    /// A pattern file, synced and then dropped from the page cache. The
+    /// drop is checked (`mincore` of a mapping, which reads nothing) and
+    /// repeated while a page stays: under load the kernel may keep a page
+    /// it could not invalidate at once (one still in another CPU's LRU
+    /// batch), and a test expecting the device would find it cached.
     private func coldFile(_ dir: String) throws -> File {
         let path = dir + "/f"
         try writePatternFile(path, sizeBytes: ReadPollTests.fileBytes)
         let file = try File.open(path, .read)
-        try file.advise(.dontNeed)
+        for _ in 0..<100 {
+            try file.advise(.dontNeed)
+            if cachedPages(file) == 0 { return file }
+            usleep(10_000)
+        }
+        Issue.record("the page cache kept pages of \(path) through 100 drops")
         return file
+    }
+
+    /// Pages of the file in the page cache (mincore), -1 if it cannot tell.
+    private func cachedPages(_ file: File) -> Int {
+        let length = ReadPollTests.fileBytes
+        guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, file.fd, 0), map != MAP_FAILED else { return -1 }
+        defer { munmap(map, length) }
+        var pages = [UInt8](repeating: 0, count: length / 4096)
+        guard mincore(map, length, &pages) == 0 else { return -1 }
+        return pages.reduce(0) { $0 + Int($1 & 1) }
     }
 
     private func polled(_ backend: URingBackend) -> Int { backend.readPoll?.polled.load(ordering: .relaxed) ?? 0 }
