@@ -23,7 +23,7 @@ import Testing
         let file = try File.open(path, .read)
         for _ in 0..<100 {
             try file.advise(.dontNeed)
-            if cachedPages(file) == 0 { return file }
+            if cachedPages(file) <= 0 { return file }  // none, or mincore cannot tell
             usleep(10_000)
         }
         Issue.record("the page cache kept pages of \(path) through 100 drops")
