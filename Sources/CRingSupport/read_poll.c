@@ -9,7 +9,6 @@
 
 static __thread int rk_background_thread;
 
-void rk_thread_mark_background(void) { rk_background_thread = 1; }
 bool rk_thread_is_background(void) { return rk_background_thread != 0; }
 bool rk_thread_set_background(bool on) {
     bool was = rk_background_thread != 0;

@@ -9,7 +9,7 @@ import Synchronization
 /// Flow: `URingBackend` owns one for its reads (`Options.readPollMicros`)
 /// and hands it to `Ring.run`, which submits, calls `wait(on:)`, then does
 /// its usual submit-and-wait (at once when the completion came while
-/// polling). Threads marked with `rk_thread_mark_background` (the engine's
+/// polling). Threads marked with `rk_thread_set_background` (the engine's
 /// flush and compaction threads) never poll, nor does an SQPOLL or
 /// split-roles ring. (A synced group's fdatasync does not poll: io_uring
 /// runs it on an io-wq thread, and polling for it gained nothing.)

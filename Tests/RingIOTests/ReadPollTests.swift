@@ -113,7 +113,7 @@ import Testing
         let direct = try File.open(path, .read, direct: .required)
         let failures = Atomic<Int>(0)
         let context = Unmanaged.passRetained(Box {
-            rk_thread_mark_background()
+            _ = rk_thread_set_background(true)
             do {
                 try readAndCheck(backend, file, offset: 4096, count: 8192)
                 let buffer = AlignedBuffer(capacity: 8192)

@@ -160,13 +160,12 @@ int rk_errno(void);
 extern const int RK_O_DIRECT;
 
 // MARK: - polling for a read's completion (read_poll.c)
-/// Marks the calling thread as one of the engine's background threads
-/// (flush, compaction): its waits for I/O never poll.
-void rk_thread_mark_background(void);
-/// Whether `rk_thread_mark_background` ran on this thread.
-bool rk_thread_is_background(void);
-/// Sets or clears this thread's mark; returns whether it was set.
+/// Marks (or unmarks) the calling thread as doing the engine's background
+/// work (flush, compaction): its waits for I/O never poll. Returns whether
+/// it was marked.
 bool rk_thread_set_background(bool on);
+/// Whether the calling thread is marked.
+bool rk_thread_is_background(void);
 /// preadv2(RWF_NOWAIT): what the page cache holds of the range without
 /// waiting for the device. Bytes read (possibly short, 0 at the end of
 /// the file), or -errno (-EAGAIN: nothing cached at `offset`); EINTR retried.

@@ -29,7 +29,7 @@ final class BackgroundThread: @unchecked Sendable {
             let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
             if let name = box.name { _ = rk_set_thread_name(name) }
             // The engine's own thread: its reads never poll (Options.readPollMicros).
-            rk_thread_mark_background()
+            _ = rk_thread_set_background(true)
             box.body()
             return nil
         }, box.toOpaque())
