@@ -12,6 +12,10 @@
 ///
 /// Rule 1 drops the older entries under a tombstone of rule 2 as well, so
 /// a deleted key disappears completely.
+///
+/// A flush applies rule 1 only (`forFlush`): a memtable's older versions
+/// of a key go, but every table below may hold the key, so its tombstones
+/// stay (RocksDB's flush drops hidden versions the same way).
 struct CompactionEntryFilter {
     enum Decision: Equatable {
         case keep
@@ -34,6 +38,17 @@ struct CompactionEntryFilter {
     init(smallestSnapshot: SequenceNumber, deeperLevels: [[FileMetaData]]) {
         self.smallestSnapshot = smallestSnapshot
         self.deeper = DeeperLevelCursor(levels: deeperLevels)
+    }
+
+    /// A flush's filter: `snapshots` are the live snapshot sequences
+    /// read under `mu` with the memtable, which is immutable:
+    /// a snapshot taken later sees its newest entries only. Tombstones
+    /// are never dropped (the deeper levels are unknown: all of them).
+    static func forFlush(snapshots: [SequenceNumber]) -> CompactionEntryFilter {
+        var filter = CompactionEntryFilter(smallestSnapshot: snapshots.min() ?? InternalKey.maxSequenceNumber,
+                                           deeperLevels: [])
+        filter.deeper = DeeperLevelCursor(everyKeyMayLieDeeper: ())
+        return filter
     }
 
     /// Entries must arrive in internal-key order.
@@ -68,14 +83,23 @@ struct CompactionEntryFilter {
 struct DeeperLevelCursor {
     private let levels: [[FileMetaData]]
     private var positions: [Int]
+    /// Levels unknown (a flush): every key may lie below.
+    private var unknown = false
 
     init(levels: [[FileMetaData]]) {
         self.levels = levels
         positions = Array(repeating: 0, count: levels.count)
     }
 
+    /// A cursor for which `mayContain` is always true.
+    init(everyKeyMayLieDeeper: Void) {
+        self.init(levels: [])
+        unknown = true
+    }
+
     /// Keys must be asked in non-decreasing order.
     mutating func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
+        if unknown { return true }
         for i in levels.indices {
             let files = levels[i]
             while positions[i] < files.count,

@@ -42,7 +42,7 @@ enum FlushJob {
         }
         let table = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: tombstones,
                                          number: number, dbPath: db.path, backend: db.backend,
-                                         options: request.options, folder: folder)
+                                         options: request.options, snapshots: request.snapshots, folder: folder)
         if let table {
             edit.addFile(level: 0, table)
             db.stats.flushBytesWritten.add(table.fileSizeBytes)
@@ -71,24 +71,37 @@ enum FlushJob {
 
 /// Writing one sorted run of entries to a table file.
 enum TableFiles {
-    /// Writes every entry of `iterator` and every range tombstone to table
+    /// Writes the entries of `iterator` and every range tombstone to table
     /// `number` (O_DIRECT when the filesystem allows), syncs it and its
     /// directory entry. Returns nil and leaves no file when both are empty.
-    /// With a `folder`, a run of merge operands is folded (`MergeFolder`;
-    /// older tables may hold the key, so never as the bottom).
+    /// An entry hidden by a newer value or deletion of its key with no
+    /// live snapshot (`snapshots`) between them is left out
+    /// (`CompactionEntryFilter.forFlush`): a key overwritten many times
+    /// while in the memtable reaches L0 once. With a `folder`, a run of
+    /// merge operands is folded (`MergeFolder`; older tables may hold the
+    /// key, so never as the bottom).
     static func build(from iterator: any InternalIterator, rangeTombstones: [RangeTombstone] = [], number: UInt64,
-                      dbPath: String, backend: any IOBackend, options: Options,
+                      dbPath: String, backend: any IOBackend, options: Options, snapshots: [SequenceNumber],
                       folder: MergeFolder? = nil) throws(DBError) -> FileMetaData? {
         try iterator.seekToFirst()
         let tombstones = rangeTombstones.filter { compareBytes($0.start, $0.end) < 0 }
         guard iterator.isValid || !tombstones.isEmpty else { return nil }
         let output = try TableOutput(number: number, dbPath: dbPath, backend: backend, options: options)
-        do {
+        do throws(DBError) {
             output.addRangeTombstones(tombstones)
+            var hidden = CompactionEntryFilter.forFlush(snapshots: snapshots)
             while iterator.isValid {
                 let key = iterator.key
-                if let folder, key.count >= InternalKey.trailerSize,
-                   InternalKey.unpackTrailer(InternalKey.trailer(key)).type == ValueType.merge.rawValue {
+                guard key.count >= InternalKey.trailerSize else {
+                    throw DBError.corruption(path: FileNames.table(dbPath, number), offset: 0,
+                                             reason: "memtable entry of \(key.count) bytes has no trailer")
+                }
+                let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
+                if hidden.consider(userKey: InternalKey.userKey(key), sequence: sequence, type: type) == .drop {
+                    try iterator.next()
+                    continue
+                }
+                if let folder, type == ValueType.merge.rawValue {
                     // From an operand on, the rest of its key's versions
                     // (folding a suffix of a key's versions is sound).
                     let (userKey, entries) = try MergeFolder.collect(iterator)

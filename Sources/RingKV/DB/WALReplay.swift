@@ -119,7 +119,7 @@ struct WALReplay {
         }
         if let meta = try TableFiles.build(from: memtable.makeIterator(), rangeTombstones: tombstones,
                                            number: allocate.allocate(), dbPath: dbPath, backend: backend,
-                                           options: tableOptions, folder: folder) {
+                                           options: tableOptions, snapshots: [], folder: folder) {
             outcome.tables.append((keyspace, meta))
         }
     }
