@@ -1,3 +1,5 @@
+import CRingSupport
+
 /// A full-table bloom filter over user keys (docs/FORMAT.md §SSTable
 /// "Filter block"), in one of two layouts told apart by the last byte:
 ///
@@ -213,13 +215,23 @@ package struct BloomFilterBuilder {
         return out
     }
 
+    /// How many keys ahead `setBits` prefetches a key's block.
+    static let prefetchDistance = 16
+
     /// Sets the `probes` bits of each hash in the blocked layout's `blocks`
-    /// 64-byte blocks at `bits`.
+    /// 64-byte blocks at `bits`. The block of the key `prefetchDistance`
+    /// ahead is prefetched: a filter larger than the caches (a bulk file's:
+    /// 12.5 MB for 10M keys) costs a cache miss per key, and with the
+    /// fetches overlapped the loop runs at memory bandwidth instead of
+    /// latency.
     private static func setBits(_ hashes: UnsafeBufferPointer<UInt64>, into bits: UnsafeMutableRawPointer,
                                 blocks: Int, probes: Int) {
-        for hash in hashes {
-            let block = bits + Int((UInt64(UInt32(truncatingIfNeeded: hash >> 32)) &* UInt64(blocks)) >> 32)
-                * BloomFilter.blockBytes
+        @inline(__always) func blockOf(_ hash: UInt64) -> UnsafeMutableRawPointer {
+            bits + Int((UInt64(UInt32(truncatingIfNeeded: hash >> 32)) &* UInt64(blocks)) >> 32) * BloomFilter.blockBytes
+        }
+        for (i, hash) in hashes.enumerated() {
+            if i + prefetchDistance < hashes.count { rk_prefetch_for_write(blockOf(hashes[i + prefetchDistance])) }
+            let block = blockOf(hash)
             var g = UInt32(truncatingIfNeeded: hash)
             for _ in 0..<probes {
                 g = g &* 0x9E37_79B9
