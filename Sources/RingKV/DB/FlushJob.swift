@@ -93,8 +93,10 @@ enum TableFiles {
             while iterator.isValid {
                 let key = iterator.key
                 guard key.count >= InternalKey.trailerSize else {
-                    throw DBError.corruption(path: FileNames.table(dbPath, number), offset: 0,
-                                             reason: "memtable entry of \(key.count) bytes has no trailer")
+                    // Not an internal key (memtables hold none such): written as it is.
+                    try output.add(key, iterator.value)
+                    try iterator.next()
+                    continue
                 }
                 let (sequence, type) = InternalKey.unpackTrailer(InternalKey.trailer(key))
                 if hidden.consider(userKey: InternalKey.userKey(key), sequence: sequence, type: type) == .drop {
