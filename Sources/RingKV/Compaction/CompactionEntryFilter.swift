@@ -25,7 +25,9 @@ struct CompactionEntryFilter {
     /// Oldest sequence any reader may still read at: the oldest live
     /// snapshot, or the last sequence when none is held.
     let smallestSnapshot: SequenceNumber
-    private var deeper: DeeperLevelCursor
+    /// The levels below the output; nil when unknown (a flush: any of
+    /// them may hold any key, so rule 2 never applies).
+    private var deeper: DeeperLevelCursor?
     private var currentUserKey: [UInt8] = []
     private var hasCurrentUserKey = false
     /// Sequence of the previous value or deletion of `currentUserKey` (max
@@ -35,9 +37,9 @@ struct CompactionEntryFilter {
     /// Set by `consider` when the entry starts a new user key.
     private(set) var startedNewUserKey = false
 
-    init(smallestSnapshot: SequenceNumber, deeperLevels: [[FileMetaData]]) {
+    init(smallestSnapshot: SequenceNumber, deeperLevels: [[FileMetaData]]?) {
         self.smallestSnapshot = smallestSnapshot
-        self.deeper = DeeperLevelCursor(levels: deeperLevels)
+        self.deeper = deeperLevels.map { DeeperLevelCursor(levels: $0) }
     }
 
     /// A flush's filter: `snapshots` are the live snapshot sequences
@@ -45,10 +47,7 @@ struct CompactionEntryFilter {
     /// a snapshot taken later sees its newest entries only. Tombstones
     /// are never dropped (the deeper levels are unknown: all of them).
     static func forFlush(snapshots: [SequenceNumber]) -> CompactionEntryFilter {
-        var filter = CompactionEntryFilter(smallestSnapshot: snapshots.min() ?? InternalKey.maxSequenceNumber,
-                                           deeperLevels: [])
-        filter.deeper = DeeperLevelCursor(everyKeyMayLieDeeper: ())
-        return filter
+        CompactionEntryFilter(smallestSnapshot: snapshots.min() ?? InternalKey.maxSequenceNumber, deeperLevels: nil)
     }
 
     /// Entries must arrive in internal-key order.
@@ -64,7 +63,7 @@ struct CompactionEntryFilter {
         if lastSequenceForKey <= smallestSnapshot {
             decision = .drop
         } else if type == ValueType.deletion.rawValue && sequence <= smallestSnapshot
-                    && !deeper.mayContain(userKey: userKey) {
+                    && deeper?.mayContain(userKey: userKey) == false {
             decision = .drop
         }
         if type != ValueType.merge.rawValue { lastSequenceForKey = min(lastSequenceForKey, sequence) }
@@ -83,23 +82,14 @@ struct CompactionEntryFilter {
 struct DeeperLevelCursor {
     private let levels: [[FileMetaData]]
     private var positions: [Int]
-    /// Levels unknown (a flush): every key may lie below.
-    private var unknown = false
 
     init(levels: [[FileMetaData]]) {
         self.levels = levels
         positions = Array(repeating: 0, count: levels.count)
     }
 
-    /// A cursor for which `mayContain` is always true.
-    init(everyKeyMayLieDeeper: Void) {
-        self.init(levels: [])
-        unknown = true
-    }
-
     /// Keys must be asked in non-decreasing order.
     mutating func mayContain(userKey: UnsafeRawBufferPointer) -> Bool {
-        if unknown { return true }
         for i in levels.indices {
             let files = levels[i]
             while positions[i] < files.count,
