@@ -43,8 +43,14 @@ extension DBImpl {
                 // An empty memtable is not switched; nor is a dropped
                 // keyspace's (its memtables are gone) or a dropping one's
                 // (it is never compacted again, so a stall on its L0 would
-                // never end, and the drop waits behind this leader).
-                if forced.mem.entryCount == 0 || forced.dropped || forced.dropping { return }
+                // never end, and the drop waits behind this leader). The
+                // log's unsynced tail is still synced: a returned flush
+                // makes every earlier write durable, those of the other
+                // keyspaces too (docs/DURABILITY.md).
+                if forced.mem.entryCount == 0 || forced.dropped || forced.dropping {
+                    if wal.hasUnsyncedWrites { try syncLogLocked() }
+                    return
+                }
                 target = forced
             } else {
                 // An empty memtable always takes the batch, however small

@@ -36,7 +36,7 @@ extension PowerLossTests {
         do {
             let keyspace = try db.existingKeyspace(name)
             try keyspace.ingest([sourcePath], options: IngestOptions(move: Bool.random(using: &rng)))
-            history.durableSteps = history.steps.count
+            history.markDurable(by: "an ingest")
             totals.ingests += 1
         } catch {
             #expect(plan.isPowerCut, "an ingest failed without a power cut: \(error)")
