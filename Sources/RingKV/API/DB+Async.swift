@@ -137,7 +137,10 @@ extension DB {
         try batch.validate()
         try impl.checkMerges(in: batch)
         try impl.checkDefaultHandles(of: batch)
-        if batch.isEmpty { return }
+        if batch.isEmpty {
+            if options.sync { let impl = impl; try await ThreadOffload.run { try impl.syncEarlierWrites() } }
+            return
+        }
         try await impl.asyncWrites.write(batch, sync: options.sync, into: impl)
     }
 

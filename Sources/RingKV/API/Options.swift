@@ -249,6 +249,9 @@ public struct WriteOptions: Sendable {
     /// true: acknowledge only after the group's fdatasync completed (the
     /// write survives a power loss). false: acknowledge once the write
     /// reached the kernel (survives a process crash, not a power loss).
+    /// A synced write makes every earlier write durable too; so does an
+    /// empty one (a batch without operations, a transaction with nothing
+    /// to write), as in LevelDB.
     public var sync: Bool
 
     /// Options for one write; `sync` defaults to false, as in RocksDB.

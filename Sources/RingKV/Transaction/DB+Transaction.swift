@@ -109,11 +109,13 @@ extension DBImpl {
 
     /// Commits a transaction's batch from the calling thread: validated
     /// by the group's leader. A batch without writes is validated here,
-    /// under `mu` (it needs no place in the log).
+    /// under `mu` (it needs no place in the log; with `sync` the log's
+    /// unsynced tail is still synced, as for an empty synced write).
     func commitTransactionNow(_ batch: WriteBatch, check: TransactionCheck, sync: Bool) throws(DBError) {
         if batch.isEmpty {
             let conflict = mu.withLock { pipeline.conflicts.conflictLocked(check) }
             if let conflict { throw DBError.conflict(key: conflict) }
+            if sync { try syncEarlierWrites() }
             return
         }
         try checkWritable()

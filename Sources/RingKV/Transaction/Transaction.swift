@@ -353,6 +353,7 @@ public final class Transaction: @unchecked Sendable {
         do {
             if batch.isEmpty {
                 try impl.commitTransactionNow(batch, check: check, sync: false)
+                if writeOptions.sync { try await ThreadOffload.run { try impl.syncEarlierWrites() } }
             } else {
                 try impl.checkWritable()
                 try batch.validate()

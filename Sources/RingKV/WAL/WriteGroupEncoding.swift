@@ -38,7 +38,7 @@ enum WriteGroupEncoding {
         case .delete(let key):
             p = appendType(.deletion, keyspace: writer.keyspace?.id ?? 0, to: p)
             p = append(value: key, to: p)
-        case .none, .switchMemtable, .control:
+        case .none, .switchMemtable, .control, .syncLog:
             preconditionFailure("WAL group holds a write without data")
         }
         let bytes = UnsafeRawBufferPointer(start: payload, count: writer.payloadBytes)

@@ -127,7 +127,7 @@ final class ConflictTable: @unchecked Sendable {
                     s += 1
                 }
             }
-        case .none, .switchMemtable, .control:
+        case .none, .switchMemtable, .control, .syncLog:
             break
         }
     }

@@ -18,7 +18,7 @@ package enum MemTableInserter {
             _ = try rep.withBytes { (raw) throws(DBError) in
                 try apply(raw, path: "write batch", firstSequence: sequence) { id in memtables.memtable(id) }
             }
-        case .none, .switchMemtable, .control:
+        case .none, .switchMemtable, .control, .syncLog:
             break
         }
     }

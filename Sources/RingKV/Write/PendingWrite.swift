@@ -32,6 +32,10 @@ final class PendingWrite {
         case switchMemtable
         /// Create or drop a keyspace (KeyspaceControl.swift); carries no data.
         case control(KeyspaceControl)
+        /// An empty write with `sync: true` (an empty batch, a transaction
+        /// with nothing to write): the log's unsynced tail is synced, as
+        /// any synced write's group would; carries no data.
+        case syncLog
     }
 
     var payload = Payload.none
@@ -87,10 +91,11 @@ final class PendingWrite {
     }
 
     /// A request its own leader carries out alone, in queue order, instead
-    /// of joining a group: a memtable switch, a keyspace create or drop.
+    /// of joining a group: a memtable switch, a keyspace create or drop, a
+    /// log sync.
     var isLeaderOnly: Bool {
         switch payload {
-        case .switchMemtable, .control: return true
+        case .switchMemtable, .control, .syncLog: return true
         case .none, .batch, .put, .delete: return false
         }
     }
@@ -103,7 +108,7 @@ final class PendingWrite {
     var carriesData: Bool {
         switch payload {
         case .batch, .put, .delete: return true
-        case .none, .switchMemtable, .control: return false
+        case .none, .switchMemtable, .control, .syncLog: return false
         }
     }
 
@@ -133,7 +138,7 @@ final class PendingWrite {
         next = nil
         let keyspaceId = keyspace?.id ?? 0
         switch payload {
-        case .none, .switchMemtable, .control:
+        case .none, .switchMemtable, .control, .syncLog:
             payloadBytes = 0
             operationCount = 0
         case .batch(let rep, let count):

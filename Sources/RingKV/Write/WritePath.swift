@@ -19,10 +19,22 @@ extension DBImpl {
         try batch.validate()
         try checkMerges(in: batch)
         try checkDefaultHandles(of: batch)
-        if batch.isEmpty { return }
+        if batch.isEmpty {
+            if sync { try syncEarlierWrites() }
+            return
+        }
         let batch = try stampedForTTL(batch)
         try pipeline.commit(.batch(rep: batch.rep, count: batch.count), sync: sync,
                             batchKeyspaces: batch.keyspaces, in: self)
+    }
+
+    /// An empty write with `sync: true`: every earlier write becomes
+    /// durable, as with any synced write (docs/DURABILITY.md), through
+    /// the writer queue, whose leader alone touches the log. A read-only
+    /// database has nothing to sync.
+    func syncEarlierWrites() throws(DBError) {
+        if options.readOnly { return }
+        try pipeline.commit(.syncLog, sync: true, in: self)
     }
 
     /// Refuses a batch naming another database's "default" handle (its
@@ -96,6 +108,8 @@ extension DBImpl: CommitEnvironment {
             try runKeyspaceControlLocked(control)
         case .switchMemtable:
             try makeRoomForWriteLocked(forcing: leader.keyspace ?? defaultKeyspace)
+        case .syncLog:
+            if wal.hasUnsyncedWrites { try syncLogLocked() }
         case .none, .batch, .put, .delete:
             try makeRoomForWriteLocked(forcing: nil)
         }

@@ -54,3 +54,61 @@ import Testing
         #expect(try Self.afterPowerLoss(written: "a") { try $0.compactRange() } == ["k": "v"])
     }
 }
+
+/// An empty write with `sync: true` — a batch without operations, a
+/// transaction with nothing to write — makes every earlier write durable,
+/// as a synced write does (docs/DURABILITY.md; LevelDB logs an empty
+/// batch and syncs it too). A power-loss round could draw such a
+/// transaction (its one range deletion empty, so nothing to write) and
+/// then expects every batch before it to survive.
+@Suite struct EmptySyncedWriteDurabilityTests {
+    static func afterPowerLoss(_ emptySyncedWrite: (DB) async throws -> Void) async throws -> [String: String] {
+        let dir = try TempDir()
+        let path = dir.sub("db")
+        let plan = FaultPlan()
+        let db = try withUnsyncedWrite(path: path, plan: plan)
+        try await emptySyncedWrite(db)
+        db.impl.abandonForCrashTest()
+        _ = try plan.simulateCrash(tear: .none, directories: .keepAll, seed: 7)
+        return try stringContents(path, options: FlushDurabilityTests.options(nil))
+    }
+
+    /// A new database at `path` holding one unsynced write, k = v.
+    static func withUnsyncedWrite(path: String, plan: FaultPlan) throws -> DB {
+        var options = FlushDurabilityTests.options(plan)
+        options.createIfMissing = true
+        let db = try DB(path: path, options: options)
+        try db.put("k", "v")
+        return db
+    }
+
+    static let synced = WriteOptions(sync: true)
+
+    @Test func anEmptyBatch() async throws {
+        #expect(try await Self.afterPowerLoss { try $0.write(WriteBatch(), options: Self.synced) } == ["k": "v"])
+    }
+
+    @Test func anEmptyBatchAsync() async throws {
+        #expect(try await Self.afterPowerLoss { try await $0.write(WriteBatch(), options: Self.synced) } == ["k": "v"])
+    }
+
+    @Test func aTransactionWithNothingToWrite() async throws {
+        #expect(try await Self.afterPowerLoss { db in
+            let txn = db.beginTransaction(options: Self.synced)
+            _ = try txn.get("k")
+            try txn.commit()
+        } == ["k": "v"])
+    }
+
+    @Test func aTransactionWithNothingToWriteAsync() async throws {
+        #expect(try await Self.afterPowerLoss { db in
+            let txn = db.beginTransaction(options: Self.synced)
+            try await txn.commit()
+        } == ["k": "v"])
+    }
+
+    /// Without `sync` nothing changes: the unsynced write is lost.
+    @Test func anEmptyUnsyncedBatchSyncsNothing() async throws {
+        #expect(try await Self.afterPowerLoss { try $0.write(WriteBatch()) } == [:])
+    }
+}

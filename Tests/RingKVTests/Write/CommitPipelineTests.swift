@@ -308,6 +308,7 @@ final class FakeCommitEnvironment: CommitEnvironment, @unchecked Sendable {
             return label
         case .switchMemtable: return "switch"
         case .control: return "control"
+        case .syncLog: return "sync"
         case .none: return "?"
         }
     }
