@@ -20,8 +20,8 @@ import Testing
 /// exactly the state after some prefix of the batches written since the
 /// last check — a prefix that includes every batch acknowledged with
 /// `sync: true` (and all before it) and every batch before a returned
-/// `flush()` (of any keyspace, empty ones too) or `compactRange()`.
-/// Batches put, delete and delete ranges.
+/// `flush()` (of any keyspace, empty ones too) or `compactRange()` or
+/// an empty synced write. Batches put, delete and delete ranges.
 ///
 /// Batches also write to other keyspaces ("a", "b", "c"), which rounds
 /// create and drop now and then: a returned create or drop is durable,
@@ -374,6 +374,25 @@ import Testing
     func write(_ db: DB, plan: FaultPlan, history: inout History, counter: inout Int, rng: inout SeededRandom,
                nextCheckpointPath: () -> String, taken: inout [TakenCheckpoint], totals: inout Totals) throws {
         for _ in 0..<Int.random(in: 20...220, using: &rng) {
+            if Int.random(in: 0..<40, using: &rng) == 0 {
+                // An empty synced write (a batch without operations or a
+                // transaction with nothing to write) makes every earlier
+                // batch durable.
+                let asTransaction = Bool.random(using: &rng)
+                history.steps.append([])
+                do {
+                    if asTransaction {
+                        try db.beginTransaction(options: WriteOptions(sync: true)).commit()
+                    } else {
+                        try db.write(WriteBatch(), options: WriteOptions(sync: true))
+                    }
+                    history.markDurable(by: asTransaction ? "an empty synced transaction" : "an empty synced batch")
+                } catch {
+                    #expect(plan.isPowerCut, "an empty synced write failed without a power cut: \(error)")
+                    return
+                }
+                continue
+            }
             var batch = WriteBatch()
             var step: Step = []
             // One batch in three commits as a transaction of the same
