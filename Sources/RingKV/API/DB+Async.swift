@@ -137,10 +137,9 @@ extension DB {
         try batch.validate()
         try impl.checkMerges(in: batch)
         try impl.checkDefaultHandles(of: batch)
-        if batch.isEmpty {
-            if options.sync { let impl = impl; try await ThreadOffload.run { try impl.syncEarlierWrites() } }
-            return
-        }
+        // An empty synced batch still goes to the driver, which syncs the
+        // log's unsynced tail (DBImpl.write).
+        if batch.isEmpty && !options.sync { return }
         try await impl.asyncWrites.write(batch, sync: options.sync, into: impl)
     }
 

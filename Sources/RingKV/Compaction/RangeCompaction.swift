@@ -56,12 +56,15 @@ extension DBImpl {
             try compactAll(keyspace)
             return
         }
-        if let from, let to, from == to { return }
+        // A returned compactRange makes every earlier write durable
+        // (docs/DURABILITY.md): a flush syncs the log, and so does this
+        // when nothing is flushed.
+        if let from, let to, from == to { return try syncEarlierWrites() }
         let memtableOverlaps = mu.withLock {
             Self.memtable(keyspace.mem, overlapsFrom: from, to: to)
                 || (keyspace.imm.map { Self.memtable($0, overlapsFrom: from, to: to) } ?? false)
         }
-        if memtableOverlaps { try flushMemtable(keyspace) }
+        if memtableOverlaps { try flushMemtable(keyspace) } else { try syncEarlierWrites() }
         try asManualCompaction { () throws(DBError) in try compactRangeSteps(keyspace, from: from, to: to) }
     }
 

@@ -351,9 +351,10 @@ public final class Transaction: @unchecked Sendable {
         let (batch, check) = try takeForCommit()
         let impl = db.impl
         do {
-            if batch.isEmpty {
+            // Nothing to write: validated here, unless it is synced on a
+            // writable database (the driver then syncs the log's tail).
+            if batch.isEmpty && !(writeOptions.sync && !impl.options.readOnly) {
                 try impl.commitTransactionNow(batch, check: check, sync: false)
-                if writeOptions.sync { try await ThreadOffload.run { try impl.syncEarlierWrites() } }
             } else {
                 try impl.checkWritable()
                 try batch.validate()

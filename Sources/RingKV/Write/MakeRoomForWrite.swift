@@ -128,6 +128,10 @@ extension DBImpl {
     /// fsync: no retry. Caller holds `mu`; held again on return.
     func syncLogLocked() throws(DBError) {
         mu.assertHeld()
+        // After a failed write or sync of this log a second fdatasync may
+        // report success for pages the kernel already dropped (Linux
+        // clears the error once reported): never sync again.
+        if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
         let log = wal
         mu.unlock()
         var failure: DBError?

@@ -1,3 +1,7 @@
+// Calls that make every earlier write durable when they return
+// (docs/DURABILITY.md §Acknowledged writes), and what a failed log sync
+// leaves them.
+import Glibc
 import RingIO
 import RingIOFaults
 import Testing
@@ -52,6 +56,17 @@ import Testing
 
     @Test func compactRangeOfAnEmptyDefaultMakesAnotherKeyspacesWriteDurable() throws {
         #expect(try Self.afterPowerLoss(written: "a") { try $0.compactRange() } == ["k": "v"])
+    }
+
+    /// A range compaction that flushes nothing (the memtable holds nothing
+    /// of the range, or the range is empty) syncs the log too.
+    @Test func compactRangeOfARangeTheMemtableLacksMakesEarlierWritesDurable() throws {
+        #expect(try Self.afterPowerLoss(written: "default") {
+            try $0.compactRange(from: Array("x".utf8), to: Array("y".utf8))
+        } == ["k": "v"])
+        #expect(try Self.afterPowerLoss(written: "a") {
+            try $0.compactRange(from: Array("x".utf8), to: Array("x".utf8))
+        } == ["k": "v"])
     }
 }
 
@@ -112,3 +127,36 @@ import Testing
         #expect(try await Self.afterPowerLoss { try $0.write(WriteBatch()) } == [:])
     }
 }
+
+/// After a failed write or sync of the log nothing syncs it again: Linux
+/// reports a writeback error once, so a second fdatasync may succeed for
+/// pages it already dropped, and a caller would be told earlier writes
+/// are durable when they may be lost.
+@Suite struct NoLogSyncAfterAFailureTests {
+    @Test func aFailedLogSyncIsNeverFollowedByAnother() throws {
+        let dir = try TempDir()
+        let plan = FaultPlan()
+        var options = FlushDurabilityTests.options(plan)
+        options.createIfMissing = true
+        let db = try DB(path: dir.sub("db"), options: options)
+        defer { try? db.close() }
+        try db.put("a", "1")
+        plan.add(.init(kind: .fsync, nth: 1, errno: EIO, pathContains: ".log"))
+        #expect(throws: DBError.self) { try db.put("b", "2", options: WriteOptions(sync: true)) }
+        // Every path that syncs the log on its own (an empty synced write,
+        // a flush, a keyspace create or drop, an ingest) goes through
+        // `syncLogLocked`; a request queued before the failure reaches it
+        // past admission.
+        let impl = db.impl
+        impl.mu.lock()
+        let resynced = Result { () throws(DBError) in try impl.syncLogLocked() }
+        impl.mu.unlock()
+        guard case .failure(.readOnly(.logFailed)) = resynced else {
+            Issue.record("the log was synced again after its sync failed: \(resynced)")
+            return
+        }
+        #expect(throws: DBError.self) { try db.write(WriteBatch(), options: WriteOptions(sync: true)) }
+        #expect(throws: DBError.self) { try db.flush() }
+    }
+}
+
