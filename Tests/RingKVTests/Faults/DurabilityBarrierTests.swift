@@ -22,6 +22,13 @@ import Testing
         return o
     }
 
+    /// A new database at `path` whose I/O goes through `plan`.
+    static func created(_ path: String, plan: FaultPlan) throws -> DB {
+        var options = Self.options(plan)
+        options.createIfMissing = true
+        return try DB(path: path, options: options)
+    }
+
     /// Writes `key` unsynced to keyspace `written`, runs `maintenance` on
     /// an empty keyspace, cuts the power losing every unsynced byte, and
     /// returns what `written` holds after reopening.
@@ -29,9 +36,7 @@ import Testing
         let dir = try TempDir()
         let path = dir.sub("db")
         let plan = FaultPlan()
-        var options = Self.options(plan)
-        options.createIfMissing = true
-        let db = try DB(path: path, options: options)
+        let db = try Self.created(path, plan: plan)
         _ = try db.keyspace("a")
         try db.keyspace(written).put("k", "v")
         try maintenance(db)
@@ -90,9 +95,7 @@ import Testing
 
     /// A new database at `path` holding one unsynced write, k = v.
     static func withUnsyncedWrite(path: String, plan: FaultPlan) throws -> DB {
-        var options = FlushDurabilityTests.options(plan)
-        options.createIfMissing = true
-        let db = try DB(path: path, options: options)
+        let db = try FlushDurabilityTests.created(path, plan: plan)
         try db.put("k", "v")
         return db
     }
@@ -136,9 +139,7 @@ import Testing
     @Test func aFailedLogSyncIsNeverFollowedByAnother() throws {
         let dir = try TempDir()
         let plan = FaultPlan()
-        var options = FlushDurabilityTests.options(plan)
-        options.createIfMissing = true
-        let db = try DB(path: dir.sub("db"), options: options)
+        let db = try FlushDurabilityTests.created(dir.sub("db"), plan: plan)
         defer { try? db.close() }
         try db.put("a", "1")
         plan.add(.init(kind: .fsync, nth: 1, errno: EIO, pathContains: ".log"))
