@@ -109,6 +109,8 @@ extension DBImpl: CommitEnvironment {
         case .switchMemtable:
             try makeRoomForWriteLocked(forcing: leader.keyspace ?? defaultKeyspace)
         case .syncLog:
+            // Queued before a log failure: refused like any write after it.
+            if let failure = walFailure { throw DBError.refusingWrites(after: failure) }
             if wal.hasUnsyncedWrites { try syncLogLocked() }
         case .none, .batch, .put, .delete:
             try makeRoomForWriteLocked(forcing: nil)

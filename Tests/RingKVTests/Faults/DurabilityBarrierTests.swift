@@ -159,5 +159,30 @@ import Testing
         #expect(throws: DBError.self) { try db.write(WriteBatch(), options: WriteOptions(sync: true)) }
         #expect(throws: DBError.self) { try db.flush() }
     }
+
+    /// An empty synced write queued before a failed log write, with
+    /// nothing left unsynced, is refused too: the database refuses every
+    /// write after its log failed.
+    @Test func aQueuedEmptySyncedWriteIsRefusedAfterTheLogFailed() throws {
+        let dir = try TempDir()
+        let plan = FaultPlan()
+        let db = try FlushDurabilityTests.created(dir.sub("db"), plan: plan)
+        defer { try? db.close() }
+        plan.add(.init(kind: .write, nth: 1, errno: EIO, pathContains: ".log"))
+        #expect(throws: DBError.self) { try db.put("a", "1") }
+        let impl = db.impl
+        #expect(!impl.mu.withLock { impl.wal.hasUnsyncedWrites })
+        // What its leader does once the request reaches the queue's head.
+        let request = PendingWrite.forCurrentThread()
+        request.prepare(.syncLog, sync: true)
+        defer { request.clear() }
+        impl.mu.lock()
+        let led = Result { () throws(DBError) in try impl.makeRoomLocked(for: request) }
+        impl.mu.unlock()
+        guard case .failure(.readOnly(.logFailed)) = led else {
+            Issue.record("an empty synced write succeeded after the log failed: \(led)")
+            return
+        }
+    }
 }
 
