@@ -353,7 +353,7 @@ public final class Transaction: @unchecked Sendable {
         do {
             // Nothing to write: validated here, unless it is synced on a
             // writable database (the driver then syncs the log's tail).
-            if batch.isEmpty && !(writeOptions.sync && !impl.options.readOnly) {
+            if batch.isEmpty && (!writeOptions.sync || impl.options.readOnly) {
                 try impl.commitTransactionNow(batch, check: check, sync: false)
             } else {
                 try impl.checkWritable()
